@@ -1,0 +1,159 @@
+# botwatch — build, test, bench, demo.
+#
+#   make                 build build/botwatch (strict warnings, -Werror)
+#   make test            unit tests (cmocka) + integration tests + fuzz-corpus replay
+#   make SANITIZE=address,undefined test   the same under sanitizers (in build-san/)
+#   make bench           benchmarks (figures on stdout)
+#   make demo            replay the bundled demo sample and print per-account results
+#   make deps            install the Debian packages everything needs (idempotent)
+#   make fuzz            libFuzzer targets with clang (build-fuzz/)
+#   make docs            regenerate docs/CONFIG.md (and other generated docs)
+
+CC       ?= cc
+CXX      ?= g++
+SANITIZE ?=
+FUZZ     ?=
+
+ifneq ($(SANITIZE),)
+BUILD    ?= build-san
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+else ifneq ($(FUZZ),)
+BUILD    ?= build-fuzz
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+else
+BUILD    ?= build
+SANFLAGS :=
+endif
+
+MODULES  := common config ingest features classifier store api
+PKGS     := rdkafka jansson libcurl lmdb libmicrohttpd simdjson zlib inih libxxhash libcrypto
+
+GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+
+WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Werror
+INCS     := $(addprefix -I,$(MODULES) cmd)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+CFLAGS   += -std=c11 -D_DEFAULT_SOURCE $(WARN) $(INCS) $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP \
+            -DBW_GIT_COMMIT=\"$(GIT_COMMIT)\"
+CXXFLAGS ?= $(OPT) -g
+CXXFLAGS += -std=c++17 -Wall -Wextra -Werror $(INCS) $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP
+LDLIBS   := $(PKG_LIBS) -lsvm -lm -lpthread -lstdc++
+LDFLAGS  += $(SANFLAGS)
+
+LIB_C    := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
+LIB_CXX  := $(foreach m,$(MODULES),$(wildcard $(m)/*.cpp))
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_C)) $(patsubst %.cpp,$(BUILD)/obj/%.o,$(LIB_CXX))
+CMD_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cmd/*.c))
+LIB      := $(BUILD)/libbotwatch.a
+BIN      := $(BUILD)/botwatch
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TESTLIB_SRC := $(wildcard tests/lib/*.c)
+TESTLIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(TESTLIB_SRC))
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+REPLAY_BIN := $(patsubst fuzz/%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRC))
+BENCH_SRC := $(wildcard bench/bench_*.c)
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+.PHONY: all test test-run bench-run demo-run deps-check fuzz-targets unit integration fuzz-replay fuzz bench demo deps docs check-docs clean model
+
+all: $(BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CMD_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) $(CMD_OBJ) $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/lib $< $(TESTLIB_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka -o $@
+
+$(BUILD)/tests/%: tests/tools/%.c $(TESTLIB_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/lib $< $(TESTLIB_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+
+$(BUILD)/fuzz/replay_%: fuzz/%.c fuzz/replay_main.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< fuzz/replay_main.c $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+
+# --- tests -----------------------------------------------------------------
+
+# The public targets install missing packages first, then re-run make so that
+# pkg-config is evaluated after the install.
+test: deps-check
+	@$(MAKE) --no-print-directory test-run
+
+test-run: all $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN) check-docs
+	@BUILD=$(BUILD) tests/run.sh
+
+unit: all $(UNIT_BIN)
+	@BUILD=$(BUILD) tests/run.sh unit
+
+integration: all $(TOOL_BIN)
+	@BUILD=$(BUILD) tests/run.sh integration
+
+fuzz-replay: $(REPLAY_BIN)
+	@BUILD=$(BUILD) tests/run.sh fuzz
+
+# libFuzzer binaries (clang); run e.g. build-fuzz/fuzz/fuzz_decode fuzz/corpus/decode
+fuzz:
+	$(MAKE) FUZZ=1 CC=clang CXX=clang++ fuzz-targets
+
+FUZZ_BIN := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+fuzz-targets: $(FUZZ_BIN)
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+
+# --- bench, demo, docs, deps ---------------------------------------------------
+
+bench: deps-check
+	@$(MAKE) --no-print-directory bench-run
+
+bench-run: all $(BENCH_BIN) $(TOOL_BIN)
+	@BUILD=$(BUILD) bench/run.sh
+
+demo: deps-check
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: all
+	@BUILD=$(BUILD) tools/demo.sh
+
+docs: all
+	$(BIN) config --markdown > docs/CONFIG.md
+
+check-docs: all
+	@$(BIN) config --markdown | cmp -s - docs/CONFIG.md || \
+	  { echo "docs/CONFIG.md is stale: run 'make docs'"; exit 1; }
+
+deps:
+	tools/install-deps.sh
+
+deps-check:
+	@tools/install-deps.sh --if-missing
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d)

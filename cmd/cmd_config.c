@@ -1,0 +1,51 @@
+/*
+ * cmd_config.c — `botwatch config`: print the effective configuration or the
+ * generated reference.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bw_err.h"
+#include "cfg.h"
+#include "commands.h"
+
+static void config_usage(FILE *out)
+{
+	fprintf(out, "usage: botwatch config [--config FILE] [--set key=value]... [--dump | --markdown]\n\n"
+		     "  --dump       print the effective settings as `key = value` (default)\n"
+		     "  --markdown   print the configuration reference (docs/CONFIG.md)\n");
+}
+
+int cmd_config(int argc, char **argv)
+{
+	struct bw_config *cfg;
+	char err[512];
+	bool markdown = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			config_usage(stdout);
+			return 0;
+		}
+	}
+	if (cfg_from_cli(&cfg, &argc, argv, err, sizeof(err))) {
+		fprintf(stderr, "botwatch config: %s\n", err);
+		return 2;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--markdown") == 0) {
+			markdown = true;
+		} else if (strcmp(argv[i], "--dump") != 0) {
+			fprintf(stderr, "botwatch config: unknown option '%s'\n", argv[i]);
+			config_usage(stderr);
+			cfg_free(cfg);
+			return 2;
+		}
+	}
+	if (markdown)
+		cfg_write_markdown(stdout);
+	else
+		cfg_dump(cfg, stdout);
+	cfg_free(cfg);
+	return 0;
+}

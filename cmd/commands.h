@@ -1,0 +1,15 @@
+/*
+ * commands.h — the subcommands of build/botwatch.
+ *
+ * Each takes the subcommand's own argv (argv[0] is the subcommand name) and
+ * returns a process exit status: 0 success, 1 failure, 2 usage error.
+ * Each lives beside the stage it drives.
+ */
+#ifndef BW_COMMANDS_H
+#define BW_COMMANDS_H
+
+#define BW_VERSION "0.1.0"
+
+int cmd_config(int argc, char **argv);   /* cmd/cmd_config.c */
+
+#endif

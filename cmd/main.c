@@ -1,0 +1,65 @@
+/*
+ * main.c — build/botwatch: one binary, one subcommand per pipeline stage.
+ *
+ * The table below is the list of subcommands; `botwatch help` prints it and
+ * `botwatch <cmd> --help` prints each command's own usage.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+struct command {
+	const char *name;                  /* argv[1] */
+	int (*run)(int argc, char **argv); /* gets argv from the subcommand on */
+	const char *summary;               /* one line for `botwatch help` */
+};
+
+static const struct command commands[] = {
+	{ "config", cmd_config, "show the effective configuration (--dump) or its reference (--markdown)" },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+	fprintf(out, "botwatch %s — social-bot detection stream processor\n\n"
+		     "usage: botwatch <command> [options]\n\n"
+		     "commands:\n",
+		BW_VERSION);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "  %-10s %s\n  %-10s %s\n", "help", "this text", "version", "print the version");
+	fprintf(out, "\nEvery command takes --config FILE and --set key=value "
+		     "(see docs/CONFIG.md) and --help.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		if (argc > 2) {
+			for (size_t i = 0; i < N_COMMANDS; i++) {
+				if (strcmp(argv[2], commands[i].name) == 0) {
+					char *sub[] = { argv[2], "--help", NULL };
+					return commands[i].run(2, sub);
+				}
+			}
+		}
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("botwatch %s\n", BW_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "botwatch: unknown command '%s' (try 'botwatch help')\n", argv[1]);
+	return 2;
+}

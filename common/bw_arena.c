@@ -1,0 +1,99 @@
+/*
+ * bw_arena.c — chunked bump allocator (see bw_arena.h).
+ */
+#include "bw_arena.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARENA_CHUNK 65536
+
+struct chunk {
+	struct chunk *next; /* older chunk, or NULL */
+	size_t size;        /* usable bytes in data[] */
+	size_t used;        /* bytes handed out from data[] */
+	_Alignas(16) unsigned char data[];
+};
+
+struct bw_arena {
+	struct chunk *head; /* chunk being filled; older ones follow */
+	size_t cap;         /* limit on the sum of chunk sizes */
+	size_t total;       /* sum of chunk sizes now held */
+	size_t used;        /* bytes handed out since reset */
+};
+
+struct bw_arena *bw_arena_new(size_t cap)
+{
+	struct bw_arena *a = calloc(1, sizeof(*a));
+	if (a)
+		a->cap = cap;
+	return a;
+}
+
+void bw_arena_free(struct bw_arena *a)
+{
+	if (!a)
+		return;
+	while (a->head) {
+		struct chunk *c = a->head;
+		a->head = c->next;
+		free(c);
+	}
+	free(a);
+}
+
+void bw_arena_reset(struct bw_arena *a)
+{
+	/* keep the oldest (first, normal-sized) chunk, free the rest */
+	while (a->head && a->head->next) {
+		struct chunk *c = a->head;
+		a->head = c->next;
+		a->total -= c->size;
+		free(c);
+	}
+	if (a->head)
+		a->head->used = 0;
+	a->used = 0;
+}
+
+void *bw_arena_alloc(struct bw_arena *a, size_t n)
+{
+	struct chunk *c = a->head;
+	size_t need = (n + 15) & ~(size_t)15;
+
+	if (need < n)
+		return NULL;
+	if (!c || c->size - c->used < need) {
+		size_t size = need > ARENA_CHUNK ? need : ARENA_CHUNK;
+		if (a->total + size > a->cap || a->total + size < a->total)
+			return NULL;
+		c = malloc(sizeof(*c) + size);
+		if (!c)
+			return NULL;
+		c->size = size;
+		c->used = 0;
+		c->next = a->head;
+		a->head = c;
+		a->total += size;
+	}
+	void *p = c->data + c->used;
+	c->used += need;
+	a->used += need;
+	return p;
+}
+
+char *bw_arena_strndup(struct bw_arena *a, const char *s, size_t len)
+{
+	char *p = bw_arena_alloc(a, len + 1);
+	if (p) {
+		memcpy(p, s, len);
+		p[len] = '\0';
+	}
+	return p;
+}
+
+size_t bw_arena_used(const struct bw_arena *a)
+{
+	return a->used;
+}

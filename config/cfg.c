@@ -1,0 +1,562 @@
+/*
+ * cfg.c — the configuration table and everything it drives (see cfg.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cfg.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <librdkafka/rdkafka.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bw_err.h"
+
+#define OFF(f) offsetof(struct bw_config, f)
+#define I64MAX 9.2e18
+
+/* The single source of every setting. Keep sorted by section. */
+static const struct cfg_entry table[] = {
+	{ "log.level", CFG_ENUM, OFF(log_level), 0, 0, "info", "debug|info|warn|error|off", 0,
+	  "Lowest level written to the JSON log on stderr." },
+
+	{ "ingest.source", CFG_STR, OFF(ingest_source), 0, 0, "", NULL, 0,
+	  "Default input for `botwatch ingest`/`run`: an http(s):// URL, a file path or `-`." },
+	{ "ingest.format", CFG_ENUM, OFF(ingest_format), 0, 0, "auto", "auto|v1.1|v2|twarc2|sse|ndjson", 0,
+	  "Framing/shape of the source; `auto` detects it from the URL and content." },
+	{ "ingest.topic", CFG_STR, OFF(ingest_topic), 0, 0, "posts", NULL, 0,
+	  "Kafka topic normalised posts are produced to (key = account id)." },
+	{ "ingest.dlq_topic", CFG_STR, OFF(ingest_dlq_topic), 0, 0, "posts.dlq", NULL, 0,
+	  "Kafka topic dead-lettered input goes to, with its reason." },
+	{ "ingest.max_line_bytes", CFG_INT, OFF(ingest_max_line_bytes), 1024, 1073741824, "1048576", NULL, 0,
+	  "Cap on one input line or document; longer units go to the DLQ as `too_large`." },
+	{ "ingest.max_depth", CFG_INT, OFF(ingest_max_depth), 4, 1024, "64", NULL, 0,
+	  "Cap on JSON nesting depth; deeper units go to the DLQ as `too_deep`." },
+	{ "ingest.bearer_token", CFG_STR, OFF(ingest_bearer_token), 0, 0, "", NULL, CFG_SECRET,
+	  "Bearer token for X API v2 and Mastodon streams; empty = no Authorization header." },
+	{ "ingest.oauth.consumer_key", CFG_STR, OFF(ingest_oauth_consumer_key), 0, 0, "", NULL, CFG_SECRET,
+	  "OAuth 1.0a consumer key for Twitter v1.1 streams." },
+	{ "ingest.oauth.consumer_secret", CFG_STR, OFF(ingest_oauth_consumer_secret), 0, 0, "", NULL, CFG_SECRET,
+	  "OAuth 1.0a consumer secret." },
+	{ "ingest.oauth.token", CFG_STR, OFF(ingest_oauth_token), 0, 0, "", NULL, CFG_SECRET,
+	  "OAuth 1.0a access token." },
+	{ "ingest.oauth.token_secret", CFG_STR, OFF(ingest_oauth_token_secret), 0, 0, "", NULL, CFG_SECRET,
+	  "OAuth 1.0a access token secret." },
+	{ "ingest.track", CFG_STR, OFF(ingest_track), 0, 0, "", NULL, 0,
+	  "v1.1 statuses/filter `track` keywords (comma-separated)." },
+	{ "ingest.follow", CFG_STR, OFF(ingest_follow), 0, 0, "", NULL, 0,
+	  "v1.1 statuses/filter `follow` account ids (comma-separated)." },
+	{ "ingest.locations", CFG_STR, OFF(ingest_locations), 0, 0, "", NULL, 0,
+	  "v1.1 statuses/filter `locations` bounding boxes." },
+	{ "ingest.idle_timeout_v1_ms", CFG_INT, OFF(ingest_idle_v1_ms), 10, 86400000, "90000", NULL, 0,
+	  "Stall rule for v1.1 streams: reconnect when no byte arrived for this long." },
+	{ "ingest.idle_timeout_v2_ms", CFG_INT, OFF(ingest_idle_v2_ms), 10, 86400000, "20000", NULL, 0,
+	  "Stall rule for v2 streams (heartbeat every 20 s)." },
+	{ "ingest.idle_timeout_sse_ms", CFG_INT, OFF(ingest_idle_sse_ms), 10, 86400000, "60000", NULL, 0,
+	  "Stall rule for SSE and plain NDJSON streams." },
+	{ "ingest.connect_timeout_ms", CFG_INT, OFF(ingest_connect_timeout_ms), 10, 600000, "10000", NULL, 0,
+	  "TCP/TLS connect timeout for stream connections." },
+	{ "ingest.backoff.tcp_step_ms", CFG_INT, OFF(backoff_tcp_step_ms), 1, 3600000, "250", NULL, 0,
+	  "Network errors: wait grows linearly by this step ..." },
+	{ "ingest.backoff.tcp_max_ms", CFG_INT, OFF(backoff_tcp_max_ms), 1, 3600000, "16000", NULL, 0,
+	  "... up to this cap." },
+	{ "ingest.backoff.http_initial_ms", CFG_INT, OFF(backoff_http_initial_ms), 1, 3600000, "5000", NULL, 0,
+	  "HTTP errors: first wait, doubling ..." },
+	{ "ingest.backoff.http_max_ms", CFG_INT, OFF(backoff_http_max_ms), 1, 86400000, "320000", NULL, 0,
+	  "... up to this cap." },
+	{ "ingest.backoff.ratelimit_initial_ms", CFG_INT, OFF(backoff_rate_initial_ms), 1, 86400000, "60000", NULL, 0,
+	  "HTTP 420/429: first wait, doubling (a rate-limit reset header wins when later)." },
+	{ "ingest.backoff.ratelimit_max_ms", CFG_INT, OFF(backoff_rate_max_ms), 1, 86400000, "960000", NULL, 0,
+	  "Cap on the rate-limit wait." },
+	{ "ingest.max_consumer_lag", CFG_INT, OFF(ingest_max_lag), 0, I64MAX, "50000", NULL, 0,
+	  "Backpressure: pause producing while the slowest consumer group lags more than this many "
+	  "messages per partition (0 = off). Keeps the embedded broker below its 100,000-message "
+	  "retention." },
+
+	{ "kafka.bootstrap.servers", CFG_STR, OFF(kafka_bootstrap), 0, 0, "", NULL, 0,
+	  "Kafka brokers `host:port,...`; empty starts the embedded broker in-process." },
+	{ "broker.partitions", CFG_INT, OFF(broker_partitions), 1, 1024, "4", NULL, 0,
+	  "Partitions per topic on the embedded broker." },
+	{ "broker.count", CFG_INT, OFF(broker_count), 1, 16, "1", NULL, 0,
+	  "Number of brokers in the embedded cluster." },
+
+	{ "features.group_id", CFG_STR, OFF(features_group), 0, 0, "botwatch-features", NULL, 0,
+	  "Consumer group of the features stage." },
+	{ "features.state_dir", CFG_STR, OFF(features_state), 0, 0, "var/state", NULL, 0,
+	  "LMDB directory holding per-account feature state and consumer offsets." },
+	{ "features.topic", CFG_STR, OFF(features_topic), 0, 0, "features", NULL, 0,
+	  "Kafka topic carrying feature updates to the scoring stage." },
+	{ "features.lateness_ms", CFG_INT, OFF(features_lateness_ms), 0, I64MAX, "86400000", NULL, 0,
+	  "Posts older than an account's newest event time by more than this are still counted "
+	  "but may be approximate in order-dependent features." },
+
+	{ "score.model", CFG_STR, OFF(score_model), 0, 0, "models/default.model", NULL, 0,
+	  "Model file used by `score`, `replay` and `serve`." },
+	{ "score.topic", CFG_STR, OFF(score_topic), 0, 0, "scores", NULL, 0,
+	  "Compacted Kafka topic of score records (key = account id)." },
+	{ "score.debounce_ms", CFG_INT, OFF(score_debounce_ms), 0, I64MAX, "60000", NULL, 0,
+	  "Rescore an account at most once per this much event time." },
+	{ "score.batch", CFG_INT, OFF(score_batch), 1, 1000000, "256", NULL, 0,
+	  "Accounts scored per batch." },
+	{ "score.cap_prior", CFG_DBL, OFF(score_cap_prior), 1e-6, 0.999999, "0.15", NULL, 0,
+	  "Prior share of bots used for CAP = P(bot | score >= s)." },
+
+	{ "store.path", CFG_STR, OFF(store_path), 0, 0, "var/store", NULL, 0,
+	  "LMDB directory of score records served by the API." },
+	{ "store.map_size_mb", CFG_INT, OFF(store_map_size_mb), 1, 1048576, "8192", NULL, 0,
+	  "LMDB map size (the store's maximum size) in MiB." },
+	{ "api.listen", CFG_STR, OFF(api_listen), 0, 0, "127.0.0.1:8080", NULL, 0,
+	  "HOST:PORT the lookup API listens on." },
+	{ "api.token", CFG_STR, OFF(api_token), 0, 0, "", NULL, CFG_SECRET,
+	  "Bearer token required by the API; empty = open." },
+	{ "api.threads", CFG_INT, OFF(api_threads), 1, 256, "2", NULL, 0,
+	  "API worker threads." },
+	{ "api.max_body_bytes", CFG_INT, OFF(api_max_body_bytes), 256, 1073741824, "1048576", NULL, 0,
+	  "Largest request body; larger gets 413." },
+	{ "api.connection_limit", CFG_INT, OFF(api_conn_limit), 1, 1000000, "1024", NULL, 0,
+	  "Concurrent connections accepted." },
+	{ "api.timeout_s", CFG_INT, OFF(api_timeout_s), 1, 3600, "30", NULL, 0,
+	  "Idle connection timeout." },
+	{ "api.max_batch", CFG_INT, OFF(api_max_batch), 1, 100000, "1000", NULL, 0,
+	  "Most ids in one POST /v1/accounts:lookup." },
+};
+
+#define TABLE_LEN (sizeof(table) / sizeof(table[0]))
+
+const struct cfg_entry *cfg_table(size_t *n)
+{
+	*n = TABLE_LEN;
+	return table;
+}
+
+static const struct cfg_entry *find_entry(const char *key)
+{
+	for (size_t i = 0; i < TABLE_LEN; i++)
+		if (strcmp(table[i].name, key) == 0)
+			return &table[i];
+	return NULL;
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+	for (size_t i = 0; i < 4; i++) {
+		if (strcmp(v, yes[i]) == 0)
+			return *out = true, true;
+		if (strcmp(v, no[i]) == 0)
+			return *out = false, true;
+	}
+	return false;
+}
+
+static bool enum_has(const char *choices, const char *v)
+{
+	size_t n = strlen(v);
+	const char *p = choices;
+
+	while (p && *p) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+		if (len == n && strncmp(p, v, n) == 0)
+			return true;
+		p = bar ? bar + 1 : NULL;
+	}
+	return false;
+}
+
+/* Store text `v` into the field of `e`; validates type and bounds. */
+static int set_entry(struct bw_config *cfg, const struct cfg_entry *e, const char *v,
+		     const char *origin, char *errstr, size_t errlen)
+{
+	char *field = (char *)cfg + e->offset;
+	char *end;
+
+	switch (e->type) {
+	case CFG_ENUM:
+		if (!enum_has(e->choices, v))
+			return bw_seterr(errstr, errlen, BW_EINVAL, "%s: %s: '%s' is not one of %s",
+					 origin, e->name, v, e->choices);
+		/* fall through */
+	case CFG_STR: {
+		char *dup = strdup(v);
+		if (!dup)
+			return bw_seterr(errstr, errlen, BW_ENOMEM, "%s: out of memory", origin);
+		free(*(char **)field);
+		*(char **)field = dup;
+		return 0;
+	}
+	case CFG_INT: {
+		long long x;
+		errno = 0;
+		x = strtoll(v, &end, 10);
+		if (errno || end == v || *end)
+			return bw_seterr(errstr, errlen, BW_EINVAL, "%s: %s: '%s' is not an integer",
+					 origin, e->name, v);
+		if ((double)x < e->min || (double)x > e->max)
+			return bw_seterr(errstr, errlen, BW_EINVAL,
+					 "%s: %s: %lld is out of range [%.0f, %.0f]", origin, e->name,
+					 x, e->min, e->max);
+		*(int64_t *)field = x;
+		return 0;
+	}
+	case CFG_DBL: {
+		double x;
+		errno = 0;
+		x = strtod(v, &end);
+		if (errno || end == v || *end || !isfinite(x))
+			return bw_seterr(errstr, errlen, BW_EINVAL, "%s: %s: '%s' is not a number",
+					 origin, e->name, v);
+		if (x < e->min || x > e->max)
+			return bw_seterr(errstr, errlen, BW_EINVAL, "%s: %s: %g is out of range [%g, %g]",
+					 origin, e->name, x, e->min, e->max);
+		*(double *)field = x;
+		return 0;
+	}
+	case CFG_BOOL: {
+		bool b;
+		if (!parse_bool(v, &b))
+			return bw_seterr(errstr, errlen, BW_EINVAL, "%s: %s: '%s' is not a boolean",
+					 origin, e->name, v);
+		*(bool *)field = b;
+		return 0;
+	}
+	}
+	return BW_EINVAL;
+}
+
+/* Record a librdkafka pass-through pair after librdkafka accepted it. */
+static int set_kafka(struct bw_config *cfg, const char *prop, const char *v, const char *origin,
+		     char *errstr, size_t errlen)
+{
+	char kerr[512];
+	rd_kafka_conf_t *probe = rd_kafka_conf_new();
+	rd_kafka_conf_res_t res = rd_kafka_conf_set(probe, prop, v, kerr, sizeof(kerr));
+
+	rd_kafka_conf_destroy(probe);
+	if (res != RD_KAFKA_CONF_OK)
+		return bw_seterr(errstr, errlen, BW_EKAFKA, "%s: kafka.%s: %s", origin, prop, kerr);
+
+	for (size_t i = 0; i < cfg->n_kafka; i++) {
+		if (strcmp(cfg->kafka_keys[i], prop) == 0) {
+			char *dup = strdup(v);
+			if (!dup)
+				return BW_ENOMEM;
+			free(cfg->kafka_values[i]);
+			cfg->kafka_values[i] = dup;
+			return 0;
+		}
+	}
+	char **k = realloc(cfg->kafka_keys, (cfg->n_kafka + 1) * sizeof(*k));
+	if (!k)
+		return BW_ENOMEM;
+	cfg->kafka_keys = k;
+	char **vv = realloc(cfg->kafka_values, (cfg->n_kafka + 1) * sizeof(*vv));
+	if (!vv)
+		return BW_ENOMEM;
+	cfg->kafka_values = vv;
+	k[cfg->n_kafka] = strdup(prop);
+	vv[cfg->n_kafka] = strdup(v);
+	if (!k[cfg->n_kafka] || !vv[cfg->n_kafka]) {
+		free(k[cfg->n_kafka]);
+		free(vv[cfg->n_kafka]);
+		return BW_ENOMEM;
+	}
+	cfg->n_kafka++;
+	return 0;
+}
+
+int cfg_set(struct bw_config *cfg, const char *key, const char *value, const char *origin,
+	    char *errstr, size_t errlen)
+{
+	const struct cfg_entry *e = find_entry(key);
+
+	if (e)
+		return set_entry(cfg, e, value, origin, errstr, errlen);
+	if (strncmp(key, "kafka.", 6) == 0 && key[6])
+		return set_kafka(cfg, key + 6, value, origin, errstr, errlen);
+	return bw_seterr(errstr, errlen, BW_EINVAL, "%s: unknown key '%s'", origin, key);
+}
+
+struct bw_config *cfg_new(void)
+{
+	struct bw_config *cfg = calloc(1, sizeof(*cfg));
+	char err[256];
+
+	if (!cfg)
+		return NULL;
+	for (size_t i = 0; i < TABLE_LEN; i++) {
+		if (set_entry(cfg, &table[i], table[i].def, "default", err, sizeof(err))) {
+			cfg_free(cfg);
+			return NULL;
+		}
+	}
+	return cfg;
+}
+
+void cfg_free(struct bw_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < TABLE_LEN; i++)
+		if (table[i].type == CFG_STR || table[i].type == CFG_ENUM)
+			free(*(char **)((char *)cfg + table[i].offset));
+	for (size_t i = 0; i < cfg->n_kafka; i++) {
+		free(cfg->kafka_keys[i]);
+		free(cfg->kafka_values[i]);
+	}
+	free(cfg->kafka_keys);
+	free(cfg->kafka_values);
+	free(cfg);
+}
+
+/* inih callback state: the first error wins; inih returns its line number. */
+struct load_ctx {
+	struct bw_config *cfg;
+	const char *path;
+	int rc;          /* first error code */
+	char msg[512];   /* first error message (without file:line) */
+};
+
+static int cfg_ini_line(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *ctx = user;
+	char key[256];
+	int rc;
+
+	if (section && *section)
+		snprintf(key, sizeof(key), "%s.%s", section, name);
+	else
+		snprintf(key, sizeof(key), "%s", name);
+	rc = cfg_set(ctx->cfg, key, value, "", ctx->msg[0] ? NULL : ctx->msg,
+		     ctx->msg[0] ? 0 : sizeof(ctx->msg));
+	if (rc && !ctx->rc)
+		ctx->rc = rc;
+	return rc == 0;
+}
+
+int cfg_load_stream(struct bw_config *cfg, FILE *f, const char *name, char *errstr,
+		    size_t errlen)
+{
+	struct load_ctx ctx = { .cfg = cfg, .path = name };
+	int line = ini_parse_file(f, cfg_ini_line, &ctx);
+
+	if (line == 0)
+		return 0;
+	if (line < 0)
+		return bw_seterr(errstr, errlen, BW_EIO, "%s: cannot read", name);
+	/* ctx.msg starts with ": " because the origin passed to cfg_set was empty */
+	if (ctx.msg[0])
+		return bw_seterr(errstr, errlen, ctx.rc ? ctx.rc : BW_EPARSE, "%s:%d%s", name, line,
+				 ctx.msg);
+	return bw_seterr(errstr, errlen, BW_EPARSE, "%s:%d: expected `key = value`", name, line);
+}
+
+int cfg_load_file(struct bw_config *cfg, const char *path, char *errstr, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	int rc;
+
+	if (!f)
+		return bw_seterr(errstr, errlen, BW_EIO, "%s: %s", path, strerror(errno));
+	rc = cfg_load_stream(cfg, f, path, errstr, errlen);
+	fclose(f);
+	return rc;
+}
+
+/* BOTWATCH_API_LISTEN for api.listen */
+static void env_name(const char *key, char *buf, size_t len)
+{
+	size_t p = (size_t)snprintf(buf, len, "BOTWATCH_");
+	for (; *key && p + 1 < len; key++)
+		buf[p++] = *key == '.' ? '_' : (char)toupper((unsigned char)*key);
+	buf[p] = '\0';
+}
+
+int cfg_load_env(struct bw_config *cfg, char *errstr, size_t errlen)
+{
+	char name[128], origin[160];
+
+	for (size_t i = 0; i < TABLE_LEN; i++) {
+		const char *v;
+		int rc;
+		env_name(table[i].name, name, sizeof(name));
+		v = getenv(name);
+		if (!v)
+			continue;
+		snprintf(origin, sizeof(origin), "environment %s", name);
+		rc = set_entry(cfg, &table[i], v, origin, errstr, errlen);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int cfg_from_cli(struct bw_config **out, int *argc, char **argv, char *errstr, size_t errlen)
+{
+	const char *path = getenv("BOTWATCH_CONFIG");
+	struct bw_config *cfg = cfg_new();
+	int rc, w = 1;
+
+	*out = NULL;
+	if (!cfg)
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+	/* pass 1: find the config file */
+	for (int i = 1; i < *argc; i++) {
+		if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < *argc)
+			path = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			path = argv[i] + 9;
+	}
+	if (path && *path && (rc = cfg_load_file(cfg, path, errstr, errlen)))
+		goto out_free;
+	if ((rc = cfg_load_env(cfg, errstr, errlen)))
+		goto out_free;
+	/* pass 2: apply --set in order and compact argv */
+	for (int i = 1; i < *argc; i++) {
+		const char *kv = NULL;
+		if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < *argc) {
+			i++;
+			continue;
+		}
+		if (strncmp(argv[i], "--config=", 9) == 0)
+			continue;
+		if (strcmp(argv[i], "--set") == 0) {
+			if (i + 1 >= *argc) {
+				rc = bw_seterr(errstr, errlen, BW_EUSAGE, "--set needs key=value");
+				goto out_free;
+			}
+			kv = argv[++i];
+		} else if (strncmp(argv[i], "--set=", 6) == 0) {
+			kv = argv[i] + 6;
+		}
+		if (!kv) {
+			argv[w++] = argv[i];
+			continue;
+		}
+		const char *eq = strchr(kv, '=');
+		char key[256];
+		if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof(key)) {
+			rc = bw_seterr(errstr, errlen, BW_EUSAGE, "--set %s: expected key=value", kv);
+			goto out_free;
+		}
+		memcpy(key, kv, (size_t)(eq - kv));
+		key[eq - kv] = '\0';
+		if ((rc = cfg_set(cfg, key, eq + 1, "--set", errstr, errlen)))
+			goto out_free;
+	}
+	*argc = w;
+	argv[w] = NULL;
+	*out = cfg;
+	return 0;
+
+out_free:
+	cfg_free(cfg);
+	return rc;
+}
+
+int cfg_get_text(const struct bw_config *cfg, const char *key, char *buf, size_t len)
+{
+	const struct cfg_entry *e = find_entry(key);
+	const char *field;
+
+	if (!e)
+		return BW_ENOENT;
+	field = (const char *)cfg + e->offset;
+	switch (e->type) {
+	case CFG_STR:
+	case CFG_ENUM:
+		snprintf(buf, len, "%s", *(char *const *)field);
+		break;
+	case CFG_INT:
+		snprintf(buf, len, "%lld", (long long)*(const int64_t *)field);
+		break;
+	case CFG_DBL:
+		snprintf(buf, len, "%.17g", *(const double *)field);
+		break;
+	case CFG_BOOL:
+		snprintf(buf, len, "%s", *(const bool *)field ? "true" : "false");
+		break;
+	}
+	return 0;
+}
+
+void cfg_dump(const struct bw_config *cfg, FILE *out)
+{
+	char v[4096];
+
+	for (size_t i = 0; i < TABLE_LEN; i++) {
+		cfg_get_text(cfg, table[i].name, v, sizeof(v));
+		if ((table[i].flags & CFG_SECRET) && v[0])
+			snprintf(v, sizeof(v), "********");
+		fprintf(out, "%s = %s\n", table[i].name, v);
+	}
+	for (size_t i = 0; i < cfg->n_kafka; i++)
+		fprintf(out, "kafka.%s = %s\n", cfg->kafka_keys[i], cfg->kafka_values[i]);
+}
+
+static const char *type_name(const struct cfg_entry *e)
+{
+	switch (e->type) {
+	case CFG_STR: return "string";
+	case CFG_INT: return "integer";
+	case CFG_DBL: return "number";
+	case CFG_BOOL: return "boolean";
+	case CFG_ENUM: return "enum";
+	}
+	return "?";
+}
+
+/* "a|b" as "`a`, `b`" (a bare '|' would split a Markdown table cell). */
+static void md_choices(const char *choices, char *buf, size_t len)
+{
+	size_t p = 0;
+
+	buf[0] = '\0';
+	for (const char *c = choices; *c && p + 8 < len; c++) {
+		if (c == choices || c[-1] == '|')
+			buf[p++] = '`';
+		if (*c == '|') {
+			buf[p++] = '`';
+			buf[p++] = ',';
+			buf[p++] = ' ';
+			continue;
+		}
+		buf[p++] = *c;
+	}
+	buf[p++] = '`';
+	buf[p] = '\0';
+}
+
+void cfg_write_markdown(FILE *out)
+{
+	char env[128];
+
+	fprintf(out, "# Configuration reference\n\n"
+		     "Generated by `botwatch config --markdown` from the table in `config/cfg.c`; "
+		     "do not edit by hand (`make docs` regenerates it, and a test fails when it is stale).\n\n"
+		     "Settings come from, in rising precedence: the defaults below, the file named by "
+		     "`--config FILE` (or `$BOTWATCH_CONFIG`), environment variables, then "
+		     "`--set key=value` and command-specific flags. The file holds `key = value` lines; "
+		     "`#` and `;` start comments; lines are at most 200 bytes. Errors name the file and line. "
+		     "Any other `kafka.*` key passes straight to librdkafka (e.g. `kafka.security.protocol`), "
+		     "validated by librdkafka when the file is loaded. Secrets are masked in "
+		     "`botwatch config --dump`.\n\n"
+		     "| key | type | default | range / choices | environment | description |\n"
+		     "|---|---|---|---|---|---|\n");
+	for (size_t i = 0; i < TABLE_LEN; i++) {
+		const struct cfg_entry *e = &table[i];
+		char range[128] = "";
+		env_name(e->name, env, sizeof(env));
+		if (e->type == CFG_INT)
+			snprintf(range, sizeof(range), "%.0f – %.0f", e->min, e->max);
+		else if (e->type == CFG_DBL)
+			snprintf(range, sizeof(range), "%g – %g", e->min, e->max);
+		else if (e->type == CFG_ENUM)
+			md_choices(e->choices, range, sizeof(range));
+		fprintf(out, "| `%s` | %s%s | `%s` | %s | `%s` | %s |\n", e->name, type_name(e),
+			(e->flags & CFG_SECRET) ? " (secret)" : "", e->def, range, env, e->doc);
+	}
+}

@@ -1,0 +1,149 @@
+/*
+ * cfg.h — botwatch configuration: one struct, one table.
+ *
+ * Every setting is declared once in the table in cfg.c (name, type, field
+ * offset, min, max, default, doc). The table drives the `key = value` file
+ * parser, BOTWATCH_* environment overrides, `--set key=value` flags,
+ * validation, `botwatch config --dump` and the generated docs/CONFIG.md.
+ *
+ * Precedence: command-line flag > environment > file > default.
+ * Keys starting with "kafka." that are not in the table pass through to
+ * librdkafka unchanged; they are validated by librdkafka at load time and its
+ * error text is reported with the file and line.
+ *
+ * Ownership: the config owns every string in it; callers borrow them for the
+ * config's lifetime. Not thread-safe while being modified; read-only sharing
+ * across threads afterwards is fine.
+ */
+#ifndef BW_CFG_H
+#define BW_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct bw_config {
+	/* general */
+	char *log_level;              /* log.level */
+
+	/* ingest */
+	char *ingest_source;          /* ingest.source */
+	char *ingest_format;          /* ingest.format */
+	char *ingest_topic;           /* ingest.topic */
+	char *ingest_dlq_topic;       /* ingest.dlq_topic */
+	int64_t ingest_max_line_bytes;/* ingest.max_line_bytes */
+	int64_t ingest_max_depth;     /* ingest.max_depth */
+	char *ingest_bearer_token;    /* ingest.bearer_token (secret) */
+	char *ingest_oauth_consumer_key;    /* ingest.oauth.consumer_key (secret) */
+	char *ingest_oauth_consumer_secret; /* ingest.oauth.consumer_secret (secret) */
+	char *ingest_oauth_token;           /* ingest.oauth.token (secret) */
+	char *ingest_oauth_token_secret;    /* ingest.oauth.token_secret (secret) */
+	char *ingest_track;           /* ingest.track */
+	char *ingest_follow;          /* ingest.follow */
+	char *ingest_locations;       /* ingest.locations */
+	int64_t ingest_idle_v1_ms;    /* ingest.idle_timeout_v1_ms */
+	int64_t ingest_idle_v2_ms;    /* ingest.idle_timeout_v2_ms */
+	int64_t ingest_idle_sse_ms;   /* ingest.idle_timeout_sse_ms */
+	int64_t ingest_connect_timeout_ms; /* ingest.connect_timeout_ms */
+	int64_t backoff_tcp_step_ms;  /* ingest.backoff.tcp_step_ms */
+	int64_t backoff_tcp_max_ms;   /* ingest.backoff.tcp_max_ms */
+	int64_t backoff_http_initial_ms; /* ingest.backoff.http_initial_ms */
+	int64_t backoff_http_max_ms;  /* ingest.backoff.http_max_ms */
+	int64_t backoff_rate_initial_ms; /* ingest.backoff.ratelimit_initial_ms */
+	int64_t backoff_rate_max_ms;  /* ingest.backoff.ratelimit_max_ms */
+	int64_t ingest_max_lag;       /* ingest.max_consumer_lag */
+
+	/* kafka / embedded broker */
+	char *kafka_bootstrap;        /* kafka.bootstrap.servers ("" = embedded broker) */
+	int64_t broker_partitions;    /* broker.partitions */
+	int64_t broker_count;         /* broker.count */
+
+	/* features */
+	char *features_group;         /* features.group_id */
+	char *features_state;         /* features.state_dir */
+	char *features_topic;         /* features.topic */
+	int64_t features_lateness_ms; /* features.lateness_ms */
+
+	/* scoring */
+	char *score_model;            /* score.model */
+	char *score_topic;            /* score.topic */
+	int64_t score_debounce_ms;    /* score.debounce_ms */
+	int64_t score_batch;          /* score.batch */
+	double score_cap_prior;       /* score.cap_prior */
+
+	/* store and API */
+	char *store_path;             /* store.path */
+	int64_t store_map_size_mb;    /* store.map_size_mb */
+	char *api_listen;             /* api.listen */
+	char *api_token;              /* api.token (secret) */
+	int64_t api_threads;          /* api.threads */
+	int64_t api_max_body_bytes;   /* api.max_body_bytes */
+	int64_t api_conn_limit;       /* api.connection_limit */
+	int64_t api_timeout_s;        /* api.timeout_s */
+	int64_t api_max_batch;        /* api.max_batch */
+
+	/* librdkafka pass-through: kafka.* keys not in the table */
+	size_t n_kafka;               /* number of pairs */
+	char **kafka_keys;            /* librdkafka property names (without "kafka.") */
+	char **kafka_values;          /* their values */
+};
+
+enum cfg_type { CFG_STR, CFG_INT, CFG_DBL, CFG_BOOL, CFG_ENUM };
+
+#define CFG_SECRET 0x1u /* never printed in dumps or logs */
+
+struct cfg_entry {
+	const char *name;    /* dotted key, e.g. "api.listen" */
+	enum cfg_type type;  /* value type */
+	size_t offset;       /* offsetof(struct bw_config, field) */
+	double min, max;     /* inclusive bounds for CFG_INT / CFG_DBL */
+	const char *def;     /* default as text */
+	const char *choices; /* CFG_ENUM: "a|b|c" */
+	unsigned flags;      /* CFG_SECRET */
+	const char *doc;     /* one-line description */
+};
+
+/* The table, `*n` entries. Static, never freed. */
+const struct cfg_entry *cfg_table(size_t *n);
+
+/* New config holding every default; NULL on allocation failure. Free with cfg_free(). */
+struct bw_config *cfg_new(void);
+void cfg_free(struct bw_config *cfg);
+
+/*
+ * Set one key from text. `origin` (e.g. "botwatch.conf:12", "env BOTWATCH_X",
+ * "--set") prefixes the message in errstr. Returns 0, BW_EINVAL (unknown key,
+ * bad value, out of range) or BW_EKAFKA (librdkafka rejected a kafka.* key).
+ */
+int cfg_set(struct bw_config *cfg, const char *key, const char *value, const char *origin,
+	    char *errstr, size_t errlen);
+
+/* Load a `key = value` file; '#' or ';' start comments. Errors read "file:line: message". */
+int cfg_load_file(struct bw_config *cfg, const char *path, char *errstr, size_t errlen);
+
+/* Same as cfg_load_file() for an open stream; `name` labels errors. */
+int cfg_load_stream(struct bw_config *cfg, FILE *f, const char *name, char *errstr,
+		    size_t errlen);
+
+/* Apply BOTWATCH_<KEY> variables (dots become underscores, upper case). */
+int cfg_load_env(struct bw_config *cfg, char *errstr, size_t errlen);
+
+/*
+ * The common start of every subcommand: defaults, then the file named by
+ * --config/-c (or $BOTWATCH_CONFIG), then the environment, then every
+ * `--set key=value` in argv. Consumes those flags from argv (argc updated),
+ * leaving the rest for the subcommand. Returns 0 or an error with errstr set.
+ */
+int cfg_from_cli(struct bw_config **out, int *argc, char **argv, char *errstr, size_t errlen);
+
+/* Write the effective config as `key = value` lines (secrets masked). */
+void cfg_dump(const struct bw_config *cfg, FILE *out);
+
+/* Write docs/CONFIG.md (generated from the table). */
+void cfg_write_markdown(FILE *out);
+
+/* The text value of a key in this config (for dumps and tests); NULL if unknown. */
+int cfg_get_text(const struct bw_config *cfg, const char *key, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * decode.h — one decoder for every stream and archive shape.
+ *
+ * Input units are lines (NDJSON, stream frames) or whole documents (a REST
+ * timeline array, a search response, a v2 page, one pretty-printed object).
+ * The shape is detected per unit: v1.1 status, v1.1 control message, v2
+ * stream line / page, twarc2 page or flattened tweet, Mastodon status or SSE
+ * event, Bluesky Jetstream event, profile-only record {"user": {...}}.
+ *
+ * Each decoded post is handed to the post callback; bad input is handed to
+ * the DLQ callback with a reason and counted; control messages are counted
+ * (deletes are also posts of kind BW_POST_DELETE). Nothing is dropped silently.
+ *
+ * Ownership: records passed to callbacks are borrowed and valid only during
+ * the callback. A decoder is not thread-safe; use one per thread.
+ */
+#ifndef BW_DECODE_H
+#define BW_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "post.h"
+
+/* Why a unit went to the dead-letter queue. */
+enum bw_dlq_reason {
+	BW_DLQ_INVALID_JSON = 0, /* not parseable JSON */
+	BW_DLQ_NO_ACCOUNT_ID,    /* a post/profile without an author id */
+	BW_DLQ_TOO_LARGE,        /* unit longer than ingest.max_line_bytes */
+	BW_DLQ_TOO_DEEP,         /* nesting deeper than ingest.max_depth */
+	BW_DLQ_INVALID_UTF8,     /* bytes that are not UTF-8 */
+	BW_DLQ_NUMBER_RANGE,     /* a number out of range (ids, counts) */
+	BW_DLQ_BAD_FIELD,        /* a field of the wrong type or unparseable value */
+	BW_DLQ_UNKNOWN_SHAPE,    /* valid JSON of no shape botwatch knows */
+	BW_DLQ_STREAM_ERROR,     /* an in-stream error object (v2 "errors") */
+	BW_DLQ__COUNT
+};
+
+/* Stream control messages, counted by type. */
+enum bw_ctrl_type {
+	BW_CTRL_DELETE = 0,
+	BW_CTRL_LIMIT,
+	BW_CTRL_SCRUB_GEO,
+	BW_CTRL_STATUS_WITHHELD,
+	BW_CTRL_USER_WITHHELD,
+	BW_CTRL_WARNING,
+	BW_CTRL_DISCONNECT,
+	BW_CTRL_OTHER,           /* friends lists, site-stream control, events, ... */
+	BW_CTRL_KEEPALIVE,       /* blank lines, SSE comments/heartbeats */
+	BW_CTRL__COUNT
+};
+
+/* A dead-letter record. Strings are borrowed for the duration of the callback. */
+struct bw_dlq_rec {
+	enum bw_dlq_reason reason;
+	const char *detail;  /* human detail, e.g. "line 1 column 17: ..." */
+	const char *source;  /* file name, URL or "-" */
+	uint64_t line;       /* 1-based line (or unit) number in source; 0 if unknown */
+	const char *excerpt; /* first bytes of the unit, valid UTF-8 (bad bytes replaced) */
+};
+
+struct bw_decode_stats {
+	uint64_t units;                    /* lines / documents read */
+	uint64_t bytes;                    /* input bytes read */
+	uint64_t posts;                    /* records passed to the post callback */
+	uint64_t control[BW_CTRL__COUNT];  /* control messages by type */
+	uint64_t dlq[BW_DLQ__COUNT];       /* dead-lettered units by reason */
+	uint64_t probe_inferred;           /* profile records with an inferred probe time */
+};
+
+/* Return non-zero to stop decoding (the value is returned by the decode call). */
+typedef int (*bw_post_cb)(const struct bw_post *post, void *opaque);
+typedef void (*bw_dlq_cb)(const struct bw_dlq_rec *rec, void *opaque);
+
+struct bw_decode_opts {
+	size_t max_unit_bytes;   /* cap on one line/document (default 1 MiB) */
+	int max_depth;           /* cap on JSON nesting (default 64) */
+	int64_t probe_time_ms;   /* --probe-time, or BW_TIME_NONE */
+	bw_post_cb on_post;      /* required */
+	bw_dlq_cb on_dlq;        /* may be NULL: then only counted */
+	void *opaque;            /* passed to both callbacks */
+};
+
+struct bw_decoder;
+
+/* New decoder; NULL with errstr set on failure. Caller frees with ingest_decoder_free(). */
+struct bw_decoder *ingest_decoder_new(const struct bw_decode_opts *opts, char *errstr,
+				      size_t errlen);
+void ingest_decoder_free(struct bw_decoder *dec);
+
+/*
+ * Decode one unit: buf[0..len) holds one line (no trailing newline needed) or
+ * one whole JSON document. `source`/`line` label DLQ records. Returns 0, or
+ * the callback's non-zero stop value. Bad input is never an error here: it
+ * goes to the DLQ callback and the stats.
+ */
+int ingest_decode_unit(struct bw_decoder *dec, const char *buf, size_t len, const char *source,
+		       uint64_t line);
+
+/*
+ * Decode a whole file ("-" = stdin), plain or gzip (detected by magic), as
+ * NDJSON or — when the file is one JSON document spanning lines — as one
+ * document. Returns 0, a callback's stop value, or a negative BW_E* code
+ * with errstr set when the file cannot be read.
+ */
+int ingest_decode_file(struct bw_decoder *dec, const char *path, char *errstr, size_t errlen);
+
+/*
+ * Profile-only records without their own probe time are held back until the
+ * input ends, because their probe time is the latest event time seen (see
+ * docs/POST.md). Call this after the last unit to release them.
+ */
+int ingest_decoder_finish(struct bw_decoder *dec);
+
+const struct bw_decode_stats *ingest_decoder_stats(const struct bw_decoder *dec);
+
+const char *bw_dlq_reason_name(enum bw_dlq_reason r);
+const char *bw_ctrl_type_name(enum bw_ctrl_type t);
+
+/* DLQ record as the JSON object {reason, detail, source, line, excerpt}; new reference. */
+json_t *bw_dlq_to_json(const struct bw_dlq_rec *rec);
+
+#endif

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Run botwatch's tests: cmocka unit tests, integration tests, fuzz-corpus replay.
+#   tests/run.sh [unit|integration|fuzz]...   (default: all three)
+# BUILD names the build directory (build, build-san). Exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+export BUILD
+suites=("$@")
+[ ${#suites[@]} -eq 0 ] && suites=(unit integration fuzz)
+
+pass=0 fail=0 failed=()
+
+run_one() { # name, command...
+	local name=$1; shift
+	local start=$SECONDS
+	if "$@"; then
+		pass=$((pass + 1)); echo "ok   $name ($((SECONDS - start))s)"
+	else
+		fail=$((fail + 1)); failed+=("$name"); echo "FAIL $name ($((SECONDS - start))s)"
+	fi
+}
+
+for suite in "${suites[@]}"; do
+	case $suite in
+	unit)
+		echo "== unit tests"
+		for t in "$BUILD"/tests/test_*; do
+			[ -x "$t" ] || continue
+			run_one "unit/$(basename "$t")" "$t"
+		done ;;
+	integration)
+		echo "== integration tests"
+		for t in tests/integration/*.sh; do
+			[ -e "$t" ] || continue
+			run_one "integration/$(basename "$t" .sh)" bash "$t"
+		done ;;
+	fuzz)
+		echo "== fuzz corpus replay"
+		for r in "$BUILD"/fuzz/replay_fuzz_*; do
+			[ -x "$r" ] || continue
+			name=${r##*/replay_fuzz_}
+			run_one "fuzz/$name" "$r" "fuzz/corpus/$name"
+		done ;;
+	*) echo "unknown suite $suite" >&2; exit 2 ;;
+	esac
+done
+
+echo
+echo "suites: $pass passed, $fail failed"
+[ $fail -eq 0 ] || { printf 'failed: %s\n' "${failed[@]}"; exit 1; }
