@@ -1,0 +1,94 @@
+/*
+ * feat.h — per-account behavioural state and the feature registry.
+ *
+ * The registry declares every feature once (name, class, description, whether
+ * it is language-independent); it fixes the column order of the vector that
+ * feat_extract() fills, which is the order the classifier's models use.
+ * Names follow <class>.<quantity>[.<stat>].
+ *
+ * Per-account state (struct feat_account) is updated post by post in event
+ * time and is bounded in size; it serialises to bytes for the LMDB state
+ * store. Updates are idempotent: the same post twice changes nothing.
+ *
+ * This module never logs or exits: it returns BW_E* codes (bw_err.h).
+ * Thread-safety: the registry is immutable and shared; an account's state
+ * must not be used by two threads at once.
+ */
+#ifndef BW_FEAT_H
+#define BW_FEAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "post.h"
+
+enum feat_class {
+	FEAT_USER = 0,
+	FEAT_FRIEND,
+	FEAT_NETWORK,
+	FEAT_TEMPORAL,
+	FEAT_CONTENT,
+	FEAT_SENTIMENT,
+	FEAT__NCLASS
+};
+
+struct feat_def {
+	const char *name;        /* "temporal.post_gap_seconds.mean" */
+	enum feat_class cls;     /* its class */
+	bool universal;          /* language-independent (kept by the universal score) */
+	const char *description; /* one line, for --list, docs and explanations */
+};
+
+/* Number of features; the length of every feature vector. */
+size_t feat_count(void);
+
+/* The i-th feature (i < feat_count()); static, never freed. */
+const struct feat_def *feat_def_get(size_t i);
+
+/* Index of a feature by exact name, or -1. */
+long feat_index(const char *name);
+
+/* "user", "friend", ...; and the reverse (-1 if unknown). */
+const char *feat_class_name(enum feat_class cls);
+int feat_class_parse(const char *name);
+
+/* Hex digest identifying the registry (names, classes, order) — the feature
+ * schema a model was trained on. Static string. */
+const char *feat_schema_hash(void);
+
+/* Version of the feature definitions; bump when a computation changes. */
+#define FEAT_SCHEMA_VERSION 1
+
+struct feat_account;
+
+/* New empty state for one account; caller frees with feat_account_free(). */
+struct feat_account *feat_account_new(const char *user_id);
+void feat_account_free(struct feat_account *acc);
+
+/*
+ * Fold one post (authored by this account, or observing it) into the state.
+ * Idempotent for a post id already seen. Returns 0 or a BW_E* code.
+ */
+int feat_account_update(struct feat_account *acc, const struct bw_post *post);
+
+/* Posts folded in (distinct ids), profile snapshots excluded. */
+uint64_t feat_account_posts(const struct feat_account *acc);
+
+/* Latest event time seen (ms), or BW_TIME_NONE. */
+int64_t feat_account_last_event(const struct feat_account *acc);
+
+/* Latest screen name seen, or NULL; borrowed until the next update. */
+const char *feat_account_screen_name(const struct feat_account *acc);
+
+/*
+ * Fill out[0..feat_count()) at probe time `probe_ms` (BW_TIME_NONE = the
+ * account's latest event time). Every value is finite.
+ */
+int feat_account_extract(const struct feat_account *acc, int64_t probe_ms, double *out);
+
+/* Serialise to a malloc'd buffer (caller frees); restore from bytes. */
+int feat_account_save(const struct feat_account *acc, void **buf, size_t *len);
+struct feat_account *feat_account_load(const void *buf, size_t len, char *errstr, size_t errlen);
+
+#endif

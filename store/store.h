@@ -1,0 +1,64 @@
+/*
+ * store.h — the LMDB store of score records served by the API.
+ *
+ * Keys: account id → score record (JSON text, docs/SCORES.md); lower-cased
+ * latest screen name → account id; account id → feature vector (doubles in
+ * registry order) for explanations. One writer (the scoring stage or
+ * replay), any number of readers; readers never block the writer.
+ *
+ * Ownership: values returned by getters are copied into caller buffers or
+ * malloc'd (documented per function). Thread-safe for readers; one writer.
+ */
+#ifndef BW_STORE_H
+#define BW_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct bw_store;
+struct bw_store_txn;
+
+/* Open (creating when `writable`) the store in directory `path`. */
+struct bw_store *store_open(const char *path, bool writable, size_t map_size_mb, char *errstr,
+			    size_t errlen);
+void store_close(struct bw_store *st);
+
+/* Write transaction (one at a time per store). Batch many puts per commit. */
+struct bw_store_txn *store_txn_begin(struct bw_store *st, char *errstr, size_t errlen);
+int store_txn_commit(struct bw_store_txn *txn, char *errstr, size_t errlen); /* frees txn */
+void store_txn_abort(struct bw_store_txn *txn);                             /* frees txn; NULL ok */
+
+/*
+ * Put one account's score record (JSON text, `len` bytes) and, when
+ * `features` is not NULL, its feature vector of `n_features` doubles.
+ * `screen_name` (may be NULL) updates the by-name index, replacing the
+ * account's previous name. Returns 0 or BW_ESTORE with errstr set.
+ */
+int store_txn_put(struct bw_store_txn *txn, const char *user_id, const char *screen_name,
+		  const char *record_json, size_t len, const double *features, size_t n_features,
+		  char *errstr, size_t errlen);
+
+/* Record of an account: malloc'd NUL-terminated JSON (caller frees) or NULL
+ * when absent (then *err is BW_ENOENT) or on error. */
+char *store_get(struct bw_store *st, const char *user_id, size_t *len, int *err);
+
+/* Same, looked up by screen name, case-insensitively. */
+char *store_get_by_name(struct bw_store *st, const char *screen_name, size_t *len, int *err);
+
+/* Feature vector of an account: malloc'd array (caller frees) of *n doubles. */
+double *store_get_features(struct bw_store *st, const char *user_id, size_t *n, int *err);
+
+/*
+ * Visit records in account-id order starting after `after_id` (NULL = from
+ * the start); the callback returns non-zero to stop (that value is returned).
+ * Strings are borrowed for the duration of the callback.
+ */
+typedef int (*store_scan_cb)(const char *user_id, const char *record_json, size_t len,
+			     void *opaque);
+int store_scan(struct bw_store *st, const char *after_id, store_scan_cb cb, void *opaque);
+
+/* Number of account records. */
+int store_count(struct bw_store *st, uint64_t *n);
+
+#endif
