@@ -42,10 +42,12 @@ struct api_stream {
 	size_t pos;                      /* bytes of `out` already read */
 };
 
+/* CSV columns: record fields, "a.b" for a field of an object field. */
 static const char *const csv_columns[] = {
-	"user_id", "screen_name", "status", "score", "universal", "cap", "categories.user",
-	"categories.friend", "categories.network", "categories.temporal", "categories.content",
-	"categories.sentiment", "model_version", "feature_schema", "scored_at", "posts_seen",
+	"user_id", "screen_name", "status", "score", "english", "universal", "cap.english",
+	"cap.universal", "categories.user", "categories.friend", "categories.network",
+	"categories.temporal", "categories.content", "categories.sentiment", "model_version",
+	"feature_schema", "scored_at", "posts_seen",
 };
 #define N_CSV (sizeof(csv_columns) / sizeof(csv_columns[0]))
 
@@ -84,16 +86,18 @@ static void csv_cell(struct api_buf *b, const json_t *v)
 
 static void csv_row(struct api_buf *b, const json_t *rec)
 {
-	const json_t *cats = json_object_get(rec, "categories");
+	char outer[32];
 
 	for (size_t i = 0; i < N_CSV; i++) {
-		const char *col = csv_columns[i];
+		const char *col = csv_columns[i], *dot = strchr(col, '.');
 		if (i)
 			api_buf_puts(b, ",");
-		if (strncmp(col, "categories.", 11) == 0)
-			csv_cell(b, json_object_get(cats, col + 11));
-		else
+		if (dot) {
+			snprintf(outer, sizeof(outer), "%.*s", (int)(dot - col), col);
+			csv_cell(b, json_object_get(json_object_get(rec, outer), dot + 1));
+		} else {
 			csv_cell(b, json_object_get(rec, col));
+		}
 	}
 	api_buf_puts(b, "\n");
 }

@@ -288,12 +288,12 @@ int api_server_start(struct api_server *srv, char *errstr, size_t errlen)
 		flags |= MHD_USE_IPv6;
 	srv->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, srv,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(srv->opts.threads > 1 ? srv->opts.threads : 0),
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)srv->opts.conn_limit,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)srv->opts.timeout_s,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_END);
 	if (!srv->daemon)
 		return bw_seterr(errstr, errlen, BW_EHTTP, "cannot listen on %s: %s", srv->listen,
