@@ -12,6 +12,12 @@
  * Readers use read-only transactions on an MDB_NOTLS environment. Ended
  * snapshots are reset and kept in a small pool, so a lookup renews a reader
  * slot it already owns instead of taking LMDB's reader-table lock.
+ *
+ * When another process (the writer, restarted with a larger store.map_size_mb)
+ * grows the map, a new read transaction fails with MDB_MAP_RESIZED until this
+ * process adopts the new size with mdb_env_set_mapsize(env, 0), which LMDB
+ * allows only while no transaction of the process is active. Snapshots
+ * therefore hold `resize` shared; adopting the new size takes it exclusively.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "store.h"
@@ -34,6 +40,7 @@ struct bw_store {
 	MDB_dbi names;                /* lower(screen name) → id */
 	MDB_dbi id2name;              /* id → lower(screen name) */
 	bool writable;                /* opened for writing */
+	pthread_rwlock_t resize;      /* shared by open snapshots, exclusive to adopt a grown map */
 	pthread_mutex_t pool_lock;    /* guards pool / n_pool */
 	MDB_txn *pool[READ_POOL];     /* reset read txns ready for mdb_txn_renew */
 	size_t n_pool;                /* used entries of pool */
@@ -144,6 +151,7 @@ struct bw_store *store_open(const char *path, bool writable, size_t map_size_mb,
 	}
 	st->writable = writable;
 	pthread_mutex_init(&st->pool_lock, NULL);
+	pthread_rwlock_init(&st->resize, NULL);
 	if (writable && mkdir(path, 0775) && errno != EEXIST) {
 		bw_seterr(errstr, errlen, BW_EIO, "%s: %s", path, strerror(errno));
 		goto out_free;
@@ -167,6 +175,7 @@ struct bw_store *store_open(const char *path, bool writable, size_t map_size_mb,
 out_close_env:
 	mdb_env_close(st->env);
 out_free:
+	pthread_rwlock_destroy(&st->resize);
 	pthread_mutex_destroy(&st->pool_lock);
 	free(st);
 	return NULL;
@@ -179,6 +188,7 @@ void store_close(struct bw_store *st)
 	for (size_t i = 0; i < st->n_pool; i++)
 		mdb_txn_abort(st->pool[i]);
 	mdb_env_close(st->env);
+	pthread_rwlock_destroy(&st->resize);
 	pthread_mutex_destroy(&st->pool_lock);
 	free(st);
 }
@@ -284,10 +294,28 @@ int store_txn_put(struct bw_store_txn *txn, const char *user_id, const char *scr
 
 /* --- reading ------------------------------------------------------------- */
 
+/* A read transaction from the pool or new; call with `resize` held shared. */
+static int read_txn(struct bw_store *st, MDB_txn **out)
+{
+	MDB_txn *txn = NULL;
+	int rc;
+
+	pthread_mutex_lock(&st->pool_lock);
+	if (st->n_pool)
+		txn = st->pool[--st->n_pool];
+	pthread_mutex_unlock(&st->pool_lock);
+	if (txn && (rc = mdb_txn_renew(txn)) == 0) {
+		*out = txn;
+		return 0;
+	}
+	if (txn)
+		mdb_txn_abort(txn);
+	return mdb_txn_begin(st->env, NULL, MDB_RDONLY, out);
+}
+
 struct bw_store_read *store_read_begin(struct bw_store *st, int *err)
 {
 	struct bw_store_read *rd = malloc(sizeof(*rd));
-	MDB_txn *txn = NULL;
 	int rc;
 
 	if (!rd) {
@@ -295,20 +323,24 @@ struct bw_store_read *store_read_begin(struct bw_store *st, int *err)
 		return NULL;
 	}
 	rd->st = st;
-	pthread_mutex_lock(&st->pool_lock);
-	if (st->n_pool)
-		txn = st->pool[--st->n_pool];
-	pthread_mutex_unlock(&st->pool_lock);
-	if (txn && mdb_txn_renew(txn)) {
-		mdb_txn_abort(txn);
-		txn = NULL;
+	pthread_rwlock_rdlock(&st->resize);
+	rc = read_txn(st, &rd->txn);
+	if (rc == MDB_MAP_RESIZED) {
+		/* another process grew the map: adopt its size, then retry once */
+		pthread_rwlock_unlock(&st->resize);
+		pthread_rwlock_wrlock(&st->resize);
+		rc = mdb_env_set_mapsize(st->env, 0);
+		pthread_rwlock_unlock(&st->resize);
+		pthread_rwlock_rdlock(&st->resize);
+		if (rc == 0)
+			rc = read_txn(st, &rd->txn);
 	}
-	if (!txn && (rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))) {
+	if (rc) {
+		pthread_rwlock_unlock(&st->resize);
 		free(rd);
 		*err = BW_ESTORE;
 		return NULL;
 	}
-	rd->txn = txn;
 	return rd;
 }
 
@@ -328,6 +360,7 @@ void store_read_end(struct bw_store_read *rd)
 	pthread_mutex_unlock(&st->pool_lock);
 	if (rd->txn)
 		mdb_txn_abort(rd->txn);
+	pthread_rwlock_unlock(&st->resize);
 	free(rd);
 }
 

@@ -14,7 +14,8 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "api_serve: $*" >&2; exit 1; }
 
-"$BUILD"/tests/bw_mkstore "$tmp/store" 100 5000 >/dev/null
+# a 16 MiB map; a second writer grows it below while serve runs
+"$BUILD"/tests/bw_mkstore "$tmp/store" 100 5000 0 16 >/dev/null
 
 # usage and startup errors
 "$BIN" serve --help | grep -q "usage: botwatch serve" || fail "--help"
@@ -30,7 +31,7 @@ set -e
 [ $rc -eq 1 ] && grep -q "expected HOST:PORT" "$tmp/err" || fail "bad listen: rc $rc $(cat "$tmp/err")"
 
 # serve
-BOTWATCH_API_TOKEN=sekrit "$BIN" serve --store "$tmp/store" --listen 127.0.0.1:0 \
+BOTWATCH_API_TOKEN=sekrit "$BIN" serve --store "$tmp/store" --listen 127.0.0.1:0 --set store.map_size_mb=16 \
 	--port-file "$tmp/port" 2>"$tmp/log" &
 pid=$!
 for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
@@ -51,6 +52,13 @@ c "${auth[@]}" -X POST "$url/v1/accounts:lookup" -d '{"ids":["5001","1"],"screen
 	fail "batch lookup"
 c "${auth[@]}" "$url/metrics" | grep -q '^botwatch_api_requests_total{route="/v1/accounts/{id}",status="404"} 1$' ||
 	fail "metrics"
+
+# another process writes 40,000 more accounts with a 128 MiB map (past the
+# 16 MiB serve mapped): the running server must adopt the grown map
+"$BUILD"/tests/bw_mkstore "$tmp/store" 40000 100000 0 128 >/dev/null
+c "${auth[@]}" "$url/v1/accounts/139999" | grep -q '"user_id":"139999"' ||
+	fail "record written after the map grew is not served"
+[ "$(c "$url/healthz")" = '{"status":"ok","accounts":40100}' ] || fail "healthz after growth"
 
 kill -TERM "$pid"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

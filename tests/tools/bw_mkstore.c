@@ -1,7 +1,7 @@
 /*
  * bw_mkstore.c — write a synthetic score store for API tests and benchmarks.
  *
- *   build/tests/bw_mkstore DIR N [FIRST_ID] [N_FEATURES]
+ *   build/tests/bw_mkstore DIR N [FIRST_ID] [N_FEATURES] [MAP_MB]
  *
  * Accounts FIRST_ID .. FIRST_ID+N-1 (default 10000000) named "user<i>", with
  * score records in the documented shape (docs/SCORES.md) and, when
@@ -78,18 +78,19 @@ static int make_record(char *buf, size_t len, uint64_t id, uint64_t i)
 
 int main(int argc, char **argv)
 {
-	uint64_t n, first = 10000000, nfeat = 0;
+	uint64_t n, first = 10000000, nfeat = 0, map_mb = 8192;
 	char err[512], rec[2048], id[32], name[40];
 	struct bw_store *st;
 	struct bw_store_txn *t = NULL;
 	double *feat;
 
 	if (argc < 3 || parse_u64(argv[2], &n) || (argc > 3 && parse_u64(argv[3], &first)) ||
-	    (argc > 4 && (parse_u64(argv[4], &nfeat) || nfeat > 100000))) {
-		fprintf(stderr, "usage: bw_mkstore DIR N [FIRST_ID] [N_FEATURES]\n");
+	    (argc > 4 && (parse_u64(argv[4], &nfeat) || nfeat > 100000)) ||
+	    (argc > 5 && (parse_u64(argv[5], &map_mb) || map_mb == 0 || map_mb > 1048576))) {
+		fprintf(stderr, "usage: bw_mkstore DIR N [FIRST_ID] [N_FEATURES] [MAP_MB]\n");
 		return 2;
 	}
-	if (!(st = store_open(argv[1], true, 8192, err, sizeof(err)))) {
+	if (!(st = store_open(argv[1], true, (size_t)map_mb, err, sizeof(err)))) {
 		fprintf(stderr, "bw_mkstore: %s\n", err);
 		return 1;
 	}
