@@ -470,6 +470,26 @@ static void test_healthz_and_metrics(void **state)
 	free(r.body);
 }
 
+static void test_sees_new_commits(void **state)
+{
+	(void)state;
+	char err[256];
+	struct reply r = http(W.open, "GET", "/v1/accounts/1999", NULL, NULL);
+	assert_int_equal(r.status, 404);
+	free(r.body);
+	/* the writer commits while the server runs; the next request sees it */
+	struct bw_store_txn *t = store_txn_begin(W.st, err, sizeof(err));
+	char *rec = record(999, "Late");
+	assert_int_equal(store_txn_put(t, "1999", "Late", rec, strlen(rec), NULL, 0, err,
+				       sizeof(err)), 0);
+	assert_int_equal(store_txn_commit(t, err, sizeof(err)), 0);
+	r = http(W.open, "GET", "/v1/accounts/by-name/late", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, rec);
+	free(r.body);
+	free(rec);
+}
+
 static int raw_connect(uint16_t port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
@@ -527,6 +547,7 @@ int main(void)
 		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_keep_alive),
 		cmocka_unit_test(test_healthz_and_metrics),
+		cmocka_unit_test(test_sees_new_commits),
 		cmocka_unit_test(test_slow_clients_bounded),
 	};
 	return cmocka_run_group_tests_name("api", tests, setup, teardown);
