@@ -394,6 +394,34 @@ const char *dx_strip_html(struct bw_decoder *d, const char *html)
 	return out;
 }
 
+const char *dx_unescape_twitter(struct bw_decoder *d, const char *s)
+{
+	static const struct { const char *ent; size_t n; char c; } ents[] = {
+		{ "&amp;", 5, '&' }, { "&lt;", 4, '<' }, { "&gt;", 4, '>' },
+	};
+	size_t o = 0;
+	char *out;
+
+	if (!s || !strchr(s, '&'))
+		return s;
+	if (!(out = dx_alloc(d, strlen(s) + 1)))
+		return NULL;
+	while (*s) {
+		size_t i;
+		for (i = 0; i < 3; i++)
+			if (strncmp(s, ents[i].ent, ents[i].n) == 0)
+				break;
+		if (i < 3) {
+			out[o++] = ents[i].c;
+			s += ents[i].n;
+		} else {
+			out[o++] = *s++;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /* --- profiles ------------------------------------------------------------------ */
 
 void dx_profile_v1(struct bw_decoder *d, jd_val u, struct bw_profile *p)

@@ -119,6 +119,10 @@ int64_t dx_epoch_ms(struct bw_decoder *d, jd_val obj, const char *key);
  * entities decoded. NULL in, NULL out. */
 const char *dx_strip_html(struct bw_decoder *d, const char *html);
 
+/* Twitter text with the three entities Twitter escapes (&amp; &lt; &gt;)
+ * decoded; s itself when it has none. */
+const char *dx_unescape_twitter(struct bw_decoder *d, const char *s);
+
 /* Copy of s[0..len) in the arena with invalid UTF-8 replaced by U+FFFD. */
 char *dx_utf8_clean(struct bw_arena *a, const char *s, size_t len);
 

@@ -90,6 +90,7 @@ static void v1_text(struct bw_decoder *d, jd_val st, struct bw_post *p)
 	jd_val ext = jd_get(st, "extended_tweet");
 
 	if (jd_type(ext) == JD_OBJECT && (p->text = dx_str(d, ext, "full_text"))) {
+		p->text = dx_unescape_twitter(d, p->text);
 		v1_entities(d, st, jd_get(ext, "entities"), jd_get(ext, "extended_entities"), p);
 		return;
 	}
@@ -99,6 +100,7 @@ static void v1_text(struct bw_decoder *d, jd_val st, struct bw_post *p)
 		if (dx_tri(d, st, "truncated") == BW_TRI_TRUE)
 			p->flags |= BW_POSTF_TRUNCATED;
 	}
+	p->text = dx_unescape_twitter(d, p->text);
 	v1_entities(d, st, jd_get(st, "entities"), jd_get(st, "extended_entities"), p);
 }
 
@@ -376,6 +378,7 @@ static void v2_fill(struct bw_decoder *d, const struct v2_ctx *c, jd_val tw, str
 	p->text = jd_type(note) == JD_OBJECT ? dx_str(d, note, "text") : NULL;
 	if (!p->text)
 		p->text = dx_str(d, tw, "text");
+	p->text = dx_unescape_twitter(d, p->text);
 	p->source = dx_strip_html(d, dx_str(d, tw, "source"));
 	p->lang = dx_str(d, tw, "lang");
 	a = v2_profile(d, c, dx_id(d, tw, "author_id", NULL), jd_get(tw, "author"));
