@@ -208,55 +208,66 @@ out_nomem:
 	return BW_ENOMEM;
 }
 
-/* Tell the decoder a top-level key marks a v1.1 control message. */
-static const char *control_key(jd_val root)
-{
-	static const char *const keys[] = {
-		"delete", "limit", "scrub_geo", "status_withheld", "user_withheld", "warning",
-		"disconnect", "friends", "friends_str", "control", "event", "for_user",
-		"direct_message", "status_withheld_in_countries",
-	};
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (jd_exists(jd_get(root, keys[i])))
-			return keys[i];
-	return NULL;
-}
+/* Top-level keys that decide a unit's shape, read in one pass (jd_pick). */
+enum {
+	K_DATA, K_ERRORS, K_ID, K_ID_STR, K_DID, K_KIND, K_ACCOUNT, K_CONTENT, K_URI, K_TEXT,
+	K_FULL_TEXT, K_EXTENDED_TWEET, K_AUTHOR_ID, K_AUTHOR, K_USER, K_STATUSES,
+	K_CONTROL, /* v1.1 control messages from here on, in this order */
+	K_CTRL_LAST = K_CONTROL + 13,
+	K__N
+};
 
-static bool has(jd_val o, const char *k)
+static const struct jd_key shape_keys[K__N] = {
+	JD_KEY("data"), JD_KEY("errors"), JD_KEY("id"), JD_KEY("id_str"), JD_KEY("did"),
+	JD_KEY("kind"), JD_KEY("account"), JD_KEY("content"), JD_KEY("uri"), JD_KEY("text"),
+	JD_KEY("full_text"), JD_KEY("extended_tweet"), JD_KEY("author_id"), JD_KEY("author"),
+	JD_KEY("user"), JD_KEY("statuses"),
+	JD_KEY("delete"), JD_KEY("limit"), JD_KEY("scrub_geo"), JD_KEY("status_withheld"),
+	JD_KEY("user_withheld"), JD_KEY("warning"), JD_KEY("disconnect"), JD_KEY("friends"),
+	JD_KEY("friends_str"), JD_KEY("control"), JD_KEY("event"), JD_KEY("for_user"),
+	JD_KEY("direct_message"), JD_KEY("status_withheld_in_countries"),
+};
+
+/* Present and not null. */
+static bool has(jd_val v)
 {
-	enum jd_type t = jd_type(jd_get(o, k));
+	enum jd_type t = jd_type(v);
 	return t != JD_NONE && t != JD_NULL;
 }
 
 /* Decide the shape of one JSON object and decode it. */
 static int dec_object(struct bw_decoder *d, jd_val o)
 {
-	const char *ck;
+	jd_val k[K__N];
+	enum jd_type data;
 
-	if (jd_type(jd_get(o, "data")) == JD_ARRAY || jd_type(jd_get(o, "data")) == JD_OBJECT ||
-	    (jd_type(jd_get(o, "errors")) == JD_ARRAY && !has(o, "id")))
+	jd_pick(o, shape_keys, K__N, k);
+	data = jd_type(k[K_DATA]);
+	if (data == JD_ARRAY || data == JD_OBJECT ||
+	    (jd_type(k[K_ERRORS]) == JD_ARRAY && !has(k[K_ID])))
 		return dec_v2_envelope(d, o);
-	if (has(o, "did") && has(o, "kind"))
+	if (has(k[K_DID]) && has(k[K_KIND]))
 		return dec_jetstream(d, o);
-	if (jd_type(jd_get(o, "account")) == JD_OBJECT && (has(o, "content") || has(o, "uri")))
+	if (jd_type(k[K_ACCOUNT]) == JD_OBJECT && (has(k[K_CONTENT]) || has(k[K_URI])))
 		return dec_mastodon_status(d, o);
-	if (has(o, "text") || has(o, "full_text") || has(o, "extended_tweet")) {
-		if (has(o, "author_id") || jd_type(jd_get(o, "author")) == JD_OBJECT)
+	if (has(k[K_TEXT]) || has(k[K_FULL_TEXT]) || has(k[K_EXTENDED_TWEET])) {
+		if (has(k[K_AUTHOR_ID]) || jd_type(k[K_AUTHOR]) == JD_OBJECT)
 			return dec_v2_flat(d, o);
 		return dec_v1_status(d, o);
 	}
-	if (jd_type(jd_get(o, "user")) == JD_OBJECT) {
-		if (has(o, "id") || has(o, "id_str"))
+	if (jd_type(k[K_USER]) == JD_OBJECT) {
+		if (has(k[K_ID]) || has(k[K_ID_STR]))
 			return dec_v1_status(d, o);
 		return dec_profile_only(d, o);
 	}
-	if ((ck = control_key(o)))
-		return dec_v1_control(d, o, ck);
-	if (jd_type(jd_get(o, "statuses")) == JD_ARRAY) {
+	for (int i = K_CONTROL; i <= K_CTRL_LAST; i++)
+		if (jd_exists(k[i]))
+			return dec_v1_control(d, o, shape_keys[i].name);
+	if (jd_type(k[K_STATUSES]) == JD_ARRAY) {
 		jd_iter it;
 		jd_val e;
 		int rc = 0;
-		jd_arr_begin(jd_get(o, "statuses"), &it);
+		jd_arr_begin(k[K_STATUSES], &it);
 		while (!rc && jd_arr_next(&it, &e))
 			rc = dec_value(d, e);
 		return rc;

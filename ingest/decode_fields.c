@@ -55,7 +55,11 @@ struct bw_profile *dx_profile_new(struct bw_decoder *d)
 
 const char *dx_str(struct bw_decoder *d, jd_val obj, const char *key)
 {
-	jd_val v = jd_get(obj, key);
+	return dx_str_v(d, jd_get(obj, key), key);
+}
+
+const char *dx_str_v(struct bw_decoder *d, jd_val v, const char *key)
+{
 	const char *s;
 
 	switch (jd_type(v)) {
@@ -112,7 +116,11 @@ const char *dx_id(struct bw_decoder *d, jd_val obj, const char *skey, const char
 
 int64_t dx_count(struct bw_decoder *d, jd_val obj, const char *key)
 {
-	jd_val v = jd_get(obj, key);
+	return dx_count_v(d, jd_get(obj, key), key);
+}
+
+int64_t dx_count_v(struct bw_decoder *d, jd_val v, const char *key)
+{
 	int64_t x;
 	double f;
 	const char *s;
@@ -154,7 +162,11 @@ int64_t dx_count(struct bw_decoder *d, jd_val obj, const char *key)
 
 int8_t dx_tri(struct bw_decoder *d, jd_val obj, const char *key)
 {
-	jd_val v = jd_get(obj, key);
+	return dx_tri_v(d, jd_get(obj, key), key);
+}
+
+int8_t dx_tri_v(struct bw_decoder *d, jd_val v, const char *key)
+{
 	bool b;
 
 	switch (jd_type(v)) {
@@ -172,7 +184,12 @@ int8_t dx_tri(struct bw_decoder *d, jd_val obj, const char *key)
 
 int64_t dx_time(struct bw_decoder *d, jd_val obj, const char *key)
 {
-	const char *s = dx_str(d, obj, key);
+	return dx_time_v(d, jd_get(obj, key), key);
+}
+
+int64_t dx_time_v(struct bw_decoder *d, jd_val v, const char *key)
+{
+	const char *s = dx_str_v(d, v, key);
 	int64_t ms;
 
 	if (!s || !*s)
@@ -186,7 +203,11 @@ int64_t dx_time(struct bw_decoder *d, jd_val obj, const char *key)
 
 int64_t dx_epoch_ms(struct bw_decoder *d, jd_val obj, const char *key)
 {
-	jd_val v = jd_get(obj, key);
+	return dx_epoch_ms_v(d, jd_get(obj, key), key);
+}
+
+int64_t dx_epoch_ms_v(struct bw_decoder *d, jd_val v, const char *key)
+{
 	const char *s;
 	char *end;
 	long long ll;
@@ -424,27 +445,50 @@ const char *dx_unescape_twitter(struct bw_decoder *d, const char *s)
 
 /* --- profiles ------------------------------------------------------------------ */
 
+/* Keys of a v1.1 user object, read in one pass (jd_pick). */
+enum {
+	U_ID_STR, U_ID, U_SCREEN_NAME, U_NAME, U_DESCRIPTION, U_LOCATION, U_URL, U_LANG,
+	U_CREATED_AT, U_FOLLOWERS, U_FRIENDS, U_STATUSES, U_FAVOURITES, U_LISTED, U_VERIFIED,
+	U_PROTECTED, U_DEFAULT_PROFILE, U_DEFAULT_IMAGE, U_USE_BACKGROUND, U_GEO_ENABLED, U__N
+};
+
+static const struct jd_key user_keys[U__N] = {
+	JD_KEY("id_str"), JD_KEY("id"), JD_KEY("screen_name"), JD_KEY("name"),
+	JD_KEY("description"), JD_KEY("location"), JD_KEY("url"), JD_KEY("lang"),
+	JD_KEY("created_at"), JD_KEY("followers_count"), JD_KEY("friends_count"),
+	JD_KEY("statuses_count"), JD_KEY("favourites_count"), JD_KEY("listed_count"),
+	JD_KEY("verified"), JD_KEY("protected"), JD_KEY("default_profile"),
+	JD_KEY("default_profile_image"), JD_KEY("profile_use_background_image"),
+	JD_KEY("geo_enabled"),
+};
+
 void dx_profile_v1(struct bw_decoder *d, jd_val u, struct bw_profile *p)
 {
-	p->id = dx_id(d, u, "id_str", "id");
-	p->screen_name = dx_str(d, u, "screen_name");
-	p->name = dx_str(d, u, "name");
-	p->description = dx_str(d, u, "description");
-	p->location = dx_str(d, u, "location");
-	p->url = dx_str(d, u, "url");
-	p->lang = dx_str(d, u, "lang");
-	p->created_at_ms = dx_time(d, u, "created_at");
-	p->followers_count = dx_count(d, u, "followers_count");
-	p->friends_count = dx_count(d, u, "friends_count");
-	p->statuses_count = dx_count(d, u, "statuses_count");
-	p->favourites_count = dx_count(d, u, "favourites_count");
-	p->listed_count = dx_count(d, u, "listed_count");
-	p->verified = dx_tri(d, u, "verified");
-	p->protected_ = dx_tri(d, u, "protected");
-	p->default_profile = dx_tri(d, u, "default_profile");
-	p->default_profile_image = dx_tri(d, u, "default_profile_image");
-	p->profile_use_background_image = dx_tri(d, u, "profile_use_background_image");
-	p->geo_enabled = dx_tri(d, u, "geo_enabled");
+	jd_val f[U__N];
+
+	jd_pick(u, user_keys, U__N, f);
+	p->id = dx_id_val(d, f[U_ID_STR], "id_str");
+	if (!p->id)
+		p->id = dx_id_val(d, f[U_ID], "id");
+	p->screen_name = dx_str_v(d, f[U_SCREEN_NAME], "screen_name");
+	p->name = dx_str_v(d, f[U_NAME], "name");
+	p->description = dx_str_v(d, f[U_DESCRIPTION], "description");
+	p->location = dx_str_v(d, f[U_LOCATION], "location");
+	p->url = dx_str_v(d, f[U_URL], "url");
+	p->lang = dx_str_v(d, f[U_LANG], "lang");
+	p->created_at_ms = dx_time_v(d, f[U_CREATED_AT], "created_at");
+	p->followers_count = dx_count_v(d, f[U_FOLLOWERS], "followers_count");
+	p->friends_count = dx_count_v(d, f[U_FRIENDS], "friends_count");
+	p->statuses_count = dx_count_v(d, f[U_STATUSES], "statuses_count");
+	p->favourites_count = dx_count_v(d, f[U_FAVOURITES], "favourites_count");
+	p->listed_count = dx_count_v(d, f[U_LISTED], "listed_count");
+	p->verified = dx_tri_v(d, f[U_VERIFIED], "verified");
+	p->protected_ = dx_tri_v(d, f[U_PROTECTED], "protected");
+	p->default_profile = dx_tri_v(d, f[U_DEFAULT_PROFILE], "default_profile");
+	p->default_profile_image = dx_tri_v(d, f[U_DEFAULT_IMAGE], "default_profile_image");
+	p->profile_use_background_image =
+		dx_tri_v(d, f[U_USE_BACKGROUND], "profile_use_background_image");
+	p->geo_enabled = dx_tri_v(d, f[U_GEO_ENABLED], "geo_enabled");
 }
 
 void dx_profile_v2(struct bw_decoder *d, jd_val u, struct bw_profile *p)

@@ -115,6 +115,14 @@ int64_t dx_time(struct bw_decoder *d, jd_val obj, const char *key);
 /* Milliseconds given as a decimal string or integer (timestamp_ms). */
 int64_t dx_epoch_ms(struct bw_decoder *d, jd_val obj, const char *key);
 
+/* The same readers on a value already looked up (e.g. by jd_pick());
+ * `key` names the field in fault messages. */
+const char *dx_str_v(struct bw_decoder *d, jd_val v, const char *key);
+int64_t dx_count_v(struct bw_decoder *d, jd_val v, const char *key);
+int8_t dx_tri_v(struct bw_decoder *d, jd_val v, const char *key);
+int64_t dx_time_v(struct bw_decoder *d, jd_val v, const char *key);
+int64_t dx_epoch_ms_v(struct bw_decoder *d, jd_val v, const char *key);
+
 /* HTML to text in the arena: tags removed (<br> and </p> become newlines),
  * entities decoded. NULL in, NULL out. */
 const char *dx_strip_html(struct bw_decoder *d, const char *html);

@@ -62,20 +62,51 @@ static struct bw_mention *mention_list(struct bw_decoder *d, jd_val arr, const c
 	return out;
 }
 
-static uint32_t count_or_zero(struct bw_decoder *d, jd_val o, const char *key)
+/* Top-level keys of a v1.1 status, read in one pass (jd_pick). */
+enum {
+	S_ID_STR, S_ID, S_CREATED_AT, S_TIMESTAMP_MS, S_EXTENDED_TWEET, S_FULL_TEXT, S_TEXT,
+	S_TRUNCATED, S_ENTITIES, S_EXTENDED_ENTITIES, S_NUM_HASHTAGS, S_NUM_URLS, S_NUM_MENTIONS,
+	S_SOURCE, S_LANG, S_USER, S_REPLY_ID_STR, S_REPLY_ID, S_REPLY_USER_STR, S_REPLY_USER,
+	S_REPLY_SCREEN_NAME, S_RETWEETED_STATUS, S_QUOTED_STATUS, S_QUOTED_ID_STR, S_QUOTED_ID,
+	S_RT_ID_STR, S_RT_ID, S_RETWEET_COUNT, S_FAVORITE_COUNT, S_REPLY_COUNT, S_QUOTE_COUNT,
+	S__N
+};
+
+static const struct jd_key status_keys[S__N] = {
+	JD_KEY("id_str"), JD_KEY("id"), JD_KEY("created_at"), JD_KEY("timestamp_ms"),
+	JD_KEY("extended_tweet"), JD_KEY("full_text"), JD_KEY("text"), JD_KEY("truncated"),
+	JD_KEY("entities"), JD_KEY("extended_entities"), JD_KEY("num_hashtags"),
+	JD_KEY("num_urls"), JD_KEY("num_mentions"), JD_KEY("source"), JD_KEY("lang"),
+	JD_KEY("user"), JD_KEY("in_reply_to_status_id_str"), JD_KEY("in_reply_to_status_id"),
+	JD_KEY("in_reply_to_user_id_str"), JD_KEY("in_reply_to_user_id"),
+	JD_KEY("in_reply_to_screen_name"), JD_KEY("retweeted_status"), JD_KEY("quoted_status"),
+	JD_KEY("quoted_status_id_str"), JD_KEY("quoted_status_id"),
+	JD_KEY("retweeted_status_id_str"), JD_KEY("retweeted_status_id"),
+	JD_KEY("retweet_count"), JD_KEY("favorite_count"), JD_KEY("reply_count"),
+	JD_KEY("quote_count"),
+};
+
+/* An id from the string field, else the numeric one. */
+static const char *id2(struct bw_decoder *d, const jd_val *f, int s, int n)
 {
-	int64_t c = dx_count(d, o, key);
+	const char *id = dx_id_val(d, f[s], status_keys[s].name);
+	return id ? id : dx_id_val(d, f[n], status_keys[n].name);
+}
+
+static uint32_t count_or_zero(struct bw_decoder *d, jd_val v, const char *key)
+{
+	int64_t c = dx_count_v(d, v, key);
 	return c < 0 ? 0 : c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
 }
 
-static void v1_entities(struct bw_decoder *d, jd_val st, jd_val ent, jd_val extent,
+static void v1_entities(struct bw_decoder *d, const jd_val *f, jd_val ent, jd_val extent,
 			struct bw_post *p)
 {
 	if (jd_type(ent) != JD_OBJECT) {
 		/* cresci-style archives: counts only, names unknown (NULL arrays) */
-		p->n_hashtags = count_or_zero(d, st, "num_hashtags");
-		p->n_urls = count_or_zero(d, st, "num_urls");
-		p->n_mentions = count_or_zero(d, st, "num_mentions");
+		p->n_hashtags = count_or_zero(d, f[S_NUM_HASHTAGS], "num_hashtags");
+		p->n_urls = count_or_zero(d, f[S_NUM_URLS], "num_urls");
+		p->n_mentions = count_or_zero(d, f[S_NUM_MENTIONS], "num_mentions");
 		return;
 	}
 	p->hashtags = str_list(d, jd_get(ent, "hashtags"), "text", "tag", &p->n_hashtags);
@@ -85,23 +116,23 @@ static void v1_entities(struct bw_decoder *d, jd_val st, jd_val ent, jd_val exte
 	p->n_media = (uint32_t)jd_arr_len(jd_get(jd_type(extent) == JD_OBJECT ? extent : ent, "media"));
 }
 
-static void v1_text(struct bw_decoder *d, jd_val st, struct bw_post *p)
+static void v1_text(struct bw_decoder *d, const jd_val *f, struct bw_post *p)
 {
-	jd_val ext = jd_get(st, "extended_tweet");
+	jd_val ext = f[S_EXTENDED_TWEET];
 
 	if (jd_type(ext) == JD_OBJECT && (p->text = dx_str(d, ext, "full_text"))) {
 		p->text = dx_unescape_twitter(d, p->text);
-		v1_entities(d, st, jd_get(ext, "entities"), jd_get(ext, "extended_entities"), p);
+		v1_entities(d, f, jd_get(ext, "entities"), jd_get(ext, "extended_entities"), p);
 		return;
 	}
-	p->text = dx_str(d, st, "full_text");
+	p->text = dx_str_v(d, f[S_FULL_TEXT], "full_text");
 	if (!p->text) {
-		p->text = dx_str(d, st, "text");
-		if (dx_tri(d, st, "truncated") == BW_TRI_TRUE)
+		p->text = dx_str_v(d, f[S_TEXT], "text");
+		if (dx_tri_v(d, f[S_TRUNCATED], "truncated") == BW_TRI_TRUE)
 			p->flags |= BW_POSTF_TRUNCATED;
 	}
 	p->text = dx_unescape_twitter(d, p->text);
-	v1_entities(d, st, jd_get(st, "entities"), jd_get(st, "extended_entities"), p);
+	v1_entities(d, f, f[S_ENTITIES], f[S_EXTENDED_ENTITIES], p);
 }
 
 /* --- v1.1 nested statuses ------------------------------------------------------ */
@@ -143,14 +174,14 @@ static struct bw_post *v1_nested(struct bw_decoder *d, jd_val st, int nest, cons
 }
 
 /* Retweet, quote and reply references, and the kind they imply. */
-static void v1_refs(struct bw_decoder *d, jd_val st, struct bw_post *p, int nest)
+static void v1_refs(struct bw_decoder *d, const jd_val *f, struct bw_post *p, int nest)
 {
-	jd_val rs = jd_get(st, "retweeted_status"), qs = jd_get(st, "quoted_status");
+	jd_val rs = f[S_RETWEETED_STATUS], qs = f[S_QUOTED_STATUS];
 	struct bw_post *e;
 
-	p->in_reply_to_post_id = dx_id(d, st, "in_reply_to_status_id_str", "in_reply_to_status_id");
-	p->in_reply_to_user_id = dx_id(d, st, "in_reply_to_user_id_str", "in_reply_to_user_id");
-	p->in_reply_to_screen_name = dx_str(d, st, "in_reply_to_screen_name");
+	p->in_reply_to_post_id = id2(d, f, S_REPLY_ID_STR, S_REPLY_ID);
+	p->in_reply_to_user_id = id2(d, f, S_REPLY_USER_STR, S_REPLY_USER);
+	p->in_reply_to_screen_name = dx_str_v(d, f[S_REPLY_SCREEN_NAME], "in_reply_to_screen_name");
 
 	if (jd_type(qs) == JD_OBJECT) {
 		p->quoted_post_id = dx_id(d, qs, "id_str", "id");
@@ -158,14 +189,14 @@ static void v1_refs(struct bw_decoder *d, jd_val st, struct bw_post *p, int nest
 			p->quoted_author = &e->author;
 	}
 	if (!p->quoted_post_id)
-		p->quoted_post_id = dx_id(d, st, "quoted_status_id_str", "quoted_status_id");
+		p->quoted_post_id = id2(d, f, S_QUOTED_ID_STR, S_QUOTED_ID);
 
 	if (jd_type(rs) == JD_OBJECT) {
 		p->kind = BW_POST_RETWEET;
 		p->ref_post_id = dx_id(d, rs, "id_str", "id");
 		if ((e = v1_nested(d, rs, nest, "retweeted_status")))
 			p->ref_author = &e->author;
-	} else if ((p->ref_post_id = dx_id(d, st, "retweeted_status_id_str", "retweeted_status_id"))) {
+	} else if ((p->ref_post_id = id2(d, f, S_RT_ID_STR, S_RT_ID))) {
 		p->kind = BW_POST_RETWEET; /* cresci-style archives */
 	} else if (p->in_reply_to_post_id) {
 		p->kind = BW_POST_REPLY;
@@ -178,25 +209,26 @@ static void v1_refs(struct bw_decoder *d, jd_val st, struct bw_post *p, int nest
 
 static void v1_fill(struct bw_decoder *d, jd_val st, struct bw_post *p, int nest)
 {
-	jd_val user = jd_get(st, "user");
+	jd_val f[S__N];
 	int64_t ts;
 
+	jd_pick(st, status_keys, S__N, f);
 	p->platform = "twitter";
-	p->id = dx_id(d, st, "id_str", "id");
-	p->created_at_ms = dx_time(d, st, "created_at");
-	ts = dx_epoch_ms(d, st, "timestamp_ms");
+	p->id = id2(d, f, S_ID_STR, S_ID);
+	p->created_at_ms = dx_time_v(d, f[S_CREATED_AT], "created_at");
+	ts = dx_epoch_ms_v(d, f[S_TIMESTAMP_MS], "timestamp_ms");
 	if (ts != BW_TIME_NONE)
 		p->created_at_ms = ts; /* same instant, millisecond precision */
-	v1_text(d, st, p);
-	p->source = dx_strip_html(d, dx_str(d, st, "source"));
-	p->lang = dx_str(d, st, "lang");
-	if (jd_type(user) == JD_OBJECT)
-		dx_profile_v1(d, user, &p->author);
-	v1_refs(d, st, p, nest);
-	p->retweet_count = dx_count(d, st, "retweet_count");
-	p->favorite_count = dx_count(d, st, "favorite_count");
-	p->reply_count = dx_count(d, st, "reply_count");
-	p->quote_count = dx_count(d, st, "quote_count");
+	v1_text(d, f, p);
+	p->source = dx_strip_html(d, dx_str_v(d, f[S_SOURCE], "source"));
+	p->lang = dx_str_v(d, f[S_LANG], "lang");
+	if (jd_type(f[S_USER]) == JD_OBJECT)
+		dx_profile_v1(d, f[S_USER], &p->author);
+	v1_refs(d, f, p, nest);
+	p->retweet_count = dx_count_v(d, f[S_RETWEET_COUNT], "retweet_count");
+	p->favorite_count = dx_count_v(d, f[S_FAVORITE_COUNT], "favorite_count");
+	p->reply_count = dx_count_v(d, f[S_REPLY_COUNT], "reply_count");
+	p->quote_count = dx_count_v(d, f[S_QUOTE_COUNT], "quote_count");
 }
 
 int dec_v1_status(struct bw_decoder *d, jd_val st)

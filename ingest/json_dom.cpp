@@ -131,6 +131,32 @@ extern "C" jd_val jd_get(jd_val obj, const char *key)
 	return wrap(e);
 }
 
+extern "C" void jd_pick(jd_val obj, const struct jd_key *keys, size_t n, jd_val *out)
+{
+	object o;
+	size_t found = 0;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = none();
+	if (!jd_exists(obj) || unwrap(obj).get_object().get(o))
+		return;
+	for (auto field : o) {
+		std::string_view k = field.key;
+		if (k.empty())
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			/* length and first byte first: most keys differ there */
+			if (keys[i].len == k.size() && keys[i].name[0] == k[0] && !jd_exists(out[i]) &&
+			    std::memcmp(keys[i].name, k.data(), k.size()) == 0) {
+				out[i] = wrap(field.value);
+				if (++found == n)
+					return;
+				break;
+			}
+		}
+	}
+}
+
 extern "C" bool jd_str(jd_val v, const char **s, size_t *len)
 {
 	std::string_view sv;

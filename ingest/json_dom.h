@@ -86,6 +86,18 @@ bool jd_bool(jd_val v, bool *out);
 /* The string at key as a C string (NULL unless a string). */
 const char *jd_get_cstr(jd_val obj, const char *key);
 
+/* A key for jd_pick(); JD_KEY("name") fills in the length. */
+struct jd_key {
+	const char *name; /* the key */
+	size_t len;       /* strlen(name) */
+};
+#define JD_KEY(s) { s, sizeof(s) - 1 }
+
+/* Look up n distinct keys in one pass over obj: out[i] is the value of
+ * keys[i] (the first occurrence), JD_NONE when absent or obj is not an
+ * object. Cheaper than n jd_get() calls when several keys are wanted. */
+void jd_pick(jd_val obj, const struct jd_key *keys, size_t n, jd_val *out);
+
 /* Number of elements of an array (0 if not an array). */
 size_t jd_arr_len(jd_val arr);
 
