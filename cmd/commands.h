@@ -11,6 +11,7 @@
 #define BW_VERSION "0.1.0"
 
 int cmd_config(int argc, char **argv);   /* cmd/cmd_config.c */
+int cmd_decode(int argc, char **argv);   /* ingest/cmd_decode.c */
 int cmd_serve(int argc, char **argv);    /* api/cmd_serve.c */
 
 #endif
