@@ -140,7 +140,8 @@ int api_handle(struct api_server *srv, const struct api_request *req, struct api
 
 /* --- single lookups ------------------------------------------------------ */
 
-/* 200 with the record, 404 not_found, or 500. `key`/`value` name the input. */
+/* 200 with the record, 404 not_found, or 500, counted in m_lookups.
+ * `key`/`value` name the input. */
 static int record_response(struct api_server *srv, const char *key, const char *value,
 			   bool by_name, struct api_response *resp)
 {
@@ -162,10 +163,11 @@ static int record_response(struct api_server *srv, const char *key, const char *
 		err = BW_ENOMEM;
 	}
 	store_read_end(rd);
+	bw_counter_add(srv->m_lookups, (const char *[]){ resp->body ? "found"
+							 : err == BW_ENOENT ? "not_found" : "error" },
+		       1);
 	if (rec)
 		return resp->body ? 0 : api_error(resp, 500, "out of memory");
-	bw_counter_add(srv->m_lookups, (const char *[]){ err == BW_ENOENT ? "not_found" : "error" },
-		       1);
 	if (err == BW_ENOENT)
 		return api_json_response(resp, 404, json_pack("{s:s, s:s}", key, value, "status",
 							      "not_found"));
@@ -179,10 +181,7 @@ int api_route_account(struct api_server *srv, const char *id, struct api_respons
 		return api_error(resp, 400,
 				 "invalid account id '%.64s': expected decimal digits or a DID", id);
 	}
-	int rc = record_response(srv, "id", id, false, resp);
-	if (resp->status == 200)
-		bw_counter_add(srv->m_lookups, (const char *[]){ "found" }, 1);
-	return rc;
+	return record_response(srv, "id", id, false, resp);
 }
 
 int api_route_by_name(struct api_server *srv, const char *name, struct api_response *resp)
@@ -193,10 +192,7 @@ int api_route_by_name(struct api_server *srv, const char *name, struct api_respo
 		bw_counter_add(srv->m_lookups, (const char *[]){ "invalid" }, 1);
 		return api_error(resp, 400, "invalid screen name '%.64s'", name);
 	}
-	int rc = record_response(srv, "screen_name", name, true, resp);
-	if (resp->status == 200)
-		bw_counter_add(srv->m_lookups, (const char *[]){ "found" }, 1);
-	return rc;
+	return record_response(srv, "screen_name", name, true, resp);
 }
 
 /* --- batch lookup -------------------------------------------------------- */

@@ -431,32 +431,30 @@ static char *dup_record(const char *rec, size_t n, size_t *len, int *err)
 	return out;
 }
 
-char *store_get(struct bw_store *st, const char *user_id, size_t *len, int *err)
+/* malloc'd copy of the record for an id or a screen name. */
+static char *get_copy(struct bw_store *st, const char *key, bool by_name, size_t *len, int *err)
 {
 	struct bw_store_read *rd = store_read_begin(st, err);
+	const char *rec;
 	size_t n = 0;
 	char *out;
 
 	if (!rd)
 		return NULL;
-	const char *rec = store_read_get(rd, user_id, &n, err);
+	rec = by_name ? store_read_get_by_name(rd, key, &n, err) : store_read_get(rd, key, &n, err);
 	out = dup_record(rec, n, len, err);
 	store_read_end(rd);
 	return out;
 }
 
+char *store_get(struct bw_store *st, const char *user_id, size_t *len, int *err)
+{
+	return get_copy(st, user_id, false, len, err);
+}
+
 char *store_get_by_name(struct bw_store *st, const char *screen_name, size_t *len, int *err)
 {
-	struct bw_store_read *rd = store_read_begin(st, err);
-	size_t n = 0;
-	char *out;
-
-	if (!rd)
-		return NULL;
-	const char *rec = store_read_get_by_name(rd, screen_name, &n, err);
-	out = dup_record(rec, n, len, err);
-	store_read_end(rd);
-	return out;
+	return get_copy(st, screen_name, true, len, err);
 }
 
 double *store_get_features(struct bw_store *st, const char *user_id, size_t *n, int *err)
