@@ -288,11 +288,17 @@ int api_server_start(struct api_server *srv, char *errstr, size_t errlen)
 		return rc;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* a pool of event threads, or (api.threads = 1) just the one epoll thread */
+	struct MHD_OptionItem pool[] = {
+		{ srv->opts.threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+		  (intptr_t)srv->opts.threads, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 	srv->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(srv->opts.threads > 1 ? srv->opts.threads : 0),
+		MHD_OPTION_ARRAY, pool,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)srv->opts.conn_limit,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)srv->opts.timeout_s,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
