@@ -17,6 +17,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "config", cmd_config, "show the effective configuration (--dump) or its reference (--markdown)" },
+	{ "features", cmd_features, "list the feature registry (--list, --markdown, --hash)" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
