@@ -138,7 +138,7 @@ static void subset_features(const struct feat_rec *r, size_t n, int s, double *g
 		if (!in_subset(r[i].flags, s))
 			continue;
 		if (cnt++)
-			gaps[k++] = (double)(r[i].t - prev) / 1000.0;
+			gaps[k++] = feat_ms_diff(r[i].t, prev) / 1000.0;
 		else
 			first = r[i].t;
 		prev = r[i].t;
@@ -148,7 +148,7 @@ static void subset_features(const struct feat_rec *r, size_t n, int s, double *g
 	feat_array_stats(tmp, k, SC_LOG4, st); /* sorts tmp; gaps keep event order */
 	for (int i = 0; i < ST__N; i++)
 		out[sub_base[s] + (size_t)i] = st[i];
-	span = cnt ? (double)(prev - first) / (double)DAY_MS : 0;
+	span = cnt ? feat_ms_diff(prev, first) / (double)DAY_MS : 0;
 	o[SS_PER_DAY] = (double)cnt / (span > 1 ? span : 1);
 	if (k == 0)
 		return;
@@ -186,7 +186,7 @@ static double rhythm(const struct feat_rec *r, size_t n, int64_t period)
 	if (n == 0)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		double ph = 2 * M_PI * (double)(r[i].t - floor_div(r[i].t, period) * period) / (double)period;
+		double ph = 2 * M_PI * (double)feat_ms_mod(r[i].t, period) / (double)period;
 		c += cos(ph);
 		s += sin(ph);
 	}
@@ -230,7 +230,7 @@ static void clock_features(const struct feat_rec *r, size_t n, int64_t probe, do
 
 	for (size_t i = 0; i < n; i++) {
 		int64_t day = floor_div(r[i].t, DAY_MS);
-		int h = (int)((r[i].t - day * DAY_MS) / HOUR_MS);
+		int h = (int)(feat_ms_mod(r[i].t, DAY_MS) / HOUR_MS);
 		hours[h]++;
 		wd[(day + 3) % 7 < 0 ? (day + 3) % 7 + 7 : (day + 3) % 7]++;
 		scratch[i] = h;
@@ -246,7 +246,7 @@ static void clock_features(const struct feat_rec *r, size_t n, int64_t probe, do
 	feat_array_stats(scratch, nr, SC_LOG4, o + T_PER_HOUR_DIST);
 	o[T_HOUR_ENTROPY] = entropy_of(hours, 24, nd);
 	o[T_WEEKDAY_ENTROPY] = entropy_of(wd, 7, nd);
-	span = n ? (double)(r[n - 1].t - r[0].t) / (double)DAY_MS : 0;
+	span = n ? feat_ms_diff(r[n - 1].t, r[0].t) / (double)DAY_MS : 0;
 	o[T_SPAN_DAYS] = span;
 	o[T_POSTS_PER_DAY] = nd / (span > 1 ? span : 1);
 	mx = 0;
@@ -264,8 +264,8 @@ static void clock_features(const struct feat_rec *r, size_t n, int64_t probe, do
 	o[T_HOURLY_RHYTHM] = rhythm(r, n, HOUR_MS);
 	o[T_MINUTE_RHYTHM] = rhythm(r, n, 60000);
 	if (n && probe != BW_TIME_NONE) {
-		o[T_SINCE_LAST] = probe > r[n - 1].t ? (double)(probe - r[n - 1].t) / (double)DAY_MS : 0;
-		o[T_FIRST_AGE] = probe > r[0].t ? (double)(probe - r[0].t) / (double)DAY_MS : 0;
+		o[T_SINCE_LAST] = probe > r[n - 1].t ? feat_ms_diff(probe, r[n - 1].t) / (double)DAY_MS : 0;
+		o[T_FIRST_AGE] = probe > r[0].t ? feat_ms_diff(probe, r[0].t) / (double)DAY_MS : 0;
 	}
 }
 

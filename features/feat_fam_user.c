@@ -210,8 +210,8 @@ static double delta_per_day(const struct feat_account *a, int64_t latest, int64_
 	if (a->first_t == BW_TIME_NONE || a->prof.t == BW_TIME_NONE || a->prof.t <= a->first_t ||
 	    latest < 0 || first < 0)
 		return 0;
-	days = (double)(a->prof.t - a->first_t) / 86400000.0;
-	return (double)(latest - first) / (days > 1 ? days : 1);
+	days = feat_ms_diff(a->prof.t, a->first_t) / 86400000.0;
+	return feat_ms_diff(latest, first) / (days > 1 ? days : 1);
 }
 
 void feat_fam_user_extract(const struct feat_account *a, int64_t probe_ms, double *out)
@@ -220,7 +220,7 @@ void feat_fam_user_extract(const struct feat_account *a, int64_t probe_ms, doubl
 	double *o = out + base, age = 0, age1, w, t, m, u;
 
 	if (p->created_at_ms != BW_TIME_NONE && probe_ms != BW_TIME_NONE && probe_ms > p->created_at_ms)
-		age = (double)(probe_ms - p->created_at_ms) / 86400000.0;
+		age = feat_ms_diff(probe_ms, p->created_at_ms) / 86400000.0;
 	age1 = age > 1 ? age : 1;
 	o[U_STATUSES] = cnt(p->statuses);
 	o[U_FOLLOWERS] = cnt(p->followers);

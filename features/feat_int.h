@@ -363,6 +363,19 @@ int feat_fam_content_extract(const struct feat_account *a, int64_t probe_ms, dou
 /* Builds the registry once (thread-safe). */
 void feat_registry_init(void);
 
+/* a - b in ms as a double, without integer overflow (exact below 2^53 ms). */
+static inline double feat_ms_diff(int64_t a, int64_t b)
+{
+	return (double)a - (double)b;
+}
+
+/* Non-negative remainder of t modulo m (m > 0). */
+static inline int64_t feat_ms_mod(int64_t t, int64_t m)
+{
+	int64_t r = t % m;
+	return r < 0 ? r + m : r;
+}
+
 /* Finite or 0. */
 static inline double feat_finite(double x)
 {

@@ -130,7 +130,7 @@ static void w_win(struct wbuf *w, const struct feat_recwin *win, bool full)
 		if (i == 0)
 			w_s(w, r->t);
 		else
-			w_u(w, (uint64_t)(r->t - prev)); /* sorted: never negative */
+			w_u(w, (uint64_t)r->t - (uint64_t)prev); /* sorted: the true difference */
 		prev = r->t;
 		w_u32(w, r->id);
 		if (full) {
@@ -360,7 +360,10 @@ static void r_win(struct rbuf *r, struct feat_recwin *win, bool full)
 	win->cap = n;
 	for (uint32_t i = 0; i < n && !r->bad; i++) {
 		struct feat_rec *x = &win->r[i];
-		t = i == 0 ? r_s(r) : t + (int64_t)r_max(r, INT64_MAX / 2);
+		int64_t prev = t;
+		t = i == 0 ? r_s(r) : (int64_t)((uint64_t)t + r_u(r));
+		if (i && t < prev)
+			r->bad = true; /* records must stay sorted */
 		x->t = t;
 		x->id = r_u32(r);
 		if (full) {

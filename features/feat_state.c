@@ -294,7 +294,7 @@ static int role_add(struct feat_account *a, enum feat_role_id r, uint32_t key,
 		ro->n_same_lang += a->prof.lang && strcasecmp(a->prof.lang, p->lang) == 0;
 	}
 	if (p->created_at_ms != BW_TIME_NONE && t != BW_TIME_NONE && t >= p->created_at_ms)
-		pv[FP_AGE_DAYS] = (double)(t - p->created_at_ms) / 86400000.0, have[FP_AGE_DAYS] = true;
+		pv[FP_AGE_DAYS] = feat_ms_diff(t, p->created_at_ms) / 86400000.0, have[FP_AGE_DAYS] = true;
 	pv[FP_FOLLOWERS] = (double)p->followers_count, have[FP_FOLLOWERS] = p->followers_count >= 0;
 	pv[FP_FRIENDS] = (double)p->friends_count, have[FP_FRIENDS] = p->friends_count >= 0;
 	pv[FP_STATUSES] = (double)p->statuses_count, have[FP_STATUSES] = p->statuses_count >= 0;
