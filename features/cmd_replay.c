@@ -13,6 +13,7 @@
  * option, and its own per-account sink next to write_features().
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,15 @@ static int parse_args(int argc, char **argv, struct replay_args *a)
 static void put_number(FILE *out, double v)
 {
 	char buf[40];
+
+	if (v == 0) { /* most values; also prints -0 as 0 */
+		fputc('0', out);
+		return;
+	}
+	if (v == (double)(int64_t)v && fabs(v) < 1e15) {
+		fprintf(out, "%lld", (long long)v);
+		return;
+	}
 	snprintf(buf, sizeof(buf), "%.15g", v);
 	if (strtod(buf, NULL) != v)
 		snprintf(buf, sizeof(buf), "%.17g", v);

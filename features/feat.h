@@ -84,7 +84,8 @@ int feat_account_update(struct feat_account *acc, const struct bw_post *post);
 /* Posts folded in (distinct ids), profile snapshots excluded. */
 uint64_t feat_account_posts(const struct feat_account *acc);
 
-/* Latest event time seen (ms), or BW_TIME_NONE. */
+/* Latest event time of the account's own posts and profile snapshots (ms),
+ * or BW_TIME_NONE; the default probe time. */
 int64_t feat_account_last_event(const struct feat_account *acc);
 
 /* Own posts ignored because they were older than a full record window

@@ -157,8 +157,6 @@ int64_t feat_account_last_event(const struct feat_account *a)
 		return t;
 	if (a->own.n && a->own.r[a->own.n - 1].t > t)
 		t = a->own.r[a->own.n - 1].t;
-	if (a->obs.n && a->obs.r[a->obs.n - 1].t > t)
-		t = a->obs.r[a->obs.n - 1].t;
 	if (a->n_snapshots && a->prof.t > t)
 		t = a->prof.t;
 	return t;

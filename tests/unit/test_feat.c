@@ -476,7 +476,8 @@ static void test_profiles_and_observations(void **state)
 	assert_close(get(v, "user.followers_delta_per_day"), 100, 1e-9, "delta"); /* over 1 s -> /1 day */
 	assert_close(get(v, "user.screen_names_seen"), 2, 0, "names");
 	assert_close(get(v, "user.num_digits_in_screen_name"), 0, 0, "digits");
-	assert_close(get(v, "user.account_age_days"), 2 + 5.0 / 86400, 1e-12, "age at last event");
+	/* probe = the latest own record (the profile at T0 + 1 s), not the observation */
+	assert_close(get(v, "user.account_age_days"), 2 + 1.0 / 86400, 1e-12, "age at last event");
 	assert_close(get(v, "friend.retweeted_by.interactions"), 1, 0, "rt by");
 	assert_close(get(v, "friend.retweeted_by.followers_count.mean"), 7, 0, "rt by followers");
 	assert_true(get(v, "friend.retweeted_by.friends_count.max") == 0); /* absent: skipped */
