@@ -16,6 +16,7 @@
  * Invalid UTF-8 bytes count as one non-ASCII character each.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,9 +208,7 @@ static double multiset_entropy(uint32_t *h, size_t n, size_t *distinct)
 /* Per-text accumulators. */
 struct text_acc {
 	double v[Q__N];              /* the quantities */
-	uint32_t chars[FEAT_TEXT_CAP]; /* code points, for character entropy */
 	size_t n_chars;              /* code points analysed */
-	uint32_t words[MAX_WORDS];   /* word hashes */
 	size_t n_words;              /* words */
 	size_t n_tokens;             /* tokens of any kind */
 	size_t word_chars;           /* characters in words */
@@ -217,6 +216,9 @@ struct text_acc {
 	size_t rated;                /* rated words */
 	double pos, neg;             /* polarity cues */
 	uint64_t skel;               /* running skeleton hash (FNV-1a) */
+	/* scratch below is not zeroed: only [0, n_chars) and [0, n_words) are read */
+	uint32_t chars[FEAT_TEXT_CAP]; /* code points, for character entropy */
+	uint32_t words[MAX_WORDS];   /* word hashes */
 };
 
 static void char_pass(struct text_acc *x, const unsigned char *s, size_t n)
@@ -355,7 +357,7 @@ static void token_pass(struct text_acc *x, const char *s, size_t n)
 
 void feat_text_analyse(const char *text, double *v, uint32_t *skel)
 {
-	struct text_acc *x = calloc(1, sizeof(*x));
+	struct text_acc *x = malloc(sizeof(*x));
 	size_t n, distinct;
 	double w;
 
@@ -366,6 +368,7 @@ void feat_text_analyse(const char *text, double *v, uint32_t *skel)
 		free(x);
 		return;
 	}
+	memset(x, 0, offsetof(struct text_acc, chars));
 	x->skel = 0xcbf29ce484222325ull;
 	n = strnlen(text, FEAT_TEXT_CAP * 4);
 	char_pass(x, (const unsigned char *)text, n);
