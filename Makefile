@@ -7,7 +7,7 @@
 #   make demo            replay the bundled demo sample and print per-account results
 #   make deps            install the Debian packages everything needs (idempotent)
 #   make fuzz            libFuzzer targets with clang (build-fuzz/)
-#   make docs            regenerate docs/CONFIG.md (and other generated docs)
+#   make docs            regenerate docs/CONFIG.md and docs/FEATURES.md
 
 V        ?= 0
 ifeq ($(V),0)
@@ -162,10 +162,13 @@ demo-run: all
 
 docs: all
 	$(BIN) config --markdown > docs/CONFIG.md
+	$(BIN) features --markdown > docs/FEATURES.md
 
 check-docs: all
 	@$(BIN) config --markdown | cmp -s - docs/CONFIG.md || \
 	  { echo "docs/CONFIG.md is stale: run 'make docs'"; exit 1; }
+	@$(BIN) features --markdown | cmp -s - docs/FEATURES.md || \
+	  { echo "docs/FEATURES.md is stale: run 'make docs'"; exit 1; }
 
 deps:
 	tools/install-deps.sh

@@ -114,11 +114,19 @@ bench_api() {
 	echo "machine load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 }
 
+# --- features: update + extract throughput, state bytes per account -----------
+bench_features() {
+	echo "== features"
+	echo "\$ $BUILD/bench/bench_features 20000"
+	"$BUILD"/bench/bench_features 20000
+}
+
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(decoder api)
+[ ${#sections[@]} -eq 0 ] && sections=(decoder features api)
 for s in "${sections[@]}"; do
 	case $s in
 	decoder) bench_decoder ;;
+	features) bench_features ;;
 	api) bench_api ;;
 	*) echo "unknown bench section $s" >&2; exit 2 ;;
 	esac

@@ -18,6 +18,8 @@ struct command {
 static const struct command commands[] = {
 	{ "config", cmd_config, "show the effective configuration (--dump) or its reference (--markdown)" },
 	{ "decode", cmd_decode, "decode posts from files (any supported shape) to normalised NDJSON" },
+	{ "features", cmd_features, "list the feature registry (--list, --markdown, --hash)" },
+	{ "replay", cmd_replay, "replay archives without a broker: per-account features (and scores)" },
 	{ "serve", cmd_serve, "serve score records over HTTP: lookups, batches, export, metrics" },
 };
 
