@@ -50,8 +50,15 @@ c "${auth[@]}" "$url/v1/accounts/5003" | grep -q '"user_id":"5003","screen_name"
 c "${auth[@]}" -X POST "$url/v1/accounts:lookup" -d '{"ids":["5001","1"],"screen_names":["USER2"]}' |
 	python3 -c 'import json,sys; r=json.load(sys.stdin)["results"]; assert [x.get("user_id", x.get("status")) for x in r] == ["5001","not_found","5002"], r' ||
 	fail "batch lookup"
-c "${auth[@]}" "$url/metrics" | grep -q '^botwatch_api_requests_total{route="/v1/accounts/{id}",status="404"} 1$' ||
-	fail "metrics"
+# a request is counted when libmicrohttpd reports it complete, which may be
+# just after the client has its answer: poll briefly
+for _ in $(seq 20); do
+	m=$(c "${auth[@]}" "$url/metrics")
+	grep -q '^botwatch_api_requests_total{route="/v1/accounts/{id}",status="404"} 1$' <<<"$m" && break
+	sleep 0.1
+done
+grep -q '^botwatch_api_requests_total{route="/v1/accounts/{id}",status="404"} 1$' <<<"$m" ||
+	fail "metrics: $(grep requests_total <<<"$m")"
 
 # another process writes 40,000 more accounts with a 128 MiB map (past the
 # 16 MiB serve mapped): the running server must adopt the grown map
