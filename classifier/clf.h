@@ -189,6 +189,8 @@ void clf_model_free(struct clf_model *mdl);
 
 /* Model id: "sha256:<hex>" of the file bytes. Borrowed for the model's life. */
 const char *clf_model_id(const struct clf_model *mdl);
+/* Length of the feature vectors the model reads. */
+size_t clf_model_n_features(const struct clf_model *mdl);
 /* Feature schema hash the model was trained on. Borrowed. */
 const char *clf_model_schema(const struct clf_model *mdl);
 /* Number of bot types with raw scores; name of the i-th (borrowed). */

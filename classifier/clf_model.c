@@ -455,6 +455,11 @@ const char *clf_model_id(const struct clf_model *mdl)
 	return mdl->id;
 }
 
+size_t clf_model_n_features(const struct clf_model *mdl)
+{
+	return mdl->n_features;
+}
+
 const char *clf_model_schema(const struct clf_model *mdl)
 {
 	return mdl->schema_hash;
