@@ -22,8 +22,9 @@ const char *clf_status_name(enum clf_status st)
 }
 
 /* Decision value of group g of a head on raw features x (NaN when the group
- * is absent or not computable). */
-static double group_dec(const struct clf_mgroup *g, const double *x, uint32_t avail)
+ * is absent or not computable). lx caches clf_slog(x[j]) (NaN = not yet),
+ * shared by every head, since the log dominates the cost of scoring. */
+static double group_dec(const struct clf_mgroup *g, const double *x, double *lx, uint32_t avail)
 {
 	enum { CHUNK = 256 };
 	double buf[CHUNK], *row = buf;
@@ -35,17 +36,28 @@ static double group_dec(const struct clf_mgroup *g, const double *x, uint32_t av
 		if (!row)
 			return NAN;
 	}
-	for (size_t k = 0; k < g->ncol; k++)
-		row[k] = clf_scale(x[g->cols[k]], g->mean[k], g->sd[k]);
+	for (size_t k = 0; k < g->ncol; k++) {
+		double v = lx[g->cols[k]];
+		if (isnan(v))
+			v = lx[g->cols[k]] = clf_slog(x[g->cols[k]]);
+		double z = (v - g->mean[k]) / g->sd[k];
+		row[k] = z > CLF_CLIP ? CLF_CLIP : z < -CLF_CLIP ? -CLF_CLIP : z;
+	}
 	double d = clf_svm_decision(g->svm, row);
 	if (row != buf)
 		free(row);
 	return d;
 }
 
-/* Probability of a stack, computing group decisions lazily into dec[h][g]. */
+/* Lazily computed per-account values shared by the stacks. */
+struct lazy {
+	double dec[CLF_MAX_TYPES + 1][CLF_N_GROUPS]; /* group decisions; INFINITY = not yet */
+	double *lx;                                  /* slog cache over the features */
+};
+
+/* Probability of a stack, computing group decisions lazily. */
 static double stack_prob(const struct clf_model *mdl, int s, const double *x, uint32_t avail,
-			 double (*dec)[CLF_N_GROUPS])
+			 struct lazy *lz)
 {
 	if (s < 0)
 		return NAN;
@@ -55,9 +67,9 @@ static double stack_prob(const struct clf_model *mdl, int s, const double *x, ui
 		return NAN;
 	double f = e->b;
 	for (size_t k = 0; k < e->nuse; k++) {
-		double *d = &dec[st->head][e->use[k]];
-		if (isinf(*d)) /* not yet computed */
-			*d = group_dec(mdl->heads[st->head].grp[e->use[k]], x, avail);
+		double *d = &lz->dec[st->head][e->use[k]];
+		if (isinf(*d))
+			*d = group_dec(mdl->heads[st->head].grp[e->use[k]], x, lz->lx, avail);
 		f += e->w[k] * *d;
 	}
 	if (!isfinite(f))
@@ -83,21 +95,37 @@ static double cap_of(const struct clf_model *mdl, int v, double p, double prior)
 void clf_score(const struct clf_model *mdl, const double *x, uint32_t avail, double cap_prior,
 	       struct clf_score *out)
 {
-	double dec[CLF_MAX_TYPES + 1][CLF_N_GROUPS];
+	enum { STACK_FEATURES = 2048 };
+	double lx_buf[STACK_FEATURES];
+	struct lazy lz;
+	memset(out, 0, sizeof(*out));
+	lz.lx = mdl->n_features <= STACK_FEATURES ? lx_buf : malloc(mdl->n_features * sizeof(double));
+	out->avail = avail & CLF_AVAIL_ALL;
+	out->n_types = mdl->ntypes;
+	if (!lz.lx) { /* out of memory: nothing computable */
+		out->english = out->universal = out->cap_english = out->cap_universal = NAN;
+		for (int c = 0; c < CLF_NCLASS; c++)
+			out->categories[c] = NAN;
+		for (size_t t = 0; t < mdl->ntypes; t++)
+			out->raw[t] = NAN;
+		out->status = CLF_STATUS_INSUFFICIENT;
+		return;
+	}
+	for (size_t j = 0; j < mdl->n_features; j++)
+		lz.lx[j] = NAN;
 	for (size_t h = 0; h < mdl->nhead; h++)
 		for (int g = 0; g < CLF_N_GROUPS; g++)
-			dec[h][g] = INFINITY;
-	memset(out, 0, sizeof(*out));
-	out->avail = avail & CLF_AVAIL_ALL;
-	out->english = stack_prob(mdl, mdl->st_english, x, out->avail, dec);
-	out->universal = stack_prob(mdl, mdl->st_universal, x, out->avail, dec);
+			lz.dec[h][g] = INFINITY;
+	out->english = stack_prob(mdl, mdl->st_english, x, out->avail, &lz);
+	out->universal = stack_prob(mdl, mdl->st_universal, x, out->avail, &lz);
 	out->cap_english = cap_of(mdl, 0, out->english, cap_prior);
 	out->cap_universal = cap_of(mdl, 1, out->universal, cap_prior);
 	for (int c = 0; c < CLF_NCLASS; c++)
-		out->categories[c] = stack_prob(mdl, mdl->st_class[c], x, out->avail, dec);
-	out->n_types = mdl->ntypes;
+		out->categories[c] = stack_prob(mdl, mdl->st_class[c], x, out->avail, &lz);
 	for (size_t t = 0; t < mdl->ntypes; t++)
-		out->raw[t] = stack_prob(mdl, mdl->st_type[t], x, out->avail, dec);
+		out->raw[t] = stack_prob(mdl, mdl->st_type[t], x, out->avail, &lz);
+	if (lz.lx != lx_buf)
+		free(lz.lx);
 	bool act = out->avail & CLF_AVAIL_ACTIVITY;
 	bool prof = out->avail & (CLF_AVAIL_TEXT | CLF_AVAIL_COUNTS);
 	if (!isfinite(out->english))
