@@ -30,18 +30,19 @@ const struct clf_group_def clf_groups[CLF_N_GROUPS] = {
 
 /* Profile columns that record how a dataset was collected rather than how an
  * account behaves (null-vs-false flags, presence of optional fields, crawl
- * era, fields API v2 does not carry): never used. docs/MODEL.md. */
+ * era, fields API v2 does not carry) or how much of a timeline an archive
+ * holds (posts seen, deltas between snapshots): never used. docs/MODEL.md. */
 static const char *const deny_user[] = {
 	"default_profile", "verified", "protected", "geo_enabled", "background", "time_zone",
 	"utc_offset", "location", "translator", "banner", "image", "url", "favourites", "lang",
 	"has_", "created", "contributors", "notifications", "following", "follow_request",
-	"extended", "withheld", "bot_flag", "self_declared", NULL,
+	"extended", "withheld", "bot_flag", "self_declared", "posts_seen", "delta", NULL,
 };
 
 /* Profile columns computed from name, handle or bio text. */
 static bool is_text_col(const char *name)
 {
-	return strstr(name, "screen_name") || strstr(name, ".name") || strstr(name, "description");
+	return strstr(name, "name") || strstr(name, "description");
 }
 
 int clf_group_wants(int g, const char *name, int cls)
