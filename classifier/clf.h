@@ -134,6 +134,10 @@ void clf_svm_free(struct clf_svm *s);
  * (bot). Equals libsvm's svm_predict_values (sign-adjusted) to ~1e-9. */
 double clf_svm_decision(const struct clf_svm *s, const double *x);
 
+/* Weight vector of a linear model (dim entries, borrowed) and its bias, so
+ * decision = sign * (w . x) + bias; NULL for RBF models. */
+const double *clf_svm_linear(const struct clf_svm *s, double *bias, double *sign);
+
 /* libsvm model text (the format of svm_save_model, %.17g) of a trained model;
  * malloc'd NUL-terminated, caller frees. NULL on allocation failure. */
 char *clf_svm_model_text(const struct svm_model *model);

@@ -52,6 +52,9 @@ struct clf_mgroup {
 	double *mean;       /* ncol scaler means (of clf_slog values) */
 	double *sd;         /* ncol scaler std devs (> 0) */
 	struct clf_svm *svm;/* fast predictor over the ncol scaled columns */
+	double *fw;         /* linear only: sign * w / sd per column (scaler folded in), else NULL */
+	double *lo, *hi;    /* linear only: clip bounds on the log value, mean -/+ CLF_CLIP sd */
+	double fb;          /* linear only: folded bias */
 };
 
 /* One availability-pattern entry of a stack. */

@@ -82,6 +82,9 @@ static void mgroup_free(struct clf_mgroup *g)
 	free(g->cols);
 	free(g->mean);
 	free(g->sd);
+	free(g->fw);
+	free(g->lo);
+	free(g->hi);
 	clf_svm_free(g->svm);
 	free(g);
 }
@@ -138,6 +141,29 @@ static int num_array(json_t *a, size_t n, double *out)
 	return 0;
 }
 
+/* Fold the scaler into a linear model: sum_k w_k clip((v_k - m_k)/s_k)
+ * = sum_k (w_k/s_k) clamp(v_k, m_k - 5 s_k, m_k + 5 s_k) - sum_k w_k m_k/s_k. */
+static int fold_linear(struct clf_mgroup *g)
+{
+	double bias, sign;
+	const double *w = clf_svm_linear(g->svm, &bias, &sign);
+	if (!w)
+		return 0;
+	g->fw = malloc((g->ncol ? g->ncol : 1) * sizeof(double));
+	g->lo = malloc((g->ncol ? g->ncol : 1) * sizeof(double));
+	g->hi = malloc((g->ncol ? g->ncol : 1) * sizeof(double));
+	if (!g->fw || !g->lo || !g->hi)
+		return BW_ENOMEM;
+	g->fb = bias;
+	for (size_t k = 0; k < g->ncol; k++) {
+		g->fw[k] = sign * w[k] / g->sd[k];
+		g->lo[k] = g->mean[k] - CLF_CLIP * g->sd[k];
+		g->hi[k] = g->mean[k] + CLF_CLIP * g->sd[k];
+		g->fb -= g->fw[k] * g->mean[k];
+	}
+	return 0;
+}
+
 /* Parse one group object of a head. */
 static int parse_group(json_t *jg, size_t n_features, struct clf_mgroup **out, char *errstr,
 		       size_t errlen)
@@ -178,6 +204,10 @@ static int parse_group(json_t *jg, size_t n_features, struct clf_mgroup **out, c
 	if (!g->svm) {
 		mgroup_free(g);
 		return BW_EPARSE;
+	}
+	if (fold_linear(g)) {
+		mgroup_free(g);
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 	}
 	*out = g;
 	return 0;

@@ -31,6 +31,17 @@ static double group_dec(const struct clf_mgroup *g, const double *x, double *lx,
 	buf[0] = 0;
 	if (!g || (g->req & ~avail))
 		return NAN;
+	if (g->fw) { /* linear: scaler folded into the weights */
+		double f = g->fb;
+		for (size_t k = 0; k < g->ncol; k++) {
+			double v = lx[g->cols[k]];
+			if (isnan(v))
+				v = lx[g->cols[k]] = clf_slog(x[g->cols[k]]);
+			v = v < g->lo[k] ? g->lo[k] : v > g->hi[k] ? g->hi[k] : v;
+			f += g->fw[k] * v;
+		}
+		return f;
+	}
 	if (g->ncol > CHUNK) {
 		row = malloc(g->ncol * sizeof(double));
 		if (!row)

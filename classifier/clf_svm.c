@@ -113,6 +113,15 @@ out_nomem:
 	return NULL;
 }
 
+const double *clf_svm_linear(const struct clf_svm *s, double *bias, double *sign)
+{
+	if (s->kernel != LINEAR)
+		return NULL;
+	*bias = -s->sign * s->rho;
+	*sign = s->sign;
+	return s->w;
+}
+
 double clf_svm_decision(const struct clf_svm *s, const double *x)
 {
 	double sum = 0;
