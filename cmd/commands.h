@@ -11,6 +11,7 @@
 #define BW_VERSION "0.1.0"
 
 int cmd_config(int argc, char **argv);   /* cmd/cmd_config.c */
+int cmd_decode(int argc, char **argv);   /* ingest/cmd_decode.c */
 int cmd_simulate(int argc, char **argv); /* classifier/cmd_simulate.c */
 int cmd_train(int argc, char **argv);    /* classifier/cmd_train.c */
 int cmd_eval(int argc, char **argv);     /* classifier/cmd_eval.c */

@@ -17,6 +17,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "config", cmd_config, "show the effective configuration (--dump) or its reference (--markdown)" },
+	{ "decode", cmd_decode, "decode posts from files (any supported shape) to normalised NDJSON" },
 	{ "simulate", cmd_simulate, "write simulated human and bot timelines with ground-truth labels" },
 };
 
