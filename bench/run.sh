@@ -121,12 +121,24 @@ bench_features() {
 	"$BUILD"/bench/bench_features 20000
 }
 
+# --- classifier: accounts scored per second per core -------------------------
+bench_classifier() {
+	echo "== classifier: accounts scored per second, one core"
+	if [ -f models/default.model ]; then
+		echo "   \$ $BUILD/bench/bench_clf models/default.model"
+		"$BUILD"/bench/bench_clf models/default.model | sed 's/^/   /'
+	fi
+	echo "   \$ $BUILD/bench/bench_clf   # synthetic 1,200-column linear model, 3 bot types"
+	"$BUILD"/bench/bench_clf | sed 's/^/   /'
+}
+
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(decoder features api)
+[ ${#sections[@]} -eq 0 ] && sections=(decoder features classifier api)
 for s in "${sections[@]}"; do
 	case $s in
 	decoder) bench_decoder ;;
 	features) bench_features ;;
+	classifier) bench_classifier ;;
 	api) bench_api ;;
 	*) echo "unknown bench section $s" >&2; exit 2 ;;
 	esac
