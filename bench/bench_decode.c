@@ -10,7 +10,8 @@
  *   parse    simdjson DOM parse per line only (ingest/json_dom.h), no
  *            normalisation: the parser's share of `decode`
  *   jansson  json_loadb() per line only (no normalisation), for comparison;
- *            --limit N stops after N lines (jansson is slow)
+ *            --limit N stops after N lines (jansson is slow), or after N
+ *            posts in the decoder modes
  *
  * Prints one line: mode, posts, input MB, wall and CPU seconds, rates per
  * wall second and per CPU second (the per-core figure on a shared machine).
@@ -30,6 +31,8 @@
 struct sink {
 	unsigned long long text_bytes; /* keeps the work observable */
 	int to_json;                   /* render each post as the CLI does */
+	unsigned long long posts;      /* posts seen */
+	unsigned long long limit;      /* stop after this many posts (0 = all) */
 };
 
 static double now_s(void)
@@ -61,12 +64,12 @@ static int on_post(const struct bw_post *p, void *opaque)
 		free(out);
 		json_decref(j);
 	}
-	return 0;
+	return ++s->posts == s->limit; /* non-zero stops the decoder */
 }
 
-static int run_decoder(const char *path, int to_json)
+static int run_decoder(const char *path, int to_json, unsigned long long limit)
 {
-	struct sink s = { 0, to_json };
+	struct sink s = { 0, to_json, 0, limit };
 	struct bw_decode_opts o = { .probe_time_ms = BW_TIME_NONE, .on_post = on_post, .opaque = &s };
 	char err[256];
 	struct bw_decoder *d = ingest_decoder_new(&o, err, sizeof(err));
@@ -83,7 +86,7 @@ static int run_decoder(const char *path, int to_json)
 	ingest_decoder_finish(d);
 	t = now_s() - t0;
 	c = cpu_s() - c0;
-	if (rc) {
+	if (rc < 0) {
 		fprintf(stderr, "bench_decode: %s\n", err);
 		ingest_decoder_free(d);
 		return 1;
@@ -92,7 +95,7 @@ static int run_decoder(const char *path, int to_json)
 	unsigned long long dlq = 0;
 	for (int i = 0; i < BW_DLQ__COUNT; i++)
 		dlq += st->dlq[i];
-	printf("%-8s posts=%llu (lines=%llu dlq=%llu) MB=%.1f s=%.3f cpu_s=%.3f posts/s=%.0f "
+	printf("%-8s posts=%llu lines=%llu dlq=%llu MB=%.1f s=%.3f cpu_s=%.3f posts/s=%.0f "
 	       "lines/s=%.0f MB/s=%.1f cpu_posts/s=%.0f cpu_MB/s=%.1f\n",
 	       to_json ? "json" : "decode", (unsigned long long)st->posts,
 	       (unsigned long long)st->units, dlq, st->bytes / 1e6, t, c, st->posts / t, st->units / t,
@@ -142,7 +145,7 @@ static int run_parse_only(const char *path, unsigned long long limit, int use_si
 	jd_parser_free(jp);
 	gzclose(gz);
 	free(line);
-	printf("%-8s lines=%llu (invalid=%llu) MB=%.1f s=%.3f cpu_s=%.3f lines/s=%.0f MB/s=%.1f "
+	printf("%-8s lines=%llu invalid=%llu MB=%.1f s=%.3f cpu_s=%.3f lines/s=%.0f MB/s=%.1f "
 	       "cpu_lines/s=%.0f cpu_MB/s=%.1f\n", use_simdjson ? "parse" : "jansson", n, bad,
 	       bytes / 1e6, t, c, n / t, bytes / 1e6 / t, n / c, bytes / 1e6 / c);
 	return 0;
@@ -173,9 +176,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(mode, "decode") == 0)
-		return run_decoder(path, 0);
+		return run_decoder(path, 0, limit);
 	if (strcmp(mode, "json") == 0)
-		return run_decoder(path, 1);
+		return run_decoder(path, 1, limit);
 	if (strcmp(mode, "jansson") == 0)
 		return run_parse_only(path, limit, 0);
 	if (strcmp(mode, "parse") == 0)
