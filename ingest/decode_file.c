@@ -57,10 +57,12 @@ static bool rd_fill(struct rd *r)
 	return n > 0;
 }
 
-/* Append to the assembly buffer, keeping at most max + 1 bytes. */
+/* Append to the assembly buffer, keeping at most max + 1 bytes (and at
+ * least the bytes a DLQ excerpt quotes, even under a tiny cap). */
 static int lb_add(struct rd *r, size_t *have, const char *s, size_t n)
 {
-	size_t room = r->max + 1 > *have ? r->max + 1 - *have : 0;
+	size_t keep = r->max + 1 > DEC_EXCERPT_BYTES ? r->max + 1 : DEC_EXCERPT_BYTES;
+	size_t room = keep > *have ? keep - *have : 0;
 	if (n > room)
 		n = room;
 	if (*have + n > r->lb_cap) {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "bw_err.h"
@@ -600,6 +601,48 @@ static void test_every_fixture(void **state)
 	}
 }
 
+/* Lines longer than a read chunk are assembled, capped and dead-lettered;
+ * a tiny cap still quotes a full excerpt without reading past the buffer. */
+static void test_long_lines_in_files(void **state)
+{
+	(void)state;
+	static const char good[] = "{\"id_str\":\"1\",\"text\":\"a\",\"user\":{\"id_str\":\"2\"}}\n";
+	char path[] = "/tmp/bw_decode_long_XXXXXX", err[256];
+	size_t big = 600000;
+	char *line = malloc(big + 1);
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	struct coll c;
+	struct bw_decoder *d;
+
+	assert_non_null(f);
+	memset(line, 'x', big);
+	line[0] = '"';
+	line[big - 1] = '"';
+	line[big] = '\n';
+	fputs(good, f);
+	fwrite(line, 1, big + 1, f);
+	fputs(good, f);
+	fclose(f);
+	for (size_t cap = 100; cap <= 1048576; cap = cap == 100 ? 1048576 : cap * 2) {
+		d = new_dec(&c, cap, 0, BW_TIME_NONE);
+		assert_int_equal(ingest_decode_file(d, path, err, sizeof(err)), 0);
+		assert_int_equal(json_array_size(c.posts), 2); /* the good lines around it */
+		assert_int_equal(ingest_decoder_stats(d)->units, 3);
+		assert_int_equal(ingest_decoder_stats(d)->bytes, 2 * strlen(good) + big + 1);
+		assert_int_equal(json_array_size(c.dlq), 1);
+		/* under 1 MiB the line is a JSON string: unknown_shape; under 100 bytes too_large */
+		assert_string_equal(jstr(json_array_get(c.dlq, 0), "reason"),
+				    cap < 1000 ? "too_large" : "unknown_shape");
+		assert_int_equal(jint(json_array_get(c.dlq, 0), "line"), 2);
+		assert_int_equal(strlen(jstr(json_array_get(c.dlq, 0), "excerpt")), 200);
+		ingest_decoder_free(d);
+		coll_free(&c);
+	}
+	unlink(path);
+	free(line);
+}
+
 static void test_unreadable_file(void **state)
 {
 	(void)state;
@@ -628,6 +671,7 @@ int main(void)
 		cmocka_unit_test(test_sse_assembler),
 		cmocka_unit_test(test_jetstream),
 		cmocka_unit_test(test_every_fixture),
+		cmocka_unit_test(test_long_lines_in_files),
 		cmocka_unit_test(test_unreadable_file),
 	};
 	return cmocka_run_group_tests_name("decode", tests, NULL, NULL);
