@@ -211,7 +211,7 @@ out_nomem:
 /* Top-level keys that decide a unit's shape, read in one pass (jd_pick). */
 enum {
 	K_DATA, K_ERRORS, K_ID, K_ID_STR, K_DID, K_KIND, K_ACCOUNT, K_CONTENT, K_URI, K_TEXT,
-	K_FULL_TEXT, K_EXTENDED_TWEET, K_AUTHOR_ID, K_AUTHOR, K_USER, K_STATUSES,
+	K_FULL_TEXT, K_EXTENDED_TWEET, K_AUTHOR_ID, K_AUTHOR, K_USER, K_STATUSES, K_V,
 	K_CONTROL, /* v1.1 control messages from here on, in this order */
 	K_CTRL_LAST = K_CONTROL + 13,
 	K__N
@@ -221,7 +221,7 @@ static const struct jd_key shape_keys[K__N] = {
 	JD_KEY("data"), JD_KEY("errors"), JD_KEY("id"), JD_KEY("id_str"), JD_KEY("did"),
 	JD_KEY("kind"), JD_KEY("account"), JD_KEY("content"), JD_KEY("uri"), JD_KEY("text"),
 	JD_KEY("full_text"), JD_KEY("extended_tweet"), JD_KEY("author_id"), JD_KEY("author"),
-	JD_KEY("user"), JD_KEY("statuses"),
+	JD_KEY("user"), JD_KEY("statuses"), JD_KEY("v"),
 	JD_KEY("delete"), JD_KEY("limit"), JD_KEY("scrub_geo"), JD_KEY("status_withheld"),
 	JD_KEY("user_withheld"), JD_KEY("warning"), JD_KEY("disconnect"), JD_KEY("friends"),
 	JD_KEY("friends_str"), JD_KEY("control"), JD_KEY("event"), JD_KEY("for_user"),
@@ -242,6 +242,9 @@ static int dec_object(struct bw_decoder *d, jd_val o)
 	enum jd_type data;
 
 	jd_pick(o, shape_keys, K__N, k);
+	if (jd_type(k[K_V]) == JD_INT && jd_type(k[K_KIND]) == JD_STRING &&
+	    jd_type(k[K_AUTHOR]) == JD_OBJECT)
+		return dec_record(d, o); /* our own output, read back */
 	data = jd_type(k[K_DATA]);
 	if (data == JD_ARRAY || data == JD_OBJECT ||
 	    (jd_type(k[K_ERRORS]) == JD_ARRAY && !has(k[K_ID])))

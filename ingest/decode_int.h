@@ -7,6 +7,7 @@
  *   decode_twitter.c v1.1 statuses and control messages, v2 / twarc2
  *   decode_fedi.c    Mastodon statuses, SSE assembler, Bluesky Jetstream
  *   decode_file.c    files and buffers: gzip, NDJSON vs one document, SSE
+ *   decode_record.c  botwatch's own normalised record, read back
  *
  * Not a public header: other modules use decode.h.
  */
@@ -158,6 +159,11 @@ int dec_profile_only(struct bw_decoder *d, jd_val root);
 int dec_v2_envelope(struct bw_decoder *d, jd_val root);
 /* A single v2 tweet (twarc2 flatten: author inlined). */
 int dec_v2_flat(struct bw_decoder *d, jd_val tw);
+
+/* --- decode_record.c -------------------------------------------------------- */
+
+/* botwatch's own normalised record ({"v": 1, "kind", "author", ...}). */
+int dec_record(struct bw_decoder *d, jd_val o);
 
 /* --- decode_fedi.c ---------------------------------------------------------- */
 
