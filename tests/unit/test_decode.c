@@ -645,6 +645,77 @@ static void test_record_round_trip(void **state)
 	}
 }
 
+/* Collects each post rendered both ways. */
+struct twice {
+	size_t n;       /* posts compared */
+	char *buf;      /* bw_post_append_json() output, reused */
+	size_t len;     /* bytes in buf */
+	size_t cap;     /* allocation of buf */
+};
+
+static int compare_post(const struct bw_post *p, void *opaque)
+{
+	struct twice *t = opaque;
+	json_t *j = bw_post_to_json(p);
+	char *want = json_dumps(j, JSON_COMPACT);
+
+	t->len = 0;
+	assert_int_equal(bw_post_append_json(p, &t->buf, &t->len, &t->cap), 0);
+	assert_true(t->len > 0 && t->buf[t->len - 1] == '\n');
+	if (strlen(want) != t->len - 1 || memcmp(want, t->buf, t->len - 1) != 0)
+		fail_msg("writer differs from jansson:\n%s\n%.*s", want, (int)t->len, t->buf);
+	free(want);
+	json_decref(j);
+	t->n++;
+	return 0;
+}
+
+/* The direct writer produces exactly jansson's compact bytes. */
+static void test_append_json_matches_jansson(void **state)
+{
+	(void)state;
+	static const char *const files[] = {
+		"fixtures/twitter_v1_stream/python-twitter_streaming_lines.ndjson",
+		"fixtures/twitter_v1_stream/tweet_parser_original_format_examples.ndjson",
+		"fixtures/twitter_v2/twarc-csv_tweets_lookup_withheld_and_errors.jsonl",
+		"fixtures/mastodon/mastodonpy_sse_streaming_user_update_notification_delete_status-update.txt",
+		"fixtures/bluesky_jetstream/jetstream_v1_production_window_152_events.jsonl",
+		"dev/tweets_partial_4accounts.ndjson.gz",
+	};
+	struct twice t = { 0 };
+	struct bw_decode_opts o = { .probe_time_ms = BW_TIME_NONE, .on_post = compare_post, .opaque = &t };
+	char err[256], path[512];
+	struct bw_decoder *d = ingest_decoder_new(&o, err, sizeof(err));
+	struct bw_post p;
+	struct bw_mention m[2] = { { "1", "a\"b" }, { NULL, "c" } };
+	const char *tags[] = { "x\x01\x1f\x7f/", NULL };
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		assert_int_equal(ingest_decode_file(d, data_path(files[i], path, sizeof(path)), err, sizeof(err)), 0);
+	assert_true(t.n > 7000);
+	/* every escape, invalid UTF-8, a profile record with a negative time */
+	bw_post_init(&p);
+	p.platform = "twitter";
+	p.text = "q\"b\\s\bf\fn\nr\rt\tu\x01\x1f\x7f/é😀";
+	p.source = "bad \xff\xfe utf8 é";
+	p.author.id = "7";
+	p.author.created_at_ms = -1234567;
+	p.author.bot = BW_TRI_TRUE;
+	p.n_hashtags = 2;
+	p.hashtags = tags;
+	p.n_mentions = 2;
+	p.mentions = m;
+	p.n_urls = 1;
+	p.urls = (const char *[]){ "\xc3" };
+	p.flags = BW_POSTF_EMBEDDED | BW_POSTF_PROBE_DEFAULT;
+	assert_int_equal(compare_post(&p, &t), 0);
+	p.kind = BW_POST_PROFILE;
+	p.created_at_ms = 1500000000123LL;
+	assert_int_equal(compare_post(&p, &t), 0);
+	ingest_decoder_free(d);
+	free(t.buf);
+}
+
 /* Lines longer than a read chunk are assembled, capped and dead-lettered;
  * a tiny cap still quotes a full excerpt without reading past the buffer. */
 static void test_long_lines_in_files(void **state)
@@ -716,6 +787,7 @@ int main(void)
 		cmocka_unit_test(test_jetstream),
 		cmocka_unit_test(test_every_fixture),
 		cmocka_unit_test(test_record_round_trip),
+		cmocka_unit_test(test_append_json_matches_jansson),
 		cmocka_unit_test(test_long_lines_in_files),
 		cmocka_unit_test(test_unreadable_file),
 	};
