@@ -40,13 +40,14 @@ bench_decoder() {
 	echo "   input: $dump ($mb MB plain, $(stat -c %s "$dump.gz" | awk '{printf "%.1f", $1/1e6}') MB gzip)"
 	cat "$dump" > /dev/null # warm the page cache
 
-	local c=() z=() dp=() dz=() dj=() pa=() js=()
+	local c=() z=() dp=() dz=() dj=() dn=() pa=() js=()
 	for _ in 1 2 3; do
 		c+=("$(secs cat "$dump")")
 		z+=("$(secs zcat "$dump.gz")")
 		dp+=("$("$BUILD"/bench/bench_decode --mode decode "$dump")")
 		dz+=("$("$BUILD"/bench/bench_decode --mode decode "$dump.gz")")
 		dj+=("$("$BUILD"/bench/bench_decode --mode json --limit 20000 "$dump")")
+		dn+=("$("$BUILD"/bench/bench_decode --mode ndjson "$dump")")
 		pa+=("$("$BUILD"/bench/bench_decode --mode parse "$dump")")
 		js+=("$("$BUILD"/bench/bench_decode --mode jansson --limit 20000 "$dump")")
 	done
@@ -76,11 +77,13 @@ bench_decoder() {
 	tool "zcat $(basename "$dump").gz" "${z[@]}"
 	report "bench_decode --mode decode $(basename "$dump")" "${dp[@]}"
 	report "bench_decode --mode decode $(basename "$dump").gz" "${dz[@]}"
+	report "bench_decode --mode ndjson $(basename "$dump")" "${dn[@]}"
 	report "bench_decode --mode json --limit 20000 (posts)" "${dj[@]}"
 	report "bench_decode --mode parse (simdjson only)" "${pa[@]}"
 	report "bench_decode --mode jansson --limit 20000" "${js[@]}"
-	echo "   decode = simdjson DOM parse + C normalisation (the hot path); json = decode +"
-	echo "   bw_post_to_json + json_dumps (what 'botwatch decode' adds for its output);"
+	echo "   decode = simdjson DOM parse + C normalisation (the hot path); ndjson = decode +"
+	echo "   bw_post_append_json (what 'botwatch decode' does for its output); json = decode +"
+	echo "   bw_post_to_json + json_dumps (the same bytes via jansson);"
 	echo "   parse / jansson = parse each line only, with simdjson / jansson json_loadb."
 }
 
