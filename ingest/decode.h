@@ -118,7 +118,8 @@ int ingest_decoder_finish(struct bw_decoder *dec);
 /*
  * Decode a memory buffer exactly as ingest_decode_file() decodes a file's
  * (decompressed) contents: NDJSON, one JSON document, or an SSE body.
- * `source` labels DLQ records. Returns 0 or a callback's stop value.
+ * `source` labels DLQ records. buf and source are borrowed for the call.
+ * Returns 0 or a callback's stop value.
  */
 int ingest_decode_buffer(struct bw_decoder *dec, const char *buf, size_t len, const char *source);
 

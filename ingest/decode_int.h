@@ -10,6 +10,10 @@
  *   decode_record.c  botwatch's own normalised record, read back
  *
  * Not a public header: other modules use decode.h.
+ *
+ * Ownership, for the whole file: strings, records and profiles returned by
+ * dx_* are borrowed from the parsed document (json_dom.h) or the decoder's
+ * arena, both valid until the next unit; nothing here is freed by callers.
  */
 #ifndef BW_DECODE_INT_H
 #define BW_DECODE_INT_H
