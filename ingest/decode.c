@@ -53,6 +53,8 @@ struct bw_decoder *ingest_decoder_new(const struct bw_decode_opts *opts, char *e
 		d->opts.max_unit_bytes = DEFAULT_MAX_UNIT;
 	if (d->opts.max_depth <= 0)
 		d->opts.max_depth = DEFAULT_MAX_DEPTH;
+	if (!d->opts.max_held_bytes)
+		d->opts.max_held_bytes = DEC_HOLD_MAX_BYTES;
 	d->max_event_ms = BW_TIME_NONE;
 	d->max_account_ms = BW_TIME_NONE;
 	d->fault = -1;
@@ -165,19 +167,13 @@ int dec_emit_embedded(struct bw_decoder *d)
 	return rc;
 }
 
-/* Copy of the current unit's text for later re-decoding. */
+/* Copy of the current unit's text for later re-decoding. Past the cap the
+ * held units are released before the next unit (not now: the current unit's
+ * document and arena are still in use). */
 static int hold_profile(struct bw_decoder *d)
 {
 	struct dec_held *h;
 
-	if (d->held_bytes + d->unit_len > DEC_HOLD_MAX_BYTES) {
-		BW_WARN("decoder: more than %zu bytes of profile records wait for a probe time; "
-			"releasing them with the latest event time seen so far",
-			(size_t)DEC_HOLD_MAX_BYTES);
-		int rc = ingest_decoder_finish(d);
-		if (rc)
-			return rc;
-	}
 	if (d->n_held == d->cap_held) {
 		size_t cap = d->cap_held ? d->cap_held * 2 : 256;
 		struct dec_held *n = realloc(d->held, cap * sizeof(*n));
@@ -200,6 +196,12 @@ static int hold_profile(struct bw_decoder *d)
 	d->n_held++;
 	d->held_bytes += d->unit_len;
 	d->unit_held = true;
+	if (d->held_bytes > d->opts.max_held_bytes && !d->release_due) {
+		BW_WARN("decoder: more than %zu bytes of profile records wait for a probe time; "
+			"releasing them with the latest event time seen so far",
+			d->opts.max_held_bytes);
+		d->release_due = true;
+	}
 	return 0;
 
 out_nomem:
@@ -323,6 +325,11 @@ int dec_unit(struct bw_decoder *d, const char *buf, size_t len, const char *sour
 	jd_val root;
 	enum jd_err e;
 
+	if (d->release_due && !d->releasing) {
+		int rc = ingest_decoder_finish(d);
+		if (rc)
+			return rc;
+	}
 	bw_arena_reset(d->arena);
 	d->unit_held = false;
 	d->src = source;
@@ -381,6 +388,7 @@ int ingest_decoder_finish(struct bw_decoder *d)
 	size_t n = d->n_held;
 	int rc = 0;
 
+	d->release_due = false;
 	if (!n)
 		return 0;
 	if (d->max_event_ms != BW_TIME_NONE)

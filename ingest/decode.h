@@ -82,6 +82,8 @@ struct bw_decode_opts {
 	bw_post_cb on_post;      /* required */
 	bw_dlq_cb on_dlq;        /* may be NULL: then only counted */
 	void *opaque;            /* passed to both callbacks */
+	size_t max_held_bytes;   /* profile records held for a probe time, at most
+				  * (0 = 256 MiB; past it they are released early) */
 };
 
 struct bw_decoder;

@@ -52,6 +52,7 @@ struct bw_decoder {
 	int64_t release_probe_ms;     /* probe time applied while releasing held units */
 	bool releasing;               /* true while re-decoding held units */
 	bool unit_held;               /* the current unit is already in held[] */
+	bool release_due;             /* held[] passed its cap: release before the next unit */
 
 	/* the unit being decoded */
 	const char *src;              /* source label */

@@ -386,6 +386,42 @@ static void test_profile_probe_time_rules(void **state)
 	free(tweet);
 }
 
+/* Past max_held_bytes, held profile records are released before the next
+ * unit with what is known then; later ones still wait for the end. */
+static void test_profile_hold_cap(void **state)
+{
+	(void)state;
+	char *prof = gz_lines("dev/posts.ndjson.gz", 1);
+	char *tweet = gz_lines("dev/tweets_partial_4accounts.ndjson.gz", 1);
+	struct bw_decode_opts o = { .max_held_bytes = 1, .probe_time_ms = BW_TIME_NONE,
+				    .on_post = coll_post, .on_dlq = coll_dlq };
+	struct coll c = { json_array(), json_array() };
+	char err[256];
+	struct bw_decoder *d;
+
+	o.opaque = &c;
+	d = ingest_decoder_new(&o, err, sizeof(err));
+	assert_non_null(d);
+	assert_int_equal(ingest_decode_unit(d, prof, strlen(prof), "t", 1), 0);
+	assert_int_equal(json_array_size(c.posts), 0);
+	assert_int_equal(ingest_decode_unit(d, tweet, strlen(tweet), "t", 2), 0);
+	/* released first, before the tweet: no event time yet, so the latest account
+	 * creation time seen (heathr's own, Mon Jan 22 01:57:38 2007) */
+	assert_int_equal(json_array_size(c.posts), 2);
+	assert_string_equal(jstr(json_array_get(c.posts, 0), "kind"), "profile");
+	assert_int_equal(jint(json_array_get(c.posts, 0), "created_at_ms"), 1169431058000LL);
+	assert_string_equal(jstr(json_array_get(c.posts, 1), "kind"), "original");
+	assert_int_equal(ingest_decode_unit(d, prof, strlen(prof), "t", 3), 0);
+	assert_int_equal(ingest_decoder_finish(d), 0);
+	assert_int_equal(json_array_size(c.posts), 3);
+	assert_int_equal(jint(json_array_get(c.posts, 2), "created_at_ms"), 1237280230000LL);
+	assert_int_equal(ingest_decoder_stats(d)->probe_inferred, 2);
+	ingest_decoder_free(d);
+	coll_free(&c);
+	free(prof);
+	free(tweet);
+}
+
 /* A file mixing good lines and every kind of bad line. */
 static char *mixed_input(size_t *len)
 {
@@ -781,6 +817,7 @@ int main(void)
 		cmocka_unit_test(test_deletion_and_control_counts),
 		cmocka_unit_test(test_cresci_archive_counts_without_names),
 		cmocka_unit_test(test_profile_probe_time_rules),
+		cmocka_unit_test(test_profile_hold_cap),
 		cmocka_unit_test(test_dlq_line_by_line),
 		cmocka_unit_test(test_depth_cap_boundary),
 		cmocka_unit_test(test_sse_assembler),
