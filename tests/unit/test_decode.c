@@ -583,6 +583,53 @@ static void test_jetstream(void **state)
 	coll_free(&c);
 }
 
+/* Shapes without a recorded fixture, on small hand-written payloads. */
+static void test_synthetic_shapes(void **state)
+{
+	(void)state;
+	static const char flat[] = "{\"id\":\"1\",\"author_id\":\"2\",\"text\":\"flat\",\"author\":"
+		"{\"id\":\"2\",\"username\":\"f\",\"public_metrics\":{\"followers_count\":5}},"
+		"\"referenced_tweets\":[{\"type\":\"quoted\",\"id\":\"3\",\"tweet\":{\"id\":\"3\",\"author_id\":\"4\"}}],"
+		"\"created_at\":\"2021-04-01T15:52:31.000Z\",\"__twarc\":{\"version\":\"2.5.0\"}}";
+	static const char reblog[] = "{\"id\":\"100\",\"created_at\":\"2026-08-01T13:53:15.378Z\",\"content\":\"\","
+		"\"account\":{\"id\":\"5\",\"acct\":\"u@host\",\"bot\":true,\"note\":\"<p>a &amp; b</p>\"},"
+		"\"reblog\":{\"id\":\"99\",\"content\":\"<p>orig<br>inal</p>\",\"account\":{\"id\":\"7\",\"acct\":\"w\"}}}";
+	static const char search[] = "{\"statuses\":[{\"id_str\":\"8\",\"full_text\":\"ext mode\",\"user\":{\"id_str\":\"9\"}}],"
+		"\"search_metadata\":{}}";
+	static const char pretty[] = "{\n  \"id_str\": \"11\",\n  \"text\": \"t\",\n  \"user\": {\"id_str\": \"12\"}\n}\n";
+	struct coll c;
+	struct bw_decoder *d = new_dec(&c, 0, 0, BW_TIME_NONE);
+	json_t *p;
+
+	assert_int_equal(ingest_decode_unit(d, flat, strlen(flat), "t", 1), 0);
+	p = find_post(c.posts, "1", false);
+	assert_string_equal(jstr(p, "kind"), "quote");
+	assert_string_equal(jstr(p, "author.screen_name"), "f");
+	assert_int_equal(jint(json_object_get(p, "author"), "followers_count"), 5);
+	assert_string_equal(jstr(p, "ref_post_id"), "3");
+	assert_string_equal(jstr(p, "ref_author.id"), "4");
+
+	assert_int_equal(ingest_decode_unit(d, reblog, strlen(reblog), "t", 2), 0);
+	p = find_post(c.posts, "100", false);
+	assert_string_equal(jstr(p, "kind"), "retweet");
+	assert_string_equal(jstr(p, "ref_post_id"), "99");
+	assert_string_equal(jstr(p, "ref_author.screen_name"), "w");
+	assert_true(json_is_true(json_object_get(json_object_get(p, "author"), "bot")));
+	assert_string_equal(jstr(p, "author.description"), "a & b");
+	p = find_post(c.posts, "99", true);
+	assert_string_equal(jstr(p, "text"), "orig\ninal");
+
+	assert_int_equal(ingest_decode_unit(d, search, strlen(search), "t", 3), 0);
+	assert_string_equal(jstr(find_post(c.posts, "8", false), "text"), "ext mode");
+	/* one pretty-printed object over several lines is one document */
+	assert_int_equal(ingest_decode_buffer(d, pretty, strlen(pretty), "pretty"), 0);
+	assert_string_equal(jstr(find_post(c.posts, "11", false), "author.id"), "12");
+	assert_int_equal(json_array_size(c.dlq), 0);
+	assert_int_equal(ingest_decoder_stats(d)->posts, 5);
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
 /* Every fixture decodes without crashing, with these exact counts. */
 static void test_every_fixture(void **state)
 {
@@ -822,6 +869,7 @@ int main(void)
 		cmocka_unit_test(test_depth_cap_boundary),
 		cmocka_unit_test(test_sse_assembler),
 		cmocka_unit_test(test_jetstream),
+		cmocka_unit_test(test_synthetic_shapes),
 		cmocka_unit_test(test_every_fixture),
 		cmocka_unit_test(test_record_round_trip),
 		cmocka_unit_test(test_append_json_matches_jansson),
