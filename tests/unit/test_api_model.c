@@ -361,7 +361,9 @@ static void test_check_account_matches_pipeline(void **state)
 	assert_int_equal(st, 200);
 
 	/* the same units through the classifier's corpus builder */
-	char *line = json_dumps(json_pack("{s:O}", "user", brief), JSON_COMPACT);
+	json_t *profile = json_pack("{s:O}", "user", brief);
+	char *line = json_dumps(profile, JSON_COMPACT);
+	json_decref(profile);
 	size_t cap = strlen(body) + 64, p = 0;
 	char *units = malloc(cap);
 	p += (size_t)snprintf(units + p, cap - p, "%s\n", line);
