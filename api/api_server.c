@@ -121,9 +121,11 @@ static enum MHD_Result dispatch(struct api_server *srv, struct MHD_Connection *c
 	struct api_response resp;
 
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &req);
-	req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							 MHD_HTTP_HEADER_AUTHORIZATION);
-	req.api_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-RapidAPI-Key");
+	if (srv->has_token) {
+		req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								 MHD_HTTP_HEADER_AUTHORIZATION);
+		req.api_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-RapidAPI-Key");
+	}
 	api_handle(srv, &req, &resp);
 	ctx->route = resp.route;
 	ctx->status = resp.status;
