@@ -154,30 +154,57 @@ static size_t parse_top(const struct api_request *req)
 	return (errno || end == v || *end || t < 1 || t > TOP_MAX) ? 0 : (size_t)t;
 }
 
+/* The record (parsed) and feature vector of `id`, read from one snapshot so
+ * they belong to the same write. 0, or an error written to resp (returns 1). */
+static int load_account(struct api_server *srv, const char *id, json_t **rec, double **x,
+			size_t *n, struct api_response *resp)
+{
+	int err = 0;
+	size_t len = 0;
+	struct bw_store_read *rd = store_read_begin(srv->store, &err);
+	const char *text;
+
+	*rec = NULL;
+	*x = NULL;
+	if (!rd)
+		return api_error(resp, 500, "store: %s", bw_strerror(err)), 1;
+	if (!(text = store_read_get(rd, id, &len, &err))) {
+		store_read_end(rd);
+		if (err == BW_ENOENT)
+			return api_json_response(resp, 404, json_pack("{s:s, s:s}", "id", id, "status",
+								      "not_found")), 1;
+		return api_error(resp, 500, "store: %s", bw_strerror(err)), 1;
+	}
+	*rec = json_loadb(text, len, 0, NULL);
+	*x = store_read_get_features(rd, id, n, &err);
+	store_read_end(rd);
+	if (!*x) {
+		json_decref(*rec);
+		*rec = NULL;
+		return api_error(resp, err == BW_ENOENT ? 404 : 500, "no feature vector stored for %s",
+				 id), 1;
+	}
+	return 0;
+}
+
 int api_route_explain(struct api_server *srv, const char *id, const struct api_request *req,
 		      struct api_response *resp)
 {
-	size_t top = parse_top(req), len, n = 0;
-	int err = 0;
+	static const char *const known[] = { "top" };
+	size_t top = parse_top(req), n = 0;
 	json_t *rec;
-	char *text;
 	double *x;
 
 	if (!api_valid_id(id))
 		return api_error(resp, 400, "invalid account id '%.64s'", id);
+	if (api_check_args(req, known, 1, resp))
+		return 0;
 	if (!top)
 		return api_error(resp, 400, "top must be an integer in [1, %d]", TOP_MAX);
 	if (!srv->model)
 		return api_error(resp, 503, "no model loaded (score.model)");
-	if (!(text = store_get(srv->store, id, &len, &err)))
-		return err == BW_ENOENT ? api_json_response(resp, 404, json_pack("{s:s, s:s}", "id", id, "status", "not_found"))
-					: api_error(resp, 500, "store: %s", bw_strerror(err));
-	rec = json_loadb(text, len, 0, NULL);
-	free(text);
-	if (!(x = store_get_features(srv->store, id, &n, &err))) {
-		json_decref(rec);
-		return api_error(resp, err == BW_ENOENT ? 404 : 500, "no feature vector stored for %s", id);
-	}
+	if (load_account(srv, id, &rec, &x, &n, resp))
+		return 0;
 	if (n != srv->model->n) {
 		json_decref(rec);
 		free(x);

@@ -75,6 +75,11 @@ void api_fmt_double(char *buf, size_t len, double v);
 
 /* The value of query parameter `key`, or NULL. */
 const char *api_arg(const struct api_request *req, const char *key);
+/* 0 when every query parameter is one of known[0..n); else a 400 naming the
+ * stranger is written to resp and 1 returned (a typo must not silently change
+ * what a route answers). */
+int api_check_args(const struct api_request *req, const char *const *known, size_t n,
+		   struct api_response *resp);
 
 /* Route handlers (api_routes.c, api_export.c). */
 int api_route_account(struct api_server *srv, const char *id, struct api_response *resp);

@@ -300,6 +300,11 @@ static void test_explain_recomputed(void **state)
 	snprintf(path, sizeof(path), "/v1/accounts/%s/explain?top=0", W.ids[0]);
 	json_decref(call(W.srv, path, NULL, &st));
 	assert_int_equal(st, 400);
+	snprintf(path, sizeof(path), "/v1/accounts/%s/explain?tops=3", W.ids[0]);
+	j = call(W.srv, path, NULL, &st);
+	assert_int_equal(st, 400);
+	assert_non_null(strstr(str(j, "error"), "unknown parameter 'tops' (known: top)"));
+	json_decref(j);
 	snprintf(path, sizeof(path), "/v1/accounts/%s/explain", W.ids[0]);
 	j = call(W.bare, path, NULL, &st);
 	assert_int_equal(st, 503);
