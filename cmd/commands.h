@@ -11,5 +11,6 @@
 #define BW_VERSION "0.1.0"
 
 int cmd_config(int argc, char **argv);   /* cmd/cmd_config.c */
+int cmd_broker(int argc, char **argv);   /* ingest/cmd_broker.c */
 
 #endif
