@@ -1,0 +1,165 @@
+/*
+ * stream.h — the live stream consumer: framing parsers, the reconnect
+ * ladder, OAuth 1.0a signing and the libcurl connection loop.
+ *
+ * Framing (ingest_stream_framer_*): bytes from the network are cut into
+ * units — NDJSON lines (X API v2, plain NDJSON), Twitter v1.1
+ * `delimited=length` frames, or Server-Sent Events (Mastodon). Every unit is
+ * bounded by a cap; an over-long unit is skipped and reported as
+ * INGEST_UNIT_TOO_LARGE with an excerpt, never buffered without bound.
+ *
+ * Reconnect ladder (ingest_stream_backoff_*): Twitter's documented
+ * discipline — reconnect at once after an established stream drops; TCP/IP
+ * errors back off linearly (+step to a cap); HTTP errors exponentially from
+ * an initial wait; 420/429 exponentially from a longer initial wait, never
+ * shorter than a rate-limit reset the server announced; 406/413 never retry.
+ *
+ * Ownership: a framer owns its buffers; units passed to the callback are
+ * borrowed until it returns. Nothing here is thread-safe; use one object
+ * per connection loop.
+ */
+#ifndef BW_INGEST_STREAM_H
+#define BW_INGEST_STREAM_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- framing --------------------------------------------------------------- */
+
+enum ingest_stream_framing {
+	INGEST_FRAMING_LINES = 0,  /* one unit per '\n'-terminated line ('\r' stripped) */
+	INGEST_FRAMING_LENGTH = 1, /* v1.1 delimited=length: "<n>\r\n" then n bytes */
+	INGEST_FRAMING_SSE = 2,    /* text/event-stream: events dispatched at blank lines */
+};
+
+enum ingest_unit_kind {
+	INGEST_UNIT_DATA = 0,      /* a complete unit: data[0..len) */
+	INGEST_UNIT_KEEPALIVE = 1, /* blank line, SSE comment (":thump") or empty event */
+	INGEST_UNIT_TOO_LARGE = 2, /* a unit over the cap was skipped; data = excerpt */
+	INGEST_UNIT_BAD_FRAME = 3, /* framing violated (e.g. a length line that is not a number) */
+};
+
+struct ingest_unit {
+	enum ingest_unit_kind kind; /* what this is */
+	const char *data;           /* DATA: the unit; TOO_LARGE/BAD_FRAME: excerpt (may be empty) */
+	size_t len;                 /* bytes at data */
+	uint64_t size;              /* TOO_LARGE: the unit's full (or declared) size in bytes */
+	const char *event;          /* SSE: event name ("message" when none); else NULL */
+	const char *detail;         /* BAD_FRAME / TOO_LARGE: human detail; else NULL */
+};
+
+/* Return non-zero to stop; ingest_stream_framer_feed() returns that value. */
+typedef int (*ingest_unit_cb)(const struct ingest_unit *u, void *opaque);
+
+struct ingest_stream_framer;
+
+/* Excerpt length kept for skipped units. */
+#define INGEST_EXCERPT_BYTES 256
+
+/* New framer; `max_unit` caps one unit. NULL on allocation failure. */
+struct ingest_stream_framer *ingest_stream_framer_new(enum ingest_stream_framing framing,
+						      size_t max_unit, ingest_unit_cb cb,
+						      void *opaque);
+
+/* Feed bytes; calls cb for every unit completed. 0 or the callback's stop value. */
+int ingest_stream_framer_feed(struct ingest_stream_framer *f, const char *buf, size_t len);
+
+/* Bytes of an incomplete unit currently held (lost if the connection drops now). */
+size_t ingest_stream_framer_pending(const struct ingest_stream_framer *f);
+
+/* Forget any partial unit (call on reconnect); returns the bytes discarded. */
+size_t ingest_stream_framer_reset(struct ingest_stream_framer *f);
+
+/* Accepts NULL. */
+void ingest_stream_framer_free(struct ingest_stream_framer *f);
+
+/* Parse "lines", "length", "sse"; -1 when unknown. */
+int ingest_stream_framing_parse(const char *name);
+
+/* ---- reconnect ladder ------------------------------------------------------ */
+
+enum ingest_retry_cause {
+	INGEST_RETRY_DROP = 0,  /* an established stream dropped (clean close, reset, stall) */
+	INGEST_RETRY_TCP = 1,   /* connect/DNS/TLS/network error before a response */
+	INGEST_RETRY_HTTP = 2,  /* an HTTP error status (5xx, 4xx other than below) */
+	INGEST_RETRY_RATE = 3,  /* 420 or 429 */
+	INGEST_RETRY_FATAL = 4, /* 406, 413: never retried */
+	INGEST_RETRY__COUNT
+};
+
+struct ingest_stream_backoff {
+	int64_t tcp_step_ms;     /* linear step for network errors */
+	int64_t tcp_max_ms;      /* cap for network errors */
+	int64_t http_initial_ms; /* first wait after an HTTP error */
+	int64_t http_max_ms;     /* cap for HTTP errors */
+	int64_t rate_initial_ms; /* first wait after 420/429 */
+	int64_t rate_max_ms;     /* cap for 420/429 (a later reset header still wins) */
+	int64_t tcp_wait_ms;     /* state: last network-error wait (0 = none yet) */
+	int64_t http_wait_ms;    /* state: last HTTP-error wait */
+	int64_t rate_wait_ms;    /* state: last rate-limit wait */
+};
+
+/* Set the ladder's constants and clear its state. */
+void ingest_stream_backoff_init(struct ingest_stream_backoff *b, int64_t tcp_step_ms,
+				int64_t tcp_max_ms, int64_t http_initial_ms, int64_t http_max_ms,
+				int64_t rate_initial_ms, int64_t rate_max_ms);
+
+/*
+ * The wait before the next attempt after a failure of `cause`, in ms; -1 =
+ * never retry. `reset_hint_ms` is the wait a rate-limit header asked for (or
+ * -1): the wait is never shorter than it. A DROP returns 0 and clears the
+ * ladder (the stream had been established).
+ */
+int64_t ingest_stream_backoff_next(struct ingest_stream_backoff *b, enum ingest_retry_cause cause,
+				   int64_t reset_hint_ms);
+
+/* A stream was established (2xx response): clear the ladder. */
+void ingest_stream_backoff_established(struct ingest_stream_backoff *b);
+
+/* Cause for an HTTP status (>= 300). */
+enum ingest_retry_cause ingest_stream_cause_for_status(long status);
+
+/* "drop", "tcp", "http", "rate_limit", "fatal". */
+const char *ingest_stream_cause_name(enum ingest_retry_cause c);
+
+/* ---- OAuth 1.0a --------------------------------------------------------------- */
+
+/* A request parameter (query or form body), unencoded. */
+struct ingest_stream_param {
+	const char *key;   /* name, unencoded */
+	const char *value; /* value, unencoded */
+};
+
+/* OAuth 1.0a credentials; all borrowed. */
+struct ingest_stream_oauth {
+	const char *consumer_key;
+	const char *consumer_secret;
+	const char *token;
+	const char *token_secret;
+};
+
+/* RFC 3986 percent-encoding of s into out (NUL-terminated); BW_ETOOLARGE if it does not fit. */
+int ingest_stream_pct_encode(const char *s, char *out, size_t cap);
+
+/*
+ * HMAC-SHA1 signature (base64) of a request: `method` and `url` (without
+ * query), the request's params (query + form body) and the oauth_* params
+ * built from `cred`, `nonce` and `timestamp`. Written to sig (>= 29 bytes).
+ */
+int ingest_stream_oauth_sign(const struct ingest_stream_oauth *cred, const char *method,
+			     const char *url, const struct ingest_stream_param *params, size_t n,
+			     const char *nonce, const char *timestamp, char *sig, size_t siglen,
+			     char *errstr, size_t errlen);
+
+/*
+ * The full "Authorization: OAuth ..." header line for a request (nonce and
+ * timestamp generated when NULL). Returns 0 or an error with errstr set.
+ */
+int ingest_stream_oauth_header(const struct ingest_stream_oauth *cred, const char *method,
+			       const char *url, const struct ingest_stream_param *params, size_t n,
+			       const char *nonce, const char *timestamp, char *out, size_t cap,
+			       char *errstr, size_t errlen);
+
+#endif
