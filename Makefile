@@ -9,6 +9,15 @@
 #   make fuzz            libFuzzer targets with clang (build-fuzz/)
 #   make docs            regenerate docs/CONFIG.md (and other generated docs)
 
+V        ?= 0
+ifeq ($(V),0)
+Q        := @
+MSG      = @printf '  %-6s %s\n'
+else
+Q        :=
+MSG      = @true
+endif
+
 CC       ?= cc
 CXX      ?= g++
 SANITIZE ?=
@@ -67,35 +76,43 @@ all: $(BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(MSG) CC $<
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) -c $< -o $@
+	$(MSG) CXX $<
+	$(Q)$(CXX) $(CXXFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@
-	ar rcs $@ $^
+	$(Q)rm -f $@
+	$(MSG) AR $@
+	$(Q)ar rcs $@ $^
 
 $(BIN): $(CMD_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) $(CMD_OBJ) $(LIB) $(LDLIBS) -o $@
+	$(MSG) LINK $@
+	$(Q)$(CC) $(LDFLAGS) $(CMD_OBJ) $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/lib $< $(TESTLIB_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka -o $@
+	$(MSG) LINK $@
+	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(TESTLIB_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka -o $@
 
 $(BUILD)/tests/%: tests/tools/%.c $(TESTLIB_OBJ) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/lib $< $(TESTLIB_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+	$(MSG) LINK $@
+	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(TESTLIB_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
 $(BUILD)/fuzz/replay_%: fuzz/%.c fuzz/replay_main.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $< fuzz/replay_main.c $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+	$(MSG) LINK $@
+	$(Q)$(CC) $(CFLAGS) $< fuzz/replay_main.c $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+	$(MSG) LINK $@
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
 # --- tests -----------------------------------------------------------------
 
@@ -124,7 +141,8 @@ FUZZ_BIN := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 fuzz-targets: $(FUZZ_BIN)
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -fsanitize=fuzzer $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+	$(MSG) LINK $@
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
 
 # --- bench, demo, docs, deps ---------------------------------------------------
 

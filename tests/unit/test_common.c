@@ -1,0 +1,155 @@
+/*
+ * test_common.c — leaf modules: time parsing/formatting, arena, log macro,
+ * error strings.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "bw_arena.h"
+#include "bw_err.h"
+#include "bw_log.h"
+#include "bw_time.h"
+
+static int64_t parse_tw(const char *s)
+{
+	int64_t ms = 0;
+	assert_int_equal(bw_time_parse_twitter(s, strlen(s), &ms), 0);
+	return ms;
+}
+
+static int64_t parse_iso(const char *s)
+{
+	int64_t ms = 0;
+	assert_int_equal(bw_time_parse_iso(s, strlen(s), &ms), 0);
+	return ms;
+}
+
+static void test_time_twitter(void **state)
+{
+	(void)state;
+	/* date -u -d '2007-01-22 01:57:38' +%s = 1169431058 */
+	assert_int_equal(parse_tw("Mon Jan 22 01:57:38 +0000 2007"), 1169431058000LL);
+	/* offsets are applied: 02:57:38 +0100 is the same instant */
+	assert_int_equal(parse_tw("Mon Jan 22 02:57:38 +0100 2007"), 1169431058000LL);
+	assert_int_equal(parse_tw("Thu Jan 01 00:00:00 +0000 1970"), 0);
+	/* leap day */
+	assert_int_equal(parse_tw("Mon Feb 29 12:00:00 +0000 2016"), 1456747200000LL);
+
+	int64_t ms;
+	const char *bad[] = { "Mon Jan 22 01:57:38 +0000 07", "Mon Foo 22 01:57:38 +0000 2007",
+			      "Mon Jan 32 01:57:38 +0000 2007", "Mon Jan 22 25:57:38 +0000 2007",
+			      "Mon Jan 22 01:57:38 0000 2007", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(bw_time_parse_twitter(bad[i], strlen(bad[i]), &ms), BW_EPARSE);
+}
+
+static void test_time_iso(void **state)
+{
+	(void)state;
+	assert_int_equal(parse_iso("2007-01-22T01:57:38Z"), 1169431058000LL);
+	assert_int_equal(parse_iso("2007-01-22T01:57:38.250Z"), 1169431058250LL);
+	assert_int_equal(parse_iso("2007-01-22T03:57:38+02:00"), 1169431058000LL);
+	assert_int_equal(parse_iso("2007-01-21T23:57:38-02:00"), 1169431058000LL);
+	assert_int_equal(parse_iso("2021-04-01"), 1617235200000LL);
+	/* microsecond fraction (Bluesky) is truncated to ms */
+	assert_int_equal(parse_iso("2021-04-01T00:00:00.123456Z"), 1617235200123LL);
+	int64_t ms;
+	const char *bad[] = { "2021-13-01", "2021-04-01T00:00", "2021-04-01T00:00:00+0200",
+			      "2021-04-01T00:00:00Zjunk", "20210401", "2021-04-01T00:00:00." };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(bw_time_parse_iso(bad[i], strlen(bad[i]), &ms), BW_EPARSE);
+	assert_int_equal(bw_time_parse_any("Mon Jan 22 01:57:38 +0000 2007", 30, &ms), 0);
+	assert_int_equal(ms, 1169431058000LL);
+}
+
+static void test_time_format_roundtrip(void **state)
+{
+	(void)state;
+	char buf[40];
+	assert_string_equal(bw_time_format(1169431058000LL, buf, sizeof(buf)), "2007-01-22T01:57:38Z");
+	assert_string_equal(bw_time_format(1169431058250LL, buf, sizeof(buf)),
+			    "2007-01-22T01:57:38.250Z");
+	assert_string_equal(bw_time_format(0, buf, sizeof(buf)), "1970-01-01T00:00:00Z");
+	assert_string_equal(bw_time_format(-1000, buf, sizeof(buf)), "1969-12-31T23:59:59Z");
+	/* every day across four centuries round-trips */
+	for (int64_t d = -200000; d < 200000; d += 37) {
+		int64_t ms = d * 86400000LL + 3723004, back;
+		bw_time_format(ms, buf, sizeof(buf));
+		assert_int_equal(bw_time_parse_iso(buf, strlen(buf), &back), 0);
+		assert_int_equal(back, ms);
+	}
+}
+
+static void test_arena_cap_and_reset(void **state)
+{
+	(void)state;
+	struct bw_arena *a = bw_arena_new(200000);
+	assert_non_null(a);
+	char *s = bw_arena_strndup(a, "hello world", 5);
+	assert_string_equal(s, "hello");
+	assert_true(((uintptr_t)bw_arena_alloc(a, 3) & 15) == 0);
+	/* a single allocation past the cap fails instead of growing */
+	assert_null(bw_arena_alloc(a, 300000));
+	/* many small allocations up to the cap, then failure */
+	size_t got = 0;
+	while (bw_arena_alloc(a, 1000))
+		got += 1000;
+	assert_true(got > 100000 && got <= 200000);
+	bw_arena_reset(a);
+	assert_int_equal(bw_arena_used(a), 0);
+	assert_non_null(bw_arena_alloc(a, 1000));
+	bw_arena_free(a);
+	bw_arena_free(NULL);
+}
+
+static int evaluated;
+static const char *side_effect(void)
+{
+	evaluated++;
+	return "x";
+}
+
+static void test_log_level_skips_arguments(void **state)
+{
+	(void)state;
+	int old = bw_log_threshold;
+	bw_log_set_level(BW_LOG_ERROR);
+	evaluated = 0;
+	BW_DEBUG("never %s", side_effect());
+	BW_INFO("never %s", side_effect());
+	assert_int_equal(evaluated, 0);
+	bw_log_set_level(BW_LOG_OFF);
+	BW_ERROR("off %s", side_effect());
+	assert_int_equal(evaluated, 0);
+	assert_int_equal(bw_log_level_parse("warn"), BW_LOG_WARN);
+	assert_int_equal(bw_log_level_parse("loud"), -1);
+	bw_log_set_level(old);
+}
+
+static void test_err_strings(void **state)
+{
+	(void)state;
+	char buf[32];
+	assert_string_equal(bw_strerror(BW_EINVAL), "invalid argument");
+	assert_string_equal(bw_strerror(12345), "unknown error");
+	assert_int_equal(bw_seterr(buf, sizeof(buf), BW_ERANGE, "v=%d", 7), BW_ERANGE);
+	assert_string_equal(buf, "v=7");
+	assert_int_equal(bw_seterr(NULL, 0, BW_EIO, "ignored"), BW_EIO);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_time_twitter),
+		cmocka_unit_test(test_time_iso),
+		cmocka_unit_test(test_time_format_roundtrip),
+		cmocka_unit_test(test_arena_cap_and_reset),
+		cmocka_unit_test(test_log_level_skips_arguments),
+		cmocka_unit_test(test_err_strings),
+	};
+	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
+}
