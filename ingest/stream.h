@@ -163,3 +163,44 @@ int ingest_stream_oauth_header(const struct ingest_stream_oauth *cred, const cha
 			       char *errstr, size_t errlen);
 
 #endif
+
+/* ---- one HTTP streaming connection (libcurl) ---------------------------------- */
+
+/* How one connection attempt is made. Everything is borrowed for the call. */
+struct ingest_stream_conn_opts {
+	const char *url;                 /* full URL with query */
+	const char *post_body;           /* form body (POST), or NULL for GET */
+	const char *const *headers;      /* extra header lines, NULL-terminated (may hold secrets) */
+	const char *user_agent;          /* "botwatch/<version>" */
+	int64_t idle_ms;                 /* stall rule: abort when no byte for this long */
+	int64_t connect_timeout_ms;      /* TCP/TLS connect timeout */
+	enum ingest_stream_framing framing; /* body framing */
+	bool sniff_sse;                  /* switch to SSE framing on Content-Type text/event-stream */
+	size_t max_unit;                 /* unit cap (ingest.max_line_bytes) */
+	ingest_unit_cb on_unit;          /* gets every unit of the body */
+	void *opaque;                    /* its argument */
+	volatile sig_atomic_t *stop;     /* abort when set (may be NULL) */
+};
+
+/* How a connection attempt ended. */
+struct ingest_stream_result {
+	bool established;        /* a 2xx response arrived */
+	bool stalled;            /* the idle timer fired */
+	bool stopped;            /* the stop flag ended it */
+	long status;             /* HTTP status (0 = no response) */
+	enum ingest_retry_cause cause; /* what the ladder should do (unless stopped / cb_rc) */
+	int64_t reset_hint_ms;   /* wait asked for by Retry-After / x-rate-limit-reset, or -1 */
+	uint64_t bytes;          /* body bytes received */
+	size_t partial_bytes;    /* bytes of an incomplete unit discarded at the end */
+	int cb_rc;               /* non-zero stop value returned by on_unit */
+	bool sse;                /* the body was framed as SSE */
+	char error[256];         /* transport error or HTTP error body excerpt */
+};
+
+/*
+ * Make one streaming request and feed the body to on_unit until the stream
+ * ends, stalls, fails, is stopped or on_unit returns non-zero. Fills *res.
+ * Returns 0 (see res for how it ended) or BW_ENOMEM / BW_EHTTP when the
+ * request could not even be set up. curl_global_init() must have run.
+ */
+int ingest_stream_connect(const struct ingest_stream_conn_opts *o, struct ingest_stream_result *res);
