@@ -204,3 +204,50 @@ struct ingest_stream_result {
  * request could not even be set up. curl_global_init() must have run.
  */
 int ingest_stream_connect(const struct ingest_stream_conn_opts *o, struct ingest_stream_result *res);
+
+/* ---- building the request for a stream source ------------------------------------- */
+
+#include "cfg.h"
+
+/* Source shapes `--format` accepts. */
+enum ingest_stream_format {
+	INGEST_FORMAT_AUTO = 0, /* detect from the URL path and Content-Type */
+	INGEST_FORMAT_V11,      /* Twitter v1.1 statuses/filter or statuses/sample */
+	INGEST_FORMAT_V2,       /* X API v2 filtered / sampled stream */
+	INGEST_FORMAT_TWARC2,   /* twarc2 pages, one per line */
+	INGEST_FORMAT_SSE,      /* Mastodon streaming (SSE) */
+	INGEST_FORMAT_NDJSON,   /* any NDJSON */
+};
+
+/* Parse "auto", "v1.1", "v2", "twarc2", "sse", "ndjson"; -1 when unknown. */
+int ingest_stream_format_parse(const char *name);
+
+/* A prepared streaming request. */
+struct ingest_stream_req {
+	enum ingest_stream_format format;   /* resolved (never AUTO) */
+	char url[8192];                     /* full URL with the query botwatch adds */
+	char body[8192];                    /* form body for POST; "" = GET */
+	enum ingest_stream_framing framing; /* body framing */
+	bool sniff_sse;                     /* switch to SSE on Content-Type text/event-stream */
+	int64_t idle_ms;                    /* stall rule for this format */
+};
+
+/*
+ * Prepare the request for http(s) source `src` in `format` (AUTO detects):
+ * v1.1 gets delimited=length and stall_warnings=true (statuses/filter is a
+ * POST of track/follow/locations from the config); v2 gets
+ * expansions=author_id and the user/tweet fields the features need. Returns
+ * 0 or BW_EUSAGE / BW_ETOOLARGE with errstr set.
+ */
+int ingest_stream_req_build(const struct bw_config *cfg, const char *src,
+			    enum ingest_stream_format format, struct ingest_stream_req *r,
+			    char *errstr, size_t errlen);
+
+/*
+ * The Authorization header line for one attempt ("" when no credentials are
+ * configured): OAuth 1.0a (freshly signed) for v1.1 when all four OAuth keys
+ * are set, else Bearer when ingest.bearer_token is set. The text holds a
+ * secret: never log it.
+ */
+int ingest_stream_req_auth(const struct bw_config *cfg, const struct ingest_stream_req *r,
+			   char *out, size_t cap, char *errstr, size_t errlen);
