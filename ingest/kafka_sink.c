@@ -146,7 +146,7 @@ struct ingest_sink *ingest_sink_new(const struct bw_config *cfg, volatile sig_at
 		s->embedded_limits = true;
 	if (open_producer(s, errstr, errlen))
 		goto out_free;
-	if (s->lag_limit > 0 && cfg->ingest_lag_groups[0]) {
+	if (cfg->ingest_lag_groups[0]) { /* watched even with no limit: pruning is detected */
 		s->lag = bw_kafka_lagwatch_new(s->bootstrap, cfg->n_kafka, cfg->kafka_keys,
 					       cfg->kafka_values, cfg->ingest_topic,
 					       cfg->ingest_lag_groups, errstr, errlen);
@@ -217,7 +217,7 @@ static int lag_backpressure(struct ingest_sink *s, char *errstr, size_t errlen)
 		return 0;
 	if ((rc = check_lag(s, &lag, errstr, errlen)))
 		return rc;
-	if (s->st.last_lag <= lim)
+	if (s->lag_limit <= 0 || s->st.last_lag <= lim)
 		return 0;
 	s->st.lag_pauses++;
 	while (s->st.last_lag > lim / 2) {

@@ -209,7 +209,7 @@ int ingest_stream_connect(const struct ingest_stream_conn_opts *o, struct ingest
 	res->reset_hint_ms = -1;
 	if (!(e = curl_easy_init()))
 		return BW_ENOMEM;
-	if (o->headers && !(hdrs = build_headers(o))) {
+	if (o->headers && o->headers[0] && !(hdrs = build_headers(o))) {
 		curl_easy_cleanup(e);
 		return BW_ENOMEM;
 	}
