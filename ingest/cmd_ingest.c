@@ -123,6 +123,8 @@ static int on_unit(const struct ingest_unit *u, void *opaque)
 	switch (u->kind) {
 	case INGEST_UNIT_KEEPALIVE:
 		ingest_metrics_keepalive();
+		if ((rc = ingest_sink_tick(c->sink, c->err, sizeof(c->err))))
+			c->fatal = rc;
 		break;
 	case INGEST_UNIT_TOO_LARGE:
 		frame_dlq(c, u, BW_DLQ_TOO_LARGE);

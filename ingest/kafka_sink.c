@@ -32,7 +32,6 @@ struct ingest_sink {
 	struct bw_kafka_lagwatch *lag;   /* lag watch, NULL when backpressure is off */
 	int64_t lag_limit;               /* configured ingest.max_consumer_lag */
 	bool embedded_limits;            /* the broker is a mock: cap lag by its retention */
-	int32_t partitions;              /* partitions of the posts topic (for outq share) */
 	uint64_t since_check;            /* posts since the last lag query */
 	int64_t last_check_ms;           /* monotonic time of the last lag query */
 	struct ingest_sink_stats st;     /* counters */
@@ -131,7 +130,6 @@ struct ingest_sink *ingest_sink_new(const struct bw_config *cfg, volatile sig_at
 	s->cfg = cfg;
 	s->stop = stop;
 	s->lag_limit = cfg->ingest_max_lag;
-	s->partitions = (int32_t)cfg->broker_partitions;
 	if (!cfg->kafka_bootstrap[0]) {
 		if (start_embedded(s, errstr, errlen))
 			goto out_free;
@@ -200,7 +198,11 @@ static int check_lag(struct ingest_sink *s, struct bw_kafka_lag *lag, char *errs
 				 lag->lost_group, (long long)lag->lost, s->cfg->ingest_topic,
 				 lag->lost_partition);
 	s->st.queue_depth = rd_kafka_outq_len(s->rk);
-	s->st.last_lag = lag->max_lag + s->st.queue_depth / (s->partitions > 0 ? s->partitions : 1);
+	/* messages still in the producer queue will add to some partition's lag:
+	 * count them all (conservative when keys spread over many partitions) */
+	s->st.last_lag = lag->max_lag + s->st.queue_depth;
+	BW_DEBUG("lag check: group %s lag %lld, queue %lld, estimate %lld", lag->group,
+		 (long long)lag->max_lag, (long long)s->st.queue_depth, (long long)s->st.last_lag);
 	return 0;
 }
 
@@ -213,7 +215,10 @@ static int lag_backpressure(struct ingest_sink *s, char *errstr, size_t errlen)
 
 	if (!s->lag)
 		return 0;
-	if (s->since_check < LAG_CHECK_MSGS && bw_time_mono_ms() - s->last_check_ms < LAG_CHECK_MS)
+	/* check often enough that the limit is overshot by at most a quarter */
+	uint64_t every = s->lag_limit > 0 && lim / 4 < LAG_CHECK_MSGS ? (uint64_t)(lim / 4 + 1)
+								      : LAG_CHECK_MSGS;
+	if (s->since_check < every && bw_time_mono_ms() - s->last_check_ms < LAG_CHECK_MS)
 		return 0;
 	if ((rc = check_lag(s, &lag, errstr, errlen)))
 		return rc;
@@ -297,10 +302,26 @@ void ingest_sink_poll(struct ingest_sink *s, int timeout_ms)
 	s->st.queue_depth = rd_kafka_outq_len(s->rk);
 }
 
+int ingest_sink_tick(struct ingest_sink *s, char *errstr, size_t errlen)
+{
+	struct bw_kafka_lag lag;
+
+	ingest_sink_poll(s, 0);
+	if (!s->lag || bw_time_mono_ms() - s->last_check_ms < LAG_CHECK_MS)
+		return 0;
+	return check_lag(s, &lag, errstr, errlen);
+}
+
 int ingest_sink_flush(struct ingest_sink *s, int timeout_ms, uint64_t *undelivered,
 		      char *errstr, size_t errlen)
 {
+	struct bw_kafka_lag lag;
+	int rc;
+
 	rd_kafka_flush(s->rk, timeout_ms);
+	/* a last look: were any of our messages pruned before being read? */
+	if (s->lag && (rc = check_lag(s, &lag, errstr, errlen)))
+		return rc;
 	s->st.queue_depth = rd_kafka_outq_len(s->rk);
 	*undelivered = (uint64_t)s->st.queue_depth + s->st.failed;
 	if (*undelivered)

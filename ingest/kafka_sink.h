@@ -65,13 +65,20 @@ int ingest_sink_post(struct ingest_sink *s, const struct bw_post *post, char *er
 int ingest_sink_dlq(struct ingest_sink *s, const char *key, const char *json, size_t len,
 		    char *errstr, size_t errlen);
 
+/*
+ * Periodic work while input is idle (keep-alives): serve delivery reports
+ * and, at most every 50 ms, check for messages pruned before a watched group
+ * read them. 0 or BW_EKAFKA with errstr set.
+ */
+int ingest_sink_tick(struct ingest_sink *s, char *errstr, size_t errlen);
+
 /* Serve delivery reports for up to timeout_ms. */
 void ingest_sink_poll(struct ingest_sink *s, int timeout_ms);
 
 /*
  * Flush for up to timeout_ms. *undelivered = messages still queued plus
- * messages whose delivery failed. Returns 0 when *undelivered == 0, else
- * BW_EKAFKA with errstr set.
+ * messages whose delivery failed. Returns 0 when *undelivered == 0 and no
+ * watched group lost messages to pruning, else BW_EKAFKA with errstr set.
  */
 int ingest_sink_flush(struct ingest_sink *s, int timeout_ms, uint64_t *undelivered,
 		      char *errstr, size_t errlen);
