@@ -18,6 +18,7 @@ struct command {
 static const struct command commands[] = {
 	{ "config", cmd_config, "show the effective configuration (--dump) or its reference (--markdown)" },
 	{ "broker", cmd_broker, "run the embedded Kafka broker standalone; prints its bootstrap address" },
+	{ "decode", cmd_decode, "decode posts from files (any supported shape) to normalised NDJSON" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
