@@ -301,6 +301,12 @@ static int feed_skip_line(struct ingest_stream_framer *f, const char **pp, const
 
 	if (f->skip_line == 0 && n)
 		f->skip_first = p[0];
+	if (f->excerpt_len < sizeof(f->excerpt)) { /* the excerpt never depends on read sizes */
+		size_t k = sizeof(f->excerpt) - f->excerpt_len;
+		k = k < n ? k : (size_t)n;
+		memcpy(f->excerpt + f->excerpt_len, p, k);
+		f->excerpt_len += k;
+	}
 	f->skipped += n;
 	f->skip_line += n;
 	*pp = nl ? nl + 1 : end;
