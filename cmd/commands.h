@@ -13,5 +13,6 @@
 int cmd_config(int argc, char **argv);   /* cmd/cmd_config.c */
 int cmd_broker(int argc, char **argv);   /* ingest/cmd_broker.c */
 int cmd_decode(int argc, char **argv);   /* ingest/cmd_decode.c */
+int cmd_serve(int argc, char **argv);    /* api/cmd_serve.c */
 
 #endif

@@ -19,6 +19,7 @@ static const struct command commands[] = {
 	{ "config", cmd_config, "show the effective configuration (--dump) or its reference (--markdown)" },
 	{ "broker", cmd_broker, "run the embedded Kafka broker standalone; prints its bootstrap address" },
 	{ "decode", cmd_decode, "decode posts from files (any supported shape) to normalised NDJSON" },
+	{ "serve", cmd_serve, "serve score records over HTTP: lookups, batches, export, metrics" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
