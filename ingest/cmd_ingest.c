@@ -337,7 +337,6 @@ static int ingest_run(struct ingest_ctx *c)
 	return rc;
 }
 
-int cmd_ingest(int argc, char **argv);
 int cmd_ingest(int argc, char **argv)
 {
 	struct bw_config *cfg;
