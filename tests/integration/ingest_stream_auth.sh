@@ -62,3 +62,21 @@ st=$?
 grep -q 'not retried' "$T/ingest.err" || fail "406: no clear message"
 [ "$(grep -c ' request ' "$T/fh.log")" -eq 1 ] || fail "406 was retried"
 ok "406: one request, exit 1 with a clear message"
+
+# --- botwatch rules against the filtered-stream rules endpoint ----------------------
+R=(--set "ingest.rules_url=http://127.0.0.1:$PORT/2/tweets/search/stream/rules")
+BOTWATCH_INGEST_BEARER_TOKEN=$SECRET "$BW" rules add "${R[@]}" --dry-run 'cats lang:en' --tag cats >"$T/r" 2>&1 || fail "rules add --dry-run: $(cat "$T/r")"
+grep -q '"created":1' "$T/r" || fail "dry run summary: $(cat "$T/r")"
+BOTWATCH_INGEST_BEARER_TOKEN=$SECRET "$BW" rules list "${R[@]}" >"$T/r" 2>&1 || fail "rules list: $(cat "$T/r")"
+[ ! -s "$T/r" ] || fail "a dry run changed the rules: $(cat "$T/r")"
+BOTWATCH_INGEST_BEARER_TOKEN=$SECRET "$BW" rules add "${R[@]}" 'cats lang:en' --tag cats '#bots' >"$T/r" 2>&1 || fail "rules add: $(cat "$T/r")"
+BOTWATCH_INGEST_BEARER_TOKEN=$SECRET "$BW" rules list "${R[@]}" >"$T/r" 2>&1 || fail "rules list: $(cat "$T/r")"
+[ "$(wc -l <"$T/r")" -eq 2 ] && grep -qP '^\d+\tcats lang:en\tcats$' "$T/r" || fail "rules list: $(cat "$T/r")"
+id=$(awk -F'\t' '$2 == "#bots" { print $1 }' "$T/r")
+BOTWATCH_INGEST_BEARER_TOKEN=$SECRET "$BW" rules delete "${R[@]}" "$id" >"$T/r" 2>&1 || fail "rules delete: $(cat "$T/r")"
+BOTWATCH_INGEST_BEARER_TOKEN=$SECRET "$BW" rules list "${R[@]}" >"$T/r" 2>&1
+[ "$(wc -l <"$T/r")" -eq 1 ] || fail "after delete: $(cat "$T/r")"
+[ "$(grep -c 'rules POST' "$T/fh.log")" -eq 3 ] && ! grep -q 'request .*/rules.* auth=none' "$T/fh.log" || fail "rules requests: $(grep rules "$T/fh.log")"
+grep -q "$SECRET" "$T/r" && fail "rules printed the token"
+"$BW" rules frobnicate >"$T/r" 2>&1; [ $? -eq 2 ] || fail "unknown rules action is not a usage error"
+ok "rules: dry-run changes nothing; add, list, delete with the Bearer token"
