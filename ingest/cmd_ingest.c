@@ -60,6 +60,8 @@ static int on_post(const struct bw_post *post, void *opaque)
 		return rc;
 	}
 	ingest_metrics_post();
+	if (ingest_sink_stats(c->sink)->produced % 4096 == 0)
+		ingest_metrics_sink(ingest_sink_stats(c->sink));
 	return 0;
 }
 
@@ -125,6 +127,7 @@ static int on_unit(const struct ingest_unit *u, void *opaque)
 		ingest_metrics_keepalive();
 		if ((rc = ingest_sink_tick(c->sink, c->err, sizeof(c->err))))
 			c->fatal = rc;
+		ingest_metrics_sink(ingest_sink_stats(c->sink));
 		break;
 	case INGEST_UNIT_TOO_LARGE:
 		frame_dlq(c, u, BW_DLQ_TOO_LARGE);
@@ -133,10 +136,14 @@ static int on_unit(const struct ingest_unit *u, void *opaque)
 		frame_dlq(c, u, BW_DLQ_INVALID_JSON);
 		break;
 	case INGEST_UNIT_DATA:
-		if (u->event && !sse_is_status(u->event)) {
+		if (u->event) {
 			/* Mastodon `delete` carries only a status id (no author to key
-			 * it on); other events are notifications, filters, ... */
-			ingest_metrics_control(u->event);
+			 * it on); other events are notifications, filters, ...: the
+			 * decoder counts them as control messages */
+			struct ingest_sse_event ev = { u->event, u->data, u->len, c->unit_no };
+			if (!sse_is_status(u->event))
+				ingest_metrics_control(u->event);
+			rc = ingest_decode_sse_event(c->dec, &ev, c->source);
 			break;
 		}
 		rc = ingest_decode_unit(c->dec, u->data, u->len, c->source, c->unit_no);

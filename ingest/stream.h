@@ -43,7 +43,7 @@ enum ingest_unit_kind {
 
 struct ingest_unit {
 	enum ingest_unit_kind kind; /* what this is */
-	const char *data;           /* DATA: the unit; TOO_LARGE/BAD_FRAME: excerpt (may be empty) */
+	const char *data;           /* DATA: the unit (SSE: NUL-terminated); else an excerpt */
 	size_t len;                 /* bytes at data */
 	uint64_t size;              /* TOO_LARGE: the unit's full (or declared) size in bytes */
 	const char *event;          /* SSE: event name ("message" when none); else NULL */

@@ -222,7 +222,7 @@ static int line_sse(struct ingest_stream_framer *f, const char *p, size_t n)
 		if (f->data.len) {
 			size_t dl = f->data.len;
 			if (f->data.data[dl - 1] == '\n')
-				dl--; /* the last data line's newline is not part of the data */
+				f->data.data[--dl] = '\0'; /* the last newline is not data */
 			rc = emit(f, INGEST_UNIT_DATA, f->data.data, dl, dl,
 				  f->event[0] ? f->event : "message", NULL);
 		}

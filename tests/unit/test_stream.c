@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bw_err.h"
+#include "cfg.h"
 #include "stream.h"
 
 /* What a framer produced, as one comparable string: "D:<data>|K|T:<size>|B|" */
@@ -207,6 +208,69 @@ static void test_oauth_signature_published_example(void **state)
 	assert_int_equal(ingest_stream_pct_encode("abcdef", enc, 4), BW_ETOOLARGE);
 }
 
+static void test_request_building(void **state)
+{
+	(void)state;
+	struct bw_config *cfg = cfg_new();
+	struct ingest_stream_req r;
+	char err[256], auth[2048];
+
+	/* v1.1 sample: GET with delimited=length and stall_warnings, no credentials */
+	assert_int_equal(ingest_stream_req_build(cfg, "https://h/1.1/statuses/sample.json",
+						 INGEST_FORMAT_AUTO, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.format, INGEST_FORMAT_V11);
+	assert_int_equal(r.framing, INGEST_FRAMING_LENGTH);
+	assert_string_equal(r.url, "https://h/1.1/statuses/sample.json?delimited=length&stall_warnings=true");
+	assert_string_equal(r.body, "");
+	assert_int_equal(r.idle_ms, 90000);
+	assert_int_equal(ingest_stream_req_auth(cfg, &r, auth, sizeof(auth), err, sizeof(err)), 0);
+	assert_string_equal(auth, "");
+
+	/* v1.1 filter: a POST form; without track/follow/locations a usage error */
+	assert_int_equal(ingest_stream_req_build(cfg, "https://h/1.1/statuses/filter.json",
+						 INGEST_FORMAT_AUTO, &r, err, sizeof(err)), BW_EUSAGE);
+	assert_int_equal(cfg_set(cfg, "ingest.track", "a b,#c", "t", err, sizeof(err)), 0);
+	assert_int_equal(ingest_stream_req_build(cfg, "https://h/1.1/statuses/filter.json",
+						 INGEST_FORMAT_AUTO, &r, err, sizeof(err)), 0);
+	assert_string_equal(r.body, "track=a%20b%2C%23c&delimited=length&stall_warnings=true");
+	/* OAuth for v1.1 once all four keys are set */
+	cfg_set(cfg, "ingest.oauth.consumer_key", "ck", "t", err, sizeof(err));
+	cfg_set(cfg, "ingest.oauth.consumer_secret", "cs", "t", err, sizeof(err));
+	cfg_set(cfg, "ingest.oauth.token", "tk", "t", err, sizeof(err));
+	cfg_set(cfg, "ingest.oauth.token_secret", "ts", "t", err, sizeof(err));
+	assert_int_equal(ingest_stream_req_auth(cfg, &r, auth, sizeof(auth), err, sizeof(err)), 0);
+	assert_true(strncmp(auth, "Authorization: OAuth oauth_consumer_key=\"ck\"", 43) == 0);
+
+	/* v2: fields requested unless the URL already asks; Bearer */
+	cfg_set(cfg, "ingest.bearer_token", "B", "t", err, sizeof(err));
+	assert_int_equal(ingest_stream_req_build(cfg, "https://h/2/tweets/search/stream",
+						 INGEST_FORMAT_AUTO, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.format, INGEST_FORMAT_V2);
+	assert_non_null(strstr(r.url, "?expansions=author_id"));
+	assert_non_null(strstr(r.url, "&user.fields=created_at,"));
+	assert_non_null(strstr(r.url, "&tweet.fields=author_id,"));
+	assert_int_equal(r.idle_ms, 20000);
+	assert_int_equal(ingest_stream_req_auth(cfg, &r, auth, sizeof(auth), err, sizeof(err)), 0);
+	assert_string_equal(auth, "Authorization: Bearer B");
+	assert_int_equal(ingest_stream_req_build(cfg, "https://h/2/tweets/sample/stream?expansions=x",
+						 INGEST_FORMAT_AUTO, &r, err, sizeof(err)), 0);
+	assert_null(strstr(r.url, "expansions=author_id"));
+
+	/* Mastodon streaming is SSE; anything else NDJSON that may turn out to be SSE */
+	assert_int_equal(ingest_stream_req_build(cfg, "https://m/api/v1/streaming/public",
+						 INGEST_FORMAT_AUTO, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.framing, INGEST_FRAMING_SSE);
+	assert_int_equal(ingest_stream_req_build(cfg, "http://x/feed", INGEST_FORMAT_AUTO, &r, err,
+						 sizeof(err)), 0);
+	assert_int_equal(r.framing, INGEST_FRAMING_LINES);
+	assert_true(r.sniff_sse);
+	assert_int_equal(ingest_stream_req_build(cfg, "/tmp/file", INGEST_FORMAT_AUTO, &r, err,
+						 sizeof(err)), BW_EUSAGE);
+	assert_int_equal(ingest_stream_format_parse("twarc2"), INGEST_FORMAT_TWARC2);
+	assert_int_equal(ingest_stream_format_parse("v3"), -1);
+	cfg_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_reset_discards_partial),
 		cmocka_unit_test(test_backoff_ladder),
 		cmocka_unit_test(test_oauth_signature_published_example),
+		cmocka_unit_test(test_request_building),
 	};
 	return cmocka_run_group_tests_name("stream", tests, NULL, NULL);
 }
