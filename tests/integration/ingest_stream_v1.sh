@@ -46,3 +46,14 @@ g=$(gap_ms 'conn=5 end error' 'conn=6 request'); [ "$g" -ge 990 ] || fail "429 w
 g=$(gap_ms 'conn=6 completed' 'conn=7 request'); [ "$g" -ge 480 ] && [ "$g" -lt 4000 ] || fail "stall detected after ${g} ms (idle 500 ms)"
 grep -q 'stream ended (stall)' "$T/ingest.err" || fail "stall not reported"
 ok "waits: drop → ${g0} ms; 503 ${g1}/${g2} ms doubling; 429 honours Retry-After; stall detected"
+
+# network errors (nothing listens on the port): +50 ms linear up to the 200 ms cap
+closed=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+start_ingest --source "http://127.0.0.1:$closed/1.1/statuses/sample.json" --brokers "$BROKER" \
+	--set ingest.lag_groups= "${FAST[@]}"
+sleep 2
+stop_ingest
+waits=$(grep -o 'reconnecting in [0-9]* ms' "$T/ingest.err" | awk '{ print $3 }' | head -5 | tr '\n' ' ')
+[ "$waits" = "50 100 150 200 200 " ] || fail "TCP-error waits were '$waits'"
+[ "$ISTATUS" -eq 0 ] || fail "ingest exited $ISTATUS after SIGTERM while reconnecting"
+ok "connection refused: waits 50, 100, 150, 200, 200 ms (linear to the cap); SIGTERM while waiting exits 0"
