@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Other stream shapes and credentials: X API v2 lines with a Bearer token
-# (never logged) and the fields requested automatically, Mastodon SSE with
+# (never logged) and the fields requested automatically, a 420 with
+# x-rate-limit-reset, Mastodon SSE with
 # heartbeats, v1.1 statuses/filter as a signed OAuth 1.0a POST, and a 406
 # that is never retried.
 source "$(dirname "$0")/lib/ingest.bash"
@@ -9,13 +10,14 @@ start_broker 2
 SECRET=tok-$RANDOM-secret
 
 # --- v2 with a bearer token -------------------------------------------------
-start_firehose v2 '200,send=120,ctrl,then=close;200,send=30,then=hold' --accounts 7
+start_firehose v2 '200,send=120,ctrl,then=close;420,reset=2;200,send=30,then=hold' --accounts 7
 BOTWATCH_INGEST_BEARER_TOKEN=$SECRET start_ingest --source "http://127.0.0.1:$PORT/2/tweets/search/stream" \
 	--brokers "$BROKER" --topic posts.v2 --set ingest.lag_groups= "${FAST[@]}"
-wait_log 'conn=2 completed' 10
+wait_log 'conn=3 completed' 10
 sleep 0.3
 stop_ingest
 [ "$ISTATUS" -eq 0 ] || fail "v2 ingest exited $ISTATUS"
+g=$(gap_ms 'conn=2 end error' 'conn=3 request'); [ "$g" -ge 990 ] || fail "420 with x-rate-limit-reset now+2 s waited only ${g} ms"
 grep -q 'conn=1 request GET /2/tweets/search/stream?expansions=author_id.*user.fields=created_at.*public_metrics.* auth=Bearer ' "$T/fh.log" \
 	|| fail "v2 request lacks expansions/user.fields or the Bearer header: $(grep request "$T/fh.log" | head -1)"
 grep -q "$SECRET" "$T/ingest.err" "$T/ingest.out" && fail "the bearer token appears in ingest's output"
@@ -23,7 +25,7 @@ g=$(gap_ms 'conn=1 end close' 'conn=2 request'); [ "$g" -lt 150 ] || fail "clean
 completed_ids >"$T/want"
 consume_ids posts.v2 "$(wc -l <"$T/want")"
 cmp -s "$T/want" "$T/got" || fail "v2: ids in Kafka differ from the ids completed"
-ok "v2: $(wc -l <"$T/got") posts exactly once; Bearer sent, never logged; a clean close is a drop (reconnect at once)"
+ok "v2: $(wc -l <"$T/got") posts exactly once; Bearer sent, never logged; a clean close is a drop (reconnect at once); 420 honours x-rate-limit-reset"
 stop_firehose
 
 # --- Mastodon SSE -------------------------------------------------------------
