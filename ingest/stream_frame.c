@@ -352,10 +352,14 @@ static int feed_body(struct ingest_stream_framer *f, const char **pp, const char
 	size_t n = f->line.len;
 	while (n && (f->line.data[n - 1] == '\n' || f->line.data[n - 1] == '\r'))
 		n--;
-	if (all_blank(f->line.data, n))
+	if (all_blank(f->line.data, n)) {
 		rc = emit(f, INGEST_UNIT_KEEPALIVE, f->line.data, 0, 0, NULL, NULL);
-	else
+	} else if (n > f->max_unit) { /* the frame had room for "\r\n" but not this much data */
+		start_skip(f, ST_LINE, f->line.data, n, NULL, 0, n);
+		rc = emit_too_large(f, n);
+	} else {
 		rc = emit(f, INGEST_UNIT_DATA, f->line.data, n, n, NULL, NULL);
+	}
 	f->line.len = 0;
 	return rc;
 }

@@ -95,6 +95,9 @@ static void test_length_delimited(void **state)
 	/* over the cap: skipped by its declared length, framing kept */
 	check_framing(INGEST_FRAMING_LENGTH, 8, "23\r\n{\"aaaaaaaaaaaaaaaaa\":1}9\r\n{\"a\":1}\r\n",
 		      "T23:{\"aa|D:{\"a\":1}|");
+	/* regression (found by fuzz_framing): a frame of cap + 2 bytes without a
+	 * trailing "\r\n" holds more data than the cap and must be skipped */
+	check_framing(INGEST_FRAMING_LENGTH, 4, "6\r\n{\"a\":13\r\n{}\n", "T6:{\"a\"|D:{}|");
 	/* a length line that is not a number */
 	check_framing(INGEST_FRAMING_LENGTH, 1024, "xyz\r\n9\r\n{\"a\":1}\r\n",
 		      "B:xyz|D:{\"a\":1}|");
