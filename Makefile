@@ -7,7 +7,8 @@
 #   make demo            replay the bundled demo sample and print per-account results
 #   make deps            install the Debian packages everything needs (idempotent)
 #   make fuzz            libFuzzer targets with clang (build-fuzz/)
-#   make docs            regenerate docs/CONFIG.md (and other generated docs)
+#   make docs            regenerate docs/CONFIG.md and docs/FEATURES.md
+#   make model           train models/default.model from ../shared/data + simulator output
 
 V        ?= 0
 ifeq ($(V),0)
@@ -162,16 +163,23 @@ demo-run: all
 
 docs: all
 	$(BIN) config --markdown > docs/CONFIG.md
+	$(BIN) features --markdown > docs/FEATURES.md
 
 check-docs: all
 	@$(BIN) config --markdown | cmp -s - docs/CONFIG.md || \
 	  { echo "docs/CONFIG.md is stale: run 'make docs'"; exit 1; }
+	@$(BIN) features --markdown | cmp -s - docs/FEATURES.md || \
+	  { echo "docs/FEATURES.md is stale: run 'make docs'"; exit 1; }
 
 deps:
 	tools/install-deps.sh
 
 deps-check:
 	@tools/install-deps.sh --if-missing
+
+# The default model (docs/MODEL.md): reproducible bit for bit from the data.
+model: all
+	BUILD=$(BUILD) models/build.sh models/default.model
 
 clean:
 	rm -rf build build-san build-fuzz

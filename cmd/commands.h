@@ -16,5 +16,10 @@ int cmd_ingest(int argc, char **argv);   /* ingest/cmd_ingest.c */
 int cmd_rules(int argc, char **argv);    /* ingest/cmd_rules.c */
 int cmd_decode(int argc, char **argv);   /* ingest/cmd_decode.c */
 int cmd_serve(int argc, char **argv);    /* api/cmd_serve.c */
+int cmd_features(int argc, char **argv); /* features/cmd_features.c */
+int cmd_replay(int argc, char **argv);   /* features/cmd_replay.c */
+int cmd_simulate(int argc, char **argv); /* classifier/cmd_simulate.c */
+int cmd_train(int argc, char **argv);    /* classifier/cmd_train.c */
+int cmd_eval(int argc, char **argv);     /* classifier/cmd_eval.c */
 
 #endif

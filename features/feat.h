@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "post.h"
 
@@ -38,6 +39,7 @@ struct feat_def {
 	enum feat_class cls;     /* its class */
 	bool universal;          /* language-independent (kept by the universal score) */
 	const char *description; /* one line, for --list, docs and explanations */
+	const char *how;         /* how it is computed (docs/FEATURES.md) */
 };
 
 /* Number of features; the length of every feature vector. */
@@ -57,6 +59,13 @@ int feat_class_parse(const char *name);
  * schema a model was trained on. Static string. */
 const char *feat_schema_hash(void);
 
+/* Write the registry as TSV lines index<TAB>name<TAB>class<TAB>description
+ * (`botwatch features --list`). Returns 0 or BW_EIO. */
+int feat_write_list(FILE *out);
+
+/* Write the generated reference docs/FEATURES.md. Returns 0 or BW_EIO. */
+int feat_write_markdown(FILE *out);
+
 /* Version of the feature definitions; bump when a computation changes. */
 #define FEAT_SCHEMA_VERSION 1
 
@@ -75,8 +84,23 @@ int feat_account_update(struct feat_account *acc, const struct bw_post *post);
 /* Posts folded in (distinct ids), profile snapshots excluded. */
 uint64_t feat_account_posts(const struct feat_account *acc);
 
-/* Latest event time seen (ms), or BW_TIME_NONE. */
+/* Latest event time of the account's own posts and profile snapshots (ms),
+ * or BW_TIME_NONE; the default probe time. */
 int64_t feat_account_last_event(const struct feat_account *acc);
+
+/* Own posts ignored because they were older than a full record window
+ * (docs/STATE.md); counted, never silently dropped. */
+uint64_t feat_account_late(const struct feat_account *acc);
+
+/* True once the account authored a post or a profile record (accounts only
+ * ever observed as retweeted/mentioned/... are false). */
+bool feat_account_authored(const struct feat_account *acc);
+
+/* The account id; borrowed for the state's lifetime. */
+const char *feat_account_id(const struct feat_account *acc);
+
+/* user.screen_name_likelihood of a screen name (exposed for tests and tools). */
+double feat_screen_name_likelihood(const char *screen_name);
 
 /* Latest screen name seen, or NULL; borrowed until the next update. */
 const char *feat_account_screen_name(const struct feat_account *acc);

@@ -1,0 +1,70 @@
+/*
+ * feat_replay.h — the replay driver: decode archive files, route every post to
+ * per-account feature states held in memory, then visit each account with its
+ * feature vector.
+ *
+ * A separate header from feat.h because it depends on the decoder (decode.h);
+ * same module and prefix. `botwatch replay` is built on it, and so can be any
+ * later stage that wants "files in, one vector per account out" (scoring,
+ * storing): feed files with feat_replay_file() (or decoded posts with
+ * feat_replay_post()), call feat_replay_finish(), then feat_replay_each().
+ *
+ * Routing: a post updates its author's state; a post that retweets, quotes,
+ * replies to or mentions (by id) another account also updates that account's
+ * state as an observation (friend.*_by features). Accounts only ever observed
+ * have a state but are not visited unless `include_observed` is set.
+ *
+ * Ownership: the driver owns every state; states and vectors passed to the
+ * callback are borrowed for the duration of the call. Not thread-safe.
+ */
+#ifndef BW_FEAT_REPLAY_H
+#define BW_FEAT_REPLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+#include "feat.h"
+
+struct feat_replay_opts {
+	int64_t probe_time_ms;   /* probe time for every account; BW_TIME_NONE = each account's latest event */
+	size_t max_unit_bytes;   /* decoder cap on one line/document (0 = decoder default) */
+	int max_depth;           /* decoder cap on nesting (0 = decoder default) */
+	bool include_observed;   /* also visit accounts that never authored a record */
+	bw_dlq_cb on_dlq;        /* bad input (may be NULL: then only counted) */
+	void *dlq_opaque;        /* passed to on_dlq */
+};
+
+struct feat_replay_stats {
+	uint64_t accounts;       /* states held (authors and observed accounts) */
+	uint64_t authored;       /* of them with an own post or profile record */
+	uint64_t posts;          /* decoded records routed */
+	uint64_t late;           /* own posts ignored as older than a full window */
+};
+
+struct feat_replay;
+
+/* New driver; NULL with errstr set on failure. Free with feat_replay_free(). */
+struct feat_replay *feat_replay_new(const struct feat_replay_opts *opts, char *errstr,
+				    size_t errlen);
+void feat_replay_free(struct feat_replay *r);
+
+/* Decode one file ("-" = stdin, plain or gzip) into the states. 0 or a BW_E* code. */
+int feat_replay_file(struct feat_replay *r, const char *path, char *errstr, size_t errlen);
+
+/* Route one already-decoded post (borrowed). 0 or a BW_E* code. */
+int feat_replay_post(struct feat_replay *r, const struct bw_post *post);
+
+/* Release held profile records (decoder) after the last file. */
+int feat_replay_finish(struct feat_replay *r, char *errstr, size_t errlen);
+
+/* Visit accounts in first-seen order with their vector (feat_count() doubles).
+ * A non-zero callback return stops the walk and is returned. */
+typedef int (*feat_replay_cb)(const struct feat_account *acc, const double *vec, void *opaque);
+int feat_replay_each(struct feat_replay *r, feat_replay_cb cb, void *opaque);
+
+const struct feat_replay_stats *feat_replay_stats(const struct feat_replay *r);
+const struct bw_decode_stats *feat_replay_decode_stats(const struct feat_replay *r);
+
+#endif

@@ -1,0 +1,553 @@
+/*
+ * test_feat.c — the feature registry and per-account state on synthetic
+ * timelines with known answers (records built by hand, no decoder): a strictly
+ * periodic poster, a constant account, a single post; order independence,
+ * idempotency, finiteness, save/load round trips, bounded windows, profile
+ * snapshots, observations, text analysis.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bw_err.h"
+#include "bw_time.h"
+#include "feat.h"
+
+#define T0 1500000000000LL /* 2017-07-14T02:40:00Z */
+
+static double *vec(void)
+{
+	double *v = calloc(feat_count(), sizeof(double));
+	assert_non_null(v);
+	return v;
+}
+
+static double get(const double *v, const char *name)
+{
+	long i = feat_index(name);
+	if (i < 0)
+		fail_msg("no feature %s", name);
+	return v[i];
+}
+
+/* A post by `uid` with everything absent except what a test sets. */
+static void post_init(struct bw_post *p, const char *uid, const char *id, int64_t t)
+{
+	memset(p, 0, sizeof(*p));
+	p->kind = BW_POST_ORIGINAL;
+	p->platform = "twitter";
+	p->id = id;
+	p->created_at_ms = t;
+	p->author.id = uid;
+	p->author.created_at_ms = BW_TIME_NONE;
+	p->author.followers_count = p->author.friends_count = p->author.statuses_count = -1;
+	p->author.favourites_count = p->author.listed_count = -1;
+	p->author.verified = p->author.protected_ = p->author.default_profile = BW_TRI_UNKNOWN;
+	p->author.default_profile_image = p->author.profile_use_background_image = BW_TRI_UNKNOWN;
+	p->author.geo_enabled = p->author.bot = BW_TRI_UNKNOWN;
+	p->retweet_count = p->favorite_count = p->reply_count = p->quote_count = -1;
+}
+
+static void assert_all_finite(const double *v)
+{
+	for (size_t i = 0; i < feat_count(); i++)
+		if (!isfinite(v[i]))
+			fail_msg("%s is not finite", feat_def_get(i)->name);
+}
+
+static void assert_close(double got, double want, double tol, const char *what)
+{
+	if (fabs(got - want) > tol * (1.0 + fabs(want)))
+		fail_msg("%s: got %.12g, want %.12g", what, got, want);
+}
+
+/* ---- registry ----------------------------------------------------------------- */
+
+static void test_registry(void **state)
+{
+	(void)state;
+	size_t n = feat_count(), per[FEAT__NCLASS] = { 0 };
+	static const char *const required[] = {
+		"user.statuses_count", "user.followers_count", "user.friends_count",
+		"user.favourites_count", "user.listed_count", "user.tweet_freq",
+		"user.followers_growth_rate", "user.friends_growth_rate",
+		"user.followers_friends_ratio", "user.screen_name_length",
+		"user.num_digits_in_screen_name", "user.name_length", "user.description_length",
+		"user.screen_name_likelihood", "user.account_age_days", "content.retweet_share",
+		"content.reply_share", "content.hashtags_per_post.mean", "content.urls_per_post.mean",
+		"temporal.post_gap_seconds.mean", "temporal.post_gap_seconds.median",
+		"temporal.post_gap_seconds.std",
+	};
+
+	assert_true(n >= 1150);
+	for (size_t i = 0; i < n; i++) {
+		const struct feat_def *d = feat_def_get(i);
+		const char *dot = strchr(d->name, '.');
+		assert_non_null(dot);
+		char cls[32];
+		assert_true((size_t)(dot - d->name) < sizeof(cls));
+		memcpy(cls, d->name, (size_t)(dot - d->name));
+		cls[dot - d->name] = '\0';
+		assert_int_equal(feat_class_parse(cls), (int)d->cls);
+		assert_int_equal(feat_index(d->name), (long)i); /* unique */
+		assert_true(strlen(d->description) > 3);
+		assert_true(strlen(d->how) > 3);
+		assert_true(d->universal == (d->cls != FEAT_CONTENT && d->cls != FEAT_SENTIMENT));
+		per[d->cls]++;
+	}
+	for (int c = 0; c < FEAT__NCLASS; c++)
+		assert_true(per[c] >= 40);
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		assert_true(feat_index(required[i]) >= 0);
+	assert_null(feat_def_get(n));
+	assert_int_equal(feat_index("user.no_such"), -1);
+	assert_int_equal(strlen(feat_schema_hash()), 16);
+	assert_string_equal(feat_class_name(FEAT_SENTIMENT), "sentiment");
+}
+
+static void test_list_and_markdown(void **state)
+{
+	(void)state;
+	char *buf = NULL;
+	size_t len = 0, lines = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_int_equal(feat_write_list(f), 0);
+	fclose(f);
+	for (size_t i = 0; i < len; i++)
+		lines += buf[i] == '\n';
+	assert_int_equal(lines, feat_count());
+	assert_memory_equal(buf, "0\tuser.statuses_count\tuser\t", 26);
+	free(buf);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(feat_write_markdown(f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "`temporal.post_gap_seconds.median`"));
+	assert_non_null(strstr(buf, feat_schema_hash()));
+	free(buf);
+}
+
+/* ---- synthetic timelines -------------------------------------------------------- */
+
+static struct feat_account *periodic(size_t n, int64_t gap_ms, bool twice)
+{
+	struct feat_account *a = feat_account_new("42");
+	char id[32];
+	struct bw_post p;
+
+	for (size_t k = 0; k < (twice ? 2u : 1u); k++) {
+		for (size_t i = 0; i < n; i++) {
+			snprintf(id, sizeof(id), "%zu", 1000 + i);
+			post_init(&p, "42", id, T0 + (int64_t)i * gap_ms);
+			p.text = "Scheduled post number one with a #tag http://x.example/y";
+			p.n_hashtags = 1;
+			p.n_urls = 1;
+			p.author.screen_name = "clock_bot";
+			p.author.statuses_count = 5000;
+			p.author.followers_count = 10;
+			p.author.friends_count = 0;
+			p.author.created_at_ms = T0 - 10LL * 86400000;
+			assert_int_equal(feat_account_update(a, &p), 0);
+		}
+	}
+	return a;
+}
+
+static void test_periodic_poster(void **state)
+{
+	(void)state;
+	struct feat_account *a = periodic(100, 3600000, false);
+	double *v = vec();
+
+	assert_int_equal(feat_account_posts(a), 100);
+	assert_int_equal(feat_account_extract(a, BW_TIME_NONE, v), 0);
+	assert_all_finite(v);
+	assert_close(get(v, "temporal.post_gap_seconds.mean"), 3600, 1e-12, "mean");
+	assert_close(get(v, "temporal.post_gap_seconds.median"), 3600, 1e-12, "median");
+	assert_true(get(v, "temporal.post_gap_seconds.std") == 0);
+	assert_true(get(v, "temporal.post_gap_seconds.skew") == 0);
+	assert_true(get(v, "temporal.post_gap_seconds.entropy") == 0);
+	assert_close(get(v, "temporal.post_burstiness"), -1, 1e-12, "burstiness");
+	assert_close(get(v, "temporal.post_regularity"), 1, 1e-12, "regularity");
+	assert_close(get(v, "temporal.hourly_rhythm"), 1, 1e-9, "hourly rhythm");
+	assert_close(get(v, "temporal.active_hours"), 100, 0, "active hours");
+	/* 99 gaps of one hour: span 99 h; probe = last post */
+	assert_close(get(v, "temporal.span_days"), 99.0 / 24, 1e-12, "span");
+	assert_close(get(v, "user.account_age_days"), 10 + 99.0 / 24, 1e-12, "age");
+	assert_close(get(v, "user.tweet_freq"), 5000 / (10 + 99.0 / 24), 1e-12, "tweet_freq");
+	assert_close(get(v, "user.followers_friends_ratio"), 10, 0, "ff ratio"); /* / max(0,1) */
+	assert_close(get(v, "content.hashtags_per_post.mean"), 1, 0, "hashtags");
+	assert_close(get(v, "content.urls_per_post.mean"), 1, 0, "urls");
+	assert_close(get(v, "content.original_share"), 1, 0, "originals");
+	assert_close(get(v, "content.duplicate_text_share"), 0.99, 1e-12, "dup share");
+	feat_account_free(a);
+	free(v);
+}
+
+static void test_constant_and_single(void **state)
+{
+	(void)state;
+	struct feat_account *a = feat_account_new("7");
+	double *v = vec();
+	struct bw_post p;
+
+	/* single post: no gaps; every gap statistic is 0 */
+	post_init(&p, "7", "1", T0);
+	p.text = "hello";
+	assert_int_equal(feat_account_update(a, &p), 0);
+	assert_int_equal(feat_account_extract(a, BW_TIME_NONE, v), 0);
+	assert_all_finite(v);
+	assert_true(get(v, "temporal.post_gap_seconds.mean") == 0);
+	assert_true(get(v, "temporal.post_gap_seconds.median") == 0);
+	assert_true(get(v, "temporal.post_gap_seconds.std") == 0);
+	assert_close(get(v, "content.text_chars.mean"), 5, 0, "chars");
+	assert_close(get(v, "content.words.max"), 1, 0, "words");
+	/* absent profile fields are neutral: 0, never a distinct "missing" value */
+	assert_true(get(v, "user.followers_count") == 0);
+	assert_true(get(v, "user.default_profile") == 0);
+	assert_true(get(v, "user.account_age_days") == 0);
+	/* constant: ten posts at the same instant with distinct ids */
+	for (int i = 2; i <= 10; i++) {
+		char id[8];
+		snprintf(id, sizeof(id), "%d", i);
+		post_init(&p, "7", id, T0);
+		p.text = "hello";
+		assert_int_equal(feat_account_update(a, &p), 0);
+	}
+	assert_int_equal(feat_account_extract(a, BW_TIME_NONE, v), 0);
+	assert_all_finite(v);
+	assert_true(get(v, "temporal.post_gap_seconds.max") == 0);
+	assert_close(get(v, "temporal.post_gap_under_1s_share"), 1, 0, "under 1s");
+	assert_true(get(v, "content.text_chars.std") == 0);
+	assert_true(get(v, "content.text_chars.kurtosis") == 0);
+	assert_close(get(v, "content.duplicate_text_share"), 0.9, 1e-12, "dup");
+	assert_close(get(v, "temporal.max_posts_in_hour"), 10, 0, "max in hour");
+	feat_account_free(a);
+	free(v);
+}
+
+/* A varied timeline: kinds, entities, texts, profiles, engagement. */
+static void varied_post(struct bw_post *p, size_t i, char *id, size_t idlen,
+			struct bw_mention *m, const char **tags, struct bw_profile *ref)
+{
+	static const char *const texts[] = {
+		"I love this beautiful day :) #sun",
+		"RT @bob: The worst news ever, so sad :( http://t.co/x",
+		"@carol thanks!!! see you tomorrow \xF0\x9F\x98\x80\xF0\x9F\x87\xAE\xF0\x9F\x87\xB9",
+		"Quickly running to the station, 3 trains late again",
+		"Ciao a tutti, che bella giornata \xE2\x9D\xA4",
+	};
+	snprintf(id, idlen, "%zu", 5000 + i * 7);
+	post_init(p, "99", id, T0 + (int64_t)(i * i % 97) * 61000 + (int64_t)i * 3000);
+	p->text = texts[i % 5];
+	p->source = i % 3 ? "Twitter Web Client" : "Buffer";
+	p->lang = i % 5 == 4 ? "it" : "en";
+	p->author.screen_name = "ann_2017";
+	p->author.name = "Ann";
+	p->author.lang = "en";
+	p->author.statuses_count = 1000 + (int64_t)i; /* latest snapshot wins */
+	p->author.followers_count = 50;
+	p->author.friends_count = 60;
+	p->author.created_at_ms = T0 - 400LL * 86400000;
+	p->retweet_count = (int64_t)(i % 4);
+	p->favorite_count = (int64_t)(i % 6);
+	switch (i % 4) {
+	case 1:
+		p->kind = BW_POST_RETWEET;
+		p->ref_post_id = "777";
+		memset(ref, 0, sizeof(*ref));
+		ref->id = "1234";
+		ref->screen_name = "bob";
+		ref->followers_count = 1000;
+		ref->friends_count = 10;
+		ref->statuses_count = 5;
+		ref->favourites_count = ref->listed_count = -1;
+		ref->created_at_ms = T0 - 30LL * 86400000;
+		ref->lang = "en";
+		ref->default_profile = BW_TRI_TRUE;
+		p->ref_author = ref;
+		m[0].id = "1234", m[0].screen_name = "bob";
+		p->mentions = m, p->n_mentions = 1;
+		p->n_urls = 1;
+		break;
+	case 2:
+		p->kind = BW_POST_REPLY;
+		p->in_reply_to_post_id = "555";
+		p->in_reply_to_user_id = "888";
+		m[0].id = "888", m[0].screen_name = "carol";
+		m[1].id = NULL, m[1].screen_name = "dave";
+		p->mentions = m, p->n_mentions = 2;
+		break;
+	default:
+		tags[0] = "sun", tags[1] = "Day";
+		p->hashtags = tags, p->n_hashtags = i % 8 == 0 ? 2 : 1;
+		break;
+	}
+}
+
+static struct feat_account *varied(const size_t *order, size_t n, size_t repeat)
+{
+	struct feat_account *a = feat_account_new("99");
+	struct bw_post p;
+	struct bw_mention m[2];
+	const char *tags[2];
+	struct bw_profile ref;
+	char id[32];
+
+	for (size_t r = 0; r < repeat; r++) {
+		for (size_t k = 0; k < n; k++) {
+			varied_post(&p, order[k], id, sizeof(id), m, tags, &ref);
+			assert_int_equal(feat_account_update(a, &p), 0);
+		}
+	}
+	return a;
+}
+
+static void assert_vec_close(const double *x, const double *y, double tol)
+{
+	for (size_t i = 0; i < feat_count(); i++)
+		if (fabs(x[i] - y[i]) > tol * (1 + fabs(x[i])))
+			fail_msg("%s differs: %.17g vs %.17g", feat_def_get(i)->name, x[i], y[i]);
+}
+
+static void test_order_and_duplicates(void **state)
+{
+	(void)state;
+	enum { N = 60 };
+	size_t order[N], rev[N];
+	double *v1 = vec(), *v2 = vec(), *v3 = vec();
+	struct feat_account *a, *b, *c;
+
+	for (size_t i = 0; i < N; i++)
+		order[i] = i, rev[i] = (i * 37) % N; /* a permutation: 37 is prime to 60 */
+	a = varied(order, N, 1);
+	b = varied(rev, N, 1);
+	c = varied(order, N, 3); /* every post three times */
+	assert_int_equal(feat_account_posts(a), N);
+	assert_int_equal(feat_account_posts(c), N);
+	assert_int_equal(feat_account_extract(a, T0 + 86400000LL * 3, v1), 0);
+	assert_int_equal(feat_account_extract(b, T0 + 86400000LL * 3, v2), 0);
+	assert_int_equal(feat_account_extract(c, T0 + 86400000LL * 3, v3), 0);
+	assert_all_finite(v1);
+	/* duplicates change nothing, bit for bit */
+	assert_memory_equal(v1, v3, feat_count() * sizeof(double));
+	/* order: exact where exact, moment sketches equal to rounding */
+	assert_vec_close(v1, v2, 1e-9);
+	assert_close(get(v1, "content.retweet_share"), 15.0 / N, 1e-15, "rt share");
+	assert_close(get(v1, "content.reply_share"), 15.0 / N, 1e-15, "reply share");
+	size_t latest = 0; /* the post with the latest event time carries the snapshot */
+	for (size_t i = 0; i < N; i++)
+		if ((i * i % 97) * 61 + i * 3 > (latest * latest % 97) * 61 + latest * 3)
+			latest = i;
+	assert_close(get(v1, "user.statuses_count"), 1000.0 + (double)latest, 0, "latest snapshot");
+	assert_close(get(v1, "friend.retweeted.interactions"), 15, 0, "retweeted");
+	assert_close(get(v1, "friend.retweeted.followers_count.mean"), 1000, 0, "rt followers");
+	assert_close(get(v1, "friend.retweeted.age_days.min"), 30, 1e-3, "rt age");
+	assert_close(get(v1, "friend.retweeted.default_profile_share"), 1, 0, "rt default");
+	assert_close(get(v1, "friend.mentioned.distinct_accounts"), 3, 0, "mentioned");
+	assert_close(get(v1, "network.mention.nodes"), 3, 0, "mention nodes");
+	assert_close(get(v1, "network.mention.edges"), 1, 0, "mention edges");
+	assert_close(get(v1, "network.hashtag.nodes"), 2, 0, "hashtag nodes");
+	assert_close(get(v1, "content.sources"), 2, 0, "sources");
+	assert_true(get(v1, "sentiment.emoji_flag.max") == 1);
+	assert_true(get(v1, "sentiment.emoji_heart.max") == 1);
+	assert_true(get(v1, "sentiment.emoticon_happy.max") == 1);
+	assert_true(get(v1, "sentiment.polarity.min") < 0 && get(v1, "sentiment.polarity.max") > 0);
+	assert_true(get(v1, "content.pos_adverb_share.max") > 0);
+	feat_account_free(a);
+	feat_account_free(b);
+	feat_account_free(c);
+	free(v1), free(v2), free(v3);
+}
+
+static void test_save_load_round_trip(void **state)
+{
+	(void)state;
+	size_t order[40];
+	double *v1 = vec(), *v2 = vec();
+	void *buf = NULL, *buf2 = NULL;
+	size_t len = 0, len2 = 0;
+	char err[128];
+	struct feat_account *a, *b;
+
+	for (size_t i = 0; i < 40; i++)
+		order[i] = i;
+	a = varied(order, 40, 1);
+	assert_int_equal(feat_account_save(a, &buf, &len), 0);
+	b = feat_account_load(buf, len, err, sizeof(err));
+	assert_non_null(b);
+	assert_int_equal(feat_account_extract(a, BW_TIME_NONE, v1), 0);
+	assert_int_equal(feat_account_extract(b, BW_TIME_NONE, v2), 0);
+	assert_memory_equal(v1, v2, feat_count() * sizeof(double));
+	assert_int_equal(feat_account_save(b, &buf2, &len2), 0);
+	assert_int_equal(len, len2);
+	assert_memory_equal(buf, buf2, len);
+	assert_string_equal(feat_account_screen_name(b), "ann_2017");
+	/* continuing after a reload gives what continuing without it gives */
+	struct bw_post p;
+	post_init(&p, "99", "123456", T0 + 86400000LL * 2);
+	p.text = "later";
+	assert_int_equal(feat_account_update(a, &p), 0);
+	assert_int_equal(feat_account_update(b, &p), 0);
+	assert_int_equal(feat_account_extract(a, BW_TIME_NONE, v1), 0);
+	assert_int_equal(feat_account_extract(b, BW_TIME_NONE, v2), 0);
+	assert_memory_equal(v1, v2, feat_count() * sizeof(double));
+	/* every truncation fails cleanly */
+	for (size_t cut = 0; cut < len; cut++) {
+		struct feat_account *c = feat_account_load(buf, cut, err, sizeof(err));
+		if (c)
+			fail_msg("truncated state of %zu/%zu bytes loaded", cut, len);
+	}
+	assert_null(feat_account_load("BWFS\x09", 5, err, sizeof(err)));
+	feat_account_free(a);
+	feat_account_free(b);
+	free(buf), free(buf2), free(v1), free(v2);
+}
+
+static void test_window_bound_and_late(void **state)
+{
+	(void)state;
+	struct feat_account *a = periodic(10050, 60000, false);
+	double *v = vec();
+	void *buf;
+	size_t len;
+	struct bw_post p;
+
+	assert_int_equal(feat_account_posts(a), 10050);
+	/* older than the newest 10,000: counted as late, ignored */
+	post_init(&p, "42", "1", T0 - 1000);
+	assert_int_equal(feat_account_update(a, &p), 0);
+	assert_int_equal(feat_account_late(a), 1);
+	assert_int_equal(feat_account_posts(a), 10050);
+	assert_int_equal(feat_account_extract(a, BW_TIME_NONE, v), 0);
+	assert_close(get(v, "temporal.post_gap_seconds.mean"), 60, 1e-12, "gap");
+	assert_close(get(v, "user.posts_seen"), 10050, 0, "posts");
+	assert_int_equal(feat_account_save(a, &buf, &len), 0);
+	assert_true(len < 10000 * 20 + 4096); /* bounded */
+	free(buf);
+	feat_account_free(a);
+	free(v);
+}
+
+static void test_profiles_and_observations(void **state)
+{
+	(void)state;
+	struct feat_account *a = feat_account_new("1");
+	double *v = vec();
+	struct bw_post p;
+	struct bw_profile ref;
+
+	/* profile-only records: the latest by event time wins whatever the order */
+	post_init(&p, "1", NULL, T0 + 1000);
+	p.kind = BW_POST_PROFILE;
+	p.author.screen_name = "new_name";
+	p.author.followers_count = 200;
+	p.author.created_at_ms = T0 - 2LL * 86400000;
+	assert_int_equal(feat_account_update(a, &p), 0);
+	p.created_at_ms = T0;
+	p.author.screen_name = "old_name1";
+	p.author.followers_count = 100;
+	assert_int_equal(feat_account_update(a, &p), 0);
+	assert_string_equal(feat_account_screen_name(a), "new_name");
+	assert_int_equal(feat_account_posts(a), 0);
+	assert_true(feat_account_authored(a));
+	/* another account retweets this one (twice the same post: counted once) */
+	for (int k = 0; k < 2; k++) {
+		post_init(&p, "2", "900", T0 + 5000);
+		p.kind = BW_POST_RETWEET;
+		memset(&ref, 0, sizeof(ref));
+		ref.id = "1";
+		p.ref_author = &ref;
+		p.author.followers_count = 7;
+		p.author.friends_count = -1;
+		assert_int_equal(feat_account_update(a, &p), 0);
+	}
+	/* a post naming someone else is not an observation of this account */
+	post_init(&p, "3", "901", T0 + 6000);
+	assert_int_equal(feat_account_update(a, &p), 0);
+	assert_int_equal(feat_account_extract(a, BW_TIME_NONE, v), 0);
+	assert_close(get(v, "user.followers_count"), 200, 0, "latest");
+	assert_close(get(v, "user.followers_delta_per_day"), 100, 1e-9, "delta"); /* over 1 s -> /1 day */
+	assert_close(get(v, "user.screen_names_seen"), 2, 0, "names");
+	assert_close(get(v, "user.num_digits_in_screen_name"), 0, 0, "digits");
+	/* probe = the latest own record (the profile at T0 + 1 s), not the observation */
+	assert_close(get(v, "user.account_age_days"), 2 + 1.0 / 86400, 1e-12, "age at last event");
+	assert_close(get(v, "friend.retweeted_by.interactions"), 1, 0, "rt by");
+	assert_close(get(v, "friend.retweeted_by.followers_count.mean"), 7, 0, "rt by followers");
+	assert_true(get(v, "friend.retweeted_by.friends_count.max") == 0); /* absent: skipped */
+	assert_int_equal(feat_account_update(a, NULL), BW_EINVAL);
+	feat_account_free(a);
+	free(v);
+}
+
+static void test_screen_name_likelihood(void **state)
+{
+	(void)state;
+	double word = feat_screen_name_likelihood("sunshine");
+	double noise = feat_screen_name_likelihood("xq7z9k2j");
+
+	assert_true(word > 0 && noise > 0);
+	assert_true(word > 20 * noise);
+	assert_true(feat_screen_name_likelihood("a") == 0);
+	assert_true(feat_screen_name_likelihood(NULL) == 0);
+	assert_true(feat_screen_name_likelihood("SunShine") == word); /* case-folded */
+}
+
+static void test_hostile_values_stay_finite(void **state)
+{
+	(void)state;
+	struct feat_account *a = feat_account_new("5");
+	double *v = vec();
+	struct bw_post p;
+	char text[6000];
+
+	memset(text, 0xFF, sizeof(text) - 1); /* invalid UTF-8 */
+	text[sizeof(text) - 1] = '\0';
+	post_init(&p, "5", "1", INT64_MIN + 1);
+	p.text = text;
+	p.author.statuses_count = INT64_MAX;
+	p.author.followers_count = INT64_MAX;
+	p.author.created_at_ms = INT64_MAX;
+	p.retweet_count = INT64_MAX;
+	assert_int_equal(feat_account_update(a, &p), 0);
+	post_init(&p, "5", "2", INT64_MAX);
+	p.text = "";
+	assert_int_equal(feat_account_update(a, &p), 0);
+	post_init(&p, "5", NULL, BW_TIME_NONE); /* no id, no time */
+	p.text = "text only";
+	assert_int_equal(feat_account_update(a, &p), 0);
+	assert_int_equal(feat_account_update(a, &p), 0); /* same text again: a duplicate */
+	assert_int_equal(feat_account_posts(a), 3);
+	assert_int_equal(feat_account_extract(a, BW_TIME_NONE, v), 0);
+	assert_all_finite(v);
+	assert_int_equal(feat_account_extract(a, INT64_MIN + 5, v), 0);
+	assert_all_finite(v);
+	assert_null(feat_account_new(""));
+	assert_null(feat_account_new(NULL));
+	feat_account_free(NULL);
+	feat_account_free(a);
+	free(v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_registry),
+		cmocka_unit_test(test_list_and_markdown),
+		cmocka_unit_test(test_periodic_poster),
+		cmocka_unit_test(test_constant_and_single),
+		cmocka_unit_test(test_order_and_duplicates),
+		cmocka_unit_test(test_save_load_round_trip),
+		cmocka_unit_test(test_window_bound_and_late),
+		cmocka_unit_test(test_profiles_and_observations),
+		cmocka_unit_test(test_screen_name_likelihood),
+		cmocka_unit_test(test_hostile_values_stay_finite),
+	};
+	return cmocka_run_group_tests_name("feat", tests, NULL, NULL);
+}
