@@ -478,7 +478,14 @@ static bool read_request(int fd, char *buf, size_t cap, char **body)
 	}
 	*body = end + 4;
 	char *cl = strcasestr(buf, "\r\ncontent-length:");
-	long want = cl && cl < end ? strtol(cl + 17, NULL, 10) : 0;
+	long want = 0;
+	if (cl && cl < end) { /* a bad or huge Content-Length reads no body */
+		char *num_end;
+		errno = 0;
+		want = strtol(cl + 17, &num_end, 10);
+		if (errno || num_end == cl + 17 || want < 0 || (size_t)want >= cap)
+			want = 0;
+	}
 	while ((long)(len - (size_t)(*body - buf)) < want && len + 1 < cap) {
 		ssize_t r = read(fd, buf + len, cap - 1 - len);
 		if (r <= 0)
