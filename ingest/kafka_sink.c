@@ -34,6 +34,7 @@ struct ingest_sink {
 	bool embedded_limits;            /* the broker is a mock: cap lag by its retention */
 	uint64_t since_check;            /* posts since the last lag query */
 	int64_t last_check_ms;           /* monotonic time of the last lag query */
+	int64_t query_warned_ms;         /* when a failed lag query was last logged */
 	struct ingest_sink_stats st;     /* counters */
 };
 
@@ -184,12 +185,20 @@ static int64_t lag_limit(const struct ingest_sink *s)
 /* Current worst lag including this producer's undelivered share. */
 static int check_lag(struct ingest_sink *s, struct bw_kafka_lag *lag, char *errstr, size_t errlen)
 {
-	int rc = bw_kafka_lag_query(s->lag, LAG_QUERY_TIMEOUT_MS, lag, errstr, errlen);
+	char qerr[512];
+	int rc = bw_kafka_lag_query(s->lag, LAG_QUERY_TIMEOUT_MS, lag, qerr, sizeof(qerr));
 
 	s->since_check = 0;
 	s->last_check_ms = bw_time_mono_ms();
-	if (rc)
-		return rc;
+	if (rc) {
+		/* not fatal (e.g. the topic is auto-created by the first produce, or a
+		 * broker is briefly away): keep the last estimate and say so */
+		if (s->last_check_ms - s->query_warned_ms >= LAG_LOG_EVERY_MS) {
+			BW_WARN("cannot check consumer lag (will retry): %s", qerr);
+			s->query_warned_ms = s->last_check_ms;
+		}
+		return 0;
+	}
 	if (lag->lost > 0)
 		return bw_seterr(errstr, errlen, BW_EKAFKA,
 				 "posts lost: consumer group %s had not read %lld message(s) of "
