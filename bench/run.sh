@@ -171,16 +171,15 @@ bench_api() {
 	port=$(cat "$tmp/port" 2>/dev/null) || { echo "serve did not start: $(cat "$tmp/log")"; return 1; }
 	export BW_BENCH_ACCOUNTS=$n
 	# warm the server's mapping of the store so the figures are not page faults
-	wrk -t1 -c50 -d3s -s bench/api_lookup.lua "http://127.0.0.1:$port" >/dev/null
+	wrk -t1 -c50 -d3s -s bench/api_wrk.lua "http://127.0.0.1:$port" >/dev/null
 	local cmd="wrk -t1 -c50 -d5s --latency http://127.0.0.1:$port/v1/accounts/10000005"
 	echo "\$ $cmd   (one fixed id: the HTTP floor on this machine right now)"
 	$cmd | grep -E "Requests/sec|99%|Non-2xx"
-	cmd="wrk -t1 -c50 -d${secs}s --latency -s bench/api_lookup.lua http://127.0.0.1:$port"
+	cmd="wrk -t1 -c50 -d${secs}s --latency -s bench/api_wrk.lua http://127.0.0.1:$port"
 	echo "\$ botwatch serve --threads $threads & $cmd"
 	$cmd | grep -E "Requests/sec|Latency  |50%|90%|99%|non-2xx|Socket errors"
-	cmd="wrk -t1 -c50 -d${secs}s --latency -s bench/api_batch.lua http://127.0.0.1:$port"
-	echo "\$ $cmd   (100 ids per request)"
-	$cmd | grep -E "Requests/sec|Latency  |50%|90%|99%|non-2xx|Socket errors"
+	echo "\$ BW_BENCH_BATCH=100 $cmd   (100 ids per request)"
+	BW_BENCH_BATCH=100 $cmd | grep -E "Requests/sec|Latency  |50%|90%|99%|non-2xx|Socket errors"
 	echo "machine load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 }
 
