@@ -12,6 +12,7 @@
 
 int cmd_config(int argc, char **argv);   /* cmd/cmd_config.c */
 int cmd_features(int argc, char **argv); /* features/cmd_features.c */
-int cmd_replay(int argc, char **argv);   /* features/cmd_replay.c (needs the decoder) */
+int cmd_replay(int argc, char **argv);   /* features/cmd_replay.c */
+int cmd_decode(int argc, char **argv);   /* ingest/cmd_decode.c */
 
 #endif

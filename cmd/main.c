@@ -18,6 +18,8 @@ struct command {
 static const struct command commands[] = {
 	{ "config", cmd_config, "show the effective configuration (--dump) or its reference (--markdown)" },
 	{ "features", cmd_features, "list the feature registry (--list, --markdown, --hash)" },
+	{ "replay", cmd_replay, "replay archive files through the feature states (--features-out)" },
+	{ "decode", cmd_decode, "decode posts from files (any supported shape) to normalised NDJSON" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

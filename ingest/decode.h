@@ -67,6 +67,8 @@ struct bw_decode_stats {
 	uint64_t control[BW_CTRL__COUNT];  /* control messages by type */
 	uint64_t dlq[BW_DLQ__COUNT];       /* dead-lettered units by reason */
 	uint64_t probe_inferred;           /* profile records with an inferred probe time */
+	uint64_t api_errors;               /* v2 "errors" entries beside data (partial responses) */
+	uint64_t embedded;                 /* of posts: embedded (retweeted/quoted) records */
 };
 
 /* Return non-zero to stop decoding (the value is returned by the decode call). */
@@ -113,7 +115,66 @@ int ingest_decode_file(struct bw_decoder *dec, const char *path, char *errstr, s
  */
 int ingest_decoder_finish(struct bw_decoder *dec);
 
+/*
+ * Decode a memory buffer exactly as ingest_decode_file() decodes a file's
+ * (decompressed) contents: NDJSON, one JSON document, or an SSE body.
+ * `source` labels DLQ records. Returns 0 or a callback's stop value.
+ */
+int ingest_decode_buffer(struct bw_decoder *dec, const char *buf, size_t len, const char *source);
+
 const struct bw_decode_stats *ingest_decoder_stats(const struct bw_decoder *dec);
+
+/*
+ * Server-sent events (text/event-stream), as Mastodon streams them.
+ *
+ * The assembler turns lines into events: `event:` sets the name, `data:`
+ * lines are joined with '\n', a blank line dispatches, lines starting with
+ * ':' are comments (heartbeats), `id:` and `retry:` are ignored. A stream
+ * consumer feeds it lines and passes each event to ingest_decode_sse_event().
+ * Not thread-safe; one per stream.
+ */
+struct ingest_sse;
+
+struct ingest_sse_event {
+	const char *event;  /* event name; "message" when the event had none */
+	const char *data;   /* data lines joined by '\n', NUL-terminated */
+	size_t data_len;    /* bytes in data */
+	uint64_t line;      /* line number of the event's first field line */
+};
+
+enum {
+	INGEST_SSE_MORE = 0,    /* line consumed; no event complete yet */
+	INGEST_SSE_EVENT = 1,   /* *ev holds an event (borrowed until the next call) */
+	INGEST_SSE_COMMENT = 2, /* a comment / heartbeat line */
+};
+
+/* New assembler holding at most max_bytes of data per event; NULL on ENOMEM.
+ * Caller frees with ingest_sse_free() (accepts NULL). */
+struct ingest_sse *ingest_sse_new(size_t max_bytes);
+void ingest_sse_free(struct ingest_sse *sse);
+
+/*
+ * Feed one line (without its "\n"; a trailing "\r" is ignored), numbered
+ * `line`. Returns INGEST_SSE_MORE, INGEST_SSE_EVENT, INGEST_SSE_COMMENT, or
+ * BW_ETOOLARGE when this event's data passed max_bytes (the rest of the event
+ * is then skipped; the event is reported once, on this call).
+ */
+int ingest_sse_feed_line(struct ingest_sse *sse, const char *line, size_t len, uint64_t line_no,
+			 struct ingest_sse_event *ev);
+
+/* End of input: dispatch a pending event without a final blank line. Returns
+ * INGEST_SSE_EVENT with *ev set, or INGEST_SSE_MORE when nothing is pending. */
+int ingest_sse_flush(struct ingest_sse *sse, struct ingest_sse_event *ev);
+
+/*
+ * Decode one SSE event: `update` / `status.update` (a Mastodon status),
+ * `delete` (counted as a delete control message; Mastodon gives no author,
+ * so no record is emitted), heartbeats and other events (notification,
+ * conversation, filters_changed, ...) counted as control messages.
+ * Returns 0 or a callback's stop value.
+ */
+int ingest_decode_sse_event(struct bw_decoder *dec, const struct ingest_sse_event *ev,
+			    const char *source);
 
 const char *bw_dlq_reason_name(enum bw_dlq_reason r);
 const char *bw_ctrl_type_name(enum bw_ctrl_type t);

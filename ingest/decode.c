@@ -1,0 +1,427 @@
+/*
+ * decode.c — the decoder: lifecycle, shape detection per unit, the DLQ,
+ * emission and the hold-back of profile records (see decode.h, docs/POST.md).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "decode_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bw_err.h"
+#include "bw_log.h"
+#include "bw_time.h"
+
+#define DEFAULT_MAX_UNIT ((size_t)1 << 20)
+#define DEFAULT_MAX_DEPTH 64
+
+static const char *const dlq_names[BW_DLQ__COUNT] = {
+	"invalid_json", "no_account_id", "too_large",   "too_deep",     "invalid_utf8",
+	"number_range", "bad_field",     "unknown_shape", "stream_error",
+};
+
+static const char *const ctrl_names[BW_CTRL__COUNT] = {
+	"delete",  "limit",      "scrub_geo", "status_withheld", "user_withheld",
+	"warning", "disconnect", "other",     "keepalive",
+};
+
+const char *bw_dlq_reason_name(enum bw_dlq_reason r)
+{
+	return (unsigned)r < BW_DLQ__COUNT ? dlq_names[r] : "?";
+}
+
+const char *bw_ctrl_type_name(enum bw_ctrl_type t)
+{
+	return (unsigned)t < BW_CTRL__COUNT ? ctrl_names[t] : "?";
+}
+
+struct bw_decoder *ingest_decoder_new(const struct bw_decode_opts *opts, char *errstr,
+				      size_t errlen)
+{
+	struct bw_decoder *d;
+
+	if (!opts || !opts->on_post) {
+		bw_seterr(errstr, errlen, BW_EINVAL, "decoder: a post callback is required");
+		return NULL;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		goto out_nomem;
+	d->opts = *opts;
+	if (!d->opts.max_unit_bytes)
+		d->opts.max_unit_bytes = DEFAULT_MAX_UNIT;
+	if (d->opts.max_depth <= 0)
+		d->opts.max_depth = DEFAULT_MAX_DEPTH;
+	d->max_event_ms = BW_TIME_NONE;
+	d->max_account_ms = BW_TIME_NONE;
+	d->fault = -1;
+	d->jp = jd_parser_new(d->opts.max_unit_bytes, d->opts.max_depth);
+	/* a unit's strings are mostly borrowed from the parser; the arena holds
+	 * records, converted ids and stripped HTML: a few times the unit at most */
+	d->arena = bw_arena_new(4 * d->opts.max_unit_bytes + ((size_t)1 << 20));
+	if (!d->jp || !d->arena)
+		goto out_free;
+	return d;
+
+out_free:
+	ingest_decoder_free(d);
+out_nomem:
+	bw_seterr(errstr, errlen, BW_ENOMEM, "decoder: out of memory");
+	return NULL;
+}
+
+void ingest_decoder_free(struct bw_decoder *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n_held; i++) {
+		free(d->held[i].buf);
+		free(d->held[i].source);
+	}
+	free(d->held);
+	jd_parser_free(d->jp);
+	bw_arena_free(d->arena);
+	free(d);
+}
+
+const struct bw_decode_stats *ingest_decoder_stats(const struct bw_decoder *d)
+{
+	return &d->stats;
+}
+
+
+void dec_dlq(struct bw_decoder *d, enum bw_dlq_reason r, const char *fmt, ...)
+{
+	char detail[512], excerpt[DEC_EXCERPT_BYTES * 3 + 8];
+	va_list ap;
+	struct bw_dlq_rec rec;
+
+	if (d->releasing)
+		return; /* reported when the unit was first decoded */
+	d->stats.dlq[r]++;
+	if (!d->opts.on_dlq)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	dec_utf8_excerpt(excerpt, sizeof(excerpt), d->unit ? d->unit : "",
+			 d->unit_len < DEC_EXCERPT_BYTES ? d->unit_len : DEC_EXCERPT_BYTES);
+	rec.reason = r;
+	rec.detail = detail;
+	rec.source = d->src ? d->src : "-";
+	rec.line = d->line;
+	rec.excerpt = excerpt;
+	d->opts.on_dlq(&rec, d->opts.opaque);
+}
+
+/* Keep a profile record until its probe time is known (see ingest_decoder_finish()). */
+static int hold_profile(struct bw_decoder *d);
+
+int dec_emit(struct bw_decoder *d, struct bw_post *p)
+{
+	int rc;
+
+	if (d->fault >= 0) {
+		dec_dlq(d, (enum bw_dlq_reason)d->fault, "%s%s%s", d->fault_detail,
+			p->id ? " in post " : "", p->id ? p->id : "");
+		d->fault = -1;
+		return 0;
+	}
+	if (!p->author.id || !*p->author.id) {
+		dec_dlq(d, BW_DLQ_NO_ACCOUNT_ID, "%s%s%s has no author id", bw_post_kind_name(p->kind),
+			p->id ? " " : "", p->id ? p->id : "");
+		return 0;
+	}
+	if (d->releasing && !(p->kind == BW_POST_PROFILE && p->created_at_ms == BW_TIME_NONE))
+		return 0; /* emitted when the unit was first decoded */
+	if (!d->releasing && p->author.created_at_ms != BW_TIME_NONE &&
+	    (d->max_account_ms == BW_TIME_NONE || p->author.created_at_ms > d->max_account_ms))
+		d->max_account_ms = p->author.created_at_ms;
+	if (p->kind == BW_POST_PROFILE && p->created_at_ms == BW_TIME_NONE) {
+		if (!d->releasing)
+			return d->unit_held ? 0 : hold_profile(d);
+		p->created_at_ms = d->release_probe_ms;
+		p->flags |= BW_POSTF_PROBE_DEFAULT;
+		d->stats.probe_inferred++;
+	}
+	if (p->kind != BW_POST_PROFILE && p->created_at_ms != BW_TIME_NONE &&
+	    (d->max_event_ms == BW_TIME_NONE || p->created_at_ms > d->max_event_ms))
+		d->max_event_ms = p->created_at_ms;
+	d->stats.posts++;
+	if (p->flags & BW_POSTF_EMBEDDED)
+		d->stats.embedded++;
+	rc = d->opts.on_post(p, d->opts.opaque);
+	return rc;
+}
+
+int dec_emit_embedded(struct bw_decoder *d)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < d->n_embedded && !rc; i++)
+		rc = dec_emit(d, d->embedded[i]);
+	d->n_embedded = 0;
+	return rc;
+}
+
+/* Copy of the current unit's text for later re-decoding. */
+static int hold_profile(struct bw_decoder *d)
+{
+	struct dec_held *h;
+
+	if (d->held_bytes + d->unit_len > DEC_HOLD_MAX_BYTES) {
+		BW_WARN("decoder: more than %zu bytes of profile records wait for a probe time; "
+			"releasing them with the latest event time seen so far",
+			(size_t)DEC_HOLD_MAX_BYTES);
+		int rc = ingest_decoder_finish(d);
+		if (rc)
+			return rc;
+	}
+	if (d->n_held == d->cap_held) {
+		size_t cap = d->cap_held ? d->cap_held * 2 : 256;
+		struct dec_held *n = realloc(d->held, cap * sizeof(*n));
+		if (!n)
+			goto out_nomem;
+		d->held = n;
+		d->cap_held = cap;
+	}
+	h = &d->held[d->n_held];
+	h->buf = malloc(d->unit_len ? d->unit_len : 1);
+	h->source = strdup(d->src ? d->src : "-");
+	if (!h->buf || !h->source) {
+		free(h->buf);
+		free(h->source);
+		goto out_nomem;
+	}
+	memcpy(h->buf, d->unit, d->unit_len);
+	h->len = d->unit_len;
+	h->line = d->line;
+	d->n_held++;
+	d->held_bytes += d->unit_len;
+	d->unit_held = true;
+	return 0;
+
+out_nomem:
+	BW_ERROR("decoder: out of memory holding a profile record (%s:%llu)", d->src ? d->src : "-",
+		 (unsigned long long)d->line);
+	return BW_ENOMEM;
+}
+
+/* Top-level keys that decide a unit's shape, read in one pass (jd_pick). */
+enum {
+	K_DATA, K_ERRORS, K_ID, K_ID_STR, K_DID, K_KIND, K_ACCOUNT, K_CONTENT, K_URI, K_TEXT,
+	K_FULL_TEXT, K_EXTENDED_TWEET, K_AUTHOR_ID, K_AUTHOR, K_USER, K_STATUSES,
+	K_CONTROL, /* v1.1 control messages from here on, in this order */
+	K_CTRL_LAST = K_CONTROL + 13,
+	K__N
+};
+
+static const struct jd_key shape_keys[K__N] = {
+	JD_KEY("data"), JD_KEY("errors"), JD_KEY("id"), JD_KEY("id_str"), JD_KEY("did"),
+	JD_KEY("kind"), JD_KEY("account"), JD_KEY("content"), JD_KEY("uri"), JD_KEY("text"),
+	JD_KEY("full_text"), JD_KEY("extended_tweet"), JD_KEY("author_id"), JD_KEY("author"),
+	JD_KEY("user"), JD_KEY("statuses"),
+	JD_KEY("delete"), JD_KEY("limit"), JD_KEY("scrub_geo"), JD_KEY("status_withheld"),
+	JD_KEY("user_withheld"), JD_KEY("warning"), JD_KEY("disconnect"), JD_KEY("friends"),
+	JD_KEY("friends_str"), JD_KEY("control"), JD_KEY("event"), JD_KEY("for_user"),
+	JD_KEY("direct_message"), JD_KEY("status_withheld_in_countries"),
+};
+
+/* Present and not null. */
+static bool has(jd_val v)
+{
+	enum jd_type t = jd_type(v);
+	return t != JD_NONE && t != JD_NULL;
+}
+
+/* Decide the shape of one JSON object and decode it. */
+static int dec_object(struct bw_decoder *d, jd_val o)
+{
+	jd_val k[K__N];
+	enum jd_type data;
+
+	jd_pick(o, shape_keys, K__N, k);
+	data = jd_type(k[K_DATA]);
+	if (data == JD_ARRAY || data == JD_OBJECT ||
+	    (jd_type(k[K_ERRORS]) == JD_ARRAY && !has(k[K_ID])))
+		return dec_v2_envelope(d, o);
+	if (has(k[K_DID]) && has(k[K_KIND]))
+		return dec_jetstream(d, o);
+	if (jd_type(k[K_ACCOUNT]) == JD_OBJECT && (has(k[K_CONTENT]) || has(k[K_URI])))
+		return dec_mastodon_status(d, o);
+	if (has(k[K_TEXT]) || has(k[K_FULL_TEXT]) || has(k[K_EXTENDED_TWEET])) {
+		if (has(k[K_AUTHOR_ID]) || jd_type(k[K_AUTHOR]) == JD_OBJECT)
+			return dec_v2_flat(d, o);
+		return dec_v1_status(d, o);
+	}
+	if (jd_type(k[K_USER]) == JD_OBJECT) {
+		if (has(k[K_ID]) || has(k[K_ID_STR]))
+			return dec_v1_status(d, o);
+		return dec_profile_only(d, o);
+	}
+	for (int i = K_CONTROL; i <= K_CTRL_LAST; i++)
+		if (jd_exists(k[i]))
+			return dec_v1_control(d, o, shape_keys[i].name);
+	if (jd_type(k[K_STATUSES]) == JD_ARRAY) {
+		jd_iter it;
+		jd_val e;
+		int rc = 0;
+		jd_arr_begin(k[K_STATUSES], &it);
+		while (!rc && jd_arr_next(&it, &e))
+			rc = dec_value(d, e);
+		return rc;
+	}
+	dec_dlq(d, BW_DLQ_UNKNOWN_SHAPE, "a JSON object of no known shape");
+	return 0;
+}
+
+int dec_value(struct bw_decoder *d, jd_val root)
+{
+	jd_iter it;
+	jd_val e;
+	int rc = 0;
+
+	d->fault = -1;
+	d->n_embedded = 0;
+	switch (jd_type(root)) {
+	case JD_OBJECT:
+		return dec_object(d, root);
+	case JD_ARRAY:
+		/* a REST timeline (or an array of control messages): one unit each */
+		jd_arr_begin(root, &it);
+		while (!rc && jd_arr_next(&it, &e)) {
+			d->fault = -1;
+			d->n_embedded = 0;
+			if (jd_type(e) == JD_OBJECT)
+				rc = dec_object(d, e);
+			else
+				dec_dlq(d, BW_DLQ_UNKNOWN_SHAPE, "array element is not an object");
+		}
+		return rc;
+	default:
+		dec_dlq(d, BW_DLQ_UNKNOWN_SHAPE, "a JSON scalar, not an object or array");
+		return 0;
+	}
+}
+
+static bool all_space(const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != ' ' && b[i] != '\t' && b[i] != '\r' && b[i] != '\n')
+			return false;
+	return true;
+}
+
+
+int dec_unit(struct bw_decoder *d, const char *buf, size_t len, const char *source, uint64_t line)
+{
+	char detail[160];
+	jd_val root;
+	enum jd_err e;
+
+	bw_arena_reset(d->arena);
+	d->unit_held = false;
+	d->src = source;
+	d->line = line;
+	d->unit = buf;
+	d->unit_len = len;
+	if (all_space(buf, len)) {
+		dec_ctrl(d, BW_CTRL_KEEPALIVE);
+		return 0;
+	}
+	if (len > d->opts.max_unit_bytes) {
+		dec_dlq(d, BW_DLQ_TOO_LARGE, "unit of %zu bytes exceeds the %zu-byte cap", len,
+			d->opts.max_unit_bytes);
+		return 0;
+	}
+	e = jd_parse(d->jp, buf, len, &root, detail, sizeof(detail));
+	switch (e) {
+	case JD_OK:
+		return dec_value(d, root);
+	case JD_E_DEPTH:
+		dec_dlq(d, BW_DLQ_TOO_DEEP, "nesting deeper than %d levels", d->opts.max_depth);
+		return 0;
+	case JD_E_UTF8:
+		dec_dlq(d, BW_DLQ_INVALID_UTF8, "%s", detail);
+		return 0;
+	case JD_E_NUMBER:
+		dec_dlq(d, BW_DLQ_NUMBER_RANGE, "%s (integers must fit 64 bits, numbers a double)",
+			detail);
+		return 0;
+	case JD_E_CAPACITY:
+		dec_dlq(d, BW_DLQ_TOO_LARGE, "unit of %zu bytes exceeds the %zu-byte cap", len,
+			d->opts.max_unit_bytes);
+		return 0;
+	case JD_E_NOMEM:
+		BW_ERROR("decoder: out of memory parsing %s:%llu", source ? source : "-",
+			 (unsigned long long)line);
+		return BW_ENOMEM;
+	case JD_E_SYNTAX:
+	default:
+		dec_dlq(d, BW_DLQ_INVALID_JSON, "%s", detail);
+		return 0;
+	}
+}
+
+int ingest_decode_unit(struct bw_decoder *d, const char *buf, size_t len, const char *source,
+		       uint64_t line)
+{
+	d->stats.units++;
+	d->stats.bytes += len;
+	return dec_unit(d, buf, len, source, line);
+}
+
+int ingest_decoder_finish(struct bw_decoder *d)
+{
+	struct dec_held *held = d->held;
+	size_t n = d->n_held;
+	int rc = 0;
+
+	if (!n)
+		return 0;
+	if (d->max_event_ms != BW_TIME_NONE)
+		d->release_probe_ms = d->max_event_ms;
+	else {
+		char when[40] = "none";
+		d->release_probe_ms = d->max_account_ms;
+		if (d->max_account_ms != BW_TIME_NONE)
+			bw_time_format(d->max_account_ms, when, sizeof(when));
+		BW_WARN("decoder: the input holds no event times; %zu profile records take the latest "
+			"account creation time (%s) as their probe time; pass --probe-time to set it",
+			n, when);
+	}
+	/* detach the list first: re-decoding must not hold again */
+	d->held = NULL;
+	d->n_held = d->cap_held = 0;
+	d->held_bytes = 0;
+	d->releasing = true;
+	for (size_t i = 0; i < n; i++) {
+		if (!rc)
+			rc = dec_unit(d, held[i].buf, held[i].len, held[i].source, held[i].line);
+		free(held[i].buf);
+		free(held[i].source);
+	}
+	free(held);
+	d->releasing = false;
+	return rc;
+}
+
+json_t *bw_dlq_to_json(const struct bw_dlq_rec *rec)
+{
+	char buf[1024];
+	json_t *o = json_object();
+	const char *detail = rec->detail ? rec->detail : "";
+	const char *source = rec->source ? rec->source : "-";
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "reason", json_string(bw_dlq_reason_name(rec->reason)));
+	dec_utf8_excerpt(buf, sizeof(buf), detail, strnlen(detail, 300));
+	json_object_set_new(o, "detail", json_string(buf));
+	dec_utf8_excerpt(buf, sizeof(buf), source, strnlen(source, 300));
+	json_object_set_new(o, "source", json_string(buf));
+	json_object_set_new(o, "line", json_integer((json_int_t)rec->line));
+	json_object_set_new(o, "excerpt", json_string(rec->excerpt ? rec->excerpt : ""));
+	return o;
+}

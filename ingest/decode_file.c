@@ -1,0 +1,341 @@
+/*
+ * decode_file.c — files and buffers: plain or gzip (zlib detects the magic),
+ * stdin, and the choice between NDJSON, one JSON document spanning lines,
+ * and an SSE body, made once from the start of the input.
+ *
+ * Lines are capped at opts.max_unit_bytes: a longer line is consumed (never
+ * buffered past the cap) and dead-lettered as too_large.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "decode_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "bw_err.h"
+
+#define READ_CHUNK ((size_t)256 << 10)
+
+/* A line reader over a gzFile or a memory buffer. */
+struct rd {
+	gzFile gz;         /* file source, or NULL for memory */
+	char *buf;         /* read buffer (file) or the caller's bytes (memory) */
+	size_t pos, len;   /* consumed / valid bytes in buf */
+	bool eof;          /* no more input after buf */
+	int err;           /* BW_EIO after a read error */
+	char *lb;          /* assembly buffer for lines crossing reads */
+	size_t lb_cap;     /* its allocation */
+	size_t max;        /* line cap */
+	uint64_t line_no;  /* lines returned so far */
+	uint64_t bytes;    /* bytes consumed */
+	char errmsg[160];  /* read error detail */
+};
+
+static bool rd_fill(struct rd *r)
+{
+	int n;
+
+	if (r->eof || !r->gz)
+		return r->eof = true, false;
+	n = gzread(r->gz, r->buf, (unsigned)READ_CHUNK);
+	if (n < 0) {
+		int zerr;
+		const char *m = gzerror(r->gz, &zerr);
+		snprintf(r->errmsg, sizeof(r->errmsg), "%s", zerr == Z_ERRNO ? strerror(errno) : m);
+		r->err = BW_EIO;
+		r->eof = true;
+		return false;
+	}
+	r->pos = 0;
+	r->len = (size_t)n;
+	if (n == 0)
+		r->eof = true;
+	return n > 0;
+}
+
+/* Append to the assembly buffer, keeping at most max + 1 bytes. */
+static int lb_add(struct rd *r, size_t *have, const char *s, size_t n)
+{
+	size_t room = r->max + 1 > *have ? r->max + 1 - *have : 0;
+	if (n > room)
+		n = room;
+	if (*have + n > r->lb_cap) {
+		size_t cap = r->lb_cap ? r->lb_cap : 65536;
+		while (cap < *have + n)
+			cap *= 2;
+		char *nb = realloc(r->lb, cap);
+		if (!nb)
+			return BW_ENOMEM;
+		r->lb = nb;
+		r->lb_cap = cap;
+	}
+	memcpy(r->lb + *have, s, n);
+	*have += n;
+	return 0;
+}
+
+/* Next line: 1 with *line,*len (borrowed until the next call; *len is the
+ * full length even when only max + 1 bytes were kept), 0 at end, or < 0. */
+static int rd_line(struct rd *r, const char **line, size_t *len)
+{
+	size_t have = 0, total = 0;
+	bool any = false;
+
+	for (;;) {
+		if (r->pos == r->len && !rd_fill(r)) {
+			if (r->err)
+				return r->err;
+			if (!any)
+				return 0;
+			break;
+		}
+		char *start = r->buf + r->pos;
+		char *nl = memchr(start, '\n', r->len - r->pos);
+		size_t n = nl ? (size_t)(nl - start) : r->len - r->pos;
+		any = true;
+		r->pos += n + (nl ? 1 : 0);
+		r->bytes += n + (nl ? 1 : 0);
+		if (nl && total == 0) { /* the common case: no copy */
+			*line = start;
+			*len = n;
+			r->line_no++;
+			return 1;
+		}
+		if (lb_add(r, &have, start, n))
+			return BW_ENOMEM;
+		total += n;
+		if (nl)
+			break;
+	}
+	*line = r->lb ? r->lb : "";
+	*len = total;
+	r->line_no++;
+	return 1;
+}
+
+/* One NDJSON line (a unit); too-long lines are dead-lettered here. */
+static int nd_line(struct bw_decoder *d, const char *line, size_t len, uint64_t no,
+		   const char *src)
+{
+	/* a line over the cap holds only its first max + 1 bytes but reports its
+	 * full length: dec_unit() dead-letters it as too_large from the excerpt */
+	d->stats.units++;
+	return dec_unit(d, line, len, src, no);
+}
+
+static int sse_line(struct bw_decoder *d, struct ingest_sse *sse, const char *line, size_t len,
+		    uint64_t no, const char *src)
+{
+	struct ingest_sse_event ev;
+	int rc = ingest_sse_feed_line(sse, line, len, no, &ev);
+
+	if (rc == INGEST_SSE_EVENT) {
+		d->stats.units++;
+		return dec_sse_event(d, &ev, src);
+	}
+	if (rc == INGEST_SSE_COMMENT) {
+		dec_ctrl(d, BW_CTRL_KEEPALIVE);
+	} else if (rc == BW_ETOOLARGE) {
+		d->src = src, d->line = no, d->unit = line, d->unit_len = len;
+		d->stats.units++;
+		dec_dlq(d, BW_DLQ_TOO_LARGE, "SSE event data exceeds the %zu-byte cap",
+			d->opts.max_unit_bytes);
+	} else if (rc < 0) {
+		return rc;
+	}
+	return 0;
+}
+
+static bool is_sse_start(const char *l, size_t n)
+{
+	static const char *const fields[] = { "event:", "data:", "id:", "retry:" };
+	if (n && l[0] == ':')
+		return true;
+	for (size_t i = 0; i < 4; i++) {
+		size_t k = strlen(fields[i]);
+		if (n >= k && memcmp(l, fields[i], k) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Replay buffered lines (joined by '\n', first numbered `first`) as NDJSON. */
+static int replay_lines(struct bw_decoder *d, const char *doc, size_t len, uint64_t first,
+			const char *src)
+{
+	size_t p = 0;
+	int rc = 0;
+
+	for (uint64_t no = first; p <= len && !rc; no++) {
+		const char *nl = memchr(doc + p, '\n', len - p);
+		size_t n = nl ? (size_t)(nl - (doc + p)) : len - p;
+		rc = nd_line(d, doc + p, n, no, src);
+		if (!nl)
+			break;
+		p += n + 1;
+	}
+	return rc;
+}
+
+/* Bytes of a multi-line document gathered from the first line on. */
+struct docbuf {
+	char *b;      /* joined lines */
+	size_t len;   /* bytes used */
+	size_t cap;   /* allocated */
+};
+
+static int doc_add(struct docbuf *db, const char *s, size_t n, bool sep)
+{
+	size_t need = db->len + n + 2;
+	if (need > db->cap) {
+		size_t cap = db->cap ? db->cap : 65536;
+		while (cap < need)
+			cap *= 2;
+		char *nb = realloc(db->b, cap);
+		if (!nb)
+			return BW_ENOMEM;
+		db->b = nb;
+		db->cap = cap;
+	}
+	if (sep)
+		db->b[db->len++] = '\n';
+	memcpy(db->b + db->len, s, n);
+	db->len += n;
+	return 0;
+}
+
+/*
+ * The first line is not valid JSON on its own: gather lines while they fit
+ * the cap. A complete valid document is decoded as one unit; otherwise the
+ * gathered lines are decoded as NDJSON (and reading continues as NDJSON).
+ * *done is set when the input ended inside the gathered part.
+ */
+static int try_document(struct bw_decoder *d, struct rd *r, const char *l1, size_t n1,
+			const char *src, bool *done)
+{
+	struct docbuf db = { 0 };
+	uint64_t first = r->line_no;
+	const char *l;
+	size_t n;
+	jd_val root;
+	int rc = doc_add(&db, l1, n1, false), more = 1;
+
+	*done = false;
+	while (!rc && (more = rd_line(r, &l, &n)) == 1) {
+		if (db.len + 1 + n > d->opts.max_unit_bytes)
+			break;
+		rc = doc_add(&db, l, n, true);
+	}
+	if (rc || more < 0) {
+		free(db.b);
+		return rc ? rc : more;
+	}
+	if (more == 0 && jd_parse(d->jp, db.b, db.len, &root, NULL, 0) == JD_OK) {
+		*done = true;
+		d->stats.units++;
+		rc = dec_unit(d, db.b, db.len, src, first);
+		free(db.b);
+		return rc;
+	}
+	rc = replay_lines(d, db.b, db.len, first, src);
+	free(db.b);
+	if (!rc && more == 1) /* the line that did not fit */
+		rc = nd_line(d, l, n, r->line_no, src);
+	*done = more == 0;
+	return rc;
+}
+
+/* Decode everything r yields. */
+static int decode_stream(struct bw_decoder *d, struct rd *r, const char *src)
+{
+	struct ingest_sse *sse = NULL;
+	const char *l;
+	size_t n;
+	int rc = 0, got;
+	bool started = false, done = false;
+
+	while (!rc && (got = rd_line(r, &l, &n)) == 1) {
+		if (!started) {
+			jd_val root;
+			size_t i = 0;
+			while (i < n && (l[i] == ' ' || l[i] == '\t' || l[i] == '\r'))
+				i++;
+			if (i == n) { /* leading blank line */
+				rc = nd_line(d, l, n, r->line_no, src);
+				continue;
+			}
+			started = true;
+			if (is_sse_start(l, n)) {
+				if (!(sse = ingest_sse_new(d->opts.max_unit_bytes)))
+					return BW_ENOMEM;
+			} else if (n <= d->opts.max_unit_bytes &&
+				   jd_parse(d->jp, l, n, &root, NULL, 0) == JD_E_SYNTAX) {
+				rc = try_document(d, r, l, n, src, &done);
+				if (done)
+					break;
+				continue;
+			}
+		}
+		rc = sse ? sse_line(d, sse, l, n, r->line_no, src) : nd_line(d, l, n, r->line_no, src);
+	}
+	if (!rc && got < 0 && !done)
+		rc = got;
+	if (!rc && sse) {
+		struct ingest_sse_event ev;
+		if (ingest_sse_flush(sse, &ev) == INGEST_SSE_EVENT) {
+			d->stats.units++;
+			rc = dec_sse_event(d, &ev, src);
+		}
+	}
+	ingest_sse_free(sse);
+	free(r->lb);
+	r->lb = NULL;
+	d->stats.bytes += r->bytes;
+	return rc;
+}
+
+int ingest_decode_buffer(struct bw_decoder *d, const char *buf, size_t len, const char *source)
+{
+	struct rd r = { 0 };
+
+	r.buf = (char *)buf;
+	r.len = len;
+	r.eof = true;
+	r.max = d->opts.max_unit_bytes;
+	return decode_stream(d, &r, source ? source : "-");
+}
+
+int ingest_decode_file(struct bw_decoder *d, const char *path, char *errstr, size_t errlen)
+{
+	struct rd r = { 0 };
+	bool is_stdin = strcmp(path, "-") == 0;
+	int fd, rc;
+
+	fd = is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return bw_seterr(errstr, errlen, BW_EIO, "%s: %s", path, strerror(errno));
+	r.gz = gzdopen(fd, "rb");
+	if (!r.gz) {
+		close(fd);
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "%s: cannot open (out of memory)", path);
+	}
+	gzbuffer(r.gz, (unsigned)READ_CHUNK);
+	r.buf = malloc(READ_CHUNK);
+	r.max = d->opts.max_unit_bytes;
+	if (!r.buf) {
+		gzclose(r.gz);
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "%s: out of memory", path);
+	}
+	rc = decode_stream(d, &r, is_stdin ? "-" : path);
+	free(r.buf);
+	gzclose(r.gz);
+	if (rc == BW_EIO)
+		return bw_seterr(errstr, errlen, BW_EIO, "%s: read error: %s", path, r.errmsg);
+	if (rc == BW_ENOMEM)
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "%s: out of memory", path);
+	return rc;
+}

@@ -1,0 +1,634 @@
+/*
+ * test_decode.c — the post decoder on real payloads (../shared/data, or
+ * $BOTWATCH_DATA) and on hand-written bad input: exact field values, counts,
+ * DLQ reasons at exact line numbers, probe-time rules, the SSE assembler.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "bw_err.h"
+#include "bw_time.h"
+#include "decode.h"
+
+/* Everything the callbacks saw, as JSON (which also exercises bw_post_to_json). */
+struct coll {
+	json_t *posts; /* array of post objects */
+	json_t *dlq;   /* array of DLQ objects */
+};
+
+static int coll_post(const struct bw_post *p, void *opaque)
+{
+	struct coll *c = opaque;
+	json_t *j = bw_post_to_json(p);
+	assert_non_null(j);
+	assert_non_null(p->author.id);
+	json_array_append_new(c->posts, j);
+	return 0;
+}
+
+static void coll_dlq(const struct bw_dlq_rec *r, void *opaque)
+{
+	struct coll *c = opaque;
+	json_array_append_new(c->dlq, bw_dlq_to_json(r));
+}
+
+static struct bw_decoder *new_dec(struct coll *c, size_t max_unit, int max_depth, int64_t probe)
+{
+	char err[256];
+	struct bw_decode_opts o = { .max_unit_bytes = max_unit, .max_depth = max_depth,
+				    .probe_time_ms = probe, .on_post = coll_post,
+				    .on_dlq = coll_dlq, .opaque = c };
+	struct bw_decoder *d;
+
+	c->posts = json_array();
+	c->dlq = json_array();
+	d = ingest_decoder_new(&o, err, sizeof(err));
+	assert_non_null(d);
+	return d;
+}
+
+static void coll_free(struct coll *c)
+{
+	json_decref(c->posts);
+	json_decref(c->dlq);
+}
+
+static const char *data_path(const char *rel, char *buf, size_t n)
+{
+	const char *root = getenv("BOTWATCH_DATA");
+	snprintf(buf, n, "%s/%s", root && *root ? root : "../shared/data", rel);
+	return buf;
+}
+
+/* Decode one data file with default caps into c; returns the decoder (caller frees). */
+static struct bw_decoder *decode_data(struct coll *c, const char *rel, int64_t probe)
+{
+	char path[512], err[256];
+	struct bw_decoder *d = new_dec(c, 0, 0, probe);
+	int rc = ingest_decode_file(d, data_path(rel, path, sizeof(path)), err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "%s: %s\n", path, err);
+	assert_int_equal(rc, 0);
+	assert_int_equal(ingest_decoder_finish(d), 0);
+	return d;
+}
+
+static json_t *find_post(json_t *posts, const char *id, bool embedded)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(posts, i, p) {
+		const char *pid = json_string_value(json_object_get(p, "id"));
+		bool emb = json_array_size(json_object_get(p, "flags")) &&
+			   strcmp(json_string_value(json_array_get(json_object_get(p, "flags"), 0)),
+				  "embedded") == 0;
+		if (pid && strcmp(pid, id) == 0 && emb == embedded)
+			return p;
+	}
+	fail_msg("post %s (embedded=%d) not found", id, embedded);
+	return NULL;
+}
+
+static const char *jstr(json_t *o, const char *path)
+{
+	char key[64];
+	const char *dot = strchr(path, '.');
+	if (dot) {
+		snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
+		return jstr(json_object_get(o, key), dot + 1);
+	}
+	return json_string_value(json_object_get(o, path));
+}
+
+static json_int_t jint(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	assert_true(json_is_integer(v));
+	return json_integer_value(v);
+}
+
+/* ---------------------------------------------------------------------------- */
+
+static void test_extended_tweet_full_text(void **state)
+{
+	(void)state;
+	struct coll c;
+	struct bw_decoder *d = decode_data(&c, "fixtures/twitter_v1_stream/python-twitter_streaming_extended_tweet.json", BW_TIME_NONE);
+	json_t *p = find_post(c.posts, "971726741583605760", false);
+
+	/* the full text, not the truncated "text"; &amp; decoded */
+	assert_string_equal(jstr(p, "text"),
+			    "HIV_AIDS_BiojQuery Mobile Web Development Essentials, Second Edition: "
+			    "https://t.co/r78h6xfAby Quantum AI Big/Small/0 Data Cloud/Fog Computing "
+			    "OutLook from ClouData & Multiverse -  https://t.co/cnCBNJvu6T");
+	assert_int_equal(json_array_size(json_object_get(p, "flags")), 0); /* not truncated */
+	assert_string_equal(jstr(p, "author.id"), "2319610428");
+	assert_string_equal(jstr(p, "author.screen_name"), "ClouDatAI");
+	assert_string_equal(jstr(p, "source"), "Doesnothaveanameyet");
+	assert_int_equal(jint(p, "created_at_ms"), 1520512683660LL); /* timestamp_ms */
+	assert_int_equal(jint(p, "n_urls"), 2);
+	assert_int_equal(ingest_decoder_stats(d)->posts, 1);
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
+static void test_retweet_refs_and_embedded(void **state)
+{
+	(void)state;
+	struct coll c;
+	struct bw_decoder *d = decode_data(&c, "fixtures/twitter_v1_stream/tweet_parser_public_api_sample.ndjson", BW_TIME_NONE);
+	json_t *rt = find_post(c.posts, "867478524235366400", false);
+	json_t *orig = find_post(c.posts, "861651727614746624", true);
+
+	assert_string_equal(jstr(rt, "kind"), "retweet");
+	assert_string_equal(jstr(rt, "author.id"), "815279070241955840");
+	assert_string_equal(jstr(rt, "ref_post_id"), "861651727614746624");
+	assert_string_equal(jstr(rt, "ref_author.id"), "2382763597");
+	assert_string_equal(jstr(rt, "ref_author.screen_name"), "notFromShrek");
+	/* the retweeted status is an observation of its author too */
+	assert_string_equal(jstr(orig, "author.id"), "2382763597");
+	assert_string_equal(jstr(orig, "author.screen_name"), "notFromShrek");
+	assert_int_equal(ingest_decoder_stats(d)->units, 20);
+	assert_int_equal(ingest_decoder_stats(d)->posts, 31);
+	assert_int_equal(ingest_decoder_stats(d)->embedded, 11);
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
+static void test_v2_author_join_and_twarc_page(void **state)
+{
+	(void)state;
+	struct coll c;
+	struct bw_decoder *d = decode_data(&c, "fixtures/twitter_v2/twarc-csv_search_recent_brexit_page.jsonl", BW_TIME_NONE);
+	json_t *p = find_post(c.posts, "1440716895355764743", false), *rt, *x;
+	size_t i, n_data = 0;
+
+	assert_string_equal(jstr(p, "author.id"), "4203239195");
+	assert_string_equal(jstr(p, "author.screen_name"), "WarmongerHodges");
+	assert_int_equal(jint(json_object_get(p, "author"), "followers_count"), 34920);
+	assert_int_equal(jint(json_object_get(p, "author"), "friends_count"), 3552);
+	assert_int_equal(jint(json_object_get(p, "author"), "created_at_ms"), 1447693421000LL);
+	assert_int_equal(jint(p, "n_hashtags"), 2);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(p, "hashtags"), 0)), "PeoplesVote");
+	/* a retweet: kind and ref ids from referenced_tweets, ref author via includes.tweets */
+	rt = find_post(c.posts, "1440716856763977732", false);
+	assert_string_equal(jstr(rt, "kind"), "retweet");
+	assert_string_equal(jstr(rt, "ref_post_id"), "1440713161355583489");
+	assert_string_equal(jstr(rt, "ref_author.id"), "711945679");
+	/* the page has 100 tweets in data (+59 referenced ones in includes.tweets) */
+	json_array_foreach(c.posts, i, x)
+		if (json_array_size(json_object_get(x, "flags")) == 0)
+			n_data++;
+	assert_int_equal(n_data, 100);
+	assert_int_equal(ingest_decoder_stats(d)->posts, 159);
+	assert_int_equal(ingest_decoder_stats(d)->units, 1);
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
+static void test_mastodon_account_and_sse(void **state)
+{
+	(void)state;
+	struct coll c;
+	struct bw_decoder *d = decode_data(&c, "fixtures/mastodon/mastodonpy_status_get.json", BW_TIME_NONE);
+	json_t *p = find_post(c.posts, "117020583223442465", false);
+	const struct bw_decode_stats *s;
+
+	assert_string_equal(jstr(p, "platform"), "mastodon");
+	assert_string_equal(jstr(p, "author.id"), "117020565966271181");
+	assert_string_equal(jstr(p, "author.screen_name"), "mastodonpy_test");
+	assert_true(json_is_false(json_object_get(json_object_get(p, "author"), "bot")));
+	assert_string_equal(jstr(p, "author.description"), "I walk funny"); /* note, HTML stripped */
+	assert_string_equal(jstr(p, "text"), "Toot!");
+	ingest_decoder_free(d);
+	coll_free(&c);
+
+	/* an SSE body: 2 update + 1 status.update, 2 notifications, 1 delete, 2 comments */
+	d = decode_data(&c, "fixtures/mastodon/mastodonpy_sse_streaming_user_update_notification_delete_status-update.txt", BW_TIME_NONE);
+	s = ingest_decoder_stats(d);
+	assert_int_equal(s->posts, 3);
+	assert_int_equal(s->control[BW_CTRL_DELETE], 1);
+	assert_int_equal(s->control[BW_CTRL_OTHER], 2);
+	assert_int_equal(s->control[BW_CTRL_KEEPALIVE], 2);
+	assert_int_equal(json_array_size(c.dlq), 0);
+	p = find_post(c.posts, "117024236559579118", false);
+	assert_string_equal(jstr(p, "author.screen_name"), "mastodonpy_test");
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
+static void test_deletion_and_control_counts(void **state)
+{
+	(void)state;
+	static const char *const files[] = {
+		"hbc_control-message.json", "hbc_direct-message-delete.json", "hbc_disconnect-message.json",
+		"hbc_friends-list.json", "hbc_limit.json", "hbc_scrub-geo.json", "hbc_status-deletion.json",
+		"twitter4j_stallwarning.json", "twitter4s_disconnect_messages.json",
+		"twitter4s_limit_notices.json", "twitter4s_location_deletion_notices.json",
+		"twitter4s_status_deletion_notices.json", "twitter4s_status_withheld_notices.json",
+		"twitter4s_user_withheld_notices.json", "twitter4s_warning_messages.json",
+	};
+	struct coll c;
+	struct bw_decoder *d = new_dec(&c, 0, 0, BW_TIME_NONE);
+	char rel[256], path[512], err[256];
+	const struct bw_decode_stats *s = ingest_decoder_stats(d);
+	json_t *del;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(rel, sizeof(rel), "fixtures/twitter_v1_stream_control/%s", files[i]);
+		assert_int_equal(ingest_decode_file(d, data_path(rel, path, sizeof(path)), err, sizeof(err)), 0);
+	}
+	assert_int_equal(s->control[BW_CTRL_DELETE], 4);
+	assert_int_equal(s->control[BW_CTRL_LIMIT], 3);
+	assert_int_equal(s->control[BW_CTRL_SCRUB_GEO], 3);
+	assert_int_equal(s->control[BW_CTRL_STATUS_WITHHELD], 2);
+	assert_int_equal(s->control[BW_CTRL_USER_WITHHELD], 2);
+	assert_int_equal(s->control[BW_CTRL_WARNING], 2);
+	assert_int_equal(s->control[BW_CTRL_DISCONNECT], 3);
+	assert_int_equal(s->control[BW_CTRL_OTHER], 2);
+	assert_int_equal(json_array_size(c.dlq), 0);
+	/* status deletions are records too (the direct-message one is not) */
+	assert_int_equal(s->posts, 3);
+	del = find_post(c.posts, "1234", false);
+	assert_string_equal(jstr(del, "kind"), "delete");
+	assert_string_equal(jstr(del, "author.id"), "3");
+	del = find_post(c.posts, "303747490128207874", false);
+	assert_string_equal(jstr(del, "author.id"), "74558990");
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
+static void test_cresci_archive_counts_without_names(void **state)
+{
+	(void)state;
+	struct coll c;
+	struct bw_decoder *d = decode_data(&c, "dev/tweets_partial_4accounts.ndjson.gz", BW_TIME_NONE);
+	size_t i, rts = 0, replies = 0;
+	json_t *p;
+
+	assert_int_equal(ingest_decoder_stats(d)->posts, 7115);
+	json_array_foreach(c.posts, i, p) {
+		rts += strcmp(jstr(p, "kind"), "retweet") == 0;
+		replies += strcmp(jstr(p, "kind"), "reply") == 0;
+	}
+	assert_int_equal(rts, 1273);
+	assert_int_equal(replies, 1179);
+	/* a retweet whose retweeted_status is a stub {id, id_str}: ref author unknown */
+	p = find_post(c.posts, "89005424531095553", false);
+	assert_string_equal(jstr(p, "kind"), "retweet");
+	assert_string_equal(jstr(p, "ref_post_id"), "89005228699041792");
+	assert_null(json_object_get(p, "ref_author"));
+	/* counts known from num_*, names unknown */
+	assert_int_equal(jint(p, "n_mentions"), 1);
+	assert_null(json_object_get(p, "mentions"));
+	assert_int_equal(jint(p, "n_hashtags"), 0);
+	assert_null(json_object_get(p, "hashtags"));
+	assert_string_equal(jstr(p, "author.screen_name"), "davideb66");
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
+/* The first n lines of a gzip file, joined with '\n' (malloc'd). */
+static char *gz_lines(const char *rel, int n)
+{
+	char path[512], line[65536];
+	gzFile gz = gzopen(data_path(rel, path, sizeof(path)), "rb");
+	size_t len = 0, cap = 1 << 20;
+	char *out = malloc(cap);
+
+	assert_non_null(gz);
+	out[0] = '\0';
+	for (int i = 0; i < n && gzgets(gz, line, sizeof(line)); i++) {
+		size_t l = strlen(line);
+		assert_true(len + l + 1 < cap);
+		memcpy(out + len, line, l + 1);
+		len += l;
+	}
+	gzclose(gz);
+	return out;
+}
+
+static void test_profile_probe_time_rules(void **state)
+{
+	(void)state;
+	struct coll c;
+	struct bw_decoder *d;
+	char *two = gz_lines("dev/posts.ndjson.gz", 2), *buf;
+	char *tweet = gz_lines("dev/tweets_partial_4accounts.ndjson.gz", 1);
+	const char *nl = strchr(two, '\n');
+	size_t l1 = (size_t)(nl - two), n;
+	json_t *p;
+
+	/* 1. --probe-time wins */
+	d = new_dec(&c, 0, 0, 1600000000000LL);
+	assert_int_equal(ingest_decode_unit(d, two, l1, "t", 1), 0);
+	assert_int_equal(json_array_size(c.posts), 1); /* emitted at once */
+	p = json_array_get(c.posts, 0);
+	assert_string_equal(jstr(p, "kind"), "profile");
+	assert_string_equal(jstr(p, "author.id"), "678033");
+	assert_string_equal(jstr(p, "author.screen_name"), "heathr");
+	assert_int_equal(jint(json_object_get(p, "author"), "followers_count"), 7065);
+	assert_int_equal(jint(p, "created_at_ms"), 1600000000000LL);
+	assert_int_equal(json_array_size(json_object_get(p, "flags")), 0);
+	ingest_decoder_free(d);
+	coll_free(&c);
+
+	/* 2. the record's own top-level created_at */
+	n = l1 + 64;
+	buf = malloc(n);
+	snprintf(buf, n, "%.*s,\"created_at\":\"2016-05-01T00:00:00Z\"}", (int)(l1 - 1), two);
+	d = new_dec(&c, 0, 0, BW_TIME_NONE);
+	assert_int_equal(ingest_decode_unit(d, buf, strlen(buf), "t", 1), 0);
+	assert_int_equal(json_array_size(c.posts), 1);
+	assert_int_equal(jint(json_array_get(c.posts, 0), "created_at_ms"), 1462060800000LL);
+	ingest_decoder_free(d);
+	coll_free(&c);
+	free(buf);
+
+	/* 3. the latest event time seen in the input: held back until finish */
+	d = new_dec(&c, 0, 0, BW_TIME_NONE);
+	assert_int_equal(ingest_decode_unit(d, two, l1, "t", 1), 0);
+	assert_int_equal(json_array_size(c.posts), 0);
+	assert_int_equal(ingest_decode_unit(d, tweet, strlen(tweet), "t", 2), 0);
+	assert_int_equal(json_array_size(c.posts), 1);
+	assert_int_equal(ingest_decoder_finish(d), 0);
+	assert_int_equal(json_array_size(c.posts), 2);
+	p = json_array_get(c.posts, 1);
+	assert_string_equal(jstr(p, "author.id"), "678033");
+	assert_int_equal(jint(p, "created_at_ms"), 1237280230000LL); /* Tue Mar 17 08:57:10 2009 */
+	assert_string_equal(json_string_value(json_array_get(json_object_get(p, "flags"), 0)), "probe_default");
+	assert_int_equal(ingest_decoder_stats(d)->probe_inferred, 1);
+	ingest_decoder_free(d);
+	coll_free(&c);
+
+	/* 4. no event times at all: the latest account created_at (Jan 29 2007) */
+	d = new_dec(&c, 0, 0, BW_TIME_NONE);
+	assert_int_equal(ingest_decode_buffer(d, two, strlen(two), "t"), 0);
+	assert_int_equal(json_array_size(c.posts), 0);
+	assert_int_equal(ingest_decoder_finish(d), 0);
+	assert_int_equal(json_array_size(c.posts), 2);
+	for (size_t i = 0; i < 2; i++)
+		assert_int_equal(jint(json_array_get(c.posts, i), "created_at_ms"), 1170032074000LL);
+	assert_int_equal(ingest_decoder_stats(d)->probe_inferred, 2);
+	ingest_decoder_free(d);
+	coll_free(&c);
+	free(two);
+	free(tweet);
+}
+
+/* A file mixing good lines and every kind of bad line. */
+static char *mixed_input(size_t *len)
+{
+	static const char good[] = "{\"id_str\":\"%d\",\"text\":\"ok\",\"created_at\":\"Mon Jan 22 01:57:38 +0000 2007\",\"user\":{\"id_str\":\"42\"}}\n";
+	char *b = malloc(16384);
+	size_t o = 0;
+
+	o += (size_t)snprintf(b + o, 16384 - o, good, 1);                           /* 1 */
+	o += (size_t)snprintf(b + o, 16384 - o, "{\"id\": 1,\n");                    /* 2 */
+	o += (size_t)snprintf(b + o, 16384 - o, "{\"id_str\":\"5\",\"text\":\"no user\"}\n"); /* 3 */
+	o += (size_t)snprintf(b + o, 16384 - o, "{\"text\":\"");                     /* 4: 5000 bytes */
+	memset(b + o, 'x', 5000), o += 5000;
+	o += (size_t)snprintf(b + o, 16384 - o, "\"}\n");
+	for (int i = 0; i < 100; i++)                                                 /* 5 */
+		b[o++] = '[';
+	for (int i = 0; i < 100; i++)
+		b[o++] = ']';
+	b[o++] = '\n';
+	o += (size_t)snprintf(b + o, 16384 - o, "{\"id_str\":\"6\",\"text\":\"\xff\xfe\",\"user\":{\"id_str\":\"1\"}}\n"); /* 6 */
+	o += (size_t)snprintf(b + o, 16384 - o, "{\"id\":123456789012345678901234567890,\"text\":\"x\",\"user\":{\"id\":1}}\n"); /* 7 */
+	o += (size_t)snprintf(b + o, 16384 - o, good, 8);                           /* 8 */
+	o += (size_t)snprintf(b + o, 16384 - o, "{\"id_str\":\"9\",\"text\":\"x\",\"user\":{\"id_str\":\"1\",\"followers_count\":\"many\"}}\n"); /* 9 */
+	o += (size_t)snprintf(b + o, 16384 - o, "{\"foo\":1}\n");                    /* 10 */
+	o += (size_t)snprintf(b + o, 16384 - o, "{\"errors\":[{\"title\":\"operational-disconnect\"}]}\n"); /* 11 */
+	o += (size_t)snprintf(b + o, 16384 - o, "\n");                               /* 12 */
+	o += (size_t)snprintf(b + o, 16384 - o, "{\"id_str\":\"13\",\"text\":\"x\",\"user\":{\"id_str\":\"1\",\"friends_count\":-3}}\n"); /* 13 */
+	*len = o;
+	return b;
+}
+
+static void check_mixed(struct coll *c, struct bw_decoder *d, uint64_t line_offset)
+{
+	static const struct { uint64_t line; const char *reason; } want[] = {
+		{ 2, "invalid_json" }, { 3, "no_account_id" }, { 4, "too_large" },  { 5, "too_deep" },
+		{ 6, "invalid_utf8" }, { 7, "number_range" },  { 9, "bad_field" },  { 10, "unknown_shape" },
+		{ 11, "stream_error" }, { 13, "number_range" },
+	};
+	const struct bw_decode_stats *s = ingest_decoder_stats(d);
+	size_t skip = line_offset; /* a leading bad line adds one DLQ record first */
+
+	if (skip) {
+		assert_string_equal(jstr(json_array_get(c->dlq, 0), "reason"), "invalid_json");
+		assert_int_equal(jint(json_array_get(c->dlq, 0), "line"), 1);
+	}
+	assert_int_equal(json_array_size(c->dlq), skip + sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		json_t *r = json_array_get(c->dlq, i + skip);
+		assert_string_equal(jstr(r, "reason"), want[i].reason);
+		assert_int_equal(jint(r, "line"), (json_int_t)(want[i].line + line_offset));
+		assert_string_equal(jstr(r, "source"), "mixed");
+		assert_non_null(jstr(r, "excerpt"));
+		assert_true(strlen(jstr(r, "detail")) > 0);
+	}
+	/* the excerpt of the bad UTF-8 line has the bytes replaced, not dropped */
+	assert_non_null(strstr(jstr(json_array_get(c->dlq, 4 + skip), "excerpt"), "\xEF\xBF\xBD"));
+	assert_int_equal(json_array_size(c->posts), 2);
+	assert_string_equal(jstr(json_array_get(c->posts, 0), "id"), "1");
+	assert_string_equal(jstr(json_array_get(c->posts, 1), "id"), "8");
+	assert_int_equal(s->dlq[BW_DLQ_NUMBER_RANGE], 2);
+	assert_int_equal(s->control[BW_CTRL_KEEPALIVE], 1);
+	assert_int_equal(s->units, 13 + line_offset);
+}
+
+static void test_dlq_line_by_line(void **state)
+{
+	(void)state;
+	struct coll c;
+	size_t len;
+	char *in = mixed_input(&len), *in2;
+	struct bw_decoder *d = new_dec(&c, 4096, 64, BW_TIME_NONE);
+
+	assert_int_equal(ingest_decode_buffer(d, in, len, "mixed"), 0);
+	check_mixed(&c, d, 0);
+	ingest_decoder_free(d);
+	coll_free(&c);
+
+	/* the same input after an invalid first line: not one document, so the
+	 * lines are decoded as NDJSON and keep their numbers */
+	in2 = malloc(len + 16);
+	memcpy(in2, "{\"id\": 1,\n", 10);
+	memcpy(in2 + 10, in, len);
+	d = new_dec(&c, 4096, 64, BW_TIME_NONE);
+	assert_int_equal(ingest_decode_buffer(d, in2, len + 10, "mixed"), 0);
+	check_mixed(&c, d, 1);
+	ingest_decoder_free(d);
+	coll_free(&c);
+	free(in2);
+	free(in);
+}
+
+static void test_depth_cap_boundary(void **state)
+{
+	(void)state;
+	struct coll c;
+	struct bw_decoder *d = new_dec(&c, 0, 4, BW_TIME_NONE);
+	const char *ok = "{\"id_str\":\"1\",\"text\":\"t\",\"user\":{\"id_str\":\"2\",\"x\":[[1]]}}";
+	const char *deep = "{\"id_str\":\"1\",\"text\":\"t\",\"user\":{\"id_str\":\"2\",\"x\":[[[1]]]}}";
+
+	assert_int_equal(ingest_decode_unit(d, ok, strlen(ok), "t", 1), 0);   /* 4 levels */
+	assert_int_equal(ingest_decode_unit(d, deep, strlen(deep), "t", 2), 0); /* 5 levels */
+	assert_int_equal(ingest_decoder_stats(d)->posts, 1);
+	assert_int_equal(ingest_decoder_stats(d)->dlq[BW_DLQ_TOO_DEEP], 1);
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
+static void test_sse_assembler(void **state)
+{
+	(void)state;
+	struct ingest_sse *s = ingest_sse_new(32);
+	struct ingest_sse_event ev;
+	const char *lines[] = { ":)", "event: update", "data: {\"a\":", "data: 1}\r", "", "id: 7",
+				"data: x", "", "event: big", "data: 0123456789012345678901234567890123",
+				"data: more", "", ":thump", "event: delete", "data: 99" };
+	int rc[15];
+
+	for (int i = 0; i < 15; i++) {
+		rc[i] = ingest_sse_feed_line(s, lines[i], strlen(lines[i]), (uint64_t)i + 1, &ev);
+		if (i == 4) {
+			assert_int_equal(rc[i], INGEST_SSE_EVENT);
+			assert_string_equal(ev.event, "update");
+			assert_string_equal(ev.data, "{\"a\":\n1}");
+			assert_int_equal(ev.line, 2);
+		}
+		if (i == 7) {
+			assert_int_equal(rc[i], INGEST_SSE_EVENT);
+			assert_string_equal(ev.event, "message");
+			assert_string_equal(ev.data, "x");
+		}
+	}
+	assert_int_equal(rc[0], INGEST_SSE_COMMENT);
+	assert_int_equal(rc[9], BW_ETOOLARGE);
+	assert_int_equal(rc[10], INGEST_SSE_MORE);
+	assert_int_equal(rc[11], INGEST_SSE_MORE); /* the oversized event is not dispatched */
+	assert_int_equal(rc[12], INGEST_SSE_COMMENT);
+	assert_int_equal(ingest_sse_flush(s, &ev), INGEST_SSE_EVENT); /* no final blank line */
+	assert_string_equal(ev.event, "delete");
+	assert_string_equal(ev.data, "99");
+	assert_int_equal(ingest_sse_flush(s, &ev), INGEST_SSE_MORE);
+	ingest_sse_free(s);
+}
+
+static void test_jetstream(void **state)
+{
+	(void)state;
+	struct coll c;
+	struct bw_decoder *d = decode_data(&c, "fixtures/bluesky_jetstream/jetstream_v1_golden_10_events.jsonl", BW_TIME_NONE);
+	json_t *p = find_post(c.posts, "at://did:plc:q235v55g5unth4zjjdpacfdr/app.bsky.feed.post/3mmoojp4cd223", false);
+
+	assert_string_equal(jstr(p, "platform"), "bluesky");
+	assert_string_equal(jstr(p, "kind"), "reply");
+	assert_string_equal(jstr(p, "author.id"), "did:plc:q235v55g5unth4zjjdpacfdr");
+	assert_string_equal(jstr(p, "text"), "Try RSV for a good time !!");
+	assert_string_equal(jstr(p, "lang"), "en");
+	assert_string_equal(jstr(p, "in_reply_to_user_id"), "did:plc:j76trmiofvaxxpvx2vnb2vwf");
+	assert_int_equal(jint(p, "created_at_ms"), 1779719008757LL);
+	assert_int_equal(ingest_decoder_stats(d)->control[BW_CTRL_OTHER], 9);
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
+/* Every fixture decodes without crashing, with these exact counts. */
+static void test_every_fixture(void **state)
+{
+	(void)state;
+	static const struct { const char *file; unsigned posts, dlq; } want[] = {
+		{ "bluesky_jetstream/jetstream_capture_manifest.json", 0, 1 }, /* metadata, not events */
+		{ "bluesky_jetstream/jetstream_v1_golden_10_events.jsonl", 1, 0 },
+		{ "bluesky_jetstream/jetstream_v1_production_window_152_events.jsonl", 18, 0 },
+		{ "mastodon/mastodonpy_sse_streaming_direct_conversation.txt", 0, 0 },
+		{ "mastodon/mastodonpy_sse_streaming_user_local_update.txt", 1, 0 },
+		{ "mastodon/mastodonpy_sse_streaming_user_update_notification_delete_status-update.txt", 3, 0 },
+		{ "mastodon/mastodonpy_status_get.json", 1, 0 },
+		{ "mastodon/mastodonpy_streaming_health.txt", 0, 1 }, /* body "OK" */
+		{ "twitter_v1_rest/python-twitter_extended_tweet_in_compat_mode.json", 1, 0 },
+		{ "twitter_v1_rest/python-twitter_extended_tweet_in_extended_mode.json", 1, 0 },
+		{ "twitter_v1_rest/python-twitter_get_user_timeline.json", 21, 0 },
+		{ "twitter_v1_rest/python-twitter_status_quoted_tweet.json", 2, 0 },
+		{ "twitter_v1_rest/tweepy_home_timeline.json", 22, 0 },
+		{ "twitter_v1_rest/tweepy_search_tweets_q_tweepy.json", 21, 0 },
+		{ "twitter_v1_rest/tweepy_user_timeline_authenticated_user.json", 4, 0 },
+		{ "twitter_v1_rest/tweepy_user_timeline_screen_name_Twitter.json", 20, 0 },
+		{ "twitter_v1_stream/python-twitter_streaming_extended_tweet.json", 1, 0 },
+		{ "twitter_v1_stream/python-twitter_streaming_lines.ndjson", 80, 0 },
+		{ "twitter_v1_stream/tweet_parser_original_format_examples.ndjson", 36, 0 },
+		{ "twitter_v1_stream/tweet_parser_public_api_sample.ndjson", 31, 0 },
+		{ "twitter_v1_stream/twitter4j_sitestream-testcase.json", 0, 0 },
+		{ "twitter_v1_stream/twitter4j_streamingapi-event-testcase.ndjson", 0, 0 },
+		{ "twitter_v1_stream/twitter4j_streamingapi-testcase.ndjson", 4, 0 },
+		{ "twitter_v2/twarc-csv_filtered_stream_with_truncated_last_line.jsonl", 11, 1 },
+		{ "twitter_v2/twarc-csv_search_all_two_tweets.jsonl", 2, 0 },
+		{ "twitter_v2/twarc-csv_search_recent_brexit_page.jsonl", 159, 0 },
+		{ "twitter_v2/twarc-csv_tweets_lookup_edited.jsonl", 3, 0 },
+		{ "twitter_v2/twarc-csv_tweets_lookup_quoted_edit.jsonl", 4, 0 },
+		{ "twitter_v2/twarc-csv_tweets_lookup_withheld_and_errors.jsonl", 285, 0 },
+		/* default fields only: no author_id, so every tweet is dead-lettered */
+		{ "twitter_v2/tweepy_reverse_chronological_home_timeline.json", 0, 98 },
+		{ "twitter_v2/tweepy_search_recent_query_Tweepy.json", 0, 10 },
+		{ "twitter_v2/tweepy_tweets_lookup_two_ids.json", 0, 2 },
+		{ "twitter_v2/tweepy_users_tweets_783214.json", 0, 2 },
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		char rel[256];
+		struct coll c;
+		struct bw_decoder *d;
+		snprintf(rel, sizeof(rel), "fixtures/%s", want[i].file);
+		d = decode_data(&c, rel, BW_TIME_NONE);
+		if (json_array_size(c.posts) != want[i].posts || json_array_size(c.dlq) != want[i].dlq)
+			fail_msg("%s: %zu posts, %zu dlq; want %u, %u", rel, json_array_size(c.posts),
+				 json_array_size(c.dlq), want[i].posts, want[i].dlq);
+		ingest_decoder_free(d);
+		coll_free(&c);
+	}
+}
+
+static void test_unreadable_file(void **state)
+{
+	(void)state;
+	struct coll c;
+	char err[256];
+	struct bw_decoder *d = new_dec(&c, 0, 0, BW_TIME_NONE);
+
+	assert_int_equal(ingest_decode_file(d, "/nonexistent/x.ndjson", err, sizeof(err)), BW_EIO);
+	assert_string_equal(err, "/nonexistent/x.ndjson: No such file or directory");
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_extended_tweet_full_text),
+		cmocka_unit_test(test_retweet_refs_and_embedded),
+		cmocka_unit_test(test_v2_author_join_and_twarc_page),
+		cmocka_unit_test(test_mastodon_account_and_sse),
+		cmocka_unit_test(test_deletion_and_control_counts),
+		cmocka_unit_test(test_cresci_archive_counts_without_names),
+		cmocka_unit_test(test_profile_probe_time_rules),
+		cmocka_unit_test(test_dlq_line_by_line),
+		cmocka_unit_test(test_depth_cap_boundary),
+		cmocka_unit_test(test_sse_assembler),
+		cmocka_unit_test(test_jetstream),
+		cmocka_unit_test(test_every_fixture),
+		cmocka_unit_test(test_unreadable_file),
+	};
+	return cmocka_run_group_tests_name("decode", tests, NULL, NULL);
+}
