@@ -485,8 +485,16 @@ int feat_account_update(struct feat_account *a, const struct bw_post *p)
 	if (p->kind == BW_POST_PROFILE)
 		return feat_snapshot(a, &p->author, p->created_at_ms);
 	r.t = p->created_at_ms;
-	/* Posts without an id (text-only archives) are keyed by their text. */
-	r.id = p->id ? feat_hash_str(p->id) : feat_hash_str(p->text ? p->text : "");
+	/* Posts without an id (text-only archives) are keyed by their text and
+	 * time; with neither id nor time they cannot be deduplicated: each counts. */
+	if (p->id) {
+		r.id = feat_hash_str(p->id);
+	} else if (p->created_at_ms != BW_TIME_NONE) {
+		r.id = feat_hash_str(p->text ? p->text : "");
+	} else {
+		uint64_t key[2] = { a->posts + a->late, feat_hash_str(p->text) };
+		r.id = feat_hash32(key, sizeof(key));
+	}
 	r.flags = (uint16_t)(p->kind == BW_POST_RETWEET ? 1 : p->kind == BW_POST_REPLY ? 2
 							  : p->kind == BW_POST_QUOTE ? 3 : 0);
 	r.flags |= (uint16_t)((p->n_mentions ? RF_MENTION : 0) | (p->n_hashtags ? RF_HASHTAG : 0) |

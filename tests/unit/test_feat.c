@@ -519,11 +519,15 @@ static void test_hostile_values_stay_finite(void **state)
 	post_init(&p, "5", "2", INT64_MAX);
 	p.text = "";
 	assert_int_equal(feat_account_update(a, &p), 0);
-	post_init(&p, "5", NULL, BW_TIME_NONE); /* no id, no time */
+	post_init(&p, "5", NULL, T0); /* no id: keyed by text and time */
 	p.text = "text only";
 	assert_int_equal(feat_account_update(a, &p), 0);
-	assert_int_equal(feat_account_update(a, &p), 0); /* same text again: a duplicate */
+	assert_int_equal(feat_account_update(a, &p), 0); /* same text, same time: a duplicate */
 	assert_int_equal(feat_account_posts(a), 3);
+	p.created_at_ms = BW_TIME_NONE; /* neither id nor time: cannot be deduplicated */
+	assert_int_equal(feat_account_update(a, &p), 0);
+	assert_int_equal(feat_account_update(a, &p), 0);
+	assert_int_equal(feat_account_posts(a), 5);
 	assert_int_equal(feat_account_extract(a, BW_TIME_NONE, v), 0);
 	assert_all_finite(v);
 	assert_int_equal(feat_account_extract(a, INT64_MIN + 5, v), 0);
