@@ -8,6 +8,7 @@
 #   make deps            install the Debian packages everything needs (idempotent)
 #   make fuzz            libFuzzer targets with clang (build-fuzz/)
 #   make docs            regenerate docs/CONFIG.md and docs/FEATURES.md
+#   make model           train models/default.model from ../shared/data + simulator output
 
 V        ?= 0
 ifeq ($(V),0)
@@ -175,6 +176,10 @@ deps:
 
 deps-check:
 	@tools/install-deps.sh --if-missing
+
+# The default model (docs/MODEL.md): reproducible bit for bit from the data.
+model: all
+	BUILD=$(BUILD) models/build.sh models/default.model
 
 clean:
 	rm -rf build build-san build-fuzz

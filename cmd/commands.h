@@ -11,8 +11,12 @@
 #define BW_VERSION "0.1.0"
 
 int cmd_config(int argc, char **argv);   /* cmd/cmd_config.c */
+int cmd_decode(int argc, char **argv);   /* ingest/cmd_decode.c */
+int cmd_serve(int argc, char **argv);    /* api/cmd_serve.c */
 int cmd_features(int argc, char **argv); /* features/cmd_features.c */
 int cmd_replay(int argc, char **argv);   /* features/cmd_replay.c */
-int cmd_decode(int argc, char **argv);   /* ingest/cmd_decode.c */
+int cmd_simulate(int argc, char **argv); /* classifier/cmd_simulate.c */
+int cmd_train(int argc, char **argv);    /* classifier/cmd_train.c */
+int cmd_eval(int argc, char **argv);     /* classifier/cmd_eval.c */
 
 #endif

@@ -17,9 +17,13 @@ struct command {
 
 static const struct command commands[] = {
 	{ "config", cmd_config, "show the effective configuration (--dump) or its reference (--markdown)" },
-	{ "features", cmd_features, "list the feature registry (--list, --markdown, --hash)" },
-	{ "replay", cmd_replay, "replay archive files through the feature states (--features-out)" },
 	{ "decode", cmd_decode, "decode posts from files (any supported shape) to normalised NDJSON" },
+	{ "features", cmd_features, "list the feature registry (--list, --markdown, --hash)" },
+	{ "replay", cmd_replay, "replay archives without a broker: per-account features (and scores)" },
+	{ "simulate", cmd_simulate, "write simulated human and bot timelines with ground-truth labels" },
+	{ "train", cmd_train, "train a model from labelled posts (libsvm, CV grid search, calibration)" },
+	{ "eval", cmd_eval, "evaluate a model on labelled posts (AUC, PR-AUC, F1, Brier; --report DIR)" },
+	{ "serve", cmd_serve, "serve score records over HTTP: lookups, batches, export, metrics" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -7,7 +7,14 @@
  * replay), any number of readers; readers never block the writer.
  *
  * Ownership: values returned by getters are copied into caller buffers or
- * malloc'd (documented per function). Thread-safe for readers; one writer.
+ * malloc'd (documented per function), except the read-snapshot getters,
+ * which borrow LMDB's pages until store_read_end(). Thread-safe for readers
+ * (the environment is opened MDB_NOTLS, so a snapshot may move between
+ * threads but must not be used by two at once); one writer.
+ *
+ * Ordering: account ids that are all digits sort numerically and before any
+ * other id (e.g. a DID), which sort bytewise; export cursors rely on this.
+ * Ids are 1..BW_STORE_MAX_KEY bytes, as are screen names.
  */
 #ifndef BW_STORE_H
 #define BW_STORE_H
@@ -16,8 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define BW_STORE_MAX_KEY 255 /* longest account id or screen name, bytes */
+
 struct bw_store;
 struct bw_store_txn;
+struct bw_store_read;
 
 /* Open (creating when `writable`) the store in directory `path`. */
 struct bw_store *store_open(const char *path, bool writable, size_t map_size_mb, char *errstr,
@@ -60,5 +70,22 @@ int store_scan(struct bw_store *st, const char *after_id, store_scan_cb cb, void
 
 /* Number of account records. */
 int store_count(struct bw_store *st, uint64_t *n);
+
+/*
+ * A read snapshot for many lookups at the cost of one: NULL with *err set on
+ * failure. End it with store_read_end() (accepts NULL). Snapshots are pooled
+ * and reused; an open one never blocks the writer, but keep it short-lived
+ * (it pins the pages it sees).
+ */
+struct bw_store_read *store_read_begin(struct bw_store *st, int *err);
+void store_read_end(struct bw_store_read *rd);
+
+/* Record by id / by screen name (case-insensitive) in the snapshot:
+ * NUL-terminated JSON borrowed until store_read_end(), or NULL with *err
+ * BW_ENOENT when absent (BW_ESTORE on error, BW_EINVAL for a bad key). */
+const char *store_read_get(struct bw_store_read *rd, const char *user_id, size_t *len,
+			   int *err);
+const char *store_read_get_by_name(struct bw_store_read *rd, const char *screen_name,
+				   size_t *len, int *err);
 
 #endif

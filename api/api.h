@@ -1,0 +1,97 @@
+/*
+ * api.h — the lookup API: score records over HTTP (docs/API.md).
+ *
+ * An api_server holds the routes' shared state (the store, the options, the
+ * metrics) and, once started, a libmicrohttpd daemon serving them. The
+ * routing itself is a plain function, api_handle(), from a request to a
+ * response, so tests and the fuzz target drive every route without sockets.
+ *
+ * Ownership: the server borrows the store (it must outlive the server) and
+ * copies the options' strings. Responses own their body or stream and are
+ * released with api_response_release(). Thread-safety: api_handle() may run
+ * on many threads at once; start/free are not concurrent with anything.
+ */
+#ifndef BW_API_H
+#define BW_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct bw_store;
+
+#define API_MAX_ARGS 32 /* query parameters kept per request; more is a 400 */
+
+struct api_opts {
+	const char *listen;     /* "HOST:PORT" (port 0 = any free port) */
+	const char *token;      /* bearer token required on every route but /healthz; NULL or "" = open */
+	unsigned threads;       /* worker threads (1 = one epoll thread, else a pool) */
+	size_t max_body;        /* request body cap in bytes (413 past it) */
+	unsigned conn_limit;    /* concurrent connections accepted */
+	unsigned timeout_s;     /* idle connection timeout */
+	size_t max_batch;       /* most ids + names in one POST /v1/accounts:lookup */
+};
+
+/* One HTTP request as the router sees it; every pointer is borrowed. */
+struct api_request {
+	const char *method;                    /* "GET", "POST", ... */
+	const char *path;                      /* URL-decoded path, no query */
+	size_t n_args;                         /* query parameters */
+	const char *arg_keys[API_MAX_ARGS];    /* their names */
+	const char *arg_values[API_MAX_ARGS];  /* their values ("" when bare) */
+	bool too_many_args;                    /* more than API_MAX_ARGS were sent */
+	const char *authorization;             /* Authorization header or NULL */
+	const char *api_key;                   /* X-RapidAPI-Key header or NULL (Botometer clients) */
+	const char *body;                      /* request body (not NUL-terminated) or NULL */
+	size_t body_len;                       /* its length */
+	bool body_too_large;                   /* the body exceeded max_body (and was discarded) */
+};
+
+struct api_stream;
+
+/* A response. Exactly one of body / stream carries the content. */
+struct api_response {
+	unsigned status;          /* HTTP status */
+	const char *content_type; /* static string */
+	const char *allow;        /* Allow header for 405 (static) or NULL */
+	const char *route;        /* route template for metrics (static), e.g. "/v1/accounts/{id}" */
+	char *body;               /* malloc'd body, owned */
+	size_t len;               /* body length */
+	struct api_stream *stream;/* streamed body (owned) or NULL */
+};
+
+struct api_server;
+
+/* New server state over `st` (borrowed); NULL with errstr set. Free with api_server_free(). */
+struct api_server *api_server_new(struct bw_store *st, const struct api_opts *opts,
+				  char *errstr, size_t errlen);
+
+/* Start listening (opts->listen); 0 or BW_EINVAL (bad address) / BW_EHTTP. */
+int api_server_start(struct api_server *srv, char *errstr, size_t errlen);
+
+/* The bound TCP port once started (useful with port 0), else 0. */
+uint16_t api_server_port(const struct api_server *srv);
+
+/* Stop the daemon (waiting for in-flight requests) and free. Accepts NULL. */
+void api_server_free(struct api_server *srv);
+
+/*
+ * Route one request. Always fills `resp` (errors become 4xx/5xx JSON
+ * bodies); returns 0, or BW_ENOMEM when not even an error body could be
+ * built (then resp->status is 500 and resp->body NULL).
+ */
+int api_handle(struct api_server *srv, const struct api_request *req, struct api_response *resp);
+
+/*
+ * Read the next bytes of a streamed response into buf (at most max): the
+ * number written (> 0), 0 at the end, or -1 on an error (the stream must
+ * then be cut short). Not thread-safe per stream.
+ */
+ssize_t api_stream_read(struct api_stream *s, char *buf, size_t max);
+void api_stream_free(struct api_stream *s);
+
+/* Free what the response owns (body, stream); the struct itself is the caller's. */
+void api_response_release(struct api_response *resp);
+
+#endif

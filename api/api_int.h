@@ -1,0 +1,72 @@
+/*
+ * api_int.h — private to api/: the server state and the helpers the route
+ * files share. Not part of the public interface (api.h).
+ */
+#ifndef BW_API_INT_H
+#define BW_API_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "api.h"
+
+struct MHD_Daemon;
+struct bw_metric;
+
+#define API_MAX_ID 128   /* longest account id accepted */
+#define API_MAX_NAME 64  /* longest screen name accepted */
+
+struct api_server {
+	struct bw_store *store;         /* borrowed score store */
+	struct api_opts opts;           /* options; strings point into the copies below */
+	char *listen;                   /* copy of opts.listen */
+	bool has_token;                 /* a bearer token is required */
+	unsigned char token_hash[32];   /* SHA-256 of the token (compared in constant time) */
+	struct MHD_Daemon *daemon;      /* running daemon or NULL */
+	struct bw_metric *m_requests;   /* botwatch_api_requests_total{route,status} */
+	struct bw_metric *m_latency;    /* botwatch_api_request_duration_seconds{route,status} */
+	struct bw_metric *m_lookups;    /* botwatch_api_lookups_total{result} */
+	struct bw_metric *m_accounts;   /* botwatch_store_accounts */
+};
+
+/* A growable byte buffer for response bodies (capped at `cap` bytes). */
+struct api_buf {
+	char *data;  /* malloc'd bytes */
+	size_t len;  /* used */
+	size_t size; /* allocated */
+	bool failed; /* an append failed (allocation); the content is incomplete */
+};
+
+bool api_buf_append(struct api_buf *b, const char *s, size_t n);
+bool api_buf_puts(struct api_buf *b, const char *s);
+/* Append a compact JSON dump of `v` (any JSON value). */
+bool api_buf_json(struct api_buf *b, const json_t *v);
+
+/* Fill resp with a JSON body: takes the reference to `v`. */
+int api_json_response(struct api_response *resp, unsigned status, json_t *v);
+/* {"status":"error","error":msg} with `status`. */
+int api_error(struct api_response *resp, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Take ownership of b->data as the body (application/json). */
+int api_buf_response(struct api_response *resp, unsigned status, struct api_buf *b);
+
+/* An account id: decimal digits without a leading zero (at most 20), or a DID. */
+bool api_valid_id(const char *s);
+/* A screen name: 1..API_MAX_NAME of [A-Za-z0-9_.@-] (a leading '@' is stripped first). */
+bool api_valid_name(const char *s);
+/* Shortest decimal text that reads back as `v` into buf (>= 32 bytes). */
+void api_fmt_double(char *buf, size_t len, double v);
+
+/* The value of query parameter `key`, or NULL. */
+const char *api_arg(const struct api_request *req, const char *key);
+
+/* Route handlers (api_routes.c, api_export.c). */
+int api_route_account(struct api_server *srv, const char *id, struct api_response *resp);
+int api_route_by_name(struct api_server *srv, const char *name, struct api_response *resp);
+int api_route_lookup(struct api_server *srv, const struct api_request *req,
+		     struct api_response *resp);
+int api_route_export(struct api_server *srv, const struct api_request *req,
+		     struct api_response *resp);
+
+#endif

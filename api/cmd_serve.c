@@ -1,0 +1,148 @@
+/*
+ * cmd_serve.c — `botwatch serve`: the lookup API over a score store
+ * (docs/API.md). Opens the store read-only, serves until SIGINT/SIGTERM.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "bw_err.h"
+#include "bw_log.h"
+#include "cfg.h"
+#include "commands.h"
+#include "store.h"
+
+static void serve_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: botwatch serve [--config FILE] [--set key=value]... [--store DIR]\n"
+		"                      [--listen HOST:PORT] [--threads N] [--port-file FILE]\n\n"
+		"Serve score records from the store over HTTP (see docs/API.md).\n\n"
+		"  --store DIR        LMDB store directory (store.path)\n"
+		"  --listen HOST:PORT address to listen on; port 0 picks a free port (api.listen)\n"
+		"  --threads N        worker threads (api.threads)\n"
+		"  --port-file FILE   write the bound port to FILE once listening\n"
+		"The bearer token comes from api.token (e.g. BOTWATCH_API_TOKEN).\n");
+}
+
+/* Apply serve's own flags onto the config; 0, or 2 on a usage error. */
+static int serve_args(int argc, char **argv, struct bw_config *cfg, const char **port_file)
+{
+	static const char *const map[][2] = {
+		{ "--store", "store.path" }, { "--listen", "api.listen" }, { "--threads", "api.threads" },
+	};
+	char err[512];
+
+	for (int i = 1; i < argc; i++) {
+		size_t k = 0;
+		if (i + 1 >= argc) {
+			fprintf(stderr, "botwatch serve: unknown option or missing value: '%s'\n", argv[i]);
+			return 2;
+		}
+		if (strcmp(argv[i], "--port-file") == 0) {
+			*port_file = argv[++i];
+			continue;
+		}
+		while (k < 3 && strcmp(argv[i], map[k][0]) != 0)
+			k++;
+		if (k == 3) {
+			fprintf(stderr, "botwatch serve: unknown option '%s'\n", argv[i]);
+			return 2;
+		}
+		i++;
+		if (cfg_set(cfg, map[k][1], argv[i], map[k][0], err, sizeof(err))) {
+			fprintf(stderr, "botwatch serve: %s\n", err);
+			return 2;
+		}
+	}
+	return 0;
+}
+
+static int write_port(const char *path, uint16_t port)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0) {
+		fprintf(stderr, "botwatch serve: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Run the server until a signal; returns the exit status. */
+static int serve_run(struct bw_config *cfg, const char *port_file)
+{
+	struct api_opts o = {
+		.listen = cfg->api_listen, .token = cfg->api_token,
+		.threads = (unsigned)cfg->api_threads, .max_body = (size_t)cfg->api_max_body_bytes,
+		.conn_limit = (unsigned)cfg->api_conn_limit, .timeout_s = (unsigned)cfg->api_timeout_s,
+		.max_batch = (size_t)cfg->api_max_batch,
+	};
+	char err[512];
+	sigset_t set;
+	int sig = 0, status = 1;
+	struct bw_store *st = store_open(cfg->store_path, false, (size_t)cfg->store_map_size_mb,
+					 err, sizeof(err));
+	struct api_server *srv = NULL;
+
+	if (!st) {
+		fprintf(stderr, "botwatch serve: store %s: %s\n", cfg->store_path, err);
+		return 1;
+	}
+	/* block the signals before the daemon's threads exist, so they inherit the mask */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (!(srv = api_server_new(st, &o, err, sizeof(err))) ||
+	    api_server_start(srv, err, sizeof(err))) {
+		fprintf(stderr, "botwatch serve: %s\n", err);
+		goto out_free;
+	}
+	BW_INFO("serving %s on port %u (%u threads%s)", cfg->store_path, api_server_port(srv),
+		o.threads, o.token && *o.token ? ", token required" : "");
+	if (port_file && write_port(port_file, api_server_port(srv)))
+		goto out_free;
+	sigdelset(&set, SIGPIPE);
+	sigwait(&set, &sig);
+	BW_INFO("signal %d: stopping", sig);
+	status = 0;
+out_free:
+	api_server_free(srv);
+	store_close(st);
+	return status;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct bw_config *cfg;
+	const char *port_file = NULL;
+	char err[512];
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			serve_usage(stdout);
+			return 0;
+		}
+	}
+	if (cfg_from_cli(&cfg, &argc, argv, err, sizeof(err))) {
+		fprintf(stderr, "botwatch serve: %s\n", err);
+		return 2;
+	}
+	if ((rc = serve_args(argc, argv, cfg, &port_file))) {
+		serve_usage(stderr);
+		cfg_free(cfg);
+		return rc;
+	}
+	bw_log_set_level(bw_log_level_parse(cfg->log_level));
+	rc = serve_run(cfg, port_file);
+	cfg_free(cfg);
+	return rc;
+}

@@ -1,0 +1,264 @@
+/*
+ * clf.h — the classifier: libsvm training, calibrated scores, class and
+ * bot-type subscores, the model file and the score record.
+ *
+ * The module works on a generic labelled matrix (rows of doubles, column
+ * names, column classes, per-row availability) so it does not depend on how
+ * features are computed. A trained model is one JSON document (docs/MODEL.md)
+ * holding the scaler, the libsvm sub-models as libsvm model text, the
+ * calibration and the stacking combiners; its id is the sha256 of its bytes.
+ *
+ * How an account is scored (docs/MODEL.md): each *group* (user_text,
+ * user_counts, friend, network, temporal, content, sentiment) has its own
+ * linear or RBF SVM over its columns. A group is computable for an account
+ * when the account's availability bits (CLF_AVAIL_*) cover the group's
+ * requirement. A *stack* (english, universal, per class, per bot type)
+ * combines the computable groups' decision values with a logistic model
+ * fitted on out-of-fold decision values for exactly that availability
+ * pattern, so an account without counts or without posts still gets a
+ * calibrated score from what is there.
+ *
+ * Ownership: documented per function. Models are immutable after load and
+ * may be shared read-only between threads. This module never logs or exits.
+ */
+#ifndef BW_CLF_H
+#define BW_CLF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define CLF_FORMAT_VERSION 1
+
+/* Availability bits: which kinds of evidence an account has. */
+#define CLF_AVAIL_TEXT 0x1u     /* a profile with name / screen name / description */
+#define CLF_AVAIL_COUNTS 0x2u   /* follower, friend, status counts and creation time */
+#define CLF_AVAIL_ACTIVITY 0x4u /* at least CLF_MIN_POSTS authored posts */
+#define CLF_AVAIL_ALL 0x7u
+#define CLF_N_PATTERNS 8        /* every subset of the three bits */
+#define CLF_MIN_POSTS 3
+
+/* Feature classes, in feat.h's order (FEAT_USER ... FEAT_SENTIMENT). */
+#define CLF_NCLASS 6
+
+/* ---- generic matrix ------------------------------------------------------- */
+
+struct clf_matrix {
+	size_t n_rows;        /* rows filled */
+	size_t cap_rows;      /* rows allocated */
+	size_t n_cols;        /* columns per row */
+	char **col_names;     /* n_cols owned names ("user.name_length") */
+	int *col_class;       /* n_cols feature classes, 0..CLF_NCLASS-1 */
+	bool *col_universal;  /* n_cols language-independence flags */
+	double *x;            /* n_rows * n_cols values, row-major */
+	int *label;           /* n_rows labels: 1 bot, 0 human */
+	uint32_t *avail;      /* n_rows CLF_AVAIL_* masks */
+	char **row_id;        /* n_rows owned account ids */
+	char **row_class;     /* n_rows owned classes (bot type; "human" for humans) */
+	char **row_dataset;   /* n_rows owned dataset names ("" when not given) */
+};
+
+/* New empty matrix with the given columns (copied). NULL on allocation
+ * failure. Caller frees with clf_matrix_free(). */
+struct clf_matrix *clf_matrix_new(size_t n_cols, const char *const *names, const int *classes,
+				  const bool *universal);
+void clf_matrix_free(struct clf_matrix *m);
+
+/* Append a row: x[0..n_cols) copied, strings copied (cls/dataset may be NULL).
+ * Returns 0, BW_EINVAL (non-finite value, bad label) or BW_ENOMEM. */
+int clf_matrix_add(struct clf_matrix *m, const char *id, const double *x, int label,
+		   const char *cls, const char *dataset, uint32_t avail, char *errstr,
+		   size_t errlen);
+
+/* ---- metrics (clf_metrics.c) ---------------------------------------------- */
+
+/* ROC AUC with ties counted half (Mann-Whitney). labels 0/1. Returns NaN when
+ * either class is absent. */
+double clf_auc(const double *score, const int *label, size_t n);
+
+/* Area under the precision-recall curve (average precision, step-wise). */
+double clf_pr_auc(const double *score, const int *label, size_t n);
+
+/* Mean squared error of probabilities against labels. */
+double clf_brier(const double *prob, const int *label, size_t n);
+
+/* Confusion-derived figures at threshold t (score >= t is positive). */
+struct clf_confusion {
+	size_t tp, fp, tn, fn; /* counts */
+	double precision;      /* tp / (tp + fp), 0 when undefined */
+	double recall;         /* tp / (tp + fn), 0 when undefined */
+	double f1;             /* harmonic mean, 0 when undefined */
+};
+void clf_confusion_at(const double *score, const int *label, size_t n, double t,
+		      struct clf_confusion *out);
+
+/*
+ * Stratified fold assignment: fold[i] in 0..k-1, each class dealt round-robin
+ * after a seeded shuffle (deterministic for a seed; xorshift, not rand()).
+ * Returns 0 or BW_EINVAL (k < 2).
+ */
+int clf_stratified_folds(const int *label, size_t n, int k, uint64_t seed, int *fold);
+
+/* Platt sigmoid P = 1 / (1 + exp(A f + B)) fitted by the Lin-Lin-Weng (2007)
+ * Newton method with Platt's target smoothing. Deterministic. */
+void clf_platt_fit(const double *dec, const int *label, size_t n, double *A, double *B);
+double clf_platt_apply(double A, double B, double dec);
+
+/*
+ * L2-regularised logistic regression by Newton's method on d <= 16 inputs:
+ * P = sigmoid(w . z + b). `lambda` is the ridge on w. Deterministic.
+ * Returns 0 or BW_EINVAL.
+ */
+int clf_logreg_fit(const double *z, const int *label, size_t n, size_t d, double lambda,
+		   double *w, double *b);
+
+/* Deterministic 64-bit generator (splitmix64 state step). */
+uint64_t clf_rand_next(uint64_t *state);
+
+/* ---- SVM sub-models (clf_svm.c) --------------------------------------------- */
+
+struct svm_model;
+struct clf_svm;
+
+/* A libsvm model as a dense fast-predict structure. Linear kernels collapse
+ * to one weight vector; RBF keeps dense SVs with precomputed squared norms.
+ * Caller frees with clf_svm_free(). NULL on allocation failure or when the
+ * model is not a 2-class C-SVC with linear or RBF kernel. */
+struct clf_svm *clf_svm_from_libsvm(const struct svm_model *model, size_t dim, char *errstr,
+				    size_t errlen);
+void clf_svm_free(struct clf_svm *s);
+
+/* Decision value for dense x[0..dim), oriented so that larger means label 1
+ * (bot). Equals libsvm's svm_predict_values (sign-adjusted) to ~1e-9. */
+double clf_svm_decision(const struct clf_svm *s, const double *x);
+
+/* Weight vector of a linear model (dim entries, borrowed) and its bias, so
+ * decision = sign * (w . x) + bias; NULL for RBF models. */
+const double *clf_svm_linear(const struct clf_svm *s, double *bias, double *sign);
+
+/* libsvm model text (the format of svm_save_model, %.17g) of a trained model;
+ * malloc'd NUL-terminated, caller frees. NULL on allocation failure. */
+char *clf_svm_model_text(const struct svm_model *model);
+
+/* Parse libsvm model text (bounded, strict) into a fast-predict structure of
+ * `dim` dense columns. NULL with errstr set on malformed input. */
+struct clf_svm *clf_svm_parse(const char *text, size_t len, size_t dim, char *errstr,
+			      size_t errlen);
+
+/* ---- training (clf_train.c) ------------------------------------------------- */
+
+enum clf_kernel { CLF_KERNEL_LINEAR = 0, CLF_KERNEL_RBF = 1 };
+
+struct clf_train_opts {
+	enum clf_kernel kernel; /* kernel of every SVM */
+	int folds;              /* CV folds for grid search and calibration (>= 2) */
+	uint64_t seed;          /* fold shuffling and subsampling seed */
+	size_t max_rows;        /* cap on rows per SVM fit (stratified subsample); 0 = none */
+	int min_class_rows;     /* fewer rows of a class than this: sub-model not trained */
+	const char *schema_hash;/* feature registry hash stored in the model */
+	int schema_version;     /* feature schema version stored in the model */
+	json_t *meta;           /* borrowed; copied into the model's "training" object */
+	void (*progress)(const char *msg, void *opaque); /* may be NULL */
+	void *progress_opaque;  /* passed to progress */
+};
+
+/* Defaults: linear, 5 folds, seed 1, max_rows 4000, min_class_rows 10. */
+void clf_train_opts_init(struct clf_train_opts *o);
+
+/*
+ * Train every sub-model, calibration and stack on `m` and serialise the
+ * model document. On success *out is a malloc'd NUL-terminated document of
+ * *out_len bytes (caller frees). Same inputs and options give the same bytes.
+ */
+int clf_train(const struct clf_matrix *m, const struct clf_train_opts *o, char **out,
+	      size_t *out_len, char *errstr, size_t errlen);
+
+/* ---- models and scoring (clf_model.c, clf_score.c) ------------------------------ */
+
+struct clf_model;
+
+/*
+ * Parse a model document (bounded: refuses > 256 MiB). When `schema_hash` is
+ * not NULL it must equal the model's feature_schema hash, and `n_features`
+ * its column count, else BW_ESCHEMA with a message naming both hashes.
+ * Caller frees with clf_model_free(). NULL with errstr set on error.
+ */
+struct clf_model *clf_model_parse(const char *buf, size_t len, const char *schema_hash,
+				  size_t n_features, char *errstr, size_t errlen);
+struct clf_model *clf_model_load(const char *path, const char *schema_hash,
+				 size_t n_features, char *errstr, size_t errlen);
+void clf_model_free(struct clf_model *mdl);
+
+/* Model id: "sha256:<hex>" of the file bytes. Borrowed for the model's life. */
+const char *clf_model_id(const struct clf_model *mdl);
+/* Length of the feature vectors the model reads. */
+size_t clf_model_n_features(const struct clf_model *mdl);
+/* Feature schema hash the model was trained on. Borrowed. */
+const char *clf_model_schema(const struct clf_model *mdl);
+/* Number of bot types with raw scores; name of the i-th (borrowed). */
+size_t clf_model_n_types(const struct clf_model *mdl);
+const char *clf_model_type_name(const struct clf_model *mdl, size_t i);
+/* The model's "training" metadata object (borrowed). */
+const json_t *clf_model_training(const struct clf_model *mdl);
+
+#define CLF_MAX_TYPES 32
+
+enum clf_status {
+	CLF_STATUS_OK = 0,          /* posts and profile */
+	CLF_STATUS_PROFILE_ONLY,    /* no (or too few) posts: scored from the profile */
+	CLF_STATUS_POSTS_ONLY,      /* posts but no profile fields: scored from activity */
+	CLF_STATUS_INSUFFICIENT,    /* nothing computable: score null */
+};
+
+/* One account's score. NaN marks "not computable" (JSON null). */
+struct clf_score {
+	enum clf_status status;          /* see above */
+	double english;                  /* calibrated overall, all classes */
+	double universal;                /* calibrated overall, no content/sentiment */
+	double cap_english;              /* P(bot | english score >= s) at the prior */
+	double cap_universal;            /* same for universal */
+	double categories[CLF_NCLASS];   /* per class, calibrated; NaN if not computable */
+	size_t n_types;                  /* raw scores filled */
+	double raw[CLF_MAX_TYPES];       /* per bot type (model type order); NaN if not computable */
+	uint32_t avail;                  /* the availability mask used */
+};
+
+/* Score dense x[0..n_features) (registry order) with availability `avail`.
+ * `cap_prior` in (0,1). Thread-safe on a shared model. */
+void clf_score(const struct clf_model *mdl, const double *x, uint32_t avail, double cap_prior,
+	       struct clf_score *out);
+
+/* Status name: "ok", "profile_only", "posts_only", "insufficient_data". */
+const char *clf_status_name(enum clf_status st);
+
+/* Identity and context of a score record (docs/SCORES.md). Strings borrowed. */
+struct clf_record_info {
+	const char *user_id;     /* account id (required) */
+	const char *screen_name; /* latest handle or NULL */
+	int64_t scored_at_ms;    /* event time the score refers to, or BW_TIME_NONE */
+	uint64_t posts_seen;     /* authored posts folded in */
+};
+
+/* The score record as a JSON object (new reference, caller json_decref()s);
+ * NULL on allocation failure. */
+json_t *clf_score_to_json(const struct clf_model *mdl, const struct clf_score *sc,
+			  const struct clf_record_info *info);
+
+/* ---- availability tracking (clf_avail.c) ---------------------------------------- */
+
+struct bw_post;
+
+/* Per-account evidence counters from which the CLF_AVAIL_* mask is derived. */
+struct clf_avail_state {
+	uint32_t seen;      /* CLF_AVAIL_TEXT / CLF_AVAIL_COUNTS bits observed */
+	uint64_t posts;     /* authored posts (not profile snapshots or deletions) */
+};
+
+/* Fold one post authored by the account into the evidence. */
+void clf_avail_update(struct clf_avail_state *st, const struct bw_post *post);
+/* The mask: TEXT/COUNTS as seen, ACTIVITY when posts >= CLF_MIN_POSTS. */
+uint32_t clf_avail_mask(const struct clf_avail_state *st);
+
+#endif

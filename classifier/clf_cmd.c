@@ -1,0 +1,512 @@
+/*
+ * clf_cmd.c — labels files, archive decoding into per-account feature state,
+ * and the labelled matrix for train/eval/replay (see clf_cmd.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "bw_err.h"
+#include "bw_time.h"
+#include "cfg.h"
+#include "clf_cmd.h"
+#include "decode.h"
+#include "feat.h"
+
+#define LABEL_LINE_MAX 4096
+
+static char *xstrdup(const char *s)
+{
+	size_t n = strlen(s);
+	char *d = malloc(n + 1);
+	if (d)
+		memcpy(d, s, n + 1);
+	return d;
+}
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* Open-addressing index over string keys: slots hold entry index + 1. */
+static int index_grow(size_t **slot, size_t *nslot, size_t n, char **keys)
+{
+	size_t ns = *nslot ? *nslot * 2 : 1024;
+	size_t *s = calloc(ns, sizeof(size_t));
+	if (!s)
+		return BW_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		size_t h = (size_t)hash_str(keys[i]) & (ns - 1);
+		while (s[h])
+			h = (h + 1) & (ns - 1);
+		s[h] = i + 1;
+	}
+	free(*slot);
+	*slot = s;
+	*nslot = ns;
+	return 0;
+}
+
+static long index_find(const size_t *slot, size_t nslot, char *const *keys, const char *id)
+{
+	if (!nslot)
+		return -1;
+	for (size_t h = (size_t)hash_str(id) & (nslot - 1); slot[h]; h = (h + 1) & (nslot - 1))
+		if (strcmp(keys[slot[h] - 1], id) == 0)
+			return (long)(slot[h] - 1);
+	return -1;
+}
+
+static void index_put(size_t *slot, size_t nslot, const char *id, size_t idx)
+{
+	size_t h = (size_t)hash_str(id) & (nslot - 1);
+	while (slot[h])
+		h = (h + 1) & (nslot - 1);
+	slot[h] = idx + 1;
+}
+
+/* ---- labels ----------------------------------------------------------------- */
+
+void clf_labels_init(struct clf_labels *lb)
+{
+	memset(lb, 0, sizeof(*lb));
+}
+
+void clf_labels_free(struct clf_labels *lb)
+{
+	for (size_t i = 0; i < lb->n; i++) {
+		free(lb->id[i]);
+		free(lb->cls[i]);
+		free(lb->dataset[i]);
+	}
+	free(lb->id);
+	free(lb->label);
+	free(lb->cls);
+	free(lb->dataset);
+	free(lb->slot);
+	memset(lb, 0, sizeof(*lb));
+}
+
+long clf_labels_find(const struct clf_labels *lb, const char *id)
+{
+	return index_find(lb->slot, lb->nslot, lb->id, id);
+}
+
+static int labels_add(struct clf_labels *lb, const char *id, int label, const char *cls,
+		      const char *ds)
+{
+	if (clf_labels_find(lb, id) >= 0) {
+		lb->dup++;
+		return 0;
+	}
+	if (lb->n == lb->cap) {
+		size_t nc = lb->cap ? lb->cap * 2 : 1024;
+		char **a = realloc(lb->id, nc * sizeof(char *)), **b, **c;
+		if (a)
+			lb->id = a;
+		b = realloc(lb->cls, nc * sizeof(char *));
+		if (b)
+			lb->cls = b;
+		c = realloc(lb->dataset, nc * sizeof(char *));
+		if (c)
+			lb->dataset = c;
+		int *l = realloc(lb->label, nc * sizeof(int));
+		if (l)
+			lb->label = l;
+		if (!a || !b || !c || !l)
+			return BW_ENOMEM;
+		lb->cap = nc;
+	}
+	if ((lb->n + 1) * 2 > lb->nslot && index_grow(&lb->slot, &lb->nslot, lb->n, lb->id))
+		return BW_ENOMEM;
+	size_t i = lb->n;
+	lb->id[i] = xstrdup(id);
+	lb->cls[i] = xstrdup(cls && *cls ? cls : label ? "bot" : "human");
+	lb->dataset[i] = xstrdup(ds);
+	lb->label[i] = label;
+	if (!lb->id[i] || !lb->cls[i] || !lb->dataset[i]) {
+		free(lb->id[i]);
+		free(lb->cls[i]);
+		free(lb->dataset[i]);
+		return BW_ENOMEM;
+	}
+	index_put(lb->slot, lb->nslot, id, i);
+	lb->n++;
+	return 0;
+}
+
+/* Dataset default: the name of the directory holding the labels file. */
+static void dataset_of(const char *path, char *out, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash) {
+		snprintf(out, len, "default");
+		return;
+	}
+	const char *start = slash;
+	while (start > path && start[-1] != '/')
+		start--;
+	snprintf(out, len, "%.*s", (int)(slash - start), start);
+	if (!out[0])
+		snprintf(out, len, "default");
+}
+
+/* Split line in place on commas into at most 4 fields; returns the count. */
+static int split_csv(char *line, char **f)
+{
+	int n = 0;
+	f[n++] = line;
+	for (char *p = line; *p && n < 4; p++) {
+		if (*p == ',') {
+			*p = '\0';
+			f[n++] = p + 1;
+		}
+	}
+	for (int i = 0; i < n; i++) { /* trim */
+		while (*f[i] == ' ')
+			f[i]++;
+		char *e = f[i] + strlen(f[i]);
+		while (e > f[i] && (e[-1] == ' ' || e[-1] == '\r' || e[-1] == '\n'))
+			*--e = '\0';
+	}
+	return n;
+}
+
+static bool valid_id(const char *s)
+{
+	if (!*s || strlen(s) > 64)
+		return false;
+	for (; *s; s++)
+		if (*s == ',' || *s == '"' || (unsigned char)*s < 0x20)
+			return false;
+	return true;
+}
+
+int clf_labels_load(struct clf_labels *lb, const char *path, char *errstr, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char line[LABEL_LINE_MAX + 2], ds_default[128];
+	unsigned long ln = 0;
+	int rc = 0;
+	if (!f)
+		return bw_seterr(errstr, errlen, BW_ENOENT, "%s: %s", path, strerror(errno));
+	dataset_of(path, ds_default, sizeof(ds_default));
+	while (fgets(line, sizeof(line), f)) {
+		char *fld[4];
+		ln++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			rc = bw_seterr(errstr, errlen, BW_ETOOLARGE, "%s:%lu: line longer than %d bytes",
+				       path, ln, LABEL_LINE_MAX);
+			break;
+		}
+		int n = split_csv(line, fld);
+		if (n == 1 && !fld[0][0])
+			continue; /* blank line */
+		if (ln == 1 && strcmp(fld[0], "user_id") == 0)
+			continue; /* header */
+		if (n < 2 || !valid_id(fld[0]) || (strcmp(fld[1], "0") && strcmp(fld[1], "1"))) {
+			rc = bw_seterr(errstr, errlen, BW_EPARSE,
+				       "%s:%lu: expected user_id,label[,class][,dataset] with label 0 or 1",
+				       path, ln);
+			break;
+		}
+		if ((rc = labels_add(lb, fld[0], fld[1][0] == '1', n > 2 ? fld[2] : NULL,
+				     n > 3 && fld[3][0] ? fld[3] : ds_default))) {
+			bw_seterr(errstr, errlen, rc, "out of memory");
+			break;
+		}
+	}
+	if (!rc && ferror(f))
+		rc = bw_seterr(errstr, errlen, BW_EIO, "%s: read error", path);
+	fclose(f);
+	return rc;
+}
+
+/* ---- corpus ----------------------------------------------------------------- */
+
+struct clf_corpus {
+	size_t n, cap;               /* accounts used / allocated */
+	char **id;                   /* account ids */
+	struct feat_account **fa;    /* feature state per account */
+	struct clf_avail_state *av;  /* evidence per account */
+	size_t *slot;                /* id index */
+	size_t nslot;                /* slots */
+	const struct clf_labels *only; /* filter, or NULL */
+	int64_t probe_ms;            /* --probe-time or BW_TIME_NONE */
+	uint64_t skipped;            /* posts of accounts not in `only` */
+	uint64_t update_errors;      /* posts the feature state rejected */
+	struct bw_decode_stats stats;/* summed decoder counts */
+	int err;                     /* sticky allocation failure in the callback */
+};
+
+void clf_corpus_free(struct clf_corpus *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->id[i]);
+		feat_account_free(c->fa[i]);
+	}
+	free(c->id);
+	free(c->fa);
+	free(c->av);
+	free(c->slot);
+	free(c);
+}
+
+static long corpus_get(struct clf_corpus *c, const char *id)
+{
+	long i = index_find(c->slot, c->nslot, c->id, id);
+	if (i >= 0)
+		return i;
+	if (c->n == c->cap) {
+		size_t nc = c->cap ? c->cap * 2 : 1024;
+		char **a = realloc(c->id, nc * sizeof(char *));
+		if (a)
+			c->id = a;
+		struct feat_account **b = realloc(c->fa, nc * sizeof(*b));
+		if (b)
+			c->fa = b;
+		struct clf_avail_state *v = realloc(c->av, nc * sizeof(*v));
+		if (v)
+			c->av = v;
+		if (!a || !b || !v)
+			return -1;
+		c->cap = nc;
+	}
+	if ((c->n + 1) * 2 > c->nslot && index_grow(&c->slot, &c->nslot, c->n, c->id))
+		return -1;
+	c->id[c->n] = xstrdup(id);
+	c->fa[c->n] = feat_account_new(id);
+	memset(&c->av[c->n], 0, sizeof(c->av[c->n]));
+	if (!c->id[c->n] || !c->fa[c->n]) {
+		free(c->id[c->n]);
+		feat_account_free(c->fa[c->n]);
+		return -1;
+	}
+	index_put(c->slot, c->nslot, id, c->n);
+	return (long)c->n++;
+}
+
+static int on_post(const struct bw_post *p, void *opaque)
+{
+	struct clf_corpus *c = opaque;
+	if (!p->author.id)
+		return 0;
+	if (c->only && clf_labels_find(c->only, p->author.id) < 0) {
+		c->skipped++;
+		return 0;
+	}
+	long i = corpus_get(c, p->author.id);
+	if (i < 0) {
+		c->err = BW_ENOMEM;
+		return 1; /* stop: out of memory */
+	}
+	if (feat_account_update(c->fa[i], p))
+		c->update_errors++;
+	clf_avail_update(&c->av[i], p);
+	return 0;
+}
+
+static void add_stats(struct bw_decode_stats *a, const struct bw_decode_stats *b)
+{
+	a->units += b->units;
+	a->bytes += b->bytes;
+	a->posts += b->posts;
+	for (int k = 0; k < BW_CTRL__COUNT; k++)
+		a->control[k] += b->control[k];
+	for (int k = 0; k < BW_DLQ__COUNT; k++)
+		a->dlq[k] += b->dlq[k];
+	a->probe_inferred += b->probe_inferred;
+}
+
+struct clf_corpus *clf_corpus_build(const struct bw_config *cfg, char **files, size_t nfiles,
+				    const struct clf_labels *only, int64_t probe_ms, char *errstr,
+				    size_t errlen)
+{
+	struct clf_corpus *c = calloc(1, sizeof(*c));
+	if (!c) {
+		bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+		return NULL;
+	}
+	c->only = only;
+	c->probe_ms = probe_ms;
+	for (size_t k = 0; k < nfiles; k++) {
+		struct bw_decode_opts o = {
+			.max_unit_bytes = (size_t)cfg->ingest_max_line_bytes,
+			.max_depth = (int)cfg->ingest_max_depth,
+			.probe_time_ms = probe_ms,
+			.on_post = on_post,
+			.opaque = c,
+		};
+		struct bw_decoder *dec = ingest_decoder_new(&o, errstr, errlen);
+		if (!dec)
+			goto out_free;
+		int rc = ingest_decode_file(dec, files[k], errstr, errlen);
+		if (rc >= 0 && !c->err)
+			rc = ingest_decoder_finish(dec);
+		add_stats(&c->stats, ingest_decoder_stats(dec));
+		ingest_decoder_free(dec);
+		if (c->err) {
+			bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory reading %s", files[k]);
+			goto out_free;
+		}
+		if (rc < 0)
+			goto out_free;
+	}
+	return c;
+out_free:
+	clf_corpus_free(c);
+	return NULL;
+}
+
+size_t clf_corpus_count(const struct clf_corpus *c)
+{
+	return c->n;
+}
+
+const char *clf_corpus_id(const struct clf_corpus *c, size_t i)
+{
+	return c->id[i];
+}
+
+const char *clf_corpus_screen_name(const struct clf_corpus *c, size_t i)
+{
+	return feat_account_screen_name(c->fa[i]);
+}
+
+uint64_t clf_corpus_posts(const struct clf_corpus *c, size_t i)
+{
+	return feat_account_posts(c->fa[i]);
+}
+
+int64_t clf_corpus_last_event(const struct clf_corpus *c, size_t i)
+{
+	return c->probe_ms != BW_TIME_NONE ? c->probe_ms : feat_account_last_event(c->fa[i]);
+}
+
+uint32_t clf_corpus_avail(const struct clf_corpus *c, size_t i)
+{
+	return clf_avail_mask(&c->av[i]);
+}
+
+long clf_corpus_find(const struct clf_corpus *c, const char *id)
+{
+	return index_find(c->slot, c->nslot, c->id, id);
+}
+
+int clf_corpus_extract(const struct clf_corpus *c, size_t i, double *out)
+{
+	return feat_account_extract(c->fa[i], c->probe_ms, out);
+}
+
+int64_t clf_corpus_latest(const struct clf_corpus *c)
+{
+	int64_t t = BW_TIME_NONE;
+	for (size_t i = 0; i < c->n; i++) {
+		int64_t e = feat_account_last_event(c->fa[i]);
+		if (e != BW_TIME_NONE && (t == BW_TIME_NONE || e > t))
+			t = e;
+	}
+	return c->probe_ms != BW_TIME_NONE ? c->probe_ms : t;
+}
+
+void clf_corpus_summary(const struct clf_corpus *c, char *buf, size_t len)
+{
+	uint64_t dlq = 0;
+	for (int k = 0; k < BW_DLQ__COUNT; k++)
+		dlq += c->stats.dlq[k];
+	snprintf(buf, len,
+		 "%llu units, %llu posts, %llu dead-lettered, %llu posts of unlabelled accounts "
+		 "skipped, %llu rejected by the feature state, %zu accounts",
+		 (unsigned long long)c->stats.units, (unsigned long long)c->stats.posts,
+		 (unsigned long long)dlq, (unsigned long long)c->skipped,
+		 (unsigned long long)c->update_errors, c->n);
+}
+
+/* ---- matrix ----------------------------------------------------------------- */
+
+struct clf_matrix *clf_cmd_matrix_new(void)
+{
+	size_t n = feat_count();
+	const char **names = malloc((n ? n : 1) * sizeof(char *));
+	int *cls = malloc((n ? n : 1) * sizeof(int));
+	bool *uni = malloc((n ? n : 1) * sizeof(bool));
+	struct clf_matrix *m = NULL;
+	if (names && cls && uni) {
+		for (size_t i = 0; i < n; i++) {
+			const struct feat_def *d = feat_def_get(i);
+			names[i] = d->name;
+			cls[i] = (int)d->cls;
+			uni[i] = d->universal;
+		}
+		m = clf_matrix_new(n, names, cls, uni);
+	}
+	free(names);
+	free(cls);
+	free(uni);
+	return m;
+}
+
+int clf_cmd_fill(struct clf_matrix *m, const struct clf_corpus *c, const struct clf_labels *lb,
+		 size_t *missing, char *errstr, size_t errlen)
+{
+	double *x = malloc((m->n_cols ? m->n_cols : 1) * sizeof(double));
+	int rc = 0;
+	if (!x)
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+	*missing = 0;
+	for (size_t k = 0; k < lb->n && !rc; k++) {
+		long i = clf_corpus_find(c, lb->id[k]);
+		if (i < 0) {
+			(*missing)++;
+			continue;
+		}
+		if ((rc = clf_corpus_extract(c, (size_t)i, x))) {
+			bw_seterr(errstr, errlen, rc, "account %s: feature extraction failed: %s",
+				  lb->id[k], bw_strerror(rc));
+			break;
+		}
+		rc = clf_matrix_add(m, lb->id[k], x, lb->label[k], lb->cls[k], lb->dataset[k],
+				    clf_corpus_avail(c, (size_t)i), errstr, errlen);
+	}
+	free(x);
+	return rc;
+}
+
+int clf_cmd_file_sha256(const char *path, char *out, size_t outlen)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char buf[65536], md[32];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int rc = BW_EIO;
+	if (!f || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+		goto out_free;
+	size_t k;
+	while ((k = fread(buf, 1, sizeof(buf), f)) > 0)
+		EVP_DigestUpdate(ctx, buf, k);
+	if (ferror(f) || !EVP_DigestFinal_ex(ctx, md, &mdlen) || outlen < 72)
+		goto out_free;
+	memcpy(out, "sha256:", 7);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+	rc = 0;
+out_free:
+	EVP_MD_CTX_free(ctx);
+	if (f)
+		fclose(f);
+	return rc;
+}
+
+int clf_cmd_parse_time(const char *s, int64_t *ms)
+{
+	return bw_time_parse_any(s, strlen(s), ms) ? BW_EPARSE : 0;
+}

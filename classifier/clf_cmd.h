@@ -1,0 +1,87 @@
+/*
+ * clf_cmd.h — glue shared by the classifier's commands (train, eval, the
+ * scoring part of replay): labels files, decoding archives into per-account
+ * feature state, and building the labelled matrix. Command-level code: it
+ * uses the decoder and the feature registry; the clf_ module proper does not.
+ *
+ * Ownership: every object is created and freed by the functions named with
+ * it; strings returned are borrowed until the object is freed.
+ */
+#ifndef BW_CLF_CMD_H
+#define BW_CLF_CMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clf.h"
+
+struct bw_config;
+
+/* Labelled accounts from one or more CSV files (user_id,label[,class][,dataset]). */
+struct clf_labels {
+	size_t n, cap;      /* entries used / allocated */
+	char **id;          /* account ids */
+	int *label;         /* 1 bot, 0 human */
+	char **cls;         /* class (bot type; "human" for label 0 when absent) */
+	char **dataset;     /* dataset (4th column, else the file's directory name) */
+	size_t dup;         /* ids seen again in a later line or file (first kept) */
+	size_t *slot;       /* hash slots: index + 1, 0 = empty */
+	size_t nslot;       /* slot count (power of two) */
+};
+
+void clf_labels_init(struct clf_labels *lb);
+void clf_labels_free(struct clf_labels *lb);
+/* Append a file; errors read "file:line: message". */
+int clf_labels_load(struct clf_labels *lb, const char *path, char *errstr, size_t errlen);
+/* Index of an id, or -1. */
+long clf_labels_find(const struct clf_labels *lb, const char *id);
+
+/* Accounts decoded from archives: feature state plus evidence. */
+struct clf_corpus;
+
+/*
+ * Decode `files` (plain or gzip; "-" = stdin) into per-account state. When
+ * `only` is not NULL, posts by accounts it does not list are skipped.
+ * `probe_ms` is --probe-time or BW_TIME_NONE. Decoder and DLQ counts are kept
+ * and reported by clf_corpus_summary(). NULL with errstr set on failure.
+ */
+struct clf_corpus *clf_corpus_build(const struct bw_config *cfg, char **files, size_t nfiles,
+				    const struct clf_labels *only, int64_t probe_ms, char *errstr,
+				    size_t errlen);
+void clf_corpus_free(struct clf_corpus *c);
+
+/* Accounts held, in first-seen order. */
+size_t clf_corpus_count(const struct clf_corpus *c);
+/* Account i: id, screen name (may be NULL), posts, latest event, availability. */
+const char *clf_corpus_id(const struct clf_corpus *c, size_t i);
+const char *clf_corpus_screen_name(const struct clf_corpus *c, size_t i);
+uint64_t clf_corpus_posts(const struct clf_corpus *c, size_t i);
+int64_t clf_corpus_last_event(const struct clf_corpus *c, size_t i);
+uint32_t clf_corpus_avail(const struct clf_corpus *c, size_t i);
+/* Index of an account id, or -1. */
+long clf_corpus_find(const struct clf_corpus *c, const char *id);
+/* Feature vector of account i at the probe time into out[feat_count()]. */
+int clf_corpus_extract(const struct clf_corpus *c, size_t i, double *out);
+/* Latest event time over every account (the training "date"), or BW_TIME_NONE. */
+int64_t clf_corpus_latest(const struct clf_corpus *c);
+/* One-line summary: units, posts, DLQ counts, accounts. Writes into buf. */
+void clf_corpus_summary(const struct clf_corpus *c, char *buf, size_t len);
+
+/* An empty matrix with the registry's columns; NULL on allocation failure. */
+struct clf_matrix *clf_cmd_matrix_new(void);
+
+/*
+ * Rows for every labelled account found in the corpus, in labels order.
+ * *missing counts labelled accounts with no record in the input.
+ */
+int clf_cmd_fill(struct clf_matrix *m, const struct clf_corpus *c, const struct clf_labels *lb,
+		 size_t *missing, char *errstr, size_t errlen);
+
+/* sha256 of a file as "sha256:<hex>" into out (>= 72 bytes). */
+int clf_cmd_file_sha256(const char *path, char *out, size_t outlen);
+
+/* Parse --probe-time; exits nothing, returns 0 or BW_EPARSE. */
+int clf_cmd_parse_time(const char *s, int64_t *ms);
+
+#endif

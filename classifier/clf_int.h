@@ -1,0 +1,106 @@
+/*
+ * clf_int.h — private definitions shared by the classifier's files: the
+ * group table, the feature transform, and the in-memory model layout.
+ */
+#ifndef BW_CLF_INT_H
+#define BW_CLF_INT_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clf.h"
+
+#define CLF_N_GROUPS 7
+#define CLF_CLIP 5.0
+
+/* The fixed sub-model groups (docs/MODEL.md). */
+struct clf_group_def {
+	const char *name; /* "user_text" */
+	int cls;          /* feature class its columns come from */
+	uint32_t req;     /* CLF_AVAIL_* bits it needs */
+	int text;         /* user class only: 1 = name/description columns, 0 = the rest */
+};
+
+extern const struct clf_group_def clf_groups[CLF_N_GROUPS];
+
+/* Class names in feat.h order. */
+extern const char *const clf_class_names[CLF_NCLASS];
+
+/* Signed log transform applied to every column before standardising. */
+static inline double clf_slog(double v)
+{
+	return v >= 0 ? log1p(v) : -log1p(-v);
+}
+
+/* Scaled value: standardised signed log, clipped to [-CLF_CLIP, CLF_CLIP]. */
+static inline double clf_scale(double v, double mean, double sd)
+{
+	double z = (clf_slog(v) - mean) / sd;
+	return z > CLF_CLIP ? CLF_CLIP : z < -CLF_CLIP ? -CLF_CLIP : z;
+}
+
+/* Is column `name` of class `cls` used by group `g`? */
+int clf_group_wants(int g, const char *name, int cls);
+
+/* A trained group in a loaded model. */
+struct clf_mgroup {
+	int def;            /* index into clf_groups */
+	uint32_t req;       /* availability needed */
+	size_t ncol;        /* columns */
+	size_t *cols;       /* ncol feature indices */
+	double *mean;       /* ncol scaler means (of clf_slog values) */
+	double *sd;         /* ncol scaler std devs (> 0) */
+	struct clf_svm *svm;/* fast predictor over the ncol scaled columns */
+	double *fw;         /* linear only: sign * w / sd per column (scaler folded in), else NULL */
+	double *lo, *hi;    /* linear only: clip bounds on the log value, mean -/+ CLF_CLIP sd */
+	double fb;          /* linear only: folded bias */
+};
+
+/* One availability-pattern entry of a stack. */
+struct clf_mentry {
+	uint32_t mask;      /* availability bits the used groups need */
+	size_t nuse;        /* groups used */
+	int use[CLF_N_GROUPS]; /* indices into the head's groups */
+	double w[CLF_N_GROUPS]; /* logistic weights */
+	double b;           /* logistic bias */
+};
+
+/* A stack: calibrated logistic combination of group decision values. */
+struct clf_mstack {
+	char *name;         /* "english", "universal", "user", ..., or the bot type */
+	int head;           /* index into heads */
+	size_t nent;        /* entries */
+	struct clf_mentry ent[CLF_N_PATTERNS]; /* by decreasing specificity */
+};
+
+/* A head: the groups trained for one label definition. */
+struct clf_mhead {
+	char *name;                            /* "overall" or the bot type */
+	struct clf_mgroup *grp[CLF_N_GROUPS];  /* NULL when not trained */
+};
+
+#define CLF_CAP_GRID 101
+
+struct clf_model {
+	char *id;                   /* "sha256:<hex>" */
+	char *schema_hash;          /* feature registry hash */
+	size_t n_features;          /* registry size */
+	size_t nhead;               /* heads (overall first) */
+	struct clf_mhead *heads;    /* nhead heads */
+	size_t nstack;              /* stacks */
+	struct clf_mstack *stacks;  /* nstack stacks */
+	int st_english;             /* stack indices, -1 when absent */
+	int st_universal;
+	int st_class[CLF_NCLASS];
+	size_t ntypes;              /* bot types */
+	int st_type[CLF_MAX_TYPES]; /* stack of each type */
+	double cap_bot[2][CLF_CAP_GRID];   /* english/universal: P(p >= k/100 | bot) */
+	double cap_human[2][CLF_CAP_GRID]; /* same for humans */
+	json_t *training;           /* training metadata (owned) */
+};
+
+/* Pick the entry of `st` with the largest mask contained in `avail`; NULL if none. */
+const struct clf_mentry *clf_stack_entry(const struct clf_mstack *st, uint32_t avail);
+
+#endif

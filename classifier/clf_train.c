@@ -1,0 +1,768 @@
+/*
+ * clf_train.c — training: per-group SVMs with grid search by stratified CV
+ * on AUC, out-of-fold decision values, logistic stacks per availability
+ * pattern, CAP tables, and the model document (docs/MODEL.md).
+ *
+ * Deterministic: folds and subsamples come from the seeded generator in
+ * clf_metrics.c, libsvm is used without its probability option (the only
+ * place it calls rand()), and the document is printed with fixed key order.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libsvm/svm.h>
+
+#include "bw_err.h"
+#include "clf_int.h"
+
+static void quiet(const char *s)
+{
+	(void)s;
+}
+
+void clf_train_opts_init(struct clf_train_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->kernel = CLF_KERNEL_LINEAR;
+	o->folds = 5;
+	o->seed = 1;
+	o->max_rows = 4000;
+	o->min_class_rows = 10;
+	o->schema_version = 1;
+}
+
+/* Result of training one group for one head. */
+struct tgroup {
+	bool trained;        /* false: too few rows of a class */
+	size_t ncol;         /* columns */
+	size_t *cols;        /* column indices */
+	double *mean, *sd;   /* scaler */
+	double C, gamma;     /* chosen parameters */
+	double cv_auc;       /* out-of-fold AUC at the chosen parameters */
+	size_t n_pos, n_neg; /* training population */
+	char *svm_text;      /* libsvm model text */
+	double *dec;         /* n_rows decision values; NaN outside the population */
+};
+
+/* Training context shared by the steps. */
+struct tctx {
+	const struct clf_matrix *m;      /* data */
+	const struct clf_train_opts *o;  /* options */
+	char *errstr;                    /* caller's error buffer */
+	size_t errlen;
+	double best_C[CLF_N_GROUPS];     /* overall head's choices, reused by type heads */
+	double best_gamma[CLF_N_GROUPS];
+};
+
+static void tgroup_clear(struct tgroup *t)
+{
+	free(t->cols);
+	free(t->mean);
+	free(t->sd);
+	free(t->svm_text);
+	free(t->dec);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Row r belongs to head `type` (NULL = overall: everyone). */
+static bool in_head(const struct clf_matrix *m, size_t r, const char *type)
+{
+	return !type || m->label[r] == 0 || strcmp(m->row_class[r], type) == 0;
+}
+
+/* Select columns and fit the scaler on the population rows. */
+static int fit_scaler(const struct clf_matrix *m, int g, const size_t *pop, size_t np,
+		      struct tgroup *t)
+{
+	t->cols = malloc((m->n_cols ? m->n_cols : 1) * sizeof(size_t));
+	if (!t->cols)
+		return BW_ENOMEM;
+	for (size_t j = 0; j < m->n_cols; j++)
+		if (clf_group_wants(g, m->col_names[j], m->col_class[j]))
+			t->cols[t->ncol++] = j;
+	t->mean = calloc(t->ncol ? t->ncol : 1, sizeof(double));
+	t->sd = calloc(t->ncol ? t->ncol : 1, sizeof(double));
+	if (!t->mean || !t->sd)
+		return BW_ENOMEM;
+	for (size_t k = 0; k < t->ncol; k++) {
+		double s = 0, ss = 0;
+		for (size_t i = 0; i < np; i++)
+			s += clf_slog(m->x[pop[i] * m->n_cols + t->cols[k]]);
+		double mu = np ? s / (double)np : 0;
+		for (size_t i = 0; i < np; i++) {
+			double d = clf_slog(m->x[pop[i] * m->n_cols + t->cols[k]]) - mu;
+			ss += d * d;
+		}
+		double sd = np ? sqrt(ss / (double)np) : 0;
+		t->mean[k] = mu;
+		t->sd[k] = sd > 1e-9 ? sd : 1.0;
+	}
+	return 0;
+}
+
+/* Stratified deterministic subsample of at most `cap` rows (all when 0). */
+static size_t subsample(const struct clf_matrix *m, size_t *pop, size_t np, size_t cap,
+			uint64_t seed)
+{
+	uint64_t st = seed;
+	for (size_t i = np; i > 1; i--) {
+		size_t j = (size_t)(clf_rand_next(&st) % i), t = pop[i - 1];
+		pop[i - 1] = pop[j];
+		pop[j] = t;
+	}
+	if (cap == 0 || np <= cap)
+		return np;
+	size_t npos = 0;
+	for (size_t i = 0; i < np; i++)
+		npos += m->label[pop[i]] == 1;
+	size_t kpos = (size_t)((double)cap * (double)npos / (double)np + 0.5), kneg = cap - kpos;
+	size_t w = 0, gp = 0, gn = 0;
+	for (size_t i = 0; i < np; i++) { /* keep the first kpos positives and kneg negatives */
+		bool pos = m->label[pop[i]] == 1;
+		if ((pos && gp < kpos) || (!pos && gn < kneg)) {
+			pos ? gp++ : gn++;
+			size_t t = pop[w];
+			pop[w++] = pop[i];
+			pop[i] = t;
+		}
+	}
+	return w;
+}
+
+/* libsvm problem over rows sub[0..ns) of group t (scaled, zeros omitted). */
+struct prob {
+	struct svm_problem p;  /* libsvm view */
+	struct svm_node *pool; /* node storage */
+};
+
+static int build_prob(const struct clf_matrix *m, const struct tgroup *t, const size_t *rows,
+		      size_t n, struct prob *pr)
+{
+	memset(pr, 0, sizeof(*pr));
+	pr->pool = malloc((n * (t->ncol + 1) + 1) * sizeof(struct svm_node));
+	pr->p.y = malloc((n ? n : 1) * sizeof(double));
+	pr->p.x = malloc((n ? n : 1) * sizeof(struct svm_node *));
+	if (!pr->pool || !pr->p.y || !pr->p.x)
+		return BW_ENOMEM;
+	struct svm_node *q = pr->pool;
+	for (size_t i = 0; i < n; i++) {
+		const double *x = m->x + rows[i] * m->n_cols;
+		pr->p.x[i] = q;
+		pr->p.y[i] = m->label[rows[i]];
+		for (size_t k = 0; k < t->ncol; k++) {
+			double v = clf_scale(x[t->cols[k]], t->mean[k], t->sd[k]);
+			if (v != 0) {
+				q->index = (int)k + 1;
+				q->value = v;
+				q++;
+			}
+		}
+		q->index = -1;
+		q++;
+	}
+	pr->p.l = (int)n;
+	return 0;
+}
+
+static void free_prob(struct prob *pr)
+{
+	free(pr->pool);
+	free(pr->p.y);
+	free(pr->p.x);
+}
+
+static void set_param(struct svm_parameter *par, const struct clf_train_opts *o, double C,
+		      double gamma, double *wl, int *lab, const struct svm_problem *p)
+{
+	double npos = 0;
+	for (int i = 0; i < p->l; i++)
+		npos += p->y[i] > 0.5;
+	memset(par, 0, sizeof(*par));
+	par->svm_type = C_SVC;
+	par->kernel_type = o->kernel == CLF_KERNEL_RBF ? RBF : LINEAR;
+	par->gamma = gamma;
+	par->C = C;
+	par->cache_size = 64;
+	par->eps = 1e-3;
+	par->shrinking = 1;
+	par->nr_weight = 2;
+	lab[0] = 0;
+	lab[1] = 1;
+	wl[0] = p->l / (2.0 * ((double)p->l - npos)); /* balanced class weights */
+	wl[1] = p->l / (2.0 * npos);
+	par->weight_label = lab;
+	par->weight = wl;
+}
+
+/* Oriented decision value of a libsvm model on node row x. */
+static double model_dec(const struct svm_model *md, const struct svm_node *x)
+{
+	double d;
+	svm_predict_values(md, x, &d);
+	return md->label[0] == 1 ? d : -d;
+}
+
+/* K-fold CV on the problem: out-of-fold decision values into oof[]. */
+static int cv_oof(const struct svm_problem *p, const struct svm_parameter *par, const int *fold,
+		  int k, double *oof)
+{
+	struct svm_problem sub;
+	sub.x = malloc((size_t)(p->l ? p->l : 1) * sizeof(*sub.x));
+	sub.y = malloc((size_t)(p->l ? p->l : 1) * sizeof(double));
+	if (!sub.x || !sub.y) {
+		free(sub.x);
+		free(sub.y);
+		return BW_ENOMEM;
+	}
+	for (int f = 0; f < k; f++) {
+		sub.l = 0;
+		for (int i = 0; i < p->l; i++) {
+			if (fold[i] != f) {
+				sub.x[sub.l] = p->x[i];
+				sub.y[sub.l++] = p->y[i];
+			}
+		}
+		struct svm_model *md = svm_train(&sub, par);
+		if (!md)
+			continue;
+		for (int i = 0; i < p->l; i++)
+			if (fold[i] == f)
+				oof[i] = model_dec(md, p->x[i]);
+		svm_free_and_destroy_model(&md);
+	}
+	free(sub.x);
+	free(sub.y);
+	return 0;
+}
+
+/* libsvm text of a trained model; a linear model is collapsed to one SV
+ * holding w = sum_i coef_i sv_i (coefficient 1), an equivalent libsvm model. */
+static char *model_text(struct svm_model *md, size_t ncol)
+{
+	if (md->param.kernel_type != LINEAR)
+		return clf_svm_model_text(md);
+	double *w = calloc(ncol ? ncol : 1, sizeof(double));
+	struct svm_node *node = malloc((ncol + 1) * sizeof(*node));
+	char *text = NULL;
+	if (!w || !node)
+		goto out_free;
+	for (int i = 0; i < md->l; i++)
+		for (const struct svm_node *p = md->SV[i]; p->index != -1; p++)
+			w[p->index - 1] += md->sv_coef[0][i] * p->value;
+	size_t k = 0;
+	for (size_t j = 0; j < ncol; j++) {
+		if (w[j] != 0) {
+			node[k].index = (int)j + 1;
+			node[k++].value = w[j];
+		}
+	}
+	node[k].index = -1;
+	struct svm_node *sv[1] = { node };
+	double coef1 = 1.0, *coef[1] = { &coef1 };
+	int nsv[2] = { 1, 0 };
+	struct svm_model one = *md;
+	one.l = 1;
+	one.SV = sv;
+	one.sv_coef = coef;
+	one.nSV = nsv;
+	text = clf_svm_model_text(&one);
+out_free:
+	free(w);
+	free(node);
+	return text;
+}
+
+/* Evaluate one (C, gamma): out-of-fold decisions into oof, AUC returned. */
+static double try_params(struct tctx *c, const struct svm_problem *p, const int *fold,
+			 double C, double gamma, double *oof)
+{
+	struct svm_parameter par;
+	double wl[2];
+	int lab[2];
+	set_param(&par, c->o, C, gamma, wl, lab, p);
+	int *y = malloc((size_t)p->l * sizeof(int));
+	if (!y)
+		return NAN;
+	for (int i = 0; i < p->l; i++)
+		y[i] = p->y[i] > 0.5;
+	for (int i = 0; i < p->l; i++)
+		oof[i] = 0;
+	double auc = cv_oof(p, &par, fold, c->o->folds, oof) ? NAN : clf_auc(oof, y, (size_t)p->l);
+	free(y);
+	return auc;
+}
+
+/* Grid search (or the given parameters) on problem p; leaves the chosen
+ * parameters in t and their out-of-fold decisions in oof. */
+static int search(struct tctx *c, int g, bool grid, const struct svm_problem *p,
+		  struct tgroup *t, double *oof)
+{
+	static const double Cs_lin[] = { 0.01, 0.1, 1.0 }, Cs_rbf[] = { 0.3, 3.0, 30.0 };
+	const double gmul[] = { 0.3, 3.0 };
+	bool rbf = c->o->kernel == CLF_KERNEL_RBF;
+	const double *Cs = rbf ? Cs_rbf : Cs_lin;
+	double *tmp = malloc((size_t)p->l * sizeof(double));
+	int *fold = malloc((size_t)p->l * sizeof(int)), *y = malloc((size_t)p->l * sizeof(int));
+	int rc = BW_ENOMEM;
+	if (!tmp || !fold || !y)
+		goto out_free;
+	for (int i = 0; i < p->l; i++)
+		y[i] = p->y[i] > 0.5;
+	clf_stratified_folds(y, (size_t)p->l, c->o->folds, c->o->seed + (uint64_t)g, fold);
+	if (!grid && c->best_C[g] > 0) {
+		t->C = c->best_C[g];
+		t->gamma = c->best_gamma[g];
+		t->cv_auc = try_params(c, p, fold, t->C, t->gamma, oof);
+		rc = 0;
+		goto out_free;
+	}
+	t->cv_auc = -1;
+	for (int a = 0; a < 3; a++) {
+		for (int b = 0; b < (rbf ? 2 : 1); b++) {
+			double gamma = rbf ? gmul[b] / (double)(t->ncol ? t->ncol : 1) : 0;
+			double auc = try_params(c, p, fold, Cs[a], gamma, tmp);
+			if (isfinite(auc) && auc > t->cv_auc + 1e-6) {
+				t->cv_auc = auc;
+				t->C = Cs[a];
+				t->gamma = gamma;
+				memcpy(oof, tmp, (size_t)p->l * sizeof(double));
+			}
+		}
+	}
+	if (t->cv_auc < 0) { /* degenerate: fall back to the middle C */
+		t->C = Cs[1];
+		t->gamma = rbf ? 1.0 / (double)(t->ncol ? t->ncol : 1) : 0;
+		t->cv_auc = try_params(c, p, fold, t->C, t->gamma, oof);
+	}
+	c->best_C[g] = t->C;
+	c->best_gamma[g] = t->gamma;
+	rc = 0;
+out_free:
+	free(tmp);
+	free(fold);
+	free(y);
+	return rc;
+}
+
+/* Final fit on the subsample, text, and decision values for the population:
+ * out-of-fold for subsample rows, the final model's for the rest. */
+static int finish_group(struct tctx *c, struct tgroup *t, const struct prob *pr,
+			const size_t *pop, size_t np, size_t ns, const double *oof)
+{
+	const struct clf_matrix *m = c->m;
+	struct svm_parameter par;
+	double wl[2];
+	int lab[2];
+	set_param(&par, c->o, t->C, t->gamma, wl, lab, &pr->p);
+	struct svm_model *md = svm_train(&pr->p, &par);
+	if (!md)
+		return bw_seterr(c->errstr, c->errlen, BW_ENOMEM, "libsvm training failed");
+	t->svm_text = model_text(md, t->ncol);
+	struct clf_svm *fast = t->svm_text ? clf_svm_parse(t->svm_text, strlen(t->svm_text),
+							    t->ncol, NULL, 0) : NULL;
+	double *row = malloc((t->ncol ? t->ncol : 1) * sizeof(double));
+	int rc = 0;
+	if (!fast || !row) {
+		rc = bw_seterr(c->errstr, c->errlen, BW_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	for (size_t i = 0; i < ns; i++)
+		t->dec[pop[i]] = oof[i];
+	for (size_t i = ns; i < np; i++) {
+		const double *x = m->x + pop[i] * m->n_cols;
+		for (size_t k = 0; k < t->ncol; k++)
+			row[k] = clf_scale(x[t->cols[k]], t->mean[k], t->sd[k]);
+		t->dec[pop[i]] = clf_svm_decision(fast, row);
+	}
+out_free:
+	free(row);
+	clf_svm_free(fast);
+	svm_free_and_destroy_model(&md);
+	return rc;
+}
+
+/* Train group g for the head of bot type `type` (NULL = overall). */
+static int train_group(struct tctx *c, int g, const char *type, struct tgroup *t)
+{
+	const struct clf_matrix *m = c->m;
+	size_t *pop = malloc((m->n_rows ? m->n_rows : 1) * sizeof(size_t)), np = 0;
+	double *oof = NULL;
+	struct prob pr = { 0 };
+	int rc = BW_ENOMEM;
+
+	memset(t, 0, sizeof(*t));
+	if (!pop || !(t->dec = malloc((m->n_rows ? m->n_rows : 1) * sizeof(double))))
+		goto out_free;
+	for (size_t r = 0; r < m->n_rows; r++) {
+		t->dec[r] = NAN;
+		if (in_head(m, r, type) && (m->avail[r] & clf_groups[g].req) == clf_groups[g].req) {
+			pop[np++] = r;
+			m->label[r] ? t->n_pos++ : t->n_neg++;
+		}
+	}
+	if (t->n_pos < (size_t)c->o->min_class_rows || t->n_neg < (size_t)c->o->min_class_rows) {
+		rc = 0; /* not enough evidence: the group stays untrained */
+		goto out_free;
+	}
+	if ((rc = fit_scaler(m, g, pop, np, t)))
+		goto out_free;
+	if (t->ncol == 0)
+		goto out_free;
+	size_t ns = subsample(m, pop, np, c->o->max_rows, c->o->seed * 1000003u + (uint64_t)g);
+	if ((rc = build_prob(m, t, pop, ns, &pr)) || !(oof = malloc(ns * sizeof(double)))) {
+		rc = BW_ENOMEM;
+		goto out_free;
+	}
+	if ((rc = search(c, g, type == NULL, &pr.p, t, oof)))
+		goto out_free;
+	if ((rc = finish_group(c, t, &pr, pop, np, ns, oof)))
+		goto out_free;
+	t->trained = true;
+out_free:
+	if (rc == BW_ENOMEM)
+		bw_seterr(c->errstr, c->errlen, rc, "out of memory training %s", clf_groups[g].name);
+	free_prob(&pr);
+	free(oof);
+	free(pop);
+	return rc;
+}
+
+/* Stack membership: bit g set = group g takes part. */
+#define ST_ALL 0x7Fu
+#define ST_UNIVERSAL 0x1Fu
+
+static int popcount(uint32_t v)
+{
+	int n = 0;
+	for (; v; v &= v - 1)
+		n++;
+	return n;
+}
+
+/* Probability of stack entry e for row r from the groups' decision values. */
+static double entry_prob(const struct clf_mentry *e, struct tgroup *tg, size_t r)
+{
+	double f = e->b;
+	for (size_t k = 0; k < e->nuse; k++)
+		f += e->w[k] * tg[e->use[k]].dec[r];
+	return f >= 0 ? 1.0 / (1.0 + exp(-f)) : exp(f) / (1.0 + exp(f));
+}
+
+/* Fit one entry of a stack: groups `use` on rows of the head covering `mask`. */
+static int fit_entry(struct tctx *c, struct tgroup *tg, const char *type, struct clf_mentry *e,
+		     json_t *jent)
+{
+	const struct clf_matrix *m = c->m;
+	size_t n = 0, npos = 0, d = e->nuse;
+	double *z = malloc((m->n_rows ? m->n_rows : 1) * d * sizeof(double));
+	int *y = malloc((m->n_rows ? m->n_rows : 1) * sizeof(int));
+	int rc = BW_ENOMEM;
+	if (!z || !y)
+		goto out_free;
+	for (size_t r = 0; r < m->n_rows; r++) {
+		if (!in_head(m, r, type) || (m->avail[r] & e->mask) != e->mask)
+			continue;
+		for (size_t k = 0; k < d; k++)
+			z[n * d + k] = tg[e->use[k]].dec[r];
+		y[n] = m->label[r];
+		npos += (size_t)y[n++];
+	}
+	rc = 1; /* "skip" unless both classes are represented */
+	if (npos < (size_t)c->o->min_class_rows || n - npos < (size_t)c->o->min_class_rows)
+		goto out_free;
+	if (clf_logreg_fit(z, y, n, d, 1.0, e->w, &e->b))
+		goto out_free;
+	double *p = malloc(n * sizeof(double));
+	if (!p) {
+		rc = BW_ENOMEM;
+		goto out_free;
+	}
+	for (size_t i = 0; i < n; i++) {
+		double f = e->b;
+		for (size_t k = 0; k < d; k++)
+			f += e->w[k] * z[i * d + k];
+		p[i] = 1.0 / (1.0 + exp(-f));
+	}
+	json_object_set_new(jent, "n", json_integer((json_int_t)n));
+	json_object_set_new(jent, "positives", json_integer((json_int_t)npos));
+	json_object_set_new(jent, "oof_auc", json_real(clf_auc(p, y, n)));
+	free(p);
+	rc = 0;
+out_free:
+	free(z);
+	free(y);
+	return rc;
+}
+
+/* Fit every availability-pattern entry of a stack over groups `members`. */
+static int fit_stack(struct tctx *c, struct tgroup *tg, const char *type, uint32_t members,
+		     struct clf_mstack *st, json_t *jentries)
+{
+	uint32_t seen[CLF_N_PATTERNS];
+	size_t nseen = 0;
+	st->nent = 0;
+	for (int pc = 3; pc >= 1; pc--) { /* most specific patterns first */
+		for (uint32_t mask = CLF_AVAIL_ALL; mask >= 1; mask--) {
+			if (popcount(mask) != pc)
+				continue;
+			struct clf_mentry e = { 0 };
+			for (int g = 0; g < CLF_N_GROUPS; g++) {
+				if ((members >> g & 1) && tg[g].trained &&
+				    (clf_groups[g].req & ~mask) == 0) {
+					e.use[e.nuse++] = g;
+					e.mask |= clf_groups[g].req;
+				}
+			}
+			bool dup = e.nuse == 0;
+			for (size_t k = 0; k < nseen && !dup; k++)
+				dup = seen[k] == e.mask;
+			if (dup)
+				continue;
+			seen[nseen++] = e.mask;
+			json_t *jent = json_object();
+			int rc = fit_entry(c, tg, type, &e, jent);
+			if (rc < 0) {
+				json_decref(jent);
+				return rc;
+			}
+			if (rc > 0) {
+				json_decref(jent);
+				continue;
+			}
+			json_t *ju = json_array(), *jw = json_array();
+			for (size_t k = 0; k < e.nuse; k++) {
+				json_array_append_new(ju, json_string(clf_groups[e.use[k]].name));
+				json_array_append_new(jw, json_real(e.w[k]));
+			}
+			json_object_set_new(jent, "mask", json_integer(e.mask));
+			json_object_set_new(jent, "use", ju);
+			json_object_set_new(jent, "w", jw);
+			json_object_set_new(jent, "b", json_real(e.b));
+			json_array_append_new(jentries, jent);
+			st->ent[st->nent++] = e;
+		}
+	}
+	return 0;
+}
+
+/* CAP tables: survival of the stack's probability among bots and humans. */
+static json_t *cap_table(struct tctx *c, struct tgroup *tg, const struct clf_mstack *st)
+{
+	const struct clf_matrix *m = c->m;
+	double nb = 0, nh = 0, cb[CLF_CAP_GRID] = { 0 }, ch[CLF_CAP_GRID] = { 0 };
+	for (size_t r = 0; r < m->n_rows; r++) {
+		const struct clf_mentry *e = clf_stack_entry(st, m->avail[r]);
+		if (!e)
+			continue;
+		double p = entry_prob(e, tg, r);
+		int k = (int)floor(p * (CLF_CAP_GRID - 1) + 1e-9);
+		k = k < 0 ? 0 : k >= CLF_CAP_GRID ? CLF_CAP_GRID - 1 : k;
+		m->label[r] ? (cb[k]++, nb++) : (ch[k]++, nh++);
+	}
+	json_t *jb = json_array(), *jh = json_array(), *o = json_object();
+	double sb = 0, sh = 0, vb[CLF_CAP_GRID], vh[CLF_CAP_GRID];
+	for (int k = CLF_CAP_GRID - 1; k >= 0; k--) { /* survival P(p >= k/100) */
+		sb += cb[k];
+		sh += ch[k];
+		vb[k] = nb ? sb / nb : 0;
+		vh[k] = nh ? sh / nh : 0;
+	}
+	for (int k = 0; k < CLF_CAP_GRID; k++) {
+		json_array_append_new(jb, json_real(vb[k]));
+		json_array_append_new(jh, json_real(vh[k]));
+	}
+	json_object_set_new(o, "bot_survival", jb);
+	json_object_set_new(o, "human_survival", jh);
+	return o;
+}
+
+static json_t *jreal(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *group_json(const struct clf_matrix *m, int g, const struct tgroup *t)
+{
+	json_t *o = json_object(), *names = json_array(), *idx = json_array();
+	json_t *mu = json_array(), *sd = json_array();
+	for (size_t k = 0; k < t->ncol; k++) {
+		json_array_append_new(names, json_string(m->col_names[t->cols[k]]));
+		json_array_append_new(idx, json_integer((json_int_t)t->cols[k]));
+		json_array_append_new(mu, json_real(t->mean[k]));
+		json_array_append_new(sd, json_real(t->sd[k]));
+	}
+	json_object_set_new(o, "group", json_string(clf_groups[g].name));
+	json_object_set_new(o, "requires", json_integer(clf_groups[g].req));
+	json_object_set_new(o, "C", json_real(t->C));
+	json_object_set_new(o, "gamma", json_real(t->gamma));
+	json_object_set_new(o, "n_pos", json_integer((json_int_t)t->n_pos));
+	json_object_set_new(o, "n_neg", json_integer((json_int_t)t->n_neg));
+	json_object_set_new(o, "oof_auc", jreal(t->cv_auc));
+	json_object_set_new(o, "columns", names);
+	json_object_set_new(o, "index", idx);
+	json_object_set_new(o, "mean", mu);
+	json_object_set_new(o, "sd", sd);
+	json_object_set_new(o, "svm", json_string(t->svm_text));
+	return o;
+}
+
+static void progress(struct tctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void progress(struct tctx *c, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	if (!c->o->progress)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	c->o->progress(buf, c->o->progress_opaque);
+}
+
+/* Train one head (all groups) and its stacks; appends to jheads/jstacks. */
+static int train_head(struct tctx *c, const char *type, size_t head_idx, json_t *jheads,
+		      json_t *jstacks, json_t *jcap)
+{
+	struct tgroup tg[CLF_N_GROUPS];
+	json_t *jh = json_object(), *jg = json_array();
+	int rc = 0;
+	memset(tg, 0, sizeof(tg));
+	json_object_set_new(jh, "name", json_string(type ? type : "overall"));
+	json_object_set_new(jh, "groups", jg);
+	json_array_append_new(jheads, jh);
+	for (int g = 0; g < CLF_N_GROUPS; g++) {
+		if ((rc = train_group(c, g, type, &tg[g])))
+			goto out_free;
+		progress(c, "head %s group %s: %s (C=%g, oof auc %.4f, %zu+%zu rows)",
+			 type ? type : "overall", clf_groups[g].name,
+			 tg[g].trained ? "trained" : "skipped", tg[g].C, tg[g].cv_auc,
+			 tg[g].n_pos, tg[g].n_neg);
+		if (tg[g].trained)
+			json_array_append_new(jg, group_json(c->m, g, &tg[g]));
+	}
+	/* stacks: (name, kind, members) */
+	struct { const char *name, *kind; uint32_t members; } defs[8] = {
+		{ "english", "overall", ST_ALL }, { "universal", "overall", ST_UNIVERSAL },
+		{ "user", "category", 0x3 },      { "friend", "category", 0x4 },
+		{ "network", "category", 0x8 },   { "temporal", "category", 0x10 },
+		{ "content", "category", 0x20 },  { "sentiment", "category", 0x40 },
+	};
+	size_t ndefs = type ? 1 : 8;
+	if (type) {
+		defs[0].name = type;
+		defs[0].kind = "type";
+	}
+	for (size_t s = 0; s < ndefs; s++) {
+		struct clf_mstack st = { 0 };
+		json_t *js = json_object(), *je = json_array();
+		json_object_set_new(js, "name", json_string(defs[s].name));
+		json_object_set_new(js, "kind", json_string(defs[s].kind));
+		json_object_set_new(js, "head", json_integer((json_int_t)head_idx));
+		json_object_set_new(js, "entries", je);
+		json_array_append_new(jstacks, js);
+		if ((rc = fit_stack(c, tg, type, defs[s].members, &st, je)))
+			goto out_free;
+		if (!type && s < 2)
+			json_object_set_new(jcap, defs[s].name, cap_table(c, tg, &st));
+	}
+out_free:
+	for (int g = 0; g < CLF_N_GROUPS; g++)
+		tgroup_clear(&tg[g]);
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Bot types with enough rows, sorted; returns the count. */
+static size_t list_types(const struct clf_matrix *m, int min_rows, const char **types)
+{
+	size_t nt = 0;
+	for (size_t r = 0; r < m->n_rows; r++) {
+		if (!m->label[r])
+			continue;
+		bool have = false;
+		for (size_t k = 0; k < nt && !have; k++)
+			have = strcmp(types[k], m->row_class[r]) == 0;
+		if (have || nt == CLF_MAX_TYPES)
+			continue;
+		size_t cnt = 0;
+		for (size_t q = 0; q < m->n_rows; q++)
+			cnt += m->label[q] && strcmp(m->row_class[q], m->row_class[r]) == 0;
+		if (cnt >= (size_t)min_rows)
+			types[nt++] = m->row_class[r];
+	}
+	qsort(types, nt, sizeof(*types), cmp_str);
+	return nt;
+}
+
+static json_t *params_json(const struct clf_train_opts *o)
+{
+	json_t *p = json_object();
+	json_object_set_new(p, "kernel", json_string(o->kernel == CLF_KERNEL_RBF ? "rbf" : "linear"));
+	json_object_set_new(p, "folds", json_integer(o->folds));
+	json_object_set_new(p, "seed", json_integer((json_int_t)o->seed));
+	json_object_set_new(p, "max_rows", json_integer((json_int_t)o->max_rows));
+	json_object_set_new(p, "min_class_rows", json_integer(o->min_class_rows));
+	json_object_set_new(p, "transform", json_string("z = clip((slog1p(x) - mean) / sd, -5, 5)"));
+	json_object_set_new(p, "class_weights", json_string("balanced"));
+	json_object_set_new(p, "stack_ridge", json_real(1.0));
+	return p;
+}
+
+int clf_train(const struct clf_matrix *m, const struct clf_train_opts *o, char **out,
+	      size_t *out_len, char *errstr, size_t errlen)
+{
+	struct tctx c = { .m = m, .o = o, .errstr = errstr, .errlen = errlen };
+	const char *types[CLF_MAX_TYPES];
+	size_t npos = 0;
+	int rc = 0;
+
+	svm_set_print_string_function(quiet);
+	for (size_t r = 0; r < m->n_rows; r++)
+		npos += (size_t)m->label[r];
+	if (o->folds < 2 || o->folds > 20)
+		return bw_seterr(errstr, errlen, BW_EINVAL, "folds must be 2..20");
+	if (npos < (size_t)o->min_class_rows || m->n_rows - npos < (size_t)o->min_class_rows)
+		return bw_seterr(errstr, errlen, BW_EINVAL,
+				 "need at least %d bots and %d humans (have %zu and %zu)",
+				 o->min_class_rows, o->min_class_rows, npos, m->n_rows - npos);
+	size_t nt = list_types(m, o->min_class_rows, types);
+	json_t *doc = json_object(), *fs = json_object(), *jheads = json_array();
+	json_t *jstacks = json_array(), *jcap = json_object(), *jtypes = json_array();
+	json_object_set_new(doc, "format", json_string("botwatch-model"));
+	json_object_set_new(doc, "format_version", json_integer(CLF_FORMAT_VERSION));
+	json_object_set_new(fs, "version", json_integer(o->schema_version));
+	json_object_set_new(fs, "hash", json_string(o->schema_hash ? o->schema_hash : ""));
+	json_object_set_new(fs, "n_features", json_integer((json_int_t)m->n_cols));
+	json_object_set_new(doc, "feature_schema", fs);
+	json_object_set_new(doc, "params", params_json(o));
+	for (size_t k = 0; k < nt; k++)
+		json_array_append_new(jtypes, json_string(types[k]));
+	json_object_set_new(doc, "types", jtypes);
+	json_object_set_new(doc, "heads", jheads);
+	json_object_set_new(doc, "stacks", jstacks);
+	json_object_set_new(doc, "cap", jcap);
+	for (size_t h = 0; h <= nt && rc == 0; h++)
+		rc = train_head(&c, h ? types[h - 1] : NULL, h, jheads, jstacks, jcap);
+	if (rc)
+		goto out_free;
+	json_t *tr = o->meta ? json_deep_copy(o->meta) : json_object();
+	json_object_set_new(tr, "rows", json_integer((json_int_t)m->n_rows));
+	json_object_set_new(tr, "positives", json_integer((json_int_t)npos));
+	json_object_set_new(doc, "training", tr);
+	*out = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
+	if (!*out) {
+		rc = bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory writing the model");
+		goto out_free;
+	}
+	*out_len = strlen(*out);
+out_free:
+	json_decref(doc);
+	return rc;
+}

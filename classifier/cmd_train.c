@@ -1,0 +1,267 @@
+/*
+ * cmd_train.c — `botwatch train`: decode labelled archives, extract feature
+ * vectors, train the classifier (clf_train) and write the model file.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bw_err.h"
+#include "bw_time.h"
+#include "cfg.h"
+#include "clf.h"
+#include "clf_cmd.h"
+#include "commands.h"
+#include "feat.h"
+
+#define MAX_FILES 256
+
+static void train_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: botwatch train --posts FILE... --labels CSV... --out MODEL\n"
+		"                      [--kernel linear|rbf] [--folds K] [--probe-time ISO8601]\n"
+		"                      [--seed S] [--max-rows N]\n\n"
+		"  --posts FILE...    archives (NDJSON / gzip, any shape the decoder reads)\n"
+		"  --labels CSV...    user_id,label[,class][,dataset]; label 1 = bot. Several files\n"
+		"                     are merged; an id listed twice keeps its first label\n"
+		"  --out MODEL        model file to write (docs/MODEL.md)\n"
+		"  --kernel K         linear (default; fast scoring) or rbf\n"
+		"  --folds K          stratified CV folds for grid search and calibration (default 5)\n"
+		"  --probe-time T     event time at which profile features are computed\n"
+		"  --seed S           fold/subsample seed (default 1)\n"
+		"  --max-rows N       cap on rows per SVM fit, stratified subsample (default 4000)\n");
+}
+
+/* Parsed command line. */
+struct train_args {
+	char *posts[MAX_FILES];   /* archive paths */
+	size_t nposts;            /* count */
+	char *labels[MAX_FILES];  /* labels paths */
+	size_t nlabels;           /* count */
+	const char *out;          /* model path */
+	int64_t probe_ms;         /* --probe-time */
+	struct clf_train_opts o;  /* trainer options */
+};
+
+/* Collect the values after a multi-value option; returns the next index. */
+static int take_list(int argc, char **argv, int i, char **list, size_t *n)
+{
+	while (i < argc && strncmp(argv[i], "--", 2) != 0 && *n < MAX_FILES)
+		list[(*n)++] = argv[i++];
+	return i;
+}
+
+static int num_arg(const char *opt, const char *v, double lo, double hi, double *out)
+{
+	char *e;
+	errno = 0;
+	double d = v ? strtod(v, &e) : 0;
+	if (!v || !*v || *e || errno || !(d >= lo && d <= hi)) {
+		fprintf(stderr, "botwatch train: %s needs a number in [%g, %g]\n", opt, lo, hi);
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
+static int train_parse(int argc, char **argv, struct train_args *a)
+{
+	for (int i = 1; i < argc;) {
+		const char *opt = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		double d;
+		if (strcmp(opt, "--posts") == 0) {
+			i = take_list(argc, argv, i + 1, a->posts, &a->nposts);
+			continue;
+		}
+		if (strcmp(opt, "--labels") == 0) {
+			i = take_list(argc, argv, i + 1, a->labels, &a->nlabels);
+			continue;
+		}
+		i += 2;
+		if (strcmp(opt, "--out") == 0 && v) {
+			a->out = v;
+		} else if (strcmp(opt, "--kernel") == 0 && v &&
+			   (strcmp(v, "linear") == 0 || strcmp(v, "rbf") == 0)) {
+			a->o.kernel = v[0] == 'r' ? CLF_KERNEL_RBF : CLF_KERNEL_LINEAR;
+		} else if (strcmp(opt, "--folds") == 0) {
+			if (num_arg(opt, v, 2, 20, &d))
+				return 2;
+			a->o.folds = (int)d;
+		} else if (strcmp(opt, "--seed") == 0) {
+			if (num_arg(opt, v, 0, 9e15, &d))
+				return 2;
+			a->o.seed = (uint64_t)d;
+		} else if (strcmp(opt, "--max-rows") == 0) {
+			if (num_arg(opt, v, 0, 1e8, &d))
+				return 2;
+			a->o.max_rows = (size_t)d;
+		} else if (strcmp(opt, "--probe-time") == 0 && v) {
+			if (clf_cmd_parse_time(v, &a->probe_ms)) {
+				fprintf(stderr, "botwatch train: --probe-time: '%s' is not a time\n", v);
+				return 2;
+			}
+		} else {
+			fprintf(stderr, "botwatch train: bad option '%s'%s\n", opt,
+				v ? "" : " (missing value?)");
+			return 2;
+		}
+	}
+	if (!a->nposts || !a->nlabels || !a->out) {
+		fprintf(stderr, "botwatch train: --posts, --labels and --out are required\n");
+		return 2;
+	}
+	return 0;
+}
+
+/* Training metadata: inputs with hashes, counts, event-time date, commit. */
+static json_t *train_meta(const struct train_args *a, const struct clf_corpus *c,
+			  const struct clf_labels *lb, size_t missing)
+{
+	json_t *meta = json_object(), *in = json_array(), *labs = json_array();
+	char h[80], ts[40];
+	for (size_t k = 0; k < a->nposts; k++) {
+		json_t *f = json_object();
+		json_object_set_new(f, "path", json_string(a->posts[k]));
+		json_object_set_new(f, "sha256", clf_cmd_file_sha256(a->posts[k], h, sizeof(h))
+							 ? json_null() : json_string(h));
+		json_array_append_new(in, f);
+	}
+	for (size_t k = 0; k < a->nlabels; k++) {
+		json_t *f = json_object();
+		json_object_set_new(f, "path", json_string(a->labels[k]));
+		json_object_set_new(f, "sha256", clf_cmd_file_sha256(a->labels[k], h, sizeof(h))
+							 ? json_null() : json_string(h));
+		json_array_append_new(labs, f);
+	}
+	int64_t date = clf_corpus_latest(c);
+	json_object_set_new(meta, "inputs", in);
+	json_object_set_new(meta, "labels", labs);
+	json_object_set_new(meta, "labelled_accounts", json_integer((json_int_t)lb->n));
+	json_object_set_new(meta, "duplicate_labels", json_integer((json_int_t)lb->dup));
+	json_object_set_new(meta, "labelled_missing_from_input", json_integer((json_int_t)missing));
+	json_object_set_new(meta, "date", date == BW_TIME_NONE ? json_null()
+						: json_string(bw_time_format(date, ts, sizeof(ts))));
+	json_object_set_new(meta, "date_is", json_string("latest input event time"));
+	json_object_set_new(meta, "source_commit", json_string(BW_GIT_COMMIT));
+	json_object_set_new(meta, "botwatch_version", json_string(BW_VERSION));
+	return meta;
+}
+
+static void on_progress(const char *msg, void *opaque)
+{
+	(void)opaque;
+	fprintf(stderr, "botwatch train: %s\n", msg);
+}
+
+static int write_atomic(const char *path, const char *buf, size_t len, char *err, size_t errlen)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "wb");
+	if (!f)
+		return bw_seterr(err, errlen, BW_EIO, "cannot write %s: %s", tmp, strerror(errno));
+	bool ok = fwrite(buf, 1, len, f) == len;
+	ok = (fclose(f) == 0) && ok;
+	if (!ok || rename(tmp, path)) {
+		remove(tmp);
+		return bw_seterr(err, errlen, BW_EIO, "cannot write %s", path);
+	}
+	return 0;
+}
+
+/* Print the summary line: model id and CV figures of every overall entry. */
+static void print_summary(const char *path, const char *doc, size_t len, size_t rows,
+			  size_t missing)
+{
+	char err[256];
+	json_t *d = json_loadb(doc, len, 0, NULL), *o = json_object(), *cv = json_object();
+	struct clf_model *mdl = clf_model_parse(doc, len, NULL, 0, err, sizeof(err));
+	json_t *stacks = json_object_get(d, "stacks");
+	for (size_t s = 0; s < json_array_size(stacks); s++) {
+		json_t *st = json_array_get(stacks, s), *ents = json_object_get(st, "entries");
+		json_t *arr = json_array();
+		for (size_t k = 0; k < json_array_size(ents); k++) {
+			json_t *e = json_array_get(ents, k);
+			json_array_append_new(arr, json_pack("{s:O, s:O, s:O}", "use",
+							     json_object_get(e, "use"), "n",
+							     json_object_get(e, "n"), "oof_auc",
+							     json_object_get(e, "oof_auc")));
+		}
+		json_object_set_new(cv, json_string_value(json_object_get(st, "name")), arr);
+	}
+	json_object_set_new(o, "model", json_string(path));
+	json_object_set_new(o, "model_version", mdl ? json_string(clf_model_id(mdl)) : json_null());
+	json_object_set_new(o, "rows", json_integer((json_int_t)rows));
+	json_object_set_new(o, "labelled_missing_from_input", json_integer((json_int_t)missing));
+	json_object_set_new(o, "cv", cv);
+	char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	if (line)
+		printf("%s\n", line);
+	free(line);
+	json_decref(o);
+	json_decref(d);
+	clf_model_free(mdl);
+}
+
+int cmd_train(int argc, char **argv)
+{
+	struct bw_config *cfg = NULL;
+	struct train_args a = { .probe_ms = BW_TIME_NONE };
+	struct clf_labels lb;
+	struct clf_corpus *corpus = NULL;
+	struct clf_matrix *m = NULL;
+	char err[1024], summary[512], *doc = NULL;
+	size_t len = 0, missing = 0;
+	int ret = 1;
+
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			train_usage(stdout);
+			return 0;
+		}
+	if (cfg_from_cli(&cfg, &argc, argv, err, sizeof(err))) {
+		fprintf(stderr, "botwatch train: %s\n", err);
+		return 2;
+	}
+	clf_labels_init(&lb);
+	clf_train_opts_init(&a.o);
+	if (train_parse(argc, argv, &a)) {
+		train_usage(stderr);
+		ret = 2;
+		goto out_free;
+	}
+	for (size_t k = 0; k < a.nlabels; k++)
+		if (clf_labels_load(&lb, a.labels[k], err, sizeof(err))) {
+			fprintf(stderr, "botwatch train: %s\n", err);
+			goto out_free;
+		}
+	if (!(corpus = clf_corpus_build(cfg, a.posts, a.nposts, &lb, a.probe_ms, err, sizeof(err))) ||
+	    !(m = clf_cmd_matrix_new()) || clf_cmd_fill(m, corpus, &lb, &missing, err, sizeof(err))) {
+		fprintf(stderr, "botwatch train: %s\n", corpus && !m ? "out of memory" : err);
+		goto out_free;
+	}
+	clf_corpus_summary(corpus, summary, sizeof(summary));
+	fprintf(stderr, "botwatch train: %s; %zu labelled rows, %zu labelled accounts not in the input\n",
+		summary, m->n_rows, missing);
+	a.o.schema_hash = feat_schema_hash();
+	a.o.schema_version = FEAT_SCHEMA_VERSION;
+	a.o.meta = train_meta(&a, corpus, &lb, missing);
+	a.o.progress = on_progress;
+	int rc = clf_train(m, &a.o, &doc, &len, err, sizeof(err));
+	json_decref(a.o.meta);
+	if (rc || write_atomic(a.out, doc, len, err, sizeof(err))) {
+		fprintf(stderr, "botwatch train: %s\n", err);
+		goto out_free;
+	}
+	print_summary(a.out, doc, len, m->n_rows, missing);
+	ret = 0;
+out_free:
+	free(doc);
+	clf_matrix_free(m);
+	clf_corpus_free(corpus);
+	clf_labels_free(&lb);
+	cfg_free(cfg);
+	return ret;
+}

@@ -1,0 +1,553 @@
+/*
+ * store.c — the score-record store on LMDB (see store.h).
+ *
+ * Four named databases in one environment:
+ *   records   id → score record JSON plus a trailing NUL (so borrowed reads
+ *             are C strings); ids compare numerically when all digits
+ *   features  id → feature vector, native-endian doubles
+ *   names     lower-cased screen name → id
+ *   id2name   id → lower-cased screen name (to retire a renamed account's old
+ *             name from `names`)
+ *
+ * Readers use read-only transactions on an MDB_NOTLS environment. Ended
+ * snapshots are reset and kept in a small pool, so a lookup renews a reader
+ * slot it already owns instead of taking LMDB's reader-table lock.
+ *
+ * When another process (the writer, restarted with a larger store.map_size_mb)
+ * grows the map, a new read transaction fails with MDB_MAP_RESIZED until this
+ * process adopts the new size with mdb_env_set_mapsize(env, 0), which LMDB
+ * allows only while no transaction of the process is active. Snapshots
+ * therefore hold `resize` shared; adopting the new size takes it exclusively.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "store.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bw_err.h"
+
+#define READ_POOL 64 /* reset read transactions kept for reuse */
+
+struct bw_store {
+	MDB_env *env;                 /* the LMDB environment */
+	MDB_dbi records;              /* id → record JSON + NUL */
+	MDB_dbi features;             /* id → doubles */
+	MDB_dbi names;                /* lower(screen name) → id */
+	MDB_dbi id2name;              /* id → lower(screen name) */
+	bool writable;                /* opened for writing */
+	pthread_rwlock_t resize;      /* shared by open snapshots, exclusive to adopt a grown map */
+	pthread_mutex_t pool_lock;    /* guards pool / n_pool */
+	MDB_txn *pool[READ_POOL];     /* reset read txns ready for mdb_txn_renew */
+	size_t n_pool;                /* used entries of pool */
+};
+
+struct bw_store_txn {
+	struct bw_store *st; /* owning store */
+	MDB_txn *txn;        /* the LMDB write transaction */
+};
+
+struct bw_store_read {
+	struct bw_store *st; /* owning store */
+	MDB_txn *txn;        /* read-only LMDB transaction */
+};
+
+static bool all_digits(const MDB_val *v)
+{
+	const unsigned char *p = v->mv_data;
+
+	if (v->mv_size == 0)
+		return false;
+	for (size_t i = 0; i < v->mv_size; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+	return true;
+}
+
+/* Numeric order for decimal ids (shorter is smaller), before other ids (bytewise). */
+static int id_cmp(const MDB_val *a, const MDB_val *b)
+{
+	bool da = all_digits(a), db = all_digits(b);
+	size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
+	int c;
+
+	if (da != db)
+		return da ? -1 : 1;
+	if (da && a->mv_size != b->mv_size)
+		return a->mv_size < b->mv_size ? -1 : 1;
+	c = memcmp(a->mv_data, b->mv_data, n);
+	if (c)
+		return c;
+	return a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size;
+}
+
+static int lmdb_err(char *errstr, size_t errlen, int rc, const char *what)
+{
+	return bw_seterr(errstr, errlen, BW_ESTORE, "%s: %s", what, mdb_strerror(rc));
+}
+
+static bool valid_key(const char *s, size_t *len)
+{
+	if (!s)
+		return false;
+	*len = strnlen(s, BW_STORE_MAX_KEY + 1);
+	return *len > 0 && *len <= BW_STORE_MAX_KEY;
+}
+
+/* ASCII lower-case copy of a screen name into buf (BW_STORE_MAX_KEY + 1 bytes). */
+static bool name_key(const char *name, char *buf, size_t *len)
+{
+	if (!valid_key(name, len))
+		return false;
+	for (size_t i = 0; i < *len; i++) {
+		char c = name[i];
+		buf[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+	}
+	buf[*len] = '\0';
+	return true;
+}
+
+/* Open the four databases in one transaction; creates them when writable. */
+static int open_dbis(struct bw_store *st, char *errstr, size_t errlen)
+{
+	unsigned flags = st->writable ? MDB_CREATE : 0;
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(st->env, NULL, st->writable ? 0 : MDB_RDONLY, &txn);
+
+	if (rc)
+		return lmdb_err(errstr, errlen, rc, "begin");
+	if ((rc = mdb_dbi_open(txn, "records", flags, &st->records)) ||
+	    (rc = mdb_dbi_open(txn, "features", flags, &st->features)) ||
+	    (rc = mdb_dbi_open(txn, "names", flags, &st->names)) ||
+	    (rc = mdb_dbi_open(txn, "id2name", flags, &st->id2name))) {
+		mdb_txn_abort(txn);
+		if (rc == MDB_NOTFOUND)
+			return bw_seterr(errstr, errlen, BW_ESTORE,
+					 "not a botwatch store (no score records written yet)");
+		return lmdb_err(errstr, errlen, rc, "open databases");
+	}
+	mdb_set_compare(txn, st->records, id_cmp);
+	mdb_set_compare(txn, st->features, id_cmp);
+	mdb_set_compare(txn, st->id2name, id_cmp);
+	if ((rc = mdb_txn_commit(txn)))
+		return lmdb_err(errstr, errlen, rc, "commit");
+	return 0;
+}
+
+struct bw_store *store_open(const char *path, bool writable, size_t map_size_mb, char *errstr,
+			    size_t errlen)
+{
+	struct bw_store *st = calloc(1, sizeof(*st));
+	unsigned flags = MDB_NOTLS | (writable ? 0 : MDB_RDONLY);
+	int rc;
+
+	if (!st) {
+		bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+		return NULL;
+	}
+	st->writable = writable;
+	pthread_mutex_init(&st->pool_lock, NULL);
+	pthread_rwlock_init(&st->resize, NULL);
+	if (writable && mkdir(path, 0775) && errno != EEXIST) {
+		bw_seterr(errstr, errlen, BW_EIO, "%s: %s", path, strerror(errno));
+		goto out_free;
+	}
+	if ((rc = mdb_env_create(&st->env))) {
+		lmdb_err(errstr, errlen, rc, path);
+		goto out_free;
+	}
+	if ((rc = mdb_env_set_maxdbs(st->env, 8)) ||
+	    (rc = mdb_env_set_maxreaders(st->env, 512)) ||
+	    (rc = mdb_env_set_mapsize(st->env, (size_t)map_size_mb << 20)) ||
+	    (rc = mdb_env_open(st->env, path, flags, 0664))) {
+		bw_seterr(errstr, errlen, BW_ESTORE, "%s: %s", path,
+			  rc == ENOENT ? "no such store directory" : mdb_strerror(rc));
+		goto out_close_env;
+	}
+	if (open_dbis(st, errstr, errlen))
+		goto out_close_env;
+	return st;
+
+out_close_env:
+	mdb_env_close(st->env);
+out_free:
+	pthread_rwlock_destroy(&st->resize);
+	pthread_mutex_destroy(&st->pool_lock);
+	free(st);
+	return NULL;
+}
+
+void store_close(struct bw_store *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < st->n_pool; i++)
+		mdb_txn_abort(st->pool[i]);
+	mdb_env_close(st->env);
+	pthread_rwlock_destroy(&st->resize);
+	pthread_mutex_destroy(&st->pool_lock);
+	free(st);
+}
+
+/* --- writing ------------------------------------------------------------- */
+
+struct bw_store_txn *store_txn_begin(struct bw_store *st, char *errstr, size_t errlen)
+{
+	struct bw_store_txn *t;
+	int rc;
+
+	if (!st->writable) {
+		bw_seterr(errstr, errlen, BW_ESTORE, "store opened read-only");
+		return NULL;
+	}
+	if (!(t = calloc(1, sizeof(*t)))) {
+		bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+		return NULL;
+	}
+	t->st = st;
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &t->txn))) {
+		lmdb_err(errstr, errlen, rc, "begin write");
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int store_txn_commit(struct bw_store_txn *txn, char *errstr, size_t errlen)
+{
+	int rc = mdb_txn_commit(txn->txn);
+
+	free(txn);
+	return rc ? lmdb_err(errstr, errlen, rc, "commit") : 0;
+}
+
+void store_txn_abort(struct bw_store_txn *txn)
+{
+	if (!txn)
+		return;
+	mdb_txn_abort(txn->txn);
+	free(txn);
+}
+
+/* Point the by-name index at `id` for `name`, retiring the id's previous name. */
+static int put_name(struct bw_store_txn *t, MDB_val *id, const char *name, char *errstr,
+		    size_t errlen)
+{
+	char lower[BW_STORE_MAX_KEY + 1];
+	size_t len;
+	MDB_val nk, old, owner;
+	int rc;
+
+	if (!name_key(name, lower, &len))
+		return bw_seterr(errstr, errlen, BW_EINVAL, "screen name must be 1..%d bytes",
+				 BW_STORE_MAX_KEY);
+	nk = (MDB_val){ len, lower };
+	rc = mdb_get(t->txn, t->st->id2name, id, &old);
+	if (rc == 0 && !(old.mv_size == len && memcmp(old.mv_data, lower, len) == 0)) {
+		/* renamed: drop the old name unless another account took it since */
+		MDB_val ok = old;
+		if (mdb_get(t->txn, t->st->names, &ok, &owner) == 0 && id_cmp(&owner, id) == 0 &&
+		    (rc = mdb_del(t->txn, t->st->names, &ok, NULL)))
+			return lmdb_err(errstr, errlen, rc, "delete old name");
+	} else if (rc && rc != MDB_NOTFOUND) {
+		return lmdb_err(errstr, errlen, rc, "read name");
+	}
+	if ((rc = mdb_put(t->txn, t->st->names, &nk, id, 0)) ||
+	    (rc = mdb_put(t->txn, t->st->id2name, id, &nk, 0)))
+		return lmdb_err(errstr, errlen, rc, "put name");
+	return 0;
+}
+
+int store_txn_put(struct bw_store_txn *txn, const char *user_id, const char *screen_name,
+		  const char *record_json, size_t len, const double *features, size_t n_features,
+		  char *errstr, size_t errlen)
+{
+	size_t idlen;
+	MDB_val k, v;
+	int rc;
+
+	if (!valid_key(user_id, &idlen))
+		return bw_seterr(errstr, errlen, BW_EINVAL, "account id must be 1..%d bytes",
+				 BW_STORE_MAX_KEY);
+	if (!record_json || len == 0)
+		return bw_seterr(errstr, errlen, BW_EINVAL, "empty score record for %s", user_id);
+	k = (MDB_val){ idlen, (void *)user_id };
+	/* reserve len + 1 and copy, so the stored value ends in NUL */
+	v = (MDB_val){ len + 1, NULL };
+	if ((rc = mdb_put(txn->txn, txn->st->records, &k, &v, MDB_RESERVE)))
+		return lmdb_err(errstr, errlen, rc, "put record");
+	memcpy(v.mv_data, record_json, len);
+	((char *)v.mv_data)[len] = '\0';
+	if (features) {
+		MDB_val fv = { n_features * sizeof(double), (void *)features };
+		if ((rc = mdb_put(txn->txn, txn->st->features, &k, &fv, 0)))
+			return lmdb_err(errstr, errlen, rc, "put features");
+	}
+	if (screen_name)
+		return put_name(txn, &k, screen_name, errstr, errlen);
+	return 0;
+}
+
+/* --- reading ------------------------------------------------------------- */
+
+/* A read transaction from the pool or new; call with `resize` held shared. */
+static int read_txn(struct bw_store *st, MDB_txn **out)
+{
+	MDB_txn *txn = NULL;
+	int rc;
+
+	pthread_mutex_lock(&st->pool_lock);
+	if (st->n_pool)
+		txn = st->pool[--st->n_pool];
+	pthread_mutex_unlock(&st->pool_lock);
+	if (txn && (rc = mdb_txn_renew(txn)) == 0) {
+		*out = txn;
+		return 0;
+	}
+	if (txn)
+		mdb_txn_abort(txn);
+	return mdb_txn_begin(st->env, NULL, MDB_RDONLY, out);
+}
+
+struct bw_store_read *store_read_begin(struct bw_store *st, int *err)
+{
+	struct bw_store_read *rd = malloc(sizeof(*rd));
+	int rc;
+
+	if (!rd) {
+		*err = BW_ENOMEM;
+		return NULL;
+	}
+	rd->st = st;
+	pthread_rwlock_rdlock(&st->resize);
+	rc = read_txn(st, &rd->txn);
+	if (rc == MDB_MAP_RESIZED) {
+		/* another process grew the map: adopt its size, then retry once */
+		pthread_rwlock_unlock(&st->resize);
+		pthread_rwlock_wrlock(&st->resize);
+		rc = mdb_env_set_mapsize(st->env, 0);
+		pthread_rwlock_unlock(&st->resize);
+		pthread_rwlock_rdlock(&st->resize);
+		if (rc == 0)
+			rc = read_txn(st, &rd->txn);
+	}
+	if (rc) {
+		pthread_rwlock_unlock(&st->resize);
+		free(rd);
+		*err = BW_ESTORE;
+		return NULL;
+	}
+	return rd;
+}
+
+void store_read_end(struct bw_store_read *rd)
+{
+	struct bw_store *st;
+
+	if (!rd)
+		return;
+	st = rd->st;
+	mdb_txn_reset(rd->txn);
+	pthread_mutex_lock(&st->pool_lock);
+	if (st->n_pool < READ_POOL) {
+		st->pool[st->n_pool++] = rd->txn;
+		rd->txn = NULL;
+	}
+	pthread_mutex_unlock(&st->pool_lock);
+	if (rd->txn)
+		mdb_txn_abort(rd->txn);
+	pthread_rwlock_unlock(&st->resize);
+	free(rd);
+}
+
+/* Borrowed record for key k, or NULL with *err. */
+static const char *read_record(struct bw_store_read *rd, MDB_val *k, size_t *len, int *err)
+{
+	MDB_val v;
+	int rc = mdb_get(rd->txn, rd->st->records, k, &v);
+
+	if (rc) {
+		*err = rc == MDB_NOTFOUND ? BW_ENOENT : BW_ESTORE;
+		return NULL;
+	}
+	if (len)
+		*len = v.mv_size - 1;
+	return v.mv_data;
+}
+
+const char *store_read_get(struct bw_store_read *rd, const char *user_id, size_t *len,
+			   int *err)
+{
+	size_t idlen;
+	MDB_val k;
+
+	if (!valid_key(user_id, &idlen)) {
+		*err = BW_EINVAL;
+		return NULL;
+	}
+	k = (MDB_val){ idlen, (void *)user_id };
+	return read_record(rd, &k, len, err);
+}
+
+const char *store_read_get_by_name(struct bw_store_read *rd, const char *screen_name,
+				   size_t *len, int *err)
+{
+	char lower[BW_STORE_MAX_KEY + 1];
+	size_t n;
+	MDB_val k, id;
+	int rc;
+
+	if (!name_key(screen_name, lower, &n)) {
+		*err = BW_EINVAL;
+		return NULL;
+	}
+	k = (MDB_val){ n, lower };
+	if ((rc = mdb_get(rd->txn, rd->st->names, &k, &id))) {
+		*err = rc == MDB_NOTFOUND ? BW_ENOENT : BW_ESTORE;
+		return NULL;
+	}
+	return read_record(rd, &id, len, err);
+}
+
+/* malloc'd copy of a borrowed record; NULL with *err. */
+static char *dup_record(const char *rec, size_t n, size_t *len, int *err)
+{
+	char *out;
+
+	if (!rec)
+		return NULL;
+	if (!(out = malloc(n + 1))) {
+		*err = BW_ENOMEM;
+		return NULL;
+	}
+	memcpy(out, rec, n + 1);
+	if (len)
+		*len = n;
+	*err = 0;
+	return out;
+}
+
+/* malloc'd copy of the record for an id or a screen name. */
+static char *get_copy(struct bw_store *st, const char *key, bool by_name, size_t *len, int *err)
+{
+	struct bw_store_read *rd = store_read_begin(st, err);
+	const char *rec;
+	size_t n = 0;
+	char *out;
+
+	if (!rd)
+		return NULL;
+	rec = by_name ? store_read_get_by_name(rd, key, &n, err) : store_read_get(rd, key, &n, err);
+	out = dup_record(rec, n, len, err);
+	store_read_end(rd);
+	return out;
+}
+
+char *store_get(struct bw_store *st, const char *user_id, size_t *len, int *err)
+{
+	return get_copy(st, user_id, false, len, err);
+}
+
+char *store_get_by_name(struct bw_store *st, const char *screen_name, size_t *len, int *err)
+{
+	return get_copy(st, screen_name, true, len, err);
+}
+
+double *store_get_features(struct bw_store *st, const char *user_id, size_t *n, int *err)
+{
+	struct bw_store_read *rd;
+	size_t idlen;
+	MDB_val k, v;
+	double *out = NULL;
+	int rc;
+
+	if (!valid_key(user_id, &idlen)) {
+		*err = BW_EINVAL;
+		return NULL;
+	}
+	if (!(rd = store_read_begin(st, err)))
+		return NULL;
+	k = (MDB_val){ idlen, (void *)user_id };
+	if ((rc = mdb_get(rd->txn, st->features, &k, &v))) {
+		*err = rc == MDB_NOTFOUND ? BW_ENOENT : BW_ESTORE;
+	} else if (!(out = malloc(v.mv_size ? v.mv_size : 1))) {
+		*err = BW_ENOMEM;
+	} else {
+		memcpy(out, v.mv_data, v.mv_size);
+		*n = v.mv_size / sizeof(double);
+		*err = 0;
+	}
+	store_read_end(rd);
+	return out;
+}
+
+/* Position `cur` on the first record after `after_id` (or the first one). */
+static int scan_start(MDB_cursor *cur, const char *after_id, MDB_val *k, MDB_val *v)
+{
+	size_t n;
+	int rc;
+
+	if (!after_id)
+		return mdb_cursor_get(cur, k, v, MDB_FIRST);
+	if (!valid_key(after_id, &n))
+		return EINVAL;
+	MDB_val want = { n, (void *)after_id };
+	*k = want;
+	rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+	if (rc == 0 && id_cmp(k, &want) == 0)
+		rc = mdb_cursor_get(cur, k, v, MDB_NEXT);
+	return rc;
+}
+
+int store_scan(struct bw_store *st, const char *after_id, store_scan_cb cb, void *opaque)
+{
+	char id[BW_STORE_MAX_KEY + 1];
+	struct bw_store_read *rd;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int err = 0, rc;
+
+	if (!(rd = store_read_begin(st, &err)))
+		return err;
+	if ((rc = mdb_cursor_open(rd->txn, st->records, &cur))) {
+		err = BW_ESTORE;
+		goto out_end;
+	}
+	for (rc = scan_start(cur, after_id, &k, &v); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size > BW_STORE_MAX_KEY)
+			continue; /* never written by store_txn_put */
+		memcpy(id, k.mv_data, k.mv_size);
+		id[k.mv_size] = '\0';
+		if ((err = cb(id, v.mv_data, v.mv_size - 1, opaque)))
+			break;
+	}
+	if (!err && rc == EINVAL)
+		err = BW_EINVAL;
+	else if (!err && rc != MDB_NOTFOUND)
+		err = BW_ESTORE;
+	mdb_cursor_close(cur);
+out_end:
+	store_read_end(rd);
+	return err;
+}
+
+int store_count(struct bw_store *st, uint64_t *n)
+{
+	struct bw_store_read *rd;
+	MDB_stat s;
+	int err = 0;
+
+	if (!(rd = store_read_begin(st, &err)))
+		return err;
+	if (mdb_stat(rd->txn, st->records, &s))
+		err = BW_ESTORE;
+	else
+		*n = s.ms_entries;
+	store_read_end(rd);
+	return err;
+}

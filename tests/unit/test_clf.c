@@ -1,0 +1,376 @@
+/*
+ * test_clf.c — classifier maths and models on synthetic matrices: AUC/PR-AUC/
+ * Brier on hand-checked cases, stratified folds, Platt monotonicity, fast
+ * predict equal to libsvm's svm_predict_values, deterministic training,
+ * schema-mismatch refusal, and the score record.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libsvm/svm.h>
+
+#include "bw_err.h"
+#include "bw_time.h"
+#include "clf.h"
+
+static void test_auc_hand_checked(void **state)
+{
+	(void)state;
+	/* pairs (pos, neg): (0.35,0.1) win, (0.35,0.4) lose, (0.8, both) win: 3/4 */
+	const double s1[] = { 0.1, 0.4, 0.35, 0.8 };
+	const int y1[] = { 0, 0, 1, 1 };
+	assert_true(fabs(clf_auc(s1, y1, 4) - 0.75) < 1e-12);
+	/* a tie counts half */
+	const double s2[] = { 0.5, 0.5 };
+	const int y2[] = { 0, 1 };
+	assert_true(fabs(clf_auc(s2, y2, 2) - 0.5) < 1e-12);
+	/* one class only: undefined */
+	assert_true(isnan(clf_auc(s2, y1 + 2, 2)));
+	/* AP: positives at ranks 1 and 3 -> (1/2)(1/1) + (1/2)(2/3) = 5/6 */
+	const double s3[] = { 0.9, 0.8, 0.7, 0.6 };
+	const int y3[] = { 1, 0, 1, 0 };
+	assert_true(fabs(clf_pr_auc(s3, y3, 4) - 5.0 / 6.0) < 1e-12);
+	/* Brier: ((0.9-1)^2 + (0.8-0)^2 + (0.7-1)^2 + (0.6-0)^2) / 4 = 1.1/4 */
+	assert_true(fabs(clf_brier(s3, y3, 4) - 0.275) < 1e-12);
+	struct clf_confusion cf;
+	clf_confusion_at(s3, y3, 4, 0.65, &cf); /* predicted: 1,1,1,0 */
+	assert_int_equal(cf.tp, 2);
+	assert_int_equal(cf.fp, 1);
+	assert_int_equal(cf.tn, 1);
+	assert_int_equal(cf.fn, 0);
+	assert_true(fabs(cf.precision - 2.0 / 3) < 1e-12);
+	assert_true(fabs(cf.recall - 1.0) < 1e-12);
+	assert_true(fabs(cf.f1 - 0.8) < 1e-12);
+}
+
+static void test_folds_stratified_deterministic(void **state)
+{
+	(void)state;
+	int y[103], f1[103], f2[103], per[5][2] = { { 0 } };
+	for (int i = 0; i < 103; i++)
+		y[i] = i % 4 == 0; /* 26 positives, 77 negatives */
+	assert_int_equal(clf_stratified_folds(y, 103, 5, 42, f1), 0);
+	assert_int_equal(clf_stratified_folds(y, 103, 5, 42, f2), 0);
+	assert_memory_equal(f1, f2, sizeof(f1));
+	for (int i = 0; i < 103; i++) {
+		assert_true(f1[i] >= 0 && f1[i] < 5);
+		per[f1[i]][y[i]]++;
+	}
+	for (int k = 0; k < 5; k++) { /* each fold within one of the even share */
+		assert_true(per[k][1] == 5 || per[k][1] == 6);
+		assert_true(per[k][0] == 15 || per[k][0] == 16);
+	}
+	assert_int_equal(clf_stratified_folds(y, 103, 1, 42, f1), BW_EINVAL);
+}
+
+static void test_platt_monotone(void **state)
+{
+	(void)state;
+	double dec[200];
+	int y[200];
+	uint64_t st = 7;
+	for (int i = 0; i < 200; i++) {
+		y[i] = i % 2;
+		dec[i] = (y[i] ? 1.0 : -1.0) + ((double)(clf_rand_next(&st) % 2000) / 1000.0 - 1.0) * 1.5;
+	}
+	double A, B;
+	clf_platt_fit(dec, y, 200, &A, &B);
+	assert_true(A < 0); /* larger decision -> larger probability */
+	double prev = -1;
+	for (double d = -5; d <= 5; d += 0.05) {
+		double p = clf_platt_apply(A, B, d);
+		assert_true(p >= prev && p >= 0 && p <= 1);
+		prev = p;
+	}
+	assert_true(clf_platt_apply(A, B, 3) > 0.9);
+	assert_true(clf_platt_apply(A, B, -3) < 0.1);
+}
+
+/* Synthetic two-class data in `dim` dimensions (positives shifted). */
+static void synth(int n, int dim, uint64_t seed, double *x, int *y)
+{
+	uint64_t st = seed;
+	for (int i = 0; i < n; i++) {
+		y[i] = i % 3 == 0;
+		for (int j = 0; j < dim; j++) {
+			double u = (double)(clf_rand_next(&st) % 100000) / 100000.0;
+			x[i * dim + j] = 4 * u - 2 + (y[i] && j < 3 ? 0.9 : 0);
+		}
+	}
+}
+
+static void check_predict_equal(int kernel)
+{
+	enum { N = 300, D = 12 };
+	static double x[N * D];
+	static int y[N];
+	static struct svm_node nodes[N * (D + 1)];
+	struct svm_node *rows[N];
+	double yy[N];
+	synth(N, D, 99, x, y);
+	for (int i = 0; i < N; i++) {
+		rows[i] = nodes + i * (D + 1);
+		for (int j = 0; j < D; j++) {
+			rows[i][j].index = j + 1;
+			rows[i][j].value = x[i * D + j];
+		}
+		rows[i][D].index = -1;
+		yy[i] = y[i];
+	}
+	struct svm_problem prob = { .l = N, .y = yy, .x = rows };
+	struct svm_parameter par = { .svm_type = C_SVC, .kernel_type = kernel, .gamma = 0.2,
+				     .C = 1, .cache_size = 16, .eps = 1e-3, .shrinking = 1 };
+	struct svm_model *md = svm_train(&prob, &par);
+	assert_non_null(md);
+	char err[256];
+	struct clf_svm *fast = clf_svm_from_libsvm(md, D, err, sizeof(err));
+	char *text = clf_svm_model_text(md);
+	assert_non_null(fast);
+	assert_non_null(text);
+	struct clf_svm *parsed = clf_svm_parse(text, strlen(text), D, err, sizeof(err));
+	assert_non_null(parsed);
+	/* libsvm's own loader reads our text */
+	char path[] = "/tmp/bw_clf_svm_XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	struct svm_model *loaded = svm_load_model(path);
+	unlink(path);
+	assert_non_null(loaded);
+	for (int i = 0; i < N; i++) {
+		double ref, ref2;
+		svm_predict_values(md, rows[i], &ref);
+		svm_predict_values(loaded, rows[i], &ref2);
+		if (md->label[0] != 1) {
+			ref = -ref;
+			ref2 = -ref2;
+		}
+		assert_true(fabs(clf_svm_decision(fast, x + i * D) - ref) < 1e-6);
+		assert_true(fabs(clf_svm_decision(parsed, x + i * D) - ref) < 1e-6);
+		assert_true(fabs(ref2 - ref) < 1e-6);
+	}
+	svm_free_and_destroy_model(&loaded);
+	clf_svm_free(fast);
+	clf_svm_free(parsed);
+	free(text);
+	svm_free_and_destroy_model(&md);
+}
+
+static void quiet(const char *s)
+{
+	(void)s;
+}
+
+static void test_predict_equals_libsvm(void **state)
+{
+	(void)state;
+	svm_set_print_string_function(quiet);
+	check_predict_equal(LINEAR);
+	check_predict_equal(RBF);
+}
+
+static void test_svm_parse_rejects_garbage(void **state)
+{
+	(void)state;
+	char err[256];
+	const char *bad[] = {
+		"",
+		"svm_type nu_svc\n",
+		"svm_type c_svc\nkernel_type linear\nnr_class 2\ntotal_sv 1\nrho 0\nlabel 1 0\nnr_sv 1 0\nSV\n1 3:0.5\n",
+		"svm_type c_svc\nkernel_type linear\nnr_class 2\ntotal_sv 2\nrho 0\nlabel 1 0\nnr_sv 1 1\nSV\n1 1:0.5\n",
+		"svm_type c_svc\nkernel_type linear\nnr_class 2\ntotal_sv 1\nrho nan\nlabel 1 0\nnr_sv 1 0\nSV\n1 1:0.5\n",
+		"svm_type c_svc\nkernel_type linear\nnr_class 2\ntotal_sv 1\nrho 0\nlabel 1 0\nnr_sv 1 0\nSV\n1 2:1 1:0.5\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_null(clf_svm_parse(bad[i], strlen(bad[i]), 2, err, sizeof(err)));
+	const char *ok = "svm_type c_svc\nkernel_type linear\nnr_class 2\ntotal_sv 1\nrho 0.25\n"
+			 "label 1 0\nnr_sv 1 0\nSV\n1 1:0.5 2:-2\n";
+	struct clf_svm *s = clf_svm_parse(ok, strlen(ok), 2, err, sizeof(err));
+	assert_non_null(s);
+	const double x[2] = { 2, 1 }; /* 0.5*2 - 2*1 - 0.25 */
+	assert_true(fabs(clf_svm_decision(s, x) - (-1.25)) < 1e-12);
+	clf_svm_free(s);
+}
+
+/* A synthetic population: text, counts and activity columns, two bot types,
+ * three availability patterns. */
+static struct clf_matrix *synth_matrix(void)
+{
+	static const char *names[] = { "user.screen_name_length", "user.name_length",
+				       "user.followers_count", "user.friends_count",
+				       "user.default_profile", "temporal.post_gap_seconds.mean",
+				       "content.urls_per_post.mean" };
+	const int cls[] = { 0, 0, 0, 0, 0, 3, 4 };
+	const bool uni[] = { true, true, true, true, true, true, false };
+	struct clf_matrix *m = clf_matrix_new(7, names, cls, uni);
+	uint64_t st = 5;
+	char err[256], id[32];
+	assert_non_null(m);
+	for (int i = 0; i < 600; i++) {
+		int y = i % 3 != 0, type = i % 2;
+		double u[7];
+		for (int j = 0; j < 7; j++)
+			u[j] = (double)(clf_rand_next(&st) % 10000) / 10000.0;
+		double x[7] = {
+			8 + 6 * u[0] + (y ? 3 : 0),
+			10 + 8 * u[1] - (y ? 3 : 0),
+			(y ? 20 : 300) * (0.2 + u[2]),
+			(y && type ? 2000 : 300) * (0.2 + u[3]),
+			y, /* a collection artefact that must be ignored */
+			(y ? 600 : 3000) * (0.2 + u[5]),
+			(y && !type ? 1.2 : 0.2) * u[6],
+		};
+		uint32_t avail = i % 5 == 0 ? (CLF_AVAIL_TEXT | CLF_AVAIL_ACTIVITY)
+			       : i % 5 < 3 ? (CLF_AVAIL_TEXT | CLF_AVAIL_COUNTS)
+					   : CLF_AVAIL_ALL;
+		snprintf(id, sizeof(id), "%d", 1000 + i);
+		assert_int_equal(clf_matrix_add(m, id, x, y, y ? (type ? "follower" : "spammer") : "human",
+						"synthetic", avail, err, sizeof(err)), 0);
+	}
+	return m;
+}
+
+static void test_train_deterministic_and_schema(void **state)
+{
+	(void)state;
+	struct clf_matrix *m = synth_matrix();
+	struct clf_train_opts o;
+	char *a = NULL, *b = NULL, err[512];
+	size_t alen = 0, blen = 0;
+	clf_train_opts_init(&o);
+	o.folds = 3;
+	o.schema_hash = "abc123";
+	assert_int_equal(clf_train(m, &o, &a, &alen, err, sizeof(err)), 0);
+	assert_int_equal(clf_train(m, &o, &b, &blen, err, sizeof(err)), 0);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, alen); /* same inputs, same bytes */
+	assert_null(strstr(a, "user.default_profile")); /* artefact column not used */
+
+	struct clf_model *mdl = clf_model_parse(a, alen, "other", 7, err, sizeof(err));
+	assert_null(mdl);
+	assert_non_null(strstr(err, "feature schema abc123"));
+	assert_non_null(strstr(err, "this build has other"));
+	mdl = clf_model_parse(a, alen, "abc123", 7, err, sizeof(err));
+	assert_non_null(mdl);
+	assert_int_equal(strncmp(clf_model_id(mdl), "sha256:", 7), 0);
+	assert_int_equal(strlen(clf_model_id(mdl)), 7 + 64);
+	assert_int_equal(clf_model_n_types(mdl), 2);
+	assert_string_equal(clf_model_type_name(mdl, 0), "follower");
+
+	/* AUC of the english score over the training rows, each with its own evidence */
+	double *p = malloc(m->n_rows * sizeof(double));
+	struct clf_score sc;
+	for (size_t r = 0; r < m->n_rows; r++) {
+		clf_score(mdl, m->x + r * m->n_cols, m->avail[r], 0.15, &sc);
+		assert_true(isfinite(sc.english) && sc.english >= 0 && sc.english <= 1);
+		assert_true(isfinite(sc.cap_english));
+		p[r] = sc.english;
+	}
+	assert_true(clf_auc(p, m->label, m->n_rows) > 0.9);
+	free(p);
+
+	/* profile-only evidence: a numeric score, status profile_only, no temporal */
+	clf_score(mdl, m->x, CLF_AVAIL_TEXT, 0.15, &sc);
+	assert_int_equal(sc.status, CLF_STATUS_PROFILE_ONLY);
+	assert_true(isfinite(sc.english));
+	assert_true(isfinite(sc.categories[0]));
+	assert_true(isnan(sc.categories[3]));
+	clf_score(mdl, m->x, 0, 0.15, &sc);
+	assert_int_equal(sc.status, CLF_STATUS_INSUFFICIENT);
+	assert_true(isnan(sc.english));
+	clf_model_free(mdl);
+	free(a);
+	free(b);
+	clf_matrix_free(m);
+}
+
+static void test_scores_monotone_in_evidence(void **state)
+{
+	(void)state;
+	struct clf_matrix *m = synth_matrix();
+	struct clf_train_opts o;
+	char *doc = NULL, err[512];
+	size_t len = 0;
+	clf_train_opts_init(&o);
+	o.folds = 3;
+	o.schema_hash = "h";
+	assert_int_equal(clf_train(m, &o, &doc, &len, err, sizeof(err)), 0);
+	struct clf_model *mdl = clf_model_parse(doc, len, "h", 7, err, sizeof(err));
+	assert_non_null(mdl);
+	/* fewer followers is more bot-like in the data: the calibrated user score
+	 * and the CAP must not decrease as followers fall */
+	double x[7] = { 10, 12, 300, 300, 0, 2000, 0.1 }, prev = -1, prev_cap = -1;
+	for (double f = 1000; f >= 1; f /= 1.5) {
+		struct clf_score sc;
+		x[2] = f;
+		clf_score(mdl, x, CLF_AVAIL_TEXT | CLF_AVAIL_COUNTS, 0.15, &sc);
+		assert_true(sc.english >= prev - 1e-12);
+		assert_true(sc.cap_english >= prev_cap - 0.05); /* CAP table is empirical */
+		prev = sc.english;
+		prev_cap = sc.cap_english;
+	}
+	assert_true(prev > 0.5);
+	struct clf_score sc;
+	clf_score(mdl, x, CLF_AVAIL_ALL, 0.15, &sc);
+	struct clf_record_info info = { "42", "someone", 1617278400000LL, 17 };
+	json_t *rec = clf_score_to_json(mdl, &sc, &info);
+	assert_non_null(rec);
+	assert_string_equal(json_string_value(json_object_get(rec, "status")), "ok");
+	assert_string_equal(json_string_value(json_object_get(rec, "scored_at")),
+			    "2021-04-01T12:00:00Z");
+	assert_true(json_is_real(json_object_get(rec, "score")));
+	assert_true(json_is_real(json_object_get(json_object_get(rec, "raw_scores"), "spammer")));
+	assert_true(json_is_null(json_object_get(json_object_get(rec, "categories"), "network")));
+	assert_string_equal(json_string_value(json_object_get(rec, "model_version")),
+			    clf_model_id(mdl));
+	json_decref(rec);
+	clf_model_free(mdl);
+	free(doc);
+	clf_matrix_free(m);
+}
+
+static void test_model_parse_rejects_truncation(void **state)
+{
+	(void)state;
+	struct clf_matrix *m = synth_matrix();
+	struct clf_train_opts o;
+	char *doc = NULL, err[512];
+	size_t len = 0;
+	clf_train_opts_init(&o);
+	o.folds = 2;
+	o.schema_hash = "h";
+	assert_int_equal(clf_train(m, &o, &doc, &len, err, sizeof(err)), 0);
+	for (size_t cut = 0; cut < len; cut += len / 37 + 1)
+		assert_null(clf_model_parse(doc, cut, NULL, 0, err, sizeof(err)));
+	/* a column index beyond the schema's feature count is refused */
+	const char *p = strstr(doc, "\"n_features\": 7");
+	assert_non_null(p);
+	memcpy((char *)p + 14, "3", 1);
+	assert_null(clf_model_parse(doc, len, NULL, 0, err, sizeof(err)));
+	free(doc);
+	clf_matrix_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_auc_hand_checked),
+		cmocka_unit_test(test_folds_stratified_deterministic),
+		cmocka_unit_test(test_platt_monotone),
+		cmocka_unit_test(test_predict_equals_libsvm),
+		cmocka_unit_test(test_svm_parse_rejects_garbage),
+		cmocka_unit_test(test_train_deterministic_and_schema),
+		cmocka_unit_test(test_scores_monotone_in_evidence),
+		cmocka_unit_test(test_model_parse_rejects_truncation),
+	};
+	return cmocka_run_group_tests_name("clf", tests, NULL, NULL);
+}

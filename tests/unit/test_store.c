@@ -1,0 +1,242 @@
+/*
+ * test_store.c — the LMDB score store: records, the by-name index (renames,
+ * reuse of a name), feature vectors, numeric id order and scan cursors,
+ * snapshots that do not block the writer, read-only opening, bad keys.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bw_err.h"
+#include "store.h"
+
+struct fixture {
+	char dir[64];          /* temp store directory */
+	struct bw_store *st;   /* writable store */
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[256];
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/bw_store_test_XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->st = store_open(f->dir, true, 64, err, sizeof(err));
+	assert_non_null(f->st);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char path[128];
+
+	store_close(f->st);
+	snprintf(path, sizeof(path), "%s/data.mdb", f->dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/lock.mdb", f->dir);
+	unlink(path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Put one record {"user_id":id,"screen_name":name,"score":score}. */
+static void put(struct bw_store *st, const char *id, const char *name, double score)
+{
+	char rec[256], err[256];
+	int n = snprintf(rec, sizeof(rec), "{\"user_id\":\"%s\",\"screen_name\":\"%s\",\"score\":%g}",
+			 id, name ? name : "", score);
+	struct bw_store_txn *t = store_txn_begin(st, err, sizeof(err));
+	assert_non_null(t);
+	assert_int_equal(store_txn_put(t, id, name, rec, (size_t)n, NULL, 0, err, sizeof(err)), 0);
+	assert_int_equal(store_txn_commit(t, err, sizeof(err)), 0);
+}
+
+static void test_put_get_and_names(void **state)
+{
+	struct fixture *f = *state;
+	size_t len;
+	int err;
+
+	put(f->st, "12", "Alice_Bot", 0.9);
+	char *r = store_get(f->st, "12", &len, &err);
+	assert_non_null(r);
+	assert_string_equal(r, "{\"user_id\":\"12\",\"screen_name\":\"Alice_Bot\",\"score\":0.9}");
+	assert_int_equal(len, strlen(r));
+	free(r);
+	r = store_get_by_name(f->st, "aLiCe_bOt", &len, &err);
+	assert_non_null(r);
+	assert_non_null(strstr(r, "\"user_id\":\"12\""));
+	free(r);
+
+	assert_null(store_get(f->st, "13", &len, &err));
+	assert_int_equal(err, BW_ENOENT);
+	assert_null(store_get_by_name(f->st, "nobody", &len, &err));
+	assert_int_equal(err, BW_ENOENT);
+
+	/* rename: the old name no longer resolves, the new one does */
+	put(f->st, "12", "alice_v2", 0.8);
+	assert_null(store_get_by_name(f->st, "alice_bot", &len, &err));
+	assert_int_equal(err, BW_ENOENT);
+	r = store_get_by_name(f->st, "ALICE_V2", &len, &err);
+	assert_non_null(r);
+	assert_non_null(strstr(r, "0.8"));
+	free(r);
+
+	/* another account takes the name; renaming the first keeps the second's */
+	put(f->st, "99", "alice_v2", 0.1);
+	put(f->st, "12", "alice_v3", 0.7);
+	r = store_get_by_name(f->st, "alice_v2", &len, &err);
+	assert_non_null(r);
+	assert_non_null(strstr(r, "\"user_id\":\"99\""));
+	free(r);
+	uint64_t n = 0;
+	assert_int_equal(store_count(f->st, &n), 0);
+	assert_int_equal(n, 2);
+}
+
+static void test_features_roundtrip(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	double v[5] = { 1.5, -2, 0, 1e300, 42 };
+	struct bw_store_txn *t = store_txn_begin(f->st, err, sizeof(err));
+	size_t n = 0;
+	int e;
+
+	assert_int_equal(store_txn_put(t, "7", NULL, "{}", 2, v, 5, err, sizeof(err)), 0);
+	assert_int_equal(store_txn_commit(t, err, sizeof(err)), 0);
+	double *got = store_get_features(f->st, "7", &n, &e);
+	assert_non_null(got);
+	assert_int_equal(n, 5);
+	assert_memory_equal(got, v, sizeof(v));
+	free(got);
+	assert_null(store_get_features(f->st, "8", &n, &e));
+	assert_int_equal(e, BW_ENOENT);
+}
+
+struct collect {
+	char ids[16][32]; /* ids seen, in order */
+	int n;            /* count */
+	int stop_at;      /* stop after this many (0 = never) */
+};
+
+static int collect_cb(const char *id, const char *rec, size_t len, void *opaque)
+{
+	struct collect *c = opaque;
+	assert_int_equal(strlen(rec), len); /* NUL-terminated */
+	snprintf(c->ids[c->n++], sizeof(c->ids[0]), "%s", id);
+	return c->stop_at && c->n == c->stop_at ? 77 : 0;
+}
+
+static void test_scan_numeric_order_and_cursor(void **state)
+{
+	struct fixture *f = *state;
+	const char *ids[] = { "100", "9", "did:plc:abc", "25", "1000000000000000000", "3" };
+	struct collect c = { 0 };
+
+	for (size_t i = 0; i < 6; i++)
+		put(f->st, ids[i], NULL, 0.5);
+	assert_int_equal(store_scan(f->st, NULL, collect_cb, &c), 0);
+	assert_int_equal(c.n, 6);
+	const char *want[] = { "3", "9", "25", "100", "1000000000000000000", "did:plc:abc" };
+	for (int i = 0; i < 6; i++)
+		assert_string_equal(c.ids[i], want[i]);
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_scan(f->st, "25", collect_cb, &c), 0);
+	assert_int_equal(c.n, 3);
+	assert_string_equal(c.ids[0], "100");
+
+	/* a cursor that is not itself a key starts at the next one */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_scan(f->st, "50", collect_cb, &c), 0);
+	assert_string_equal(c.ids[0], "100");
+
+	memset(&c, 0, sizeof(c));
+	c.stop_at = 2;
+	assert_int_equal(store_scan(f->st, NULL, collect_cb, &c), 77);
+	assert_int_equal(c.n, 2);
+}
+
+static void test_snapshot_isolated_from_writer(void **state)
+{
+	struct fixture *f = *state;
+	int err;
+	size_t len;
+
+	put(f->st, "1", "one", 0.1);
+	struct bw_store_read *rd = store_read_begin(f->st, &err);
+	assert_non_null(rd);
+	/* the writer commits while the snapshot is open, without blocking */
+	put(f->st, "2", "two", 0.2);
+	assert_null(store_read_get(rd, "2", &len, &err));
+	assert_int_equal(err, BW_ENOENT);
+	const char *one = store_read_get_by_name(rd, "ONE", &len, &err);
+	assert_non_null(one);
+	assert_int_equal(strlen(one), len);
+	store_read_end(rd);
+	/* a new (pooled, renewed) snapshot sees the commit */
+	rd = store_read_begin(f->st, &err);
+	assert_non_null(store_read_get(rd, "2", &len, &err));
+	store_read_end(rd);
+	store_read_end(NULL);
+}
+
+static void test_readonly_and_errors(void **state)
+{
+	struct fixture *f = *state;
+	char err[256], longkey[300];
+	size_t len;
+	int e;
+
+	put(f->st, "5", "five", 0.5);
+	struct bw_store *ro = store_open(f->dir, false, 64, err, sizeof(err));
+	assert_non_null(ro);
+	char *r = store_get(ro, "5", &len, &e);
+	assert_non_null(r);
+	free(r);
+	assert_null(store_txn_begin(ro, err, sizeof(err)));
+	assert_string_equal(err, "store opened read-only");
+	store_close(ro);
+
+	assert_null(store_open("/nonexistent/bw/store", false, 64, err, sizeof(err)));
+	assert_non_null(strstr(err, "/nonexistent/bw/store: no such store directory"));
+
+	memset(longkey, '1', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = '\0';
+	assert_null(store_get(f->st, longkey, &len, &e));
+	assert_int_equal(e, BW_EINVAL);
+	assert_null(store_get(f->st, "", &len, &e));
+	assert_int_equal(e, BW_EINVAL);
+	struct bw_store_txn *t = store_txn_begin(f->st, err, sizeof(err));
+	assert_int_equal(store_txn_put(t, longkey, NULL, "{}", 2, NULL, 0, err, sizeof(err)),
+			 BW_EINVAL);
+	assert_int_equal(store_txn_put(t, "6", NULL, "", 0, NULL, 0, err, sizeof(err)), BW_EINVAL);
+	assert_int_equal(store_txn_put(t, "6", "", "{}", 2, NULL, 0, err, sizeof(err)), BW_EINVAL);
+	store_txn_abort(t);
+	store_txn_abort(NULL);
+	store_close(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_put_get_and_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_features_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan_numeric_order_and_cursor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_isolated_from_writer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_and_errors, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
