@@ -360,6 +360,23 @@ static void test_order_and_duplicates(void **state)
 	assert_true(get(v1, "sentiment.emoticon_happy.max") == 1);
 	assert_true(get(v1, "sentiment.polarity.min") < 0 && get(v1, "sentiment.polarity.max") > 0);
 	assert_true(get(v1, "content.pos_adverb_share.max") > 0);
+	/* random shuffles, with every post repeated at a random later point */
+	uint64_t seed = 0x243F6A8885A308D3ull;
+	for (int round = 0; round < 5; round++) {
+		size_t shuf[2 * N];
+		for (size_t i = 0; i < 2 * N; i++)
+			shuf[i] = i % N;
+		for (size_t i = 2 * N - 1; i > 0; i--) {
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			size_t j = (size_t)(seed >> 33) % (i + 1), t = shuf[i];
+			shuf[i] = shuf[j], shuf[j] = t;
+		}
+		struct feat_account *d = varied(shuf, 2 * N, 1);
+		assert_int_equal(feat_account_posts(d), N);
+		assert_int_equal(feat_account_extract(d, T0 + 86400000LL * 3, v2), 0);
+		assert_vec_close(v1, v2, 1e-9);
+		feat_account_free(d);
+	}
 	feat_account_free(a);
 	feat_account_free(b);
 	feat_account_free(c);
