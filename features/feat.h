@@ -81,6 +81,14 @@ void feat_account_free(struct feat_account *acc);
  */
 int feat_account_update(struct feat_account *acc, const struct bw_post *post);
 
+/*
+ * The other accounts a post names by id, each once, author excluded: the
+ * retweeted/quoted author, the replied-to user, mentioned ids. Their states
+ * take the post as an observation (friend.*_by). Fills out[0..max) with
+ * pointers borrowed from `post`; returns the count.
+ */
+size_t feat_post_targets(const struct bw_post *post, const char **out, size_t max);
+
 /* Posts folded in (distinct ids), profile snapshots excluded. */
 uint64_t feat_account_posts(const struct feat_account *acc);
 

@@ -425,6 +425,34 @@ int feat_fold_hashtags(struct feat_account *a, const struct bw_post *p)
 	return graph_add(a, FG_HASHTAG, tags, n);
 }
 
+/* ---- routing --------------------------------------------------------------------- */
+
+static bool listed(const char *id, const char *const *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(id, ids[i]) == 0)
+			return true;
+	return false;
+}
+
+size_t feat_post_targets(const struct bw_post *p, const char **out, size_t max)
+{
+	const char *cand[3];
+	size_t n = 0;
+
+	if (!p->author.id || p->kind == BW_POST_PROFILE || p->kind == BW_POST_DELETE)
+		return 0;
+	cand[0] = p->ref_author ? p->ref_author->id : NULL;
+	cand[1] = p->quoted_author ? p->quoted_author->id : NULL;
+	cand[2] = p->in_reply_to_user_id;
+	for (size_t i = 0; i < 3 + (size_t)p->n_mentions && n < max; i++) {
+		const char *id = i < 3 ? cand[i] : p->mentions ? p->mentions[i - 3].id : NULL;
+		if (id && *id && strcmp(id, p->author.id) != 0 && !listed(id, out, n))
+			out[n++] = id;
+	}
+	return n;
+}
+
 /* ---- update --------------------------------------------------------------------- */
 
 static bool names_me(const struct feat_account *a, const struct bw_profile *p)
