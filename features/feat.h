@@ -66,6 +66,11 @@ int feat_write_list(FILE *out);
 /* Write the generated reference docs/FEATURES.md. Returns 0 or BW_EIO. */
 int feat_write_markdown(FILE *out);
 
+/* Write one account's vector (feat_count() doubles, borrowed) as the NDJSON
+ * line of `botwatch replay --features-out`. Returns 0 or BW_EIO. */
+struct feat_account;
+int feat_write_ndjson(FILE *out, const struct feat_account *acc, const double *vec);
+
 /* Version of the feature definitions; bump when a computation changes. */
 #define FEAT_SCHEMA_VERSION 1
 
