@@ -183,11 +183,14 @@ bench_api() {
 	echo "machine load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 }
 
-# --- features: update + extract throughput, state bytes per account -----------
+# --- features -----------------------------------------------------------------
+# Update + extract throughput and serialised state bytes per account over a
+# synthetic heavy-tailed population (bench/bench_features.c; median of 3 runs
+# inside the binary).
 bench_features() {
-	echo "== features"
-	echo "\$ $BUILD/bench/bench_features 20000"
-	"$BUILD"/bench/bench_features 20000
+	echo "== features: synthetic population, 20000 accounts"
+	echo "   \$ $BUILD/bench/bench_features 20000"
+	"$BUILD"/bench/bench_features 20000 | sed 's/^/   /'
 }
 
 # --- classifier: accounts scored per second per core -------------------------
