@@ -70,7 +70,7 @@ static int train(char *model, size_t len)
 	char *in[] = { sim };
 	if (cfg && !clf_sim_run(&so, sim, labels, &ss, err, sizeof(err)) &&
 	    !clf_labels_load(&lb, labels, err, sizeof(err)) &&
-	    (c = clf_corpus_build(cfg, in, 1, &lb, BW_TIME_NONE, err, sizeof(err))) &&
+	    (c = clf_corpus_build(cfg, in, 1, &(struct clf_corpus_opts){ .probe_ms = BW_TIME_NONE }, err, sizeof(err))) &&
 	    (m = clf_cmd_matrix_new()) && !clf_cmd_fill(m, c, &lb, &missing, err, sizeof(err))) {
 		clf_train_opts_init(&o);
 		o.folds = 2;

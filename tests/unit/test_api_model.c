@@ -76,7 +76,7 @@ static void train_model(struct bw_config *cfg)
 	clf_labels_init(&lb);
 	assert_int_equal(clf_labels_load(&lb, labels, err, sizeof(err)), 0);
 	char *files[] = { sim };
-	W.corpus = clf_corpus_build(cfg, files, 1, &lb, BW_TIME_NONE, err, sizeof(err));
+	W.corpus = clf_corpus_build(cfg, files, 1, &(struct clf_corpus_opts){ .probe_ms = BW_TIME_NONE }, err, sizeof(err));
 	assert_non_null(W.corpus);
 	struct clf_matrix *m = clf_cmd_matrix_new();
 	assert_int_equal(clf_cmd_fill(m, W.corpus, &lb, &missing, err, sizeof(err)), 0);
@@ -333,7 +333,7 @@ static double corpus_score(const char *units, const char *id, struct clf_score *
 	fputs(units, f);
 	fclose(f);
 	char *files[] = { path };
-	struct clf_corpus *c = clf_corpus_build(cfg, files, 1, NULL, BW_TIME_NONE, err, sizeof(err));
+	struct clf_corpus *c = clf_corpus_build(cfg, files, 1, &(struct clf_corpus_opts){ .probe_ms = BW_TIME_NONE }, err, sizeof(err));
 	assert_non_null(c);
 	long i = clf_corpus_find(c, id);
 	assert_true(i >= 0);
