@@ -4,8 +4,8 @@
  *
  * The model is trained here, in-process, by the path `botwatch train` takes
  * (simulator -> clf_corpus_build -> clf_cmd_fill -> clf_train) on a small
- * simulated population. Explanations are checked by recomputing each
- * reported contribution with the classifier; Botometer scores are checked
+ * simulated population. Explanations are checked against the classifier's
+ * clf_explain() and clf_score() on the stored vector; Botometer scores are checked
  * against the classifier's own corpus builder (the train/eval path) fed the
  * same tweets from a file. The Botometer cases read real v1.1 REST payloads
  * in place from $BOTWATCH_DATA (default ../shared/data) and are skipped
@@ -237,59 +237,73 @@ static void test_models(void **state)
 	json_decref(j);
 }
 
-/* Score of x with feature i replaced by v. */
-static double score_with(double *x, size_t i, double v, uint32_t avail)
-{
-	struct clf_score sc;
-	double keep = x[i];
-	x[i] = v;
-	clf_score(W.mdl, x, avail, PRIOR, &sc);
-	x[i] = keep;
-	return sc.english;
-}
-
-static void test_explain_recomputed(void **state)
+static void test_explain(void **state)
 {
 	(void)state;
-	char path[96];
+	char path[128], err[256];
 	long st;
 	size_t n = 0;
-	int err;
+	int e;
 
 	snprintf(path, sizeof(path), "/v1/accounts/%s/explain?top=8", W.ids[0]);
 	json_t *j = call(W.srv, path, NULL, &st);
 	assert_int_equal(st, 200);
-	double *x = store_get_features(W.st, W.ids[0], &n, &err);
+	double *x = store_get_features(W.st, W.ids[0], &n, &e);
 	assert_non_null(x);
 	uint32_t avail = clf_corpus_avail(W.corpus, 0);
 	struct clf_score base;
+	struct clf_explanation ex;
 	clf_score(W.mdl, x, avail, PRIOR, &base);
-	assert_true(fabs(json_number_value(json_object_get(j, "score")) - base.english) < 1e-12);
+	assert_int_equal(clf_explain(W.mdl, x, avail, NULL, &ex, err, sizeof(err)), 0);
+
+	/* the explained score is the account's score; a linear model explains it exactly */
+	double score = json_number_value(json_object_get(j, "score"));
+	double lg = json_number_value(json_object_get(j, "logit"));
+	assert_string_equal(str(j, "explained"), "english");
+	assert_true(fabs(score - base.english) < 1e-12);
+	assert_true(fabs(lg - log(score / (1 - score))) < 1e-6);
+	assert_true(json_is_true(json_object_get(j, "exact")));
+	double sum = json_number_value(json_object_get(j, "bias"));
+	for (size_t k = 0; k < ex.n; k++)
+		sum += ex.c[k].contribution;
+	assert_true(fabs(sum - lg) < 1e-9);
 	assert_string_equal(str(j, "model_version"), clf_model_id(W.mdl));
 
+	/* the top features are the classifier's, by registry name, largest first */
 	json_t *tops = json_object_get(j, "top_features"), *t;
 	size_t k;
 	double prev = INFINITY;
-	assert_true(json_array_size(tops) > 0 && json_array_size(tops) <= 8);
+	assert_int_equal(json_array_size(tops), ex.n < 8 ? ex.n : 8);
 	json_array_foreach(tops, k, t) {
-		long i = feat_index(str(t, "name"));
-		assert_true(i >= 0);
 		double c = json_number_value(json_object_get(t, "contribution"));
-		double cl = json_number_value(json_object_get(t, "contribution_logit"));
-		double centre = json_number_value(json_object_get(t, "centre"));
-		/* each contribution is what the classifier gives when the feature is centred */
-		assert_true(fabs(c - (base.english - score_with(x, (size_t)i, centre, avail))) < 1e-12);
-		assert_true(fabs(json_number_value(json_object_get(t, "value")) - x[i]) < 1e-9 * (1 + fabs(x[i])));
-		assert_true(fabs(cl) <= prev); /* ranked by |log-odds change| */
-		prev = fabs(cl);
+		assert_string_equal(str(t, "name"), feat_def_get(ex.c[k].feature)->name);
+		assert_true(fabs(c - ex.c[k].contribution) < 1e-12);
+		assert_true(json_number_value(json_object_get(t, "value")) == x[ex.c[k].feature]);
+		assert_non_null(str(t, "group"));
+		assert_true(fabs(c) <= prev);
+		prev = fabs(c);
 	}
+	clf_explanation_free(&ex);
 	json_t *all = json_object_get(j, "features");
 	assert_int_equal(json_object_size(all), feat_count());
 	assert_true(json_number_value(json_object_get(all, feat_def_get(0)->name)) == x[0]);
-	free(x);
 	json_decref(j);
 
+	/* another score of the model */
+	snprintf(path, sizeof(path), "/v1/accounts/%s/explain?score=universal&top=3", W.ids[0]);
+	j = call(W.srv, path, NULL, &st);
+	assert_int_equal(st, 200);
+	assert_string_equal(str(j, "explained"), "universal");
+	assert_true(fabs(json_number_value(json_object_get(j, "score")) - base.universal) < 1e-12);
+	json_decref(j);
+	free(x);
+
 	/* errors */
+	snprintf(path, sizeof(path), "/v1/accounts/%s/explain?score=nosuch", W.ids[0]);
+	j = call(W.srv, path, NULL, &st);
+	assert_int_equal(st, 400);
+	assert_non_null(strstr(str(j, "error"), "nosuch"));
+	json_decref(j);
 	snprintf(path, sizeof(path), "/v1/accounts/%s/explain", W.ids[2]);
 	json_decref(call(W.srv, path, NULL, &st));
 	assert_int_equal(st, 404); /* record but no feature vector */
@@ -303,7 +317,7 @@ static void test_explain_recomputed(void **state)
 	snprintf(path, sizeof(path), "/v1/accounts/%s/explain?tops=3", W.ids[0]);
 	j = call(W.srv, path, NULL, &st);
 	assert_int_equal(st, 400);
-	assert_non_null(strstr(str(j, "error"), "unknown parameter 'tops' (known: top)"));
+	assert_non_null(strstr(str(j, "error"), "unknown parameter 'tops' (known: top, score)"));
 	json_decref(j);
 	snprintf(path, sizeof(path), "/v1/accounts/%s/explain", W.ids[0]);
 	j = call(W.bare, path, NULL, &st);
@@ -488,7 +502,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_models),
-		cmocka_unit_test(test_explain_recomputed),
+		cmocka_unit_test(test_explain),
 		cmocka_unit_test(test_check_account_matches_pipeline),
 		cmocka_unit_test(test_lite_bulk),
 		cmocka_unit_test(test_botometer_errors),
