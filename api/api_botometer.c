@@ -162,18 +162,21 @@ static int check_score(struct api_server *srv, struct bom_check *c, struct bw_de
 	return rc;
 }
 
-/* The model's raw score for a Botometer bot type, matched by name (a plural
- * model name matches too: fake_followers → fake_follower); NaN if none. */
+/* The model's raw score for a Botometer bot type, matched by name: the same
+ * name, else its plural (fake_followers → fake_follower); NaN if neither. */
 static double type_score(const struct clf_model *mdl, const struct clf_score *sc,
 			 const char *bom)
 {
-	size_t n = strlen(bom);
+	size_t n = strlen(bom), types = sc->n_types < clf_model_n_types(mdl) ? sc->n_types
+									  : clf_model_n_types(mdl);
 
-	for (size_t t = 0; t < sc->n_types && t < clf_model_n_types(mdl); t++) {
-		const char *name = clf_model_type_name(mdl, t);
-		if (strcmp(name, bom) == 0 ||
-		    (strncmp(name, bom, n) == 0 && name[n] == 's' && !name[n + 1]))
-			return sc->raw[t];
+	for (int plural = 0; plural < 2; plural++) {
+		for (size_t t = 0; t < types; t++) {
+			const char *name = clf_model_type_name(mdl, t);
+			if (plural ? strncmp(name, bom, n) == 0 && name[n] == 's' && !name[n + 1]
+				   : strcmp(name, bom) == 0)
+				return sc->raw[t];
+		}
 	}
 	return NAN;
 }
