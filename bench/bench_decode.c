@@ -2,15 +2,17 @@
  * bench_decode.c — decoder throughput on a file, and the same file through
  * jansson for comparison.
  *
- *   build/bench/bench_decode [--mode decode|json|parse|jansson] [--limit N] FILE
+ *   build/bench/bench_decode [--mode decode|json|ndjson|parse|jansson] [--limit N] FILE
  *
  *   decode   ingest_decode_file(): parse + normalise (the hot path)
  *   json     the same plus bw_post_to_json() + json_dumps() per post
- *            (what `botwatch decode` adds for its NDJSON output)
+ *   ndjson   the same plus bw_post_append_json() per post (the same bytes
+ *            without jansson: what `botwatch decode` does for its output)
  *   parse    simdjson DOM parse per line only (ingest/json_dom.h), no
  *            normalisation: the parser's share of `decode`
  *   jansson  json_loadb() per line only (no normalisation), for comparison;
- *            --limit N stops after N lines (jansson is slow)
+ *            --limit N stops after N lines (jansson is slow), or after N
+ *            posts in the decoder modes
  *
  * Prints one line: mode, posts, input MB, wall and CPU seconds, rates per
  * wall second and per CPU second (the per-core figure on a shared machine).
@@ -29,7 +31,11 @@
 
 struct sink {
 	unsigned long long text_bytes; /* keeps the work observable */
-	int to_json;                   /* render each post as the CLI does */
+	int to_json;                   /* 1: render with jansson; 2: bw_post_append_json() */
+	char *buf;                     /* mode 2 output buffer */
+	size_t len, cap;               /* its use and size */
+	unsigned long long posts;      /* posts seen */
+	unsigned long long limit;      /* stop after this many posts (0 = all) */
 };
 
 static double now_s(void)
@@ -54,19 +60,24 @@ static int on_post(const struct bw_post *p, void *opaque)
 	if (p->text)
 		s->text_bytes += strlen(p->text);
 	s->text_bytes += p->author.followers_count > 0;
-	if (s->to_json) {
+	if (s->to_json == 2) {
+		s->len = 0;
+		if (bw_post_append_json(p, &s->buf, &s->len, &s->cap))
+			return 1;
+		s->text_bytes += s->len;
+	} else if (s->to_json) {
 		json_t *j = bw_post_to_json(p);
 		char *out = json_dumps(j, JSON_COMPACT);
 		s->text_bytes += out ? strlen(out) : 0;
 		free(out);
 		json_decref(j);
 	}
-	return 0;
+	return ++s->posts == s->limit; /* non-zero stops the decoder */
 }
 
-static int run_decoder(const char *path, int to_json)
+static int run_decoder(const char *path, int to_json, unsigned long long limit)
 {
-	struct sink s = { 0, to_json };
+	struct sink s = { .to_json = to_json, .limit = limit };
 	struct bw_decode_opts o = { .probe_time_ms = BW_TIME_NONE, .on_post = on_post, .opaque = &s };
 	char err[256];
 	struct bw_decoder *d = ingest_decoder_new(&o, err, sizeof(err));
@@ -83,7 +94,7 @@ static int run_decoder(const char *path, int to_json)
 	ingest_decoder_finish(d);
 	t = now_s() - t0;
 	c = cpu_s() - c0;
-	if (rc) {
+	if (rc < 0) {
 		fprintf(stderr, "bench_decode: %s\n", err);
 		ingest_decoder_free(d);
 		return 1;
@@ -92,12 +103,13 @@ static int run_decoder(const char *path, int to_json)
 	unsigned long long dlq = 0;
 	for (int i = 0; i < BW_DLQ__COUNT; i++)
 		dlq += st->dlq[i];
-	printf("%-8s posts=%llu (lines=%llu dlq=%llu) MB=%.1f s=%.3f cpu_s=%.3f posts/s=%.0f "
+	printf("%-8s posts=%llu lines=%llu dlq=%llu MB=%.1f s=%.3f cpu_s=%.3f posts/s=%.0f "
 	       "lines/s=%.0f MB/s=%.1f cpu_posts/s=%.0f cpu_MB/s=%.1f\n",
-	       to_json ? "json" : "decode", (unsigned long long)st->posts,
+	       to_json == 2 ? "ndjson" : to_json ? "json" : "decode", (unsigned long long)st->posts,
 	       (unsigned long long)st->units, dlq, st->bytes / 1e6, t, c, st->posts / t, st->units / t,
 	       st->bytes / 1e6 / t, st->posts / c, st->bytes / 1e6 / c);
 	ingest_decoder_free(d);
+	free(s.buf);
 	return 0;
 }
 
@@ -142,7 +154,7 @@ static int run_parse_only(const char *path, unsigned long long limit, int use_si
 	jd_parser_free(jp);
 	gzclose(gz);
 	free(line);
-	printf("%-8s lines=%llu (invalid=%llu) MB=%.1f s=%.3f cpu_s=%.3f lines/s=%.0f MB/s=%.1f "
+	printf("%-8s lines=%llu invalid=%llu MB=%.1f s=%.3f cpu_s=%.3f lines/s=%.0f MB/s=%.1f "
 	       "cpu_lines/s=%.0f cpu_MB/s=%.1f\n", use_simdjson ? "parse" : "jansson", n, bad,
 	       bytes / 1e6, t, c, n / t, bytes / 1e6 / t, n / c, bytes / 1e6 / c);
 	return 0;
@@ -169,13 +181,15 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!path) {
-		fprintf(stderr, "usage: bench_decode [--mode decode|json|parse|jansson] [--limit N] FILE\n");
+		fprintf(stderr, "usage: bench_decode [--mode decode|json|ndjson|parse|jansson] [--limit N] FILE\n");
 		return 2;
 	}
 	if (strcmp(mode, "decode") == 0)
-		return run_decoder(path, 0);
+		return run_decoder(path, 0, limit);
 	if (strcmp(mode, "json") == 0)
-		return run_decoder(path, 1);
+		return run_decoder(path, 1, limit);
+	if (strcmp(mode, "ndjson") == 0)
+		return run_decoder(path, 2, limit);
 	if (strcmp(mode, "jansson") == 0)
 		return run_parse_only(path, limit, 0);
 	if (strcmp(mode, "parse") == 0)

@@ -9,16 +9,14 @@ BUILD=${BUILD:-build}
 # median of the numbers on stdin
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# wall seconds of a command (output discarded)
-secs() {
-	local t0 t1
-	t0=$(date +%s.%N)
-	"$@" >/dev/null
-	t1=$(date +%s.%N)
-	awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f\n", b - a}'
-}
-
 div() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.4f\n", a / b}'; }
+
+# "wall cpu" seconds of a command (output discarded; cpu = user + sys)
+secs() {
+	local TIMEFORMAT='%R %U %S' t
+	t=$( { time "$@" >/dev/null 2>&1; } 2>&1 )
+	echo "$t" | awk '{printf "%.4f %.4f\n", $1, $2 + $3}'
+}
 
 # field NAME=value from a bench_decode line
 field() { tr ' ' '\n' | sed -n "s|^$1=||p"; }
@@ -26,6 +24,8 @@ field() { tr ' ' '\n' | sed -n "s|^$1=||p"; }
 # --- decoder ------------------------------------------------------------------
 # A synthetic v1.1 dump (~4 KB tweets, ~45% retweets with nested
 # retweeted_status, 5,000 repeating accounts), generated once and reused.
+# The machine is shared, so each figure is given per wall second and per CPU
+# second (user + sys of the process: the per-core rate).
 bench_decoder() {
 	local lines=${BENCH_DECODE_LINES:-100000}
 	local dump=$BUILD/bench/v1_dump_$lines.ndjson
@@ -40,40 +40,110 @@ bench_decoder() {
 	echo "   input: $dump ($mb MB plain, $(stat -c %s "$dump.gz" | awk '{printf "%.1f", $1/1e6}') MB gzip)"
 	cat "$dump" > /dev/null # warm the page cache
 
-	local c=() z=() dp=() dz=() dj=() js=() out posts
+	local c=() z=() dp=() dz=() dj=() dn=() pa=() js=()
 	for _ in 1 2 3; do
 		c+=("$(secs cat "$dump")")
 		z+=("$(secs zcat "$dump.gz")")
-		out=$("$BUILD"/bench/bench_decode --mode decode "$dump"); dp+=("$out")
-		out=$("$BUILD"/bench/bench_decode --mode decode "$dump.gz"); dz+=("$out")
-		out=$("$BUILD"/bench/bench_decode --mode json "$dump"); dj+=("$out")
-		out=$("$BUILD"/bench/bench_decode --mode jansson --limit 20000 "$dump"); js+=("$out")
+		dp+=("$("$BUILD"/bench/bench_decode --mode decode "$dump")")
+		dz+=("$("$BUILD"/bench/bench_decode --mode decode "$dump.gz")")
+		dj+=("$("$BUILD"/bench/bench_decode --mode json --limit 20000 "$dump")")
+		dn+=("$("$BUILD"/bench/bench_decode --mode ndjson "$dump")")
+		pa+=("$("$BUILD"/bench/bench_decode --mode parse "$dump")")
+		js+=("$("$BUILD"/bench/bench_decode --mode jansson --limit 20000 "$dump")")
 	done
-	posts=$(printf '%s\n' "${dp[0]}" | field posts)
-	local cs zs
-	cs=$(printf '%s\n' "${c[@]}" | median)
-	zs=$(printf '%s\n' "${z[@]}" | median)
-	echo "   median of 3 runs, one core each:"
-	printf '   %-44s %8.3f s  %9.0f lines/s  %7.1f MB/s\n' "cat $dump" "$cs" \
-		"$(div "$lines" "$cs")" "$(div "$mb" "$cs")"
-	printf '   %-44s %8.3f s  %9.0f lines/s  %7.1f MB/s\n' "zcat $dump.gz" "$zs" \
-		"$(div "$lines" "$zs")" "$(div "$mb" "$zs")"
-	report() { # label, runs...
+	echo "   median of 3 runs; rates per wall second | per CPU second (one core)"
+	printf '   %-50s %7s %7s  %9s %8s | %9s %8s  %s\n' command wall_s cpu_s lines/s MB/s lines/s MB/s posts/cpu_s
+	tool() { # label, "wall cpu"...
 		local label=$1; shift
-		local s ps lps mbs
-		s=$(printf '%s\n' "$@" | while read -r l; do echo "$l" | field s; done | median)
-		ps=$(printf '%s\n' "$@" | while read -r l; do echo "$l" | field posts/s; done | median)
-		lps=$(printf '%s\n' "$@" | while read -r l; do echo "$l" | field lines/s; done | median)
-		mbs=$(printf '%s\n' "$@" | while read -r l; do echo "$l" | field MB/s; done | median)
-		printf '   %-44s %8.3f s  %9.0f lines/s  %7.1f MB/s  %9.0f posts/s\n' "$label" "$s" "$lps" "$mbs" "${ps:-0}"
+		local w cpu
+		w=$(printf '%s\n' "$@" | awk '{print $1}' | median)
+		cpu=$(printf '%s\n' "$@" | awk '{print $2}' | median)
+		printf '   %-50s %7.3f %7.3f  %9.0f %8.1f | %9.0f %8.1f\n' "$label" "$w" "$cpu" \
+			"$(div "$lines" "$w")" "$(div "$mb" "$w")" "$(div "$lines" "$cpu")" "$(div "$mb" "$cpu")"
 	}
+	report() { # label, bench_decode lines...
+		local label=$1; shift
+		local w cpu n mbx posts
+		w=$(printf '%s\n' "$@" | while read -r l; do echo "$l" | field s; done | median)
+		cpu=$(printf '%s\n' "$@" | while read -r l; do echo "$l" | field cpu_s; done | median)
+		n=$(printf '%s\n' "$1" | field lines)
+		mbx=$(printf '%s\n' "$1" | field MB)
+		posts=$(printf '%s\n' "$1" | field posts)
+		printf '   %-50s %7.3f %7.3f  %9.0f %8.1f | %9.0f %8.1f  %s\n' "$label" "$w" "$cpu" \
+			"$(div "$n" "$w")" "$(div "$mbx" "$w")" "$(div "$n" "$cpu")" "$(div "$mbx" "$cpu")" \
+			"${posts:+$(div "$posts" "$cpu" | awk '{printf "%.0f", $1}') ($posts posts)}"
+	}
+	tool "cat $(basename "$dump")" "${c[@]}"
+	tool "zcat $(basename "$dump").gz" "${z[@]}"
 	report "bench_decode --mode decode $(basename "$dump")" "${dp[@]}"
 	report "bench_decode --mode decode $(basename "$dump").gz" "${dz[@]}"
-	report "bench_decode --mode json $(basename "$dump")" "${dj[@]}"
+	report "bench_decode --mode ndjson $(basename "$dump")" "${dn[@]}"
+	report "bench_decode --mode json --limit 20000 (posts)" "${dj[@]}"
+	report "bench_decode --mode parse (simdjson only)" "${pa[@]}"
 	report "bench_decode --mode jansson --limit 20000" "${js[@]}"
-	echo "   posts = $posts per run ($lines statuses + their embedded retweeted statuses)"
-	echo "   decode = simdjson DOM + C normalisation; json = decode + bw_post_to_json + json_dumps"
-	echo "   (the CLI's output cost); jansson = json_loadb per line only, no normalisation."
+	echo "   decode = simdjson DOM parse + C normalisation (the hot path); ndjson = decode +"
+	echo "   bw_post_append_json (what 'botwatch decode' does for its output); json = decode +"
+	echo "   bw_post_to_json + json_dumps (the same bytes via jansson);"
+	echo "   parse / jansson = parse each line only, with simdjson / jansson json_loadb."
+}
+
+# --- ingest -----------------------------------------------------------------------
+# Post encoding (binary codec vs JSON) on the decoder's synthetic dump, then
+# the whole ingest path: firehose (loopback HTTP, v1.1 length-delimited) ->
+# botwatch ingest -> botwatch broker, with a consumer group reading
+# concurrently (ingest pauses whenever that group lags by more than
+# ingest.max_consumer_lag). Count in must equal count consumed.
+bench_ingest() {
+	local n=${BENCH_INGEST_POSTS:-1000000}
+	local dump=$BUILD/bench/v1_dump_20000.ndjson
+	local d
+	d=$(mktemp -d /tmp/bw-bench-ingest.XXXXXX)
+	local pids=()
+	# shellcheck disable=SC2317
+	cleanup_ingest() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$d"; }
+	trap cleanup_ingest RETURN
+
+	echo "== ingest: post encoding (Kafka value), $dump"
+	[ -s "$dump" ] || "$BUILD"/tests/gen_v1_dump 20000 > "$dump"
+	echo "   $BUILD/bench/bench_postcodec $dump"
+	"$BUILD"/bench/bench_postcodec "$dump" | sed 's/^/   /'
+
+	echo "== ingest: $n synthetic posts, firehose -> botwatch ingest -> botwatch broker -> consumer group"
+	"$BUILD"/botwatch broker --partitions 4 > "$d/broker.out" 2> "$d/broker.err" &
+	pids+=($!)
+	"$BUILD"/tests/firehose --framing v1 --plan "200,send=$n,then=hold" --accounts 100000 \
+		--port-file "$d/port" --log "$d/fh.log" &
+	pids+=($!)
+	for _ in $(seq 200); do [ -s "$d/broker.out" ] && [ -s "$d/port" ] && break; sleep 0.05; done
+	local broker port
+	broker=$(head -1 "$d/broker.out"); port=$(cat "$d/port")
+	local t0 t1
+	t0=$(date +%s.%N)
+	"$BUILD"/tests/kconsume -b "$broker" -t posts -g bench-consumers -n "$n" --idle-ms 20000 \
+		--timeout-ms 170000 > /dev/null 2> "$d/kc.err" &
+	local kpid=$!
+	pids+=($kpid)
+	"$BUILD"/botwatch ingest --source "http://127.0.0.1:$port/1.1/statuses/sample.json" \
+		--brokers "$broker" --set ingest.lag_groups=bench-consumers > /dev/null 2> "$d/ingest.err" &
+	local ipid=$!
+	pids+=($ipid)
+	wait "$kpid" || true
+	t1=$(date +%s.%N)
+	kill -TERM "$ipid"; wait "$ipid" || echo "   ingest exited non-zero: $(tail -2 "$d/ingest.err")"
+	local consumed produced
+	consumed=$(sed -n 's/^count=\([0-9]*\).*/\1/p' "$d/kc.err")
+	produced=$(sed -n 's/.* \([0-9]*\) post(s) produced.*/\1/p' "$d/ingest.err" | tail -1)
+	echo "   $BUILD/botwatch broker --partitions 4; $BUILD/tests/firehose --framing v1 --plan '200,send=$n,then=hold'"
+	echo "   $BUILD/botwatch ingest --source http://127.0.0.1:PORT/1.1/statuses/sample.json --brokers B --set ingest.lag_groups=bench-consumers"
+	echo "   $BUILD/tests/kconsume -b B -t posts -g bench-consumers -n $n   (started first, reads concurrently)"
+	printf '   completed by firehose %s, produced %s, consumed %s, lag pauses %s\n' \
+		"$(awk '$3 == "completed" { s += substr($5, 7) } END { print s + 0 }' "$d/fh.log")" \
+		"${produced:-?}" "${consumed:-?}" \
+		"$(sed -n 's/.* \([0-9]*\) lag pause(s).*/\1/p' "$d/ingest.err" | tail -1)"
+	printf '   %.1f s end to end, %.0f posts/s (consumer-group join ~3 s included)\n' \
+		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+		"$(awk -v a="$t0" -v b="$t1" -v n="${consumed:-0}" 'BEGIN { print n / (b - a) }')"
+	[ "${consumed:-0}" = "$n" ] && [ "${produced:-0}" = "$n" ] || echo "   MISMATCH: count in != count consumed"
 }
 
 # --- api: lookup API on a 1M-account store (wrk, 50 connections) ---------------
@@ -101,16 +171,15 @@ bench_api() {
 	port=$(cat "$tmp/port" 2>/dev/null) || { echo "serve did not start: $(cat "$tmp/log")"; return 1; }
 	export BW_BENCH_ACCOUNTS=$n
 	# warm the server's mapping of the store so the figures are not page faults
-	wrk -t1 -c50 -d3s -s bench/api_lookup.lua "http://127.0.0.1:$port" >/dev/null
+	wrk -t1 -c50 -d3s -s bench/api_wrk.lua "http://127.0.0.1:$port" >/dev/null
 	local cmd="wrk -t1 -c50 -d5s --latency http://127.0.0.1:$port/v1/accounts/10000005"
 	echo "\$ $cmd   (one fixed id: the HTTP floor on this machine right now)"
 	$cmd | grep -E "Requests/sec|99%|Non-2xx"
-	cmd="wrk -t1 -c50 -d${secs}s --latency -s bench/api_lookup.lua http://127.0.0.1:$port"
+	cmd="wrk -t1 -c50 -d${secs}s --latency -s bench/api_wrk.lua http://127.0.0.1:$port"
 	echo "\$ botwatch serve --threads $threads & $cmd"
 	$cmd | grep -E "Requests/sec|Latency  |50%|90%|99%|non-2xx|Socket errors"
-	cmd="wrk -t1 -c50 -d${secs}s --latency -s bench/api_batch.lua http://127.0.0.1:$port"
-	echo "\$ $cmd   (100 ids per request)"
-	$cmd | grep -E "Requests/sec|Latency  |50%|90%|99%|non-2xx|Socket errors"
+	echo "\$ BW_BENCH_BATCH=100 $cmd   (100 ids per request)"
+	BW_BENCH_BATCH=100 $cmd | grep -E "Requests/sec|Latency  |50%|90%|99%|non-2xx|Socket errors"
 	echo "machine load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 }
 
@@ -136,10 +205,11 @@ bench_classifier() {
 }
 
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(decoder features classifier api)
+[ ${#sections[@]} -eq 0 ] && sections=(decoder ingest features classifier api)
 for s in "${sections[@]}"; do
 	case $s in
 	decoder) bench_decoder ;;
+	ingest) bench_ingest ;;
 	features) bench_features ;;
 	classifier) bench_classifier ;;
 	api) bench_api ;;

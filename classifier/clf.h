@@ -246,6 +246,50 @@ struct clf_record_info {
 json_t *clf_score_to_json(const struct clf_model *mdl, const struct clf_score *sc,
 			  const struct clf_record_info *info);
 
+/* ---- explanations (clf_explain.c) -------------------------------------------------- */
+
+/* One feature's part in a score. */
+struct clf_contrib {
+	size_t feature;      /* registry index (feat_def_get(feature)->name) */
+	const char *group;   /* sub-model group ("user_counts", ...); static string */
+	double value;        /* the raw feature value */
+	double scaled;       /* what the SVM saw: clip((slog1p(value) - mean) / sd, -5, 5);
+			      * 0 = the training population's mean */
+	double contribution; /* log-odds added to the score's logit (see clf_explain) */
+};
+
+/* Contributions to one score of one account. */
+struct clf_explanation {
+	const char *stack;      /* score explained ("english", "universal", a class, a bot type); borrowed from the model */
+	double score;           /* sigmoid(logit): equals the clf_score() value of that score */
+	double logit;           /* log-odds of the score; NaN when nothing was computable */
+	double bias;            /* logit minus the sum of contributions (the part at z = 0) */
+	bool exact;             /* every group used is linear: bias + Σ contribution == logit */
+	size_t n;               /* contributions */
+	struct clf_contrib *c;  /* n entries, largest |contribution| first (owned; clf_explanation_free) */
+};
+
+/*
+ * Per-feature contributions to the score `stack` (NULL = "english", the
+ * overall score) of an account with features x[0..n_features) and
+ * availability `avail`, over every column of the groups that score uses for
+ * this availability (docs/MODEL.md, "Explanations").
+ *
+ * Linear groups (the default model): contribution = stack weight × SVM weight
+ * × scaled value, in log-odds; exact: bias + Σ contributions = logit. RBF
+ * groups: the change of the stack's logit when the feature alone is set to
+ * the population mean (scaled value 0) — an occlusion estimate that need not
+ * sum to the logit (exact = false). Costs one decision per RBF column.
+ *
+ * Returns 0 (with out->n = 0 and logit NaN when nothing is computable),
+ * BW_ENOENT (no score of that name) or BW_ENOMEM. Caller frees with
+ * clf_explanation_free(). Thread-safe on a shared model.
+ */
+int clf_explain(const struct clf_model *mdl, const double *x, uint32_t avail, const char *stack,
+		struct clf_explanation *out, char *errstr, size_t errlen);
+/* Frees the contributions (not `e` itself); accepts NULL. */
+void clf_explanation_free(struct clf_explanation *e);
+
 /* ---- availability tracking (clf_avail.c) ---------------------------------------- */
 
 struct bw_post;

@@ -15,6 +15,7 @@
 #include "clf_cmd.h"
 #include "decode.h"
 #include "feat.h"
+#include "feat_replay.h"
 
 #define LABEL_LINE_MAX 4096
 
@@ -36,7 +37,7 @@ static uint64_t hash_str(const char *s)
 }
 
 /* Open-addressing index over string keys: slots hold entry index + 1. */
-static int index_grow(size_t **slot, size_t *nslot, size_t n, char **keys)
+static int index_grow(size_t **slot, size_t *nslot, size_t n, char *const *keys)
 {
 	size_t ns = *nslot ? *nslot * 2 : 1024;
 	size_t *s = calloc(ns, sizeof(size_t));
@@ -52,6 +53,18 @@ static int index_grow(size_t **slot, size_t *nslot, size_t n, char **keys)
 	*slot = s;
 	*nslot = ns;
 	return 0;
+}
+
+/* A fresh index over keys[0..n) (replacing *slot). */
+static int index_build(size_t **slot, size_t *nslot, size_t n, char *const *keys)
+{
+	size_t ns = 1024;
+	while (ns < 2 * n + 2)
+		ns *= 2;
+	free(*slot);
+	*slot = NULL;
+	*nslot = ns / 2; /* index_grow doubles it */
+	return index_grow(slot, nslot, n, keys);
 }
 
 static long index_find(const size_t *slot, size_t nslot, char *const *keys, const char *id)
@@ -231,104 +244,141 @@ int clf_labels_load(struct clf_labels *lb, const char *path, char *errstr, size_
 
 /* ---- corpus ----------------------------------------------------------------- */
 
+/* Built on the features stage's replay driver, so train, eval and replay
+ * compute every feature the same way (observations of other accounts
+ * included); the corpus adds the evidence (CLF_AVAIL_*) per author and an
+ * id-ordered listing. */
 struct clf_corpus {
-	size_t n, cap;               /* accounts used / allocated */
-	char **id;                   /* account ids */
-	struct feat_account **fa;    /* feature state per account */
-	struct clf_avail_state *av;  /* evidence per account */
-	size_t *slot;                /* id index */
-	size_t nslot;                /* slots */
-	const struct clf_labels *only; /* filter, or NULL */
-	int64_t probe_ms;            /* --probe-time or BW_TIME_NONE */
-	uint64_t skipped;            /* posts of accounts not in `only` */
-	uint64_t update_errors;      /* posts the feature state rejected */
-	struct bw_decode_stats stats;/* summed decoder counts */
-	int err;                     /* sticky allocation failure in the callback */
+	struct feat_replay *r;          /* decoder + feature states (owned) */
+	int64_t probe_ms;               /* --probe-time or BW_TIME_NONE */
+	bool include_observed;          /* list accounts that never authored a record */
+	size_t n_av, cap_av;            /* evidence entries used / allocated */
+	char **av_id;                   /* their account ids (borrowed from the states) */
+	struct clf_avail_state *av;     /* evidence per author */
+	size_t *av_slot;                /* id index over av_id */
+	size_t av_nslot;                /* its slots */
+	size_t n;                       /* listed accounts */
+	const struct feat_account **fa; /* listed states, sorted by id (borrowed from r) */
+	char **id;                      /* their ids (borrowed) */
+	uint32_t *mask;                 /* their CLF_AVAIL_* masks */
+	size_t *slot;                   /* id index over id */
+	size_t nslot;                   /* its slots */
+	int err;                        /* sticky allocation failure in the hook */
 };
 
 void clf_corpus_free(struct clf_corpus *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->n; i++) {
-		free(c->id[i]);
-		feat_account_free(c->fa[i]);
-	}
-	free(c->id);
-	free(c->fa);
+	feat_replay_free(c->r);
+	free(c->av_id);
 	free(c->av);
+	free(c->av_slot);
+	free(c->fa);
+	free(c->id);
+	free(c->mask);
 	free(c->slot);
 	free(c);
 }
 
-static long corpus_get(struct clf_corpus *c, const char *id)
+/* Evidence entry of an author, created on first use; NULL on allocation failure. */
+static struct clf_avail_state *corpus_av(struct clf_corpus *c, const char *id)
 {
-	long i = index_find(c->slot, c->nslot, c->id, id);
+	long i = index_find(c->av_slot, c->av_nslot, c->av_id, id);
 	if (i >= 0)
-		return i;
-	if (c->n == c->cap) {
-		size_t nc = c->cap ? c->cap * 2 : 1024;
-		char **a = realloc(c->id, nc * sizeof(char *));
+		return &c->av[i];
+	if (c->n_av == c->cap_av) {
+		size_t nc = c->cap_av ? c->cap_av * 2 : 1024;
+		char **a = realloc(c->av_id, nc * sizeof(char *));
 		if (a)
-			c->id = a;
-		struct feat_account **b = realloc(c->fa, nc * sizeof(*b));
-		if (b)
-			c->fa = b;
+			c->av_id = a;
 		struct clf_avail_state *v = realloc(c->av, nc * sizeof(*v));
 		if (v)
 			c->av = v;
-		if (!a || !b || !v)
-			return -1;
-		c->cap = nc;
+		if (!a || !v)
+			return NULL;
+		c->cap_av = nc;
 	}
-	if ((c->n + 1) * 2 > c->nslot && index_grow(&c->slot, &c->nslot, c->n, c->id))
-		return -1;
-	c->id[c->n] = xstrdup(id);
-	c->fa[c->n] = feat_account_new(id);
-	memset(&c->av[c->n], 0, sizeof(c->av[c->n]));
-	if (!c->id[c->n] || !c->fa[c->n]) {
-		free(c->id[c->n]);
-		feat_account_free(c->fa[c->n]);
-		return -1;
-	}
-	index_put(c->slot, c->nslot, id, c->n);
-	return (long)c->n++;
+	if ((c->n_av + 1) * 2 > c->av_nslot &&
+	    index_grow(&c->av_slot, &c->av_nslot, c->n_av, c->av_id))
+		return NULL;
+	c->av_id[c->n_av] = (char *)id; /* borrowed from the state, which outlives the entry */
+	memset(&c->av[c->n_av], 0, sizeof(c->av[0]));
+	index_put(c->av_slot, c->av_nslot, id, c->n_av);
+	return &c->av[c->n_av++];
 }
 
-static int on_post(const struct bw_post *p, void *opaque)
+static void on_author(const struct feat_account *acc, const struct bw_post *p, void *opaque)
 {
 	struct clf_corpus *c = opaque;
-	if (!p->author.id)
-		return 0;
-	if (c->only && clf_labels_find(c->only, p->author.id) < 0) {
-		c->skipped++;
-		return 0;
-	}
-	long i = corpus_get(c, p->author.id);
-	if (i < 0) {
+	struct clf_avail_state *st = c->err ? NULL : corpus_av(c, feat_account_id(acc));
+	if (!st) {
 		c->err = BW_ENOMEM;
-		return 1; /* stop: out of memory */
+		return;
 	}
-	if (feat_account_update(c->fa[i], p))
-		c->update_errors++;
-	clf_avail_update(&c->av[i], p);
-	return 0;
+	clf_avail_update(st, p);
 }
 
-static void add_stats(struct bw_decode_stats *a, const struct bw_decode_stats *b)
+static bool all_digits(const char *s)
 {
-	a->units += b->units;
-	a->bytes += b->bytes;
-	a->posts += b->posts;
-	for (int k = 0; k < BW_CTRL__COUNT; k++)
-		a->control[k] += b->control[k];
-	for (int k = 0; k < BW_DLQ__COUNT; k++)
-		a->dlq[k] += b->dlq[k];
-	a->probe_inferred += b->probe_inferred;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* The store's order: all-digit ids numerically and first, then bytewise. */
+int clf_id_cmp(const char *a, const char *b)
+{
+	bool da = all_digits(a), db = all_digits(b);
+	if (da != db)
+		return da ? -1 : 1;
+	if (da) {
+		while (*a == '0' && a[1])
+			a++;
+		while (*b == '0' && b[1])
+			b++;
+		size_t la = strlen(a), lb = strlen(b);
+		if (la != lb)
+			return la < lb ? -1 : 1;
+	}
+	return strcmp(a, b);
+}
+
+static int cmp_state(const void *x, const void *y)
+{
+	const struct feat_account *const *a = x, *const *b = y;
+	return clf_id_cmp(feat_account_id(*a), feat_account_id(*b));
+}
+
+/* After decoding: list the accounts in id order with their masks. */
+static int corpus_list(struct clf_corpus *c)
+{
+	size_t total = feat_replay_count(c->r), n = 0;
+	c->fa = malloc((total ? total : 1) * sizeof(*c->fa));
+	if (!c->fa)
+		return BW_ENOMEM;
+	for (size_t i = 0; i < total; i++) {
+		const struct feat_account *a = feat_replay_account(c->r, i);
+		if (c->include_observed || feat_account_authored(a))
+			c->fa[n++] = a;
+	}
+	qsort(c->fa, n, sizeof(*c->fa), cmp_state);
+	c->id = malloc((n ? n : 1) * sizeof(char *));
+	c->mask = malloc((n ? n : 1) * sizeof(uint32_t));
+	if (!c->id || !c->mask)
+		return BW_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		c->id[i] = (char *)feat_account_id(c->fa[i]);
+		long k = index_find(c->av_slot, c->av_nslot, c->av_id, c->id[i]);
+		c->mask[i] = k < 0 ? 0 : clf_avail_mask(&c->av[k]);
+	}
+	c->n = n;
+	return index_build(&c->slot, &c->nslot, n, c->id);
 }
 
 struct clf_corpus *clf_corpus_build(const struct bw_config *cfg, char **files, size_t nfiles,
-				    const struct clf_labels *only, int64_t probe_ms, char *errstr,
+				    const struct clf_corpus_opts *opts, char *errstr,
 				    size_t errlen)
 {
 	struct clf_corpus *c = calloc(1, sizeof(*c));
@@ -336,32 +386,33 @@ struct clf_corpus *clf_corpus_build(const struct bw_config *cfg, char **files, s
 		bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 		return NULL;
 	}
-	c->only = only;
-	c->probe_ms = probe_ms;
-	for (size_t k = 0; k < nfiles; k++) {
-		struct bw_decode_opts o = {
-			.max_unit_bytes = (size_t)cfg->ingest_max_line_bytes,
-			.max_depth = (int)cfg->ingest_max_depth,
-			.probe_time_ms = probe_ms,
-			.on_post = on_post,
-			.opaque = c,
-		};
-		struct bw_decoder *dec = ingest_decoder_new(&o, errstr, errlen);
-		if (!dec)
-			goto out_free;
-		int rc = ingest_decode_file(dec, files[k], errstr, errlen);
-		if (rc >= 0 && !c->err)
-			rc = ingest_decoder_finish(dec);
-		add_stats(&c->stats, ingest_decoder_stats(dec));
-		ingest_decoder_free(dec);
-		if (c->err) {
-			bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory reading %s", files[k]);
-			goto out_free;
-		}
-		if (rc < 0)
-			goto out_free;
+	c->probe_ms = opts->probe_ms;
+	c->include_observed = opts->include_observed;
+	struct feat_replay_opts o = {
+		.probe_time_ms = opts->probe_ms,
+		.max_unit_bytes = (size_t)cfg->ingest_max_line_bytes,
+		.max_depth = (int)cfg->ingest_max_depth,
+		.include_observed = opts->include_observed,
+		.on_dlq = opts->on_dlq,
+		.dlq_opaque = opts->dlq_opaque,
+		.on_author = on_author,
+		.author_opaque = c,
+	};
+	if (!(c->r = feat_replay_new(&o, errstr, errlen)))
+		goto out_free;
+	for (size_t k = 0; k < nfiles; k++)
+		if (feat_replay_file(c->r, files[k], errstr, errlen) || c->err)
+			goto out_failed;
+	if (feat_replay_finish(c->r, errstr, errlen) || c->err)
+		goto out_failed;
+	if (corpus_list(c)) {
+		bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory listing accounts");
+		goto out_free;
 	}
 	return c;
+out_failed:
+	if (c->err)
+		bw_seterr(errstr, errlen, c->err, "out of memory tracking evidence");
 out_free:
 	clf_corpus_free(c);
 	return NULL;
@@ -375,6 +426,11 @@ size_t clf_corpus_count(const struct clf_corpus *c)
 const char *clf_corpus_id(const struct clf_corpus *c, size_t i)
 {
 	return c->id[i];
+}
+
+const struct feat_account *clf_corpus_account(const struct clf_corpus *c, size_t i)
+{
+	return c->fa[i];
 }
 
 const char *clf_corpus_screen_name(const struct clf_corpus *c, size_t i)
@@ -394,7 +450,7 @@ int64_t clf_corpus_last_event(const struct clf_corpus *c, size_t i)
 
 uint32_t clf_corpus_avail(const struct clf_corpus *c, size_t i)
 {
-	return clf_avail_mask(&c->av[i]);
+	return c->mask[i];
 }
 
 long clf_corpus_find(const struct clf_corpus *c, const char *id)
@@ -420,15 +476,18 @@ int64_t clf_corpus_latest(const struct clf_corpus *c)
 
 void clf_corpus_summary(const struct clf_corpus *c, char *buf, size_t len)
 {
+	const struct bw_decode_stats *ds = feat_replay_decode_stats(c->r);
+	const struct feat_replay_stats *st = feat_replay_stats(c->r);
 	uint64_t dlq = 0;
 	for (int k = 0; k < BW_DLQ__COUNT; k++)
-		dlq += c->stats.dlq[k];
+		dlq += ds->dlq[k];
 	snprintf(buf, len,
-		 "%llu units, %llu posts, %llu dead-lettered, %llu posts of unlabelled accounts "
-		 "skipped, %llu rejected by the feature state, %zu accounts",
-		 (unsigned long long)c->stats.units, (unsigned long long)c->stats.posts,
-		 (unsigned long long)dlq, (unsigned long long)c->skipped,
-		 (unsigned long long)c->update_errors, c->n);
+		 "%llu units, %llu records, %llu dead-lettered, %llu late posts ignored, "
+		 "%llu accounts authored records, %llu only observed, %zu listed",
+		 (unsigned long long)ds->units, (unsigned long long)st->posts,
+		 (unsigned long long)dlq, (unsigned long long)st->late,
+		 (unsigned long long)st->authored, (unsigned long long)(st->accounts - st->authored),
+		 c->n);
 }
 
 /* ---- matrix ----------------------------------------------------------------- */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "clf.h"
+#include "decode.h"
 
 struct bw_config;
 
@@ -40,21 +41,37 @@ long clf_labels_find(const struct clf_labels *lb, const char *id);
 /* Accounts decoded from archives: feature state plus evidence. */
 struct clf_corpus;
 
+struct feat_account;
+
+/* How a corpus is built. */
+struct clf_corpus_opts {
+	int64_t probe_ms;         /* --probe-time, or BW_TIME_NONE (each account's latest event) */
+	bool include_observed;    /* also list accounts only seen retweeted/mentioned/... */
+	bw_dlq_cb on_dlq;         /* each dead-lettered unit (may be NULL: then only counted) */
+	void *dlq_opaque;         /* passed to on_dlq */
+};
+
 /*
- * Decode `files` (plain or gzip; "-" = stdin) into per-account state. When
- * `only` is not NULL, posts by accounts it does not list are skipped.
- * `probe_ms` is --probe-time or BW_TIME_NONE. Decoder and DLQ counts are kept
- * and reported by clf_corpus_summary(). NULL with errstr set on failure.
+ * Decode `files` (plain or gzip; "-" = stdin) through the features stage's
+ * replay driver (feat_replay.h) into per-account state plus evidence; every
+ * account is routed exactly as `botwatch replay` routes it. Accounts are
+ * listed in id order (clf_id_cmp). NULL with errstr set on failure.
  */
 struct clf_corpus *clf_corpus_build(const struct bw_config *cfg, char **files, size_t nfiles,
-				    const struct clf_labels *only, int64_t probe_ms, char *errstr,
+				    const struct clf_corpus_opts *opts, char *errstr,
 				    size_t errlen);
 void clf_corpus_free(struct clf_corpus *c);
 
-/* Accounts held, in first-seen order. */
+/* Order of account ids, as the store sorts them: ids of digits only
+ * numerically and first, any other id bytewise after them. */
+int clf_id_cmp(const char *a, const char *b);
+
+/* Accounts listed, in id order. */
 size_t clf_corpus_count(const struct clf_corpus *c);
 /* Account i: id, screen name (may be NULL), posts, latest event, availability. */
 const char *clf_corpus_id(const struct clf_corpus *c, size_t i);
+/* Feature state of account i (borrowed until clf_corpus_free()). */
+const struct feat_account *clf_corpus_account(const struct clf_corpus *c, size_t i);
 const char *clf_corpus_screen_name(const struct clf_corpus *c, size_t i);
 uint64_t clf_corpus_posts(const struct clf_corpus *c, size_t i);
 int64_t clf_corpus_last_event(const struct clf_corpus *c, size_t i);

@@ -1,16 +1,25 @@
 /*
- * cmd_replay.c — `botwatch replay`: score-free replay of archive files
- * through the decoder and the feature states, without a broker.
+ * cmd_replay.c — `botwatch replay`: replay archive files through the decoder,
+ * the feature states and the classifier, without a broker.
  *
- *   botwatch replay --features-out FILE [--probe-time ISO8601] FILE...
+ *   botwatch replay [--model M] [--probe-time ISO8601] [--store DIR]
+ *                   [--out FILE] [--features-out FILE] FILE...
  *
- * writes one NDJSON line per account after the whole input:
+ * After the whole input, for every account in id order (clf_id_cmp, the
+ * store's order): --features-out writes
  *   {"user_id": "...", "screen_name": "...", "posts_seen": N,
  *    "features": {"name": value, ...}}   (registry order, every value finite)
+ * --out writes the score record (docs/SCORES.md) as one compact line, and
+ * --store puts that same record text plus the feature vector into the LMDB
+ * store (store/store.h) that `botwatch serve` reads.
+ *
+ * Decoding goes through the classifier's corpus (classifier/clf_cmd.h), which
+ * is the features stage's replay driver plus per-account evidence, so replay,
+ * train and eval compute features identically.
  *
  * Options are parsed into struct replay_args by parse_args(); a stage that
- * extends replay (scoring, storing) adds its fields there, one `else if` per
- * option, and its own per-account sink next to write_features().
+ * extends replay adds its fields there, one `else if` per option, and its
+ * sink beside write_features() / score_account().
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,12 +29,20 @@
 #include "bw_err.h"
 #include "bw_time.h"
 #include "cfg.h"
+#include "clf.h"
+#include "clf_cmd.h"
 #include "commands.h"
 #include "feat.h"
-#include "feat_replay.h"
+#include "store.h"
+
+/* Records per store transaction. */
+#define REPLAY_TXN_BATCH 5000
 
 struct replay_args {
 	const char *features_out;  /* --features-out FILE ("-" = stdout) */
+	const char *out;           /* --out FILE: score records ("-" = stdout) */
+	const char *model;         /* --model FILE, else score.model */
+	const char *store;         /* --store DIR, else nothing stored */
 	int64_t probe_ms;          /* --probe-time, or BW_TIME_NONE */
 	bool include_observed;     /* --include-observed */
 	char **files;              /* input files (array owned, strings borrowed from argv) */
@@ -35,12 +52,18 @@ struct replay_args {
 static void replay_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: botwatch replay [--config FILE] [--set key=value]... --features-out FILE\n"
+		"usage: botwatch replay [--config FILE] [--set key=value]... [--out FILE]\n"
+		"                       [--features-out FILE] [--store DIR] [--model FILE]\n"
 		"                       [--probe-time ISO8601] [--include-observed] FILE...\n\n"
 		"Decode the archive FILEs (NDJSON or one JSON document, plain or gzip, `-` = stdin),\n"
 		"fold every post into per-account feature state, and after the whole input write\n"
-		"one NDJSON line per account.\n\n"
+		"one result per account, in account-id order. At least one of --out,\n"
+		"--features-out, --store is required.\n\n"
+		"  --out FILE           write score records (docs/SCORES.md), one per line (`-` = stdout)\n"
 		"  --features-out FILE  write {user_id, screen_name, posts_seen, features} lines (`-` = stdout)\n"
+		"  --store DIR          put the score records and feature vectors into the LMDB store\n"
+		"                       DIR (created if missing) that `botwatch serve` reads\n"
+		"  --model FILE         score with this model (default: config score.model)\n"
 		"  --probe-time T       compute account age and rates at T (RFC 3339); default: each\n"
 		"                       account's latest event time\n"
 		"  --include-observed   also write accounts only seen retweeted/quoted/replied to/mentioned\n");
@@ -56,6 +79,12 @@ static int parse_args(int argc, char **argv, struct replay_args *a)
 
 		if (strcmp(arg, "--features-out") == 0 && val) {
 			a->features_out = val, i++;
+		} else if (strcmp(arg, "--out") == 0 && val) {
+			a->out = val, i++;
+		} else if (strcmp(arg, "--model") == 0 && val) {
+			a->model = val, i++;
+		} else if (strcmp(arg, "--store") == 0 && val) {
+			a->store = val, i++;
 		} else if (strcmp(arg, "--probe-time") == 0 && val) {
 			if (bw_time_parse_any(val, strlen(val), &a->probe_ms)) {
 				fprintf(stderr, "botwatch replay: --probe-time: '%s' is not an RFC 3339 time\n", val);
@@ -75,9 +104,15 @@ static int parse_args(int argc, char **argv, struct replay_args *a)
 			a->files[a->n_files++] = argv[i];
 		}
 	}
-	if (!a->features_out) {
-		fprintf(stderr, "botwatch replay: nothing to write: give --features-out FILE\n");
+	if (!a->features_out && !a->out && !a->store) {
+		fprintf(stderr, "botwatch replay: nothing to write: give --out FILE, --features-out FILE "
+				"or --store DIR\n");
 		replay_usage(stderr);
+		return 2;
+	}
+	if (a->out && a->features_out && strcmp(a->out, "-") == 0 &&
+	    strcmp(a->features_out, "-") == 0) {
+		fprintf(stderr, "botwatch replay: --out and --features-out cannot both be stdout\n");
 		return 2;
 	}
 	if (a->n_files == 0) {
@@ -99,60 +134,162 @@ static void print_dlq(const struct bw_dlq_rec *rec, void *opaque)
 		(unsigned long long)rec->line, bw_dlq_reason_name(rec->reason), rec->detail);
 }
 
+/* Everything one replay writes to, opened before the accounts are visited. */
+struct replay_sinks {
+	FILE *features;              /* --features-out stream or NULL */
+	FILE *scores;                /* --out stream or NULL */
+	struct clf_model *mdl;       /* model when scoring (--out or --store) */
+	struct bw_store *store;      /* --store or NULL */
+	struct bw_store_txn *txn;    /* open store transaction or NULL */
+	size_t in_txn;               /* records in the open transaction */
+	double cap_prior;            /* score.cap_prior */
+	uint64_t by_status[4];       /* accounts per enum clf_status */
+};
+
+static FILE *open_out(const char *path, char *errstr, size_t errlen)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+	if (!f)
+		bw_seterr(errstr, errlen, BW_EIO, "%s: %s", path, strerror(errno));
+	return f;
+}
+
+static int close_out(FILE *f, const char *path, char *errstr, size_t errlen)
+{
+	if (!f)
+		return 0;
+	int bad = fflush(f) || ferror(f);
+	if (f != stdout && fclose(f))
+		bad = 1;
+	return bad ? bw_seterr(errstr, errlen, BW_EIO, "%s: write failed", path) : 0;
+}
+
+static int sinks_open(struct replay_sinks *s, const struct replay_args *a,
+		      const struct bw_config *cfg, char *errstr, size_t errlen)
+{
+	s->cap_prior = cfg->score_cap_prior;
+	if (a->out || a->store) {
+		const char *path = a->model ? a->model : cfg->score_model;
+		if (!(s->mdl = clf_model_load(path, feat_schema_hash(), feat_count(), errstr, errlen)))
+			return BW_EINVAL;
+	}
+	if (a->features_out && !(s->features = open_out(a->features_out, errstr, errlen)))
+		return BW_EIO;
+	if (a->out && !(s->scores = open_out(a->out, errstr, errlen)))
+		return BW_EIO;
+	if (a->store && !(s->store = store_open(a->store, true, (size_t)cfg->store_map_size_mb,
+						errstr, errlen)))
+		return BW_ESTORE;
+	return 0;
+}
+
+/* Commit the open transaction (if any); closes the files and the store. */
+static int sinks_close(struct replay_sinks *s, const struct replay_args *a, int rc, char *errstr,
+		       size_t errlen)
+{
+	if (s->txn && rc == 0)
+		rc = store_txn_commit(s->txn, errstr, errlen);
+	else
+		store_txn_abort(s->txn);
+	s->txn = NULL;
+	store_close(s->store);
+	int c1 = close_out(s->features, a->features_out, errstr, errlen);
+	int c2 = close_out(s->scores, a->out, errstr, errlen);
+	clf_model_free(s->mdl);
+	return rc ? rc : c1 ? c1 : c2;
+}
+
+/* Score account i, write its record to --out and put it into the store. */
+static int score_account(struct replay_sinks *s, const struct clf_corpus *c, size_t i,
+			 const double *v, char *errstr, size_t errlen)
+{
+	struct clf_score sc;
+	struct clf_record_info info = { .user_id = clf_corpus_id(c, i),
+					.screen_name = clf_corpus_screen_name(c, i),
+					.scored_at_ms = clf_corpus_last_event(c, i),
+					.posts_seen = clf_corpus_posts(c, i) };
+	int rc = 0;
+
+	clf_score(s->mdl, v, clf_corpus_avail(c, i), s->cap_prior, &sc);
+	s->by_status[sc.status]++;
+	json_t *rec = clf_score_to_json(s->mdl, &sc, &info);
+	char *txt = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+	json_decref(rec);
+	if (!txt)
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+	if (s->scores && (fputs(txt, s->scores) < 0 || fputc('\n', s->scores) < 0))
+		rc = bw_seterr(errstr, errlen, BW_EIO, "score output: write failed");
+	if (!rc && s->store && !s->txn && !(s->txn = store_txn_begin(s->store, errstr, errlen)))
+		rc = BW_ESTORE;
+	if (!rc && s->store)
+		rc = store_txn_put(s->txn, info.user_id, info.screen_name, txt, strlen(txt), v,
+				   feat_count(), errstr, errlen);
+	free(txt);
+	if (!rc && s->txn && ++s->in_txn == REPLAY_TXN_BATCH) {
+		rc = store_txn_commit(s->txn, errstr, errlen);
+		s->txn = NULL;
+		s->in_txn = 0;
+	}
+	return rc;
+}
+
+static int visit_accounts(struct replay_sinks *s, const struct clf_corpus *c, char *errstr,
+			  size_t errlen)
+{
+	double *v = malloc((feat_count() ? feat_count() : 1) * sizeof(*v));
+	int rc = 0;
+
+	if (!v)
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+	for (size_t i = 0; i < clf_corpus_count(c) && !rc; i++) {
+		if ((rc = clf_corpus_extract(c, i, v))) {
+			bw_seterr(errstr, errlen, rc, "account %s: feature extraction failed: %s",
+				  clf_corpus_id(c, i), bw_strerror(rc));
+			break;
+		}
+		if (s->features && write_features(clf_corpus_account(c, i), v, s->features))
+			rc = bw_seterr(errstr, errlen, BW_EIO, "features output: write failed");
+		if (!rc && s->mdl)
+			rc = score_account(s, c, i, v, errstr, errlen);
+	}
+	free(v);
+	return rc;
+}
+
 static int run(const struct replay_args *args, const struct bw_config *cfg)
 {
-	struct feat_replay_opts o = { .probe_time_ms = args->probe_ms,
-				      .max_unit_bytes = (size_t)cfg->ingest_max_line_bytes,
-				      .max_depth = (int)cfg->ingest_max_depth,
-				      .include_observed = args->include_observed,
-				      .on_dlq = print_dlq };
-	char err[512];
-	struct feat_replay *r = feat_replay_new(&o, err, sizeof(err));
-	FILE *out = NULL;
-	int rc = 1;
+	struct clf_corpus_opts o = { .probe_ms = args->probe_ms,
+				     .include_observed = args->include_observed,
+				     .on_dlq = print_dlq };
+	struct replay_sinks s = { 0 };
+	struct clf_corpus *c = NULL;
+	char err[512], summary[512];
+	int rc;
 
-	if (!r) {
+	/* open (and load the model) first: a bad --model fails before the decode */
+	if ((rc = sinks_open(&s, args, cfg, err, sizeof(err))) == 0 &&
+	    !(c = clf_corpus_build(cfg, args->files, (size_t)args->n_files, &o, err, sizeof(err))))
+		rc = BW_EINVAL;
+	if (rc == 0)
+		rc = visit_accounts(&s, c, err, sizeof(err));
+	rc = sinks_close(&s, args, rc, err, sizeof(err));
+	if (rc) {
 		fprintf(stderr, "botwatch replay: %s\n", err);
+		clf_corpus_free(c);
 		return 1;
 	}
-	for (int i = 0; i < args->n_files; i++) {
-		if (feat_replay_file(r, args->files[i], err, sizeof(err))) {
-			fprintf(stderr, "botwatch replay: %s\n", err);
-			goto out_free_replay;
-		}
-	}
-	if (feat_replay_finish(r, err, sizeof(err))) {
-		fprintf(stderr, "botwatch replay: %s\n", err);
-		goto out_free_replay;
-	}
-	out = strcmp(args->features_out, "-") == 0 ? stdout : fopen(args->features_out, "w");
-	if (!out) {
-		fprintf(stderr, "botwatch replay: %s: %s\n", args->features_out, strerror(errno));
-		goto out_free_replay;
-	}
-	if (feat_replay_each(r, write_features, out) || fflush(out)) {
-		fprintf(stderr, "botwatch replay: %s: write failed\n", args->features_out);
-		goto out_close;
-	}
-	const struct feat_replay_stats *st = feat_replay_stats(r);
-	const struct bw_decode_stats *ds = feat_replay_decode_stats(r);
-	uint64_t dlq = 0;
-	for (int i = 0; i < BW_DLQ__COUNT; i++)
-		dlq += ds->dlq[i];
-	fprintf(stderr, "botwatch replay: %llu units, %llu records, %llu dead-lettered, %llu accounts "
-			"written (%llu observed only), %llu late posts ignored\n",
-		(unsigned long long)ds->units, (unsigned long long)st->posts,
-		(unsigned long long)dlq, (unsigned long long)st->authored,
-		(unsigned long long)(st->accounts - st->authored), (unsigned long long)st->late);
-	rc = 0;
-out_close:
-	if (out != stdout && fclose(out) && rc == 0) {
-		fprintf(stderr, "botwatch replay: %s: %s\n", args->features_out, strerror(errno));
-		rc = 1;
-	}
-out_free_replay:
-	feat_replay_free(r);
-	return rc;
+	clf_corpus_summary(c, summary, sizeof(summary));
+	fprintf(stderr, "botwatch replay: %s", summary);
+	if (args->out || args->store)
+		fprintf(stderr, "; scored %llu ok, %llu profile_only, %llu posts_only, "
+				"%llu insufficient_data",
+			(unsigned long long)s.by_status[CLF_STATUS_OK],
+			(unsigned long long)s.by_status[CLF_STATUS_PROFILE_ONLY],
+			(unsigned long long)s.by_status[CLF_STATUS_POSTS_ONLY],
+			(unsigned long long)s.by_status[CLF_STATUS_INSUFFICIENT]);
+	fputc('\n', stderr);
+	clf_corpus_free(c);
+	return 0;
 }
 
 int cmd_replay(int argc, char **argv)

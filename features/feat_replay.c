@@ -92,6 +92,8 @@ int feat_replay_post(struct feat_replay *r, const struct bw_post *p)
 	r->stats.posts++;
 	r->stats.authored += !was && feat_account_authored(a);
 	r->stats.late += feat_account_late(a) - late;
+	if (r->opts.on_author)
+		r->opts.on_author(a, p, r->opts.author_opaque);
 	nt = feat_post_targets(p, t, sizeof(t) / sizeof(t[0]));
 	for (size_t i = 0; i < nt; i++) {
 		if (!(a = get_or_add(r, t[i])))
@@ -199,6 +201,16 @@ int feat_replay_each(struct feat_replay *r, feat_replay_cb cb, void *opaque)
 	}
 	free(v);
 	return rc;
+}
+
+size_t feat_replay_count(const struct feat_replay *r)
+{
+	return r->n;
+}
+
+const struct feat_account *feat_replay_account(const struct feat_replay *r, size_t i)
+{
+	return i < r->n ? r->order[i] : NULL;
 }
 
 const struct feat_replay_stats *feat_replay_stats(const struct feat_replay *r)

@@ -27,6 +27,11 @@
 #include "decode.h"
 #include "feat.h"
 
+/* Called after a record is folded into its author's state (observations of
+ * other accounts do not call it); both arguments borrowed for the call. */
+typedef void (*feat_replay_author_cb)(const struct feat_account *acc, const struct bw_post *post,
+				      void *opaque);
+
 struct feat_replay_opts {
 	int64_t probe_time_ms;   /* probe time for every account; BW_TIME_NONE = each account's latest event */
 	size_t max_unit_bytes;   /* decoder cap on one line/document (0 = decoder default) */
@@ -34,6 +39,8 @@ struct feat_replay_opts {
 	bool include_observed;   /* also visit accounts that never authored a record */
 	bw_dlq_cb on_dlq;        /* bad input (may be NULL: then only counted) */
 	void *dlq_opaque;        /* passed to on_dlq */
+	feat_replay_author_cb on_author; /* per authored record (may be NULL) */
+	void *author_opaque;     /* passed to on_author */
 };
 
 struct feat_replay_stats {
@@ -63,6 +70,11 @@ int feat_replay_finish(struct feat_replay *r, char *errstr, size_t errlen);
  * A non-zero callback return stops the walk and is returned. */
 typedef int (*feat_replay_cb)(const struct feat_account *acc, const double *vec, void *opaque);
 int feat_replay_each(struct feat_replay *r, feat_replay_cb cb, void *opaque);
+
+/* States held (authors and observed accounts) and the i-th in first-seen
+ * order (i < feat_replay_count()); borrowed for the driver's life. */
+size_t feat_replay_count(const struct feat_replay *r);
+const struct feat_account *feat_replay_account(const struct feat_replay *r, size_t i);
 
 const struct feat_replay_stats *feat_replay_stats(const struct feat_replay *r);
 const struct bw_decode_stats *feat_replay_decode_stats(const struct feat_replay *r);

@@ -2,7 +2,8 @@
  * fuzz_decode.c — fuzz the post decoder: the input as one unit, then as a
  * whole file-like buffer (NDJSON, one document or an SSE body), then the
  * profile hold-back release. Every emitted record and DLQ record is rendered
- * to JSON so the fuzzer also walks every pointer the decoder hands out.
+ * to JSON so the fuzzer also walks every pointer the decoder hands out, and
+ * the direct writer (bw_post_append_json) must match jansson byte for byte.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,11 +18,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int on_post(const struct bw_post *p, void *opaque)
 {
 	json_t *j = bw_post_to_json(p);
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL, *buf = NULL;
+	size_t len = 0, cap = 0;
 
 	(void)opaque;
 	if (!p->author.id) /* the decoder promises a non-NULL author id */
 		abort();
+	if (s && bw_post_append_json(p, &buf, &len, &cap) == 0 &&
+	    (len != strlen(s) + 1 || memcmp(buf, s, len - 1) != 0))
+		abort(); /* the two renderings must be the same bytes */
+	free(buf);
 	free(s);
 	json_decref(j);
 	return 0;

@@ -21,6 +21,8 @@ struct decode_out {
 	FILE *posts;     /* stdout */
 	FILE *dlq;       /* --dlq file or NULL */
 	int write_error; /* errno of the first failed write, 0 if none */
+	char *buf;       /* one rendered post (reused) */
+	size_t len, cap; /* bytes used / allocated in buf */
 };
 
 static void decode_usage(FILE *out)
@@ -52,7 +54,12 @@ static int on_post(const struct bw_post *post, void *opaque)
 {
 	struct decode_out *o = opaque;
 
-	if (write_json_line(o->posts, bw_post_to_json(post))) {
+	o->len = 0;
+	if (bw_post_append_json(post, &o->buf, &o->len, &o->cap)) {
+		o->write_error = ENOMEM;
+		return 1;
+	}
+	if (fwrite(o->buf, 1, o->len, o->posts) != o->len) {
 		o->write_error = errno ? errno : EIO;
 		return 1; /* stop: stdout is gone (e.g. a closed pipe) */
 	}
@@ -163,6 +170,7 @@ int cmd_decode(int argc, char **argv)
 		ingest_decoder_finish(dec);
 	summary(ingest_decoder_stats(dec), failed);
 	ingest_decoder_free(dec);
+	free(out.buf);
 	if (fflush(stdout) && !out.write_error)
 		out.write_error = errno ? errno : EIO;
 	if (out.dlq && fclose(out.dlq) && !out.write_error)

@@ -53,6 +53,8 @@ struct bw_decoder *ingest_decoder_new(const struct bw_decode_opts *opts, char *e
 		d->opts.max_unit_bytes = DEFAULT_MAX_UNIT;
 	if (d->opts.max_depth <= 0)
 		d->opts.max_depth = DEFAULT_MAX_DEPTH;
+	if (!d->opts.max_held_bytes)
+		d->opts.max_held_bytes = DEC_HOLD_MAX_BYTES;
 	d->max_event_ms = BW_TIME_NONE;
 	d->max_account_ms = BW_TIME_NONE;
 	d->fault = -1;
@@ -165,19 +167,13 @@ int dec_emit_embedded(struct bw_decoder *d)
 	return rc;
 }
 
-/* Copy of the current unit's text for later re-decoding. */
+/* Copy of the current unit's text for later re-decoding. Past the cap the
+ * held units are released before the next unit (not now: the current unit's
+ * document and arena are still in use). */
 static int hold_profile(struct bw_decoder *d)
 {
 	struct dec_held *h;
 
-	if (d->held_bytes + d->unit_len > DEC_HOLD_MAX_BYTES) {
-		BW_WARN("decoder: more than %zu bytes of profile records wait for a probe time; "
-			"releasing them with the latest event time seen so far",
-			(size_t)DEC_HOLD_MAX_BYTES);
-		int rc = ingest_decoder_finish(d);
-		if (rc)
-			return rc;
-	}
 	if (d->n_held == d->cap_held) {
 		size_t cap = d->cap_held ? d->cap_held * 2 : 256;
 		struct dec_held *n = realloc(d->held, cap * sizeof(*n));
@@ -200,6 +196,12 @@ static int hold_profile(struct bw_decoder *d)
 	d->n_held++;
 	d->held_bytes += d->unit_len;
 	d->unit_held = true;
+	if (d->held_bytes > d->opts.max_held_bytes && !d->release_due) {
+		BW_WARN("decoder: more than %zu bytes of profile records wait for a probe time; "
+			"releasing them with the latest event time seen so far",
+			d->opts.max_held_bytes);
+		d->release_due = true;
+	}
 	return 0;
 
 out_nomem:
@@ -211,7 +213,7 @@ out_nomem:
 /* Top-level keys that decide a unit's shape, read in one pass (jd_pick). */
 enum {
 	K_DATA, K_ERRORS, K_ID, K_ID_STR, K_DID, K_KIND, K_ACCOUNT, K_CONTENT, K_URI, K_TEXT,
-	K_FULL_TEXT, K_EXTENDED_TWEET, K_AUTHOR_ID, K_AUTHOR, K_USER, K_STATUSES,
+	K_FULL_TEXT, K_EXTENDED_TWEET, K_AUTHOR_ID, K_AUTHOR, K_USER, K_STATUSES, K_V,
 	K_CONTROL, /* v1.1 control messages from here on, in this order */
 	K_CTRL_LAST = K_CONTROL + 13,
 	K__N
@@ -221,7 +223,7 @@ static const struct jd_key shape_keys[K__N] = {
 	JD_KEY("data"), JD_KEY("errors"), JD_KEY("id"), JD_KEY("id_str"), JD_KEY("did"),
 	JD_KEY("kind"), JD_KEY("account"), JD_KEY("content"), JD_KEY("uri"), JD_KEY("text"),
 	JD_KEY("full_text"), JD_KEY("extended_tweet"), JD_KEY("author_id"), JD_KEY("author"),
-	JD_KEY("user"), JD_KEY("statuses"),
+	JD_KEY("user"), JD_KEY("statuses"), JD_KEY("v"),
 	JD_KEY("delete"), JD_KEY("limit"), JD_KEY("scrub_geo"), JD_KEY("status_withheld"),
 	JD_KEY("user_withheld"), JD_KEY("warning"), JD_KEY("disconnect"), JD_KEY("friends"),
 	JD_KEY("friends_str"), JD_KEY("control"), JD_KEY("event"), JD_KEY("for_user"),
@@ -242,6 +244,9 @@ static int dec_object(struct bw_decoder *d, jd_val o)
 	enum jd_type data;
 
 	jd_pick(o, shape_keys, K__N, k);
+	if (jd_type(k[K_V]) == JD_INT && jd_type(k[K_KIND]) == JD_STRING &&
+	    jd_type(k[K_AUTHOR]) == JD_OBJECT)
+		return dec_record(d, o); /* our own output, read back */
 	data = jd_type(k[K_DATA]);
 	if (data == JD_ARRAY || data == JD_OBJECT ||
 	    (jd_type(k[K_ERRORS]) == JD_ARRAY && !has(k[K_ID])))
@@ -320,6 +325,11 @@ int dec_unit(struct bw_decoder *d, const char *buf, size_t len, const char *sour
 	jd_val root;
 	enum jd_err e;
 
+	if (d->release_due && !d->releasing) {
+		int rc = ingest_decoder_finish(d);
+		if (rc)
+			return rc;
+	}
 	bw_arena_reset(d->arena);
 	d->unit_held = false;
 	d->src = source;
@@ -378,6 +388,7 @@ int ingest_decoder_finish(struct bw_decoder *d)
 	size_t n = d->n_held;
 	int rc = 0;
 
+	d->release_due = false;
 	if (!n)
 		return 0;
 	if (d->max_event_ms != BW_TIME_NONE)

@@ -82,6 +82,8 @@ struct bw_decode_opts {
 	bw_post_cb on_post;      /* required */
 	bw_dlq_cb on_dlq;        /* may be NULL: then only counted */
 	void *opaque;            /* passed to both callbacks */
+	size_t max_held_bytes;   /* profile records held for a probe time, at most
+				  * (0 = 256 MiB; past it they are released early) */
 };
 
 struct bw_decoder;
@@ -118,7 +120,8 @@ int ingest_decoder_finish(struct bw_decoder *dec);
 /*
  * Decode a memory buffer exactly as ingest_decode_file() decodes a file's
  * (decompressed) contents: NDJSON, one JSON document, or an SSE body.
- * `source` labels DLQ records. Returns 0 or a callback's stop value.
+ * `source` labels DLQ records. buf and source are borrowed for the call.
+ * Returns 0 or a callback's stop value.
  */
 int ingest_decode_buffer(struct bw_decoder *dec, const char *buf, size_t len, const char *source);
 

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -22,7 +23,8 @@
 
 /* A line reader over a gzFile or a memory buffer. */
 struct rd {
-	gzFile gz;         /* file source, or NULL for memory */
+	gzFile gz;         /* gzip (or stdin) source, or NULL */
+	int fd;            /* plain regular file read directly (no zlib copy), or -1 */
 	char *buf;         /* read buffer (file) or the caller's bytes (memory) */
 	size_t pos, len;   /* consumed / valid bytes in buf */
 	bool eof;          /* no more input after buf */
@@ -39,10 +41,21 @@ static bool rd_fill(struct rd *r)
 {
 	int n;
 
-	if (r->eof || !r->gz)
+	if (r->eof || (!r->gz && r->fd < 0))
 		return r->eof = true, false;
-	n = gzread(r->gz, r->buf, (unsigned)READ_CHUNK);
-	if (n < 0) {
+	if (r->fd >= 0) {
+		ssize_t got;
+		do
+			got = read(r->fd, r->buf, READ_CHUNK);
+		while (got < 0 && errno == EINTR);
+		if (got < 0) {
+			snprintf(r->errmsg, sizeof(r->errmsg), "%s", strerror(errno));
+			r->err = BW_EIO;
+			r->eof = true;
+			return false;
+		}
+		n = (int)got;
+	} else if ((n = gzread(r->gz, r->buf, (unsigned)READ_CHUNK)) < 0) {
 		int zerr;
 		const char *m = gzerror(r->gz, &zerr);
 		snprintf(r->errmsg, sizeof(r->errmsg), "%s", zerr == Z_ERRNO ? strerror(errno) : m);
@@ -57,10 +70,12 @@ static bool rd_fill(struct rd *r)
 	return n > 0;
 }
 
-/* Append to the assembly buffer, keeping at most max + 1 bytes. */
+/* Append to the assembly buffer, keeping at most max + 1 bytes (and at
+ * least the bytes a DLQ excerpt quotes, even under a tiny cap). */
 static int lb_add(struct rd *r, size_t *have, const char *s, size_t n)
 {
-	size_t room = r->max + 1 > *have ? r->max + 1 - *have : 0;
+	size_t keep = r->max + 1 > DEC_EXCERPT_BYTES ? r->max + 1 : DEC_EXCERPT_BYTES;
+	size_t room = keep > *have ? keep - *have : 0;
 	if (n > room)
 		n = room;
 	if (*have + n > r->lb_cap) {
@@ -302,11 +317,34 @@ int ingest_decode_buffer(struct bw_decoder *d, const char *buf, size_t len, cons
 {
 	struct rd r = { 0 };
 
+	r.fd = -1;
 	r.buf = (char *)buf;
 	r.len = len;
 	r.eof = true;
 	r.max = d->opts.max_unit_bytes;
 	return decode_stream(d, &r, source ? source : "-");
+}
+
+/* A regular file without the gzip magic is read with read(2) directly;
+ * gzip files and stdin (which cannot be peeked at) go through zlib, which
+ * detects the magic and passes plain bytes through. */
+static int open_source(struct rd *r, int fd, const char *path, char *errstr, size_t errlen)
+{
+	unsigned char magic[2];
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    !(pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)) {
+		r->fd = fd;
+		return 0;
+	}
+	r->gz = gzdopen(fd, "rb");
+	if (!r->gz) {
+		close(fd);
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "%s: cannot open (out of memory)", path);
+	}
+	gzbuffer(r->gz, (unsigned)READ_CHUNK);
+	return 0;
 }
 
 int ingest_decode_file(struct bw_decoder *d, const char *path, char *errstr, size_t errlen)
@@ -315,24 +353,23 @@ int ingest_decode_file(struct bw_decoder *d, const char *path, char *errstr, siz
 	bool is_stdin = strcmp(path, "-") == 0;
 	int fd, rc;
 
+	r.fd = -1;
 	fd = is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return bw_seterr(errstr, errlen, BW_EIO, "%s: %s", path, strerror(errno));
-	r.gz = gzdopen(fd, "rb");
-	if (!r.gz) {
-		close(fd);
-		return bw_seterr(errstr, errlen, BW_ENOMEM, "%s: cannot open (out of memory)", path);
-	}
-	gzbuffer(r.gz, (unsigned)READ_CHUNK);
+	if ((rc = open_source(&r, fd, path, errstr, errlen)))
+		return rc;
 	r.buf = malloc(READ_CHUNK);
 	r.max = d->opts.max_unit_bytes;
-	if (!r.buf) {
-		gzclose(r.gz);
-		return bw_seterr(errstr, errlen, BW_ENOMEM, "%s: out of memory", path);
-	}
-	rc = decode_stream(d, &r, is_stdin ? "-" : path);
+	if (!r.buf)
+		rc = bw_seterr(errstr, errlen, BW_ENOMEM, "%s: out of memory", path);
+	else
+		rc = decode_stream(d, &r, is_stdin ? "-" : path);
 	free(r.buf);
-	gzclose(r.gz);
+	if (r.gz)
+		gzclose(r.gz);
+	else
+		close(r.fd);
 	if (rc == BW_EIO)
 		return bw_seterr(errstr, errlen, BW_EIO, "%s: read error: %s", path, r.errmsg);
 	if (rc == BW_ENOMEM)

@@ -7,8 +7,13 @@
  *   decode_twitter.c v1.1 statuses and control messages, v2 / twarc2
  *   decode_fedi.c    Mastodon statuses, SSE assembler, Bluesky Jetstream
  *   decode_file.c    files and buffers: gzip, NDJSON vs one document, SSE
+ *   decode_record.c  botwatch's own normalised record, read back
  *
  * Not a public header: other modules use decode.h.
+ *
+ * Ownership, for the whole file: strings, records and profiles returned by
+ * dx_* are borrowed from the parsed document (json_dom.h) or the decoder's
+ * arena, both valid until the next unit; nothing here is freed by callers.
  */
 #ifndef BW_DECODE_INT_H
 #define BW_DECODE_INT_H
@@ -47,6 +52,7 @@ struct bw_decoder {
 	int64_t release_probe_ms;     /* probe time applied while releasing held units */
 	bool releasing;               /* true while re-decoding held units */
 	bool unit_held;               /* the current unit is already in held[] */
+	bool release_due;             /* held[] passed its cap: release before the next unit */
 
 	/* the unit being decoded */
 	const char *src;              /* source label */
@@ -158,6 +164,11 @@ int dec_profile_only(struct bw_decoder *d, jd_val root);
 int dec_v2_envelope(struct bw_decoder *d, jd_val root);
 /* A single v2 tweet (twarc2 flatten: author inlined). */
 int dec_v2_flat(struct bw_decoder *d, jd_val tw);
+
+/* --- decode_record.c -------------------------------------------------------- */
+
+/* botwatch's own normalised record ({"v": 1, "kind", "author", ...}). */
+int dec_record(struct bw_decoder *d, jd_val o);
 
 /* --- decode_fedi.c ---------------------------------------------------------- */
 

@@ -131,22 +131,34 @@ extern "C" jd_val jd_get(jd_val obj, const char *key)
 	return wrap(e);
 }
 
+/* Slot of a key in jd_pick()'s per-call hash table (64 slots). */
+static inline unsigned key_slot(const char *k, size_t len)
+{
+	return (unsigned)(len * 7 + (unsigned char)k[0] * 3 + (unsigned char)k[len - 1]) & 63;
+}
+
 extern "C" void jd_pick(jd_val obj, const struct jd_key *keys, size_t n, jd_val *out)
 {
+	unsigned char head[64], next[256]; /* chained hash of the wanted keys */
 	object o;
 	size_t found = 0;
 
 	for (size_t i = 0; i < n; i++)
 		out[i] = none();
-	if (!jd_exists(obj) || unwrap(obj).get_object().get(o))
+	if (n > 255 || !jd_exists(obj) || unwrap(obj).get_object().get(o))
 		return;
+	std::memset(head, 0xff, sizeof(head));
+	for (size_t i = n; i-- > 0;) {
+		unsigned h = key_slot(keys[i].name, keys[i].len);
+		next[i] = head[h];
+		head[h] = (unsigned char)i;
+	}
 	for (auto field : o) {
 		std::string_view k = field.key;
 		if (k.empty())
 			continue;
-		for (size_t i = 0; i < n; i++) {
-			/* length and first byte first: most keys differ there */
-			if (keys[i].len == k.size() && keys[i].name[0] == k[0] && !jd_exists(out[i]) &&
+		for (unsigned i = head[key_slot(k.data(), k.size())]; i != 0xff; i = next[i]) {
+			if (keys[i].len == k.size() && !jd_exists(out[i]) &&
 			    std::memcmp(keys[i].name, k.data(), k.size()) == 0) {
 				out[i] = wrap(field.value);
 				if (++found == n)

@@ -93,9 +93,10 @@ struct jd_key {
 };
 #define JD_KEY(s) { s, sizeof(s) - 1 }
 
-/* Look up n distinct keys in one pass over obj: out[i] is the value of
- * keys[i] (the first occurrence), JD_NONE when absent or obj is not an
- * object. Cheaper than n jd_get() calls when several keys are wanted. */
+/* Look up n (<= 255) distinct, non-empty keys in one pass over obj: out[i]
+ * is the value of keys[i] (the first occurrence), JD_NONE when absent or obj
+ * is not an object. Much cheaper than n jd_get() calls (each of which scans
+ * the object) when several keys are wanted. */
 void jd_pick(jd_val obj, const struct jd_key *keys, size_t n, jd_val *out);
 
 /* Number of elements of an array (0 if not an array). */

@@ -125,6 +125,16 @@ int bw_post_kind_parse(const char *name);
  */
 json_t *bw_post_to_json(const struct bw_post *post);
 
+/*
+ * Append the record as one NDJSON line — exactly the bytes of
+ * json_dumps(bw_post_to_json(post), JSON_COMPACT) followed by '\n' — to
+ * (*buf)[*len..], growing *buf with realloc (capacity *cap; *buf may start
+ * NULL with *len = *cap = 0). The caller frees *buf. Several times faster than
+ * going through jansson: meant for hot paths (Kafka produce, `botwatch
+ * decode`). Returns 0, or BW_ENOMEM (then *buf still holds what it held).
+ */
+int bw_post_append_json(const struct bw_post *post, char **buf, size_t *len, size_t *cap);
+
 /* Initialise a record to "everything absent". */
 void bw_post_init(struct bw_post *post);
 void bw_profile_init(struct bw_profile *profile);

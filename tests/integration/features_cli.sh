@@ -65,5 +65,5 @@ for line in sys.stdin:
     assert d["posts_seen"] == 0 and all(math.isfinite(v) for v in d["features"].values())
     assert d["features"]["user.account_age_days"] > 0
 ' || fail "profile-only replay output"
-grep -q "14368 accounts written" "$TMP/err.txt" || fail "summary: $(cat "$TMP/err.txt")"
+grep -q "14368 listed" "$TMP/err.txt" || fail "summary: $(cat "$TMP/err.txt")"
 echo "features_cli: ok"

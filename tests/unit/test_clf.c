@@ -20,6 +20,7 @@
 #include "bw_err.h"
 #include "bw_time.h"
 #include "clf.h"
+#include "clf_cmd.h"
 
 static void test_auc_hand_checked(void **state)
 {
@@ -360,6 +361,97 @@ static void test_model_parse_rejects_truncation(void **state)
 	clf_matrix_free(m);
 }
 
+/* Explanations: exact additive decomposition for linear groups, the same
+ * score as clf_score, sorted by magnitude; occlusion for RBF. */
+static void check_explanation(const struct clf_model *mdl, const double *x, bool linear)
+{
+	struct clf_explanation e;
+	struct clf_score sc;
+	char err[256];
+	assert_int_equal(clf_explain(mdl, x, CLF_AVAIL_ALL, NULL, &e, err, sizeof(err)), 0);
+	clf_score(mdl, x, CLF_AVAIL_ALL, 0.15, &sc);
+	assert_string_equal(e.stack, "english");
+	assert_true(fabs(e.score - sc.english) < 1e-9);
+	assert_int_equal(e.exact, linear);
+	assert_true(e.n >= 4); /* text, counts, temporal and content columns */
+	double sum = e.bias;
+	for (size_t k = 0; k < e.n; k++) {
+		assert_true(isfinite(e.c[k].contribution) && isfinite(e.c[k].scaled));
+		assert_true(fabs(e.c[k].scaled) <= 5.0);
+		assert_true(e.c[k].feature != 4); /* the artefact column is in no group */
+		if (k)
+			assert_true(fabs(e.c[k - 1].contribution) >= fabs(e.c[k].contribution));
+		sum += e.c[k].contribution;
+	}
+	assert_true(fabs(sum - e.logit) < 1e-9); /* bias is defined as the remainder */
+	if (linear) { /* each contribution is weight x scaled value: zero at the mean */
+		for (size_t k = 0; k < e.n; k++)
+			if (e.c[k].scaled == 0)
+				assert_true(e.c[k].contribution == 0);
+	}
+	clf_explanation_free(&e);
+	clf_explanation_free(&e); /* idempotent */
+	clf_explanation_free(NULL);
+	assert_int_equal(clf_explain(mdl, x, CLF_AVAIL_ALL, "no-such-score", &e, err, sizeof(err)),
+			 BW_ENOENT);
+	assert_int_equal(clf_explain(mdl, x, 0, "universal", &e, err, sizeof(err)), 0);
+	assert_int_equal(e.n, 0);
+	assert_true(isnan(e.logit));
+	clf_explanation_free(&e);
+}
+
+static void test_explain(void **state)
+{
+	(void)state;
+	struct clf_matrix *m = synth_matrix();
+	for (int kernel = 0; kernel < 2; kernel++) {
+		struct clf_train_opts o;
+		char *doc = NULL, err[512];
+		size_t len = 0;
+		clf_train_opts_init(&o);
+		o.folds = 3;
+		o.schema_hash = "h";
+		o.kernel = kernel ? CLF_KERNEL_RBF : CLF_KERNEL_LINEAR;
+		o.max_rows = 300;
+		assert_int_equal(clf_train(m, &o, &doc, &len, err, sizeof(err)), 0);
+		struct clf_model *mdl = clf_model_parse(doc, len, "h", 7, err, sizeof(err));
+		assert_non_null(mdl);
+		for (size_t r = 0; r < 3; r++)
+			check_explanation(mdl, m->x + r * m->n_cols, kernel == 0);
+		/* few followers push a linear model's score up: positive contribution */
+		if (kernel == 0) {
+			double x[7] = { 10, 12, 2, 300, 0, 2000, 0.1 };
+			struct clf_explanation e;
+			assert_int_equal(clf_explain(mdl, x, CLF_AVAIL_ALL, "user", &e, err, sizeof(err)), 0);
+			bool found = false;
+			for (size_t k = 0; k < e.n; k++)
+				if (e.c[k].feature == 2) {
+					found = true;
+					assert_string_equal(e.c[k].group, "user_counts");
+					assert_true(e.c[k].scaled < 0 && e.c[k].contribution > 0);
+				}
+			assert_true(found);
+			clf_explanation_free(&e);
+		}
+		clf_model_free(mdl);
+		free(doc);
+	}
+	clf_matrix_free(m);
+}
+
+/* Replay output order equals the store's: digit ids numerically, first. */
+static void test_id_order(void **state)
+{
+	(void)state;
+	assert_true(clf_id_cmp("9", "10") < 0);
+	assert_true(clf_id_cmp("10", "9") > 0);
+	assert_true(clf_id_cmp("0042", "42") == 0);
+	assert_true(clf_id_cmp("123", "124") < 0);
+	assert_true(clf_id_cmp("99999999999999999999", "did:plc:abc") < 0);
+	assert_true(clf_id_cmp("did:plc:b", "did:plc:a") > 0);
+	assert_true(clf_id_cmp("7", "7") == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +463,8 @@ int main(void)
 		cmocka_unit_test(test_train_deterministic_and_schema),
 		cmocka_unit_test(test_scores_monotone_in_evidence),
 		cmocka_unit_test(test_model_parse_rejects_truncation),
+		cmocka_unit_test(test_explain),
+		cmocka_unit_test(test_id_order),
 	};
 	return cmocka_run_group_tests_name("clf", tests, NULL, NULL);
 }

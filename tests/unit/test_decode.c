@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "bw_err.h"
@@ -385,6 +386,42 @@ static void test_profile_probe_time_rules(void **state)
 	free(tweet);
 }
 
+/* Past max_held_bytes, held profile records are released before the next
+ * unit with what is known then; later ones still wait for the end. */
+static void test_profile_hold_cap(void **state)
+{
+	(void)state;
+	char *prof = gz_lines("dev/posts.ndjson.gz", 1);
+	char *tweet = gz_lines("dev/tweets_partial_4accounts.ndjson.gz", 1);
+	struct bw_decode_opts o = { .max_held_bytes = 1, .probe_time_ms = BW_TIME_NONE,
+				    .on_post = coll_post, .on_dlq = coll_dlq };
+	struct coll c = { json_array(), json_array() };
+	char err[256];
+	struct bw_decoder *d;
+
+	o.opaque = &c;
+	d = ingest_decoder_new(&o, err, sizeof(err));
+	assert_non_null(d);
+	assert_int_equal(ingest_decode_unit(d, prof, strlen(prof), "t", 1), 0);
+	assert_int_equal(json_array_size(c.posts), 0);
+	assert_int_equal(ingest_decode_unit(d, tweet, strlen(tweet), "t", 2), 0);
+	/* released first, before the tweet: no event time yet, so the latest account
+	 * creation time seen (heathr's own, Mon Jan 22 01:57:38 2007) */
+	assert_int_equal(json_array_size(c.posts), 2);
+	assert_string_equal(jstr(json_array_get(c.posts, 0), "kind"), "profile");
+	assert_int_equal(jint(json_array_get(c.posts, 0), "created_at_ms"), 1169431058000LL);
+	assert_string_equal(jstr(json_array_get(c.posts, 1), "kind"), "original");
+	assert_int_equal(ingest_decode_unit(d, prof, strlen(prof), "t", 3), 0);
+	assert_int_equal(ingest_decoder_finish(d), 0);
+	assert_int_equal(json_array_size(c.posts), 3);
+	assert_int_equal(jint(json_array_get(c.posts, 2), "created_at_ms"), 1237280230000LL);
+	assert_int_equal(ingest_decoder_stats(d)->probe_inferred, 2);
+	ingest_decoder_free(d);
+	coll_free(&c);
+	free(prof);
+	free(tweet);
+}
+
 /* A file mixing good lines and every kind of bad line. */
 static char *mixed_input(size_t *len)
 {
@@ -546,6 +583,53 @@ static void test_jetstream(void **state)
 	coll_free(&c);
 }
 
+/* Shapes without a recorded fixture, on small hand-written payloads. */
+static void test_synthetic_shapes(void **state)
+{
+	(void)state;
+	static const char flat[] = "{\"id\":\"1\",\"author_id\":\"2\",\"text\":\"flat\",\"author\":"
+		"{\"id\":\"2\",\"username\":\"f\",\"public_metrics\":{\"followers_count\":5}},"
+		"\"referenced_tweets\":[{\"type\":\"quoted\",\"id\":\"3\",\"tweet\":{\"id\":\"3\",\"author_id\":\"4\"}}],"
+		"\"created_at\":\"2021-04-01T15:52:31.000Z\",\"__twarc\":{\"version\":\"2.5.0\"}}";
+	static const char reblog[] = "{\"id\":\"100\",\"created_at\":\"2026-08-01T13:53:15.378Z\",\"content\":\"\","
+		"\"account\":{\"id\":\"5\",\"acct\":\"u@host\",\"bot\":true,\"note\":\"<p>a &amp; b</p>\"},"
+		"\"reblog\":{\"id\":\"99\",\"content\":\"<p>orig<br>inal</p>\",\"account\":{\"id\":\"7\",\"acct\":\"w\"}}}";
+	static const char search[] = "{\"statuses\":[{\"id_str\":\"8\",\"full_text\":\"ext mode\",\"user\":{\"id_str\":\"9\"}}],"
+		"\"search_metadata\":{}}";
+	static const char pretty[] = "{\n  \"id_str\": \"11\",\n  \"text\": \"t\",\n  \"user\": {\"id_str\": \"12\"}\n}\n";
+	struct coll c;
+	struct bw_decoder *d = new_dec(&c, 0, 0, BW_TIME_NONE);
+	json_t *p;
+
+	assert_int_equal(ingest_decode_unit(d, flat, strlen(flat), "t", 1), 0);
+	p = find_post(c.posts, "1", false);
+	assert_string_equal(jstr(p, "kind"), "quote");
+	assert_string_equal(jstr(p, "author.screen_name"), "f");
+	assert_int_equal(jint(json_object_get(p, "author"), "followers_count"), 5);
+	assert_string_equal(jstr(p, "ref_post_id"), "3");
+	assert_string_equal(jstr(p, "ref_author.id"), "4");
+
+	assert_int_equal(ingest_decode_unit(d, reblog, strlen(reblog), "t", 2), 0);
+	p = find_post(c.posts, "100", false);
+	assert_string_equal(jstr(p, "kind"), "retweet");
+	assert_string_equal(jstr(p, "ref_post_id"), "99");
+	assert_string_equal(jstr(p, "ref_author.screen_name"), "w");
+	assert_true(json_is_true(json_object_get(json_object_get(p, "author"), "bot")));
+	assert_string_equal(jstr(p, "author.description"), "a & b");
+	p = find_post(c.posts, "99", true);
+	assert_string_equal(jstr(p, "text"), "orig\ninal");
+
+	assert_int_equal(ingest_decode_unit(d, search, strlen(search), "t", 3), 0);
+	assert_string_equal(jstr(find_post(c.posts, "8", false), "text"), "ext mode");
+	/* one pretty-printed object over several lines is one document */
+	assert_int_equal(ingest_decode_buffer(d, pretty, strlen(pretty), "pretty"), 0);
+	assert_string_equal(jstr(find_post(c.posts, "11", false), "author.id"), "12");
+	assert_int_equal(json_array_size(c.dlq), 0);
+	assert_int_equal(ingest_decoder_stats(d)->posts, 5);
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
 /* Every fixture decodes without crashing, with these exact counts. */
 static void test_every_fixture(void **state)
 {
@@ -600,6 +684,163 @@ static void test_every_fixture(void **state)
 	}
 }
 
+/* The normalised record reads back into the same record: decode, render,
+ * decode the rendering, render again — byte-identical. */
+static void test_record_round_trip(void **state)
+{
+	(void)state;
+	static const char *const files[] = {
+		"fixtures/twitter_v1_stream/tweet_parser_original_format_examples.ndjson",
+		"fixtures/twitter_v1_rest/tweepy_search_tweets_q_tweepy.json",
+		"fixtures/twitter_v2/twarc-csv_search_recent_brexit_page.jsonl",
+		"fixtures/mastodon/mastodonpy_status_get.json",
+		"fixtures/bluesky_jetstream/jetstream_v1_production_window_152_events.jsonl",
+		"fixtures/twitter_v1_stream_control/twitter4s_status_deletion_notices.json",
+		"dev/tweets_partial_4accounts.ndjson.gz",
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct coll a, b;
+		struct bw_decoder *da = decode_data(&a, files[i], BW_TIME_NONE);
+		struct bw_decoder *db = new_dec(&b, 0, 0, BW_TIME_NONE);
+		size_t k;
+		json_t *p;
+
+		json_array_foreach(a.posts, k, p) {
+			char *line = json_dumps(p, JSON_COMPACT);
+			assert_int_equal(ingest_decode_unit(db, line, strlen(line), "rt", k + 1), 0);
+			free(line);
+		}
+		assert_int_equal(json_array_size(b.dlq), 0);
+		assert_int_equal(json_array_size(b.posts), json_array_size(a.posts));
+		json_array_foreach(a.posts, k, p) {
+			char *x = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+			char *y = json_dumps(json_array_get(b.posts, k), JSON_COMPACT | JSON_SORT_KEYS);
+			if (strcmp(x, y) != 0)
+				fail_msg("%s post %zu differs:\n%s\n%s", files[i], k, x, y);
+			free(x);
+			free(y);
+		}
+		assert_int_equal(ingest_decoder_stats(db)->embedded, ingest_decoder_stats(da)->embedded);
+		ingest_decoder_free(da);
+		ingest_decoder_free(db);
+		coll_free(&a);
+		coll_free(&b);
+	}
+}
+
+/* Collects each post rendered both ways. */
+struct twice {
+	size_t n;       /* posts compared */
+	char *buf;      /* bw_post_append_json() output, reused */
+	size_t len;     /* bytes in buf */
+	size_t cap;     /* allocation of buf */
+};
+
+static int compare_post(const struct bw_post *p, void *opaque)
+{
+	struct twice *t = opaque;
+	json_t *j = bw_post_to_json(p);
+	char *want = json_dumps(j, JSON_COMPACT);
+
+	t->len = 0;
+	assert_int_equal(bw_post_append_json(p, &t->buf, &t->len, &t->cap), 0);
+	assert_true(t->len > 0 && t->buf[t->len - 1] == '\n');
+	if (strlen(want) != t->len - 1 || memcmp(want, t->buf, t->len - 1) != 0)
+		fail_msg("writer differs from jansson:\n%s\n%.*s", want, (int)t->len, t->buf);
+	free(want);
+	json_decref(j);
+	t->n++;
+	return 0;
+}
+
+/* The direct writer produces exactly jansson's compact bytes. */
+static void test_append_json_matches_jansson(void **state)
+{
+	(void)state;
+	static const char *const files[] = {
+		"fixtures/twitter_v1_stream/python-twitter_streaming_lines.ndjson",
+		"fixtures/twitter_v1_stream/tweet_parser_original_format_examples.ndjson",
+		"fixtures/twitter_v2/twarc-csv_tweets_lookup_withheld_and_errors.jsonl",
+		"fixtures/mastodon/mastodonpy_sse_streaming_user_update_notification_delete_status-update.txt",
+		"fixtures/bluesky_jetstream/jetstream_v1_production_window_152_events.jsonl",
+		"dev/tweets_partial_4accounts.ndjson.gz",
+	};
+	struct twice t = { 0 };
+	struct bw_decode_opts o = { .probe_time_ms = BW_TIME_NONE, .on_post = compare_post, .opaque = &t };
+	char err[256], path[512];
+	struct bw_decoder *d = ingest_decoder_new(&o, err, sizeof(err));
+	struct bw_post p;
+	struct bw_mention m[2] = { { "1", "a\"b" }, { NULL, "c" } };
+	const char *tags[] = { "x\x01\x1f\x7f/", NULL };
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		assert_int_equal(ingest_decode_file(d, data_path(files[i], path, sizeof(path)), err, sizeof(err)), 0);
+	assert_true(t.n > 7000);
+	/* every escape, invalid UTF-8, a profile record with a negative time */
+	bw_post_init(&p);
+	p.platform = "twitter";
+	p.text = "q\"b\\s\bf\fn\nr\rt\tu\x01\x1f\x7f/é😀";
+	p.source = "bad \xff\xfe utf8 é";
+	p.author.id = "7";
+	p.author.created_at_ms = -1234567;
+	p.author.bot = BW_TRI_TRUE;
+	p.n_hashtags = 2;
+	p.hashtags = tags;
+	p.n_mentions = 2;
+	p.mentions = m;
+	p.n_urls = 1;
+	p.urls = (const char *[]){ "\xc3" };
+	p.flags = BW_POSTF_EMBEDDED | BW_POSTF_PROBE_DEFAULT;
+	assert_int_equal(compare_post(&p, &t), 0);
+	p.kind = BW_POST_PROFILE;
+	p.created_at_ms = 1500000000123LL;
+	assert_int_equal(compare_post(&p, &t), 0);
+	ingest_decoder_free(d);
+	free(t.buf);
+}
+
+/* Lines longer than a read chunk are assembled, capped and dead-lettered;
+ * a tiny cap still quotes a full excerpt without reading past the buffer. */
+static void test_long_lines_in_files(void **state)
+{
+	(void)state;
+	static const char good[] = "{\"id_str\":\"1\",\"text\":\"a\",\"user\":{\"id_str\":\"2\"}}\n";
+	char path[] = "/tmp/bw_decode_long_XXXXXX", err[256];
+	size_t big = 600000;
+	char *line = malloc(big + 1);
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	struct coll c;
+	struct bw_decoder *d;
+
+	assert_non_null(f);
+	memset(line, 'x', big);
+	line[0] = '"';
+	line[big - 1] = '"';
+	line[big] = '\n';
+	fputs(good, f);
+	fwrite(line, 1, big + 1, f);
+	fputs(good, f);
+	fclose(f);
+	for (size_t cap = 100; cap <= 1048576; cap = cap == 100 ? 1048576 : cap * 2) {
+		d = new_dec(&c, cap, 0, BW_TIME_NONE);
+		assert_int_equal(ingest_decode_file(d, path, err, sizeof(err)), 0);
+		assert_int_equal(json_array_size(c.posts), 2); /* the good lines around it */
+		assert_int_equal(ingest_decoder_stats(d)->units, 3);
+		assert_int_equal(ingest_decoder_stats(d)->bytes, 2 * strlen(good) + big + 1);
+		assert_int_equal(json_array_size(c.dlq), 1);
+		/* under 1 MiB the line is a JSON string: unknown_shape; under 100 bytes too_large */
+		assert_string_equal(jstr(json_array_get(c.dlq, 0), "reason"),
+				    cap < 1000 ? "too_large" : "unknown_shape");
+		assert_int_equal(jint(json_array_get(c.dlq, 0), "line"), 2);
+		assert_int_equal(strlen(jstr(json_array_get(c.dlq, 0), "excerpt")), 200);
+		ingest_decoder_free(d);
+		coll_free(&c);
+	}
+	unlink(path);
+	free(line);
+}
+
 static void test_unreadable_file(void **state)
 {
 	(void)state;
@@ -623,11 +864,16 @@ int main(void)
 		cmocka_unit_test(test_deletion_and_control_counts),
 		cmocka_unit_test(test_cresci_archive_counts_without_names),
 		cmocka_unit_test(test_profile_probe_time_rules),
+		cmocka_unit_test(test_profile_hold_cap),
 		cmocka_unit_test(test_dlq_line_by_line),
 		cmocka_unit_test(test_depth_cap_boundary),
 		cmocka_unit_test(test_sse_assembler),
 		cmocka_unit_test(test_jetstream),
+		cmocka_unit_test(test_synthetic_shapes),
 		cmocka_unit_test(test_every_fixture),
+		cmocka_unit_test(test_record_round_trip),
+		cmocka_unit_test(test_append_json_matches_jansson),
+		cmocka_unit_test(test_long_lines_in_files),
 		cmocka_unit_test(test_unreadable_file),
 	};
 	return cmocka_run_group_tests_name("decode", tests, NULL, NULL);
