@@ -40,6 +40,7 @@ static void features_usage(FILE *out)
 		"  --brokers LIST      Kafka bootstrap servers (kafka.bootstrap.servers)\n"
 		"  --max-messages N    stop after N consumed messages\n"
 		"  --idle-exit-ms N    stop after N ms without a message once partitions are assigned\n"
+		"  --crash-after N     fault injection (tests): exit(3) after N messages, mid-batch\n"
 		"  --export            print every stored account's vector as NDJSON (the replay format)\n"
 		"  --include-observed  with --export: also accounts that were only observed\n"
 		"  --list              every feature as TSV: index, name, class, description\n"
@@ -165,15 +166,18 @@ static int parse_args(int argc, char **argv, struct bw_config *cfg, struct feat_
 				return 2;
 			}
 			i++;
-		} else if ((strcmp(a, "--max-messages") == 0 || strcmp(a, "--idle-exit-ms") == 0) && v) {
+		} else if ((strcmp(a, "--max-messages") == 0 || strcmp(a, "--idle-exit-ms") == 0 ||
+			    strcmp(a, "--crash-after") == 0) && v) {
 			if (!parse_count(v, &n)) {
 				fprintf(stderr, "botwatch features: %s: '%s' is not a count\n", a, v);
 				return 2;
 			}
 			if (a[2] == 'm')
 				o->max_messages = (uint64_t)n;
-			else
+			else if (a[2] == 'i')
 				o->idle_exit_ms = n;
+			else
+				o->crash_after = (uint64_t)n;
 			i++;
 		} else {
 			fprintf(stderr, "botwatch features: unknown option or missing value: '%s'\n", a);

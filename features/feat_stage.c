@@ -23,6 +23,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 #include <xxhash.h>
@@ -380,6 +381,8 @@ static void loop(struct stage *s)
 		if (m) {
 			if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
 				on_message(s, m);
+			if (s->opts->crash_after && s->st.messages >= s->opts->crash_after)
+				_exit(3); /* simulated crash: the open batch is never committed */
 			else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
 				BW_WARN("features: consumer: %s", rd_kafka_message_errstr(m));
 			rd_kafka_message_destroy(m);
