@@ -40,7 +40,8 @@ static void features_usage(FILE *out)
 		"  --brokers LIST      Kafka bootstrap servers (kafka.bootstrap.servers)\n"
 		"  --max-messages N    stop after N consumed messages\n"
 		"  --idle-exit-ms N    stop after N ms without a message once partitions are assigned\n"
-		"  --crash-after N     fault injection (tests): exit(3) after N messages, mid-batch\n"
+		"  --crash-after N     fault injection (tests): abandon the open batch after N\n"
+		"                      messages and exit with status 3\n"
 		"  --export            print every stored account's vector as NDJSON (the replay format)\n"
 		"  --include-observed  with --export: also accounts that were only observed\n"
 		"  --list              every feature as TSV: index, name, class, description\n"
@@ -135,6 +136,10 @@ static int run_stage(struct bw_config *cfg, const struct feat_stage_opts *o)
 		(unsigned long long)st.observations, (unsigned long long)st.forwarded,
 		(unsigned long long)st.bad, (unsigned long long)st.commits,
 		(unsigned long long)st.updates);
+	if (rc == BW_ESTOP && o->crash_after) {
+		fprintf(stderr, "botwatch features: %s\n", err);
+		return 3; /* the test's "crashed" status */
+	}
 	if (rc) {
 		fprintf(stderr, "botwatch features: %s\n", err);
 		return 1;

@@ -23,7 +23,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 #include <xxhash.h>
@@ -381,11 +380,14 @@ static void loop(struct stage *s)
 		if (m) {
 			if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
 				on_message(s, m);
-			if (s->opts->crash_after && s->st.messages >= s->opts->crash_after)
-				_exit(3); /* simulated crash: the open batch is never committed */
 			else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
 				BW_WARN("features: consumer: %s", rd_kafka_message_errstr(m));
-			rd_kafka_message_destroy(m);
+			rd_kafka_message_destroy(m); /* before any exit: a held message blocks destroy */
+			if (s->opts->crash_after && s->st.messages >= s->opts->crash_after) {
+				/* simulated crash: the open batch is never committed */
+				fail(s, BW_ESTOP, "simulated crash (--crash-after)");
+				break;
+			}
 		}
 		rd_kafka_poll(s->prod, 0);
 		now = bw_time_mono_ms();

@@ -108,8 +108,9 @@ double feat_update_value(const struct feat_update *u, size_t i);
 struct feat_stage_opts {
 	uint64_t max_messages;  /* stop after this many consumed messages (0 = no limit) */
 	int64_t idle_exit_ms;   /* stop after this long without a message once assigned (0 = never) */
-	uint64_t crash_after;   /* fault injection for tests: _exit(3) right after folding this
-				   many messages, without committing (0 = never) */
+	uint64_t crash_after;   /* fault injection for tests: stop with BW_ESTOP right after
+				   folding this many messages, abandoning the open batch
+				   uncommitted (0 = never) */
 };
 
 struct feat_stage_stats {

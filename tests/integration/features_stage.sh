@@ -32,7 +32,7 @@ STATE=(--set "features.state_dir=$TMP/state" --set features.batch_ms=50
 	--set kafka.session.timeout.ms=6000 --set kafka.heartbeat.interval.ms=500)
 
 run_once() { # log name
-	timeout 90 "$BIN" features --brokers "$B" "${STATE[@]}" --idle-exit-ms 2500 2> "$TMP/$1.log" &
+	timeout -k 5 90 "$BIN" features --brokers "$B" "${STATE[@]}" --idle-exit-ms 2500 2> "$TMP/$1.log" &
 	FEAT=$!
 	timeout 60 "$BIN" ingest --source "$S" --brokers "$B" 2> "$TMP/ingest-$1.log" || fail "ingest exit $?"
 	wait $FEAT || fail "features exit $?"
@@ -43,6 +43,8 @@ run_once() { # log name
 run_once first
 grep -q '"features: 8402 messages, 7115 posts, 1287 observations, 1287 forwarded, 0 undecodable' \
 	"$TMP/first.log" || fail "unexpected counts: $(tail -1 "$TMP/first.log")"
+# no warnings but librdkafka's note that the test's consumer settings do not apply to the producer
+! grep '"level":"warn"' "$TMP/first.log" | grep -qv CONFWARN || fail "warnings: $(grep -m3 warn "$TMP/first.log")"
 "$BIN" features --export "${STATE[@]}" > "$TMP/export.ndjson" 2>/dev/null || fail "export exit $?"
 "$BIN" replay --features-out "$TMP/replay.ndjson" "$S" 2>/dev/null || fail "replay exit $?"
 python3 - "$TMP/export.ndjson" "$TMP/replay.ndjson" <<'PY' || fail "Kafka stage and replay disagree"
@@ -71,11 +73,11 @@ STATE=(--set "features.state_dir=$TMP/state2" --set features.batch_ms=50
 	--set features.batch=400 --set features.group_id=crashtest
 	--set kafka.session.timeout.ms=6000 --set kafka.heartbeat.interval.ms=500)
 set +e
-timeout 60 "$BIN" features --brokers "$B" "${STATE[@]}" --crash-after 3000 2> "$TMP/crash.log"
+timeout -k 5 60 "$BIN" features --brokers "$B" "${STATE[@]}" --crash-after 3000 2> "$TMP/crash.log"
 rc=$?
 set -e
 [ $rc -eq 3 ] || fail "the simulated crash exited $rc"
-timeout 90 "$BIN" features --brokers "$B" "${STATE[@]}" --idle-exit-ms 2500 2> "$TMP/resume.log" \
+timeout -k 5 90 "$BIN" features --brokers "$B" "${STATE[@]}" --idle-exit-ms 2500 2> "$TMP/resume.log" \
 	|| fail "features after the crash exit $?"
 "$BIN" features --export "${STATE[@]}" > "$TMP/export3.ndjson" 2>/dev/null || fail "export exit $?"
 cmp -s "$TMP/export.ndjson" "$TMP/export3.ndjson" || \
