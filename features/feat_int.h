@@ -54,6 +54,8 @@ enum { ST_MIN, ST_MAX, ST_MEDIAN, ST_MEAN, ST_STD, ST_SKEW, ST_KURT, ST_ENTROPY,
 extern const char *const feat_stat_names[ST__N];
 
 int feat_bin(enum feat_scale sc, double v);
+/* How a scale bins values, for the docs ("bins ..."); static string. */
+const char *feat_scale_doc(enum feat_scale sc);
 
 /* Streaming summary of one quantity: exact n/min/max/mean/std/skew/kurtosis
  * (Pebay's one-pass central moments), histogram for median and entropy. */
