@@ -115,9 +115,23 @@ static const struct cfg_entry table[] = {
 	{ "score.topic", CFG_STR, OFF(score_topic), 0, 0, "scores", NULL, 0,
 	  "Compacted Kafka topic of score records (key = account id)." },
 	{ "score.debounce_ms", CFG_INT, OFF(score_debounce_ms), 0, I64MAX, "60000", NULL, 0,
-	  "Rescore an account at most once per this much event time." },
+	  "Scoring stage: rescore an account at most once per this much event time (its feature "
+	  "updates in between are held back, the latest replacing earlier ones)." },
 	{ "score.batch", CFG_INT, OFF(score_batch), 1, 1000000, "256", NULL, 0,
-	  "Accounts scored per batch." },
+	  "Scoring stage: most accounts scored per batch (one store transaction, one offset commit)." },
+	{ "score.group_id", CFG_STR, OFF(score_group), 0, 0, "botwatch-score", NULL, 0,
+	  "Consumer group of the scoring stage on features.topic." },
+	{ "score.batch_ms", CFG_INT, OFF(score_batch_ms), 1, 3600000, "200", NULL, 0,
+	  "Scoring stage: longest a due account waits for its batch to fill before the batch is "
+	  "scored, stored and committed." },
+	{ "score.idle_flush_ms", CFG_INT, OFF(score_idle_flush_ms), 0, 86400000, "1000", NULL, 0,
+	  "Scoring stage: once no feature update arrived for this long (wall clock), every account "
+	  "still held back by the debounce is scored; 0 = only event time and shutdown release them." },
+	{ "score.max_pending", CFG_INT, OFF(score_max_pending), 1, 100000000, "100000", NULL, 0,
+	  "Scoring stage: most accounts held back by the debounce; past it all of them are scored." },
+	{ "score.create_topic", CFG_BOOL, OFF(score_create_topic), 0, 0, "true", NULL, 0,
+	  "Scoring stage: create score.topic with cleanup.policy=compact through the admin API when "
+	  "it does not exist (the embedded broker has no admin API and no compaction)." },
 	{ "score.cap_prior", CFG_DBL, OFF(score_cap_prior), 1e-6, 0.999999, "0.15", NULL, 0,
 	  "Prior share of bots used for CAP = P(bot | score >= s)." },
 

@@ -77,6 +77,11 @@ struct bw_config {
 	int64_t score_debounce_ms;    /* score.debounce_ms */
 	int64_t score_batch;          /* score.batch */
 	double score_cap_prior;       /* score.cap_prior */
+	char *score_group;            /* score.group_id */
+	int64_t score_batch_ms;       /* score.batch_ms */
+	int64_t score_idle_flush_ms;  /* score.idle_flush_ms */
+	int64_t score_max_pending;    /* score.max_pending */
+	bool score_create_topic;      /* score.create_topic */
 
 	/* store and API */
 	char *store_path;             /* store.path */
