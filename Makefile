@@ -37,7 +37,7 @@ BUILD    ?= build
 SANFLAGS :=
 endif
 
-MODULES  := common config ingest features classifier store api
+MODULES  := common config ingest features classifier store api pipeline
 PKGS     := rdkafka jansson libcurl lmdb libmicrohttpd simdjson zlib inih libxxhash libcrypto
 
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)

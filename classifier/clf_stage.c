@@ -348,6 +348,7 @@ static int run_batch(struct stage *s)
 		bw_counter_add(s->m.batches, NULL, 1);
 		bw_counter_add(s->m.scored, NULL, b.n);
 		bw_gauge_set(s->m.pending, NULL, (double)s->n_pending);
+		s->dirty = true; /* scored accounts no longer hold their partitions' offsets back */
 		commit_offsets(s);
 	}
 	batch_free(&b);

@@ -22,5 +22,6 @@ int cmd_simulate(int argc, char **argv); /* classifier/cmd_simulate.c */
 int cmd_train(int argc, char **argv);    /* classifier/cmd_train.c */
 int cmd_eval(int argc, char **argv);     /* classifier/cmd_eval.c */
 int cmd_score(int argc, char **argv);    /* classifier/cmd_score.c */
+int cmd_run(int argc, char **argv);      /* pipeline/cmd_run.c */
 
 #endif

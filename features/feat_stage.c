@@ -207,6 +207,11 @@ static int flush(struct stage *s)
 	s->st.commits++;
 	if (emit_updates(s))
 		return s->err;
+	/* deliver the batch's updates and forwards before committing to Kafka, so a
+	 * committed offset means "folded, stored and published": `botwatch run`
+	 * and ingest's lag watch read the group's progress as exactly that */
+	if (rd_kafka_flush(s->prod, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return fail(s, BW_EKAFKA, "feature updates not delivered within 10 s");
 	if (s->offs->cnt)
 		rd_kafka_commit(s->rk, s->offs, 1); /* async: LMDB already holds them */
 	for (size_t i = 0; i < s->n_cached; i++)
