@@ -6,12 +6,13 @@
  *   POST /litev1/check_accounts_in_bulk   BotometerLite: [tweet or user object, ...] (<= 100)
  *
  * Each tweet is handed to the decoder as one unit, exactly as an archive line
- * would be. Decoded records update the checked account's state the way the
- * model's training corpus was built (clf_corpus_build: a record folds into its
- * author's state and evidence), so the score is calibrated like the model's;
- * mentions by other accounts are decoded and counted but change nothing. Bad
- * tweets are counted and reported in the response, never dropped silently.
- * See docs/API.md for the field mapping.
+ * would be, and every decoded record goes through the features stage's
+ * replay driver (feat_replay_post): it updates its author's state and the
+ * state of each account it retweets, quotes, replies to or mentions — the
+ * routing `botwatch replay` and the model's training corpus use — while the
+ * author's evidence mask follows clf_avail_update(), as in clf_corpus_build.
+ * Bad tweets are counted and reported in the response, never dropped
+ * silently. See docs/API.md for the field mapping.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -25,6 +26,7 @@
 #include "clf.h"
 #include "decode.h"
 #include "feat.h"
+#include "feat_replay.h"
 
 #define BOM_MAX_LANGS 16 /* distinct post languages counted for majority_lang */
 #define LITE_MAX 100     /* BotometerLite's per-request cap */
@@ -37,15 +39,15 @@ static const char *const bom_types[] = { "astroturf", "fake_follower", "financia
 /* One account being checked. */
 struct bom_check {
 	const char *user_id;                /* the account (id_str) */
-	struct feat_account *acc;           /* its feature state */
-	struct clf_avail_state avail;       /* its evidence */
+	struct feat_replay *r;              /* routing driver; owns every account's state */
+	struct clf_avail_state avail;       /* the checked account's evidence */
 	char *screen_name;                  /* latest handle seen (owned) */
 	size_t n_langs;                     /* entries in langs */
 	char langs[BOM_MAX_LANGS][8];       /* languages of its own posts */
 	unsigned lang_n[BOM_MAX_LANGS];     /* their counts */
 	uint64_t posts;                     /* records decoded (any author, embedded included) */
 	uint64_t bad;                       /* units dead-lettered by the decoder */
-	int err;                            /* first feature-state error */
+	int err;                            /* first routing / feature-state error */
 };
 
 static void count_lang(struct bom_check *c, const char *lang)
@@ -65,16 +67,25 @@ static void count_lang(struct bom_check *c, const char *lang)
 	c->lang_n[i]++;
 }
 
+/* Every decoded record, routed as `botwatch replay` routes it. */
 static int on_post(const struct bw_post *p, void *opaque)
 {
 	struct bom_check *c = opaque;
+	int rc = feat_replay_post(c->r, p);
 
 	c->posts++;
-	if (!p->author.id || strcmp(p->author.id, c->user_id) != 0)
-		return 0;
-	int rc = feat_account_update(c->acc, p);
 	if (rc && !c->err)
 		c->err = rc;
+	return 0;
+}
+
+/* A record authored by some account: the checked one's evidence, languages, name. */
+static void on_author(const struct feat_account *acc, const struct bw_post *p, void *opaque)
+{
+	struct bom_check *c = opaque;
+
+	if (strcmp(feat_account_id(acc), c->user_id) != 0)
+		return;
 	clf_avail_update(&c->avail, p);
 	if (p->kind != BW_POST_PROFILE && !(p->flags & BW_POSTF_EMBEDDED))
 		count_lang(c, p->lang);
@@ -82,7 +93,17 @@ static int on_post(const struct bw_post *p, void *opaque)
 		free(c->screen_name);
 		c->screen_name = strdup(p->author.screen_name);
 	}
-	return 0;
+}
+
+/* The checked account's state, or NULL when nothing named it. */
+static const struct feat_account *checked_account(const struct bom_check *c)
+{
+	for (size_t i = 0; i < feat_replay_count(c->r); i++) {
+		const struct feat_account *a = feat_replay_account(c->r, i);
+		if (strcmp(feat_account_id(a), c->user_id) == 0)
+			return a;
+	}
+	return NULL;
 }
 
 static void on_dlq(const struct bw_dlq_rec *rec, void *opaque)
@@ -98,11 +119,13 @@ static struct bw_decoder *check_begin(struct api_server *srv, struct bom_check *
 	struct bw_decode_opts o = { .max_unit_bytes = srv->opts.max_body, .max_depth = 64,
 				    .probe_time_ms = BW_TIME_NONE, .on_post = on_post,
 				    .on_dlq = on_dlq, .opaque = c };
+	struct feat_replay_opts ro = { .probe_time_ms = BW_TIME_NONE, .on_author = on_author,
+				       .author_opaque = c };
 	char err[256];
 
 	memset(c, 0, sizeof(*c));
 	c->user_id = user_id;
-	if (!(c->acc = feat_account_new(user_id)))
+	if (!(c->r = feat_replay_new(&ro, err, sizeof(err))))
 		return NULL;
 	return ingest_decoder_new(&o, err, sizeof(err));
 }
@@ -110,7 +133,7 @@ static struct bw_decoder *check_begin(struct api_server *srv, struct bom_check *
 static void check_end(struct bom_check *c, struct bw_decoder *dec)
 {
 	ingest_decoder_free(dec);
-	feat_account_free(c->acc);
+	feat_replay_free(c->r);
 	free(c->screen_name);
 }
 
@@ -151,29 +174,36 @@ static int check_score(struct api_server *srv, struct bom_check *c, struct bw_de
 	double *x;
 	int rc;
 
+	const struct feat_account *acc;
+
 	ingest_decoder_finish(dec);
 	if (c->err)
 		return c->err;
+	if (!(acc = checked_account(c)))
+		return BW_ENOENT;
 	if (!(x = malloc(feat_count() * sizeof(double))))
 		return BW_ENOMEM;
-	if (!(rc = feat_account_extract(c->acc, BW_TIME_NONE, x)))
+	if (!(rc = feat_account_extract(acc, BW_TIME_NONE, x)))
 		clf_score(srv->model->mdl, x, clf_avail_mask(&c->avail), srv->opts.cap_prior, sc);
 	free(x);
 	return rc;
 }
 
-/* The model's raw score for a Botometer bot type, matched by name (a plural
- * model name matches too: fake_followers → fake_follower); NaN if none. */
+/* The model's raw score for a Botometer bot type, matched by name: the same
+ * name, else its plural (fake_followers → fake_follower); NaN if neither. */
 static double type_score(const struct clf_model *mdl, const struct clf_score *sc,
 			 const char *bom)
 {
-	size_t n = strlen(bom);
+	size_t n = strlen(bom), types = sc->n_types < clf_model_n_types(mdl) ? sc->n_types
+									  : clf_model_n_types(mdl);
 
-	for (size_t t = 0; t < sc->n_types && t < clf_model_n_types(mdl); t++) {
-		const char *name = clf_model_type_name(mdl, t);
-		if (strcmp(name, bom) == 0 ||
-		    (strncmp(name, bom, n) == 0 && name[n] == 's' && !name[n + 1]))
-			return sc->raw[t];
+	for (int plural = 0; plural < 2; plural++) {
+		for (size_t t = 0; t < types; t++) {
+			const char *name = clf_model_type_name(mdl, t);
+			if (plural ? strncmp(name, bom, n) == 0 && name[n] == 's' && !name[n + 1]
+				   : strcmp(name, bom) == 0)
+				return sc->raw[t];
+		}
 	}
 	return NAN;
 }
@@ -239,7 +269,8 @@ static json_t *v4_response(struct api_server *srv, const struct bom_check *c,
 		"screen_name", sn,
 		"botwatch", "status", clf_status_name(sc->status), "model_version", clf_model_id(mdl),
 		"raw_scores", native_raw(mdl, sc), "posts_seen",
-		(json_int_t)feat_account_posts(c->acc), "records_decoded", (json_int_t)c->posts,
+		(json_int_t)feat_account_posts(checked_account(c)), "records_decoded",
+		(json_int_t)c->posts,
 		"units_rejected", (json_int_t)c->bad);
 }
 
@@ -329,6 +360,8 @@ int api_route_bom_check(struct api_server *srv, const struct api_request *req,
 	if ((rc = check_score(srv, &c, dec, &sc))) {
 		check_end(&c, dec);
 		json_decref(doc);
+		if (rc == BW_ENOENT)
+			return api_error(resp, 400, "no decodable record of account %s in the request", id);
 		return api_error(resp, 500, "feature extraction failed: %s", bw_strerror(rc));
 	}
 	json_t *out = v4_response(srv, &c, &sc, json_string_value(json_object_get(user, "screen_name")));
@@ -365,7 +398,8 @@ static json_t *lite_one(struct api_server *srv, json_t *el)
 		decode_profile_now(dec, &c, tweet ? user : el);
 	rc = check_score(srv, &c, dec, &sc);
 	json_t *out = rc ? json_pack("{s:n, s:o, s:s, s:s}", "botscore", "tweet_id", tweet_id,
-				     "user_id", id, "error", bw_strerror(rc))
+				     "user_id", id, "error", rc == BW_ENOENT ? "no decodable record of this account"
+								 : bw_strerror(rc))
 			 : json_pack("{s:o, s:o, s:s}", "botscore", num(sc.english), "tweet_id",
 				     tweet_id, "user_id", id);
 	check_end(&c, dec);

@@ -2,15 +2,13 @@
  * api_explain.c — GET /v1/accounts/{id}/explain: why an account got its
  * score.
  *
- * The classifier exposes scoring only, so contributions are measured on the
- * loaded model by occlusion: a feature's contribution is the account's
- * overall (english) score minus the score recomputed with that one feature
- * set to its centre — the value the model's scaler maps to 0, i.e. the
- * typical training account (see api_model.c). Positive means the feature's
- * value pushed the score up. Features are ranked by the same difference in
- * log-odds (`contribution_logit`), which stays informative where the score
- * saturates near 0 or 1. Features no computable group uses contribute
- * exactly 0 and are not ranked. Cost: one clf_score() per used feature.
+ * The account's stored feature vector and evidence are explained with the
+ * loaded model by clf_explain() (classifier/clf.h, docs/MODEL.md
+ * "Explanations"): per-feature contributions in log-odds to one score
+ * (`?score=`, default english), exact for linear groups (bias + Σ = logit),
+ * occlusion for RBF groups. The response adds the class subscores, the
+ * top features with their registry names and descriptions, and the full
+ * vector. Record and vector are read from one store snapshot.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -26,29 +24,6 @@
 
 #define TOP_DEFAULT 10
 #define TOP_MAX 100
-
-/* One ranked feature. */
-struct contrib {
-	size_t index; /* registry index */
-	double delta; /* score minus score at the centre */
-	double logit; /* the same difference in log-odds (the ranking key) */
-};
-
-static double logit(double p)
-{
-	const double eps = 1e-12;
-	p = p < eps ? eps : p > 1 - eps ? 1 - eps : p;
-	return log(p / (1 - p));
-}
-
-static int by_magnitude(const void *a, const void *b)
-{
-	double x = fabs(((const struct contrib *)a)->logit);
-	double y = fabs(((const struct contrib *)b)->logit);
-	if (x != y)
-		return x < y ? 1 : -1;
-	return ((const struct contrib *)a)->index < ((const struct contrib *)b)->index ? -1 : 1;
-}
 
 /* CLF_AVAIL_* bits from a record's "evidence" array. */
 static uint32_t evidence_mask(const json_t *rec)
@@ -82,63 +57,45 @@ static json_t *class_scores(const struct clf_score *sc)
 	return o;
 }
 
-/* Rank every used feature by |contribution|; returns the number ranked. */
-static size_t rank(const struct api_model *m, double *x, uint32_t avail, double prior,
-		   double base, struct contrib *out)
+static json_t *top_features(const struct clf_explanation *e, size_t top)
 {
-	struct clf_score sc;
-	size_t n = 0;
+	json_t *a = json_array();
 
-	for (size_t i = 0; i < m->n; i++) {
-		if (!isfinite(m->centre[i]))
-			continue;
-		double keep = x[i];
-		x[i] = m->centre[i];
-		clf_score(m->mdl, x, avail, prior, &sc);
-		x[i] = keep;
-		if (isfinite(sc.english) && sc.english != base)
-			out[n++] = (struct contrib){ i, base - sc.english,
-						     logit(base) - logit(sc.english) };
+	for (size_t k = 0; a && k < e->n && k < top; k++) {
+		const struct clf_contrib *c = &e->c[k];
+		const struct feat_def *d = feat_def_get(c->feature);
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "name",
+			d->name, "class", feat_class_name(d->cls), "group", c->group,
+			"description", d->description, "value", num(c->value), "scaled",
+			num(c->scaled), "contribution", num(c->contribution)));
 	}
-	qsort(out, n, sizeof(*out), by_magnitude);
-	return n;
+	return a;
 }
 
-static json_t *explain_json(struct api_server *srv, const json_t *rec, double *x, size_t top)
+static json_t *all_features(const double *x, size_t n)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; o && i < n; i++)
+		json_object_set_new(o, feat_def_get(i)->name, num(x[i]));
+	return o;
+}
+
+static json_t *explain_json(struct api_server *srv, const json_t *rec, const double *x,
+			    const struct clf_explanation *e, size_t top)
 {
 	const struct api_model *m = srv->model;
-	uint32_t avail = evidence_mask(rec);
 	struct clf_score sc;
-	struct contrib *c = malloc(m->n * sizeof(*c));
-	json_t *tops = json_array(), *all = json_object();
 
-	if (!c || !tops || !all)
-		goto out_fail;
-	clf_score(m->mdl, x, avail, srv->opts.cap_prior, &sc);
-	size_t n = rank(m, x, avail, srv->opts.cap_prior, sc.english, c);
-	for (size_t k = 0; k < n && k < top; k++) {
-		const struct feat_def *d = feat_def_get(c[k].index);
-		json_array_append_new(tops, json_pack("{s:s, s:s, s:s, s:o, s:o, s:f, s:f}", "name",
-			d->name, "class", feat_class_name(d->cls), "description", d->description,
-			"value", num(x[c[k].index]), "centre", num(m->centre[c[k].index]),
-			"contribution", c[k].delta, "contribution_logit", c[k].logit));
-	}
-	for (size_t i = 0; i < m->n; i++)
-		json_object_set_new(all, feat_def_get(i)->name, num(x[i]));
-	free(c);
-	return json_pack("{s:O?, s:O?, s:s, s:o, s:o, s:O?, s:s, s:s, s:o, s:o, s:o}",
-		"user_id", json_object_get(rec, "user_id"), "screen_name", json_object_get(rec, "screen_name"),
-		"status", clf_status_name(sc.status), "score", num(sc.english), "universal", num(sc.universal),
+	clf_score(m->mdl, x, evidence_mask(rec), srv->opts.cap_prior, &sc);
+	return json_pack("{s:O?, s:O?, s:s, s:s, s:o, s:o, s:o, s:b, s:s, s:s, s:O?, s:o, s:o, s:o}",
+		"user_id", json_object_get(rec, "user_id"), "screen_name",
+		json_object_get(rec, "screen_name"), "status", clf_status_name(sc.status),
+		"explained", e->stack, "score", num(isfinite(e->logit) ? e->score : NAN),
+		"logit", num(e->logit), "bias", num(e->bias), "exact", e->exact,
+		"contribution_unit", "log-odds", "model_version", clf_model_id(m->mdl),
 		"record_model_version", json_object_get(rec, "model_version"),
-		"model_version", clf_model_id(m->mdl),
-		"method", "occlusion: score minus the score with the feature at the model's training centre",
-		"categories", class_scores(&sc), "top_features", tops, "features", all);
-
-out_fail:
-	free(c);
-	json_decref(tops);
-	json_decref(all);
-	return NULL;
+		"categories", class_scores(&sc), "top_features", top_features(e, top),
+		"features", all_features(x, m->n));
 }
 
 /* ?top=N (1..TOP_MAX); 0 on a bad value. */
@@ -190,14 +147,17 @@ static int load_account(struct api_server *srv, const char *id, json_t **rec, do
 int api_route_explain(struct api_server *srv, const char *id, const struct api_request *req,
 		      struct api_response *resp)
 {
-	static const char *const known[] = { "top" };
+	static const char *const known[] = { "top", "score" };
 	size_t top = parse_top(req), n = 0;
-	json_t *rec;
+	struct clf_explanation e;
+	char err[256];
+	json_t *rec, *out;
 	double *x;
+	int rc;
 
 	if (!api_valid_id(id))
 		return api_error(resp, 400, "invalid account id '%.64s'", id);
-	if (api_check_args(req, known, 1, resp))
+	if (api_check_args(req, known, 2, resp))
 		return 0;
 	if (!top)
 		return api_error(resp, 400, "top must be an integer in [1, %d]", TOP_MAX);
@@ -206,12 +166,20 @@ int api_route_explain(struct api_server *srv, const char *id, const struct api_r
 	if (load_account(srv, id, &rec, &x, &n, resp))
 		return 0;
 	if (n != srv->model->n) {
-		json_decref(rec);
-		free(x);
-		return api_error(resp, 409, "stored feature vector has %zu values; the loaded model expects %zu", n, srv->model->n);
+		rc = api_error(resp, 409, "stored feature vector has %zu values; the loaded model expects %zu",
+			       n, srv->model->n);
+		goto out_free;
 	}
-	json_t *out = explain_json(srv, rec, x, top);
+	if ((rc = clf_explain(srv->model->mdl, x, evidence_mask(rec), api_arg(req, "score"), &e, err,
+			      sizeof(err)))) {
+		rc = api_error(resp, rc == BW_ENOENT ? 400 : 500, "%s", err);
+		goto out_free;
+	}
+	out = explain_json(srv, rec, x, &e, top);
+	clf_explanation_free(&e);
+	rc = out ? api_json_response(resp, 200, out) : api_error(resp, 500, "out of memory");
+out_free:
 	json_decref(rec);
 	free(x);
-	return out ? api_json_response(resp, 200, out) : api_error(resp, 500, "out of memory");
+	return rc;
 }

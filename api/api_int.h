@@ -20,7 +20,6 @@ struct api_model {
 	struct clf_model *mdl; /* scorer */
 	char *path;            /* file it came from */
 	size_t n;              /* features per vector (registry width) */
-	double *centre;        /* n training centres (NaN: no group of the overall head uses it) */
 	json_t *info;          /* the /v1/models entry */
 };
 

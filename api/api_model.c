@@ -1,16 +1,13 @@
 /*
- * api_model.c — the model `serve` loads (score.model): its identity for
- * /v1/models, and the per-feature centres explanations occlude towards.
+ * api_model.c — the model `serve` loads (score.model) for explanations and
+ * the Botometer routes, and its identity for /v1/models.
  *
  * The model file is read once; clf_model_parse() builds the scorer from the
- * bytes and the same bytes are parsed as JSON for what docs/MODEL.md
- * documents but clf.h does not expose: each group's scaler means. A
- * feature's centre is the raw value whose transformed score is 0 in the
- * overall head, i.e. the inverse of slog1p at the scaler mean.
+ * bytes and the same bytes are parsed as JSON for the document's
+ * feature_schema and params, which /v1/models reports.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,29 +48,6 @@ static char *read_file(const char *path, size_t *len, char *errstr, size_t errle
 	return buf;
 }
 
-/* centre[i] from the overall head's group scalers (NaN where no group uses i). */
-static int fill_centres(struct api_model *m, const json_t *doc, char *errstr, size_t errlen)
-{
-	const json_t *head = json_array_get(json_object_get(doc, "heads"), 0), *g;
-	size_t gi;
-
-	for (size_t i = 0; i < m->n; i++)
-		m->centre[i] = NAN;
-	json_array_foreach(json_object_get(head, "groups"), gi, g) {
-		const json_t *idx = json_object_get(g, "index"), *mean = json_object_get(g, "mean");
-		if (json_array_size(idx) != json_array_size(mean))
-			return bw_seterr(errstr, errlen, BW_EPARSE, "model group %zu: index and mean differ in length", gi);
-		for (size_t k = 0; k < json_array_size(idx); k++) {
-			json_int_t j = json_integer_value(json_array_get(idx, k));
-			double mu = json_number_value(json_array_get(mean, k));
-			if (j < 0 || (size_t)j >= m->n || !isfinite(mu))
-				return bw_seterr(errstr, errlen, BW_EPARSE, "model group %zu: bad scaler entry %zu", gi, k);
-			m->centre[j] = mu >= 0 ? expm1(mu) : -expm1(-mu);
-		}
-	}
-	return 0;
-}
-
 /* The /v1/models entry. */
 static json_t *model_info(const struct api_model *m, const json_t *doc)
 {
@@ -108,13 +82,7 @@ struct api_model *api_model_load(const char *path, char *errstr, size_t errlen)
 		bw_seterr(errstr, errlen, BW_EPARSE, "%s: %s", path, jerr.text);
 		goto out_free;
 	}
-	if (!(m->path = strdup(path)) || !(m->centre = malloc(m->n * sizeof(double)))) {
-		bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
-		goto out_free;
-	}
-	if (fill_centres(m, doc, errstr, errlen))
-		goto out_free;
-	if (!(m->info = model_info(m, doc))) {
+	if (!(m->path = strdup(path)) || !(m->info = model_info(m, doc))) {
 		bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 		goto out_free;
 	}
@@ -135,7 +103,6 @@ void api_model_free(struct api_model *m)
 		return;
 	clf_model_free(m->mdl);
 	json_decref(m->info);
-	free(m->centre);
 	free(m->path);
 	free(m);
 }

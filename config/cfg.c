@@ -131,8 +131,9 @@ static const struct cfg_entry table[] = {
 	  "Bearer token required by the API; empty = open." },
 	{ "api.threads", CFG_INT, OFF(api_threads), 1, 256, "2", NULL, 0,
 	  "API worker threads." },
-	{ "api.max_body_bytes", CFG_INT, OFF(api_max_body_bytes), 256, 1073741824, "1048576", NULL, 0,
-	  "Largest request body; larger gets 413." },
+	{ "api.max_body_bytes", CFG_INT, OFF(api_max_body_bytes), 256, 1073741824, "4194304", NULL, 0,
+	  "Largest request body; larger gets 413. A Botometer check_account request (200 "
+	  "timeline tweets + 100 mentions) is about 1.1 MB." },
 	{ "api.connection_limit", CFG_INT, OFF(api_conn_limit), 1, 1000000, "1024", NULL, 0,
 	  "Concurrent connections accepted." },
 	{ "api.timeout_s", CFG_INT, OFF(api_timeout_s), 1, 3600, "30", NULL, 0,

@@ -56,6 +56,15 @@ def check_account(base, key, data):
           % (user_data["screen_name"], result["raw_scores"]["english"]["overall"],
              result["display_scores"]["english"]["overall"], result["cap"]["english"],
              bw["status"]))
+    # a full-size request (the client asks for 200 tweets and 100 mentions) fits the
+    # default body cap; the repeated tweets are the same posts, so nothing changes
+    full = dict(payload, timeline=(user_timeline * 10)[:200],
+                mentions=(search["statuses"] * 7)[:100])
+    size = len(json.dumps(full))
+    again = post(base + "/4/check_account", key, full)
+    assert again["raw_scores"] == result["raw_scores"], (again["raw_scores"], result["raw_scores"])
+    assert again["botwatch"]["posts_seen"] == len(user_timeline), again["botwatch"]
+    print("check_account, full-size request (%d bytes): same scores" % size)
 
 
 def check_lite(base, key, data):
