@@ -131,11 +131,11 @@ static int run_stage(struct bw_config *cfg, const struct feat_stage_opts *o)
 	sigaction(SIGTERM, &sa, NULL);
 	rc = feat_stage_run(cfg, o, &features_stop, &st, err, sizeof(err));
 	BW_INFO("features: %llu messages, %llu posts, %llu observations, %llu forwarded, %llu "
-		"undecodable, %llu commits, %llu updates",
+		"undecodable, %llu late, %llu commits, %llu updates",
 		(unsigned long long)st.messages, (unsigned long long)st.posts,
 		(unsigned long long)st.observations, (unsigned long long)st.forwarded,
-		(unsigned long long)st.bad, (unsigned long long)st.commits,
-		(unsigned long long)st.updates);
+		(unsigned long long)st.bad, (unsigned long long)st.late,
+		(unsigned long long)st.commits, (unsigned long long)st.updates);
 	if (rc == BW_ESTOP && o->crash_after) {
 		fprintf(stderr, "botwatch features: %s\n", err);
 		return 3; /* the test's "crashed" status */

@@ -310,7 +310,7 @@ struct feat_account {
 	uint8_t n_names;                      /* distinct screen names remembered */
 	uint32_t names[FEAT_MAX_NAMES];       /* their case-folded hashes */
 	uint64_t posts;                       /* distinct own posts folded in */
-	uint64_t late;                        /* posts ignored: older than a full window */
+	uint64_t late;                        /* posts/observations ignored: older than a full window */
 	uint64_t kind[4];                     /* own posts by kind (original..quote) */
 	uint64_t n_embedded, n_truncated;     /* own posts flagged so */
 	uint64_t with_hashtag, with_mention, with_url, with_media; /* posts with >= 1 */

@@ -253,6 +253,7 @@ static int on_message(struct stage *s, const rd_kafka_message_t *m)
 	const char *targets[64];
 	struct feat_account *a;
 	bool observe = is_observation(m);
+	uint64_t late;
 	size_t n;
 
 	if (s->in_batch == 0) {
@@ -273,13 +274,21 @@ static int on_message(struct stage *s, const rd_kafka_message_t *m)
 	if (observe) {
 		snprintf(key, sizeof(key), "%.*s", (int)(m->key_len < 255 ? m->key_len : 255),
 			 m->key ? (const char *)m->key : "");
-		if (!(a = cache_get(s, key)) || feat_account_update(a, &post))
-			return fail(s, s->err ? s->err : BW_ENOMEM, s->err ? s->errbuf : "update failed");
+		if (!(a = cache_get(s, key)))
+			return s->err;
+		late = feat_account_late(a);
+		if (feat_account_update(a, &post))
+			return fail(s, BW_ENOMEM, "feature state update failed");
+		s->st.late += feat_account_late(a) - late;
 		s->st.observations++;
 		return 0;
 	}
-	if (!(a = cache_get(s, post.author.id)) || feat_account_update(a, &post))
-		return fail(s, s->err ? s->err : BW_ENOMEM, s->err ? s->errbuf : "update failed");
+	if (!(a = cache_get(s, post.author.id)))
+		return s->err;
+	late = feat_account_late(a);
+	if (feat_account_update(a, &post))
+		return fail(s, BW_ENOMEM, "feature state update failed");
+	s->st.late += feat_account_late(a) - late;
 	s->st.posts++;
 	n = feat_post_targets(&post, targets, sizeof(targets) / sizeof(targets[0]));
 	for (size_t i = 0; i < n && !s->err; i++) {

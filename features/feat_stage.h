@@ -127,6 +127,7 @@ struct feat_stage_stats {
 	uint64_t observations;  /* observation messages folded into a named account */
 	uint64_t forwarded;     /* observation messages produced for named accounts */
 	uint64_t bad;           /* undecodable messages (logged with topic/partition/offset) */
+	uint64_t late;          /* posts/observations ignored as older than a full window */
 	uint64_t commits;       /* LMDB transactions committed */
 	uint64_t updates;       /* feature updates produced */
 };

@@ -41,7 +41,7 @@ run_once() { # log name
 
 # 1. ingest + stage; the export equals replay
 run_once first
-grep -q '"features: 8402 messages, 7115 posts, 1287 observations, 1287 forwarded, 0 undecodable' \
+grep -q '"features: 8402 messages, 7115 posts, 1287 observations, 1287 forwarded, 0 undecodable, 0 late' \
 	"$TMP/first.log" || fail "unexpected counts: $(tail -1 "$TMP/first.log")"
 # no warnings but librdkafka's note that the test's consumer settings do not apply to the producer
 ! grep '"level":"warn"' "$TMP/first.log" | grep -qv CONFWARN || fail "warnings: $(grep -m3 warn "$TMP/first.log")"
