@@ -194,6 +194,35 @@ static bool drained(struct drainwatch *d)
 
 /* ---- setup and teardown --------------------------------------------------------------- */
 
+/*
+ * A new embedded broker starts every topic at offset 0, but features.state_dir
+ * may hold offsets of an earlier process's broker (the feature state itself
+ * stays valid: it is keyed by account and deduplicates posts). Point the
+ * stored offsets of the posts topic at the new broker's start, so no post of
+ * this run is skipped.
+ */
+static int reset_state_offsets(const struct bw_config *c, char *errstr, size_t errlen)
+{
+	struct feat_store *fs = feat_store_open(c->features_state, (size_t)c->features_map_size_mb,
+						errstr, errlen);
+	int64_t off;
+	bool any = false;
+	int rc;
+
+	if (!fs)
+		return BW_ESTORE;
+	for (int32_t p = 0; p < (int32_t)c->broker_partitions; p++)
+		any |= feat_store_offset_get(fs, c->ingest_topic, p, &off) == 0;
+	rc = any ? feat_store_begin(fs, errstr, errlen) : 0;
+	for (int32_t p = 0; any && !rc && p < (int32_t)c->broker_partitions; p++)
+		rc = feat_store_offset_put(fs, c->ingest_topic, p, 0, errstr, errlen);
+	if (any && !rc && !(rc = feat_store_commit(fs, errstr, errlen)))
+		BW_INFO("run: %s keeps its feature state; its stored offsets now point at the new "
+			"embedded broker's start", c->features_state);
+	feat_store_close(fs);
+	return rc;
+}
+
 /* Start the embedded broker when no cluster is configured, with every topic. */
 static int start_broker(struct run *r, char *errstr, size_t errlen)
 {
@@ -216,7 +245,7 @@ static int start_broker(struct run *r, char *errstr, size_t errlen)
 		return BW_EINVAL;
 	BW_WARN("run: embedded broker on %s (its contents end with this process; set "
 		"kafka.bootstrap.servers for a real cluster)", c->kafka_bootstrap);
-	return 0;
+	return reset_state_offsets(c, errstr, errlen);
 }
 
 static int start_api(struct run *r, char *errstr, size_t errlen)

@@ -3,8 +3,9 @@
 #  1. long-lived: the API (port 0, read from the log) ends up serving exactly the
 #     records `botwatch replay --out` writes, GET /v1/accounts/{id} of a demo
 #     account included; SIGTERM then stops it cleanly (exit 0, drain logged);
-#  2. --exit-when-idle exits 0 by itself once everything is scored, and its store
-#     (served by `botwatch serve`) holds the same records.
+#  2. --exit-when-idle, on the same feature state (whose stored offsets belong to
+#     the first run's broker), exits 0 by itself once everything is scored, and
+#     its new store (served by `botwatch serve`) holds the same records.
 source "$(dirname "$0")/lib/pipeline.bash"
 expected
 
@@ -40,7 +41,7 @@ ok "SIGTERM: clean shutdown"
 
 # 2. --exit-when-idle
 "$BW" run --exit-when-idle --listen 127.0.0.1:0 --store "$T/store2" "${KAFKA_FAST[@]}" \
-	--set "features.state_dir=$T/state2" 2>"$T/run2.log" &
+	--set "features.state_dir=$T/state1" 2>"$T/run2.log" &
 RUN=$!
 PIDS+=($RUN)
 wait_exit $RUN 50
