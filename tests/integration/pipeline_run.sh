@@ -32,7 +32,16 @@ want = next(json.loads(l) for l in open(sys.argv[2]) if json.loads(l)["user_id"]
 assert got == want and got["score"] is not None, (got, want)
 PY
 ok "GET /v1/accounts/$ID has replay's score"
-curl -sf "$URL/metrics" | grep -q '^botwatch_score_accounts_scored_total [1-9]' || fail "no scoring metrics on /metrics"
+# (the counter moves once the batch is also delivered to the scores topic, just after
+# the store commit the export saw)
+for _ in $(seq 40); do
+	curl -sf "$URL/metrics" >"$T/metrics.txt" || fail "GET /metrics"
+	grep -q "^botwatch_score_accounts_scored_total $N_EXPECTED\$" "$T/metrics.txt" && break
+	sleep 0.25
+done
+grep -q "^botwatch_score_accounts_scored_total $N_EXPECTED\$" "$T/metrics.txt" ||
+	fail "/metrics: $(grep botwatch_score_accounts "$T/metrics.txt")"
+ok "/metrics counts $N_EXPECTED accounts scored"
 kill -TERM $RUN
 wait_exit $RUN 40
 [ "$RC" -eq 0 ] || fail "run exited $RC after SIGTERM"
