@@ -107,6 +107,16 @@ static const struct cfg_entry table[] = {
 	{ "features.batch_ms", CFG_INT, OFF(features_batch_ms), 1, 3600000, "200", NULL, 0,
 	  "Features stage: longest a batch stays open before it is committed and its feature "
 	  "updates are produced." },
+	{ "features.lag_groups", CFG_STR, OFF(features_lag_groups), 0, 0, "botwatch-score", NULL, 0,
+	  "Consumer groups (comma-separated) whose lag on features.topic throttles the features "
+	  "stage: it stops folding posts while one lags more than features.max_update_lag updates "
+	  "per partition, and stops with an error when updates were pruned before a group read "
+	  "them. A group with no committed offset counts as lagging. Empty = off (e.g. no scoring "
+	  "stage runs)." },
+	{ "features.max_update_lag", CFG_INT, OFF(features_max_update_lag), 0, I64MAX, "300", NULL, 0,
+	  "Backpressure limit for features.lag_groups, in feature updates per partition (0 = no "
+	  "pausing; loss is still detected). 300 updates of ~12 KB stay below the embedded broker's "
+	  "5 MiB per-partition retention; raise it on a real cluster." },
 	{ "features.map_size_mb", CFG_INT, OFF(features_map_size_mb), 1, 1048576, "4096", NULL, 0,
 	  "LMDB map size (the state store's maximum size) of features.state_dir, in MiB." },
 

@@ -70,6 +70,8 @@ struct bw_config {
 	int64_t features_batch;       /* features.batch */
 	int64_t features_batch_ms;    /* features.batch_ms */
 	int64_t features_map_size_mb; /* features.map_size_mb */
+	char *features_lag_groups;    /* features.lag_groups */
+	int64_t features_max_update_lag; /* features.max_update_lag */
 
 	/* scoring */
 	char *score_model;            /* score.model */
