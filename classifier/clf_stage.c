@@ -8,8 +8,11 @@
  * it was never scored by this process, or its update's event time — or the
  * stream's event-time watermark — is at least score.debounce_ms past the
  * event time of its last score; when no update arrived for
- * score.idle_flush_ms; when more than score.max_pending accounts wait; and
- * on revocation and shutdown.
+ * score.idle_flush_ms; when more than score.max_pending accounts wait; when
+ * holding it would keep its partition's committed offset more than
+ * score.max_holdback messages behind the consumed position (which bounds the
+ * group's lag, so the features stage's backpressure and the broker's
+ * retention see progress); and on revocation and shutdown.
  *
  * Due accounts are scored in batches of at most score.batch (or after
  * score.batch_ms): one LMDB store transaction with every record and vector,
@@ -355,19 +358,29 @@ static int run_batch(struct stage *s)
 	return s->err;
 }
 
-/* Make pending accounts due: by watermark, idle time, overflow or `all`. */
+/* True when a's pending update holds its partition's commit more than
+ * score.max_holdback messages behind what was consumed. */
+static bool holds_back(const struct stage *s, const struct acct *a)
+{
+	const rd_kafka_topic_partition_t *p =
+		rd_kafka_topic_partition_list_find(s->next, s->cfg->features_topic, a->partition);
+	return p && p->offset - a->offset > s->cfg->score_max_holdback;
+}
+
+/* Make pending accounts due: by watermark or holdback (scanned at most every
+ * STAGE_SCAN_MS), idle time, overflow or `all`. */
 static void release(struct stage *s, bool all, int64_t now)
 {
 	bool idle = s->cfg->score_idle_flush_ms && now - s->last_msg >= s->cfg->score_idle_flush_ms;
 	bool over = s->n_pending > (size_t)s->cfg->score_max_pending;
-	bool by_time = s->watermark != BW_TIME_NONE && s->watermark != s->released_at &&
-		       now - s->scanned_ms >= STAGE_SCAN_MS;
+	bool scan = now - s->scanned_ms >= STAGE_SCAN_MS;
 
-	if (s->n_pending == s->n_due || !(all || idle || over || by_time))
+	if (s->n_pending == s->n_due || !(all || idle || over || scan))
 		return;
 	for (size_t i = 0; i < s->cap; i++) {
 		struct acct *a = &s->tab[i];
-		if (a->msg && !a->due && (all || idle || over || debounce_over(s, a, s->watermark)))
+		if (a->msg && !a->due &&
+		    (all || idle || over || debounce_over(s, a, s->watermark) || holds_back(s, a)))
 			mark_due(s, a);
 	}
 	s->released_at = s->watermark;

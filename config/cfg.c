@@ -139,6 +139,10 @@ static const struct cfg_entry table[] = {
 	  "still held back by the debounce is scored; 0 = only event time and shutdown release them." },
 	{ "score.max_pending", CFG_INT, OFF(score_max_pending), 1, 100000000, "100000", NULL, 0,
 	  "Scoring stage: most accounts held back by the debounce; past it all of them are scored." },
+	{ "score.max_holdback", CFG_INT, OFF(score_max_holdback), 0, I64MAX, "100", NULL, 0,
+	  "Scoring stage: an update held back by the debounce is scored anyway once this many newer "
+	  "updates of its partition were consumed (offsets are committed only up to the oldest "
+	  "held-back update, so this bounds the group's lag; keep it below features.max_update_lag)." },
 	{ "score.create_topic", CFG_BOOL, OFF(score_create_topic), 0, 0, "true", NULL, 0,
 	  "Scoring stage: create score.topic with cleanup.policy=compact through the admin API when "
 	  "it does not exist (the embedded broker has no admin API and no compaction)." },

@@ -83,6 +83,7 @@ struct bw_config {
 	int64_t score_batch_ms;       /* score.batch_ms */
 	int64_t score_idle_flush_ms;  /* score.idle_flush_ms */
 	int64_t score_max_pending;    /* score.max_pending */
+	int64_t score_max_holdback;   /* score.max_holdback */
 	bool score_create_topic;      /* score.create_topic */
 
 	/* store and API */
