@@ -167,7 +167,7 @@ struct clf_train_opts {
 	void *progress_opaque;  /* passed to progress */
 };
 
-/* Defaults: linear, 5 folds, seed 1, max_rows 4000, min_class_rows 10, group_folds. */
+/* Defaults: linear, 5 folds, seed 1, max_rows 4000, min_class_rows 10, stratified folds. */
 void clf_train_opts_init(struct clf_train_opts *o);
 
 /*

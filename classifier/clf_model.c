@@ -36,7 +36,7 @@ static const char *const deny_user[] = {
 	"default_profile", "verified", "protected", "geo_enabled", "background", "time_zone",
 	"utc_offset", "location", "translator", "banner", "image", "url", "favourites", "lang",
 	"has_", "created", "contributors", "notifications", "following", "follow_request",
-	"extended", "withheld", "bot_flag", "self_declared", "posts_seen", "delta", NULL,
+	"extended", "withheld", "bot_flag", "self_declared", "posts_seen", "delta", "account_age", NULL,
 };
 
 /* Profile columns computed from name, handle or bio text. */

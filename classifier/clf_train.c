@@ -32,7 +32,7 @@ void clf_train_opts_init(struct clf_train_opts *o)
 	o->max_rows = 4000;
 	o->min_class_rows = 10;
 	o->schema_version = 1;
-	o->group_folds = true;
+	o->group_folds = false;
 }
 
 /* Result of training one group for one head. */

@@ -29,10 +29,9 @@ static void train_usage(FILE *out)
 		"  --out MODEL        model file to write (docs/MODEL.md)\n"
 		"  --kernel K         linear (default; fast scoring) or rbf\n"
 		"  --folds K          CV folds for grid search and calibration (default 5)\n"
-		"  --folds-by B       class (default): each fold holds out whole bot classes (the\n"
-		"                     labels' class column) when there are >= K of them, so C and\n"
-		"                     the stacks are chosen on bot kinds unseen in training;\n"
-		"                     stratified: random stratified folds\n"
+		"  --folds-by B       stratified (default): random stratified folds; class: each\n"
+		"                     fold holds out whole bot classes (the labels' class column)\n"
+		"                     when there are >= K of them (docs/MODEL.md: measured, not better)\n"
 		"  --probe-time T     event time at which profile features are computed\n"
 		"  --seed S           fold/subsample seed (default 1)\n"
 		"  --max-rows N       cap on rows per SVM fit, stratified subsample (default 4000)\n");
