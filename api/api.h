@@ -31,6 +31,8 @@ struct api_opts {
 	unsigned conn_limit;    /* concurrent connections accepted */
 	unsigned timeout_s;     /* idle connection timeout */
 	size_t max_batch;       /* most ids + names in one POST /v1/accounts:lookup */
+	const char *model_path; /* model for explain and the Botometer routes; NULL/"" = none */
+	double cap_prior;       /* prior share of bots for CAP (score.cap_prior) */
 };
 
 /* One HTTP request as the router sees it; every pointer is borrowed. */

@@ -194,14 +194,8 @@ static int parse_params(const struct api_request *req, struct api_stream *s,
 	const char *v;
 	char *end;
 
-	for (size_t i = 0; i < req->n_args; i++) {
-		size_t k = 0;
-		while (k < 5 && strcmp(req->arg_keys[i], known[k]) != 0)
-			k++;
-		if (k == 5)
-			return api_error(resp, 400, "unknown parameter '%.64s' (known: min_score, "
-					 "status, format, limit, cursor)", req->arg_keys[i]), 1;
-	}
+	if (api_check_args(req, known, sizeof(known) / sizeof(known[0]), resp))
+		return 1;
 	if ((v = api_arg(req, "format")) && strcmp(v, "ndjson") != 0) {
 		if (strcmp(v, "csv") != 0)
 			return api_error(resp, 400, "format must be ndjson or csv"), 1;

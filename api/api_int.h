@@ -13,12 +13,26 @@
 
 struct MHD_Daemon;
 struct bw_metric;
+struct clf_model;
+
+/* The loaded model (api_model.c). */
+struct api_model {
+	struct clf_model *mdl; /* scorer */
+	char *path;            /* file it came from */
+	size_t n;              /* features per vector (registry width) */
+	json_t *info;          /* the /v1/models entry */
+};
+
+/* Load `path` (checked against the running feature registry); NULL with errstr. */
+struct api_model *api_model_load(const char *path, char *errstr, size_t errlen);
+void api_model_free(struct api_model *m);
 
 #define API_MAX_ID 128   /* longest account id accepted */
 #define API_MAX_NAME 64  /* longest screen name accepted */
 
 struct api_server {
 	struct bw_store *store;         /* borrowed score store */
+	struct api_model *model;        /* loaded model or NULL (owned) */
 	struct api_opts opts;           /* options; strings point into the copies below */
 	char *listen;                   /* copy of opts.listen */
 	bool has_token;                 /* a bearer token is required */
@@ -60,6 +74,11 @@ void api_fmt_double(char *buf, size_t len, double v);
 
 /* The value of query parameter `key`, or NULL. */
 const char *api_arg(const struct api_request *req, const char *key);
+/* 0 when every query parameter is one of known[0..n); else a 400 naming the
+ * stranger is written to resp and 1 returned (a typo must not silently change
+ * what a route answers). */
+int api_check_args(const struct api_request *req, const char *const *known, size_t n,
+		   struct api_response *resp);
 
 /* Route handlers (api_routes.c, api_export.c). */
 int api_route_account(struct api_server *srv, const char *id, struct api_response *resp);
@@ -68,5 +87,11 @@ int api_route_lookup(struct api_server *srv, const struct api_request *req,
 		     struct api_response *resp);
 int api_route_export(struct api_server *srv, const struct api_request *req,
 		     struct api_response *resp);
+int api_route_explain(struct api_server *srv, const char *id, const struct api_request *req,
+		      struct api_response *resp);
+int api_route_bom_check(struct api_server *srv, const struct api_request *req,
+			struct api_response *resp);
+int api_route_bom_lite(struct api_server *srv, const struct api_request *req,
+		       struct api_response *resp);
 
 #endif

@@ -18,7 +18,8 @@
 #include "store.h"
 
 enum route_id {
-	R_HEALTHZ, R_METRICS, R_EXPORT, R_LOOKUP, R_BY_NAME, R_ACCOUNT, R_NONE
+	R_HEALTHZ, R_METRICS, R_MODELS, R_EXPORT, R_LOOKUP, R_BOM_CHECK, R_BOM_LITE, R_BY_NAME,
+	R_EXPLAIN, R_ACCOUNT, R_NONE
 };
 
 struct route {
@@ -30,28 +31,45 @@ struct route {
 static const struct route routes[] = {
 	[R_HEALTHZ] = { "/healthz", "GET", true },
 	[R_METRICS] = { "/metrics", "GET", false },
+	[R_MODELS] = { "/v1/models", "GET", false },
 	[R_EXPORT] = { "/v1/accounts", "GET", false },
 	[R_LOOKUP] = { "/v1/accounts:lookup", "POST", false },
+	[R_BOM_CHECK] = { "/4/check_account", "POST", false },
+	[R_BOM_LITE] = { "/litev1/check_accounts_in_bulk", "POST", false },
 	[R_BY_NAME] = { "/v1/accounts/by-name/{screen_name}", "GET", false },
+	[R_EXPLAIN] = { "/v1/accounts/{id}/explain", "GET", false },
 	[R_ACCOUNT] = { "/v1/accounts/{id}", "GET", false },
 };
 
-/* Which route `path` is; the path parameter (if any) goes to `param`. */
-static enum route_id match_route(const char *path, const char **param)
+#define EXPLAIN_SUFFIX "/explain"
+#define API_MAX_PARAM 256 /* longest path parameter kept (validation rejects long ones) */
+
+/* Which route `path` is; its path parameter (if any) is copied to `param`
+ * (API_MAX_PARAM + 1 bytes; a longer one is truncated and then fails validation). */
+static enum route_id match_route(const char *path, char *param)
 {
 	static const char acc[] = "/v1/accounts/", by[] = "/v1/accounts/by-name/";
+	const size_t sl = sizeof(EXPLAIN_SUFFIX) - 1;
+	const char *rest, *slash;
 
-	*param = NULL;
-	for (enum route_id r = R_HEALTHZ; r <= R_LOOKUP; r++)
+	param[0] = '\0';
+	for (enum route_id r = R_HEALTHZ; r <= R_BOM_LITE; r++)
 		if (strcmp(path, routes[r].tmpl) == 0)
 			return r;
 	if (strncmp(path, by, sizeof(by) - 1) == 0 && !strchr(path + sizeof(by) - 1, '/')) {
-		*param = path + sizeof(by) - 1;
+		snprintf(param, API_MAX_PARAM + 1, "%s", path + sizeof(by) - 1);
 		return R_BY_NAME;
 	}
-	if (strncmp(path, acc, sizeof(acc) - 1) == 0 && !strchr(path + sizeof(acc) - 1, '/')) {
-		*param = path + sizeof(acc) - 1;
+	if (strncmp(path, acc, sizeof(acc) - 1) != 0)
+		return R_NONE;
+	rest = path + sizeof(acc) - 1;
+	if (!(slash = strchr(rest, '/'))) {
+		snprintf(param, API_MAX_PARAM + 1, "%s", rest);
 		return R_ACCOUNT;
+	}
+	if (strlen(slash) == sl && strcmp(slash, EXPLAIN_SUFFIX) == 0) {
+		snprintf(param, API_MAX_PARAM + 1, "%.*s", (int)(slash - rest), rest);
+		return R_EXPLAIN;
 	}
 	return R_NONE;
 }
@@ -101,10 +119,19 @@ static int route_metrics(struct api_server *srv, struct api_response *resp)
 	return 0;
 }
 
+static int route_models(struct api_server *srv, struct api_response *resp)
+{
+	json_t *models = json_array();
+
+	if (srv->model)
+		json_array_append(models, srv->model->info);
+	return api_json_response(resp, 200, json_pack("{s:o}", "models", models));
+}
+
 int api_handle(struct api_server *srv, const struct api_request *req, struct api_response *resp)
 {
-	const char *param;
-	enum route_id r = match_route(req->path, &param);
+	char param[API_MAX_PARAM + 1];
+	enum route_id r = match_route(req->path, param);
 	const struct route *rt;
 	bool head;
 
@@ -129,6 +156,10 @@ int api_handle(struct api_server *srv, const struct api_request *req, struct api
 	switch (r) {
 	case R_HEALTHZ: return route_healthz(srv, resp);
 	case R_METRICS: return route_metrics(srv, resp);
+	case R_MODELS: return route_models(srv, resp);
+	case R_BOM_CHECK: return api_route_bom_check(srv, req, resp);
+	case R_BOM_LITE: return api_route_bom_lite(srv, req, resp);
+	case R_EXPLAIN: return api_route_explain(srv, param, req, resp);
 	case R_EXPORT: return api_route_export(srv, req, resp);
 	case R_LOOKUP: return api_route_lookup(srv, req, resp);
 	case R_BY_NAME: return api_route_by_name(srv, param, resp);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api_int.h"
 #include "bw_err.h"
@@ -120,9 +121,11 @@ static enum MHD_Result dispatch(struct api_server *srv, struct MHD_Connection *c
 	struct api_response resp;
 
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &req);
-	req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							 MHD_HTTP_HEADER_AUTHORIZATION);
-	req.api_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-RapidAPI-Key");
+	if (srv->has_token) {
+		req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								 MHD_HTTP_HEADER_AUTHORIZATION);
+		req.api_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-RapidAPI-Key");
+	}
 	api_handle(srv, &req, &resp);
 	ctx->route = resp.route;
 	ctx->status = resp.status;
@@ -211,6 +214,12 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---------------------------------------------------------------------------- */
 
+/* True when nothing exists at `path` (a missing model is allowed; a broken one is not). */
+static bool model_missing(const char *path)
+{
+	return access(path, F_OK) != 0 && errno == ENOENT;
+}
+
 struct api_server *api_server_new(struct bw_store *st, const struct api_opts *opts,
 				  char *errstr, size_t errlen)
 {
@@ -230,10 +239,23 @@ struct api_server *api_server_new(struct bw_store *st, const struct api_opts *op
 		return NULL;
 	}
 	srv->opts.listen = srv->listen;
-	srv->opts.token = NULL; /* only its hash is kept */
+	srv->opts.token = NULL;      /* only its hash is kept */
+	srv->opts.model_path = NULL; /* the model keeps its own copy */
 	if (opts->token && *opts->token) {
 		srv->has_token = true;
 		SHA256((const unsigned char *)opts->token, strlen(opts->token), srv->token_hash);
+	}
+	if (opts->model_path && *opts->model_path) {
+		char merr[512];
+		srv->model = api_model_load(opts->model_path, merr, sizeof(merr));
+		if (!srv->model && !model_missing(opts->model_path)) {
+			bw_seterr(errstr, errlen, BW_EINVAL, "model: %s", merr);
+			api_server_free(srv);
+			return NULL;
+		}
+		if (!srv->model)
+			BW_WARN("no model at %s: explain and the Botometer routes answer 503",
+				opts->model_path);
 	}
 	srv->m_requests = bw_counter("botwatch_api_requests_total",
 				     "API requests answered, by route template and HTTP status.",
@@ -325,6 +347,7 @@ void api_server_free(struct api_server *srv)
 		return;
 	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon);
+	api_model_free(srv->model);
 	free(srv->listen);
 	free(srv);
 }

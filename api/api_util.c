@@ -150,6 +150,27 @@ const char *api_arg(const struct api_request *req, const char *key)
 	return NULL;
 }
 
+int api_check_args(const struct api_request *req, const char *const *known, size_t n,
+		   struct api_response *resp)
+{
+	char list[256] = "";
+	size_t p = 0;
+
+	for (size_t i = 0; i < req->n_args; i++) {
+		size_t k = 0;
+		while (k < n && strcmp(req->arg_keys[i], known[k]) != 0)
+			k++;
+		if (k < n)
+			continue;
+		for (k = 0; k < n && p < sizeof(list); k++)
+			p += (size_t)snprintf(list + p, sizeof(list) - p, "%s%s", k ? ", " : "", known[k]);
+		api_error(resp, 400, "unknown parameter '%.64s' (known: %s)", req->arg_keys[i],
+			  n ? list : "none");
+		return 1;
+	}
+	return 0;
+}
+
 void api_response_release(struct api_response *resp)
 {
 	if (!resp)

@@ -21,11 +21,14 @@ static void serve_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: botwatch serve [--config FILE] [--set key=value]... [--store DIR]\n"
-		"                      [--listen HOST:PORT] [--threads N] [--port-file FILE]\n\n"
+		"                      [--listen HOST:PORT] [--threads N] [--model FILE]\n"
+		"                      [--port-file FILE]\n\n"
 		"Serve score records from the store over HTTP (see docs/API.md).\n\n"
 		"  --store DIR        LMDB store directory (store.path)\n"
 		"  --listen HOST:PORT address to listen on; port 0 picks a free port (api.listen)\n"
 		"  --threads N        worker threads (api.threads)\n"
+		"  --model FILE       model for explanations and the Botometer routes (score.model);\n"
+		"                     when the file does not exist those routes answer 503\n"
 		"  --port-file FILE   write the bound port to FILE once listening\n"
 		"The bearer token comes from api.token (e.g. BOTWATCH_API_TOKEN).\n");
 }
@@ -35,7 +38,9 @@ static int serve_args(int argc, char **argv, struct bw_config *cfg, const char *
 {
 	static const char *const map[][2] = {
 		{ "--store", "store.path" }, { "--listen", "api.listen" }, { "--threads", "api.threads" },
+		{ "--model", "score.model" },
 	};
+	const size_t n_map = sizeof(map) / sizeof(map[0]);
 	char err[512];
 
 	for (int i = 1; i < argc; i++) {
@@ -48,9 +53,9 @@ static int serve_args(int argc, char **argv, struct bw_config *cfg, const char *
 			*port_file = argv[++i];
 			continue;
 		}
-		while (k < 3 && strcmp(argv[i], map[k][0]) != 0)
+		while (k < n_map && strcmp(argv[i], map[k][0]) != 0)
 			k++;
-		if (k == 3) {
+		if (k == n_map) {
 			fprintf(stderr, "botwatch serve: unknown option '%s'\n", argv[i]);
 			return 2;
 		}
@@ -81,7 +86,8 @@ static int serve_run(struct bw_config *cfg, const char *port_file)
 		.listen = cfg->api_listen, .token = cfg->api_token,
 		.threads = (unsigned)cfg->api_threads, .max_body = (size_t)cfg->api_max_body_bytes,
 		.conn_limit = (unsigned)cfg->api_conn_limit, .timeout_s = (unsigned)cfg->api_timeout_s,
-		.max_batch = (size_t)cfg->api_max_batch,
+		.max_batch = (size_t)cfg->api_max_batch, .model_path = cfg->score_model,
+		.cap_prior = cfg->score_cap_prior,
 	};
 	char err[512];
 	sigset_t set;

@@ -87,6 +87,65 @@ bench_decoder() {
 	echo "   parse / jansson = parse each line only, with simdjson / jansson json_loadb."
 }
 
+# --- ingest -----------------------------------------------------------------------
+# Post encoding (binary codec vs JSON) on the decoder's synthetic dump, then
+# the whole ingest path: firehose (loopback HTTP, v1.1 length-delimited) ->
+# botwatch ingest -> botwatch broker, with a consumer group reading
+# concurrently (ingest pauses whenever that group lags by more than
+# ingest.max_consumer_lag). Count in must equal count consumed.
+bench_ingest() {
+	local n=${BENCH_INGEST_POSTS:-1000000}
+	local dump=$BUILD/bench/v1_dump_20000.ndjson
+	local d
+	d=$(mktemp -d /tmp/bw-bench-ingest.XXXXXX)
+	local pids=()
+	# shellcheck disable=SC2317
+	cleanup_ingest() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$d"; }
+	trap cleanup_ingest RETURN
+
+	echo "== ingest: post encoding (Kafka value), $dump"
+	[ -s "$dump" ] || "$BUILD"/tests/gen_v1_dump 20000 > "$dump"
+	echo "   $BUILD/bench/bench_postcodec $dump"
+	"$BUILD"/bench/bench_postcodec "$dump" | sed 's/^/   /'
+
+	echo "== ingest: $n synthetic posts, firehose -> botwatch ingest -> botwatch broker -> consumer group"
+	"$BUILD"/botwatch broker --partitions 4 > "$d/broker.out" 2> "$d/broker.err" &
+	pids+=($!)
+	"$BUILD"/tests/firehose --framing v1 --plan "200,send=$n,then=hold" --accounts 100000 \
+		--port-file "$d/port" --log "$d/fh.log" &
+	pids+=($!)
+	for _ in $(seq 200); do [ -s "$d/broker.out" ] && [ -s "$d/port" ] && break; sleep 0.05; done
+	local broker port
+	broker=$(head -1 "$d/broker.out"); port=$(cat "$d/port")
+	local t0 t1
+	t0=$(date +%s.%N)
+	"$BUILD"/tests/kconsume -b "$broker" -t posts -g bench-consumers -n "$n" --idle-ms 20000 \
+		--timeout-ms 170000 > /dev/null 2> "$d/kc.err" &
+	local kpid=$!
+	pids+=($kpid)
+	"$BUILD"/botwatch ingest --source "http://127.0.0.1:$port/1.1/statuses/sample.json" \
+		--brokers "$broker" --set ingest.lag_groups=bench-consumers > /dev/null 2> "$d/ingest.err" &
+	local ipid=$!
+	pids+=($ipid)
+	wait "$kpid" || true
+	t1=$(date +%s.%N)
+	kill -TERM "$ipid"; wait "$ipid" || echo "   ingest exited non-zero: $(tail -2 "$d/ingest.err")"
+	local consumed produced
+	consumed=$(sed -n 's/^count=\([0-9]*\).*/\1/p' "$d/kc.err")
+	produced=$(sed -n 's/.* \([0-9]*\) post(s) produced.*/\1/p' "$d/ingest.err" | tail -1)
+	echo "   $BUILD/botwatch broker --partitions 4; $BUILD/tests/firehose --framing v1 --plan '200,send=$n,then=hold'"
+	echo "   $BUILD/botwatch ingest --source http://127.0.0.1:PORT/1.1/statuses/sample.json --brokers B --set ingest.lag_groups=bench-consumers"
+	echo "   $BUILD/tests/kconsume -b B -t posts -g bench-consumers -n $n   (started first, reads concurrently)"
+	printf '   completed by firehose %s, produced %s, consumed %s, lag pauses %s\n' \
+		"$(awk '$3 == "completed" { s += substr($5, 7) } END { print s + 0 }' "$d/fh.log")" \
+		"${produced:-?}" "${consumed:-?}" \
+		"$(sed -n 's/.* \([0-9]*\) lag pause(s).*/\1/p' "$d/ingest.err" | tail -1)"
+	printf '   %.1f s end to end, %.0f posts/s (consumer-group join ~3 s included)\n' \
+		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+		"$(awk -v a="$t0" -v b="$t1" -v n="${consumed:-0}" 'BEGIN { print n / (b - a) }')"
+	[ "${consumed:-0}" = "$n" ] && [ "${produced:-0}" = "$n" ] || echo "   MISMATCH: count in != count consumed"
+}
+
 # --- api: lookup API on a 1M-account store (wrk, 50 connections) ---------------
 bench_api() {
 	local n=${BW_BENCH_ACCOUNTS:-1000000} secs=${BW_BENCH_SECONDS:-10}
@@ -112,24 +171,26 @@ bench_api() {
 	port=$(cat "$tmp/port" 2>/dev/null) || { echo "serve did not start: $(cat "$tmp/log")"; return 1; }
 	export BW_BENCH_ACCOUNTS=$n
 	# warm the server's mapping of the store so the figures are not page faults
-	wrk -t1 -c50 -d3s -s bench/api_lookup.lua "http://127.0.0.1:$port" >/dev/null
+	wrk -t1 -c50 -d3s -s bench/api_wrk.lua "http://127.0.0.1:$port" >/dev/null
 	local cmd="wrk -t1 -c50 -d5s --latency http://127.0.0.1:$port/v1/accounts/10000005"
 	echo "\$ $cmd   (one fixed id: the HTTP floor on this machine right now)"
 	$cmd | grep -E "Requests/sec|99%|Non-2xx"
-	cmd="wrk -t1 -c50 -d${secs}s --latency -s bench/api_lookup.lua http://127.0.0.1:$port"
+	cmd="wrk -t1 -c50 -d${secs}s --latency -s bench/api_wrk.lua http://127.0.0.1:$port"
 	echo "\$ botwatch serve --threads $threads & $cmd"
 	$cmd | grep -E "Requests/sec|Latency  |50%|90%|99%|non-2xx|Socket errors"
-	cmd="wrk -t1 -c50 -d${secs}s --latency -s bench/api_batch.lua http://127.0.0.1:$port"
-	echo "\$ $cmd   (100 ids per request)"
-	$cmd | grep -E "Requests/sec|Latency  |50%|90%|99%|non-2xx|Socket errors"
+	echo "\$ BW_BENCH_BATCH=100 $cmd   (100 ids per request)"
+	BW_BENCH_BATCH=100 $cmd | grep -E "Requests/sec|Latency  |50%|90%|99%|non-2xx|Socket errors"
 	echo "machine load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 }
 
-# --- features: update + extract throughput, state bytes per account -----------
+# --- features -----------------------------------------------------------------
+# Update + extract throughput and serialised state bytes per account over a
+# synthetic heavy-tailed population (bench/bench_features.c; median of 3 runs
+# inside the binary).
 bench_features() {
-	echo "== features"
-	echo "\$ $BUILD/bench/bench_features 20000"
-	"$BUILD"/bench/bench_features 20000
+	echo "== features: synthetic population, 20000 accounts"
+	echo "   \$ $BUILD/bench/bench_features 20000"
+	"$BUILD"/bench/bench_features 20000 | sed 's/^/   /'
 }
 
 # --- classifier: accounts scored per second per core -------------------------
@@ -160,10 +221,11 @@ bench_classifier() {
 }
 
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(decoder features classifier api)
+[ ${#sections[@]} -eq 0 ] && sections=(decoder ingest features classifier api)
 for s in "${sections[@]}"; do
 	case $s in
 	decoder) bench_decoder ;;
+	ingest) bench_ingest ;;
 	features) bench_features ;;
 	classifier) bench_classifier ;;
 	api) bench_api ;;

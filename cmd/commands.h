@@ -11,6 +11,9 @@
 #define BW_VERSION "0.1.0"
 
 int cmd_config(int argc, char **argv);   /* cmd/cmd_config.c */
+int cmd_broker(int argc, char **argv);   /* ingest/cmd_broker.c */
+int cmd_ingest(int argc, char **argv);   /* ingest/cmd_ingest.c */
+int cmd_rules(int argc, char **argv);    /* ingest/cmd_rules.c */
 int cmd_decode(int argc, char **argv);   /* ingest/cmd_decode.c */
 int cmd_serve(int argc, char **argv);    /* api/cmd_serve.c */
 int cmd_features(int argc, char **argv); /* features/cmd_features.c */

@@ -17,6 +17,9 @@ struct command {
 
 static const struct command commands[] = {
 	{ "config", cmd_config, "show the effective configuration (--dump) or its reference (--markdown)" },
+	{ "ingest", cmd_ingest, "read a stream, file or stdin into Kafka (posts + dead-letter topic)" },
+	{ "rules", cmd_rules, "list, add or delete X API v2 filtered-stream rules (--dry-run)" },
+	{ "broker", cmd_broker, "run the embedded Kafka broker standalone; prints its bootstrap address" },
 	{ "decode", cmd_decode, "decode posts from files (any supported shape) to normalised NDJSON" },
 	{ "features", cmd_features, "list the feature registry (--list, --markdown, --hash)" },
 	{ "replay", cmd_replay, "replay archives without a broker: per-account features (and scores)" },

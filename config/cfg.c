@@ -72,8 +72,18 @@ static const struct cfg_entry table[] = {
 	  "Cap on the rate-limit wait." },
 	{ "ingest.max_consumer_lag", CFG_INT, OFF(ingest_max_lag), 0, I64MAX, "50000", NULL, 0,
 	  "Backpressure: pause producing while the slowest consumer group lags more than this many "
-	  "messages per partition (0 = off). Keeps the embedded broker below its 100,000-message "
-	  "retention." },
+	  "messages per partition (0 = no pausing; loss to pruning is still detected). Keeps the "
+	  "embedded broker below its 100,000-message retention." },
+	{ "ingest.lag_groups", CFG_STR, OFF(ingest_lag_groups), 0, 0, "botwatch-features", NULL, 0,
+	  "Consumer groups (comma-separated) whose lag on the posts topic throttles ingest; a group "
+	  "with no committed offset counts as lagging from the oldest retained message. Messages pruned "
+	  "before a watched group read them stop ingest with an error. Empty = off." },
+	{ "ingest.lag_retention_cap", CFG_BOOL, OFF(ingest_lag_retention_cap), 0, 0, "true", NULL, 0,
+	  "Also cap the lag below the embedded broker's per-partition retention (5 MiB / 100,000 "
+	  "messages) measured in encoded posts; set false for a real cluster with ample retention." },
+	{ "ingest.rules_url", CFG_STR, OFF(ingest_rules_url), 0, 0,
+	  "https://api.twitter.com/2/tweets/search/stream/rules", NULL, 0,
+	  "X API v2 filtered-stream rules endpoint used by `botwatch rules`." },
 
 	{ "kafka.bootstrap.servers", CFG_STR, OFF(kafka_bootstrap), 0, 0, "", NULL, 0,
 	  "Kafka brokers `host:port,...`; empty starts the embedded broker in-process." },
@@ -113,8 +123,9 @@ static const struct cfg_entry table[] = {
 	  "Bearer token required by the API; empty = open." },
 	{ "api.threads", CFG_INT, OFF(api_threads), 1, 256, "2", NULL, 0,
 	  "API worker threads." },
-	{ "api.max_body_bytes", CFG_INT, OFF(api_max_body_bytes), 256, 1073741824, "1048576", NULL, 0,
-	  "Largest request body; larger gets 413." },
+	{ "api.max_body_bytes", CFG_INT, OFF(api_max_body_bytes), 256, 1073741824, "4194304", NULL, 0,
+	  "Largest request body; larger gets 413. A Botometer check_account request (200 "
+	  "timeline tweets + 100 mentions) is about 1.1 MB." },
 	{ "api.connection_limit", CFG_INT, OFF(api_conn_limit), 1, 1000000, "1024", NULL, 0,
 	  "Concurrent connections accepted." },
 	{ "api.timeout_s", CFG_INT, OFF(api_timeout_s), 1, 3600, "30", NULL, 0,

@@ -53,6 +53,9 @@ struct bw_config {
 	int64_t backoff_rate_initial_ms; /* ingest.backoff.ratelimit_initial_ms */
 	int64_t backoff_rate_max_ms;  /* ingest.backoff.ratelimit_max_ms */
 	int64_t ingest_max_lag;       /* ingest.max_consumer_lag */
+	char *ingest_lag_groups;      /* ingest.lag_groups */
+	bool ingest_lag_retention_cap;/* ingest.lag_retention_cap */
+	char *ingest_rules_url;       /* ingest.rules_url */
 
 	/* kafka / embedded broker */
 	char *kafka_bootstrap;        /* kafka.bootstrap.servers ("" = embedded broker) */

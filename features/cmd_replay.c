@@ -22,12 +22,9 @@
  * sink beside write_features() / score_account().
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
 
 #include "bw_err.h"
 #include "bw_time.h"
@@ -125,55 +122,9 @@ static int parse_args(int argc, char **argv, struct replay_args *a)
 	return 0;
 }
 
-/* Shortest of %.15g / %.17g that reads back exactly. */
-static void put_number(FILE *out, double v)
-{
-	char buf[40];
-
-	if (v == 0) { /* most values; also prints -0 as 0 */
-		fputc('0', out);
-		return;
-	}
-	if (v == (double)(int64_t)v && fabs(v) < 1e15) {
-		fprintf(out, "%lld", (long long)v);
-		return;
-	}
-	snprintf(buf, sizeof(buf), "%.15g", v);
-	if (strtod(buf, NULL) != v)
-		snprintf(buf, sizeof(buf), "%.17g", v);
-	fputs(buf, out);
-}
-
-static void put_string(FILE *out, const char *s)
-{
-	json_t *j = json_string(s ? s : "");
-	char *txt = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-
-	fputs(txt ? txt : "\"\"", out);
-	free(txt);
-	json_decref(j);
-}
-
 static int write_features(const struct feat_account *acc, const double *v, void *opaque)
 {
-	FILE *out = opaque;
-	size_t n = feat_count();
-
-	fputs("{\"user_id\": ", out);
-	put_string(out, feat_account_id(acc));
-	fputs(", \"screen_name\": ", out);
-	if (feat_account_screen_name(acc))
-		put_string(out, feat_account_screen_name(acc));
-	else
-		fputs("null", out);
-	fprintf(out, ", \"posts_seen\": %llu, \"features\": {",
-		(unsigned long long)feat_account_posts(acc));
-	for (size_t i = 0; i < n; i++) {
-		fprintf(out, "%s\"%s\": ", i ? ", " : "", feat_def_get(i)->name);
-		put_number(out, v[i]);
-	}
-	fputs("}}\n", out);
-	return ferror(out) ? BW_EIO : 0;
+	return feat_write_ndjson(opaque, acc, v);
 }
 
 static void print_dlq(const struct bw_dlq_rec *rec, void *opaque)

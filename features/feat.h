@@ -66,6 +66,11 @@ int feat_write_list(FILE *out);
 /* Write the generated reference docs/FEATURES.md. Returns 0 or BW_EIO. */
 int feat_write_markdown(FILE *out);
 
+/* Write one account's vector (feat_count() doubles, borrowed) as the NDJSON
+ * line of `botwatch replay --features-out`. Returns 0 or BW_EIO. */
+struct feat_account;
+int feat_write_ndjson(FILE *out, const struct feat_account *acc, const double *vec);
+
 /* Version of the feature definitions; bump when a computation changes. */
 #define FEAT_SCHEMA_VERSION 1
 
@@ -80,6 +85,14 @@ void feat_account_free(struct feat_account *acc);
  * Idempotent for a post id already seen. Returns 0 or a BW_E* code.
  */
 int feat_account_update(struct feat_account *acc, const struct bw_post *post);
+
+/*
+ * The other accounts a post names by id, each once, author excluded: the
+ * retweeted/quoted author, the replied-to user, mentioned ids. Their states
+ * take the post as an observation (friend.*_by). Fills out[0..max) with
+ * pointers borrowed from `post`; returns the count.
+ */
+size_t feat_post_targets(const struct bw_post *post, const char **out, size_t max);
 
 /* Posts folded in (distinct ids), profile snapshots excluded. */
 uint64_t feat_account_posts(const struct feat_account *acc);

@@ -74,23 +74,6 @@ static struct feat_account *get_or_add(struct feat_replay *r, const char *id)
 	return a;
 }
 
-/* Accounts other than the author that the post names by id. */
-static size_t targets(const struct bw_post *p, const char **out, size_t max)
-{
-	size_t n = 0;
-	const char *cand[4] = { p->ref_author ? p->ref_author->id : NULL,
-				p->quoted_author ? p->quoted_author->id : NULL,
-				p->in_reply_to_user_id, NULL };
-
-	for (size_t i = 0; i < 3; i++)
-		if (cand[i] && *cand[i] && n < max)
-			out[n++] = cand[i];
-	for (uint32_t i = 0; p->mentions && i < p->n_mentions && n < max; i++)
-		if (p->mentions[i].id && *p->mentions[i].id)
-			out[n++] = p->mentions[i].id;
-	return n;
-}
-
 int feat_replay_post(struct feat_replay *r, const struct bw_post *p)
 {
 	const char *t[64];
@@ -111,15 +94,8 @@ int feat_replay_post(struct feat_replay *r, const struct bw_post *p)
 	r->stats.late += feat_account_late(a) - late;
 	if (r->opts.on_author)
 		r->opts.on_author(a, p, r->opts.author_opaque);
-	if (p->kind == BW_POST_PROFILE || p->kind == BW_POST_DELETE)
-		return 0;
-	nt = targets(p, t, sizeof(t) / sizeof(t[0]));
+	nt = feat_post_targets(p, t, sizeof(t) / sizeof(t[0]));
 	for (size_t i = 0; i < nt; i++) {
-		bool repeat = strcmp(t[i], p->author.id) == 0;
-		for (size_t j = 0; j < i && !repeat; j++)
-			repeat = strcmp(t[i], t[j]) == 0;
-		if (repeat)
-			continue;
 		if (!(a = get_or_add(r, t[i])))
 			return BW_ENOMEM;
 		if ((rc = feat_account_update(a, p)))

@@ -425,6 +425,34 @@ int feat_fold_hashtags(struct feat_account *a, const struct bw_post *p)
 	return graph_add(a, FG_HASHTAG, tags, n);
 }
 
+/* ---- routing --------------------------------------------------------------------- */
+
+static bool listed(const char *id, const char *const *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(id, ids[i]) == 0)
+			return true;
+	return false;
+}
+
+size_t feat_post_targets(const struct bw_post *p, const char **out, size_t max)
+{
+	const char *cand[3];
+	size_t n = 0;
+
+	if (!p->author.id || p->kind == BW_POST_PROFILE || p->kind == BW_POST_DELETE)
+		return 0;
+	cand[0] = p->ref_author ? p->ref_author->id : NULL;
+	cand[1] = p->quoted_author ? p->quoted_author->id : NULL;
+	cand[2] = p->in_reply_to_user_id;
+	for (size_t i = 0; i < 3 + (size_t)p->n_mentions && n < max; i++) {
+		const char *id = i < 3 ? cand[i] : p->mentions ? p->mentions[i - 3].id : NULL;
+		if (id && *id && strcmp(id, p->author.id) != 0 && !listed(id, out, n))
+			out[n++] = id;
+	}
+	return n;
+}
+
 /* ---- update --------------------------------------------------------------------- */
 
 static bool names_me(const struct feat_account *a, const struct bw_profile *p)
@@ -485,8 +513,16 @@ int feat_account_update(struct feat_account *a, const struct bw_post *p)
 	if (p->kind == BW_POST_PROFILE)
 		return feat_snapshot(a, &p->author, p->created_at_ms);
 	r.t = p->created_at_ms;
-	/* Posts without an id (text-only archives) are keyed by their text. */
-	r.id = p->id ? feat_hash_str(p->id) : feat_hash_str(p->text ? p->text : "");
+	/* Posts without an id (text-only archives) are keyed by their text and
+	 * time; with neither id nor time they cannot be deduplicated: each counts. */
+	if (p->id) {
+		r.id = feat_hash_str(p->id);
+	} else if (p->created_at_ms != BW_TIME_NONE) {
+		r.id = feat_hash_str(p->text ? p->text : "");
+	} else {
+		uint64_t key[2] = { a->posts + a->late, feat_hash_str(p->text) };
+		r.id = feat_hash32(key, sizeof(key));
+	}
 	r.flags = (uint16_t)(p->kind == BW_POST_RETWEET ? 1 : p->kind == BW_POST_REPLY ? 2
 							  : p->kind == BW_POST_QUOTE ? 3 : 0);
 	r.flags |= (uint16_t)((p->n_mentions ? RF_MENTION : 0) | (p->n_hashtags ? RF_HASHTAG : 0) |

@@ -457,30 +457,42 @@ char *store_get_by_name(struct bw_store *st, const char *screen_name, size_t *le
 	return get_copy(st, screen_name, true, len, err);
 }
 
-double *store_get_features(struct bw_store *st, const char *user_id, size_t *n, int *err)
+double *store_read_get_features(struct bw_store_read *rd, const char *user_id, size_t *n,
+				int *err)
 {
-	struct bw_store_read *rd;
 	size_t idlen;
 	MDB_val k, v;
-	double *out = NULL;
+	double *out;
 	int rc;
 
 	if (!valid_key(user_id, &idlen)) {
 		*err = BW_EINVAL;
 		return NULL;
 	}
-	if (!(rd = store_read_begin(st, err)))
-		return NULL;
 	k = (MDB_val){ idlen, (void *)user_id };
-	if ((rc = mdb_get(rd->txn, st->features, &k, &v))) {
+	if ((rc = mdb_get(rd->txn, rd->st->features, &k, &v))) {
 		*err = rc == MDB_NOTFOUND ? BW_ENOENT : BW_ESTORE;
-	} else if (!(out = malloc(v.mv_size ? v.mv_size : 1))) {
-		*err = BW_ENOMEM;
-	} else {
-		memcpy(out, v.mv_data, v.mv_size);
-		*n = v.mv_size / sizeof(double);
-		*err = 0;
+		return NULL;
 	}
+	/* copied: LMDB values are not aligned for doubles */
+	if (!(out = malloc(v.mv_size ? v.mv_size : 1))) {
+		*err = BW_ENOMEM;
+		return NULL;
+	}
+	memcpy(out, v.mv_data, v.mv_size);
+	*n = v.mv_size / sizeof(double);
+	*err = 0;
+	return out;
+}
+
+double *store_get_features(struct bw_store *st, const char *user_id, size_t *n, int *err)
+{
+	struct bw_store_read *rd = store_read_begin(st, err);
+	double *out;
+
+	if (!rd)
+		return NULL;
+	out = store_read_get_features(rd, user_id, n, err);
 	store_read_end(rd);
 	return out;
 }

@@ -88,4 +88,9 @@ const char *store_read_get(struct bw_store_read *rd, const char *user_id, size_t
 const char *store_read_get_by_name(struct bw_store_read *rd, const char *screen_name,
 				   size_t *len, int *err);
 
+/* Feature vector of an account in the snapshot: malloc'd copy (caller frees)
+ * of *n doubles, or NULL with *err (BW_ENOENT when none was stored). */
+double *store_read_get_features(struct bw_store_read *rd, const char *user_id, size_t *n,
+				int *err);
+
 #endif

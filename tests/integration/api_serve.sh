@@ -18,7 +18,7 @@ fail() { echo "api_serve: $*" >&2; exit 1; }
 "$BUILD"/tests/bw_mkstore "$tmp/store" 100 5000 0 16 >/dev/null
 
 # usage and startup errors
-"$BIN" serve --help | grep -q "usage: botwatch serve" || fail "--help"
+grep -q "usage: botwatch serve" <<<"$("$BIN" serve --help)" || fail "--help"
 set +e
 "$BIN" serve --bogus 2>/dev/null; [ $? -eq 2 ] || fail "unknown option must exit 2"
 "$BIN" serve --store "$tmp/none" --listen 127.0.0.1:0 2>"$tmp/err"; rc=$?
@@ -42,7 +42,8 @@ c() { curl -s -m 10 "$@"; }
 [ "$(c "$url/healthz")" = '{"status":"ok","accounts":100}' ] || fail "healthz"
 [ "$(c -o /dev/null -w '%{http_code}' "$url/v1/accounts/5003")" = 401 ] || fail "token not enforced"
 auth=(-H "Authorization: Bearer sekrit")
-c "${auth[@]}" "$url/v1/accounts/5003" | grep -q '"user_id":"5003","screen_name":"user3"' || fail "lookup"
+grep -q '"user_id":"5003","screen_name":"user3"' <<<"$(c "${auth[@]}" "$url/v1/accounts/5003")" ||
+	fail "lookup"
 [ "$(c "${auth[@]}" -o /dev/null -w '%{http_code}' "$url/v1/accounts/4999")" = 404 ] || fail "404"
 [ "$(c "${auth[@]}" "$url/v1/accounts" | wc -l)" = 100 ] || fail "ndjson export count"
 [ "$(c "${auth[@]}" "$url/v1/accounts?format=csv&status=insufficient_data" | wc -l)" = 11 ] ||
@@ -50,13 +51,20 @@ c "${auth[@]}" "$url/v1/accounts/5003" | grep -q '"user_id":"5003","screen_name"
 c "${auth[@]}" -X POST "$url/v1/accounts:lookup" -d '{"ids":["5001","1"],"screen_names":["USER2"]}' |
 	python3 -c 'import json,sys; r=json.load(sys.stdin)["results"]; assert [x.get("user_id", x.get("status")) for x in r] == ["5001","not_found","5002"], r' ||
 	fail "batch lookup"
-c "${auth[@]}" "$url/metrics" | grep -q '^botwatch_api_requests_total{route="/v1/accounts/{id}",status="404"} 1$' ||
-	fail "metrics"
+# a request is counted when libmicrohttpd reports it complete, which may be
+# just after the client has its answer: poll briefly
+for _ in $(seq 20); do
+	m=$(c "${auth[@]}" "$url/metrics")
+	grep -q '^botwatch_api_requests_total{route="/v1/accounts/{id}",status="404"} 1$' <<<"$m" && break
+	sleep 0.1
+done
+grep -q '^botwatch_api_requests_total{route="/v1/accounts/{id}",status="404"} 1$' <<<"$m" ||
+	fail "metrics: $(grep requests_total <<<"$m")"
 
 # another process writes 40,000 more accounts with a 128 MiB map (past the
 # 16 MiB serve mapped): the running server must adopt the grown map
 "$BUILD"/tests/bw_mkstore "$tmp/store" 40000 100000 0 128 >/dev/null
-c "${auth[@]}" "$url/v1/accounts/139999" | grep -q '"user_id":"139999"' ||
+grep -q '"user_id":"139999"' <<<"$(c "${auth[@]}" "$url/v1/accounts/139999")" ||
 	fail "record written after the map grew is not served"
 [ "$(c "$url/healthz")" = '{"status":"ok","accounts":40100}' ] || fail "healthz after growth"
 

@@ -57,7 +57,7 @@ static int make_record(char *buf, size_t len, uint64_t id, uint64_t i)
 			"\"score\":null,\"english\":null,\"universal\":null,"
 			"\"cap\":{\"english\":null,\"universal\":null},"
 			"\"categories\":{\"user\":null,\"friend\":null,\"network\":null,\"temporal\":null,"
-			"\"content\":null,\"sentiment\":null},\"raw_scores\":{},"
+			"\"content\":null,\"sentiment\":null},\"raw_scores\":{},\"evidence\":[],"
 			"\"model_version\":\"sha256:0000000000000000000000000000000000000000000000000000000000000000\","
 			"\"feature_schema\":\"synthetic\",\"scored_at\":\"2026-01-01T00:00:00Z\",\"posts_seen\":0}",
 			(unsigned long long)id, (unsigned long long)i, status);
@@ -68,11 +68,13 @@ static int make_record(char *buf, size_t len, uint64_t id, uint64_t i)
 		"\"categories\":{\"user\":%.4f,\"friend\":%.4f,\"network\":%.4f,\"temporal\":%.4f,"
 		"\"content\":%.4f,\"sentiment\":%.4f},"
 		"\"raw_scores\":{\"astroturf\":%.4f,\"fake_follower\":%.4f,\"financial\":%.4f,"
-		"\"other\":%.4f,\"self_declared\":%.4f,\"spammer\":%.4f},"
+		"\"other\":%.4f,\"self_declared\":%.4f,\"spammer\":%.4f},\"evidence\":%s,"
 		"\"model_version\":\"sha256:0000000000000000000000000000000000000000000000000000000000000000\","
 		"\"feature_schema\":\"synthetic\",\"scored_at\":\"2026-01-01T00:00:00Z\",\"posts_seen\":%llu}",
 		(unsigned long long)id, (unsigned long long)i, status, s[0], s[0], s[1], s[2], s[3],
 		s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12], s[13], s[14], s[15],
+		i % 7 == 3 ? "[\"profile_text\",\"profile_counts\"]"
+			   : "[\"profile_text\",\"profile_counts\",\"posts\"]",
 		(unsigned long long)(i % 500));
 }
 

@@ -360,6 +360,23 @@ static void test_order_and_duplicates(void **state)
 	assert_true(get(v1, "sentiment.emoticon_happy.max") == 1);
 	assert_true(get(v1, "sentiment.polarity.min") < 0 && get(v1, "sentiment.polarity.max") > 0);
 	assert_true(get(v1, "content.pos_adverb_share.max") > 0);
+	/* random shuffles, with every post repeated at a random later point */
+	uint64_t seed = 0x243F6A8885A308D3ull;
+	for (int round = 0; round < 5; round++) {
+		size_t shuf[2 * N];
+		for (size_t i = 0; i < 2 * N; i++)
+			shuf[i] = i % N;
+		for (size_t i = 2 * N - 1; i > 0; i--) {
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			size_t j = (size_t)(seed >> 33) % (i + 1), t = shuf[i];
+			shuf[i] = shuf[j], shuf[j] = t;
+		}
+		struct feat_account *d = varied(shuf, 2 * N, 1);
+		assert_int_equal(feat_account_posts(d), N);
+		assert_int_equal(feat_account_extract(d, T0 + 86400000LL * 3, v2), 0);
+		assert_vec_close(v1, v2, 1e-9);
+		feat_account_free(d);
+	}
 	feat_account_free(a);
 	feat_account_free(b);
 	feat_account_free(c);
@@ -519,11 +536,15 @@ static void test_hostile_values_stay_finite(void **state)
 	post_init(&p, "5", "2", INT64_MAX);
 	p.text = "";
 	assert_int_equal(feat_account_update(a, &p), 0);
-	post_init(&p, "5", NULL, BW_TIME_NONE); /* no id, no time */
+	post_init(&p, "5", NULL, T0); /* no id: keyed by text and time */
 	p.text = "text only";
 	assert_int_equal(feat_account_update(a, &p), 0);
-	assert_int_equal(feat_account_update(a, &p), 0); /* same text again: a duplicate */
+	assert_int_equal(feat_account_update(a, &p), 0); /* same text, same time: a duplicate */
 	assert_int_equal(feat_account_posts(a), 3);
+	p.created_at_ms = BW_TIME_NONE; /* neither id nor time: cannot be deduplicated */
+	assert_int_equal(feat_account_update(a, &p), 0);
+	assert_int_equal(feat_account_update(a, &p), 0);
+	assert_int_equal(feat_account_posts(a), 5);
 	assert_int_equal(feat_account_extract(a, BW_TIME_NONE, v), 0);
 	assert_all_finite(v);
 	assert_int_equal(feat_account_extract(a, INT64_MIN + 5, v), 0);

@@ -1,0 +1,294 @@
+/*
+ * bw_kafka.c — librdkafka configuration, embedded broker and lag queries
+ * (see bw_kafka.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "bw_kafka.h"
+
+#include <librdkafka/rdkafka_mock.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bw_err.h"
+#include "bw_log.h"
+
+/* librdkafka syslog levels (0 emerg .. 7 debug) into ours. */
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	int ours = level <= 3 ? BW_LOG_ERROR : level <= 4 ? BW_LOG_WARN : level <= 6 ? BW_LOG_INFO
+										: BW_LOG_DEBUG;
+	BW_LOG(ours, "librdkafka %s: %s: %s", rk ? rd_kafka_name(rk) : "-", fac, buf);
+}
+
+int bw_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
+		      size_t errlen)
+{
+	char kerr[512];
+
+	if (rd_kafka_conf_set(conf, name, value, kerr, sizeof(kerr)) != RD_KAFKA_CONF_OK)
+		return bw_seterr(errstr, errlen, BW_EKAFKA, "kafka.%s: %s", name, kerr);
+	return 0;
+}
+
+rd_kafka_conf_t *bw_kafka_conf_new(const char *bootstrap, size_t n, char *const *keys,
+				   char *const *values, char *errstr, size_t errlen)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+
+	if (!conf) {
+		bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+		return NULL;
+	}
+	rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+	if (bootstrap && *bootstrap &&
+	    bw_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr, errlen))
+		goto out_destroy;
+	for (size_t i = 0; i < n; i++)
+		if (bw_kafka_conf_set(conf, keys[i], values[i], errstr, errlen))
+			goto out_destroy;
+	return conf;
+
+out_destroy:
+	rd_kafka_conf_destroy(conf);
+	return NULL;
+}
+
+/* ---- embedded broker ------------------------------------------------------ */
+
+struct bw_kafka_mock {
+	rd_kafka_t *rk;                 /* dummy producer that owns the cluster */
+	rd_kafka_mock_cluster_t *mcluster; /* the cluster (owned by us, uses rk) */
+};
+
+struct bw_kafka_mock *bw_kafka_mock_new(int brokers, char *errstr, size_t errlen)
+{
+	struct bw_kafka_mock *m = calloc(1, sizeof(*m));
+	rd_kafka_conf_t *conf;
+	char kerr[512];
+
+	if (!m) {
+		bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+		return NULL;
+	}
+	conf = bw_kafka_conf_new(NULL, 0, NULL, NULL, errstr, errlen);
+	if (!conf)
+		goto out_free;
+	rd_kafka_conf_set(conf, "client.id", "botwatch-embedded-broker", NULL, 0);
+	/* the owning handle never connects anywhere: silence its "no bootstrap" warning */
+	rd_kafka_conf_set(conf, "log_level", "3", NULL, 0);
+	m->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof(kerr));
+	if (!m->rk) {
+		rd_kafka_conf_destroy(conf);
+		bw_seterr(errstr, errlen, BW_EKAFKA, "embedded broker: %s", kerr);
+		goto out_free;
+	}
+	m->mcluster = rd_kafka_mock_cluster_new(m->rk, brokers);
+	if (!m->mcluster) {
+		bw_seterr(errstr, errlen, BW_EKAFKA, "embedded broker: cannot start %d broker(s)",
+			  brokers);
+		goto out_destroy_rk;
+	}
+	return m;
+
+out_destroy_rk:
+	rd_kafka_destroy(m->rk);
+out_free:
+	free(m);
+	return NULL;
+}
+
+int bw_kafka_mock_topic_create(struct bw_kafka_mock *m, const char *topic, int partitions,
+			       char *errstr, size_t errlen)
+{
+	rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(m->mcluster, topic, partitions, 1);
+
+	if (err)
+		return bw_seterr(errstr, errlen, BW_EKAFKA, "embedded broker: topic %s: %s", topic,
+				 rd_kafka_err2str(err));
+	return 0;
+}
+
+const char *bw_kafka_mock_bootstraps(const struct bw_kafka_mock *m)
+{
+	return rd_kafka_mock_cluster_bootstraps(m->mcluster);
+}
+
+void bw_kafka_mock_free(struct bw_kafka_mock *m)
+{
+	if (!m)
+		return;
+	rd_kafka_mock_cluster_destroy(m->mcluster);
+	rd_kafka_destroy(m->rk);
+	free(m);
+}
+
+/* ---- lag ------------------------------------------------------------------- */
+
+struct bw_kafka_lagwatch {
+	char *topic;        /* watched topic */
+	size_t n_groups;    /* number of groups */
+	char **groups;      /* group names */
+	rd_kafka_t **rk;    /* one idle consumer handle per group (group.id set) */
+	int32_t partitions; /* partition count, learnt on the first query (0 = unknown) */
+};
+
+void bw_kafka_lagwatch_free(struct bw_kafka_lagwatch *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->n_groups; i++) {
+		if (w->rk && w->rk[i])
+			rd_kafka_destroy(w->rk[i]);
+		free(w->groups[i]);
+	}
+	free(w->rk);
+	free(w->groups);
+	free(w->topic);
+	free(w);
+}
+
+/* Split "a, b,c" into w->groups (trimmed, empty items skipped). */
+static int split_groups(struct bw_kafka_lagwatch *w, const char *groups)
+{
+	const char *p = groups;
+
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		while (len && (*p == ' ' || *p == '\t'))
+			p++, len--;
+		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len) {
+			char **g = realloc(w->groups, (w->n_groups + 1) * sizeof(*g));
+			if (!g)
+				return BW_ENOMEM;
+			w->groups = g;
+			if (!(g[w->n_groups] = strndup(p, len)))
+				return BW_ENOMEM;
+			w->n_groups++;
+		}
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return 0;
+}
+
+struct bw_kafka_lagwatch *bw_kafka_lagwatch_new(const char *bootstrap, size_t n,
+						char *const *keys, char *const *values,
+						const char *topic, const char *groups,
+						char *errstr, size_t errlen)
+{
+	struct bw_kafka_lagwatch *w = calloc(1, sizeof(*w));
+	char kerr[512];
+
+	if (!w || !(w->topic = strdup(topic)) || split_groups(w, groups) ||
+	    !(w->rk = calloc(w->n_groups ? w->n_groups : 1, sizeof(*w->rk)))) {
+		bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	for (size_t i = 0; i < w->n_groups; i++) {
+		rd_kafka_conf_t *conf = bw_kafka_conf_new(bootstrap, n, keys, values, errstr, errlen);
+		if (!conf)
+			goto out_free;
+		if (bw_kafka_conf_set(conf, "group.id", w->groups[i], errstr, errlen) ||
+		    bw_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, errlen) ||
+		    bw_kafka_conf_set(conf, "client.id", "botwatch-lagwatch", errstr, errlen)) {
+			rd_kafka_conf_destroy(conf);
+			goto out_free;
+		}
+		w->rk[i] = rd_kafka_new(RD_KAFKA_CONSUMER, conf, kerr, sizeof(kerr));
+		if (!w->rk[i]) {
+			rd_kafka_conf_destroy(conf);
+			bw_seterr(errstr, errlen, BW_EKAFKA, "lag watch for group %s: %s",
+				  w->groups[i], kerr);
+			goto out_free;
+		}
+	}
+	return w;
+
+out_free:
+	bw_kafka_lagwatch_free(w);
+	return NULL;
+}
+
+static int learn_partitions(struct bw_kafka_lagwatch *w, int timeout_ms, char *errstr,
+			    size_t errlen)
+{
+	const struct rd_kafka_metadata *md;
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(w->rk[0], w->topic, NULL);
+	rd_kafka_resp_err_t err;
+
+	if (!rkt)
+		return bw_seterr(errstr, errlen, BW_EKAFKA, "topic %s: cannot open", w->topic);
+	err = rd_kafka_metadata(w->rk[0], 0, rkt, &md, timeout_ms);
+	rd_kafka_topic_destroy(rkt);
+	if (err)
+		return bw_seterr(errstr, errlen, BW_EKAFKA, "metadata of %s: %s", w->topic,
+				 rd_kafka_err2str(err));
+	if (md->topic_cnt == 1 && !md->topics[0].err)
+		w->partitions = md->topics[0].partition_cnt;
+	rd_kafka_metadata_destroy(md);
+	if (w->partitions <= 0)
+		return bw_seterr(errstr, errlen, BW_EKAFKA, "topic %s has no partitions", w->topic);
+	return 0;
+}
+
+/* Account one group's partition: committed offset vs watermarks. */
+static void account(struct bw_kafka_lag *out, const char *group, int32_t p, int64_t committed,
+		    int64_t lo, int64_t hi)
+{
+	int64_t from = committed >= 0 ? committed : 0;
+	int64_t lag = hi - (committed >= 0 ? committed : lo);
+
+	if (lag > out->max_lag) {
+		out->max_lag = lag;
+		snprintf(out->group, sizeof(out->group), "%s", group);
+		out->partition = p;
+	}
+	if (lo > from) {
+		out->lost += lo - from;
+		snprintf(out->lost_group, sizeof(out->lost_group), "%s", group);
+		out->lost_partition = p;
+	}
+}
+
+int bw_kafka_lag_query(struct bw_kafka_lagwatch *w, int timeout_ms, struct bw_kafka_lag *out,
+		       char *errstr, size_t errlen)
+{
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->partition = out->lost_partition = -1;
+	if (!w->n_groups)
+		return 0;
+	if (!w->partitions && (rc = learn_partitions(w, timeout_ms, errstr, errlen)))
+		return rc;
+	for (size_t g = 0; g < w->n_groups && !rc; g++) {
+		rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(w->partitions);
+		rd_kafka_resp_err_t err;
+		for (int32_t p = 0; p < w->partitions; p++)
+			rd_kafka_topic_partition_list_add(l, w->topic, p);
+		err = rd_kafka_committed(w->rk[g], l, timeout_ms);
+		if (err)
+			rc = bw_seterr(errstr, errlen, BW_EKAFKA, "committed offsets of group %s: %s",
+				       w->groups[g], rd_kafka_err2str(err));
+		for (int i = 0; !rc && i < l->cnt; i++) {
+			int64_t lo, hi;
+			err = rd_kafka_query_watermark_offsets(w->rk[g], w->topic,
+							       l->elems[i].partition, &lo, &hi,
+							       timeout_ms);
+			if (err) {
+				rc = bw_seterr(errstr, errlen, BW_EKAFKA, "watermarks of %s[%d]: %s",
+					       w->topic, l->elems[i].partition,
+					       rd_kafka_err2str(err));
+				break;
+			}
+			account(out, w->groups[g], l->elems[i].partition, l->elems[i].offset, lo, hi);
+		}
+		rd_kafka_topic_partition_list_destroy(l);
+	}
+	return rc;
+}

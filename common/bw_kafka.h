@@ -1,0 +1,92 @@
+/*
+ * bw_kafka.h — small librdkafka helpers every stage shares: client
+ * configuration with librdkafka's logs routed into bw_log, the embedded
+ * broker (librdkafka's in-process mock cluster), and consumer-group lag /
+ * retention-loss queries used for backpressure.
+ *
+ * The embedded broker keeps only 100,000 messages or 5 MiB per partition
+ * (older message sets are pruned silently), so producers writing into it
+ * must throttle on consumer lag; bw_kafka_lag_query() reports both the lag
+ * and any messages a group lost to pruning.
+ *
+ * Leaf module: includes librdkafka and bw_err/bw_log only (no config).
+ */
+#ifndef BW_KAFKA_H
+#define BW_KAFKA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+/* Per-partition retention of the embedded broker (librdkafka mock cluster). */
+#define BW_KAFKA_MOCK_MAX_MSGS 100000
+#define BW_KAFKA_MOCK_MAX_BYTES (5 * 1024 * 1024)
+
+/*
+ * New client configuration: bootstrap.servers = `bootstrap` (may be NULL to
+ * leave unset), librdkafka's log lines routed into bw_log, then the n
+ * pass-through pairs keys[i] = values[i] (borrowed). NULL with errstr set
+ * when librdkafka rejects a property. Caller owns the result (it is consumed
+ * by rd_kafka_new() on success, else rd_kafka_conf_destroy()).
+ */
+rd_kafka_conf_t *bw_kafka_conf_new(const char *bootstrap, size_t n, char *const *keys,
+				   char *const *values, char *errstr, size_t errlen);
+
+/* Set one property; 0 or BW_EKAFKA with librdkafka's text in errstr. */
+int bw_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
+		      size_t errlen);
+
+struct bw_kafka_mock;
+
+/*
+ * Start an embedded cluster of `brokers` brokers on loopback ephemeral
+ * ports (it runs on librdkafka's own threads until freed). NULL with errstr
+ * set on failure. Caller frees with bw_kafka_mock_free().
+ */
+struct bw_kafka_mock *bw_kafka_mock_new(int brokers, char *errstr, size_t errlen);
+
+/* Create `topic` with `partitions` partitions (replication 1). 0 or BW_EKAFKA. */
+int bw_kafka_mock_topic_create(struct bw_kafka_mock *m, const char *topic, int partitions,
+			       char *errstr, size_t errlen);
+
+/* "127.0.0.1:port[,127.0.0.1:port...]"; borrowed for the mock's lifetime. */
+const char *bw_kafka_mock_bootstraps(const struct bw_kafka_mock *m);
+
+/* Stop the brokers and free everything. Accepts NULL. */
+void bw_kafka_mock_free(struct bw_kafka_mock *m);
+
+/* The worst consumer lag over a set of groups and one topic's partitions. */
+struct bw_kafka_lag {
+	int64_t max_lag;        /* largest (high watermark - committed) over groups x partitions */
+	char group[128];        /* group of max_lag ("" when no group) */
+	int32_t partition;      /* partition of max_lag */
+	int64_t lost;           /* messages pruned before some group read them (sum) */
+	char lost_group[128];   /* a group that lost messages */
+	int32_t lost_partition; /* a partition where it happened */
+};
+
+struct bw_kafka_lagwatch;
+
+/*
+ * Watch `topic` for the comma-separated consumer `groups` (borrowed, copied).
+ * Opens one idle (never subscribed) consumer handle per group to fetch its
+ * committed offsets. Caller frees with bw_kafka_lagwatch_free().
+ */
+struct bw_kafka_lagwatch *bw_kafka_lagwatch_new(const char *bootstrap, size_t n,
+						char *const *keys, char *const *values,
+						const char *topic, const char *groups,
+						char *errstr, size_t errlen);
+
+/*
+ * Query lag and pruning loss now (a few broker round trips). A group with no
+ * committed offset yet counts as lagging from the low watermark. Returns 0,
+ * or BW_EKAFKA with errstr set when the brokers could not be asked.
+ */
+int bw_kafka_lag_query(struct bw_kafka_lagwatch *w, int timeout_ms, struct bw_kafka_lag *out,
+		       char *errstr, size_t errlen);
+
+void bw_kafka_lagwatch_free(struct bw_kafka_lagwatch *w);
+
+#endif

@@ -1,0 +1,398 @@
+/*
+ * cmd_ingest.c — `botwatch ingest`: read a live stream, a file or stdin,
+ * decode every unit and produce normalised posts to Kafka (`posts`), bad
+ * input to the dead-letter topic (`posts.dlq`) with its reason.
+ *
+ * A live HTTP stream never ends by itself: a clean close is a drop to
+ * reconnect from (stream.h's ladder). Files and stdin end at EOF.
+ * SIGINT/SIGTERM stop reading; then the producer is flushed and the exit
+ * status is 0 only if every message was delivered.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bw_err.h"
+#include "bw_log.h"
+#include "bw_time.h"
+#include "cfg.h"
+#include "commands.h"
+#include "decode.h"
+#include "ingest_metrics.h"
+#include "kafka_sink.h"
+#include "stream.h"
+
+#define FLUSH_TIMEOUT_MS 30000
+
+static volatile sig_atomic_t ingest_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	ingest_stop = 1;
+}
+
+/* Everything one ingest run shares between its callbacks. */
+struct ingest_ctx {
+	const struct bw_config *cfg; /* borrowed */
+	struct ingest_sink *sink;    /* producer */
+	struct bw_decoder *dec;      /* decoder */
+	const char *source;          /* label for DLQ records (URL, path or "-") */
+	uint64_t unit_no;            /* units seen on the stream */
+	int fatal;                   /* first fatal error (sink), 0 if none */
+	char err[512];               /* its message */
+};
+
+static int on_post(const struct bw_post *post, void *opaque)
+{
+	struct ingest_ctx *c = opaque;
+	int rc;
+
+	if (ingest_stop)
+		return BW_ESTOP;
+	rc = ingest_sink_post(c->sink, post, c->err, sizeof(c->err));
+	if (rc) {
+		c->fatal = rc;
+		return rc;
+	}
+	ingest_metrics_post();
+	if (ingest_sink_stats(c->sink)->produced % 4096 == 0)
+		ingest_metrics_sink(ingest_sink_stats(c->sink));
+	return 0;
+}
+
+static void on_dlq(const struct bw_dlq_rec *rec, void *opaque)
+{
+	struct ingest_ctx *c = opaque;
+	json_t *j = bw_dlq_to_json(rec);
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	int rc;
+
+	json_decref(j);
+	ingest_metrics_dlq(bw_dlq_reason_name(rec->reason));
+	if (!text) {
+		c->fatal = BW_ENOMEM;
+		snprintf(c->err, sizeof(c->err), "out of memory building a DLQ record");
+		return;
+	}
+	rc = ingest_sink_dlq(c->sink, rec->source, text, strlen(text), c->err, sizeof(c->err));
+	free(text);
+	if (rc && !c->fatal)
+		c->fatal = rc;
+}
+
+/* Replace bytes that are not printable ASCII so an excerpt is valid UTF-8. */
+static void ascii_excerpt(const char *p, size_t n, char *out, size_t cap)
+{
+	size_t k = n < cap - 1 ? n : cap - 1;
+
+	for (size_t i = 0; i < k; i++)
+		out[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? p[i] : '?';
+	out[k] = '\0';
+}
+
+/* A framing-level problem (over-long unit, broken length line) goes to the DLQ. */
+static void frame_dlq(struct ingest_ctx *c, const struct ingest_unit *u, enum bw_dlq_reason reason)
+{
+	char excerpt[INGEST_EXCERPT_BYTES + 1], detail[256];
+	struct bw_dlq_rec rec = { reason, detail, c->source, c->unit_no, excerpt };
+
+	ascii_excerpt(u->data, u->len, excerpt, sizeof(excerpt));
+	snprintf(detail, sizeof(detail), "%s (%llu bytes)", u->detail ? u->detail : "bad frame",
+		 (unsigned long long)u->size);
+	on_dlq(&rec, c);
+}
+
+/* SSE events whose data is a Mastodon status. */
+static bool sse_is_status(const char *event)
+{
+	return strcmp(event, "update") == 0 || strcmp(event, "status.update") == 0 ||
+	       strcmp(event, "message") == 0;
+}
+
+static int on_unit(const struct ingest_unit *u, void *opaque)
+{
+	struct ingest_ctx *c = opaque;
+	int rc = 0;
+
+	if (u->kind != INGEST_UNIT_KEEPALIVE)
+		c->unit_no++;
+	ingest_metrics_bytes(u->kind == INGEST_UNIT_TOO_LARGE ? u->size : u->len + 1);
+	switch (u->kind) {
+	case INGEST_UNIT_KEEPALIVE:
+		ingest_metrics_keepalive();
+		if ((rc = ingest_sink_tick(c->sink, c->err, sizeof(c->err))))
+			c->fatal = rc;
+		ingest_metrics_sink(ingest_sink_stats(c->sink));
+		break;
+	case INGEST_UNIT_TOO_LARGE:
+		frame_dlq(c, u, BW_DLQ_TOO_LARGE);
+		break;
+	case INGEST_UNIT_BAD_FRAME:
+		frame_dlq(c, u, BW_DLQ_INVALID_JSON);
+		break;
+	case INGEST_UNIT_DATA:
+		if (u->event) {
+			/* Mastodon `delete` carries only a status id (no author to key
+			 * it on); other events are notifications, filters, ...: the
+			 * decoder counts them as control messages */
+			struct ingest_sse_event ev = { u->event, u->data, u->len, c->unit_no };
+			if (!sse_is_status(u->event))
+				ingest_metrics_control(u->event);
+			rc = ingest_decode_sse_event(c->dec, &ev, c->source);
+			break;
+		}
+		rc = ingest_decode_unit(c->dec, u->data, u->len, c->source, c->unit_no);
+		break;
+	}
+	if (c->fatal)
+		return c->fatal;
+	return rc;
+}
+
+/* Sleep ms in short slices; false when a stop was requested meanwhile. */
+static bool wait_ms(int64_t ms)
+{
+	int64_t until = bw_time_mono_ms() + ms;
+
+	while (!ingest_stop) {
+		int64_t left = until - bw_time_mono_ms();
+		if (left <= 0)
+			return true;
+		struct timespec ts = { 0, (left > 50 ? 50 : left) * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/* Log and count how one connection ended; returns the ladder's cause. */
+static enum ingest_retry_cause account_attempt(const struct ingest_stream_result *r)
+{
+	enum ingest_retry_cause cause = r->cause;
+	const char *label = r->stalled && r->established ? "stall" : ingest_stream_cause_name(cause);
+
+	if (r->partial_bytes) {
+		BW_WARN("stream dropped inside a unit: %zu byte(s) of an incomplete post discarded "
+			"(it was never completed by the server)",
+			r->partial_bytes);
+		ingest_metrics_partial();
+	}
+	if (r->status >= 300)
+		BW_WARN("stream answered HTTP %ld: %s", r->status, r->error);
+	else
+		BW_WARN("stream ended (%s) after %llu byte(s)%s%s", label,
+			(unsigned long long)r->bytes, r->error[0] ? ": " : "", r->error);
+	ingest_metrics_reconnect(label);
+	return cause;
+}
+
+static int run_stream(struct ingest_ctx *c, const struct ingest_stream_req *req)
+{
+	char auth[4096], ua[64];
+	const char *headers[2] = { NULL, NULL };
+	struct ingest_stream_backoff b;
+	struct ingest_stream_result res;
+	struct ingest_stream_conn_opts o = {
+		.url = req->url, .post_body = req->body[0] ? req->body : NULL, .headers = headers,
+		.user_agent = ua, .idle_ms = req->idle_ms,
+		.connect_timeout_ms = c->cfg->ingest_connect_timeout_ms, .framing = req->framing,
+		.sniff_sse = req->sniff_sse, .max_unit = (size_t)c->cfg->ingest_max_line_bytes,
+		.on_unit = on_unit, .opaque = c, .stop = &ingest_stop,
+	};
+	const struct bw_config *cfg = c->cfg;
+
+	snprintf(ua, sizeof(ua), "botwatch/%s", BW_VERSION);
+	ingest_stream_backoff_init(&b, cfg->backoff_tcp_step_ms, cfg->backoff_tcp_max_ms,
+				   cfg->backoff_http_initial_ms, cfg->backoff_http_max_ms,
+				   cfg->backoff_rate_initial_ms, cfg->backoff_rate_max_ms);
+	while (!ingest_stop) {
+		int rc = ingest_stream_req_auth(cfg, req, auth, sizeof(auth), c->err, sizeof(c->err));
+		if (rc)
+			return rc;
+		headers[0] = auth[0] ? auth : NULL;
+		BW_INFO("connecting to %s", req->url);
+		if ((rc = ingest_stream_connect(&o, &res)))
+			return bw_seterr(c->err, sizeof(c->err), rc, "cannot set up the request");
+		if (res.established)
+			ingest_stream_backoff_established(&b);
+		if (c->fatal || res.stopped || ingest_stop)
+			break;
+		int64_t wait = ingest_stream_backoff_next(&b, account_attempt(&res), res.reset_hint_ms);
+		if (wait < 0)
+			return bw_seterr(c->err, sizeof(c->err), BW_EHTTP,
+					 "HTTP %ld from %s is not retried (fix the request)", res.status,
+					 req->url);
+		BW_INFO("reconnecting in %lld ms", (long long)wait);
+		ingest_metrics_backoff(wait);
+		if (!wait_ms(wait))
+			break;
+	}
+	return c->fatal;
+}
+
+static int run_file(struct ingest_ctx *c, const char *path)
+{
+	int rc = ingest_decode_file(c->dec, path, c->err, sizeof(c->err));
+
+	if (rc == 0)
+		rc = ingest_decoder_finish(c->dec);
+	if (c->fatal)
+		return c->fatal;
+	if (rc == BW_ESTOP)
+		return 0;
+	return rc < 0 ? rc : 0;
+}
+
+static void ingest_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: botwatch ingest --source SRC [--format auto|v1.1|v2|twarc2|sse|ndjson]\n"
+		"                       [--brokers LIST] [--topic posts] [--config FILE] [--set key=value]...\n\n"
+		"Reads SRC — an http(s):// stream URL, a file (plain or gzip) or `-` for stdin —\n"
+		"and produces every decoded post to Kafka (key = account id, value = the post\n"
+		"encoding of docs/KAFKA.md); bad input goes to ingest.dlq_topic with its reason.\n"
+		"Live streams reconnect by Twitter's ladder and never end by themselves; files\n"
+		"and stdin end at EOF. SIGINT/SIGTERM stop reading and flush; the exit status is\n"
+		"0 only when every message was delivered. Credentials (ingest.bearer_token,\n"
+		"ingest.oauth.*) are optional and never logged. With no brokers configured an\n"
+		"in-process embedded broker is started.\n\n"
+		"  --source SRC     input (ingest.source)\n"
+		"  --format F       source shape (ingest.format)\n"
+		"  --brokers LIST   Kafka bootstrap servers (kafka.bootstrap.servers)\n"
+		"  --topic T        posts topic (ingest.topic)\n");
+}
+
+/* Map ingest's own flags onto config keys; 0, or 2 on a usage error. */
+static int ingest_args(struct bw_config *cfg, int argc, char **argv)
+{
+	static const char *const flags[][2] = {
+		{ "--source", "ingest.source" }, { "--format", "ingest.format" },
+		{ "--brokers", "kafka.bootstrap.servers" }, { "--topic", "ingest.topic" },
+	};
+	char err[512];
+
+	for (int i = 1; i < argc; i++) {
+		const char *key = NULL;
+		for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
+			if (strcmp(argv[i], flags[k][0]) == 0)
+				key = flags[k][1];
+		if (!key || i + 1 >= argc) {
+			fprintf(stderr, "botwatch ingest: %s '%s'\n",
+				key ? "missing value for" : "unknown option", argv[i]);
+			return 2;
+		}
+		const char *flag = argv[i++];
+		if (cfg_set(cfg, key, argv[i], flag, err, sizeof(err))) {
+			fprintf(stderr, "botwatch ingest: %s\n", err);
+			return 2;
+		}
+	}
+	if (!cfg->ingest_source[0]) {
+		fprintf(stderr, "botwatch ingest: --source is required\n");
+		return 2;
+	}
+	return 0;
+}
+
+/* Log the run's totals; returns 0 when everything was delivered. */
+static int finish(struct ingest_ctx *c)
+{
+	uint64_t undelivered = 0;
+	char err[512];
+	int rc = ingest_sink_flush(c->sink, FLUSH_TIMEOUT_MS, &undelivered, err, sizeof(err));
+	const struct ingest_sink_stats *st = ingest_sink_stats(c->sink);
+	const struct bw_decode_stats *ds = ingest_decoder_stats(c->dec);
+	uint64_t dlq = 0;
+
+	for (int i = 0; i < BW_DLQ__COUNT; i++)
+		dlq += ds->dlq[i];
+	ingest_metrics_sink(st);
+	BW_INFO("ingest finished: %llu unit(s), %llu post(s) produced, %llu dead-lettered, %llu "
+		"delivered, %llu undelivered, %llu lag pause(s)",
+		(unsigned long long)ds->units, (unsigned long long)st->produced,
+		(unsigned long long)st->dlq_produced, (unsigned long long)st->delivered,
+		(unsigned long long)undelivered, (unsigned long long)st->lag_pauses);
+	fprintf(stderr, "botwatch ingest: %llu post(s), %llu dead-lettered (%llu by the decoder), "
+			"%llu undelivered\n",
+		(unsigned long long)st->produced, (unsigned long long)st->dlq_produced,
+		(unsigned long long)dlq, (unsigned long long)undelivered);
+	if (rc)
+		fprintf(stderr, "botwatch ingest: %s\n", err);
+	return rc;
+}
+
+static int ingest_run(struct ingest_ctx *c)
+{
+	const struct bw_config *cfg = c->cfg;
+	int fmt = ingest_stream_format_parse(cfg->ingest_format);
+	struct ingest_stream_req *req;
+	int rc;
+
+	if (strncmp(cfg->ingest_source, "http://", 7) && strncmp(cfg->ingest_source, "https://", 8))
+		return run_file(c, cfg->ingest_source);
+	if (!(req = malloc(sizeof(*req))))
+		return bw_seterr(c->err, sizeof(c->err), BW_ENOMEM, "out of memory");
+	rc = ingest_stream_req_build(cfg, cfg->ingest_source, (enum ingest_stream_format)fmt, req,
+				     c->err, sizeof(c->err));
+	if (!rc)
+		rc = run_stream(c, req);
+	free(req);
+	return rc;
+}
+
+int cmd_ingest(int argc, char **argv)
+{
+	struct bw_config *cfg;
+	struct ingest_ctx c = { 0 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	char err[512];
+	int rc, status;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			ingest_usage(stdout);
+			return 0;
+		}
+	}
+	if (cfg_from_cli(&cfg, &argc, argv, err, sizeof(err))) {
+		fprintf(stderr, "botwatch ingest: %s\n", err);
+		return 2;
+	}
+	bw_log_set_level(bw_log_level_parse(cfg->log_level));
+	if ((status = ingest_args(cfg, argc, argv)))
+		goto out_cfg;
+	c.cfg = cfg;
+	c.source = cfg->ingest_source;
+	struct bw_decode_opts dopts = { .max_unit_bytes = (size_t)cfg->ingest_max_line_bytes,
+					.max_depth = (int)cfg->ingest_max_depth,
+					.probe_time_ms = BW_TIME_NONE, .on_post = on_post,
+					.on_dlq = on_dlq, .opaque = &c };
+	status = 1;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	ingest_metrics_register();
+	if (!(c.sink = ingest_sink_new(cfg, &ingest_stop, err, sizeof(err))) ||
+	    !(c.dec = ingest_decoder_new(&dopts, err, sizeof(err)))) {
+		fprintf(stderr, "botwatch ingest: %s\n", err);
+		goto out_free;
+	}
+	rc = ingest_run(&c);
+	if (rc && rc != BW_ESTOP)
+		fprintf(stderr, "botwatch ingest: %s\n", c.err[0] ? c.err : bw_strerror(rc));
+	if (ingest_stop)
+		BW_INFO("stopping on signal: flushing");
+	status = finish(&c) == 0 && (rc == 0 || rc == BW_ESTOP) ? 0 : 1;
+out_free:
+	ingest_decoder_free(c.dec);
+	ingest_sink_free(c.sink);
+	curl_global_cleanup();
+out_cfg:
+	cfg_free(cfg);
+	return status;
+}
