@@ -99,8 +99,16 @@ static const struct cfg_entry table[] = {
 	{ "features.topic", CFG_STR, OFF(features_topic), 0, 0, "features", NULL, 0,
 	  "Kafka topic carrying feature updates to the scoring stage." },
 	{ "features.lateness_ms", CFG_INT, OFF(features_lateness_ms), 0, I64MAX, "86400000", NULL, 0,
-	  "Posts older than an account's newest event time by more than this are still counted "
-	  "but may be approximate in order-dependent features." },
+	  "Reserved; the feature state does not use it: a post is accepted in any order unless it "
+	  "is older than the newest 10,000 posts of its account (then it is counted as late and "
+	  "ignored; docs/STATE.md)." },
+	{ "features.batch", CFG_INT, OFF(features_batch), 1, 1000000, "1000", NULL, 0,
+	  "Features stage: messages folded per LMDB transaction (state + offsets committed together)." },
+	{ "features.batch_ms", CFG_INT, OFF(features_batch_ms), 1, 3600000, "200", NULL, 0,
+	  "Features stage: longest a batch stays open before it is committed and its feature "
+	  "updates are produced." },
+	{ "features.map_size_mb", CFG_INT, OFF(features_map_size_mb), 1, 1048576, "4096", NULL, 0,
+	  "LMDB map size (the state store's maximum size) of features.state_dir, in MiB." },
 
 	{ "score.model", CFG_STR, OFF(score_model), 0, 0, "models/default.model", NULL, 0,
 	  "Model file used by `score`, `replay` and `serve`." },

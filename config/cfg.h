@@ -67,6 +67,9 @@ struct bw_config {
 	char *features_state;         /* features.state_dir */
 	char *features_topic;         /* features.topic */
 	int64_t features_lateness_ms; /* features.lateness_ms */
+	int64_t features_batch;       /* features.batch */
+	int64_t features_batch_ms;    /* features.batch_ms */
+	int64_t features_map_size_mb; /* features.map_size_mb */
 
 	/* scoring */
 	char *score_model;            /* score.model */

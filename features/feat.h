@@ -101,8 +101,8 @@ uint64_t feat_account_posts(const struct feat_account *acc);
  * or BW_TIME_NONE; the default probe time. */
 int64_t feat_account_last_event(const struct feat_account *acc);
 
-/* Own posts ignored because they were older than a full record window
- * (docs/STATE.md); counted, never silently dropped. */
+/* Own posts and observations ignored because they were older than a full
+ * record window (docs/STATE.md); counted, never silently dropped. */
 uint64_t feat_account_late(const struct feat_account *acc);
 
 /* True once the account authored a post or a profile record (accounts only

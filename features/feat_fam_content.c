@@ -9,6 +9,7 @@
  * Duplicate shares use the record window (exact up to 10,000 posts). Content
  * and sentiment features depend on language and are not universal.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "bw_err.h"
@@ -55,19 +56,30 @@ static const struct {
 static size_t q_base[Q__N]; /* first index of each per-post distribution */
 static size_t c_base, s_base;
 
+static size_t register_q(int q)
+{
+	char how[300];
+
+	snprintf(how, sizeof(how),
+		 "one value per own post, in a moment sketch (n, min, max, mean, std, skew and "
+		 "kurtosis exact; median and entropy from its %s)%s",
+		 feat_scale_doc(feat_postq_defs[q].scale),
+		 q >= Q_HASHTAGS && q <= Q_MEDIA ? "; the mean is exact total / posts" : "");
+	return feat_reg_dist(feat_postq_defs[q].cls, false, feat_postq_defs[q].name,
+			     feat_postq_defs[q].desc, how);
+}
+
 void feat_fam_content_register(void)
 {
 	for (int q = 0; q < Q__N; q++)
 		if (feat_postq_defs[q].cls == FEAT_CONTENT)
-			q_base[q] = feat_reg_dist(FEAT_CONTENT, false, feat_postq_defs[q].name,
-						  feat_postq_defs[q].desc, "one value per own post");
+			q_base[q] = register_q(q);
 	c_base = feat_reg_scalar(FEAT_CONTENT, false, cdefs[0].name, cdefs[0].desc, cdefs[0].how);
 	for (int i = 1; i < C__N; i++)
 		feat_reg_scalar(FEAT_CONTENT, false, cdefs[i].name, cdefs[i].desc, cdefs[i].how);
 	for (int q = 0; q < Q__N; q++)
 		if (feat_postq_defs[q].cls == FEAT_SENTIMENT)
-			q_base[q] = feat_reg_dist(FEAT_SENTIMENT, false, feat_postq_defs[q].name,
-						  feat_postq_defs[q].desc, "one value per own post");
+			q_base[q] = register_q(q);
 	s_base = feat_reg_scalar(FEAT_SENTIMENT, false, sdefs[0].name, sdefs[0].desc, sdefs[0].how);
 	for (int i = 1; i < S__N; i++)
 		feat_reg_scalar(FEAT_SENTIMENT, false, sdefs[i].name, sdefs[i].desc, sdefs[i].how);

@@ -58,6 +58,7 @@ static size_t graph_base[FG__N];               /* GS_* scalars, then GD_* dists 
 
 static void register_friend(void)
 {
+	char how[300];
 	static const struct {
 		const char *name, *desc, *how;
 	} rs[RS__N] = {
@@ -79,9 +80,11 @@ static void register_friend(void)
 		for (int p = 0; p < FP__N; p++) {
 			snprintf(name, sizeof(name), "%s.%s", role_names[r], prop_names[p]);
 			snprintf(desc, sizeof(desc), "%s of the %s", prop_desc[p], role_desc[r]);
-			prop_base[r][p] = feat_reg_dist(FEAT_FRIEND, true, name,
-							desc,
-							"one value per interaction, from the other account's embedded profile; absent values skipped");
+			snprintf(how, sizeof(how),
+				 "one value per interaction, from the other account's embedded profile, "
+				 "absent values skipped; moment sketch, median and entropy from its %s",
+				 feat_scale_doc(prop_scale[p]));
+			prop_base[r][p] = feat_reg_dist(FEAT_FRIEND, true, name, desc, how);
 		}
 	}
 	for (int r = 0; r < FR__N; r++) {

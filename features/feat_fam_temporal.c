@@ -59,7 +59,8 @@ void feat_fam_temporal_register(void)
 	for (int s = 0; s < SUB__N; s++) {
 		snprintf(name, sizeof(name), "%s_gap_seconds", sub_names[s]);
 		snprintf(desc, sizeof(desc), "seconds between consecutive %s", sub_desc[s]);
-		snprintf(how, sizeof(how), "consecutive event-time differences of the %s, in s", sub_desc[s]);
+		snprintf(how, sizeof(how), "consecutive event-time differences of the %s, in s (exact; "
+			 "entropy over %s)", sub_desc[s], feat_scale_doc(SC_LOG4));
 		sub_base[s] = feat_reg_dist(FEAT_TEMPORAL, true, name, desc, how);
 		for (int k = 0; k < SS__N; k++) {
 			snprintf(name, sizeof(name), "%s_%s", sub_names[s], ss[k].name);

@@ -54,6 +54,8 @@ enum { ST_MIN, ST_MAX, ST_MEDIAN, ST_MEAN, ST_STD, ST_SKEW, ST_KURT, ST_ENTROPY,
 extern const char *const feat_stat_names[ST__N];
 
 int feat_bin(enum feat_scale sc, double v);
+/* How a scale bins values, for the docs ("bins ..."); static string. */
+const char *feat_scale_doc(enum feat_scale sc);
 
 /* Streaming summary of one quantity: exact n/min/max/mean/std/skew/kurtosis
  * (Pebay's one-pass central moments), histogram for median and entropy. */
@@ -308,7 +310,7 @@ struct feat_account {
 	uint8_t n_names;                      /* distinct screen names remembered */
 	uint32_t names[FEAT_MAX_NAMES];       /* their case-folded hashes */
 	uint64_t posts;                       /* distinct own posts folded in */
-	uint64_t late;                        /* posts ignored: older than a full window */
+	uint64_t late;                        /* posts/observations ignored: older than a full window */
 	uint64_t kind[4];                     /* own posts by kind (original..quote) */
 	uint64_t n_embedded, n_truncated;     /* own posts flagged so */
 	uint64_t with_hashtag, with_mention, with_url, with_media; /* posts with >= 1 */

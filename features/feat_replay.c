@@ -98,8 +98,10 @@ int feat_replay_post(struct feat_replay *r, const struct bw_post *p)
 	for (size_t i = 0; i < nt; i++) {
 		if (!(a = get_or_add(r, t[i])))
 			return BW_ENOMEM;
+		late = feat_account_late(a);
 		if ((rc = feat_account_update(a, p)))
 			return rc;
+		r->stats.late += feat_account_late(a) - late;
 	}
 	return 0;
 }

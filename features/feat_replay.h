@@ -47,7 +47,7 @@ struct feat_replay_stats {
 	uint64_t accounts;       /* states held (authors and observed accounts) */
 	uint64_t authored;       /* of them with an own post or profile record */
 	uint64_t posts;          /* decoded records routed */
-	uint64_t late;           /* own posts ignored as older than a full window */
+	uint64_t late;           /* posts/observations ignored as older than a full window */
 };
 
 struct feat_replay;

@@ -38,6 +38,19 @@ static double bin_lo(enum feat_scale sc, int b)
 	return 0;
 }
 
+const char *feat_scale_doc(enum feat_scale sc)
+{
+	switch (sc) {
+	case SC_COUNT: return "histogram bins 0, 1, ..., 14 and 15+";
+	case SC_LOG4: return "histogram bins [0,1), [1,4), [4,16), ... by powers of 4, last 4^14+";
+	case SC_UNIT: return "histogram of 16 equal bins over [0, 1]";
+	case SC_SIGNED: return "histogram of 16 equal bins over [-1, 1]";
+	case SC_LIKERT: return "histogram of 16 equal bins over [1, 9]";
+	case SC_HOUR: return "histogram of 16 bins of 1.5 h";
+	}
+	return "";
+}
+
 int feat_bin(enum feat_scale sc, double v)
 {
 	int b;

@@ -484,6 +484,8 @@ static int observe(struct feat_account *a, const struct bw_post *p)
 	r.t = p->created_at_ms;
 	r.id = feat_hash_str(p->id);
 	rc = feat_recwin_insert(&a->obs, &r, &dup, &late, NULL);
+	if (late)
+		a->late++;
 	if (rc || dup || late)
 		return rc;
 	a->observed++;

@@ -121,6 +121,13 @@ static int emoticon(const char *t, size_t len, bool *whole)
 		{ ":-p", Q_EMO_TONGUE }, { ";P", Q_EMO_TONGUE }, { ":O", Q_EMO_SURPRISE },
 		{ ":o", Q_EMO_SURPRISE }, { ":-O", Q_EMO_SURPRISE }, { "<3", Q_EMO_HEART },
 	};
+	bool cand = false; /* every emoticon holds one of these: skip plain words fast */
+
+	for (size_t i = 0; i < len && !cand; i++)
+		cand = t[i] == ':' || t[i] == ';' || t[i] == '=' || t[i] == '<' || t[i] == '(' ||
+		       t[i] == ')' || ((t[i] == 'D' || t[i] == 'd') && len == 2);
+	if (!cand || len < 2)
+		return -1;
 	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
 		size_t l = strlen(tab[i].s);
 		bool sym = !((tab[i].s[0] | 32) >= 'a' && (tab[i].s[0] | 32) <= 'z');
@@ -176,31 +183,29 @@ static int tag_word(const char *lw, size_t n, bool capital, bool sentence_start,
 	return tag_open_class(lw, n);
 }
 
-static int cmp_u32(const void *a, const void *b)
+/* Entropy (bits) and distinct count of a multiset of 32-bit values, counted
+ * in an open-addressing table (n <= FEAT_TEXT_CAP, so at most half full). */
+static double multiset_entropy(const uint32_t *h, size_t n, size_t *distinct)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Entropy (bits) and distinct count of a multiset of hashes (sorted in place). */
-static double multiset_entropy(uint32_t *h, size_t n, size_t *distinct)
-{
+	enum { SLOTS = 2 * FEAT_TEXT_CAP };
+	static _Thread_local uint32_t key[SLOTS], cnt[SLOTS];
+	size_t used[FEAT_TEXT_CAP];
 	double e = 0;
-	size_t run = 1;
 
 	*distinct = 0;
-	if (n == 0)
-		return 0;
-	qsort(h, n, sizeof(*h), cmp_u32);
-	for (size_t i = 1; i <= n; i++) {
-		if (i < n && h[i] == h[i - 1]) {
-			run++;
-			continue;
+	for (size_t i = 0; i < n; i++) {
+		size_t j = (h[i] * 2654435761u) & (SLOTS - 1);
+		while (cnt[j] && key[j] != h[i])
+			j = (j + 1) & (SLOTS - 1);
+		if (!cnt[j]++) {
+			key[j] = h[i];
+			used[(*distinct)++] = j;
 		}
-		double p = (double)run / (double)n;
+	}
+	for (size_t k = 0; k < *distinct; k++) {
+		double p = (double)cnt[used[k]] / (double)n;
 		e -= p * log2(p);
-		(*distinct)++;
-		run = 1;
+		cnt[used[k]] = 0; /* leave the table empty for the next call */
 	}
 	return e > 0 ? e : 0.0;
 }

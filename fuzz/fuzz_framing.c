@@ -1,6 +1,7 @@
 /*
- * fuzz_framing.c — fuzz the stream framers for NDJSON lines and Twitter v1.1
- * delimited=length. Byte 0 picks the framing, byte 1 the unit cap, byte 2
+ * fuzz_framing.c — fuzz the stream framers: NDJSON lines, Twitter v1.1
+ * delimited=length and Server-Sent Events (Mastodon streaming).
+ * Byte 0 picks the framing (% 3: lines, length, SSE), byte 1 the unit cap, byte 2
  * the read size; the rest is the stream, fed in reads of that size. Every
  * unit must respect the cap, and feeding it whole must give the same units.
  */
@@ -50,7 +51,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 3)
 		return 0;
-	enum ingest_stream_framing fr = data[0] & 1 ? INGEST_FRAMING_LENGTH : INGEST_FRAMING_LINES;
+	static const enum ingest_stream_framing framings[] = { INGEST_FRAMING_LINES,
+							       INGEST_FRAMING_LENGTH,
+							       INGEST_FRAMING_SSE };
+	enum ingest_stream_framing fr = framings[data[0] % 3];
 	size_t cap = 1 + data[1];
 	size_t step = 1 + data[2] % 64;
 	struct seen a = { cap, 14695981039346656037ULL, 0 }, b = a;

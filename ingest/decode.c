@@ -167,6 +167,21 @@ int dec_emit_embedded(struct bw_decoder *d)
 	return rc;
 }
 
+int dec_emit_status(struct bw_decoder *d, jd_val st, dec_fill_fn fill)
+{
+	struct bw_post *p = dx_post_new(d);
+	int rc;
+
+	if (!p)
+		return dec_emit(d, &(struct bw_post){ .kind = BW_POST_ORIGINAL });
+	fill(d, st, p, 0);
+	rc = dec_emit(d, p);
+	if (!rc)
+		rc = dec_emit_embedded(d);
+	d->n_embedded = 0;
+	return rc;
+}
+
 /* Copy of the current unit's text for later re-decoding. Past the cap the
  * held units are released before the next unit (not now: the current unit's
  * document and arena are still in use). */

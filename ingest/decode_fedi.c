@@ -122,16 +122,7 @@ static void masto_fill(struct bw_decoder *d, jd_val st, struct bw_post *p, int n
 
 int dec_mastodon_status(struct bw_decoder *d, jd_val st)
 {
-	struct bw_post *p = dx_post_new(d);
-	int rc;
-
-	if (!p)
-		return dec_emit(d, &(struct bw_post){ .kind = BW_POST_ORIGINAL });
-	masto_fill(d, st, p, 0);
-	rc = dec_emit(d, p);
-	if (!rc)
-		rc = dec_emit_embedded(d);
-	return rc;
+	return dec_emit_status(d, st, masto_fill);
 }
 
 /* --- SSE ------------------------------------------------------------------------- */

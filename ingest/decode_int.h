@@ -82,6 +82,15 @@ int dec_emit(struct bw_decoder *d, struct bw_post *p);
 /* Emit and clear the embedded records collected for the current unit. */
 int dec_emit_embedded(struct bw_decoder *d);
 
+/* Fills a fresh record from a status object; `nest` is the embedding depth. */
+typedef void (*dec_fill_fn)(struct bw_decoder *d, jd_val st, struct bw_post *p, int nest);
+
+/* Allocate a record, fill it from `st` with `fill`, emit it and then the
+ * statuses it embeds. When the arena is exhausted an empty record still goes
+ * through dec_emit(), so the fault the allocation recorded reaches the DLQ.
+ * Returns dec_emit()'s result. */
+int dec_emit_status(struct bw_decoder *d, jd_val st, dec_fill_fn fill);
+
 /* Decode one parsed JSON value as a unit (shape detection and dispatch). */
 int dec_value(struct bw_decoder *d, jd_val root);
 

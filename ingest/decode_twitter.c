@@ -233,17 +233,7 @@ static void v1_fill(struct bw_decoder *d, jd_val st, struct bw_post *p, int nest
 
 int dec_v1_status(struct bw_decoder *d, jd_val st)
 {
-	struct bw_post *p = dx_post_new(d);
-	int rc;
-
-	if (!p)
-		return dec_emit(d, &(struct bw_post){ .kind = BW_POST_ORIGINAL });
-	v1_fill(d, st, p, 0);
-	rc = dec_emit(d, p);
-	if (!rc)
-		rc = dec_emit_embedded(d);
-	d->n_embedded = 0;
-	return rc;
+	return dec_emit_status(d, st, v1_fill);
 }
 
 /* --- control messages and profile-only records ------------------------------- */

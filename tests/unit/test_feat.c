@@ -503,6 +503,47 @@ static void test_profiles_and_observations(void **state)
 	free(v);
 }
 
+static void test_post_targets(void **state)
+{
+	(void)state;
+	struct bw_post p;
+	struct bw_profile ref;
+	struct bw_mention m[4] = { { "20", "b" }, { NULL, "c" }, { "1", "self" }, { "20", "b" } };
+	const char *t[8];
+
+	post_init(&p, "1", "9", T0);
+	memset(&ref, 0, sizeof(ref));
+	ref.id = "20";
+	p.kind = BW_POST_RETWEET;
+	p.ref_author = &ref;
+	p.in_reply_to_user_id = "30";
+	p.mentions = m;
+	p.n_mentions = 4;
+	/* each other account once, in order; the author and id-less mentions left out */
+	assert_int_equal(feat_post_targets(&p, t, 8), 2);
+	assert_string_equal(t[0], "20");
+	assert_string_equal(t[1], "30");
+	assert_int_equal(feat_post_targets(&p, t, 1), 1);
+	p.kind = BW_POST_PROFILE;
+	assert_int_equal(feat_post_targets(&p, t, 8), 0);
+	/* a mention by handle only is matched against the account's latest screen name */
+	struct feat_account *a = feat_account_new("40");
+	double *v = vec();
+	post_init(&p, "40", NULL, T0);
+	p.kind = BW_POST_PROFILE;
+	p.author.screen_name = "Carol";
+	assert_int_equal(feat_account_update(a, &p), 0);
+	post_init(&p, "1", "10", T0 + 1);
+	m[1].screen_name = "carol";
+	p.mentions = &m[1];
+	p.n_mentions = 1;
+	assert_int_equal(feat_account_update(a, &p), 0);
+	assert_int_equal(feat_account_extract(a, BW_TIME_NONE, v), 0);
+	assert_close(get(v, "friend.mentioned_by.interactions"), 1, 0, "mentioned by handle");
+	feat_account_free(a);
+	free(v);
+}
+
 static void test_screen_name_likelihood(void **state)
 {
 	(void)state;
@@ -567,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_save_load_round_trip),
 		cmocka_unit_test(test_window_bound_and_late),
 		cmocka_unit_test(test_profiles_and_observations),
+		cmocka_unit_test(test_post_targets),
 		cmocka_unit_test(test_screen_name_likelihood),
 		cmocka_unit_test(test_hostile_values_stay_finite),
 	};

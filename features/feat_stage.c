@@ -1,0 +1,458 @@
+/*
+ * feat_stage.c — the Kafka features stage (feat_stage.h, docs/STATE.md).
+ *
+ * One consumer in group features.group_id on the posts topic (messages are
+ * ingest's binary post encoding, key = author id). Messages are folded in
+ * batches: every account touched by a batch is loaded from LMDB once, updated,
+ * and written back together with the batch's next offsets in one LMDB
+ * transaction; then a feature update per authored account goes to the
+ * features topic and the same offsets are committed to Kafka (so ingest's
+ * lag watch sees progress). On assignment each partition resumes from the
+ * offset in LMDB (the source of truth); on revocation the open batch is
+ * committed first.
+ *
+ * Observations: a post that names other accounts (feat_post_targets) is
+ * forwarded once per named account to the posts topic, keyed by that account
+ * and marked with the header "bw-observe", so the worker owning that
+ * account's partition folds it in as an observation — no two workers ever
+ * write one account's state. A crash between the forward and the LMDB commit
+ * forwards again; observations are deduplicated by post id, so nothing is
+ * counted twice.
+ *
+ * This is a stage, not library code: it logs through bw_log.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <librdkafka/rdkafka.h>
+#include <xxhash.h>
+
+#include "bw_arena.h"
+#include "bw_err.h"
+#include "bw_kafka.h"
+#include "bw_log.h"
+#include "bw_time.h"
+#include "feat_stage.h"
+#include "postcodec.h"
+
+#define OBSERVE_HEADER "bw-observe"
+
+struct stage {
+	const struct bw_config *cfg;          /* borrowed */
+	const struct feat_stage_opts *opts;   /* borrowed */
+	volatile sig_atomic_t *stop;          /* borrowed stop flag */
+	rd_kafka_t *rk;                       /* consumer */
+	rd_kafka_t *prod;                     /* producer: updates and forwards */
+	struct feat_store *store;             /* LMDB state */
+	struct bw_arena *arena;               /* decoded post of the current message */
+	struct feat_account **slots;          /* batch cache: hash table by account id */
+	size_t cap;                           /* slots */
+	struct feat_account **cached;         /* cached states in insertion order */
+	size_t n_cached, cap_cached;          /* used / allocated */
+	rd_kafka_topic_partition_list_t *offs;/* next offsets of the open batch */
+	size_t in_batch;                      /* messages in the open batch */
+	int64_t batch_start;                  /* monotonic ms of its first message */
+	bool assigned;                        /* partitions assigned */
+	int64_t last_msg;                     /* monotonic ms of the last message/assignment */
+	double *vec;                          /* extraction scratch */
+	struct feat_stage_stats st;           /* counters */
+	int err;                              /* first fatal error */
+	char errbuf[512];                     /* its message */
+};
+
+static int fail(struct stage *s, int err, const char *msg)
+{
+	if (!s->err) {
+		s->err = err;
+		snprintf(s->errbuf, sizeof(s->errbuf), "%s", msg);
+	}
+	return err;
+}
+
+/* ---- the batch cache --------------------------------------------------------------- */
+
+static size_t slot_of(struct stage *s, const char *id)
+{
+	size_t i = (size_t)XXH3_64bits(id, strlen(id)) & (s->cap - 1);
+	while (s->slots[i] && strcmp(feat_account_id(s->slots[i]), id) != 0)
+		i = (i + 1) & (s->cap - 1);
+	return i;
+}
+
+static int cache_grow(struct stage *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 1024;
+	struct feat_account **n = calloc(cap, sizeof(*n)), **o = realloc(s->cached, cap * sizeof(*o));
+
+	if (!n || !o) {
+		free(n);
+		if (o)
+			s->cached = o;
+		return BW_ENOMEM;
+	}
+	s->cached = o;
+	s->cap_cached = cap;
+	free(s->slots);
+	s->slots = n;
+	s->cap = cap;
+	for (size_t i = 0; i < s->n_cached; i++)
+		s->slots[slot_of(s, feat_account_id(s->cached[i]))] = s->cached[i];
+	return 0;
+}
+
+/* The account's state for this batch: cached, else loaded from LMDB, else new. */
+static struct feat_account *cache_get(struct stage *s, const char *id)
+{
+	char err[256];
+	struct feat_account *a;
+	size_t i;
+
+	if ((s->n_cached + 1) * 2 > s->cap && cache_grow(s)) {
+		fail(s, BW_ENOMEM, "out of memory");
+		return NULL;
+	}
+	i = slot_of(s, id);
+	if (s->slots[i])
+		return s->slots[i];
+	if (feat_store_get(s->store, id, &a, err, sizeof(err))) {
+		fail(s, BW_ESTORE, err);
+		return NULL;
+	}
+	if (!a && !(a = feat_account_new(id))) {
+		fail(s, BW_ENOMEM, "out of memory");
+		return NULL;
+	}
+	s->slots[i] = a;
+	s->cached[s->n_cached++] = a;
+	return a;
+}
+
+/* ---- producing --------------------------------------------------------------------- */
+
+/* Produce with retries on a full queue; `value` is copied. */
+static int produce(struct stage *s, const char *topic, const char *key, const void *value,
+		   size_t len, bool observe)
+{
+	rd_kafka_resp_err_t e;
+
+	for (;;) {
+		if (observe)
+			e = rd_kafka_producev(s->prod, RD_KAFKA_V_TOPIC(topic),
+					      RD_KAFKA_V_KEY(key, strlen(key)),
+					      RD_KAFKA_V_VALUE((void *)value, len),
+					      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+					      RD_KAFKA_V_HEADER(OBSERVE_HEADER, "1", 1), RD_KAFKA_V_END);
+		else
+			e = rd_kafka_producev(s->prod, RD_KAFKA_V_TOPIC(topic),
+					      RD_KAFKA_V_KEY(key, strlen(key)),
+					      RD_KAFKA_V_VALUE((void *)value, len),
+					      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			break;
+		rd_kafka_poll(s->prod, 50);
+	}
+	if (e)
+		return fail(s, BW_EKAFKA, rd_kafka_err2str(e));
+	return 0;
+}
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	(void)rk;
+	(void)opaque;
+	if (m->err)
+		BW_ERROR("features: delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
+			 rd_kafka_err2str(m->err));
+}
+
+/* ---- batches ----------------------------------------------------------------------- */
+
+static int emit_updates(struct stage *s)
+{
+	for (size_t i = 0; i < s->n_cached && !s->err; i++) {
+		const struct feat_account *a = s->cached[i];
+		unsigned char *buf;
+		size_t len;
+		if (!feat_account_authored(a))
+			continue;
+		if (feat_account_extract(a, BW_TIME_NONE, s->vec) ||
+		    feat_update_encode(a, s->vec, &buf, &len))
+			return fail(s, BW_ENOMEM, "feature extraction failed");
+		produce(s, s->cfg->features_topic, feat_account_id(a), buf, len, false);
+		free(buf);
+		s->st.updates++;
+	}
+	return s->err;
+}
+
+/* Commit the open batch: states + offsets in LMDB, then updates, then Kafka offsets. */
+static int flush(struct stage *s)
+{
+	char err[256];
+
+	if (s->err)
+		return s->err; /* the transaction is aborted by teardown */
+	if (s->in_batch == 0 && s->n_cached == 0)
+		return 0;
+	for (size_t i = 0; i < s->n_cached; i++)
+		if (feat_store_put(s->store, s->cached[i], err, sizeof(err)))
+			return fail(s, BW_ESTORE, err);
+	for (int i = 0; i < s->offs->cnt; i++) {
+		rd_kafka_topic_partition_t *p = &s->offs->elems[i];
+		if (feat_store_offset_put(s->store, p->topic, p->partition, p->offset, err, sizeof(err)))
+			return fail(s, BW_ESTORE, err);
+	}
+	if (feat_store_commit(s->store, err, sizeof(err)))
+		return fail(s, BW_ESTORE, err);
+	s->st.commits++;
+	if (emit_updates(s))
+		return s->err;
+	if (s->offs->cnt)
+		rd_kafka_commit(s->rk, s->offs, 1); /* async: LMDB already holds them */
+	for (size_t i = 0; i < s->n_cached; i++)
+		feat_account_free(s->cached[i]);
+	memset(s->slots, 0, s->cap * sizeof(*s->slots));
+	s->n_cached = 0;
+	rd_kafka_topic_partition_list_destroy(s->offs);
+	s->offs = rd_kafka_topic_partition_list_new(8);
+	s->in_batch = 0;
+	rd_kafka_poll(s->prod, 0);
+	return 0;
+}
+
+static bool is_observation(const rd_kafka_message_t *m)
+{
+	rd_kafka_headers_t *h = NULL;
+	const void *v;
+	size_t len;
+
+	return rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+	       rd_kafka_header_get_last(h, OBSERVE_HEADER, &v, &len) == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+static void note_offset(struct stage *s, const rd_kafka_message_t *m)
+{
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(s->offs, topic, m->partition);
+
+	if (!p)
+		p = rd_kafka_topic_partition_list_add(s->offs, topic, m->partition);
+	p->offset = m->offset + 1;
+}
+
+/* Fold one message; undecodable ones are logged and counted, never fatal. */
+static int on_message(struct stage *s, const rd_kafka_message_t *m)
+{
+	struct bw_post post;
+	char err[256], key[256];
+	const char *targets[64];
+	struct feat_account *a;
+	bool observe = is_observation(m);
+	uint64_t late;
+	size_t n;
+
+	if (s->in_batch == 0) {
+		s->batch_start = bw_time_mono_ms();
+		if (feat_store_begin(s->store, err, sizeof(err)))
+			return fail(s, BW_ESTORE, err);
+	}
+	s->in_batch++;
+	s->st.messages++;
+	note_offset(s, m);
+	bw_arena_reset(s->arena);
+	if (ingest_post_decode(m->payload, m->len, &post, s->arena, err, sizeof(err))) {
+		s->st.bad++;
+		BW_WARN("features: %s[%d]@%lld: undecodable post skipped: %s",
+			rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset, err);
+		return 0;
+	}
+	if (observe) {
+		snprintf(key, sizeof(key), "%.*s", (int)(m->key_len < 255 ? m->key_len : 255),
+			 m->key ? (const char *)m->key : "");
+		if (!(a = cache_get(s, key)))
+			return s->err;
+		late = feat_account_late(a);
+		if (feat_account_update(a, &post))
+			return fail(s, BW_ENOMEM, "feature state update failed");
+		s->st.late += feat_account_late(a) - late;
+		s->st.observations++;
+		return 0;
+	}
+	if (!(a = cache_get(s, post.author.id)))
+		return s->err;
+	late = feat_account_late(a);
+	if (feat_account_update(a, &post))
+		return fail(s, BW_ENOMEM, "feature state update failed");
+	s->st.late += feat_account_late(a) - late;
+	s->st.posts++;
+	n = feat_post_targets(&post, targets, sizeof(targets) / sizeof(targets[0]));
+	for (size_t i = 0; i < n && !s->err; i++) {
+		produce(s, s->cfg->ingest_topic, targets[i], m->payload, m->len, true);
+		s->st.forwarded++;
+	}
+	return s->err;
+}
+
+/* ---- the consumer ------------------------------------------------------------------- */
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			 rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	struct stage *s = opaque;
+
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		for (int i = 0; i < parts->cnt; i++) {
+			int64_t off;
+			if (feat_store_offset_get(s->store, parts->elems[i].topic,
+						  parts->elems[i].partition, &off) == 0)
+				parts->elems[i].offset = off;
+		}
+		rd_kafka_assign(rk, parts);
+		s->assigned = true;
+		s->last_msg = bw_time_mono_ms();
+		BW_INFO("features: assigned %d partition(s) of %s", parts->cnt, s->cfg->ingest_topic);
+		return;
+	}
+	if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+		flush(s); /* commit on revoke */
+		BW_INFO("features: revoked %d partition(s)", parts->cnt);
+	}
+	rd_kafka_assign(rk, NULL);
+	s->assigned = false;
+}
+
+static rd_kafka_t *make_client(struct stage *s, rd_kafka_type_t type, char *errstr, size_t errlen)
+{
+	const struct bw_config *c = s->cfg;
+	rd_kafka_conf_t *conf = bw_kafka_conf_new(c->kafka_bootstrap, c->n_kafka, c->kafka_keys,
+						  c->kafka_values, errstr, errlen);
+	rd_kafka_t *rk;
+
+	if (!conf)
+		return NULL;
+	if (type == RD_KAFKA_CONSUMER &&
+	    (bw_kafka_conf_set(conf, "group.id", c->features_group, errstr, errlen) ||
+	     bw_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, errlen) ||
+	     bw_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, errlen) ||
+	     bw_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, errlen))) {
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
+	if (type == RD_KAFKA_CONSUMER)
+		rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+	else
+		rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+	rd_kafka_conf_set_opaque(conf, s);
+	if (!(rk = rd_kafka_new(type, conf, errstr, errlen))) {
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
+	return rk;
+}
+
+static int setup(struct stage *s, char *errstr, size_t errlen)
+{
+	rd_kafka_topic_partition_list_t *sub;
+	rd_kafka_resp_err_t e;
+
+	if (!s->cfg->kafka_bootstrap[0])
+		return bw_seterr(errstr, errlen, BW_EKAFKA,
+				 "kafka.bootstrap.servers is empty: start `botwatch broker` (or point at a "
+				 "cluster) and pass its address with --brokers");
+	if (!(s->store = feat_store_open(s->cfg->features_state, (size_t)s->cfg->features_map_size_mb,
+					 errstr, errlen)))
+		return BW_ESTORE;
+	if (!(s->arena = bw_arena_new((size_t)s->cfg->ingest_max_line_bytes * 4)) ||
+	    !(s->vec = malloc(feat_count() * sizeof(*s->vec))) ||
+	    !(s->offs = rd_kafka_topic_partition_list_new(8)) || cache_grow(s))
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+	if (!(s->prod = make_client(s, RD_KAFKA_PRODUCER, errstr, errlen)) ||
+	    !(s->rk = make_client(s, RD_KAFKA_CONSUMER, errstr, errlen)))
+		return BW_EKAFKA;
+	rd_kafka_poll_set_consumer(s->rk);
+	sub = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(sub, s->cfg->ingest_topic, RD_KAFKA_PARTITION_UA);
+	e = rd_kafka_subscribe(s->rk, sub);
+	rd_kafka_topic_partition_list_destroy(sub);
+	if (e)
+		return bw_seterr(errstr, errlen, BW_EKAFKA, "subscribe to %s: %s", s->cfg->ingest_topic,
+				 rd_kafka_err2str(e));
+	return 0;
+}
+
+static void loop(struct stage *s)
+{
+	while (!*s->stop && !s->err) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, 100);
+		int64_t now;
+
+		if (m) {
+			if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+				on_message(s, m);
+			else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+				BW_WARN("features: consumer: %s", rd_kafka_message_errstr(m));
+			rd_kafka_message_destroy(m); /* before any exit: a held message blocks destroy */
+			if (s->opts->crash_after && s->st.messages >= s->opts->crash_after) {
+				/* simulated crash: the open batch is never committed */
+				fail(s, BW_ESTOP, "simulated crash (--crash-after)");
+				break;
+			}
+		}
+		rd_kafka_poll(s->prod, 0);
+		now = bw_time_mono_ms();
+		if (m)
+			s->last_msg = now;
+		if (s->in_batch && (s->in_batch >= (size_t)s->cfg->features_batch ||
+				    now - s->batch_start >= s->cfg->features_batch_ms))
+			flush(s);
+		if (s->opts->max_messages && s->st.messages >= s->opts->max_messages)
+			break;
+		if (s->opts->idle_exit_ms && s->assigned && now - s->last_msg >= s->opts->idle_exit_ms)
+			break;
+	}
+}
+
+static void teardown(struct stage *s)
+{
+	if (s->rk) {
+		if (!s->err)
+			flush(s);
+		rd_kafka_consumer_close(s->rk); /* revokes: flushes once more (nothing left) */
+		rd_kafka_destroy(s->rk);
+	}
+	if (s->prod) {
+		rd_kafka_flush(s->prod, 10000);
+		if (rd_kafka_outq_len(s->prod) > 0)
+			fail(s, BW_EKAFKA, "feature updates still queued after 10 s");
+		rd_kafka_destroy(s->prod);
+	}
+	for (size_t i = 0; i < s->n_cached; i++)
+		feat_account_free(s->cached[i]);
+	feat_store_close(s->store); /* aborts an uncommitted batch after an error */
+	if (s->offs)
+		rd_kafka_topic_partition_list_destroy(s->offs);
+	bw_arena_free(s->arena);
+	free(s->slots);
+	free(s->cached);
+	free(s->vec);
+}
+
+int feat_stage_run(const struct bw_config *cfg, const struct feat_stage_opts *opts,
+		   volatile sig_atomic_t *stop, struct feat_stage_stats *stats, char *errstr,
+		   size_t errlen)
+{
+	struct stage s = { .cfg = cfg, .opts = opts, .stop = stop };
+	int rc = setup(&s, errstr, errlen);
+
+	if (rc == 0) {
+		BW_INFO("features: consuming %s as group %s; state in %s", cfg->ingest_topic,
+			cfg->features_group, cfg->features_state);
+		loop(&s);
+	}
+	teardown(&s);
+	if (rc == 0 && s.err)
+		rc = bw_seterr(errstr, errlen, s.err, "%s", s.errbuf);
+	if (stats)
+		*stats = s.st;
+	return rc;
+}

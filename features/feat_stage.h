@@ -1,0 +1,136 @@
+/*
+ * feat_stage.h — the Kafka features stage: consume normalised posts from the
+ * `posts` topic in a consumer group, keep per-account feature state in LMDB
+ * with the consumed offsets committed in the same transaction, and emit a
+ * feature update per changed account to the `features` topic for scoring.
+ *
+ * Three parts, one prefix:
+ *   feat_store_*   the LMDB state store (feat_store.c; library-like, no logs)
+ *   feat_update_*  the binary encoding of a feature update message
+ *   feat_stage_run the consumer loop (feat_stage.c; logs through bw_log)
+ * docs/STATE.md ("The Kafka stage") describes the protocol.
+ *
+ * Ownership is stated per function. A store is used by one thread.
+ */
+#ifndef BW_FEAT_STAGE_H
+#define BW_FEAT_STAGE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "feat.h"
+
+/* ---- LMDB state store ---------------------------------------------------------- */
+
+struct feat_store;
+
+/*
+ * Open (creating) the store in directory `dir` with a map of `map_mb` MiB.
+ * Fails with BW_ESCHEMA when the directory holds state of another format.
+ * NULL with errstr set on failure; close with feat_store_close().
+ */
+struct feat_store *feat_store_open(const char *dir, size_t map_mb, char *errstr, size_t errlen);
+void feat_store_close(struct feat_store *s); /* aborts an open transaction; NULL ok */
+
+/* Begin the (single) write transaction; 0 or BW_ESTORE. */
+int feat_store_begin(struct feat_store *s, char *errstr, size_t errlen);
+
+/* Commit / abort it. Commit returns 0 or BW_ESTORE (then the transaction is gone). */
+int feat_store_commit(struct feat_store *s, char *errstr, size_t errlen);
+void feat_store_abort(struct feat_store *s);
+
+/*
+ * Load an account's state inside the open transaction: *out is a new state
+ * (caller frees with feat_account_free()) or NULL when the account has none.
+ * 0, BW_ESTORE or BW_EPARSE (corrupt value) with errstr set.
+ */
+int feat_store_get(struct feat_store *s, const char *user_id, struct feat_account **out,
+		   char *errstr, size_t errlen);
+
+/* Save an account's state (borrowed) in the open transaction. 0 or BW_ESTORE/BW_ENOMEM. */
+int feat_store_put(struct feat_store *s, const struct feat_account *acc, char *errstr,
+		   size_t errlen);
+
+/* The next offset to consume of topic/partition: 0 and *offset, or BW_ENOENT.
+ * Uses the open transaction when there is one, else a read transaction. */
+int feat_store_offset_get(struct feat_store *s, const char *topic, int32_t partition,
+			  int64_t *offset);
+
+/* Record the next offset to consume, in the open transaction. 0 or BW_ESTORE. */
+int feat_store_offset_put(struct feat_store *s, const char *topic, int32_t partition,
+			  int64_t offset, char *errstr, size_t errlen);
+
+/*
+ * Visit every stored account (read transaction; states borrowed for the
+ * call) in account-id byte order. A non-zero callback return stops the walk
+ * and is returned; BW_ESTORE/BW_EPARSE with errstr set on store errors.
+ */
+typedef int (*feat_store_cb)(const struct feat_account *acc, void *opaque);
+int feat_store_each(struct feat_store *s, feat_store_cb cb, void *opaque, char *errstr,
+		    size_t errlen);
+
+/* Number of account states stored. */
+int feat_store_count(struct feat_store *s, uint64_t *n);
+
+/* ---- feature update messages ----------------------------------------------------- */
+
+/*
+ * Encode one account's vector (feat_count() doubles, borrowed) as a feature
+ * update: bytes 0xB8 0x01, the schema hash, user id, screen name, posts seen,
+ * latest event time and the vector (docs/STATE.md). *out is malloc'd (caller
+ * frees). 0 or BW_ENOMEM.
+ */
+int feat_update_encode(const struct feat_account *acc, const double *vec, unsigned char **out,
+		       size_t *len);
+
+/* A decoded feature update; strings and the vector point into the message. */
+struct feat_update {
+	char schema_hash[17];     /* feature schema of the vector */
+	char user_id[64];         /* account id */
+	char screen_name[64];     /* latest screen name ("" when unknown) */
+	uint64_t posts_seen;      /* distinct own posts */
+	int64_t last_event_ms;    /* latest own event time, BW_TIME_NONE */
+	size_t n;                 /* doubles in vec */
+	const unsigned char *vec; /* n little-endian IEEE-754 doubles (unaligned) */
+};
+
+/* Decode (buf borrowed for the lifetime of *u). 0, BW_ESCHEMA or BW_EPARSE. */
+int feat_update_decode(const void *buf, size_t len, struct feat_update *u);
+
+/* The i-th value of a decoded vector (i < u->n). */
+double feat_update_value(const struct feat_update *u, size_t i);
+
+/* ---- the consumer loop ----------------------------------------------------------- */
+
+struct feat_stage_opts {
+	uint64_t max_messages;  /* stop after this many consumed messages (0 = no limit) */
+	int64_t idle_exit_ms;   /* stop after this long without a message once assigned (0 = never) */
+	uint64_t crash_after;   /* fault injection for tests: stop with BW_ESTOP right after
+				   folding this many messages, abandoning the open batch
+				   uncommitted (0 = never) */
+};
+
+struct feat_stage_stats {
+	uint64_t messages;      /* messages consumed */
+	uint64_t posts;         /* posts folded into their author's state */
+	uint64_t observations;  /* observation messages folded into a named account */
+	uint64_t forwarded;     /* observation messages produced for named accounts */
+	uint64_t bad;           /* undecodable messages (logged with topic/partition/offset) */
+	uint64_t late;          /* posts/observations ignored as older than a full window */
+	uint64_t commits;       /* LMDB transactions committed */
+	uint64_t updates;       /* feature updates produced */
+};
+
+/*
+ * Run the stage with `cfg` (borrowed) until *stop (borrowed, set by a signal
+ * handler), or an option's limit. Returns 0, or BW_EKAFKA / BW_ESTORE /
+ * BW_ENOMEM with errstr set; *stats (may be NULL) receives the counters.
+ */
+int feat_stage_run(const struct bw_config *cfg, const struct feat_stage_opts *opts,
+		   volatile sig_atomic_t *stop, struct feat_stage_stats *stats, char *errstr,
+		   size_t errlen);
+
+#endif

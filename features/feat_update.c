@@ -1,0 +1,131 @@
+/*
+ * feat_update.c — the feature update message on the `features` topic
+ * (key = account id). Layout, version 1:
+ *   0xB8 0x01, str schema_hash, str user_id, str screen_name (len 0 = NULL),
+ *   uvar posts_seen, svar last_event_ms, uvar n, then n doubles (8 bytes each,
+ *   little-endian IEEE-754)
+ * str = uvar length + bytes; uvar = LEB128; svar = zig-zag LEB128.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bw_err.h"
+#include "bw_time.h"
+#include "feat_stage.h"
+
+#define UPDATE_MAGIC 0xB8
+#define UPDATE_VERSION 1
+
+static size_t put_u(unsigned char *p, uint64_t v)
+{
+	size_t n = 0;
+	do {
+		p[n] = (unsigned char)(v & 0x7F);
+		v >>= 7;
+		if (v)
+			p[n] |= 0x80;
+		n++;
+	} while (v);
+	return n;
+}
+
+static size_t put_str(unsigned char *p, const char *s)
+{
+	size_t len = s ? strlen(s) : 0, n = put_u(p, len);
+	memcpy(p + n, s ? s : "", len);
+	return n + len;
+}
+
+int feat_update_encode(const struct feat_account *acc, const double *vec, unsigned char **out,
+		       size_t *len)
+{
+	const char *id = feat_account_id(acc), *sn = feat_account_screen_name(acc);
+	int64_t last = feat_account_last_event(acc);
+	size_t n = feat_count(), cap = 2 + 3 * 10 + 17 + strlen(id) + (sn ? strlen(sn) : 0) + 30 + n * 8;
+	unsigned char *p = malloc(cap);
+	size_t o = 0;
+
+	if (!p)
+		return BW_ENOMEM;
+	p[o++] = UPDATE_MAGIC;
+	p[o++] = UPDATE_VERSION;
+	o += put_str(p + o, feat_schema_hash());
+	o += put_str(p + o, id);
+	o += put_str(p + o, sn);
+	o += put_u(p + o, feat_account_posts(acc));
+	o += put_u(p + o, ((uint64_t)last << 1) ^ (uint64_t)(last >> 63));
+	o += put_u(p + o, n);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t bits;
+		memcpy(&bits, &vec[i], 8);
+		for (int b = 0; b < 8; b++)
+			p[o++] = (unsigned char)(bits >> (8 * b));
+	}
+	*out = p;
+	*len = o;
+	return 0;
+}
+
+struct cursor {
+	const unsigned char *p; /* message */
+	size_t len, off;        /* its length, read position */
+	bool bad;               /* malformed */
+};
+
+static uint64_t get_u(struct cursor *c)
+{
+	uint64_t v = 0;
+	for (int shift = 0; shift < 64 && c->off < c->len; shift += 7) {
+		unsigned char b = c->p[c->off++];
+		v |= (uint64_t)(b & 0x7F) << shift;
+		if (!(b & 0x80))
+			return v;
+	}
+	c->bad = true;
+	return 0;
+}
+
+static void get_str(struct cursor *c, char *dst, size_t cap)
+{
+	uint64_t n = get_u(c);
+	if (c->bad || n >= cap || n > c->len - c->off || memchr(c->p + c->off, '\0', n)) {
+		c->bad = true;
+		dst[0] = '\0';
+		return;
+	}
+	memcpy(dst, c->p + c->off, n);
+	dst[n] = '\0';
+	c->off += n;
+}
+
+int feat_update_decode(const void *buf, size_t len, struct feat_update *u)
+{
+	struct cursor c = { buf, len, 2, false };
+	uint64_t z;
+
+	memset(u, 0, sizeof(*u));
+	if (len < 2 || c.p[0] != UPDATE_MAGIC || c.p[1] != UPDATE_VERSION)
+		return BW_ESCHEMA;
+	get_str(&c, u->schema_hash, sizeof(u->schema_hash));
+	get_str(&c, u->user_id, sizeof(u->user_id));
+	get_str(&c, u->screen_name, sizeof(u->screen_name));
+	u->posts_seen = get_u(&c);
+	z = get_u(&c);
+	u->last_event_ms = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+	u->n = (size_t)get_u(&c);
+	if (c.bad || u->n > (len - c.off) / 8 || c.off + u->n * 8 != len)
+		return BW_EPARSE;
+	u->vec = c.p + c.off;
+	return 0;
+}
+
+double feat_update_value(const struct feat_update *u, size_t i)
+{
+	uint64_t bits = 0;
+	double d;
+
+	for (int b = 7; b >= 0; b--)
+		bits = (bits << 8) | u->vec[i * 8 + (size_t)b];
+	memcpy(&d, &bits, 8);
+	return d;
+}

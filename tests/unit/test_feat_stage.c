@@ -1,0 +1,177 @@
+/*
+ * test_feat_stage.c — the features stage's LMDB state store (state and
+ * offsets in one transaction, abort, format marker, scan) and the feature
+ * update message (round trip, rejection of malformed bytes). The consumer
+ * loop itself is tested end to end in tests/integration/features_stage.sh.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bw_err.h"
+#include "bw_time.h"
+#include "feat_stage.h"
+
+static void tmpdir(char *buf, size_t len)
+{
+	snprintf(buf, len, "/tmp/bw_feat_store_XXXXXX");
+	assert_non_null(mkdtemp(buf));
+}
+
+static void rmdir_all(const char *dir)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/data.mdb", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
+	unlink(p);
+	rmdir(dir);
+}
+
+static struct feat_account *account(const char *id, int posts)
+{
+	struct feat_account *a = feat_account_new(id);
+	struct bw_post p;
+	char pid[16];
+
+	for (int i = 0; i < posts; i++) {
+		memset(&p, 0, sizeof(p));
+		snprintf(pid, sizeof(pid), "%d", i);
+		p.id = pid;
+		p.created_at_ms = 1500000000000LL + i * 1000;
+		p.author.id = id;
+		p.author.screen_name = "someone";
+		p.author.created_at_ms = BW_TIME_NONE;
+		p.author.followers_count = p.author.friends_count = p.author.statuses_count = 3;
+		p.author.favourites_count = p.author.listed_count = -1;
+		p.retweet_count = p.favorite_count = p.reply_count = p.quote_count = -1;
+		p.text = "hello world";
+		assert_int_equal(feat_account_update(a, &p), 0);
+	}
+	return a;
+}
+
+static int count_cb(const struct feat_account *a, void *opaque)
+{
+	(void)a;
+	(*(int *)opaque)++;
+	return 0;
+}
+
+static void test_store(void **state)
+{
+	(void)state;
+	char dir[64], err[256];
+	struct feat_store *s;
+	struct feat_account *a = account("42", 5), *b;
+	int64_t off;
+	uint64_t n;
+	int seen = 0;
+
+	tmpdir(dir, sizeof(dir));
+	assert_non_null(s = feat_store_open(dir, 16, err, sizeof(err)));
+	assert_int_equal(feat_store_offset_get(s, "posts", 0, &off), BW_ENOENT);
+	/* an aborted transaction leaves nothing */
+	assert_int_equal(feat_store_begin(s, err, sizeof(err)), 0);
+	assert_int_equal(feat_store_put(s, a, err, sizeof(err)), 0);
+	assert_int_equal(feat_store_offset_put(s, "posts", 0, 99, err, sizeof(err)), 0);
+	feat_store_abort(s);
+	assert_int_equal(feat_store_count(s, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(feat_store_offset_get(s, "posts", 0, &off), BW_ENOENT);
+	/* state and offset commit together */
+	assert_int_equal(feat_store_begin(s, err, sizeof(err)), 0);
+	assert_int_equal(feat_store_begin(s, err, sizeof(err)), BW_EINVAL); /* one at a time */
+	assert_int_equal(feat_store_put(s, a, err, sizeof(err)), 0);
+	assert_int_equal(feat_store_offset_put(s, "posts", 3, 1234567890123LL, err, sizeof(err)), 0);
+	assert_int_equal(feat_store_commit(s, err, sizeof(err)), 0);
+	assert_int_equal(feat_store_offset_get(s, "posts", 3, &off), 0);
+	assert_int_equal(off, 1234567890123LL);
+	assert_int_equal(feat_store_offset_get(s, "posts", 2, &off), BW_ENOENT);
+	feat_store_close(s);
+	/* reopened: the state is there and loads identically */
+	assert_non_null(s = feat_store_open(dir, 16, err, sizeof(err)));
+	assert_int_equal(feat_store_begin(s, err, sizeof(err)), 0);
+	assert_int_equal(feat_store_get(s, "42", &b, err, sizeof(err)), 0);
+	assert_non_null(b);
+	assert_int_equal(feat_account_posts(b), 5);
+	feat_account_free(b);
+	assert_int_equal(feat_store_get(s, "43", &b, err, sizeof(err)), 0);
+	assert_null(b);
+	feat_store_abort(s);
+	assert_int_equal(feat_store_each(s, count_cb, &seen, err, sizeof(err)), 0);
+	assert_int_equal(seen, 1);
+	feat_store_close(s);
+	feat_account_free(a);
+	feat_account_free(b);
+	rmdir_all(dir);
+}
+
+static void test_store_format_marker(void **state)
+{
+	(void)state;
+	char dir[64], err[256];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { 6, "format" }, v = { 8, "BWFS0 v0" };
+
+	tmpdir(dir, sizeof(dir));
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0644), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", MDB_CREATE, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	assert_null(feat_store_open(dir, 16, err, sizeof(err)));
+	assert_non_null(strstr(err, "another state format"));
+	rmdir_all(dir);
+}
+
+static void test_update_message(void **state)
+{
+	(void)state;
+	struct feat_account *a = account("1234567", 3);
+	size_t n = feat_count(), len;
+	double *v = malloc(n * sizeof(*v));
+	unsigned char *buf;
+	struct feat_update u;
+
+	assert_int_equal(feat_account_extract(a, BW_TIME_NONE, v), 0);
+	assert_int_equal(feat_update_encode(a, v, &buf, &len), 0);
+	assert_int_equal(feat_update_decode(buf, len, &u), 0);
+	assert_string_equal(u.schema_hash, feat_schema_hash());
+	assert_string_equal(u.user_id, "1234567");
+	assert_string_equal(u.screen_name, "someone");
+	assert_int_equal(u.posts_seen, 3);
+	assert_int_equal(u.last_event_ms, 1500000002000LL);
+	assert_int_equal(u.n, n);
+	for (size_t i = 0; i < n; i++)
+		assert_true(feat_update_value(&u, i) == v[i]);
+	for (size_t cut = 0; cut < len; cut++) /* every truncation is rejected */
+		assert_int_not_equal(feat_update_decode(buf, cut, &u), 0);
+	buf[0] = 0xB7; /* a post, not an update */
+	assert_int_equal(feat_update_decode(buf, len, &u), BW_ESCHEMA);
+	free(buf);
+	free(v);
+	feat_account_free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_store_format_marker),
+		cmocka_unit_test(test_update_message),
+	};
+	return cmocka_run_group_tests_name("feat_stage", tests, NULL, NULL);
+}
