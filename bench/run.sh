@@ -202,6 +202,22 @@ bench_classifier() {
 	fi
 	echo "   \$ $BUILD/bench/bench_clf   # synthetic 1,200-column linear model, 3 bot types"
 	"$BUILD"/bench/bench_clf | sed 's/^/   /'
+	# end to end: decode + features + score + write the records, the dev profiles
+	local data=${BOTWATCH_DATA:-../shared/data} tmp
+	if [ -f models/default.model ] && [ -f "$data/dev/posts.ndjson.gz" ]; then
+		tmp=$(mktemp -d /tmp/bw_bench_replay_XXXXXX)
+		echo "== replay: profiles decoded, featurised, scored and written per second"
+		echo "   \$ $BUILD/botwatch replay --probe-time 2016-01-01T00:00:00Z --out FILE $data/dev/posts.ndjson.gz"
+		read -r wall cpu < <(secs "$BUILD"/botwatch replay --probe-time 2016-01-01T00:00:00Z \
+			--out "$tmp/scores.ndjson" "$data/dev/posts.ndjson.gz")
+		n=$(wc -l < "$tmp/scores.ndjson")
+		echo "   $n accounts in ${wall}s wall, ${cpu}s CPU: $(div "$n" "$wall") accounts/s wall, $(div "$n" "$cpu") accounts/s per CPU second"
+		echo "   \$ ... same with --store DIR (LMDB, records + 1,453-double feature vectors)"
+		read -r wall cpu < <(secs "$BUILD"/botwatch replay --probe-time 2016-01-01T00:00:00Z \
+			--store "$tmp/store" "$data/dev/posts.ndjson.gz")
+		echo "   $n accounts in ${wall}s wall, ${cpu}s CPU: $(div "$n" "$wall") accounts/s wall, $(div "$n" "$cpu") accounts/s per CPU second"
+		rm -rf "$tmp"
+	fi
 }
 
 # --- pipeline: replay through the embedded broker vs the plain replay ---------------

@@ -157,6 +157,9 @@ struct clf_train_opts {
 	uint64_t seed;          /* fold shuffling and subsampling seed */
 	size_t max_rows;        /* cap on rows per SVM fit (stratified subsample); 0 = none */
 	int min_class_rows;     /* fewer rows of a class than this: sub-model not trained */
+	bool group_folds;       /* CV folds hold out whole bot classes (row_class) when there
+				 * are at least `folds` of them, so C is chosen, and stacks are
+				 * fitted, on bot kinds unseen in training; else stratified */
 	const char *schema_hash;/* feature registry hash stored in the model */
 	int schema_version;     /* feature schema version stored in the model */
 	json_t *meta;           /* borrowed; copied into the model's "training" object */
@@ -164,7 +167,7 @@ struct clf_train_opts {
 	void *progress_opaque;  /* passed to progress */
 };
 
-/* Defaults: linear, 5 folds, seed 1, max_rows 4000, min_class_rows 10. */
+/* Defaults: linear, 5 folds, seed 1, max_rows 4000, min_class_rows 10, stratified folds. */
 void clf_train_opts_init(struct clf_train_opts *o);
 
 /*

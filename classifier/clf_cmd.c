@@ -64,7 +64,11 @@ static int index_build(size_t **slot, size_t *nslot, size_t n, char *const *keys
 	free(*slot);
 	*slot = NULL;
 	*nslot = ns / 2; /* index_grow doubles it */
-	return index_grow(slot, nslot, n, keys);
+	if (index_grow(slot, nslot, n, keys)) {
+		*nslot = 0; /* empty: index_find finds nothing */
+		return BW_ENOMEM;
+	}
+	return 0;
 }
 
 static long index_find(const size_t *slot, size_t nslot, char *const *keys, const char *id)

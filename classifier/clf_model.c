@@ -31,12 +31,14 @@ const struct clf_group_def clf_groups[CLF_N_GROUPS] = {
 /* Profile columns that record how a dataset was collected rather than how an
  * account behaves (null-vs-false flags, presence of optional fields, crawl
  * era, fields API v2 does not carry) or how much of a timeline an archive
- * holds (posts seen, deltas between snapshots): never used. docs/MODEL.md. */
+ * holds (posts seen, screen names seen, deltas between snapshots): never used.
+ * account_age: crawl era (docs/MODEL.md, leave-one-group-out). */
 static const char *const deny_user[] = {
 	"default_profile", "verified", "protected", "geo_enabled", "background", "time_zone",
 	"utc_offset", "location", "translator", "banner", "image", "url", "favourites", "lang",
 	"has_", "created", "contributors", "notifications", "following", "follow_request",
-	"extended", "withheld", "bot_flag", "self_declared", "posts_seen", "delta", NULL,
+	"extended", "withheld", "bot_flag", "self_declared", "posts_seen", "screen_names_seen",
+	"delta", "account_age", NULL,
 };
 
 /* Profile columns computed from name, handle or bio text. */

@@ -32,6 +32,7 @@ void clf_train_opts_init(struct clf_train_opts *o)
 	o->max_rows = 4000;
 	o->min_class_rows = 10;
 	o->schema_version = 1;
+	o->group_folds = false;
 }
 
 /* Result of training one group for one head. */
@@ -295,10 +296,69 @@ static double try_params(struct tctx *c, const struct svm_problem *p, const int 
 	return auc;
 }
 
+/* Folds that hold out whole bot classes: each class (m->row_class of the
+ * bot rows) goes to the fold with the fewest bots so far, largest class
+ * first (ties by name); humans are dealt round-robin in pop's order, which
+ * subsample() has shuffled with the seed.
+ * Returns false (fold untouched) when there are fewer than k bot classes. */
+static bool class_folds(const struct clf_matrix *m, const size_t *pop, size_t n, int k,
+			int *fold)
+{
+	enum { MAXC = 64 };
+	const char *name[MAXC];
+	size_t count[MAXC], nc = 0, load[16] = { 0 };
+	if (k > 16)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!m->label[pop[i]])
+			continue;
+		size_t c = 0;
+		while (c < nc && strcmp(name[c], m->row_class[pop[i]]) != 0)
+			c++;
+		if (c == nc) {
+			if (nc == MAXC)
+				return false;
+			name[nc] = m->row_class[pop[i]];
+			count[nc++] = 0;
+		}
+		count[c]++;
+	}
+	if (nc < (size_t)k)
+		return false;
+	int cfold[MAXC];
+	bool done[MAXC] = { false };
+	for (size_t step = 0; step < nc; step++) {
+		size_t best = nc;
+		for (size_t c = 0; c < nc; c++)
+			if (!done[c] && (best == nc || count[c] > count[best] ||
+					 (count[c] == count[best] && strcmp(name[c], name[best]) < 0)))
+				best = c;
+		int f = 0;
+		for (int j = 1; j < k; j++)
+			if (load[j] < load[f])
+				f = j;
+		cfold[best] = f;
+		load[f] += count[best];
+		done[best] = true;
+	}
+	size_t h = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (m->label[pop[i]]) {
+			size_t c = 0;
+			while (strcmp(name[c], m->row_class[pop[i]]) != 0)
+				c++;
+			fold[i] = cfold[c];
+		} else {
+			fold[i] = (int)(h++ % (size_t)k);
+		}
+	}
+	return true;
+}
+
 /* Grid search (or the given parameters) on problem p; leaves the chosen
  * parameters in t and their out-of-fold decisions in oof. */
 static int search(struct tctx *c, int g, bool grid, const struct svm_problem *p,
-		  struct tgroup *t, double *oof)
+		  const size_t *pop, struct tgroup *t, double *oof)
 {
 	static const double Cs_lin[] = { 0.01, 0.1, 1.0 }, Cs_rbf[] = { 0.3, 3.0, 30.0 };
 	const double gmul[] = { 0.3, 3.0 };
@@ -311,7 +371,8 @@ static int search(struct tctx *c, int g, bool grid, const struct svm_problem *p,
 		goto out_free;
 	for (int i = 0; i < p->l; i++)
 		y[i] = p->y[i] > 0.5;
-	clf_stratified_folds(y, (size_t)p->l, c->o->folds, c->o->seed + (uint64_t)g, fold);
+	if (!c->o->group_folds || !class_folds(c->m, pop, (size_t)p->l, c->o->folds, fold))
+		clf_stratified_folds(y, (size_t)p->l, c->o->folds, c->o->seed + (uint64_t)g, fold);
 	if (!grid && c->best_C[g] > 0) {
 		t->C = c->best_C[g];
 		t->gamma = c->best_gamma[g];
@@ -416,7 +477,7 @@ static int train_group(struct tctx *c, int g, const char *type, struct tgroup *t
 		rc = BW_ENOMEM;
 		goto out_free;
 	}
-	if ((rc = search(c, g, type == NULL, &pr.p, t, oof)))
+	if ((rc = search(c, g, type == NULL, &pr.p, pop, t, oof)))
 		goto out_free;
 	if ((rc = finish_group(c, t, &pr, pop, np, ns, oof)))
 		goto out_free;
@@ -712,6 +773,7 @@ static json_t *params_json(const struct clf_train_opts *o)
 	json_object_set_new(p, "transform", json_string("z = clip((slog1p(x) - mean) / sd, -5, 5)"));
 	json_object_set_new(p, "class_weights", json_string("balanced"));
 	json_object_set_new(p, "stack_ridge", json_real(1.0));
+	json_object_set_new(p, "folds_by", json_string(o->group_folds ? "bot_class" : "stratified"));
 	return p;
 }
 

@@ -27,14 +27,16 @@ static void eval_usage(FILE *out)
 	fprintf(out,
 		"usage: botwatch eval [--model M] --posts FILE... --labels CSV... [--report DIR]\n"
 		"                     [--leave-dataset-out] [--leave-class-out] [--probe-time T]\n"
-		"                     [--threshold P] [--kernel linear|rbf] [--folds K]\n\n"
+		"                     [--threshold P] [--kernel linear|rbf] [--folds K]\n"
+		"                     [--folds-by class|stratified]\n\n"
 		"  --model M            model file (default: config score.model)\n"
 		"  --report DIR         also write roc.svg, pr.svg, calibration.svg, index.html\n"
 		"  --leave-dataset-out  retrain without each dataset and test on it\n"
 		"  --leave-class-out    retrain without each bot class; test it against a\n"
 		"                       held-out fifth of the humans\n"
 		"  --threshold P        score threshold for precision/recall/F1 (default 0.5)\n"
-		"  --kernel, --folds    training options for the leave-out runs\n");
+		"  --kernel, --folds, --folds-by  training options for the leave-out runs\n"
+		"                       (see botwatch train --help)\n");
 }
 
 /* Parsed command line. */
@@ -92,6 +94,12 @@ static int eval_parse(int argc, char **argv, struct eval_args *a)
 				fprintf(stderr, "botwatch eval: --threshold must be in [0, 1]\n");
 				return 2;
 			}
+		} else if (strcmp(opt, "--folds-by") == 0) {
+			if (strcmp(v, "class") && strcmp(v, "stratified")) {
+				fprintf(stderr, "botwatch eval: --folds-by must be class or stratified\n");
+				return 2;
+			}
+			a->o.group_folds = v[0] == 'c';
 		} else if (strcmp(opt, "--folds") == 0) {
 			long k = strtol(v, &e, 10);
 			if (*e || errno || k < 2 || k > 20) {

@@ -22,13 +22,16 @@ static void train_usage(FILE *out)
 	fprintf(out,
 		"usage: botwatch train --posts FILE... --labels CSV... --out MODEL\n"
 		"                      [--kernel linear|rbf] [--folds K] [--probe-time ISO8601]\n"
-		"                      [--seed S] [--max-rows N]\n\n"
+		"                      [--seed S] [--max-rows N] [--folds-by class|stratified]\n\n"
 		"  --posts FILE...    archives (NDJSON / gzip, any shape the decoder reads)\n"
 		"  --labels CSV...    user_id,label[,class][,dataset]; label 1 = bot. Several files\n"
 		"                     are merged; an id listed twice keeps its first label\n"
 		"  --out MODEL        model file to write (docs/MODEL.md)\n"
 		"  --kernel K         linear (default; fast scoring) or rbf\n"
-		"  --folds K          stratified CV folds for grid search and calibration (default 5)\n"
+		"  --folds K          CV folds for grid search and calibration (default 5)\n"
+		"  --folds-by B       stratified (default): random stratified folds; class: each\n"
+		"                     fold holds out whole bot classes (the labels' class column)\n"
+		"                     when there are >= K of them (docs/MODEL.md: measured, not better)\n"
 		"  --probe-time T     event time at which profile features are computed\n"
 		"  --seed S           fold/subsample seed (default 1)\n"
 		"  --max-rows N       cap on rows per SVM fit, stratified subsample (default 4000)\n");
@@ -85,6 +88,9 @@ static int train_parse(int argc, char **argv, struct train_args *a)
 		} else if (strcmp(opt, "--kernel") == 0 && v &&
 			   (strcmp(v, "linear") == 0 || strcmp(v, "rbf") == 0)) {
 			a->o.kernel = v[0] == 'r' ? CLF_KERNEL_RBF : CLF_KERNEL_LINEAR;
+		} else if (strcmp(opt, "--folds-by") == 0 && v &&
+			   (strcmp(v, "class") == 0 || strcmp(v, "stratified") == 0)) {
+			a->o.group_folds = v[0] == 'c';
 		} else if (strcmp(opt, "--folds") == 0) {
 			if (num_arg(opt, v, 2, 20, &d))
 				return 2;

@@ -12,7 +12,8 @@ OUT=${1:-models/default.model}
 TMP=$BUILD/model-data
 mkdir -p "$TMP"
 
-for f in dev/posts.ndjson.gz dev/labels.csv cresci2015/posts.ndjson.gz cresci2015/labels.csv; do
+for f in dev/posts.ndjson.gz dev/labels.csv dev/source_meta.csv cresci2015/posts.ndjson.gz \
+	cresci2015/labels.csv cresci2015/source_meta.csv; do
 	[ -f "$DATA/$f" ] || { echo "model: $DATA/$f missing (set BOTWATCH_DATA)" >&2; exit 1; }
 done
 # cresci-2015: drop ids also labelled in dev (the README's overlap list); the
@@ -21,9 +22,15 @@ awk -F, 'NR==FNR { if (FNR > 1) seen[$1] = 1; next } FNR == 1 || !($1 in seen)' 
 	"$DATA/dev/labels.csv" "$DATA/cresci2015/labels.csv" |
 	awk -F, 'BEGIN { OFS = "," } FNR == 1 { print "user_id,label,class,dataset"; next }
 		 { print $1, $2, "human", "cresci2015" }' > "$TMP/cresci2015.csv"
+# profile-only dumps: each record's probe time is its account's crawl time
+# (source_meta.csv), so ages and growth rates are those the counts were seen at
+for d in dev cresci2015; do
+	python3 models/probe_times.py "$DATA/$d/posts.ndjson.gz" "$DATA/$d/source_meta.csv" \
+		"$TMP/$d.ndjson.gz"
+done
 "$BUILD/botwatch" simulate --accounts 2000 --bot-share 0.5 --seed 20210401 \
 	--out "$TMP/sim.jsonl.gz" --labels "$TMP/sim.csv"
 "$BUILD/botwatch" train --kernel linear --folds 5 --seed 1 \
-	--posts "$DATA/dev/posts.ndjson.gz" "$DATA/cresci2015/posts.ndjson.gz" "$TMP/sim.jsonl.gz" \
+	--posts "$TMP/dev.ndjson.gz" "$TMP/cresci2015.ndjson.gz" "$TMP/sim.jsonl.gz" \
 	--labels "$DATA/dev/labels.csv" "$TMP/cresci2015.csv" "$TMP/sim.csv" \
 	--out "$OUT"

@@ -72,6 +72,23 @@ EOF
 "$BIN" replay --out "$tmp/again.ndjson" "$DEMO" 2>/dev/null
 cmp -s "$tmp/scores.ndjson" "$tmp/again.ndjson" || fail "two replays differ"
 
+# accounts only ever observed (mentioned, retweeted) have nothing to score:
+# with --include-observed they are written with status insufficient_data and a
+# null score, never silently dropped; --probe-time sets scored_at
+"$BIN" replay --include-observed --probe-time 2016-01-01T00:00:00Z --out "$tmp/obs.ndjson" "$DEMO" \
+	2>"$tmp/log" || fail "replay --include-observed: $(cat "$tmp/log")"
+python3 - "$tmp/obs.ndjson" "$tmp/scores.ndjson" <<'EOF' || fail "--include-observed records"
+import json, sys
+obs = [json.loads(l) for l in open(sys.argv[1])]
+scored = {json.loads(l)["user_id"] for l in open(sys.argv[2])}
+extra = [r for r in obs if r["user_id"] not in scored]
+assert len(obs) > len(scored) and scored <= {r["user_id"] for r in obs}, (len(obs), len(scored))
+for r in extra:
+    assert r["status"] == "insufficient_data" and r["score"] is None and r["evidence"] == [], r
+    assert r["cap"] == {"english": None, "universal": None}, r
+assert all(r["scored_at"] == "2016-01-01T00:00:00Z" for r in obs)
+EOF
+
 # serve the store: the record over HTTP is exactly the --out line
 "$BIN" serve --store "$tmp/store" --listen 127.0.0.1:0 --set store.map_size_mb=64 \
 	--port-file "$tmp/port" 2>"$tmp/serve.log" &
