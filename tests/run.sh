@@ -37,10 +37,10 @@ for suite in "${suites[@]}"; do
 		done ;;
 	fuzz)
 		echo "== fuzz corpus replay"
-		for r in "$BUILD"/fuzz/replay_fuzz_*; do
-			[ -x "$r" ] || continue
-			name=${r##*/replay_fuzz_}
-			run_one "fuzz/$name" "$r" "fuzz/corpus/$name"
+		# one replay per fuzz target source (a stale binary of a removed target is ignored)
+		for src in fuzz/fuzz_*.c; do
+			name=${src#fuzz/fuzz_}; name=${name%.c}
+			run_one "fuzz/$name" "$BUILD/fuzz/replay_fuzz_$name" "fuzz/corpus/$name"
 		done ;;
 	*) echo "unknown suite $suite" >&2; exit 2 ;;
 	esac
