@@ -17,6 +17,7 @@
 #include <lmdb.h>
 
 #include "bw_err.h"
+#include "bw_fs.h"
 #include "feat_stage.h"
 
 struct feat_store {
@@ -81,10 +82,8 @@ struct feat_store *feat_store_open(const char *dir, size_t map_mb, char *errstr,
 		bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 		return NULL;
 	}
-	if (mkdir(dir, 0755) && errno != EEXIST) {
-		bw_seterr(errstr, errlen, BW_EIO, "%s: %s", dir, strerror(errno));
+	if (bw_mkdir_p(dir, 0755, errstr, errlen))
 		goto out_free;
-	}
 	if ((rc = mdb_env_create(&s->env))) {
 		lmdb_err(errstr, errlen, "create", rc);
 		goto out_free;

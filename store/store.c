@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 
 #include "bw_err.h"
+#include "bw_fs.h"
 
 #define READ_POOL 64 /* reset read transactions kept for reuse */
 
@@ -152,10 +153,8 @@ struct bw_store *store_open(const char *path, bool writable, size_t map_size_mb,
 	st->writable = writable;
 	pthread_mutex_init(&st->pool_lock, NULL);
 	pthread_rwlock_init(&st->resize, NULL);
-	if (writable && mkdir(path, 0775) && errno != EEXIST) {
-		bw_seterr(errstr, errlen, BW_EIO, "%s: %s", path, strerror(errno));
+	if (writable && bw_mkdir_p(path, 0775, errstr, errlen))
 		goto out_free;
-	}
 	if ((rc = mdb_env_create(&st->env))) {
 		lmdb_err(errstr, errlen, rc, path);
 		goto out_free;

@@ -7,10 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "bw_arena.h"
 #include "bw_err.h"
+#include "bw_fs.h"
 #include "bw_log.h"
 #include "bw_time.h"
 
@@ -141,6 +145,33 @@ static void test_err_strings(void **state)
 	assert_int_equal(bw_seterr(NULL, 0, BW_EIO, "ignored"), BW_EIO);
 }
 
+/* Regression: `botwatch run` on defaults failed with "var/state: No such file
+ * or directory" because the state directory's parent did not exist. */
+static void test_mkdir_p_creates_parents(void **state)
+{
+	(void)state;
+	char base[] = "/tmp/bw_mkdir_XXXXXX", path[256], err[256];
+	struct stat st;
+
+	assert_non_null(mkdtemp(base));
+	snprintf(path, sizeof(path), "%s/var/state/deeper", base);
+	assert_int_equal(bw_mkdir_p(path, 0755, err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(bw_mkdir_p(path, 0755, err, sizeof(err)), 0); /* exists: fine */
+	/* a file in the way is an error naming it */
+	snprintf(path, sizeof(path), "%s/file", base);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/file/sub", base);
+	assert_int_equal(bw_mkdir_p(path, 0755, err, sizeof(err)), BW_EIO);
+	assert_non_null(strstr(err, "/file: "));
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -150,6 +181,7 @@ int main(void)
 		cmocka_unit_test(test_arena_cap_and_reset),
 		cmocka_unit_test(test_log_level_skips_arguments),
 		cmocka_unit_test(test_err_strings),
+		cmocka_unit_test(test_mkdir_p_creates_parents),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }
