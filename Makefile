@@ -174,11 +174,14 @@ run-job: all
 
 docs: all
 	$(BIN) config --markdown > docs/CONFIG.md
+	$(BIN) config --template > config/botwatch.conf
 	$(BIN) features --markdown > docs/FEATURES.md
 
 check-docs: all
 	@$(BIN) config --markdown | cmp -s - docs/CONFIG.md || \
 	  { echo "docs/CONFIG.md is stale: run 'make docs'"; exit 1; }
+	@$(BIN) config --template | cmp -s - config/botwatch.conf || \
+	  { echo "config/botwatch.conf is stale: run 'make docs'"; exit 1; }
 	@$(BIN) features --markdown | cmp -s - docs/FEATURES.md || \
 	  { echo "docs/FEATURES.md is stale: run 'make docs'"; exit 1; }
 

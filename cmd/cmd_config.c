@@ -11,16 +11,17 @@
 
 static void config_usage(FILE *out)
 {
-	fprintf(out, "usage: botwatch config [--config FILE] [--set key=value]... [--dump | --markdown]\n\n"
+	fprintf(out, "usage: botwatch config [--config FILE] [--set key=value]... [--dump | --markdown | --template]\n\n"
 		     "  --dump       print the effective settings as `key = value` (default)\n"
-		     "  --markdown   print the configuration reference (docs/CONFIG.md)\n");
+		     "  --markdown   print the configuration reference (docs/CONFIG.md)\n"
+		     "  --template   print the commented config file (config/botwatch.conf)\n");
 }
 
 int cmd_config(int argc, char **argv)
 {
 	struct bw_config *cfg;
 	char err[512];
-	bool markdown = false;
+	bool markdown = false, template = false;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -35,6 +36,8 @@ int cmd_config(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--markdown") == 0) {
 			markdown = true;
+		} else if (strcmp(argv[i], "--template") == 0) {
+			template = true;
 		} else if (strcmp(argv[i], "--dump") != 0) {
 			fprintf(stderr, "botwatch config: unknown option '%s'\n", argv[i]);
 			config_usage(stderr);
@@ -44,6 +47,8 @@ int cmd_config(int argc, char **argv)
 	}
 	if (markdown)
 		cfg_write_markdown(stdout);
+	else if (template)
+		cfg_write_template(stdout);
 	else
 		cfg_dump(cfg, stdout);
 	cfg_free(cfg);

@@ -157,6 +157,9 @@ void cfg_dump(const struct bw_config *cfg, FILE *out);
 /* Write docs/CONFIG.md (generated from the table). */
 void cfg_write_markdown(FILE *out);
 
+/* Write config/botwatch.conf: every key with its doc and default, commented out. */
+void cfg_write_template(FILE *out);
+
 /* The text value of a key in this config (for dumps and tests); NULL if unknown. */
 int cfg_get_text(const struct bw_config *cfg, const char *key, char *buf, size_t len);
 

@@ -154,6 +154,46 @@ static void test_every_default_valid(void **state)
 	cfg_free(cfg);
 }
 
+/* The shipped template, every setting uncommented, loads and equals the defaults. */
+static void test_template_uncommented_loads(void **state)
+{
+	(void)state;
+	char *buf = NULL, *out = NULL, err[512], a[4096], b[4096];
+	size_t len = 0, olen = 0, n;
+	FILE *f = open_memstream(&buf, &len), *g;
+	cfg_write_template(f);
+	fclose(f);
+	g = open_memstream(&out, &olen);
+	/* uncomment "# key = value" lines; keep prose comments */
+	for (char *p = buf, *nl; p && *p; p = nl ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		size_t l = nl ? (size_t)(nl - p) : strlen(p);
+		const char *eq = memchr(p, '=', l);
+		bool setting = l > 4 && p[0] == '#' && p[1] == ' ' && eq && eq > p + 3 && eq[-1] == ' ';
+		for (const char *k = p + 2; setting && k < eq - 1; k++)
+			setting = (*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') || *k == '.' || *k == '_';
+		fprintf(g, "%.*s\n", (int)(setting ? l - 2 : l), setting ? p + 2 : p);
+	}
+	fclose(g);
+	struct bw_config *cfg = cfg_new(), *def = cfg_new();
+	FILE *in = fmemopen(out, olen, "r");
+	int lrc = cfg_load_stream(cfg, in, "template", err, sizeof(err));
+	if (lrc)
+		print_error("%s\n", err);
+	assert_int_equal(lrc, 0);
+	fclose(in);
+	const struct cfg_entry *t = cfg_table(&n);
+	for (size_t i = 0; i < n; i++) {
+		cfg_get_text(cfg, t[i].name, a, sizeof(a));
+		cfg_get_text(def, t[i].name, b, sizeof(b));
+		assert_string_equal(a, b);
+	}
+	cfg_free(cfg);
+	cfg_free(def);
+	free(buf);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -162,6 +202,7 @@ int main(void)
 		cmocka_unit_test(test_precedence_flag_env_file_default),
 		cmocka_unit_test(test_dump_masks_secrets),
 		cmocka_unit_test(test_every_default_valid),
+		cmocka_unit_test(test_template_uncommented_loads),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
