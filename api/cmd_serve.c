@@ -36,32 +36,26 @@ static void serve_usage(FILE *out)
 /* Apply serve's own flags onto the config; 0, or 2 on a usage error. */
 static int serve_args(int argc, char **argv, struct bw_config *cfg, const char **port_file)
 {
-	static const char *const map[][2] = {
+	static const struct cfg_flag map[] = {
 		{ "--store", "store.path" }, { "--listen", "api.listen" }, { "--threads", "api.threads" },
 		{ "--model", "score.model" },
 	};
-	const size_t n_map = sizeof(map) / sizeof(map[0]);
 	char err[512];
 
 	for (int i = 1; i < argc; i++) {
-		size_t k = 0;
-		if (i + 1 >= argc) {
-			fprintf(stderr, "botwatch serve: unknown option or missing value: '%s'\n", argv[i]);
-			return 2;
-		}
-		if (strcmp(argv[i], "--port-file") == 0) {
+		int rc;
+		if (strcmp(argv[i], "--port-file") == 0 && i + 1 < argc) {
 			*port_file = argv[++i];
 			continue;
 		}
-		while (k < n_map && strcmp(argv[i], map[k][0]) != 0)
-			k++;
-		if (k == n_map) {
-			fprintf(stderr, "botwatch serve: unknown option '%s'\n", argv[i]);
+		rc = cfg_flag_apply(cfg, map, sizeof(map) / sizeof(map[0]), argc, argv, &i, err,
+				    sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "botwatch serve: %s\n", err);
 			return 2;
 		}
-		i++;
-		if (cfg_set(cfg, map[k][1], argv[i], map[k][0], err, sizeof(err))) {
-			fprintf(stderr, "botwatch serve: %s\n", err);
+		if (rc == 0) {
+			fprintf(stderr, "botwatch serve: unknown option '%s'\n", argv[i]);
 			return 2;
 		}
 	}

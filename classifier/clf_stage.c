@@ -506,10 +506,7 @@ static rd_kafka_t *make_client(struct stage *s, rd_kafka_type_t type, char *errs
 	if (!conf)
 		return NULL;
 	if (type == RD_KAFKA_CONSUMER &&
-	    (bw_kafka_conf_set(conf, "group.id", c->score_group, errstr, errlen) ||
-	     bw_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, errlen) ||
-	     bw_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, errlen) ||
-	     bw_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, errlen))) {
+	    bw_kafka_conf_manual_consumer(conf, c->score_group, errstr, errlen)) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}

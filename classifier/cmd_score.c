@@ -47,24 +47,23 @@ static void score_usage(FILE *out)
 /* Options into cfg / *idle_ms; 0 or 2 (usage error, printed). */
 static int parse_args(int argc, char **argv, struct bw_config *cfg, int64_t *idle_ms)
 {
-	static const char *const flags[][2] = {
+	static const struct cfg_flag flags[] = {
 		{ "--brokers", "kafka.bootstrap.servers" }, { "--store", "store.path" },
 		{ "--model", "score.model" },
 	};
 	char err[512];
 
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL, *key = NULL;
-		for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
-			if (strcmp(a, flags[k][0]) == 0)
-				key = flags[k][1];
-		if (key && v) {
-			if (cfg_set(cfg, key, v, a, err, sizeof(err))) {
-				fprintf(stderr, "botwatch score: %s\n", err);
-				return 2;
-			}
-			i++;
-		} else if (strcmp(a, "--idle-exit-ms") == 0 && v) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int rc = cfg_flag_apply(cfg, flags, sizeof(flags) / sizeof(flags[0]), argc, argv, &i,
+					err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "botwatch score: %s\n", err);
+			return 2;
+		}
+		if (rc > 0)
+			continue;
+		if (strcmp(a, "--idle-exit-ms") == 0 && v) {
 			char *end;
 			errno = 0;
 			long long n = strtoll(v, &end, 10);

@@ -31,6 +31,19 @@ int bw_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value
 	return 0;
 }
 
+int bw_kafka_conf_manual_consumer(rd_kafka_conf_t *conf, const char *group, char *errstr,
+				  size_t errlen)
+{
+	int rc;
+
+	if ((rc = bw_kafka_conf_set(conf, "group.id", group, errstr, errlen)) ||
+	    (rc = bw_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, errlen)) ||
+	    (rc = bw_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, errlen)) ||
+	    (rc = bw_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, errlen)))
+		return rc;
+	return 0;
+}
+
 rd_kafka_conf_t *bw_kafka_conf_new(const char *bootstrap, size_t n, char *const *keys,
 				   char *const *values, char *errstr, size_t errlen)
 {

@@ -38,6 +38,15 @@ rd_kafka_conf_t *bw_kafka_conf_new(const char *bootstrap, size_t n, char *const 
 int bw_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
 		      size_t errlen);
 
+/*
+ * Make `conf` a consumer of group `group` that commits by hand: no automatic
+ * commits or offset stores, and a new group starts at the earliest offset.
+ * The stages store an offset only after what it produced is durable.
+ * 0 or BW_EKAFKA with librdkafka's text in errstr.
+ */
+int bw_kafka_conf_manual_consumer(rd_kafka_conf_t *conf, const char *group, char *errstr,
+				  size_t errlen);
+
 struct bw_kafka_mock;
 
 /*

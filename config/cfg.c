@@ -504,6 +504,25 @@ out_free:
 	return rc;
 }
 
+int cfg_flag_apply(struct bw_config *cfg, const struct cfg_flag *flags, size_t n, int argc,
+		   char **argv, int *i, char *errstr, size_t errlen)
+{
+	const char *arg = argv[*i];
+	int rc;
+
+	for (size_t k = 0; k < n; k++) {
+		if (strcmp(arg, flags[k].flag) != 0)
+			continue;
+		if (*i + 1 >= argc)
+			return bw_seterr(errstr, errlen, BW_EUSAGE, "%s needs a value", arg);
+		if ((rc = cfg_set(cfg, flags[k].key, argv[*i + 1], arg, errstr, errlen)))
+			return rc;
+		*i += 1;
+		return 1;
+	}
+	return 0;
+}
+
 int cfg_get_text(const struct bw_config *cfg, const char *key, char *buf, size_t len)
 {
 	const struct cfg_entry *e = find_entry(key);

@@ -151,6 +151,21 @@ int cfg_load_env(struct bw_config *cfg, char *errstr, size_t errlen);
  */
 int cfg_from_cli(struct bw_config **out, int *argc, char **argv, char *errstr, size_t errlen);
 
+/* A command's own flag that sets one config key, e.g. { "--store", "store.path" }. */
+struct cfg_flag {
+	const char *flag; /* "--store" */
+	const char *key;  /* "store.path" */
+};
+
+/*
+ * If argv[*i] is one of the `n` flags, set its key from the next argument,
+ * advance *i past the value and return 1. Return 0 when argv[*i] is none of
+ * them. Return BW_EUSAGE (missing value) or cfg_set()'s error (bad value),
+ * with errstr set, otherwise.
+ */
+int cfg_flag_apply(struct bw_config *cfg, const struct cfg_flag *flags, size_t n, int argc,
+		   char **argv, int *i, char *errstr, size_t errlen);
+
 /* Write the effective config as `key = value` lines (secrets masked). */
 void cfg_dump(const struct bw_config *cfg, FILE *out);
 

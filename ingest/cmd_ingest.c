@@ -271,25 +271,21 @@ static void ingest_usage(FILE *out)
 /* Map ingest's own flags onto config keys; 0, or 2 on a usage error. */
 static int ingest_args(struct bw_config *cfg, int argc, char **argv)
 {
-	static const char *const flags[][2] = {
+	static const struct cfg_flag flags[] = {
 		{ "--source", "ingest.source" }, { "--format", "ingest.format" },
 		{ "--brokers", "kafka.bootstrap.servers" }, { "--topic", "ingest.topic" },
 	};
 	char err[512];
 
 	for (int i = 1; i < argc; i++) {
-		const char *key = NULL;
-		for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
-			if (strcmp(argv[i], flags[k][0]) == 0)
-				key = flags[k][1];
-		if (!key || i + 1 >= argc) {
-			fprintf(stderr, "botwatch ingest: %s '%s'\n",
-				key ? "missing value for" : "unknown option", argv[i]);
+		int rc = cfg_flag_apply(cfg, flags, sizeof(flags) / sizeof(flags[0]), argc, argv, &i,
+					err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "botwatch ingest: %s\n", err);
 			return 2;
 		}
-		const char *flag = argv[i++];
-		if (cfg_set(cfg, key, argv[i], flag, err, sizeof(err))) {
-			fprintf(stderr, "botwatch ingest: %s\n", err);
+		if (rc == 0) {
+			fprintf(stderr, "botwatch ingest: unknown option '%s'\n", argv[i]);
 			return 2;
 		}
 	}

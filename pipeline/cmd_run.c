@@ -42,24 +42,23 @@ static void run_usage(FILE *out)
 /* Options into cfg / *idle; 0 or 2 (usage error, printed). */
 static int parse_args(int argc, char **argv, struct bw_config *cfg, bool *idle)
 {
-	static const char *const flags[][2] = {
+	static const struct cfg_flag flags[] = {
 		{ "--source", "ingest.source" }, { "--brokers", "kafka.bootstrap.servers" },
 		{ "--listen", "api.listen" }, { "--store", "store.path" },
 	};
 	char err[512];
 
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL, *key = NULL;
-		for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
-			if (strcmp(a, flags[k][0]) == 0)
-				key = flags[k][1];
-		if (key && v) {
-			if (cfg_set(cfg, key, v, a, err, sizeof(err))) {
-				fprintf(stderr, "botwatch run: %s\n", err);
-				return 2;
-			}
-			i++;
-		} else if (strcmp(a, "--exit-when-idle") == 0) {
+		const char *a = argv[i];
+		int rc = cfg_flag_apply(cfg, flags, sizeof(flags) / sizeof(flags[0]), argc, argv, &i,
+					err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "botwatch run: %s\n", err);
+			return 2;
+		}
+		if (rc > 0)
+			continue;
+		if (strcmp(a, "--exit-when-idle") == 0) {
 			*idle = true;
 		} else {
 			fprintf(stderr, "botwatch run: unknown option or missing value: '%s'\n", a);
