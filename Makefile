@@ -5,6 +5,7 @@
 #   make SANITIZE=address,undefined test   the same under sanitizers (in build-san/)
 #   make bench           benchmarks (figures on stdout)
 #   make demo            replay the bundled demo sample and print per-account results
+#   make run             the main job: `botwatch run` on its embedded defaults (Ctrl-C stops it)
 #   make deps            install the Debian packages everything needs (idempotent)
 #   make fuzz            libFuzzer targets with clang (build-fuzz/)
 #   make docs            regenerate docs/CONFIG.md and docs/FEATURES.md
@@ -37,7 +38,7 @@ BUILD    ?= build
 SANFLAGS :=
 endif
 
-MODULES  := common config ingest features classifier store api
+MODULES  := common config ingest features classifier store api pipeline
 PKGS     := rdkafka jansson libcurl lmdb libmicrohttpd simdjson zlib inih libxxhash libcrypto
 
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -73,7 +74,7 @@ REPLAY_BIN := $(patsubst fuzz/%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRC))
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all test test-run bench-run demo-run deps-check fuzz-targets unit integration fuzz-replay fuzz bench demo deps docs check-docs clean model
+.PHONY: all test test-run bench-run demo-run run run-job deps-check fuzz-targets unit integration fuzz-replay fuzz bench demo deps docs check-docs clean model
 
 all: $(BIN)
 
@@ -160,6 +161,16 @@ demo: deps-check
 
 demo-run: all
 	@BUILD=$(BUILD) tools/demo.sh
+
+# The long-running pipeline in one process: embedded broker, ingest of
+# ingest.source (default: the demo sample), features, score, API on api.listen.
+# RUN_ARGS adds options, e.g. make run RUN_ARGS=--exit-when-idle
+RUN_ARGS ?=
+run: deps-check
+	@$(MAKE) --no-print-directory run-job
+
+run-job: all
+	$(BIN) run $(RUN_ARGS)
 
 docs: all
 	$(BIN) config --markdown > docs/CONFIG.md

@@ -220,8 +220,36 @@ bench_classifier() {
 	fi
 }
 
+# --- pipeline: replay through the embedded broker vs the plain replay ---------------
+# `botwatch replay --via-kafka` runs ingest -> posts -> features stage -> features
+# -> scoring stage -> store in one process on the embedded broker (with its
+# backpressure: the broker keeps only 5 MiB per partition); the plain replay folds
+# and scores in memory. Both must write the same records.
+bench_pipeline() {
+	local lines=${BENCH_PIPELINE_LINES:-10000}
+	local dump=$BUILD/bench/v1_dump_$lines.ndjson out=$BUILD/bench/pipeline
+	echo "== pipeline: synthetic v1.1 dump, $lines lines, end to end"
+	mkdir -p "$out"
+	[ -s "$dump" ] || "$BUILD"/tests/gen_v1_dump "$lines" > "$dump"
+	echo "   \$ $BUILD/botwatch replay --via-kafka --out $out/kafka.ndjson $dump"
+	local TIMEFORMAT='%R %U %S' t
+	t=$( { time "$BUILD"/botwatch replay --via-kafka --out "$out/kafka.ndjson" "$dump" \
+		2> "$out/kafka.log" >/dev/null; } 2>&1 )
+	read -r kw kc < <(echo "$t" | awk '{printf "%.4f %.4f\n", $1, $2 + $3}')
+	echo "   \$ $BUILD/botwatch replay --out $out/plain.ndjson $dump"
+	read -r pw pc < <(secs "$BUILD"/botwatch replay --out "$out/plain.ndjson" "$dump")
+	local posts accounts scored
+	posts=$(grep -o '[0-9]* posts folded' "$out/kafka.log" | tail -1 | cut -d' ' -f1)
+	accounts=$(wc -l < "$out/plain.ndjson")
+	scored=$(grep -o '[0-9]* accounts scored in' "$out/kafka.log" | tail -1 | cut -d' ' -f1)
+	cmp -s "$out/kafka.ndjson" "$out/plain.ndjson" && same=identical || same=DIFFERENT
+	echo "   via Kafka: ${kw}s wall, ${kc}s cpu: $(div "$posts" "$kw") posts/s, $scored scorings of $accounts accounts ($(div "$scored" "$kw")/s)"
+	echo "   plain:     ${pw}s wall, ${pc}s cpu: $(div "$posts" "$pw") posts/s"
+	echo "   records: $same ($accounts accounts)"
+}
+
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(decoder ingest features classifier api)
+[ ${#sections[@]} -eq 0 ] && sections=(decoder ingest features classifier api pipeline)
 for s in "${sections[@]}"; do
 	case $s in
 	decoder) bench_decoder ;;
@@ -229,6 +257,7 @@ for s in "${sections[@]}"; do
 	features) bench_features ;;
 	classifier) bench_classifier ;;
 	api) bench_api ;;
+	pipeline) bench_pipeline ;;
 	*) echo "unknown bench section $s" >&2; exit 2 ;;
 	esac
 done

@@ -21,5 +21,7 @@ int cmd_replay(int argc, char **argv);   /* features/cmd_replay.c */
 int cmd_simulate(int argc, char **argv); /* classifier/cmd_simulate.c */
 int cmd_train(int argc, char **argv);    /* classifier/cmd_train.c */
 int cmd_eval(int argc, char **argv);     /* classifier/cmd_eval.c */
+int cmd_score(int argc, char **argv);    /* classifier/cmd_score.c */
+int cmd_run(int argc, char **argv);      /* pipeline/cmd_run.c */
 
 #endif

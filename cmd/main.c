@@ -26,6 +26,8 @@ static const struct command commands[] = {
 	{ "simulate", cmd_simulate, "write simulated human and bot timelines with ground-truth labels" },
 	{ "train", cmd_train, "train a model from labelled posts (libsvm, CV grid search, calibration)" },
 	{ "eval", cmd_eval, "evaluate a model on labelled posts (AUC, PR-AUC, F1, Brier; --report DIR)" },
+	{ "run", cmd_run, "the whole pipeline in one process (embedded broker, ingest, features, score, API)" },
+	{ "score", cmd_score, "the Kafka scoring stage: feature updates in, score records to the store and topic" },
 	{ "serve", cmd_serve, "serve score records over HTTP: lookups, batches, export, metrics" },
 };
 

@@ -107,6 +107,16 @@ static const struct cfg_entry table[] = {
 	{ "features.batch_ms", CFG_INT, OFF(features_batch_ms), 1, 3600000, "200", NULL, 0,
 	  "Features stage: longest a batch stays open before it is committed and its feature "
 	  "updates are produced." },
+	{ "features.lag_groups", CFG_STR, OFF(features_lag_groups), 0, 0, "botwatch-score", NULL, 0,
+	  "Consumer groups (comma-separated) whose lag on features.topic throttles the features "
+	  "stage: it stops folding posts while one lags more than features.max_update_lag updates "
+	  "per partition, and stops with an error when updates were pruned before a group read "
+	  "them. A group with no committed offset counts as lagging. Empty = off (e.g. no scoring "
+	  "stage runs)." },
+	{ "features.max_update_lag", CFG_INT, OFF(features_max_update_lag), 0, I64MAX, "300", NULL, 0,
+	  "Backpressure limit for features.lag_groups, in feature updates per partition (0 = no "
+	  "pausing; loss is still detected). 300 updates of ~12 KB stay below the embedded broker's "
+	  "5 MiB per-partition retention; raise it on a real cluster." },
 	{ "features.map_size_mb", CFG_INT, OFF(features_map_size_mb), 1, 1048576, "4096", NULL, 0,
 	  "LMDB map size (the state store's maximum size) of features.state_dir, in MiB." },
 
@@ -115,9 +125,27 @@ static const struct cfg_entry table[] = {
 	{ "score.topic", CFG_STR, OFF(score_topic), 0, 0, "scores", NULL, 0,
 	  "Compacted Kafka topic of score records (key = account id)." },
 	{ "score.debounce_ms", CFG_INT, OFF(score_debounce_ms), 0, I64MAX, "60000", NULL, 0,
-	  "Rescore an account at most once per this much event time." },
+	  "Scoring stage: rescore an account at most once per this much event time (its feature "
+	  "updates in between are held back, the latest replacing earlier ones)." },
 	{ "score.batch", CFG_INT, OFF(score_batch), 1, 1000000, "256", NULL, 0,
-	  "Accounts scored per batch." },
+	  "Scoring stage: most accounts scored per batch (one store transaction, one offset commit)." },
+	{ "score.group_id", CFG_STR, OFF(score_group), 0, 0, "botwatch-score", NULL, 0,
+	  "Consumer group of the scoring stage on features.topic." },
+	{ "score.batch_ms", CFG_INT, OFF(score_batch_ms), 1, 3600000, "200", NULL, 0,
+	  "Scoring stage: longest a due account waits for its batch to fill before the batch is "
+	  "scored, stored and committed." },
+	{ "score.idle_flush_ms", CFG_INT, OFF(score_idle_flush_ms), 0, 86400000, "1000", NULL, 0,
+	  "Scoring stage: once no feature update arrived for this long (wall clock), every account "
+	  "still held back by the debounce is scored; 0 = only event time and shutdown release them." },
+	{ "score.max_pending", CFG_INT, OFF(score_max_pending), 1, 100000000, "100000", NULL, 0,
+	  "Scoring stage: most accounts held back by the debounce; past it all of them are scored." },
+	{ "score.max_holdback", CFG_INT, OFF(score_max_holdback), 0, I64MAX, "100", NULL, 0,
+	  "Scoring stage: an update held back by the debounce is scored anyway once this many newer "
+	  "updates of its partition were consumed (offsets are committed only up to the oldest "
+	  "held-back update, so this bounds the group's lag; keep it below features.max_update_lag)." },
+	{ "score.create_topic", CFG_BOOL, OFF(score_create_topic), 0, 0, "true", NULL, 0,
+	  "Scoring stage: create score.topic with cleanup.policy=compact through the admin API when "
+	  "it does not exist (the embedded broker has no admin API and no compaction)." },
 	{ "score.cap_prior", CFG_DBL, OFF(score_cap_prior), 1e-6, 0.999999, "0.15", NULL, 0,
 	  "Prior share of bots used for CAP = P(bot | score >= s)." },
 

@@ -70,6 +70,8 @@ struct bw_config {
 	int64_t features_batch;       /* features.batch */
 	int64_t features_batch_ms;    /* features.batch_ms */
 	int64_t features_map_size_mb; /* features.map_size_mb */
+	char *features_lag_groups;    /* features.lag_groups */
+	int64_t features_max_update_lag; /* features.max_update_lag */
 
 	/* scoring */
 	char *score_model;            /* score.model */
@@ -77,6 +79,12 @@ struct bw_config {
 	int64_t score_debounce_ms;    /* score.debounce_ms */
 	int64_t score_batch;          /* score.batch */
 	double score_cap_prior;       /* score.cap_prior */
+	char *score_group;            /* score.group_id */
+	int64_t score_batch_ms;       /* score.batch_ms */
+	int64_t score_idle_flush_ms;  /* score.idle_flush_ms */
+	int64_t score_max_pending;    /* score.max_pending */
+	int64_t score_max_holdback;   /* score.max_holdback */
+	bool score_create_topic;      /* score.create_topic */
 
 	/* store and API */
 	char *store_path;             /* store.path */

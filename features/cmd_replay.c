@@ -33,6 +33,7 @@
 #include "clf_cmd.h"
 #include "commands.h"
 #include "feat.h"
+#include "pipeline.h"
 #include "store.h"
 
 /* Records per store transaction. */
@@ -45,6 +46,7 @@ struct replay_args {
 	const char *store;         /* --store DIR, else nothing stored */
 	int64_t probe_ms;          /* --probe-time, or BW_TIME_NONE */
 	bool include_observed;     /* --include-observed */
+	bool via_kafka;            /* --via-kafka: through the broker and the stages */
 	char **files;              /* input files (array owned, strings borrowed from argv) */
 	int n_files;               /* their number */
 };
@@ -54,7 +56,8 @@ static void replay_usage(FILE *out)
 	fprintf(out,
 		"usage: botwatch replay [--config FILE] [--set key=value]... [--out FILE]\n"
 		"                       [--features-out FILE] [--store DIR] [--model FILE]\n"
-		"                       [--probe-time ISO8601] [--include-observed] FILE...\n\n"
+		"                       [--probe-time ISO8601] [--include-observed] [--via-kafka]\n"
+		"                       FILE...\n\n"
 		"Decode the archive FILEs (NDJSON or one JSON document, plain or gzip, `-` = stdin),\n"
 		"fold every post into per-account feature state, and after the whole input write\n"
 		"one result per account, in account-id order. At least one of --out,\n"
@@ -66,7 +69,10 @@ static void replay_usage(FILE *out)
 		"  --model FILE         score with this model (default: config score.model)\n"
 		"  --probe-time T       compute account age and rates at T (RFC 3339); default: each\n"
 		"                       account's latest event time\n"
-		"  --include-observed   also write accounts only seen retweeted/quoted/replied to/mentioned\n");
+		"  --include-observed   also write accounts only seen retweeted/quoted/replied to/mentioned\n"
+		"  --via-kafka          replay through Kafka (the embedded broker unless\n"
+		"                       kafka.bootstrap.servers is set): ingest, the features stage and\n"
+		"                       the scoring stage, until drained; same records (--out, --store)\n");
 }
 
 /* 0, or 2 with a message printed (usage error). */
@@ -93,6 +99,8 @@ static int parse_args(int argc, char **argv, struct replay_args *a)
 			i++;
 		} else if (strcmp(arg, "--include-observed") == 0) {
 			a->include_observed = true;
+		} else if (strcmp(arg, "--via-kafka") == 0) {
+			a->via_kafka = true;
 		} else if (strcmp(arg, "--") == 0) {
 			while (++i < argc)
 				a->files[a->n_files++] = argv[i];
@@ -117,6 +125,12 @@ static int parse_args(int argc, char **argv, struct replay_args *a)
 	}
 	if (a->n_files == 0) {
 		fprintf(stderr, "botwatch replay: no input files\n");
+		return 2;
+	}
+	if (a->via_kafka && (a->features_out || a->include_observed || a->probe_ms != BW_TIME_NONE)) {
+		fprintf(stderr, "botwatch replay: --via-kafka writes score records (--out, --store) at "
+				"each account's latest event time; --features-out, --probe-time and "
+				"--include-observed need the plain replay\n");
 		return 2;
 	}
 	return 0;
@@ -314,8 +328,14 @@ int cmd_replay(int argc, char **argv)
 		cfg_free(cfg);
 		return 1;
 	}
-	if ((rc = parse_args(argc, argv, &args)) == 0)
+	if ((rc = parse_args(argc, argv, &args)) == 0 && args.via_kafka) {
+		struct pipeline_replay_args pa = { .files = args.files, .n_files = (size_t)args.n_files,
+						   .out = args.out, .store = args.store,
+						   .model = args.model };
+		rc = pipeline_replay(cfg, &pa);
+	} else if (rc == 0) {
 		rc = run(&args, cfg);
+	}
 	free(args.files);
 	cfg_free(cfg);
 	return rc;

@@ -115,6 +115,16 @@ const char *feat_account_id(const struct feat_account *acc);
 /* user.screen_name_likelihood of a screen name (exposed for tests and tools). */
 double feat_screen_name_likelihood(const char *screen_name);
 
+/* Kinds of evidence an account's state holds (feat_account_evidence()). */
+struct feat_evidence {
+	bool profile_text;    /* a screen name, name or description was seen */
+	bool profile_counts;  /* followers, friends, statuses counts and creation time known */
+	uint64_t own_posts;   /* distinct authored posts, embedded originals excluded */
+};
+
+/* Fill *out from the state (borrowed). Thread-safety as the state. */
+void feat_account_evidence(const struct feat_account *acc, struct feat_evidence *out);
+
 /* Latest screen name seen, or NULL; borrowed until the next update. */
 const char *feat_account_screen_name(const struct feat_account *acc);
 

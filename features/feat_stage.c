@@ -55,6 +55,8 @@ struct stage {
 	bool assigned;                        /* partitions assigned */
 	int64_t last_msg;                     /* monotonic ms of the last message/assignment */
 	double *vec;                          /* extraction scratch */
+	struct bw_kafka_lagwatch *lag;        /* downstream lag watch (features.lag_groups) or NULL */
+	int64_t lag_checked;                  /* monotonic ms of the last lag query */
 	struct feat_stage_stats st;           /* counters */
 	int err;                              /* first fatal error */
 	char errbuf[512];                     /* its message */
@@ -207,6 +209,11 @@ static int flush(struct stage *s)
 	s->st.commits++;
 	if (emit_updates(s))
 		return s->err;
+	/* deliver the batch's updates and forwards before committing to Kafka, so a
+	 * committed offset means "folded, stored and published": `botwatch run`
+	 * and ingest's lag watch read the group's progress as exactly that */
+	if (rd_kafka_flush(s->prod, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return fail(s, BW_EKAFKA, "feature updates not delivered within 10 s");
 	if (s->offs->cnt)
 		rd_kafka_commit(s->rk, s->offs, 1); /* async: LMDB already holds them */
 	for (size_t i = 0; i < s->n_cached; i++)
@@ -293,6 +300,53 @@ static int on_message(struct stage *s, const rd_kafka_message_t *m)
 	return s->err;
 }
 
+/* ---- downstream backpressure ------------------------------------------------------- */
+
+#define LAG_CHECK_MS 50        /* least time between two lag queries */
+#define LAG_QUERY_MS 5000      /* timeout of one lag query */
+
+/*
+ * Wait while a features.lag_groups group lags more than features.max_update_lag
+ * updates on features.topic (the embedded broker prunes what a slow reader has
+ * not read yet); a group that lost updates to pruning is fatal. The open batch
+ * is committed first, so its updates count. Returns s->err.
+ */
+static int downstream_backpressure(struct stage *s)
+{
+	struct bw_kafka_lag lag;
+	char err[256], msg[480];
+	int64_t lim = s->cfg->features_max_update_lag, logged = 0;
+
+	if (!s->lag || bw_time_mono_ms() - s->lag_checked < LAG_CHECK_MS)
+		return s->err;
+	for (;;) {
+		s->lag_checked = bw_time_mono_ms();
+		if (bw_kafka_lag_query(s->lag, LAG_QUERY_MS, &lag, err, sizeof(err))) {
+			BW_WARN("features: cannot check the lag of %s (will retry): %s",
+				s->cfg->features_lag_groups, err);
+			return s->err;
+		}
+		if (lag.lost > 0) {
+			snprintf(msg, sizeof(msg), "feature updates lost: consumer group %.64s had not read "
+				 "%lld update(s) of %.64s[%d] before the broker pruned them; lower "
+				 "features.max_update_lag or use a real Kafka cluster", lag.lost_group,
+				 (long long)lag.lost, s->cfg->features_topic, (int)lag.lost_partition);
+			return fail(s, BW_EKAFKA, msg);
+		}
+		if (lim <= 0 || lag.max_lag <= lim || *s->stop)
+			return s->err;
+		if (s->in_batch && flush(s))
+			return s->err;
+		if (s->lag_checked - logged >= 5000) {
+			BW_INFO("features: paused: consumer group %s lags %lld update(s) on %s[%d]",
+				lag.group, (long long)lag.max_lag, s->cfg->features_topic,
+				(int)lag.partition);
+			logged = s->lag_checked;
+		}
+		rd_kafka_poll(s->prod, LAG_CHECK_MS);
+	}
+}
+
 /* ---- the consumer ------------------------------------------------------------------- */
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -321,6 +375,18 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	s->assigned = false;
 }
 
+/* True when a kafka.* setting chooses the producer's compression itself. */
+static bool user_sets_compression(const struct bw_config *c)
+{
+	for (size_t i = 0; i < c->n_kafka; i++)
+		if (strcmp(c->kafka_keys[i], "compression.type") == 0 ||
+		    strcmp(c->kafka_keys[i], "compression.codec") == 0)
+			return true;
+	return false;
+}
+
+/* Updates are compressed with lz4 (about 4x smaller, which matters doubly on the
+ * embedded broker, whose retention is counted in bytes) unless configured. */
 static rd_kafka_t *make_client(struct stage *s, rd_kafka_type_t type, char *errstr, size_t errlen)
 {
 	const struct bw_config *c = s->cfg;
@@ -335,6 +401,11 @@ static rd_kafka_t *make_client(struct stage *s, rd_kafka_type_t type, char *errs
 	     bw_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, errlen) ||
 	     bw_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, errlen) ||
 	     bw_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, errlen))) {
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
+	if (type == RD_KAFKA_PRODUCER && !user_sets_compression(c) &&
+	    bw_kafka_conf_set(conf, "compression.type", "lz4", errstr, errlen)) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}
@@ -369,6 +440,12 @@ static int setup(struct stage *s, char *errstr, size_t errlen)
 	if (!(s->prod = make_client(s, RD_KAFKA_PRODUCER, errstr, errlen)) ||
 	    !(s->rk = make_client(s, RD_KAFKA_CONSUMER, errstr, errlen)))
 		return BW_EKAFKA;
+	if (s->cfg->features_lag_groups[0] &&
+	    !(s->lag = bw_kafka_lagwatch_new(s->cfg->kafka_bootstrap, s->cfg->n_kafka,
+					     s->cfg->kafka_keys, s->cfg->kafka_values,
+					     s->cfg->features_topic, s->cfg->features_lag_groups,
+					     errstr, errlen)))
+		return BW_EKAFKA;
 	rd_kafka_poll_set_consumer(s->rk);
 	sub = rd_kafka_topic_partition_list_new(1);
 	rd_kafka_topic_partition_list_add(sub, s->cfg->ingest_topic, RD_KAFKA_PARTITION_UA);
@@ -383,6 +460,8 @@ static int setup(struct stage *s, char *errstr, size_t errlen)
 static void loop(struct stage *s)
 {
 	while (!*s->stop && !s->err) {
+		if (downstream_backpressure(s))
+			break;
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, 100);
 		int64_t now;
 
@@ -428,6 +507,7 @@ static void teardown(struct stage *s)
 	}
 	for (size_t i = 0; i < s->n_cached; i++)
 		feat_account_free(s->cached[i]);
+	bw_kafka_lagwatch_free(s->lag);
 	feat_store_close(s->store); /* aborts an uncommitted batch after an error */
 	if (s->offs)
 		rd_kafka_topic_partition_list_destroy(s->offs);

@@ -79,12 +79,17 @@ int feat_store_count(struct feat_store *s, uint64_t *n);
 
 /*
  * Encode one account's vector (feat_count() doubles, borrowed) as a feature
- * update: bytes 0xB8 0x01, the schema hash, user id, screen name, posts seen,
- * latest event time and the vector (docs/STATE.md). *out is malloc'd (caller
+ * update: bytes 0xB8 0x02, the schema hash, user id, screen name, posts seen,
+ * latest event time, the evidence (feat_account_evidence()) and the vector
+ * (docs/STATE.md). *out is malloc'd (caller
  * frees). 0 or BW_ENOMEM.
  */
 int feat_update_encode(const struct feat_account *acc, const double *vec, unsigned char **out,
 		       size_t *len);
+
+/* Evidence bits of a feature update. */
+#define FEAT_EVID_TEXT 0x1u   /* profile text seen */
+#define FEAT_EVID_COUNTS 0x2u /* profile counts and creation time known */
 
 /* A decoded feature update; strings and the vector point into the message. */
 struct feat_update {
@@ -93,6 +98,9 @@ struct feat_update {
 	char screen_name[64];     /* latest screen name ("" when unknown) */
 	uint64_t posts_seen;      /* distinct own posts */
 	int64_t last_event_ms;    /* latest own event time, BW_TIME_NONE */
+	bool has_evidence;        /* version >= 2: evidence and own_posts are set */
+	uint32_t evidence;        /* FEAT_EVID_* bits */
+	uint64_t own_posts;       /* distinct authored posts, embedded originals excluded */
 	size_t n;                 /* doubles in vec */
 	const unsigned char *vec; /* n little-endian IEEE-754 doubles (unaligned) */
 };

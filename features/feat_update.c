@@ -1,9 +1,12 @@
 /*
  * feat_update.c — the feature update message on the `features` topic
- * (key = account id). Layout, version 1:
- *   0xB8 0x01, str schema_hash, str user_id, str screen_name (len 0 = NULL),
- *   uvar posts_seen, svar last_event_ms, uvar n, then n doubles (8 bytes each,
- *   little-endian IEEE-754)
+ * (key = account id). Layout, version 2:
+ *   0xB8 0x02, str schema_hash, str user_id, str screen_name (len 0 = NULL),
+ *   uvar posts_seen, svar last_event_ms, uvar evidence bits (1 = profile
+ *   text, 2 = profile counts), uvar own posts (embedded originals excluded),
+ *   uvar n, then n doubles (8 bytes each, little-endian IEEE-754).
+ * Version 1 lacks the two evidence fields; it is still decoded (with
+ * has_evidence false).
  * str = uvar length + bytes; uvar = LEB128; svar = zig-zag LEB128.
  */
 #include <stdlib.h>
@@ -14,7 +17,7 @@
 #include "feat_stage.h"
 
 #define UPDATE_MAGIC 0xB8
-#define UPDATE_VERSION 1
+#define UPDATE_VERSION 2
 
 static size_t put_u(unsigned char *p, uint64_t v)
 {
@@ -41,12 +44,14 @@ int feat_update_encode(const struct feat_account *acc, const double *vec, unsign
 {
 	const char *id = feat_account_id(acc), *sn = feat_account_screen_name(acc);
 	int64_t last = feat_account_last_event(acc);
+	struct feat_evidence ev;
 	size_t n = feat_count(), cap = 2 + 3 * 10 + 17 + strlen(id) + (sn ? strlen(sn) : 0) + 30 + n * 8;
 	unsigned char *p = malloc(cap);
 	size_t o = 0;
 
 	if (!p)
 		return BW_ENOMEM;
+	feat_account_evidence(acc, &ev);
 	p[o++] = UPDATE_MAGIC;
 	p[o++] = UPDATE_VERSION;
 	o += put_str(p + o, feat_schema_hash());
@@ -54,6 +59,9 @@ int feat_update_encode(const struct feat_account *acc, const double *vec, unsign
 	o += put_str(p + o, sn);
 	o += put_u(p + o, feat_account_posts(acc));
 	o += put_u(p + o, ((uint64_t)last << 1) ^ (uint64_t)(last >> 63));
+	o += put_u(p + o, (ev.profile_text ? FEAT_EVID_TEXT : 0u) |
+				  (ev.profile_counts ? FEAT_EVID_COUNTS : 0u));
+	o += put_u(p + o, ev.own_posts);
 	o += put_u(p + o, n);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t bits;
@@ -104,7 +112,7 @@ int feat_update_decode(const void *buf, size_t len, struct feat_update *u)
 	uint64_t z;
 
 	memset(u, 0, sizeof(*u));
-	if (len < 2 || c.p[0] != UPDATE_MAGIC || c.p[1] != UPDATE_VERSION)
+	if (len < 2 || c.p[0] != UPDATE_MAGIC || c.p[1] < 1 || c.p[1] > UPDATE_VERSION)
 		return BW_ESCHEMA;
 	get_str(&c, u->schema_hash, sizeof(u->schema_hash));
 	get_str(&c, u->user_id, sizeof(u->user_id));
@@ -112,6 +120,14 @@ int feat_update_decode(const void *buf, size_t len, struct feat_update *u)
 	u->posts_seen = get_u(&c);
 	z = get_u(&c);
 	u->last_event_ms = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+	if (c.p[1] >= 2) {
+		uint64_t bits = get_u(&c);
+		u->has_evidence = true;
+		u->evidence = (uint32_t)(bits & (FEAT_EVID_TEXT | FEAT_EVID_COUNTS));
+		u->own_posts = get_u(&c);
+		if (bits & ~(uint64_t)(FEAT_EVID_TEXT | FEAT_EVID_COUNTS))
+			c.bad = true;
+	}
 	u->n = (size_t)get_u(&c);
 	if (c.bad || u->n > (len - c.off) / 8 || c.off + u->n * 8 != len)
 		return BW_EPARSE;

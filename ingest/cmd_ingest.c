@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "decode.h"
 #include "ingest_metrics.h"
+#include "ingest_job.h"
 #include "kafka_sink.h"
 #include "stream.h"
 
@@ -39,6 +40,7 @@ static void on_signal(int sig)
 /* Everything one ingest run shares between its callbacks. */
 struct ingest_ctx {
 	const struct bw_config *cfg; /* borrowed */
+	volatile sig_atomic_t *stop; /* borrowed stop flag */
 	struct ingest_sink *sink;    /* producer */
 	struct bw_decoder *dec;      /* decoder */
 	const char *source;          /* label for DLQ records (URL, path or "-") */
@@ -52,7 +54,7 @@ static int on_post(const struct bw_post *post, void *opaque)
 	struct ingest_ctx *c = opaque;
 	int rc;
 
-	if (ingest_stop)
+	if (*c->stop)
 		return BW_ESTOP;
 	rc = ingest_sink_post(c->sink, post, c->err, sizeof(c->err));
 	if (rc) {
@@ -155,11 +157,11 @@ static int on_unit(const struct ingest_unit *u, void *opaque)
 }
 
 /* Sleep ms in short slices; false when a stop was requested meanwhile. */
-static bool wait_ms(int64_t ms)
+static bool wait_ms(struct ingest_ctx *c, int64_t ms)
 {
 	int64_t until = bw_time_mono_ms() + ms;
 
-	while (!ingest_stop) {
+	while (!*c->stop) {
 		int64_t left = until - bw_time_mono_ms();
 		if (left <= 0)
 			return true;
@@ -201,7 +203,7 @@ static int run_stream(struct ingest_ctx *c, const struct ingest_stream_req *req)
 		.user_agent = ua, .idle_ms = req->idle_ms,
 		.connect_timeout_ms = c->cfg->ingest_connect_timeout_ms, .framing = req->framing,
 		.sniff_sse = req->sniff_sse, .max_unit = (size_t)c->cfg->ingest_max_line_bytes,
-		.on_unit = on_unit, .opaque = c, .stop = &ingest_stop,
+		.on_unit = on_unit, .opaque = c, .stop = c->stop,
 	};
 	const struct bw_config *cfg = c->cfg;
 
@@ -209,7 +211,7 @@ static int run_stream(struct ingest_ctx *c, const struct ingest_stream_req *req)
 	ingest_stream_backoff_init(&b, cfg->backoff_tcp_step_ms, cfg->backoff_tcp_max_ms,
 				   cfg->backoff_http_initial_ms, cfg->backoff_http_max_ms,
 				   cfg->backoff_rate_initial_ms, cfg->backoff_rate_max_ms);
-	while (!ingest_stop) {
+	while (!*c->stop) {
 		int rc = ingest_stream_req_auth(cfg, req, auth, sizeof(auth), c->err, sizeof(c->err));
 		if (rc)
 			return rc;
@@ -219,7 +221,7 @@ static int run_stream(struct ingest_ctx *c, const struct ingest_stream_req *req)
 			return bw_seterr(c->err, sizeof(c->err), rc, "cannot set up the request");
 		if (res.established)
 			ingest_stream_backoff_established(&b);
-		if (c->fatal || res.stopped || ingest_stop)
+		if (c->fatal || res.stopped || *c->stop)
 			break;
 		int64_t wait = ingest_stream_backoff_next(&b, account_attempt(&res), res.reset_hint_ms);
 		if (wait < 0)
@@ -228,7 +230,7 @@ static int run_stream(struct ingest_ctx *c, const struct ingest_stream_req *req)
 					 req->url);
 		BW_INFO("reconnecting in %lld ms", (long long)wait);
 		ingest_metrics_backoff(wait);
-		if (!wait_ms(wait))
+		if (!wait_ms(c, wait))
 			break;
 	}
 	return c->fatal;
@@ -344,13 +346,40 @@ static int ingest_run(struct ingest_ctx *c)
 	return rc;
 }
 
+int ingest_job_run(const struct bw_config *cfg, volatile sig_atomic_t *stop)
+{
+	struct ingest_ctx c = { .cfg = cfg, .stop = stop, .source = cfg->ingest_source };
+	struct bw_decode_opts dopts = { .max_unit_bytes = (size_t)cfg->ingest_max_line_bytes,
+					.max_depth = (int)cfg->ingest_max_depth,
+					.probe_time_ms = BW_TIME_NONE, .on_post = on_post,
+					.on_dlq = on_dlq, .opaque = &c };
+	char err[512];
+	int rc, status = 1;
+
+	ingest_metrics_register();
+	if (!(c.sink = ingest_sink_new(cfg, stop, err, sizeof(err))) ||
+	    !(c.dec = ingest_decoder_new(&dopts, err, sizeof(err)))) {
+		fprintf(stderr, "botwatch ingest: %s\n", err);
+		goto out_free;
+	}
+	rc = ingest_run(&c);
+	if (rc && rc != BW_ESTOP)
+		fprintf(stderr, "botwatch ingest: %s\n", c.err[0] ? c.err : bw_strerror(rc));
+	if (*stop)
+		BW_INFO("stopping on signal: flushing");
+	status = finish(&c) == 0 && (rc == 0 || rc == BW_ESTOP) ? 0 : 1;
+out_free:
+	ingest_decoder_free(c.dec);
+	ingest_sink_free(c.sink);
+	return status;
+}
+
 int cmd_ingest(int argc, char **argv)
 {
 	struct bw_config *cfg;
-	struct ingest_ctx c = { 0 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	char err[512];
-	int rc, status;
+	int status;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -365,32 +394,11 @@ int cmd_ingest(int argc, char **argv)
 	bw_log_set_level(bw_log_level_parse(cfg->log_level));
 	if ((status = ingest_args(cfg, argc, argv)))
 		goto out_cfg;
-	c.cfg = cfg;
-	c.source = cfg->ingest_source;
-	struct bw_decode_opts dopts = { .max_unit_bytes = (size_t)cfg->ingest_max_line_bytes,
-					.max_depth = (int)cfg->ingest_max_depth,
-					.probe_time_ms = BW_TIME_NONE, .on_post = on_post,
-					.on_dlq = on_dlq, .opaque = &c };
-	status = 1;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	ingest_metrics_register();
-	if (!(c.sink = ingest_sink_new(cfg, &ingest_stop, err, sizeof(err))) ||
-	    !(c.dec = ingest_decoder_new(&dopts, err, sizeof(err)))) {
-		fprintf(stderr, "botwatch ingest: %s\n", err);
-		goto out_free;
-	}
-	rc = ingest_run(&c);
-	if (rc && rc != BW_ESTOP)
-		fprintf(stderr, "botwatch ingest: %s\n", c.err[0] ? c.err : bw_strerror(rc));
-	if (ingest_stop)
-		BW_INFO("stopping on signal: flushing");
-	status = finish(&c) == 0 && (rc == 0 || rc == BW_ESTOP) ? 0 : 1;
-out_free:
-	ingest_decoder_free(c.dec);
-	ingest_sink_free(c.sink);
+	status = ingest_job_run(cfg, &ingest_stop);
 	curl_global_cleanup();
 out_cfg:
 	cfg_free(cfg);

@@ -154,6 +154,10 @@ static void test_update_message(void **state)
 	assert_string_equal(u.screen_name, "someone");
 	assert_int_equal(u.posts_seen, 3);
 	assert_int_equal(u.last_event_ms, 1500000002000LL);
+	/* a screen name but no creation time: text evidence only */
+	assert_true(u.has_evidence);
+	assert_int_equal(u.evidence, FEAT_EVID_TEXT);
+	assert_int_equal(u.own_posts, 3);
 	assert_int_equal(u.n, n);
 	for (size_t i = 0; i < n; i++)
 		assert_true(feat_update_value(&u, i) == v[i]);

@@ -1,0 +1,55 @@
+/*
+ * clf_stage.h — the Kafka scoring stage (`botwatch score`, docs/PIPELINE.md):
+ * consume feature updates (features/feat_stage.h's message on the
+ * `features` topic) in a consumer group, reschedule rescoring per account
+ * (debounce in event time, batches), write score records (clf_score_to_json(),
+ * the record replay writes) with their feature vectors to the LMDB store and
+ * to the compacted topic `scores` (key = account id), and commit the
+ * consumed offsets only after the store transaction committed.
+ *
+ * Command-level code like clf_cmd.h: unlike the clf_ core it talks to Kafka
+ * and logs through bw_log. One stage runs on one thread; the store and the
+ * model it is given may be shared with other threads (the API) as store.h
+ * and clf.h allow.
+ */
+#ifndef BW_CLF_STAGE_H
+#define BW_CLF_STAGE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct bw_config;
+struct bw_store;
+struct clf_model;
+
+struct clf_stage_opts {
+	struct bw_store *store;        /* borrowed writable store, or NULL: open cfg->store_path */
+	const struct clf_model *model; /* borrowed model, or NULL: load cfg->score_model */
+	int64_t idle_exit_ms;          /* stop after this long without a message once assigned
+					  and nothing is pending (0 = never) */
+};
+
+struct clf_stage_stats {
+	uint64_t messages;   /* feature updates consumed */
+	uint64_t scored;     /* score records written (store and topic) */
+	uint64_t batches;    /* store transactions committed */
+	uint64_t debounced;  /* updates replaced by a later update before being scored */
+	uint64_t errors;     /* updates not scored: undecodable, other schema, no evidence */
+	uint64_t commits;    /* offset commits */
+};
+
+/*
+ * Run the stage with `cfg` (borrowed) until *stop (borrowed; set by a signal
+ * handler or another thread) or opts->idle_exit_ms. Pending accounts are
+ * scored and committed before it returns. Returns 0, or BW_EKAFKA /
+ * BW_ESTORE / BW_ESCHEMA / BW_ENOMEM with errstr set; *stats (may be NULL)
+ * receives the counters. The counters are also exported as metrics
+ * botwatch_score_*_total (common/bw_metrics.h).
+ */
+int clf_stage_run(const struct bw_config *cfg, const struct clf_stage_opts *opts,
+		  volatile sig_atomic_t *stop, struct clf_stage_stats *stats, char *errstr,
+		  size_t errlen);
+
+#endif

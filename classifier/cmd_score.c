@@ -1,0 +1,123 @@
+/*
+ * cmd_score.c — `botwatch score`: the Kafka scoring stage as its own process
+ * (classifier/clf_stage.h, docs/PIPELINE.md).
+ *
+ *   botwatch score [--brokers LIST] [--store DIR] [--model FILE] [--idle-exit-ms N]
+ *
+ * SIGINT/SIGTERM score every held-back account, commit and stop.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bw_err.h"
+#include "bw_log.h"
+#include "cfg.h"
+#include "clf_stage.h"
+#include "commands.h"
+
+static volatile sig_atomic_t score_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	score_stop = 1;
+}
+
+static void score_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: botwatch score [--config FILE] [--set key=value]... [--brokers LIST]\n"
+		"                      [--store DIR] [--model FILE] [--idle-exit-ms N]\n\n"
+		"Consume feature updates from features.topic in consumer group score.group_id,\n"
+		"rescore each account at most once per score.debounce_ms of event time (in batches\n"
+		"of score.batch), write the score records (docs/SCORES.md) and feature vectors to\n"
+		"the LMDB store and the records to the compacted topic score.topic (key = account\n"
+		"id), then commit the consumed offsets. SIGINT/SIGTERM score what is held back,\n"
+		"commit and stop.\n\n"
+		"  --brokers LIST     Kafka bootstrap servers (kafka.bootstrap.servers; required)\n"
+		"  --store DIR        LMDB store the API serves (store.path)\n"
+		"  --model FILE       model file (score.model)\n"
+		"  --idle-exit-ms N   stop after N ms without an update once assigned and nothing\n"
+		"                     is held back\n");
+}
+
+/* Options into cfg / *idle_ms; 0 or 2 (usage error, printed). */
+static int parse_args(int argc, char **argv, struct bw_config *cfg, int64_t *idle_ms)
+{
+	static const char *const flags[][2] = {
+		{ "--brokers", "kafka.bootstrap.servers" }, { "--store", "store.path" },
+		{ "--model", "score.model" },
+	};
+	char err[512];
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL, *key = NULL;
+		for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
+			if (strcmp(a, flags[k][0]) == 0)
+				key = flags[k][1];
+		if (key && v) {
+			if (cfg_set(cfg, key, v, a, err, sizeof(err))) {
+				fprintf(stderr, "botwatch score: %s\n", err);
+				return 2;
+			}
+			i++;
+		} else if (strcmp(a, "--idle-exit-ms") == 0 && v) {
+			char *end;
+			errno = 0;
+			long long n = strtoll(v, &end, 10);
+			if (!v[0] || *end || errno || n < 0) {
+				fprintf(stderr, "botwatch score: --idle-exit-ms: '%s' is not a count\n", v);
+				return 2;
+			}
+			*idle_ms = n;
+			i++;
+		} else {
+			fprintf(stderr, "botwatch score: unknown option or missing value: '%s'\n", a);
+			score_usage(stderr);
+			return 2;
+		}
+	}
+	return 0;
+}
+
+int cmd_score(int argc, char **argv)
+{
+	struct bw_config *cfg;
+	struct clf_stage_opts o = { 0 };
+	struct clf_stage_stats st;
+	struct sigaction sa = { .sa_handler = on_signal };
+	char err[512];
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			score_usage(stdout);
+			return 0;
+		}
+	}
+	if (cfg_from_cli(&cfg, &argc, argv, err, sizeof(err))) {
+		fprintf(stderr, "botwatch score: %s\n", err);
+		return 2;
+	}
+	bw_log_set_level(bw_log_level_parse(cfg->log_level));
+	if ((rc = parse_args(argc, argv, cfg, &o.idle_exit_ms))) {
+		cfg_free(cfg);
+		return rc;
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	rc = clf_stage_run(cfg, &o, &score_stop, &st, err, sizeof(err));
+	BW_INFO("score: %llu updates, %llu scored, %llu batches, %llu debounced, %llu not scored, "
+		"%llu offset commits",
+		(unsigned long long)st.messages, (unsigned long long)st.scored,
+		(unsigned long long)st.batches, (unsigned long long)st.debounced,
+		(unsigned long long)st.errors, (unsigned long long)st.commits);
+	if (rc)
+		fprintf(stderr, "botwatch score: %s\n", err);
+	cfg_free(cfg);
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,391 @@
+/*
+ * pipeline.c — the whole job in one process (pipeline.h, docs/PIPELINE.md).
+ *
+ * Threads: ingest (ingest_job_run per source), features (feat_stage_run),
+ * score (clf_stage_run on the shared store and model) and the API's own
+ * libmicrohttpd threads. The calling thread owns the signals (SIGINT and
+ * SIGTERM are blocked in every thread and taken with sigtimedwait), watches
+ * the stages and, with exit_when_idle, decides when everything is drained:
+ * ingest has finished, and the features group has committed every message of
+ * the posts topic and the score group every message of the features topic,
+ * in two consecutive checks (DRAIN_STABLE_MS apart) — a group commits only
+ * after its work is stored and produced, and the scoring stage never commits
+ * past an account it still holds back.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "bw_err.h"
+#include "bw_kafka.h"
+#include "bw_log.h"
+#include "bw_time.h"
+#include "cfg.h"
+#include "clf.h"
+#include "clf_stage.h"
+#include "feat.h"
+#include "feat_stage.h"
+#include "ingest_job.h"
+#include "pipeline.h"
+#include "store.h"
+
+#define DRAIN_STABLE_MS 1000  /* gap between the two checks that must both show no lag */
+#define LAG_QUERY_MS 5000     /* timeout of one lag query */
+
+/* One stage thread. */
+struct job {
+	const char *name;              /* "ingest", "features", "score" */
+	pthread_t th;                  /* the thread */
+	bool started;                  /* th is valid */
+	volatile sig_atomic_t stop;    /* set to stop the stage */
+	atomic_int done;               /* the thread function returned */
+	int rc;                        /* its result (0 ok) */
+	char err[512];                 /* its message */
+};
+
+/* Everything one run shares with its threads. */
+struct run {
+	struct bw_config *cfg;              /* borrowed; read-only once threads run */
+	const struct pipeline_opts *opts;   /* borrowed */
+	struct bw_kafka_mock *mock;         /* embedded broker or NULL */
+	struct bw_store *store;             /* the score store (writable) */
+	struct clf_model *mdl;              /* the scoring model */
+	struct api_server *api;             /* the API or NULL */
+	struct job ingest, features, score; /* the stage threads */
+	struct feat_stage_stats fst;        /* features counters (after join) */
+	struct clf_stage_stats sst;         /* score counters (after join) */
+};
+
+/* ---- stage threads ------------------------------------------------------------------ */
+
+static void *ingest_main(void *arg)
+{
+	struct run *r = arg;
+	size_t n = r->opts->sources ? r->opts->n_sources : 1;
+
+	for (size_t i = 0; i < n && !r->ingest.stop && !r->ingest.rc; i++) {
+		char err[512];
+		/* only this thread reads ingest.source while the stages run */
+		if (r->opts->sources &&
+		    cfg_set(r->cfg, "ingest.source", r->opts->sources[i], "input", err, sizeof(err))) {
+			r->ingest.rc = BW_EINVAL;
+			snprintf(r->ingest.err, sizeof(r->ingest.err), "%s", err);
+			break;
+		}
+		BW_INFO("run: ingesting %s", r->cfg->ingest_source);
+		if (ingest_job_run(r->cfg, &r->ingest.stop)) {
+			r->ingest.rc = BW_EKAFKA;
+			snprintf(r->ingest.err, sizeof(r->ingest.err),
+				 "ingest of %s failed (see its message above)", r->cfg->ingest_source);
+		}
+	}
+	atomic_store(&r->ingest.done, 1);
+	return NULL;
+}
+
+static void *features_main(void *arg)
+{
+	struct run *r = arg;
+	struct feat_stage_opts o = { 0 };
+
+	r->features.rc = feat_stage_run(r->cfg, &o, &r->features.stop, &r->fst, r->features.err,
+					sizeof(r->features.err));
+	atomic_store(&r->features.done, 1);
+	return NULL;
+}
+
+static void *score_main(void *arg)
+{
+	struct run *r = arg;
+	struct clf_stage_opts o = { .store = r->store, .model = r->mdl };
+
+	r->score.rc = clf_stage_run(r->cfg, &o, &r->score.stop, &r->sst, r->score.err,
+				    sizeof(r->score.err));
+	atomic_store(&r->score.done, 1);
+	return NULL;
+}
+
+static int job_start(struct job *j, const char *name, void *(*fn)(void *), struct run *r,
+		     char *errstr, size_t errlen)
+{
+	j->name = name;
+	if (pthread_create(&j->th, NULL, fn, r))
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "cannot start the %s thread", name);
+	j->started = true;
+	return 0;
+}
+
+static void job_stop(struct job *j)
+{
+	j->stop = 1;
+	if (j->started)
+		pthread_join(j->th, NULL);
+	j->started = false;
+}
+
+/* A stage that ended by itself with an error, or NULL. */
+static struct job *failed_job(struct run *r)
+{
+	struct job *j[3] = { &r->ingest, &r->features, &r->score };
+	for (int i = 0; i < 3; i++)
+		if (j[i]->started && atomic_load(&j[i]->done) && j[i]->rc)
+			return j[i];
+	return NULL;
+}
+
+/* ---- drain detection ---------------------------------------------------------------- */
+
+/* Lag watches of the two consumer groups. */
+struct drainwatch {
+	struct bw_kafka_lagwatch *posts;    /* features group on the posts topic */
+	struct bw_kafka_lagwatch *features; /* score group on the features topic */
+};
+
+static int drainwatch_open(struct drainwatch *d, const struct bw_config *c, char *errstr,
+			   size_t errlen)
+{
+	d->posts = bw_kafka_lagwatch_new(c->kafka_bootstrap, c->n_kafka, c->kafka_keys,
+					 c->kafka_values, c->ingest_topic, c->features_group, errstr,
+					 errlen);
+	if (!d->posts)
+		return BW_EKAFKA;
+	d->features = bw_kafka_lagwatch_new(c->kafka_bootstrap, c->n_kafka, c->kafka_keys,
+					    c->kafka_values, c->features_topic, c->score_group,
+					    errstr, errlen);
+	return d->features ? 0 : BW_EKAFKA;
+}
+
+static void drainwatch_close(struct drainwatch *d)
+{
+	bw_kafka_lagwatch_free(d->posts);
+	bw_kafka_lagwatch_free(d->features);
+}
+
+/* True when neither group lags (a failed query counts as lagging). */
+static bool no_lag(struct drainwatch *d)
+{
+	struct bw_kafka_lag a, b;
+	char err[256];
+
+	if (bw_kafka_lag_query(d->posts, LAG_QUERY_MS, &a, err, sizeof(err)) ||
+	    bw_kafka_lag_query(d->features, LAG_QUERY_MS, &b, err, sizeof(err)))
+		return false;
+	if (a.lost || b.lost)
+		BW_WARN("run: messages pruned before they were read (posts: %lld, features: %lld)",
+			(long long)a.lost, (long long)b.lost);
+	return a.max_lag == 0 && b.max_lag == 0;
+}
+
+/* Drained: no lag now and again DRAIN_STABLE_MS later. */
+static bool drained(struct drainwatch *d)
+{
+	struct timespec ts = { DRAIN_STABLE_MS / 1000, (DRAIN_STABLE_MS % 1000) * 1000000L };
+
+	if (!no_lag(d))
+		return false;
+	nanosleep(&ts, NULL);
+	return no_lag(d);
+}
+
+/* ---- setup and teardown --------------------------------------------------------------- */
+
+/*
+ * A new embedded broker starts every topic at offset 0, but features.state_dir
+ * may hold offsets of an earlier process's broker (the feature state itself
+ * stays valid: it is keyed by account and deduplicates posts). Point the
+ * stored offsets of the posts topic at the new broker's start, so no post of
+ * this run is skipped.
+ */
+static int reset_state_offsets(const struct bw_config *c, char *errstr, size_t errlen)
+{
+	struct feat_store *fs = feat_store_open(c->features_state, (size_t)c->features_map_size_mb,
+						errstr, errlen);
+	int64_t off;
+	bool any = false;
+	int rc;
+
+	if (!fs)
+		return BW_ESTORE;
+	for (int32_t p = 0; p < (int32_t)c->broker_partitions; p++)
+		any |= feat_store_offset_get(fs, c->ingest_topic, p, &off) == 0;
+	rc = any ? feat_store_begin(fs, errstr, errlen) : 0;
+	for (int32_t p = 0; any && !rc && p < (int32_t)c->broker_partitions; p++)
+		rc = feat_store_offset_put(fs, c->ingest_topic, p, 0, errstr, errlen);
+	if (any && !rc && !(rc = feat_store_commit(fs, errstr, errlen)))
+		BW_INFO("run: %s keeps its feature state; its stored offsets now point at the new "
+			"embedded broker's start", c->features_state);
+	feat_store_close(fs);
+	return rc;
+}
+
+/* Start the embedded broker when no cluster is configured, with every topic. */
+static int start_broker(struct run *r, char *errstr, size_t errlen)
+{
+	struct bw_config *c = r->cfg;
+	const char *topics[] = { c->ingest_topic, c->ingest_dlq_topic, c->features_topic,
+				 c->score_topic };
+
+	if (c->kafka_bootstrap[0])
+		return 0;
+	if (!(r->mock = bw_kafka_mock_new((int)c->broker_count, errstr, errlen)))
+		return BW_EKAFKA;
+	for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
+		if (bw_kafka_mock_topic_create(r->mock, topics[i], (int)c->broker_partitions, errstr,
+					       errlen))
+			return BW_EKAFKA;
+	/* the embedded broker has no admin API (and no compaction): the topic exists now */
+	if (cfg_set(c, "kafka.bootstrap.servers", bw_kafka_mock_bootstraps(r->mock), "run", errstr,
+		    errlen) ||
+	    cfg_set(c, "score.create_topic", "false", "run", errstr, errlen))
+		return BW_EINVAL;
+	BW_WARN("run: embedded broker on %s (its contents end with this process; set "
+		"kafka.bootstrap.servers for a real cluster)", c->kafka_bootstrap);
+	return reset_state_offsets(c, errstr, errlen);
+}
+
+static int start_api(struct run *r, char *errstr, size_t errlen)
+{
+	const struct bw_config *c = r->cfg;
+	struct api_opts o = {
+		.listen = c->api_listen, .token = c->api_token, .threads = (unsigned)c->api_threads,
+		.max_body = (size_t)c->api_max_body_bytes, .conn_limit = (unsigned)c->api_conn_limit,
+		.timeout_s = (unsigned)c->api_timeout_s, .max_batch = (size_t)c->api_max_batch,
+		.model_path = c->score_model, .cap_prior = c->score_cap_prior,
+	};
+
+	if (!(r->api = api_server_new(r->store, &o, errstr, errlen)) ||
+	    api_server_start(r->api, errstr, errlen))
+		return BW_EHTTP;
+	BW_INFO("run: API listening on http://%s (port %u), e.g. curl -s "
+		"http://%s/v1/accounts/<id>", c->api_listen, api_server_port(r->api), c->api_listen);
+	return 0;
+}
+
+static int start(struct run *r, char *errstr, size_t errlen)
+{
+	const struct bw_config *c;
+	int rc = start_broker(r, errstr, errlen);
+
+	c = r->cfg;
+	if (rc)
+		return rc;
+	if (!(r->mdl = clf_model_load(c->score_model, feat_schema_hash(), feat_count(), errstr,
+				      errlen)))
+		return BW_ESCHEMA;
+	if (!(r->store = store_open(c->store_path, true, (size_t)c->store_map_size_mb, errstr,
+				    errlen)))
+		return BW_ESTORE;
+	if (r->opts->serve_api && (rc = start_api(r, errstr, errlen)))
+		return rc;
+	if ((rc = job_start(&r->features, "features", features_main, r, errstr, errlen)) ||
+	    (rc = job_start(&r->score, "score", score_main, r, errstr, errlen)) ||
+	    (rc = job_start(&r->ingest, "ingest", ingest_main, r, errstr, errlen)))
+		return rc;
+	return 0;
+}
+
+/* Wait (bounded) until the stages caught up with what is already in Kafka. */
+static void drain_bounded(struct run *r, struct drainwatch *d)
+{
+	int64_t until = bw_time_mono_ms() + r->opts->drain_timeout_ms;
+
+	while (bw_time_mono_ms() < until && !failed_job(r))
+		if (drained(d))
+			return;
+	BW_WARN("run: stages did not catch up within %lld ms; stopping anyway (stored state and "
+		"offsets stay consistent)", (long long)r->opts->drain_timeout_ms);
+}
+
+/* Ordered shutdown; returns the first stage error (0 when none). */
+static int stop_all(struct run *r, struct drainwatch *d, bool drain, char *errstr, size_t errlen)
+{
+	struct job *j[3] = { &r->ingest, &r->features, &r->score };
+	int rc = 0;
+
+	job_stop(&r->ingest);
+	if (drain && d->posts && r->features.started && r->score.started)
+		drain_bounded(r, d);
+	job_stop(&r->features);
+	job_stop(&r->score);
+	api_server_free(r->api);
+	r->api = NULL;
+	for (int i = 0; i < 3 && !rc; i++)
+		if (j[i]->rc)
+			rc = bw_seterr(errstr, errlen, j[i]->rc, "%s: %s", j[i]->name,
+				       j[i]->err[0] ? j[i]->err : bw_strerror(j[i]->rc));
+	return rc;
+}
+
+/* ---- the run ---------------------------------------------------------------------------- */
+
+/* Watch signals, failures and (with exit_when_idle) the drain. Returns true
+ * when the stages still need a bounded drain at shutdown. */
+static bool watch(struct run *r, struct drainwatch *d, const sigset_t *set,
+		  volatile sig_atomic_t *stop)
+{
+	for (;;) {
+		struct timespec ts = { 0, 200 * 1000000L };
+		int sig = sigtimedwait(set, NULL, &ts);
+		struct job *bad;
+
+		if (sig > 0 || *stop) {
+			BW_INFO("run: %s: stopping ingest, draining, committing, stopping the API",
+				sig > 0 ? "signal" : "stop requested");
+			return true;
+		}
+		if ((bad = failed_job(r))) {
+			BW_ERROR("run: the %s stage failed: %s", bad->name, bad->err);
+			return false;
+		}
+		if (r->opts->exit_when_idle && atomic_load(&r->ingest.done) && drained(d)) {
+			BW_INFO("run: every input consumed, folded and scored: stopping");
+			return false;
+		}
+	}
+}
+
+int pipeline_run(struct bw_config *cfg, const struct pipeline_opts *opts,
+		 volatile sig_atomic_t *stop, struct pipeline_stats *stats, char *errstr,
+		 size_t errlen)
+{
+	struct run r = { .cfg = cfg, .opts = opts };
+	struct drainwatch d = { 0 };
+	sigset_t set, old;
+	bool drain = false;
+	int rc, rc2;
+
+	/* block the signals before any thread exists, so every thread inherits the mask */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	signal(SIGPIPE, SIG_IGN);
+	rc = start(&r, errstr, errlen);
+	if (!rc)
+		rc = drainwatch_open(&d, cfg, errstr, errlen);
+	if (!rc)
+		drain = watch(&r, &d, &set, stop);
+	rc2 = stop_all(&r, &d, drain && !rc, rc ? NULL : errstr, rc ? 0 : errlen);
+	rc = rc ? rc : rc2;
+	BW_INFO("run: %llu posts folded, %llu feature updates; scoring: %llu updates, %llu debounced, "
+		"%llu not scored, %llu accounts scored in %llu batches",
+		(unsigned long long)r.fst.posts, (unsigned long long)r.fst.updates,
+		(unsigned long long)r.sst.messages, (unsigned long long)r.sst.debounced,
+		(unsigned long long)r.sst.errors, (unsigned long long)r.sst.scored,
+		(unsigned long long)r.sst.batches);
+	if (stats)
+		*stats = (struct pipeline_stats){ .posts = r.fst.posts, .updates = r.fst.updates,
+						  .scored = r.sst.scored,
+						  .score_errors = r.sst.errors };
+	drainwatch_close(&d);
+	store_close(r.store);
+	clf_model_free(r.mdl);
+	bw_kafka_mock_free(r.mock);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
