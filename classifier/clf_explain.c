@@ -74,6 +74,18 @@ static int explain_group(const struct clf_mgroup *g, const char *gname, double w
 	return 0;
 }
 
+/* Decision value of group g on raw features x into *d; BW_ENOMEM or 0. */
+static int group_decision(const struct clf_mgroup *g, const double *x, double *d)
+{
+	double *z = malloc((g->ncol ? g->ncol : 1) * sizeof(double));
+	if (!z)
+		return BW_ENOMEM;
+	group_row(g, x, z);
+	*d = clf_svm_decision(g->svm, z);
+	free(z);
+	return 0;
+}
+
 static int by_magnitude(const void *a, const void *b)
 {
 	const struct clf_contrib *x = a, *y = b;
@@ -104,11 +116,28 @@ int clf_explain(const struct clf_model *mdl, const double *x, uint32_t avail, co
 		cap += h->grp[e->use[k]] ? h->grp[e->use[k]]->ncol : 0;
 	if (!(out->c = malloc((cap ? cap : 1) * sizeof(*out->c))))
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+	/* the activity part may be clipped (act_cap): scale its contributions by
+	 * the clip factor so that bias + contributions still equal the logit */
+	double dv[CLF_N_GROUPS], scale = 1;
+	bool act = false;
 	for (size_t k = 0; k < e->nuse; k++) {
 		const struct clf_mgroup *g = h->grp[e->use[k]];
-		if (!g)
-			continue;
-		if (explain_group(g, clf_groups[g->def].name, e->w[k], x, out->c, &out->n,
+		if (!g || group_decision(g, x, &dv[k])) {
+			free(out->c);
+			out->c = NULL;
+			return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+		}
+		act = act || clf_group_is_activity(e->use[k]);
+	}
+	clf_entry_logit(e, dv, &scale);
+	if (act) {
+		out->bias += scale * e->act_b;
+		out->logit += scale * e->act_b;
+	}
+	for (size_t k = 0; k < e->nuse; k++) {
+		const struct clf_mgroup *g = h->grp[e->use[k]];
+		double w = clf_group_is_activity(e->use[k]) ? scale * e->w[k] : e->w[k];
+		if (explain_group(g, clf_groups[g->def].name, w, x, out->c, &out->n,
 				  &out->bias, &out->logit, &out->exact)) {
 			clf_explanation_free(out);
 			return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");

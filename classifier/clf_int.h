@@ -63,8 +63,39 @@ struct clf_mentry {
 	size_t nuse;        /* groups used */
 	int use[CLF_N_GROUPS]; /* indices into the head's groups */
 	double w[CLF_N_GROUPS]; /* logistic weights */
-	double b;           /* logistic bias */
+	double b;           /* logistic bias (the profile part's when act_cap is finite) */
+	double act_b;       /* activity part's offset: its bias minus its training prior log-odds */
+	double act_cap;     /* |activity part| is clipped to this (INFINITY = no clip) */
 };
+
+/* Does group g need posts (an activity group, trained on simulated timelines)? */
+static inline int clf_group_is_activity(int g)
+{
+	return (clf_groups[g].req & CLF_AVAIL_ACTIVITY) != 0;
+}
+
+/* Log-odds of entry e from its groups' decision values dec[k] (k over e->use):
+ * b + sum of the profile groups' w d + clip(act_b + sum of the activity groups'
+ * w d, -act_cap, act_cap) (docs/MODEL.md "Combining profile and activity").
+ * *act_scale (may be NULL) gets clipped / unclipped activity part (1 unclipped). */
+static inline double clf_entry_logit(const struct clf_mentry *e, const double *dec,
+				     double *act_scale)
+{
+	double f = e->b, a = e->act_b;
+	int any = 0;
+	for (size_t k = 0; k < e->nuse; k++) {
+		if (clf_group_is_activity(e->use[k])) {
+			a += e->w[k] * dec[k];
+			any = 1;
+		} else {
+			f += e->w[k] * dec[k];
+		}
+	}
+	double ac = a > e->act_cap ? e->act_cap : a < -e->act_cap ? -e->act_cap : a;
+	if (act_scale)
+		*act_scale = a != 0 ? ac / a : 1.0;
+	return any ? f + ac : f;
+}
 
 /* A stack: calibrated logistic combination of group decision values. */
 struct clf_mstack {

@@ -262,6 +262,18 @@ static int parse_entry(const struct clf_mhead *head, json_t *je, struct clf_ment
 	e->mask = (uint32_t)json_integer_value(mask) & CLF_AVAIL_ALL;
 	if (num_array(w, e->nuse, e->w) || !isfinite(e->b))
 		return -1;
+	/* optional (absent in older models): the bounded activity part */
+	json_t *ab = json_object_get(je, "act_b"), *ac = json_object_get(je, "act_cap");
+	e->act_b = 0;
+	e->act_cap = INFINITY;
+	if (ab || ac) {
+		if (!json_is_number(ab) || !json_is_number(ac))
+			return -1;
+		e->act_b = json_number_value(ab);
+		e->act_cap = json_number_value(ac);
+		if (!isfinite(e->act_b) || !isfinite(e->act_cap) || e->act_cap < 0)
+			return -1;
+	}
 	uint32_t need = 0;
 	for (size_t k = 0; k < e->nuse; k++) {
 		json_t *u = json_array_get(use, k);

@@ -76,13 +76,14 @@ static double stack_prob(const struct clf_model *mdl, int s, const double *x, ui
 	const struct clf_mentry *e = clf_stack_entry(st, avail);
 	if (!e)
 		return NAN;
-	double f = e->b;
+	double dv[CLF_N_GROUPS];
 	for (size_t k = 0; k < e->nuse; k++) {
 		double *d = &lz->dec[st->head][e->use[k]];
 		if (isinf(*d))
 			*d = group_dec(mdl->heads[st->head].grp[e->use[k]], x, lz->lx, avail);
-		f += e->w[k] * *d;
+		dv[k] = *d;
 	}
+	double f = clf_entry_logit(e, dv, NULL);
 	if (!isfinite(f))
 		return NAN;
 	return f >= 0 ? 1.0 / (1.0 + exp(-f)) : exp(f) / (1.0 + exp(f));

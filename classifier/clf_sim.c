@@ -57,8 +57,13 @@ struct acct {
 	int n_apps;            /* source apps used */
 	int apps[3];           /* indices into app tables */
 	int default_profile;   /* 0/1 */
+	int style;             /* humans: enum human_style; bots: 1 = imitates humans, else 0 */
+	int max_posts;         /* timeline cap for this account (low-activity humans: small) */
 	uint64_t rng;          /* account generator state */
 };
+
+/* Kinds of human account (docs/SIMULATOR.md): not every human tweets like a person. */
+enum human_style { H_PERSONAL = 0, H_ORG, H_NEWS, H_RETWEETER, H_LOW };
 
 /* One post to render. */
 struct spost {
@@ -144,6 +149,9 @@ static const char *const human_apps[] = { "Twitter for iPhone", "Twitter for And
 					  "Twitter Web App", "TweetDeck", "Twitter for iPad" };
 static const char *const bot_apps[] = { "IFTTT", "dlvr.it", "twittbot.net", "Buffer",
 					"Hootsuite", "SocialOomph", "Zapier.com", "autotweet" };
+/* Scheduling and newsroom tools that real organisations and media use. */
+static const char *const pro_apps[] = { "Hootsuite Inc.", "Sprout Social", "Buffer", "TweetDeck",
+					"SocialFlow", "dlvr.it" };
 static const char *const domains[] = { "bit.ly", "goo.gl", "ow.ly", "tinyurl.com",
 				       "example-news.com", "shop-deals.net", "myblog.org" };
 static const char *const bios_human[] = {
@@ -199,13 +207,19 @@ static void make_profile(struct acct *a, int64_t end_ms)
 	a->utc_off_h = rint_(s, -8, 3);
 	a->default_profile = unif(s) < 0.2;
 	switch (a->kind) {
-	case K_HUMAN:
+	case K_HUMAN: {
+		double u = unif(s);
+		a->style = u < 0.45 ? H_PERSONAL : u < 0.6 ? H_ORG : u < 0.7 ? H_NEWS
+			 : u < 0.82 ? H_RETWEETER : H_LOW;
 		age_days = 365 * (0.5 + 11 * unif(s));
 		a->followers = (int64_t)lognorm(s, 250, 1.5);
 		a->friends = (int64_t)lognorm(s, 300, 1.0);
 		a->favourites = (int64_t)lognorm(s, 1500, 1.8);
+		if (a->style == H_ORG || a->style == H_NEWS)
+			a->followers = (int64_t)lognorm(s, 5000, 2.0);
 		bio = PICK(s, bios_human);
 		break;
+	}
 	case K_SCHEDULED:
 		age_days = 365 * (0.5 + 5 * unif(s));
 		a->followers = (int64_t)lognorm(s, 400, 1.6);
@@ -242,12 +256,19 @@ static void make_profile(struct acct *a, int64_t end_ms)
 	snprintf(a->desc, sizeof(a->desc), "%s", bio);
 	a->created_ms = end_ms - (int64_t)(age_days * DAY_MS);
 	a->listed = (int64_t)(a->followers * 0.01 * unif(s));
+	/* a third of scheduled and spam bots imitate humans (Cresci 2017): human
+	 * client names, jittered circadian timing, varied vocabulary */
+	if ((a->kind == K_SCHEDULED || a->kind == K_SPAMMER) && unif(s) < 0.3)
+		a->style = 1;
+	a->max_posts = a->kind == K_HUMAN && a->style == H_LOW ? rint_(s, 3, 25) : 0;
 	a->n_apps = a->kind == K_HUMAN ? rint_(s, 1, 3) : 1;
 	for (int i = 0; i < a->n_apps; i++)
 		a->apps[i] = a->kind == K_HUMAN ? rint_(s, 0, (int)NELEM(human_apps) - 1)
 						: rint_(s, 0, (int)NELEM(bot_apps) - 1);
 	if (a->kind == K_AMPLIFIER || a->kind == K_COORDINATED || a->kind == K_FAKE_FOLLOWER)
 		a->apps[0] = rint_(s, 0, 1); /* mobile apps, like humans (Cresci 2017) */
+	if (a->kind != K_HUMAN && a->style)
+		a->apps[0] = rint_(s, 0, (int)NELEM(human_apps) - 1);
 }
 
 /* ---- post times ---------------------------------------------------------------- */
@@ -271,20 +292,42 @@ static int add_post(struct plist *l, uint32_t ai, int64_t t, int type, uint32_t 
 	return push(l, &p);
 }
 
-/* Humans: Pareto (heavy-tailed) gaps thinned by the circadian curve. */
+/* Share of retweets and of replies (the rest are originals) per human style. */
+static const double human_rt[] = { 0.25, 0.05, 0.05, 0.75, 0.25 };
+static const double human_reply[] = { 0.25, 0.55, 0.05, 0.1, 0.25 };
+/* Median minimum gap (s) of the Pareto law per human style. */
+static const double human_gap[] = { 90, 600, 300, 60, 3 * 3600 };
+
+/* Is local hour h a working hour (organisations post 8-18 on weekdays)? */
+static bool work_time(int64_t t, int off)
+{
+	int h = local_hour(t, off);
+	int64_t day = (t / DAY_MS + 4) % 7; /* 0 = Sunday (1970-01-01 was a Thursday) */
+	return h >= 8 && h < 18 && day != 0 && day != 6;
+}
+
+/* Humans: Pareto (heavy-tailed) gaps thinned by the circadian curve; the
+ * style sets the mix of post types, the gap scale and the schedule. */
 static int times_human(struct acct *a, uint32_t ai, int64_t end, int max, struct plist *l,
 		       size_t n_acc)
 {
 	uint64_t *s = &a->rng;
-	double tmin = lognorm(s, 90, 1.0), t = (double)end - unif(s) * 3 * DAY_MS;
+	double tmin = lognorm(s, human_gap[a->style], 1.0), t = (double)end - unif(s) * 3 * DAY_MS;
 	int n = 0;
+	if (a->max_posts > 0 && a->max_posts < max)
+		max = a->max_posts;
 	while (n < max && t > (double)a->created_ms) {
 		double gap = tmin * pow(unif(s), -1.0 / 1.2);
 		t -= 1000 * (gap < 30 * 86400.0 ? gap : 30 * 86400.0);
-		if (unif(s) > circadian[local_hour((int64_t)t, a->utc_off_h)])
+		double c = circadian[local_hour((int64_t)t, a->utc_off_h)];
+		if (a->style == H_NEWS) /* newsrooms post around the clock, flatter curve */
+			c = 0.5 + 0.5 * c;
+		if (a->style == H_ORG && !work_time((int64_t)t, a->utc_off_h))
+			c *= 0.1;
+		if (unif(s) > c)
 			continue;
 		double u = unif(s);
-		int type = u < 0.25 ? 1 : u < 0.5 ? 2 : 0;
+		int type = u < human_rt[a->style] ? 1 : u < human_rt[a->style] + human_reply[a->style] ? 2 : 0;
 		uint32_t target = unif(s) < 0.6 ? (uint32_t)(n_acc + clf_rand_next(s) % N_CELEB)
 						: (uint32_t)(clf_rand_next(s) % n_acc);
 		if (add_post(l, ai, (int64_t)t, type, target, 0))
@@ -308,9 +351,14 @@ static int times_bot(struct acct *a, uint32_t ai, int64_t end, int max, struct p
 		uint32_t target = 0;
 		switch (a->kind) {
 		case K_SCHEDULED:
-			t -= period + 30000 * (2 * unif(s) - 1);
+			if (a->style) /* imitator: jittered period, quiet at night */
+				t -= period * lognorm(s, 1.0, 0.6);
+			else
+				t -= period + 30000 * (2 * unif(s) - 1);
 			if (unif(s) < 0.05)
 				continue; /* a skipped slot */
+			if (a->style && unif(s) > circadian[local_hour((int64_t)t, a->utc_off_h)])
+				continue;
 			type = unif(s) < 0.05;
 			target = fav_target;
 			break;
@@ -327,6 +375,8 @@ static int times_bot(struct acct *a, uint32_t ai, int64_t end, int max, struct p
 			break;
 		case K_SPAMMER:
 			t -= -log(unif(s)) * mean_gap;
+			if (a->style && unif(s) > circadian[local_hour((int64_t)t, a->utc_off_h)])
+				continue;
 			type = unif(s) < 0.1 ? 2 : 0;
 			target = (uint32_t)(clf_rand_next(s) % n_acc);
 			break;
@@ -503,6 +553,15 @@ struct sim {
 static void original_text(const struct sim *sm, const struct acct *a, const struct spost *p,
 			  uint64_t *s, struct tbuf *b)
 {
+	if ((a->kind == K_SCHEDULED || a->kind == K_SPAMMER) && a->style) {
+		tb_words(b, s, 4, 18, false); /* imitator: human-like text, still a link */
+		if (unif(s) < 0.3)
+			tb_tag(b, PICK(s, hashtags));
+		if (unif(s) < 0.2)
+			tb_add(b, PICK(s, emoji) + 1);
+		tb_url(b, s);
+		return;
+	}
 	switch (a->kind) {
 	case K_SCHEDULED:
 		tb_words(b, s, 5, 10, false);
@@ -531,7 +590,8 @@ static void original_text(const struct sim *sm, const struct acct *a, const stru
 		tb_words(b, s, 4, 18, false);
 		if (unif(s) < 0.1)
 			tb_tag(b, PICK(s, hashtags));
-		if (unif(s) < 0.15)
+		if (unif(s) < (a->kind != K_HUMAN ? 0.15 : a->style == H_NEWS ? 0.9
+						       : a->style == H_ORG ? 0.6 : 0.15))
 			tb_url(b, s);
 		if (unif(s) < 0.2)
 			tb_add(b, PICK(s, emoji) + 1);
@@ -604,8 +664,10 @@ static json_t *render_post(const struct sim *sm, const struct spost *p, size_t g
 		original_text(sm, a, p, &s, &b);
 		json_object_set_new(o, "text", json_string(b.s));
 	}
-	const char *app = a->kind == K_HUMAN || a->kind == K_AMPLIFIER || a->kind == K_COORDINATED ||
-					  a->kind == K_FAKE_FOLLOWER
+	bool pro = a->kind == K_HUMAN && (a->style == H_ORG || a->style == H_NEWS) && p->type == 0;
+	const char *app = pro ? pro_apps[(a->id + (uint64_t)(clf_rand_next(&s) % 2)) % NELEM(pro_apps)]
+			  : a->kind == K_HUMAN || a->kind == K_AMPLIFIER || a->kind == K_COORDINATED ||
+					  a->kind == K_FAKE_FOLLOWER || a->style
 				  ? human_apps[a->apps[clf_rand_next(&s) % (uint64_t)a->n_apps]]
 				  : bot_apps[a->apps[0]];
 	snprintf(src, sizeof(src), "<a href=\"https://example.com/app\" rel=\"nofollow\">%s</a>", app);
@@ -706,10 +768,15 @@ static int write_labels(const struct sim *sm, const char *path, struct clf_sim_s
 	fprintf(f, "user_id,label,class\n");
 	for (size_t i = 0; i < sm->n; i++) {
 		const struct acct *a = &sm->acc[i];
-		fprintf(f, "%llu,%d,%s\n", (unsigned long long)a->id, a->kind != K_HUMAN,
-			kind_names[a->kind]);
-		a->kind == K_HUMAN ? st->humans++ : st->bots++;
-		st->by_class[a->kind]++;
+		/* label noise: 3 % of the labels are wrong, as annotations of real
+		 * datasets are; a mislabelled human gets a bot kind as its class */
+		uint64_t ns = sm->o->seed ^ (a->id * 0xbf58476d1ce4e5b9ULL);
+		bool flip = unif(&ns) < 0.03;
+		bool bot = (a->kind != K_HUMAN) != flip;
+		int cls = !bot ? K_HUMAN : a->kind != K_HUMAN ? a->kind : 1 + (int)(clf_rand_next(&ns) % (N_KINDS - 1));
+		fprintf(f, "%llu,%d,%s\n", (unsigned long long)a->id, bot, kind_names[cls]);
+		bot ? st->bots++ : st->humans++;
+		st->by_class[cls]++;
 	}
 	if (fclose(f))
 		return bw_seterr(errstr, errlen, BW_EIO, "writing %s failed", path);

@@ -506,56 +506,114 @@ static int popcount(uint32_t v)
 /* Probability of stack entry e for row r from the groups' decision values. */
 static double entry_prob(const struct clf_mentry *e, struct tgroup *tg, size_t r)
 {
-	double f = e->b;
+	double dv[CLF_N_GROUPS];
 	for (size_t k = 0; k < e->nuse; k++)
-		f += e->w[k] * tg[e->use[k]].dec[r];
+		dv[k] = tg[e->use[k]].dec[r];
+	double f = clf_entry_logit(e, dv, NULL);
 	return f >= 0 ? 1.0 / (1.0 + exp(-f)) : exp(f) / (1.0 + exp(f));
 }
 
-/* Fit one entry of a stack: groups `use` on rows of the head covering `mask`. */
-static int fit_entry(struct tctx *c, struct tgroup *tg, const char *type, struct clf_mentry *e,
-		     json_t *jent)
+/* Log-odds bound of the activity part of a stack entry: simulated timelines
+ * may change the odds by at most a Bayes factor of 10 ("strong" on the
+ * Jeffreys / Kass & Raftery 1995 scale); docs/MODEL.md. */
+#define CLF_ACT_CAP 2.302585092994046
+
+/* Logistic fit of groups use[0..d) on rows of the head having `mask`; the
+ * count of rows and positives into *n, *npos. Returns 0, 1 (a class has too
+ * few rows: skipped) or a negative BW_E* code. */
+static int fit_part(struct tctx *c, struct tgroup *tg, const char *type, uint32_t mask,
+		    const int *use, size_t d, double *w, double *b, size_t *n_out, size_t *npos_out)
 {
 	const struct clf_matrix *m = c->m;
-	size_t n = 0, npos = 0, d = e->nuse;
-	double *z = malloc((m->n_rows ? m->n_rows : 1) * d * sizeof(double));
+	size_t n = 0, npos = 0;
+	double *z = malloc((m->n_rows ? m->n_rows : 1) * (d ? d : 1) * sizeof(double));
 	int *y = malloc((m->n_rows ? m->n_rows : 1) * sizeof(int));
 	int rc = BW_ENOMEM;
 	if (!z || !y)
 		goto out_free;
 	for (size_t r = 0; r < m->n_rows; r++) {
-		if (!in_head(m, r, type) || (m->avail[r] & e->mask) != e->mask)
+		if (!in_head(m, r, type) || (m->avail[r] & mask) != mask)
 			continue;
 		for (size_t k = 0; k < d; k++)
-			z[n * d + k] = tg[e->use[k]].dec[r];
+			z[n * d + k] = tg[use[k]].dec[r];
 		y[n] = m->label[r];
 		npos += (size_t)y[n++];
 	}
+	*n_out = n;
+	*npos_out = npos;
 	rc = 1; /* "skip" unless both classes are represented */
 	if (npos < (size_t)c->o->min_class_rows || n - npos < (size_t)c->o->min_class_rows)
 		goto out_free;
-	if (clf_logreg_fit(z, y, n, d, 1.0, e->w, &e->b))
-		goto out_free;
-	double *p = malloc(n * sizeof(double));
-	if (!p) {
-		rc = BW_ENOMEM;
-		goto out_free;
+	rc = d ? clf_logreg_fit(z, y, n, d, 1.0, w, b) : 0;
+	if (!d) /* no groups: the prior log-odds of these rows */
+		*b = log((double)npos / (double)(n - npos));
+out_free:
+	free(z);
+	free(y);
+	return rc;
+}
+
+/* Fit one entry of a stack: groups `use` on rows of the head covering `mask`.
+ * Profile groups are fitted on every account having their evidence (real
+ * and simulated); activity groups separately, on the accounts with posts,
+ * as a log-likelihood ratio (their fit minus its training prior log-odds)
+ * whose magnitude is capped at CLF_ACT_CAP (docs/MODEL.md). */
+static int fit_entry(struct tctx *c, struct tgroup *tg, const char *type, struct clf_mentry *e,
+		     json_t *jent)
+{
+	int pu[CLF_N_GROUPS], au[CLF_N_GROUPS];
+	double pw[CLF_N_GROUPS], aw[CLF_N_GROUPS], pb = 0, ab = 0;
+	size_t np = 0, na = 0, n = 0, npos = 0;
+	uint32_t pmask = 0, amask = 0;
+	for (size_t k = 0; k < e->nuse; k++) {
+		int g = e->use[k];
+		if (clf_group_is_activity(g)) {
+			au[na++] = g;
+			amask |= clf_groups[g].req;
+		} else {
+			pu[np++] = g;
+			pmask |= clf_groups[g].req;
+		}
 	}
-	for (size_t i = 0; i < n; i++) {
-		double f = e->b;
-		for (size_t k = 0; k < d; k++)
-			f += e->w[k] * z[i * d + k];
-		p[i] = 1.0 / (1.0 + exp(-f));
+	int rc = fit_part(c, tg, type, pmask, pu, np, pw, &pb, &n, &npos);
+	if (rc)
+		return rc;
+	e->b = pb;
+	e->act_b = 0;
+	e->act_cap = INFINITY;
+	if (na) {
+		if ((rc = fit_part(c, tg, type, amask, au, na, aw, &ab, &n, &npos)) != 0)
+			return rc;
+		e->act_b = ab - log((double)npos / (double)(n - npos));
+		e->act_cap = CLF_ACT_CAP;
+	}
+	/* the entry's groups in e->use order */
+	size_t ip = 0, ia = 0;
+	for (size_t k = 0; k < e->nuse; k++)
+		e->w[k] = clf_group_is_activity(e->use[k]) ? aw[ia++] : pw[ip++];
+	/* in-sample AUC of the combined entry over the rows having its evidence */
+	const struct clf_matrix *m = c->m;
+	double *p = malloc((m->n_rows ? m->n_rows : 1) * sizeof(double));
+	int *y = malloc((m->n_rows ? m->n_rows : 1) * sizeof(int));
+	if (!p || !y) {
+		free(p);
+		free(y);
+		return BW_ENOMEM;
+	}
+	n = npos = 0;
+	for (size_t r = 0; r < m->n_rows; r++) {
+		if (!in_head(m, r, type) || (m->avail[r] & e->mask) != e->mask)
+			continue;
+		p[n] = entry_prob(e, tg, r);
+		y[n] = m->label[r];
+		npos += (size_t)y[n++];
 	}
 	json_object_set_new(jent, "n", json_integer((json_int_t)n));
 	json_object_set_new(jent, "positives", json_integer((json_int_t)npos));
 	json_object_set_new(jent, "oof_auc", json_real(clf_auc(p, y, n)));
 	free(p);
-	rc = 0;
-out_free:
-	free(z);
 	free(y);
-	return rc;
+	return 0;
 }
 
 /* Fit every availability-pattern entry of a stack over groups `members`. */
@@ -602,6 +660,10 @@ static int fit_stack(struct tctx *c, struct tgroup *tg, const char *type, uint32
 			json_object_set_new(jent, "use", ju);
 			json_object_set_new(jent, "w", jw);
 			json_object_set_new(jent, "b", json_real(e.b));
+			if (isfinite(e.act_cap)) {
+				json_object_set_new(jent, "act_b", json_real(e.act_b));
+				json_object_set_new(jent, "act_cap", json_real(e.act_cap));
+			}
 			json_array_append_new(jentries, jent);
 			st->ent[st->nent++] = e;
 		}

@@ -19,7 +19,9 @@ cmp "$T/a.csv" "$T/b.csv" || { echo "simulate: same seed, different labels"; exi
 for k in human scheduled amplifier spammer fake_follower coordinated; do
 	grep -q ",$k\$" "$T/a.csv" || { echo "simulate: no $k account"; exit 1; }
 done
-[ "$(awk -F, 'NR > 1 && $2 == 1' "$T/a.csv" | wc -l)" -eq 60 ] || { echo "simulate: bot share"; exit 1; }
+# bot share 0.5 with 3 % label noise (docs/SIMULATOR.md): 60 bots, a few labels flipped
+nb=$(awk -F, 'NR > 1 && $2 == 1' "$T/a.csv" | wc -l)
+[ "$nb" -ge 52 ] && [ "$nb" -le 68 ] || { echo "simulate: bot share ($nb of 120)"; exit 1; }
 
 "$BUILD"/botwatch decode --dlq "$T/dlq.ndjson" "$T/a.gz" > "$T/posts.ndjson" 2>/dev/null
 [ ! -s "$T/dlq.ndjson" ] || { echo "simulate: decoder dead-lettered lines:"; head -3 "$T/dlq.ndjson"; exit 1; }

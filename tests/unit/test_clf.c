@@ -21,6 +21,7 @@
 #include "bw_time.h"
 #include "clf.h"
 #include "clf_cmd.h"
+#include "clf_int.h"
 
 static void test_auc_hand_checked(void **state)
 {
@@ -452,6 +453,37 @@ static void test_id_order(void **state)
 	assert_true(clf_id_cmp("7", "7") == 0);
 }
 
+/* The activity part of a stack entry is a log-likelihood ratio clipped to
+ * +-act_cap; the profile part is not clipped (hand-checked values). */
+static void test_activity_cap(void **state)
+{
+	(void)state;
+	int ga = -1, gp = -1;
+	for (int g = 0; g < CLF_N_GROUPS; g++) {
+		if (clf_group_is_activity(g) && ga < 0)
+			ga = g;
+		if (!clf_group_is_activity(g) && gp < 0)
+			gp = g;
+	}
+	assert_true(ga >= 0 && gp >= 0);
+	struct clf_mentry e = { .nuse = 2, .use = { gp, ga }, .w = { 2.0, 3.0 }, .b = -1.0,
+				.act_b = 0.5, .act_cap = 2.0 };
+	double dec[2] = { 1.0, 0.1 }, scale;
+	/* profile -1 + 2 = 1; activity 0.5 + 0.3 = 0.8, inside the cap */
+	assert_true(fabs(clf_entry_logit(&e, dec, &scale) - 1.8) < 1e-12);
+	assert_true(fabs(scale - 1.0) < 1e-12);
+	dec[1] = 10; /* activity 30.5: clipped to 2 */
+	assert_true(fabs(clf_entry_logit(&e, dec, &scale) - 3.0) < 1e-12);
+	assert_true(fabs(scale - 2.0 / 30.5) < 1e-12);
+	dec[1] = -10; /* -29.5: clipped to -2 */
+	assert_true(fabs(clf_entry_logit(&e, dec, NULL) - (-1.0)) < 1e-12);
+	dec[0] = 100; /* the profile part is never clipped */
+	assert_true(fabs(clf_entry_logit(&e, dec, NULL) - 197.0) < 1e-12);
+	e.act_cap = INFINITY; /* older models: no cap, no offset */
+	e.act_b = 0;
+	assert_true(fabs(clf_entry_logit(&e, dec, NULL) - 169.0) < 1e-12);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +496,7 @@ int main(void)
 		cmocka_unit_test(test_scores_monotone_in_evidence),
 		cmocka_unit_test(test_model_parse_rejects_truncation),
 		cmocka_unit_test(test_explain),
+		cmocka_unit_test(test_activity_cap),
 		cmocka_unit_test(test_id_order),
 	};
 	return cmocka_run_group_tests_name("clf", tests, NULL, NULL);
