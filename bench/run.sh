@@ -100,7 +100,11 @@ bench_ingest() {
 	d=$(mktemp -d /tmp/bw-bench-ingest.XXXXXX)
 	local pids=()
 	# shellcheck disable=SC2317
-	cleanup_ingest() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$d"; }
+	cleanup_ingest() {
+		for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+		rm -rf "$d"
+		trap - RETURN
+	}
 	trap cleanup_ingest RETURN
 
 	echo "== ingest: post encoding (Kafka value), $dump"
@@ -143,7 +147,11 @@ bench_ingest() {
 	printf '   %.1f s end to end, %.0f posts/s (consumer-group join ~3 s included)\n' \
 		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
 		"$(awk -v a="$t0" -v b="$t1" -v n="${consumed:-0}" 'BEGIN { print n / (b - a) }')"
-	[ "${consumed:-0}" = "$n" ] && [ "${produced:-0}" = "$n" ] || echo "   MISMATCH: count in != count consumed"
+	if [ "${consumed:-0}" != "$n" ] || [ "${produced:-0}" != "$n" ]; then
+		echo "   MISMATCH: count in != count consumed"
+		return 1
+	fi
+	return 0
 }
 
 # --- api: lookup API on a 1M-account store (wrk, 50 connections) ---------------
@@ -166,7 +174,7 @@ bench_api() {
 	"$BUILD"/botwatch serve --store "$store" --listen 127.0.0.1:0 --threads "$threads" \
 		--port-file "$tmp/port" 2>"$tmp/log" &
 	pid=$!
-	trap 'kill $pid 2>/dev/null; rm -rf "$tmp"' RETURN
+	trap 'kill $pid 2>/dev/null || true; rm -rf "$tmp"; trap - RETURN' RETURN
 	for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 	port=$(cat "$tmp/port" 2>/dev/null) || { echo "serve did not start: $(cat "$tmp/log")"; return 1; }
 	export BW_BENCH_ACCOUNTS=$n
