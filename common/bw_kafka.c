@@ -31,15 +31,31 @@ int bw_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value
 	return 0;
 }
 
+/* librdkafka's default fetch.wait.max.ms, and the one the stages use instead */
+#define FETCH_WAIT_DEFAULT "500"
+#define FETCH_WAIT_STAGE "10"
+
 int bw_kafka_conf_manual_consumer(rd_kafka_conf_t *conf, const char *group, char *errstr,
 				  size_t errlen)
 {
+	char wait[32];
+	size_t wlen = sizeof(wait);
 	int rc;
 
 	if ((rc = bw_kafka_conf_set(conf, "group.id", group, errstr, errlen)) ||
 	    (rc = bw_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, errlen)) ||
 	    (rc = bw_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, errlen)) ||
 	    (rc = bw_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, errlen)))
+		return rc;
+	/* The embedded broker answers a fetch that found nothing only after the
+	 * full fetch.wait.max.ms, even when messages arrive meanwhile, so with the
+	 * 500 ms default every stage waited up to half a second per round trip
+	 * between the bursts of its upstream. A real broker answers as soon as
+	 * data arrives; there a short wait only adds idle fetch requests. Left
+	 * alone when kafka.fetch.wait.max.ms is configured (to anything but 500). */
+	if (rd_kafka_conf_get(conf, "fetch.wait.max.ms", wait, &wlen) == RD_KAFKA_CONF_OK &&
+	    strcmp(wait, FETCH_WAIT_DEFAULT) == 0 &&
+	    (rc = bw_kafka_conf_set(conf, "fetch.wait.max.ms", FETCH_WAIT_STAGE, errstr, errlen)))
 		return rc;
 	return 0;
 }

@@ -42,6 +42,7 @@ int bw_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value
  * Make `conf` a consumer of group `group` that commits by hand: no automatic
  * commits or offset stores, and a new group starts at the earliest offset.
  * The stages store an offset only after what it produced is durable.
+ * fetch.wait.max.ms becomes 10 ms unless configured (see bw_kafka.c).
  * 0 or BW_EKAFKA with librdkafka's text in errstr.
  */
 int bw_kafka_conf_manual_consumer(rd_kafka_conf_t *conf, const char *group, char *errstr,
