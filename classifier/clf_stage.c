@@ -16,9 +16,10 @@
  *
  * Due accounts are scored in batches of at most score.batch (or after
  * score.batch_ms): one LMDB store transaction with every record and vector,
- * then the records to score.topic (waiting for delivery), then the offsets
- * committed to Kafka — never past the earliest update still pending in a
- * partition, so a crash re-delivers every unscored account's latest update
+ * then the records to score.topic, then — once they and every earlier
+ * batch's records are delivered (up to STAGE_INFLIGHT batches are in delivery
+ * while the next ones are scored) — the offsets committed to Kafka, never
+ * past the earliest update still pending in a partition, so a crash re-delivers every unscored account's latest update
  * (at-least-once into an idempotent store: the same record bytes again).
  *
  * Memory: the account table keeps, per account seen, its last score's event
@@ -50,6 +51,7 @@
 #define STAGE_DELIVERY_MS 30000      /* longest wait for score records to be delivered */
 #define STAGE_ADMIN_MS 10000         /* longest wait for the topic creation answer */
 #define STAGE_SCAN_MS 100            /* least time between two watermark release scans */
+#define STAGE_INFLIGHT 8             /* batches whose records may be in delivery at once */
 
 /* One account in the table. */
 struct acct {
@@ -61,6 +63,14 @@ struct acct {
 	int64_t offset;         /* its offset */
 	int64_t event_ms;       /* its event time (latest own event) */
 	bool due;               /* pending and due for scoring */
+};
+
+/* A scored batch whose records are being delivered, and the offsets to commit
+ * once they and every earlier batch's records are delivered. */
+struct inflight {
+	uint64_t seq;                          /* batch number (delivery report opaque) */
+	size_t remaining;                      /* its records not yet reported */
+	rd_kafka_topic_partition_list_t *offs; /* offsets to commit (owned) or NULL */
 };
 
 /* The stage's metrics (registry-owned handles). */
@@ -91,6 +101,9 @@ struct stage {
 	int64_t last_msg;                     /* monotonic ms of the last message/assignment */
 	double *vec;                          /* scoring scratch */
 	uint64_t delivery_failed;             /* delivery reports with an error */
+	struct inflight fl[STAGE_INFLIGHT];   /* batches in delivery, oldest first */
+	size_t n_fl;                          /* used entries of fl */
+	uint64_t seq;                         /* number of the next batch */
 	struct stage_metrics m;               /* metrics */
 	struct clf_stage_stats st;            /* counters */
 	int err;                              /* first fatal error */
@@ -177,7 +190,11 @@ static bool debounce_over(const struct stage *s, const struct acct *a, int64_t t
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	struct stage *s = opaque;
+	uint64_t seq = (uint64_t)(uintptr_t)m->_private;
 	(void)rk;
+	for (size_t i = 0; i < s->n_fl; i++)
+		if (s->fl[i].seq == seq && s->fl[i].remaining > 0)
+			s->fl[i].remaining--;
 	if (m->err) {
 		s->delivery_failed++;
 		BW_ERROR("score: delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
@@ -193,6 +210,7 @@ static int produce(struct stage *s, const char *key, const char *value, size_t l
 		e = rd_kafka_producev(s->prod, RD_KAFKA_V_TOPIC(s->cfg->score_topic),
 				      RD_KAFKA_V_KEY(key, strlen(key)),
 				      RD_KAFKA_V_VALUE((void *)value, len),
+				      RD_KAFKA_V_OPAQUE((void *)(uintptr_t)s->seq),
 				      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			break;
@@ -206,17 +224,15 @@ static int produce(struct stage *s, const char *key, const char *value, size_t l
 	return 0;
 }
 
-/* Commit the consumed offsets, held back to the earliest pending update per partition. */
-static void commit_offsets(struct stage *s)
+/* The consumed offsets, held back to the earliest pending update per partition
+ * (caller destroys); NULL when out of memory. */
+static rd_kafka_topic_partition_list_t *commit_point(struct stage *s)
 {
-	rd_kafka_topic_partition_list_t *l;
-	rd_kafka_resp_err_t e;
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(s->next);
 
-	if (!s->dirty || !s->next->cnt || s->err)
-		return;
-	if (!(l = rd_kafka_topic_partition_list_copy(s->next))) {
+	if (!l) {
 		fail(s, BW_ENOMEM, "out of memory");
-		return;
+		return NULL;
 	}
 	for (size_t i = 0; i < s->cap && s->n_pending; i++) {
 		const struct acct *a = &s->tab[i];
@@ -227,13 +243,77 @@ static void commit_offsets(struct stage *s)
 		if (a->offset < p->offset)
 			p->offset = a->offset;
 	}
-	e = rd_kafka_commit(s->rk, l, 0);
+	return l;
+}
+
+/* Commit `l` (taken: destroyed here); false when the commit failed. */
+static bool commit_list(struct stage *s, rd_kafka_topic_partition_list_t *l)
+{
+	rd_kafka_resp_err_t e = rd_kafka_commit(s->rk, l, 0);
+
 	rd_kafka_topic_partition_list_destroy(l);
-	if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+	if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
 		BW_WARN("score: offset commit failed: %s (retried at the next batch)", rd_kafka_err2str(e));
-	else
-		s->st.commits++;
-	s->dirty = e != 0 && e != RD_KAFKA_RESP_ERR__NO_OFFSET;
+		return false;
+	}
+	s->st.commits++;
+	return true;
+}
+
+/*
+ * Commit the offsets of the oldest batches whose records (and every earlier
+ * batch's) are delivered; a failed delivery is fatal before anything more
+ * is committed, so a committed offset still means "stored and published".
+ */
+static void commit_delivered(struct stage *s)
+{
+	rd_kafka_topic_partition_list_t *last = NULL;
+	size_t done = 0;
+
+	if (!s->err && s->delivery_failed)
+		fail(s, BW_EKAFKA, "score records could not be delivered (see the log)");
+	while (done < s->n_fl && s->fl[done].remaining == 0) {
+		if (last)
+			rd_kafka_topic_partition_list_destroy(last);
+		last = s->fl[done++].offs;
+	}
+	if (!done)
+		return;
+	memmove(s->fl, s->fl + done, (s->n_fl - done) * sizeof(s->fl[0]));
+	s->n_fl -= done;
+	if (!last)
+		return;
+	if (s->err)
+		rd_kafka_topic_partition_list_destroy(last);
+	else if (!commit_list(s, last))
+		s->dirty = true;
+}
+
+/* Wait until at most `keep` batches are in delivery, committing as they finish. */
+static void await_delivery(struct stage *s, size_t keep)
+{
+	int64_t end = bw_time_mono_ms() + STAGE_DELIVERY_MS;
+
+	commit_delivered(s);
+	while (s->n_fl > keep && !s->err) {
+		if (bw_time_mono_ms() >= end) {
+			fail(s, BW_EKAFKA, "score records not delivered within 30 s");
+			return;
+		}
+		rd_kafka_poll(s->prod, 10);
+		commit_delivered(s);
+	}
+}
+
+/* Commit the consumed offsets now (after every batch in delivery is delivered). */
+static void commit_offsets(struct stage *s)
+{
+	rd_kafka_topic_partition_list_t *l;
+
+	await_delivery(s, 0);
+	if (!s->dirty || !s->next->cnt || s->err || !(l = commit_point(s)))
+		return;
+	s->dirty = !commit_list(s, l);
 }
 
 /* ---- scoring ----------------------------------------------------------------------- */
@@ -331,30 +411,39 @@ static int score_due(struct stage *s, struct batch *b)
 	return 0;
 }
 
-/* Score, store, publish and commit one batch of due accounts. */
+/*
+ * Score and store one batch of due accounts, then produce its records without
+ * waiting: the batch joins the in-delivery list with the offsets to commit
+ * once its records and every earlier batch's are delivered (commit_delivered),
+ * so scoring the next batch overlaps this one's delivery.
+ */
 static int run_batch(struct stage *s)
 {
 	struct batch b = { 0 };
-	uint64_t failed = s->delivery_failed;
+	struct inflight *f;
 
-	if (score_due(s, &b) == 0) {
-		for (size_t i = 0; i < b.n && !s->err; i++)
-			produce(s, b.id[i], b.txt[i], strlen(b.txt[i]));
-		if (!s->err && rd_kafka_flush(s->prod, STAGE_DELIVERY_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
-			fail(s, BW_EKAFKA, "score records not delivered within 30 s");
-		if (!s->err && s->delivery_failed != failed)
-			fail(s, BW_EKAFKA, "score records could not be delivered (see the log)");
+	await_delivery(s, STAGE_INFLIGHT - 1); /* room for this batch */
+	if (s->err || score_due(s, &b)) {
+		batch_free(&b);
+		return s->err;
 	}
+	f = &s->fl[s->n_fl++];
+	*f = (struct inflight){ .seq = s->seq, .remaining = b.n };
+	for (size_t i = 0; i < b.n && !s->err; i++)
+		if (produce(s, b.id[i], b.txt[i], strlen(b.txt[i])))
+			f->remaining = 0; /* fatal: nothing more is committed */
+	s->seq++;
+	if (!s->err && s->next->cnt)
+		f->offs = commit_point(s); /* scored accounts no longer hold their offsets back */
 	if (!s->err) {
 		s->st.batches++;
 		s->st.scored += b.n;
 		bw_counter_add(s->m.batches, NULL, 1);
 		bw_counter_add(s->m.scored, NULL, b.n);
 		bw_gauge_set(s->m.pending, NULL, (double)s->n_pending);
-		s->dirty = true; /* scored accounts no longer hold their partitions' offsets back */
-		commit_offsets(s);
 	}
 	batch_free(&b);
+	commit_delivered(s);
 	return s->err;
 }
 
@@ -652,7 +741,8 @@ static void loop(struct stage *s)
 				BW_WARN("score: consumer: %s", rd_kafka_message_errstr(m));
 			rd_kafka_message_destroy(m);
 		}
-		rd_kafka_poll(s->prod, 0);
+		rd_kafka_poll(s->prod, 0); /* delivery reports */
+		commit_delivered(s);
 		now = bw_time_mono_ms();
 		if (m)
 			s->last_msg = now;
@@ -660,7 +750,7 @@ static void loop(struct stage *s)
 		if (s->n_due >= (size_t)s->cfg->score_batch ||
 		    (s->n_due && now - s->due_since >= s->cfg->score_batch_ms))
 			run_batch(s);
-		else if (s->dirty && !m)
+		else if (s->dirty && !m && !s->n_fl)
 			commit_offsets(s); /* skipped or debounced-only messages still move the group */
 		if (s->opts->idle_exit_ms && s->assigned && !s->n_pending &&
 		    now - s->last_msg >= s->opts->idle_exit_ms)
@@ -682,6 +772,9 @@ static void teardown(struct stage *s)
 			fail(s, BW_EKAFKA, "score records still queued after 30 s");
 		rd_kafka_destroy(s->prod);
 	}
+	for (size_t i = 0; i < s->n_fl; i++)
+		if (s->fl[i].offs)
+			rd_kafka_topic_partition_list_destroy(s->fl[i].offs);
 	for (size_t i = 0; i < s->cap; i++)
 		free(s->tab[i].msg);
 	free(s->tab);
