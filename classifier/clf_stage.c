@@ -731,7 +731,9 @@ static int setup(struct stage *s, char *errstr, size_t errlen)
 static void loop(struct stage *s)
 {
 	while (!*s->stop && !s->err) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, 50);
+		/* short waits while records are in delivery or accounts are due, so
+		 * delivery reports and commits are not held up by an idle consumer */
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, s->n_fl || s->n_due ? 5 : 50);
 		int64_t now;
 
 		if (m) {
@@ -747,8 +749,11 @@ static void loop(struct stage *s)
 		if (m)
 			s->last_msg = now;
 		release(s, false, now);
+		/* score.batch_ms gathers due accounts while updates flow; once none
+		 * is waiting in the consumer there is nothing to gather (and the
+		 * features stage may be paused on this group's lag) */
 		if (s->n_due >= (size_t)s->cfg->score_batch ||
-		    (s->n_due && now - s->due_since >= s->cfg->score_batch_ms))
+		    (s->n_due && (!m || now - s->due_since >= s->cfg->score_batch_ms)))
 			run_batch(s);
 		else if (s->dirty && !m && !s->n_fl)
 			commit_offsets(s); /* skipped or debounced-only messages still move the group */

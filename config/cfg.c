@@ -133,7 +133,7 @@ static const struct cfg_entry table[] = {
 	  "Consumer group of the scoring stage on features.topic." },
 	{ "score.batch_ms", CFG_INT, OFF(score_batch_ms), 1, 3600000, "200", NULL, 0,
 	  "Scoring stage: longest a due account waits for its batch to fill before the batch is "
-	  "scored, stored and committed." },
+	  "scored, stored and committed (a batch is scored at once when no update is waiting)." },
 	{ "score.idle_flush_ms", CFG_INT, OFF(score_idle_flush_ms), 0, 86400000, "1000", NULL, 0,
 	  "Scoring stage: once no feature update arrived for this long (wall clock), every account "
 	  "still held back by the debounce is scored; 0 = only event time and shutdown release them." },
