@@ -333,15 +333,9 @@ int cmd_eval(int argc, char **argv)
 	size_t missing = 0;
 	int ret = 1;
 
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			eval_usage(stdout);
-			return 0;
-		}
-	if (cfg_from_cli(&cfg, &argc, argv, err, sizeof(err))) {
-		fprintf(stderr, "botwatch eval: %s\n", err);
-		return 2;
-	}
+	int begun = cfg_cli_begin("eval", eval_usage, &argc, argv, &cfg);
+	if (begun >= 0)
+		return begun;
 	clf_labels_init(&lb);
 	clf_train_opts_init(&a.o);
 	if (eval_parse(argc, argv, &a)) {

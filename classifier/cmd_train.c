@@ -222,15 +222,9 @@ int cmd_train(int argc, char **argv)
 	size_t len = 0, missing = 0;
 	int ret = 1;
 
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			train_usage(stdout);
-			return 0;
-		}
-	if (cfg_from_cli(&cfg, &argc, argv, err, sizeof(err))) {
-		fprintf(stderr, "botwatch train: %s\n", err);
-		return 2;
-	}
+	int begun = cfg_cli_begin("train", train_usage, &argc, argv, &cfg);
+	if (begun >= 0)
+		return begun;
 	clf_labels_init(&lb);
 	clf_train_opts_init(&a.o);
 	if (train_parse(argc, argv, &a)) {
