@@ -232,15 +232,9 @@ int cmd_train(int argc, char **argv)
 		ret = 2;
 		goto out_free;
 	}
-	struct clf_corpus_opts copts = { .probe_ms = a.probe_ms };
-	for (size_t k = 0; k < a.nlabels; k++)
-		if (clf_labels_load(&lb, a.labels[k], err, sizeof(err))) {
-			fprintf(stderr, "botwatch train: %s\n", err);
-			goto out_free;
-		}
-	if (!(corpus = clf_corpus_build(cfg, a.posts, a.nposts, &copts, err, sizeof(err))) ||
-	    !(m = clf_cmd_matrix_new()) || clf_cmd_fill(m, corpus, &lb, &missing, err, sizeof(err))) {
-		fprintf(stderr, "botwatch train: %s\n", corpus && !m ? "out of memory" : err);
+	if (clf_cmd_load_labelled(cfg, a.posts, a.nposts, a.labels, a.nlabels, a.probe_ms, &lb,
+				  &corpus, &m, &missing, err, sizeof(err))) {
+		fprintf(stderr, "botwatch train: %s\n", err);
 		goto out_free;
 	}
 	clf_corpus_summary(corpus, summary, sizeof(summary));
