@@ -123,19 +123,11 @@ int cmd_serve(int argc, char **argv)
 {
 	struct bw_config *cfg;
 	const char *port_file = NULL;
-	char err[512];
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			serve_usage(stdout);
-			return 0;
-		}
-	}
-	if (cfg_from_cli(&cfg, &argc, argv, err, sizeof(err))) {
-		fprintf(stderr, "botwatch serve: %s\n", err);
-		return 2;
-	}
+	int begun = cfg_cli_begin("serve", serve_usage, &argc, argv, &cfg);
+	if (begun >= 0)
+		return begun;
 	if ((rc = serve_args(argc, argv, cfg, &port_file))) {
 		serve_usage(stderr);
 		cfg_free(cfg);

@@ -188,6 +188,14 @@ bench_api() {
 	$cmd | grep -E "Requests/sec|Latency  |50%|90%|99%|non-2xx|Socket errors"
 	echo "\$ BW_BENCH_BATCH=100 $cmd   (100 ids per request)"
 	BW_BENCH_BATCH=100 $cmd | grep -E "Requests/sec|Latency  |50%|90%|99%|non-2xx|Socket errors"
+	local fpid fport
+	"$BUILD"/bench/bench_mhd_floor "$tmp/floor.port" 1 & fpid=$!
+	for _ in $(seq 50); do [ -s "$tmp/floor.port" ] && break; sleep 0.1; done
+	fport=$(cat "$tmp/floor.port")
+	cmd="wrk -t1 -c50 -d5s --latency http://127.0.0.1:$fport/"
+	echo "\$ $BUILD/bench/bench_mhd_floor PORT_FILE 1 & $cmd   (bare libmicrohttpd: this machine's HTTP ceiling)"
+	$cmd | grep -E "Requests/sec|99%"
+	kill "$fpid" 2>/dev/null || true; wait "$fpid" 2>/dev/null || true
 	echo "machine load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 }
 

@@ -573,3 +573,23 @@ int clf_cmd_parse_time(const char *s, int64_t *ms)
 {
 	return bw_time_parse_any(s, strlen(s), ms) ? BW_EPARSE : 0;
 }
+
+int clf_cmd_load_labelled(const struct bw_config *cfg, char *const *posts, size_t nposts,
+			  char *const *labels, size_t nlabels, int64_t probe_ms,
+			  struct clf_labels *lb, struct clf_corpus **corpus, struct clf_matrix **m,
+			  size_t *missing, char *errstr, size_t errlen)
+{
+	struct clf_corpus_opts copts = { .probe_ms = probe_ms };
+	int rc;
+
+	*corpus = NULL;
+	*m = NULL;
+	for (size_t k = 0; k < nlabels; k++)
+		if ((rc = clf_labels_load(lb, labels[k], errstr, errlen)))
+			return rc;
+	if (!(*corpus = clf_corpus_build(cfg, (char **)posts, nposts, &copts, errstr, errlen)))
+		return BW_EINVAL;
+	if (!(*m = clf_cmd_matrix_new()))
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+	return clf_cmd_fill(*m, *corpus, lb, missing, errstr, errlen);
+}

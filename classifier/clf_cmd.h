@@ -95,6 +95,19 @@ struct clf_matrix *clf_cmd_matrix_new(void);
 int clf_cmd_fill(struct clf_matrix *m, const struct clf_corpus *c, const struct clf_labels *lb,
 		 size_t *missing, char *errstr, size_t errlen);
 
+/*
+ * What train and eval share: load every labels file into `lb` (initialised
+ * by the caller), decode the archives into *corpus and fill *m with a row
+ * per labelled account found (*missing counts those not in the input). On
+ * failure the outputs built so far are still set, for the caller's usual
+ * cleanup (clf_corpus_free, clf_matrix_free, clf_labels_free). 0 or a BW_E*
+ * code with errstr set.
+ */
+int clf_cmd_load_labelled(const struct bw_config *cfg, char *const *posts, size_t nposts,
+			  char *const *labels, size_t nlabels, int64_t probe_ms,
+			  struct clf_labels *lb, struct clf_corpus **corpus, struct clf_matrix **m,
+			  size_t *missing, char *errstr, size_t errlen);
+
 /* sha256 of a file as "sha256:<hex>" into out (>= 72 bytes). */
 int clf_cmd_file_sha256(const char *path, char *out, size_t outlen);
 

@@ -91,16 +91,9 @@ int cmd_score(int argc, char **argv)
 	char err[512];
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			score_usage(stdout);
-			return 0;
-		}
-	}
-	if (cfg_from_cli(&cfg, &argc, argv, err, sizeof(err))) {
-		fprintf(stderr, "botwatch score: %s\n", err);
-		return 2;
-	}
+	int begun = cfg_cli_begin("score", score_usage, &argc, argv, &cfg);
+	if (begun >= 0)
+		return begun;
 	bw_log_set_level(bw_log_level_parse(cfg->log_level));
 	if ((rc = parse_args(argc, argv, cfg, &o.idle_exit_ms))) {
 		cfg_free(cfg);

@@ -99,15 +99,9 @@ int cmd_simulate(int argc, char **argv)
 	const char *out = NULL, *labels = NULL;
 	char err[512];
 
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			sim_usage(stdout);
-			return 0;
-		}
-	if (cfg_from_cli(&cfg, &argc, argv, err, sizeof(err))) {
-		fprintf(stderr, "botwatch simulate: %s\n", err);
-		return 2;
-	}
+	int begun = cfg_cli_begin("simulate", sim_usage, &argc, argv, &cfg);
+	if (begun >= 0)
+		return begun;
 	cfg_free(cfg);
 	clf_sim_opts_init(&o);
 	int rc = sim_args(argc, argv, &o, &out, &labels);

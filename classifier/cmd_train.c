@@ -222,15 +222,9 @@ int cmd_train(int argc, char **argv)
 	size_t len = 0, missing = 0;
 	int ret = 1;
 
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			train_usage(stdout);
-			return 0;
-		}
-	if (cfg_from_cli(&cfg, &argc, argv, err, sizeof(err))) {
-		fprintf(stderr, "botwatch train: %s\n", err);
-		return 2;
-	}
+	int begun = cfg_cli_begin("train", train_usage, &argc, argv, &cfg);
+	if (begun >= 0)
+		return begun;
 	clf_labels_init(&lb);
 	clf_train_opts_init(&a.o);
 	if (train_parse(argc, argv, &a)) {
@@ -238,15 +232,9 @@ int cmd_train(int argc, char **argv)
 		ret = 2;
 		goto out_free;
 	}
-	struct clf_corpus_opts copts = { .probe_ms = a.probe_ms };
-	for (size_t k = 0; k < a.nlabels; k++)
-		if (clf_labels_load(&lb, a.labels[k], err, sizeof(err))) {
-			fprintf(stderr, "botwatch train: %s\n", err);
-			goto out_free;
-		}
-	if (!(corpus = clf_corpus_build(cfg, a.posts, a.nposts, &copts, err, sizeof(err))) ||
-	    !(m = clf_cmd_matrix_new()) || clf_cmd_fill(m, corpus, &lb, &missing, err, sizeof(err))) {
-		fprintf(stderr, "botwatch train: %s\n", corpus && !m ? "out of memory" : err);
+	if (clf_cmd_load_labelled(cfg, a.posts, a.nposts, a.labels, a.nlabels, a.probe_ms, &lb,
+				  &corpus, &m, &missing, err, sizeof(err))) {
+		fprintf(stderr, "botwatch train: %s\n", err);
 		goto out_free;
 	}
 	clf_corpus_summary(corpus, summary, sizeof(summary));

@@ -20,19 +20,11 @@ static void config_usage(FILE *out)
 int cmd_config(int argc, char **argv)
 {
 	struct bw_config *cfg;
-	char err[512];
 	bool markdown = false, template = false;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			config_usage(stdout);
-			return 0;
-		}
-	}
-	if (cfg_from_cli(&cfg, &argc, argv, err, sizeof(err))) {
-		fprintf(stderr, "botwatch config: %s\n", err);
-		return 2;
-	}
+	int begun = cfg_cli_begin("config", config_usage, &argc, argv, &cfg);
+	if (begun >= 0)
+		return begun;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--markdown") == 0) {
 			markdown = true;

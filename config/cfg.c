@@ -504,6 +504,25 @@ out_free:
 	return rc;
 }
 
+int cfg_cli_begin(const char *name, void (*usage)(FILE *out), int *argc, char **argv,
+		  struct bw_config **cfg)
+{
+	char err[1024];
+
+	*cfg = NULL;
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		}
+	}
+	if (cfg_from_cli(cfg, argc, argv, err, sizeof(err))) {
+		fprintf(stderr, "botwatch %s: %s\n", name, err);
+		return 2;
+	}
+	return -1;
+}
+
 int cfg_flag_apply(struct bw_config *cfg, const struct cfg_flag *flags, size_t n, int argc,
 		   char **argv, int *i, char *errstr, size_t errlen)
 {

@@ -166,6 +166,16 @@ struct cfg_flag {
 int cfg_flag_apply(struct bw_config *cfg, const struct cfg_flag *flags, size_t n, int argc,
 		   char **argv, int *i, char *errstr, size_t errlen);
 
+/*
+ * The start every subcommand shares. With --help or -h anywhere in argv it
+ * prints `usage` to stdout and returns 0. Otherwise it runs cfg_from_cli();
+ * on an error it prints "botwatch <name>: <message>" to stderr and returns 2.
+ * Returns -1 when the command should go on, with *cfg set (caller frees with
+ * cfg_free()) and argv compacted as by cfg_from_cli().
+ */
+int cfg_cli_begin(const char *name, void (*usage)(FILE *out), int *argc, char **argv,
+		  struct bw_config **cfg);
+
 /* Write the effective config as `key = value` lines (secrets masked). */
 void cfg_dump(const struct bw_config *cfg, FILE *out);
 

@@ -197,21 +197,13 @@ int cmd_features(int argc, char **argv)
 {
 	struct bw_config *cfg;
 	struct feat_stage_opts o = { 0 };
-	char err[512];
 	const char *mode = NULL;
 	bool observed = false;
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			features_usage(stdout);
-			return 0;
-		}
-	}
-	if (cfg_from_cli(&cfg, &argc, argv, err, sizeof(err))) {
-		fprintf(stderr, "botwatch features: %s\n", err);
-		return 2;
-	}
+	int begun = cfg_cli_begin("features", features_usage, &argc, argv, &cfg);
+	if (begun >= 0)
+		return begun;
 	bw_log_set_level(bw_log_level_parse(cfg->log_level));
 	rc = parse_args(argc, argv, cfg, &o, &mode, &observed);
 	if (rc == 0) {

@@ -310,19 +310,11 @@ int cmd_replay(int argc, char **argv)
 {
 	struct replay_args args = { 0 };
 	struct bw_config *cfg;
-	char err[512];
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			replay_usage(stdout);
-			return 0;
-		}
-	}
-	if (cfg_from_cli(&cfg, &argc, argv, err, sizeof(err))) {
-		fprintf(stderr, "botwatch replay: %s\n", err);
-		return 2;
-	}
+	int begun = cfg_cli_begin("replay", replay_usage, &argc, argv, &cfg);
+	if (begun >= 0)
+		return begun;
 	if (!(args.files = calloc((size_t)argc, sizeof(*args.files)))) {
 		fprintf(stderr, "botwatch replay: out of memory\n");
 		cfg_free(cfg);

@@ -74,16 +74,9 @@ int cmd_broker(int argc, char **argv)
 	char err[512];
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			broker_usage(stdout);
-			return 0;
-		}
-	}
-	if (cfg_from_cli(&cfg, &argc, argv, err, sizeof(err))) {
-		fprintf(stderr, "botwatch broker: %s\n", err);
-		return 2;
-	}
+	int begun = cfg_cli_begin("broker", broker_usage, &argc, argv, &cfg);
+	if (begun >= 0)
+		return begun;
 	bw_log_set_level(bw_log_level_parse(cfg->log_level));
 	if ((rc = broker_args(cfg, argc, argv)))
 		goto out_cfg;

@@ -131,16 +131,9 @@ int cmd_decode(int argc, char **argv)
 	char err[512];
 	int nfiles, failed = 0, rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			decode_usage(stdout);
-			return 0;
-		}
-	}
-	if (cfg_from_cli(&cfg, &argc, argv, err, sizeof(err))) {
-		fprintf(stderr, "botwatch decode: %s\n", err);
-		return 2;
-	}
+	int begun = cfg_cli_begin("decode", decode_usage, &argc, argv, &cfg);
+	if (begun >= 0)
+		return begun;
 	opts.max_unit_bytes = (size_t)cfg->ingest_max_line_bytes;
 	opts.max_depth = (int)cfg->ingest_max_depth;
 	opts.probe_time_ms = BW_TIME_NONE;

@@ -374,19 +374,11 @@ int cmd_ingest(int argc, char **argv)
 {
 	struct bw_config *cfg;
 	struct sigaction sa = { .sa_handler = on_signal };
-	char err[512];
 	int status;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			ingest_usage(stdout);
-			return 0;
-		}
-	}
-	if (cfg_from_cli(&cfg, &argc, argv, err, sizeof(err))) {
-		fprintf(stderr, "botwatch ingest: %s\n", err);
-		return 2;
-	}
+	int begun = cfg_cli_begin("ingest", ingest_usage, &argc, argv, &cfg);
+	if (begun >= 0)
+		return begun;
 	bw_log_set_level(bw_log_level_parse(cfg->log_level));
 	if ((status = ingest_args(cfg, argc, argv)))
 		goto out_cfg;

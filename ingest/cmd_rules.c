@@ -187,20 +187,12 @@ static int rules_change(const struct bw_config *cfg, bool add, bool dry, int arg
 int cmd_rules(int argc, char **argv)
 {
 	struct bw_config *cfg;
-	char err[512];
 	bool dry = false;
 	int rc, w = 1;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			rules_usage(stdout);
-			return 0;
-		}
-	}
-	if (cfg_from_cli(&cfg, &argc, argv, err, sizeof(err))) {
-		fprintf(stderr, "botwatch rules: %s\n", err);
-		return 2;
-	}
+	int begun = cfg_cli_begin("rules", rules_usage, &argc, argv, &cfg);
+	if (begun >= 0)
+		return begun;
 	for (int i = 1; i < argc; i++) { /* take --dry-run out wherever it is */
 		if (strcmp(argv[i], "--dry-run") == 0)
 			dry = true;

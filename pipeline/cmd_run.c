@@ -78,16 +78,9 @@ int cmd_run(int argc, char **argv)
 	bool idle = false;
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			run_usage(stdout);
-			return 0;
-		}
-	}
-	if (cfg_from_cli(&cfg, &argc, argv, err, sizeof(err))) {
-		fprintf(stderr, "botwatch run: %s\n", err);
-		return 2;
-	}
+	int begun = cfg_cli_begin("run", run_usage, &argc, argv, &cfg);
+	if (begun >= 0)
+		return begun;
 	bw_log_set_level(bw_log_level_parse(cfg->log_level));
 	if ((rc = parse_args(argc, argv, cfg, &idle)))
 		goto out_cfg;
