@@ -590,25 +590,11 @@ static rd_kafka_t *make_client(struct stage *s, rd_kafka_type_t type, char *errs
 	const struct bw_config *c = s->cfg;
 	rd_kafka_conf_t *conf = bw_kafka_conf_new(c->kafka_bootstrap, c->n_kafka, c->kafka_keys,
 						  c->kafka_values, errstr, errlen);
-	rd_kafka_t *rk;
 
 	if (!conf)
 		return NULL;
-	if (type == RD_KAFKA_CONSUMER &&
-	    bw_kafka_conf_manual_consumer(conf, c->score_group, errstr, errlen)) {
-		rd_kafka_conf_destroy(conf);
-		return NULL;
-	}
-	if (type == RD_KAFKA_CONSUMER)
-		rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-	else
-		rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-	rd_kafka_conf_set_opaque(conf, s);
-	if (!(rk = rd_kafka_new(type, conf, errstr, errlen))) {
-		rd_kafka_conf_destroy(conf);
-		return NULL;
-	}
-	return rk;
+	return bw_kafka_client_new(type, conf, c->score_group, rebalance_cb, dr_cb, s, errstr,
+				   errlen);
 }
 
 /* True when the cluster's metadata lists `topic` (false also when it cannot be asked). */

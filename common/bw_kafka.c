@@ -60,6 +60,31 @@ int bw_kafka_conf_manual_consumer(rd_kafka_conf_t *conf, const char *group, char
 	return 0;
 }
 
+rd_kafka_t *bw_kafka_client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, const char *group,
+				void (*rebalance)(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+						  rd_kafka_topic_partition_list_t *parts,
+						  void *opaque),
+				void (*dr)(rd_kafka_t *rk, const rd_kafka_message_t *msg,
+					   void *opaque),
+				void *opaque, char *errstr, size_t errlen)
+{
+	rd_kafka_t *rk;
+
+	if (type == RD_KAFKA_CONSUMER) {
+		if (bw_kafka_conf_manual_consumer(conf, group, errstr, errlen)) {
+			rd_kafka_conf_destroy(conf);
+			return NULL;
+		}
+		rd_kafka_conf_set_rebalance_cb(conf, rebalance);
+	} else {
+		rd_kafka_conf_set_dr_msg_cb(conf, dr);
+	}
+	rd_kafka_conf_set_opaque(conf, opaque);
+	if (!(rk = rd_kafka_new(type, conf, errstr, errlen)))
+		rd_kafka_conf_destroy(conf);
+	return rk;
+}
+
 rd_kafka_conf_t *bw_kafka_conf_new(const char *bootstrap, size_t n, char *const *keys,
 				   char *const *values, char *errstr, size_t errlen)
 {

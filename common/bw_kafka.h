@@ -48,6 +48,21 @@ int bw_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value
 int bw_kafka_conf_manual_consumer(rd_kafka_conf_t *conf, const char *group, char *errstr,
 				  size_t errlen);
 
+/*
+ * A stage's client built from `conf`, which this call always consumes
+ * (handed to rd_kafka_new() on success, destroyed on failure). A consumer
+ * joins `group` committing by hand (bw_kafka_conf_manual_consumer) and gets
+ * `rebalance`; a producer gets the delivery-report callback `dr`. `opaque`
+ * is the callbacks' opaque. NULL with errstr set on failure.
+ */
+rd_kafka_t *bw_kafka_client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, const char *group,
+				void (*rebalance)(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+						  rd_kafka_topic_partition_list_t *parts,
+						  void *opaque),
+				void (*dr)(rd_kafka_t *rk, const rd_kafka_message_t *msg,
+					   void *opaque),
+				void *opaque, char *errstr, size_t errlen);
+
 struct bw_kafka_mock;
 
 /*
