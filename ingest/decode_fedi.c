@@ -66,12 +66,8 @@ static void masto_refs(struct bw_decoder *d, jd_val st, struct bw_post *p, int n
 		p->ref_post_id = dx_id(d, reblog, "id", NULL);
 		if ((e = masto_nested(d, reblog, nest, "reblog")))
 			p->ref_author = &e->author;
-	} else if (p->in_reply_to_post_id) {
-		p->kind = BW_POST_REPLY;
-	} else if (p->quoted_post_id) {
-		p->kind = BW_POST_QUOTE;
-		p->ref_post_id = p->quoted_post_id;
-		p->ref_author = p->quoted_author;
+	} else {
+		dx_kind_reply_or_quote(p);
 	}
 }
 
@@ -393,13 +389,7 @@ static int bsky_post(struct bw_decoder *d, jd_val ev, jd_val commit, const char 
 	p->in_reply_to_user_id = did_of_uri(d, p->in_reply_to_post_id);
 	bsky_facets(d, rec, p);
 	bsky_embed(d, rec, p);
-	if (p->in_reply_to_post_id) {
-		p->kind = BW_POST_REPLY;
-	} else if (p->quoted_post_id) {
-		p->kind = BW_POST_QUOTE;
-		p->ref_post_id = p->quoted_post_id;
-		p->ref_author = p->quoted_author;
-	}
+	dx_kind_reply_or_quote(p);
 	return dec_emit(d, p);
 }
 

@@ -528,3 +528,14 @@ void dx_profile_mastodon(struct bw_decoder *d, jd_val a, struct bw_profile *p)
 	p->protected_ = dx_tri(d, a, "locked");
 	p->bot = dx_tri(d, a, "bot");
 }
+
+void dx_kind_reply_or_quote(struct bw_post *p)
+{
+	if (p->in_reply_to_post_id) {
+		p->kind = BW_POST_REPLY;
+	} else if (p->quoted_post_id) {
+		p->kind = BW_POST_QUOTE;
+		p->ref_post_id = p->quoted_post_id;
+		p->ref_author = p->quoted_author;
+	}
+}

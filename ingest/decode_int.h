@@ -150,6 +150,11 @@ const char *dx_unescape_twitter(struct bw_decoder *d, const char *s);
 char *dx_utf8_clean(struct bw_arena *a, const char *s, size_t len);
 
 /* Profiles, one reader per platform shape; `user` must be an object. */
+/* The kind of a post that is not a repost, the same on every platform: a
+ * reply when in_reply_to_post_id is set, else a quote when quoted_post_id is
+ * set (the quoted post becomes ref_post_id/ref_author), else unchanged. */
+void dx_kind_reply_or_quote(struct bw_post *p);
+
 void dx_profile_v1(struct bw_decoder *d, jd_val user, struct bw_profile *p);
 void dx_profile_v2(struct bw_decoder *d, jd_val user, struct bw_profile *p);
 void dx_profile_mastodon(struct bw_decoder *d, jd_val acct, struct bw_profile *p);

@@ -198,12 +198,8 @@ static void v1_refs(struct bw_decoder *d, const jd_val *f, struct bw_post *p, in
 			p->ref_author = &e->author;
 	} else if ((p->ref_post_id = id2(d, f, S_RT_ID_STR, S_RT_ID))) {
 		p->kind = BW_POST_RETWEET; /* cresci-style archives */
-	} else if (p->in_reply_to_post_id) {
-		p->kind = BW_POST_REPLY;
-	} else if (p->quoted_post_id) {
-		p->kind = BW_POST_QUOTE;
-		p->ref_post_id = p->quoted_post_id;
-		p->ref_author = p->quoted_author;
+	} else {
+		dx_kind_reply_or_quote(p);
 	}
 }
 
@@ -379,12 +375,8 @@ static void v2_refs(struct bw_decoder *d, const struct v2_ctx *c, jd_val tw, str
 		p->kind = BW_POST_RETWEET;
 		p->ref_post_id = rt;
 		p->ref_author = rt_author;
-	} else if (p->in_reply_to_post_id) {
-		p->kind = BW_POST_REPLY;
-	} else if (quoted) {
-		p->kind = BW_POST_QUOTE;
-		p->ref_post_id = quoted;
-		p->ref_author = q_author;
+	} else {
+		dx_kind_reply_or_quote(p);
 	}
 }
 
