@@ -588,8 +588,9 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 static rd_kafka_t *make_client(struct stage *s, rd_kafka_type_t type, char *errstr, size_t errlen)
 {
 	const struct bw_config *c = s->cfg;
-	rd_kafka_conf_t *conf = bw_kafka_conf_new(c->kafka_bootstrap, c->n_kafka, c->kafka_keys,
-						  c->kafka_values, errstr, errlen);
+	rd_kafka_conf_t *conf =
+		(type == RD_KAFKA_CONSUMER ? bw_kafka_consumer_conf_new : bw_kafka_conf_new)(
+			c->kafka_bootstrap, c->n_kafka, c->kafka_keys, c->kafka_values, errstr, errlen);
 
 	if (!conf)
 		return NULL;

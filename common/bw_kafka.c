@@ -31,31 +31,15 @@ int bw_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value
 	return 0;
 }
 
-/* librdkafka's default fetch.wait.max.ms, and the one the stages use instead */
-#define FETCH_WAIT_DEFAULT "500"
-#define FETCH_WAIT_STAGE "10"
-
 int bw_kafka_conf_manual_consumer(rd_kafka_conf_t *conf, const char *group, char *errstr,
 				  size_t errlen)
 {
-	char wait[32];
-	size_t wlen = sizeof(wait);
 	int rc;
 
 	if ((rc = bw_kafka_conf_set(conf, "group.id", group, errstr, errlen)) ||
 	    (rc = bw_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, errlen)) ||
 	    (rc = bw_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, errlen)) ||
 	    (rc = bw_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, errlen)))
-		return rc;
-	/* The embedded broker answers a fetch that found nothing only after the
-	 * full fetch.wait.max.ms, even when messages arrive meanwhile, so with the
-	 * 500 ms default every stage waited up to half a second per round trip
-	 * between the bursts of its upstream. A real broker answers as soon as
-	 * data arrives; there a short wait only adds idle fetch requests. Left
-	 * alone when kafka.fetch.wait.max.ms is configured (to anything but 500). */
-	if (rd_kafka_conf_get(conf, "fetch.wait.max.ms", wait, &wlen) == RD_KAFKA_CONF_OK &&
-	    strcmp(wait, FETCH_WAIT_DEFAULT) == 0 &&
-	    (rc = bw_kafka_conf_set(conf, "fetch.wait.max.ms", FETCH_WAIT_STAGE, errstr, errlen)))
 		return rc;
 	return 0;
 }
@@ -85,8 +69,24 @@ rd_kafka_t *bw_kafka_client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, con
 	return rk;
 }
 
-rd_kafka_conf_t *bw_kafka_conf_new(const char *bootstrap, size_t n, char *const *keys,
-				   char *const *values, char *errstr, size_t errlen)
+/*
+ * Stage consumer defaults, set before the configured pass-through pairs so
+ * that an explicit kafka.* setting always wins, whatever its value.
+ *
+ * fetch.wait.max.ms: the embedded broker answers a fetch that found nothing
+ * only after the full fetch.wait.max.ms, even when messages arrive meanwhile,
+ * so with librdkafka's 500 ms default every stage waited up to half a second
+ * per round trip between the bursts of its upstream. A real broker answers as
+ * soon as data arrives; there a short wait only adds idle fetch requests.
+ */
+static const char *const consumer_defaults[][2] = {
+	{ "fetch.wait.max.ms", "10" },
+};
+
+/* A configuration with `n_def` defaults, then the n configured pairs. */
+static rd_kafka_conf_t *conf_new(const char *bootstrap, const char *const (*defs)[2], size_t n_def,
+				 size_t n, char *const *keys, char *const *values, char *errstr,
+				 size_t errlen)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 
@@ -98,6 +98,9 @@ rd_kafka_conf_t *bw_kafka_conf_new(const char *bootstrap, size_t n, char *const 
 	if (bootstrap && *bootstrap &&
 	    bw_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr, errlen))
 		goto out_destroy;
+	for (size_t i = 0; i < n_def; i++)
+		if (bw_kafka_conf_set(conf, defs[i][0], defs[i][1], errstr, errlen))
+			goto out_destroy;
 	for (size_t i = 0; i < n; i++)
 		if (bw_kafka_conf_set(conf, keys[i], values[i], errstr, errlen))
 			goto out_destroy;
@@ -106,6 +109,20 @@ rd_kafka_conf_t *bw_kafka_conf_new(const char *bootstrap, size_t n, char *const 
 out_destroy:
 	rd_kafka_conf_destroy(conf);
 	return NULL;
+}
+
+rd_kafka_conf_t *bw_kafka_conf_new(const char *bootstrap, size_t n, char *const *keys,
+				   char *const *values, char *errstr, size_t errlen)
+{
+	return conf_new(bootstrap, NULL, 0, n, keys, values, errstr, errlen);
+}
+
+rd_kafka_conf_t *bw_kafka_consumer_conf_new(const char *bootstrap, size_t n, char *const *keys,
+					    char *const *values, char *errstr, size_t errlen)
+{
+	return conf_new(bootstrap, consumer_defaults,
+			sizeof(consumer_defaults) / sizeof(consumer_defaults[0]), n, keys, values,
+			errstr, errlen);
 }
 
 /* ---- embedded broker ------------------------------------------------------ */

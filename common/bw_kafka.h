@@ -34,6 +34,14 @@
 rd_kafka_conf_t *bw_kafka_conf_new(const char *bootstrap, size_t n, char *const *keys,
 				   char *const *values, char *errstr, size_t errlen);
 
+/*
+ * Like bw_kafka_conf_new() for a stage's consumer: the stage defaults
+ * (fetch.wait.max.ms = 10, see bw_kafka.c) are set first, so any configured
+ * pair overrides them whatever its value. Caller owns the result as above.
+ */
+rd_kafka_conf_t *bw_kafka_consumer_conf_new(const char *bootstrap, size_t n, char *const *keys,
+					    char *const *values, char *errstr, size_t errlen);
+
 /* Set one property; 0 or BW_EKAFKA with librdkafka's text in errstr. */
 int bw_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errstr,
 		      size_t errlen);
@@ -42,7 +50,6 @@ int bw_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value
  * Make `conf` a consumer of group `group` that commits by hand: no automatic
  * commits or offset stores, and a new group starts at the earliest offset.
  * The stages store an offset only after what it produced is durable.
- * fetch.wait.max.ms becomes 10 ms unless configured (see bw_kafka.c).
  * 0 or BW_EKAFKA with librdkafka's text in errstr.
  */
 int bw_kafka_conf_manual_consumer(rd_kafka_conf_t *conf, const char *group, char *errstr,

@@ -1,6 +1,6 @@
 /*
  * test_common.c — leaf modules: time parsing/formatting, arena, log macro,
- * error strings.
+ * error strings, stage consumer configuration.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +15,7 @@
 #include "bw_arena.h"
 #include "bw_err.h"
 #include "bw_fs.h"
+#include "bw_kafka.h"
 #include "bw_log.h"
 #include "bw_time.h"
 
@@ -172,6 +173,39 @@ static void test_mkdir_p_creates_parents(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The consumer's fetch.wait.max.ms after the stage configuration with the
+ * configured pairs keys[i] = values[i]. */
+static void consumer_fetch_wait(size_t n, char *const *keys, char *const *values, char *out,
+				size_t cap)
+{
+	char err[256];
+	rd_kafka_conf_t *conf = bw_kafka_consumer_conf_new("127.0.0.1:9", n, keys, values, err,
+							   sizeof(err));
+
+	assert_non_null(conf);
+	assert_int_equal(bw_kafka_conf_manual_consumer(conf, "g", err, sizeof(err)), 0);
+	assert_int_equal(rd_kafka_conf_get(conf, "fetch.wait.max.ms", out, &cap), RD_KAFKA_CONF_OK);
+	rd_kafka_conf_destroy(conf);
+}
+
+/* Regression: kafka.fetch.wait.max.ms=500 (librdkafka's default value) was
+ * replaced by the stage's 10 ms because only the value was compared. */
+static void test_kafka_fetch_wait_explicit_setting_wins(void **state)
+{
+	(void)state;
+	char *keys[] = { "fetch.wait.max.ms" }, *v500[] = { "500" }, *v250[] = { "250" };
+	char *other[] = { "client.id" }, *ov[] = { "x" }, got[32];
+
+	consumer_fetch_wait(0, NULL, NULL, got, sizeof(got));
+	assert_string_equal(got, "10"); /* the stage default */
+	consumer_fetch_wait(1, other, ov, got, sizeof(got));
+	assert_string_equal(got, "10"); /* other settings leave it */
+	consumer_fetch_wait(1, keys, v500, got, sizeof(got));
+	assert_string_equal(got, "500"); /* explicit, equal to librdkafka's default */
+	consumer_fetch_wait(1, keys, v250, got, sizeof(got));
+	assert_string_equal(got, "250");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_log_level_skips_arguments),
 		cmocka_unit_test(test_err_strings),
 		cmocka_unit_test(test_mkdir_p_creates_parents),
+		cmocka_unit_test(test_kafka_fetch_wait_explicit_setting_wins),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }
