@@ -561,16 +561,27 @@ static int on_message(struct stage *s, const rd_kafka_message_t *m)
 	return 0;
 }
 
+/* Start consuming `parts` (from the group's committed offsets, else the earliest). */
+static rd_kafka_resp_err_t take_partitions(struct stage *s, rd_kafka_t *rk,
+					   const rd_kafka_topic_partition_list_t *parts)
+{
+	rd_kafka_resp_err_t e = rd_kafka_assign(rk, parts);
+
+	if (e)
+		return e;
+	s->assigned = true;
+	s->last_msg = bw_time_mono_ms();
+	BW_INFO("score: assigned %d partition(s) of %s", parts->cnt, s->cfg->features_topic);
+	return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			 rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
 	struct stage *s = opaque;
 
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-		rd_kafka_assign(rk, parts);
-		s->assigned = true;
-		s->last_msg = bw_time_mono_ms();
-		BW_INFO("score: assigned %d partition(s) of %s", parts->cnt, s->cfg->features_topic);
+		take_partitions(s, rk, parts);
 		return;
 	}
 	if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -705,12 +716,21 @@ static int setup(struct stage *s, char *errstr, size_t errlen)
 	if (s->cfg->score_create_topic)
 		create_topic(s);
 	rd_kafka_poll_set_consumer(s->rk);
-	sub = rd_kafka_topic_partition_list_new(1);
-	rd_kafka_topic_partition_list_add(sub, s->cfg->features_topic, RD_KAFKA_PARTITION_UA);
-	e = rd_kafka_subscribe(s->rk, sub);
+	if (s->opts->assign_partitions > 0) {
+		sub = rd_kafka_topic_partition_list_new(s->opts->assign_partitions);
+		for (int32_t p = 0; p < s->opts->assign_partitions; p++)
+			rd_kafka_topic_partition_list_add(sub, s->cfg->features_topic, p)->offset =
+				RD_KAFKA_OFFSET_INVALID;
+		e = take_partitions(s, s->rk, sub);
+	} else {
+		sub = rd_kafka_topic_partition_list_new(1);
+		rd_kafka_topic_partition_list_add(sub, s->cfg->features_topic, RD_KAFKA_PARTITION_UA);
+		e = rd_kafka_subscribe(s->rk, sub);
+	}
 	rd_kafka_topic_partition_list_destroy(sub);
 	if (e)
-		return bw_seterr(errstr, errlen, BW_EKAFKA, "subscribe to %s: %s",
+		return bw_seterr(errstr, errlen, BW_EKAFKA, "%s %s: %s",
+				 s->opts->assign_partitions > 0 ? "assign" : "subscribe to",
 				 s->cfg->features_topic, rd_kafka_err2str(e));
 	return 0;
 }

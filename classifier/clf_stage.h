@@ -29,6 +29,10 @@ struct clf_stage_opts {
 	const struct clf_model *model; /* borrowed model, or NULL: load cfg->score_model */
 	int64_t idle_exit_ms;          /* stop after this long without a message once assigned
 					  and nothing is pending (0 = never) */
+	int32_t assign_partitions;     /* > 0: consume partitions 0..n-1 of features.topic by
+					  direct assignment instead of joining the group (no
+					  rebalances; offsets still committed under score.group_id);
+					  see feat_stage_opts. 0 = subscribe as a member */
 };
 
 struct clf_stage_stats {

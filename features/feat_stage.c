@@ -349,22 +349,34 @@ static int downstream_backpressure(struct stage *s)
 
 /* ---- the consumer ------------------------------------------------------------------- */
 
+/* Start consuming `parts`, each from the offset in LMDB when it has one
+ * (else the group's committed offset, else the earliest). */
+static rd_kafka_resp_err_t take_partitions(struct stage *s, rd_kafka_t *rk,
+					   rd_kafka_topic_partition_list_t *parts)
+{
+	rd_kafka_resp_err_t e;
+
+	for (int i = 0; i < parts->cnt; i++) {
+		int64_t off;
+		if (feat_store_offset_get(s->store, parts->elems[i].topic, parts->elems[i].partition,
+					  &off) == 0)
+			parts->elems[i].offset = off;
+	}
+	if ((e = rd_kafka_assign(rk, parts)))
+		return e;
+	s->assigned = true;
+	s->last_msg = bw_time_mono_ms();
+	BW_INFO("features: assigned %d partition(s) of %s", parts->cnt, s->cfg->ingest_topic);
+	return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			 rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
 	struct stage *s = opaque;
 
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-		for (int i = 0; i < parts->cnt; i++) {
-			int64_t off;
-			if (feat_store_offset_get(s->store, parts->elems[i].topic,
-						  parts->elems[i].partition, &off) == 0)
-				parts->elems[i].offset = off;
-		}
-		rd_kafka_assign(rk, parts);
-		s->assigned = true;
-		s->last_msg = bw_time_mono_ms();
-		BW_INFO("features: assigned %d partition(s) of %s", parts->cnt, s->cfg->ingest_topic);
+		take_partitions(s, rk, parts);
 		return;
 	}
 	if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -431,13 +443,22 @@ static int setup(struct stage *s, char *errstr, size_t errlen)
 					     errstr, errlen)))
 		return BW_EKAFKA;
 	rd_kafka_poll_set_consumer(s->rk);
-	sub = rd_kafka_topic_partition_list_new(1);
-	rd_kafka_topic_partition_list_add(sub, s->cfg->ingest_topic, RD_KAFKA_PARTITION_UA);
-	e = rd_kafka_subscribe(s->rk, sub);
+	if (s->opts->assign_partitions > 0) {
+		sub = rd_kafka_topic_partition_list_new(s->opts->assign_partitions);
+		for (int32_t p = 0; p < s->opts->assign_partitions; p++)
+			rd_kafka_topic_partition_list_add(sub, s->cfg->ingest_topic, p)->offset =
+				RD_KAFKA_OFFSET_INVALID;
+		e = take_partitions(s, s->rk, sub);
+	} else {
+		sub = rd_kafka_topic_partition_list_new(1);
+		rd_kafka_topic_partition_list_add(sub, s->cfg->ingest_topic, RD_KAFKA_PARTITION_UA);
+		e = rd_kafka_subscribe(s->rk, sub);
+	}
 	rd_kafka_topic_partition_list_destroy(sub);
 	if (e)
-		return bw_seterr(errstr, errlen, BW_EKAFKA, "subscribe to %s: %s", s->cfg->ingest_topic,
-				 rd_kafka_err2str(e));
+		return bw_seterr(errstr, errlen, BW_EKAFKA, "%s %s: %s",
+				 s->opts->assign_partitions > 0 ? "assign" : "subscribe to",
+				 s->cfg->ingest_topic, rd_kafka_err2str(e));
 	return 0;
 }
 

@@ -119,6 +119,11 @@ struct feat_stage_opts {
 	uint64_t crash_after;   /* fault injection for tests: stop with BW_ESTOP right after
 				   folding this many messages, abandoning the open batch
 				   uncommitted (0 = never) */
+	int32_t assign_partitions; /* > 0: consume partitions 0..n-1 of ingest.topic by direct
+				      assignment instead of joining the group (no rebalances;
+				      offsets are still committed under features.group_id). For a
+				      process that owns its embedded broker: the broker's first
+				      group join alone takes ~3 s. 0 = subscribe as a member */
 };
 
 struct feat_stage_stats {

@@ -91,7 +91,11 @@ static void *ingest_main(void *arg)
 static void *features_main(void *arg)
 {
 	struct run *r = arg;
-	struct feat_stage_opts o = { 0 };
+	/* the embedded broker belongs to this process: no other member can join,
+	 * and its first group join alone would take ~3 s */
+	struct feat_stage_opts o = {
+		.assign_partitions = r->mock ? (int32_t)r->cfg->broker_partitions : 0
+	};
 
 	r->features.rc = feat_stage_run(r->cfg, &o, &r->features.stop, &r->fst, r->features.err,
 					sizeof(r->features.err));
@@ -102,7 +106,10 @@ static void *features_main(void *arg)
 static void *score_main(void *arg)
 {
 	struct run *r = arg;
-	struct clf_stage_opts o = { .store = r->store, .model = r->mdl };
+	struct clf_stage_opts o = {
+		.store = r->store, .model = r->mdl,
+		.assign_partitions = r->mock ? (int32_t)r->cfg->broker_partitions : 0 /* see above */
+	};
 
 	r->score.rc = clf_stage_run(r->cfg, &o, &r->score.stop, &r->sst, r->score.err,
 				    sizeof(r->score.err));
