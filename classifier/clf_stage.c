@@ -84,6 +84,8 @@ struct stage {
 	volatile sig_atomic_t *stop;          /* borrowed stop flag */
 	rd_kafka_t *rk;                       /* consumer */
 	rd_kafka_t *prod;                     /* producer of score records */
+	rd_kafka_topic_t *out;                /* its handle on score.topic (metadata learnt at
+						 start) or NULL */
 	struct bw_store *store;               /* store (borrowed or owned) */
 	bool own_store;                       /* opened here */
 	const struct clf_model *mdl;          /* model (borrowed or owned) */
@@ -706,6 +708,7 @@ static int setup(struct stage *s, char *errstr, size_t errlen)
 {
 	rd_kafka_topic_partition_list_t *sub;
 	rd_kafka_resp_err_t e;
+	char why[256];
 	int rc = setup_resources(s, errstr, errlen);
 
 	if (rc)
@@ -715,12 +718,15 @@ static int setup(struct stage *s, char *errstr, size_t errlen)
 		return BW_EKAFKA;
 	if (s->cfg->score_create_topic)
 		create_topic(s);
+	/* learn score.topic's leaders now, not at the first record (bw_kafka_topic_warm) */
+	if (!(s->out = bw_kafka_topic_warm(s->prod, s->cfg->score_topic, STAGE_ADMIN_MS, why,
+					   sizeof(why))))
+		BW_WARN("score: %s (the first delivery may wait for a metadata refresh)", why);
 	rd_kafka_poll_set_consumer(s->rk);
 	if (s->opts->assign_partitions > 0) {
 		sub = rd_kafka_topic_partition_list_new(s->opts->assign_partitions);
 		for (int32_t p = 0; p < s->opts->assign_partitions; p++)
-			rd_kafka_topic_partition_list_add(sub, s->cfg->features_topic, p)->offset =
-				RD_KAFKA_OFFSET_INVALID;
+			rd_kafka_topic_partition_list_add(sub, s->cfg->features_topic, p)->offset = 0;
 		e = take_partitions(s, s->rk, sub);
 	} else {
 		sub = rd_kafka_topic_partition_list_new(1);
@@ -755,7 +761,8 @@ static void loop(struct stage *s)
 		now = bw_time_mono_ms();
 		if (m)
 			s->last_msg = now;
-		release(s, false, now);
+		/* nothing left to coalesce once upstream is done and nothing waits */
+		release(s, !m && s->opts->upstream_done && *s->opts->upstream_done, now);
 		/* score.batch_ms gathers due accounts while updates flow; once none
 		 * is waiting in the consumer there is nothing to gather (and the
 		 * features stage may be paused on this group's lag) */
@@ -782,6 +789,8 @@ static void teardown(struct stage *s)
 		rd_kafka_flush(s->prod, STAGE_DELIVERY_MS);
 		if (rd_kafka_outq_len(s->prod) > 0)
 			fail(s, BW_EKAFKA, "score records still queued after 30 s");
+		if (s->out)
+			rd_kafka_topic_destroy(s->out);
 		rd_kafka_destroy(s->prod);
 	}
 	for (size_t i = 0; i < s->n_fl; i++)

@@ -31,8 +31,14 @@ struct clf_stage_opts {
 					  and nothing is pending (0 = never) */
 	int32_t assign_partitions;     /* > 0: consume partitions 0..n-1 of features.topic by
 					  direct assignment instead of joining the group (no
-					  rebalances; offsets still committed under score.group_id);
-					  see feat_stage_opts. 0 = subscribe as a member */
+					  rebalances; offsets still committed under score.group_id),
+					  from offset 0; see feat_stage_opts. 0 = subscribe */
+	volatile sig_atomic_t *upstream_done; /* borrowed flag or NULL: once set (by a caller
+					  that knows no further update will come, e.g. `botwatch
+					  replay --via-kafka` after the features stage folded every
+					  post), every pending account is scored as soon as the
+					  consumer has nothing waiting, instead of after
+					  score.idle_flush_ms */
 };
 
 struct clf_stage_stats {

@@ -5,10 +5,17 @@
 #define _POSIX_C_SOURCE 200809L
 #include "bw_kafka.h"
 
+#include <arpa/inet.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "bw_err.h"
 #include "bw_log.h"
@@ -125,18 +132,113 @@ rd_kafka_conf_t *bw_kafka_consumer_conf_new(const char *bootstrap, size_t n, cha
 			errstr, errlen);
 }
 
+rd_kafka_topic_t *bw_kafka_topic_warm(rd_kafka_t *rk, const char *topic, int timeout_ms,
+				      char *errstr, size_t errlen)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+	rd_kafka_resp_err_t err;
+
+	if (!rkt) {
+		bw_seterr(errstr, errlen, BW_EKAFKA, "topic %s: %s", topic,
+			  rd_kafka_err2str(rd_kafka_last_error()));
+		return NULL;
+	}
+	err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+	if (err) {
+		bw_seterr(errstr, errlen, BW_EKAFKA, "metadata of %s: %s", topic, rd_kafka_err2str(err));
+		rd_kafka_topic_destroy(rkt);
+		return NULL;
+	}
+	rd_kafka_metadata_destroy(md);
+	return rkt;
+}
+
 /* ---- embedded broker ------------------------------------------------------ */
 
 struct bw_kafka_mock {
-	rd_kafka_t *rk;                 /* dummy producer that owns the cluster */
-	rd_kafka_mock_cluster_t *mcluster; /* the cluster (owned by us, uses rk) */
+	rd_kafka_t *rk;                 /* producer handle that owns the cluster */
+	rd_kafka_mock_cluster_t *mcluster; /* the cluster (owned by rk) */
+	struct sockaddr_in first;       /* the first broker's listener */
 };
 
+/*
+ * librdkafka 2.0.2's mock cluster thread takes its control operations (topic
+ * creation) from a queue whose wake-up is sometimes lost; the operation then
+ * waits for the thread's next 1 s poll timeout (measured: 1-2 s for the four
+ * topics at start in most runs). Any socket event wakes that thread too, so
+ * while an operation is pending a helper thread connects to the first
+ * broker's listener every few milliseconds.
+ */
+struct waker {
+	const struct bw_kafka_mock *m; /* the cluster */
+	pthread_t th;                  /* the helper thread */
+	bool started;                  /* th is valid */
+	atomic_int done;               /* set when the operation returned */
+};
+
+#define WAKE_EVERY_NS 2000000L /* gap between two wake-up connections */
+
+static void *waker_main(void *arg)
+{
+	struct waker *w = arg;
+	struct timespec gap = { 0, WAKE_EVERY_NS };
+
+	while (!atomic_load(&w->done)) {
+		nanosleep(&gap, NULL);
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd < 0)
+			continue;
+		(void)connect(fd, (const struct sockaddr *)&w->m->first, sizeof(w->m->first));
+		close(fd);
+	}
+	return NULL;
+}
+
+static void waker_start(struct waker *w, const struct bw_kafka_mock *m)
+{
+	w->m = m;
+	atomic_store(&w->done, 0);
+	w->started = m->first.sin_port != 0 && pthread_create(&w->th, NULL, waker_main, w) == 0;
+}
+
+static void waker_stop(struct waker *w)
+{
+	atomic_store(&w->done, 1);
+	if (w->started)
+		pthread_join(w->th, NULL);
+	w->started = false;
+}
+
+/* The first broker's loopback listener from "127.0.0.1:port[,...]" (port 0 when unknown). */
+static void first_listener(struct bw_kafka_mock *m)
+{
+	const char *b = rd_kafka_mock_cluster_bootstraps(m->mcluster);
+	char *end;
+	long port;
+
+	memset(&m->first, 0, sizeof(m->first));
+	if (!b || strncmp(b, "127.0.0.1:", 10) != 0)
+		return;
+	port = strtol(b + 10, &end, 10);
+	if (end == b + 10 || port <= 0 || port > 65535 || (*end && *end != ','))
+		return;
+	m->first.sin_family = AF_INET;
+	m->first.sin_port = htons((uint16_t)port);
+	m->first.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+}
+
+/*
+ * The cluster is created by its owning handle (test.mock.num.brokers) rather
+ * than with rd_kafka_mock_cluster_new(): then rd_kafka_destroy() takes it down
+ * in a few milliseconds, where rd_kafka_mock_cluster_destroy() waited a full
+ * second for the mock thread in nine runs out of ten.
+ */
 struct bw_kafka_mock *bw_kafka_mock_new(int brokers, char *errstr, size_t errlen)
 {
 	struct bw_kafka_mock *m = calloc(1, sizeof(*m));
 	rd_kafka_conf_t *conf;
-	char kerr[512];
+	char kerr[512], n[16];
 
 	if (!m) {
 		bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
@@ -145,8 +247,12 @@ struct bw_kafka_mock *bw_kafka_mock_new(int brokers, char *errstr, size_t errlen
 	conf = bw_kafka_conf_new(NULL, 0, NULL, NULL, errstr, errlen);
 	if (!conf)
 		goto out_free;
+	snprintf(n, sizeof(n), "%d", brokers);
+	if (bw_kafka_conf_set(conf, "test.mock.num.brokers", n, errstr, errlen)) {
+		rd_kafka_conf_destroy(conf);
+		goto out_free;
+	}
 	rd_kafka_conf_set(conf, "client.id", "botwatch-embedded-broker", NULL, 0);
-	/* the owning handle never connects anywhere: silence its "no bootstrap" warning */
 	rd_kafka_conf_set(conf, "log_level", "3", NULL, 0);
 	m->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, kerr, sizeof(kerr));
 	if (!m->rk) {
@@ -154,12 +260,13 @@ struct bw_kafka_mock *bw_kafka_mock_new(int brokers, char *errstr, size_t errlen
 		bw_seterr(errstr, errlen, BW_EKAFKA, "embedded broker: %s", kerr);
 		goto out_free;
 	}
-	m->mcluster = rd_kafka_mock_cluster_new(m->rk, brokers);
+	m->mcluster = rd_kafka_handle_mock_cluster(m->rk);
 	if (!m->mcluster) {
 		bw_seterr(errstr, errlen, BW_EKAFKA, "embedded broker: cannot start %d broker(s)",
 			  brokers);
 		goto out_destroy_rk;
 	}
+	first_listener(m);
 	return m;
 
 out_destroy_rk:
@@ -172,8 +279,12 @@ out_free:
 int bw_kafka_mock_topic_create(struct bw_kafka_mock *m, const char *topic, int partitions,
 			       char *errstr, size_t errlen)
 {
-	rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(m->mcluster, topic, partitions, 1);
+	struct waker w;
+	rd_kafka_resp_err_t err;
 
+	waker_start(&w, m);
+	err = rd_kafka_mock_topic_create(m->mcluster, topic, partitions, 1);
+	waker_stop(&w);
 	if (err)
 		return bw_seterr(errstr, errlen, BW_EKAFKA, "embedded broker: topic %s: %s", topic,
 				 rd_kafka_err2str(err));
@@ -189,8 +300,7 @@ void bw_kafka_mock_free(struct bw_kafka_mock *m)
 {
 	if (!m)
 		return;
-	rd_kafka_mock_cluster_destroy(m->mcluster);
-	rd_kafka_destroy(m->rk);
+	rd_kafka_destroy(m->rk); /* takes its mock cluster down */
 	free(m);
 }
 

@@ -70,6 +70,18 @@ rd_kafka_t *bw_kafka_client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, con
 					   void *opaque),
 				void *opaque, char *errstr, size_t errlen);
 
+/*
+ * A handle on `topic` for the producer `rk`, with its partitions and leaders
+ * learnt now (one metadata round trip, at most timeout_ms). Without it the
+ * first message to a topic the client has not seen waits for librdkafka's
+ * periodic (1 s) refresh of unknown topics. Caller destroys the handle with
+ * rd_kafka_topic_destroy() before rd_kafka_destroy(); NULL with errstr set
+ * when the topic cannot be opened or its metadata not fetched (producing
+ * still works then, only the first delivery may take up to a second).
+ */
+rd_kafka_topic_t *bw_kafka_topic_warm(rd_kafka_t *rk, const char *topic, int timeout_ms,
+				      char *errstr, size_t errlen);
+
 struct bw_kafka_mock;
 
 /*

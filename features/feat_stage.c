@@ -55,6 +55,8 @@ struct stage {
 	bool assigned;                        /* partitions assigned */
 	int64_t last_msg;                     /* monotonic ms of the last message/assignment */
 	double *vec;                          /* extraction scratch */
+	rd_kafka_topic_t *out[2];             /* producer handles on features.topic and ingest.topic
+						 (metadata learnt at start) or NULL */
 	struct bw_kafka_lagwatch *lag;        /* downstream lag watch (features.lag_groups) or NULL */
 	int64_t lag_checked;                  /* monotonic ms of the last lag query */
 	struct feat_stage_stats st;           /* counters */
@@ -304,6 +306,7 @@ static int on_message(struct stage *s, const rd_kafka_message_t *m)
 
 #define LAG_CHECK_MS 50        /* least time between two lag queries */
 #define LAG_QUERY_MS 5000      /* timeout of one lag query */
+#define WARM_MS 5000           /* longest wait for an output topic's metadata at start */
 
 /*
  * Wait while a features.lag_groups group lags more than features.max_update_lag
@@ -417,6 +420,17 @@ static rd_kafka_t *make_client(struct stage *s, rd_kafka_type_t type, char *errs
 				   errlen);
 }
 
+/* Learn the output topics' leaders before the first batch (bw_kafka_topic_warm). */
+static void warm_topics(struct stage *s)
+{
+	const char *topics[2] = { s->cfg->features_topic, s->cfg->ingest_topic };
+	char err[256];
+
+	for (int i = 0; i < 2; i++)
+		if (!(s->out[i] = bw_kafka_topic_warm(s->prod, topics[i], WARM_MS, err, sizeof(err))))
+			BW_WARN("features: %s (the first delivery may wait for a metadata refresh)", err);
+}
+
 static int setup(struct stage *s, char *errstr, size_t errlen)
 {
 	rd_kafka_topic_partition_list_t *sub;
@@ -436,6 +450,7 @@ static int setup(struct stage *s, char *errstr, size_t errlen)
 	if (!(s->prod = make_client(s, RD_KAFKA_PRODUCER, errstr, errlen)) ||
 	    !(s->rk = make_client(s, RD_KAFKA_CONSUMER, errstr, errlen)))
 		return BW_EKAFKA;
+	warm_topics(s);
 	if (s->cfg->features_lag_groups[0] &&
 	    !(s->lag = bw_kafka_lagwatch_new(s->cfg->kafka_bootstrap, s->cfg->n_kafka,
 					     s->cfg->kafka_keys, s->cfg->kafka_values,
@@ -446,8 +461,7 @@ static int setup(struct stage *s, char *errstr, size_t errlen)
 	if (s->opts->assign_partitions > 0) {
 		sub = rd_kafka_topic_partition_list_new(s->opts->assign_partitions);
 		for (int32_t p = 0; p < s->opts->assign_partitions; p++)
-			rd_kafka_topic_partition_list_add(sub, s->cfg->ingest_topic, p)->offset =
-				RD_KAFKA_OFFSET_INVALID;
+			rd_kafka_topic_partition_list_add(sub, s->cfg->ingest_topic, p)->offset = 0;
 		e = take_partitions(s, s->rk, sub);
 	} else {
 		sub = rd_kafka_topic_partition_list_new(1);
@@ -508,6 +522,9 @@ static void teardown(struct stage *s)
 		rd_kafka_flush(s->prod, 10000);
 		if (rd_kafka_outq_len(s->prod) > 0)
 			fail(s, BW_EKAFKA, "feature updates still queued after 10 s");
+		for (int i = 0; i < 2; i++)
+			if (s->out[i])
+				rd_kafka_topic_destroy(s->out[i]);
 		rd_kafka_destroy(s->prod);
 	}
 	for (size_t i = 0; i < s->n_cached; i++)

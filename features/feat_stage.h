@@ -121,9 +121,11 @@ struct feat_stage_opts {
 				   uncommitted (0 = never) */
 	int32_t assign_partitions; /* > 0: consume partitions 0..n-1 of ingest.topic by direct
 				      assignment instead of joining the group (no rebalances;
-				      offsets are still committed under features.group_id). For a
-				      process that owns its embedded broker: the broker's first
-				      group join alone takes ~3 s. 0 = subscribe as a member */
+				      offsets are still committed under features.group_id), each
+				      from its offset in LMDB, else from offset 0. For a process
+				      that owns its new embedded broker (topics begin at 0; the
+				      broker's first group join alone takes ~3 s and a logical
+				      start offset another ~0.5 s). 0 = subscribe as a member */
 };
 
 struct feat_stage_stats {

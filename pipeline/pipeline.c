@@ -34,7 +34,8 @@
 #include "pipeline.h"
 #include "store.h"
 
-#define DRAIN_STABLE_MS 1000  /* gap between the two checks that must both show no lag */
+#define DRAIN_STABLE_MS 100   /* gap between the two checks that must both show no lag */
+#define WATCH_TICK_MS 50      /* the watching thread's signal wait (and drain check period) */
 #define LAG_QUERY_MS 5000     /* timeout of one lag query */
 
 /* One stage thread. */
@@ -59,6 +60,9 @@ struct run {
 	struct job ingest, features, score; /* the stage threads */
 	struct feat_stage_stats fst;        /* features counters (after join) */
 	struct clf_stage_stats sst;         /* score counters (after join) */
+	volatile sig_atomic_t upstream_done;/* set once ingest finished and the features
+					       group committed every post: the scoring
+					       stage need not wait to coalesce any more */
 };
 
 /* ---- stage threads ------------------------------------------------------------------ */
@@ -108,7 +112,8 @@ static void *score_main(void *arg)
 	struct run *r = arg;
 	struct clf_stage_opts o = {
 		.store = r->store, .model = r->mdl,
-		.assign_partitions = r->mock ? (int32_t)r->cfg->broker_partitions : 0 /* see above */
+		.assign_partitions = r->mock ? (int32_t)r->cfg->broker_partitions : 0, /* see above */
+		.upstream_done = &r->upstream_done
 	};
 
 	r->score.rc = clf_stage_run(r->cfg, &o, &r->score.stop, &r->sst, r->score.err,
@@ -173,30 +178,43 @@ static void drainwatch_close(struct drainwatch *d)
 	bw_kafka_lagwatch_free(d->features);
 }
 
-/* True when neither group lags (a failed query counts as lagging). */
-static bool no_lag(struct drainwatch *d)
+/* True when `w`'s group lags nothing (a failed query counts as lagging). */
+static bool caught_up(struct bw_kafka_lagwatch *w, const char *topic)
 {
-	struct bw_kafka_lag a, b;
+	struct bw_kafka_lag l;
 	char err[256];
 
-	if (bw_kafka_lag_query(d->posts, LAG_QUERY_MS, &a, err, sizeof(err)) ||
-	    bw_kafka_lag_query(d->features, LAG_QUERY_MS, &b, err, sizeof(err)))
+	if (bw_kafka_lag_query(w, LAG_QUERY_MS, &l, err, sizeof(err)))
 		return false;
-	if (a.lost || b.lost)
-		BW_WARN("run: messages pruned before they were read (posts: %lld, features: %lld)",
-			(long long)a.lost, (long long)b.lost);
-	return a.max_lag == 0 && b.max_lag == 0;
+	if (l.lost)
+		BW_WARN("run: %lld message(s) of %s pruned before group %s read them",
+			(long long)l.lost, topic, l.lost_group);
+	return l.max_lag == 0;
 }
 
-/* Drained: no lag now and again DRAIN_STABLE_MS later. */
-static bool drained(struct drainwatch *d)
+/*
+ * Drained: the features group committed every post and then the score group
+ * every feature update — now and again DRAIN_STABLE_MS later. A group commits
+ * only what it stored and whose output was delivered, so the first check in
+ * this order already implies the end; the second is cheap insurance. Once
+ * ingest finished and the posts are caught up, the scoring stage is told that
+ * no more updates are coming (it scores what it held back at once).
+ */
+static bool drained(struct run *r, struct drainwatch *d)
 {
 	struct timespec ts = { DRAIN_STABLE_MS / 1000, (DRAIN_STABLE_MS % 1000) * 1000000L };
 
-	if (!no_lag(d))
-		return false;
-	nanosleep(&ts, NULL);
-	return no_lag(d);
+	for (int i = 0; i < 2; i++) {
+		if (i)
+			nanosleep(&ts, NULL);
+		if (!caught_up(d->posts, r->cfg->ingest_topic))
+			return false;
+		if (atomic_load(&r->ingest.done))
+			r->upstream_done = 1;
+		if (!caught_up(d->features, r->cfg->features_topic))
+			return false;
+	}
+	return true;
 }
 
 /* ---- setup and teardown --------------------------------------------------------------- */
@@ -302,7 +320,7 @@ static void drain_bounded(struct run *r, struct drainwatch *d)
 	int64_t until = bw_time_mono_ms() + r->opts->drain_timeout_ms;
 
 	while (bw_time_mono_ms() < until && !failed_job(r))
-		if (drained(d))
+		if (drained(r, d))
 			return;
 	BW_WARN("run: stages did not catch up within %lld ms; stopping anyway (stored state and "
 		"offsets stay consistent)", (long long)r->opts->drain_timeout_ms);
@@ -336,7 +354,7 @@ static bool watch(struct run *r, struct drainwatch *d, const sigset_t *set,
 		  volatile sig_atomic_t *stop)
 {
 	for (;;) {
-		struct timespec ts = { 0, 200 * 1000000L };
+		struct timespec ts = { 0, WATCH_TICK_MS * 1000000L };
 		int sig = sigtimedwait(set, NULL, &ts);
 		struct job *bad;
 
@@ -349,7 +367,7 @@ static bool watch(struct run *r, struct drainwatch *d, const sigset_t *set,
 			BW_ERROR("run: the %s stage failed: %s", bad->name, bad->err);
 			return false;
 		}
-		if (r->opts->exit_when_idle && atomic_load(&r->ingest.done) && drained(d)) {
+		if (r->opts->exit_when_idle && atomic_load(&r->ingest.done) && drained(r, d)) {
 			BW_INFO("run: every input consumed, folded and scored: stopping");
 			return false;
 		}
