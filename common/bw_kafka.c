@@ -429,6 +429,8 @@ static void account(struct bw_kafka_lag *out, const char *group, int32_t p, int6
 		snprintf(out->group, sizeof(out->group), "%s", group);
 		out->partition = p;
 	}
+	if (lo > 0 && (out->retained_min < 0 || hi - lo < out->retained_min))
+		out->retained_min = hi - lo;
 	if (lo > from) {
 		out->lost += lo - from;
 		snprintf(out->lost_group, sizeof(out->lost_group), "%s", group);
@@ -443,10 +445,12 @@ int bw_kafka_lag_query(struct bw_kafka_lagwatch *w, int timeout_ms, struct bw_ka
 
 	memset(out, 0, sizeof(*out));
 	out->partition = out->lost_partition = -1;
+	out->retained_min = -1;
 	if (!w->n_groups)
 		return 0;
 	if (!w->partitions && (rc = learn_partitions(w, timeout_ms, errstr, errlen)))
 		return rc;
+	out->partitions = w->partitions;
 	for (size_t g = 0; g < w->n_groups && !rc; g++) {
 		rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(w->partitions);
 		rd_kafka_resp_err_t err;

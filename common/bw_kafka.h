@@ -109,6 +109,11 @@ struct bw_kafka_lag {
 	int64_t lost;           /* messages pruned before some group read them (sum) */
 	char lost_group[128];   /* a group that lost messages */
 	int32_t lost_partition; /* a partition where it happened */
+	int32_t partitions;     /* partitions of the watched topic */
+	int64_t retained_min;   /* fewest messages a pruned partition still holds (high - low
+				   watermark over partitions whose low watermark moved past 0):
+				   the broker's retention measured in these messages; -1 when no
+				   partition was pruned yet */
 };
 
 struct bw_kafka_lagwatch;

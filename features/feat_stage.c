@@ -59,6 +59,10 @@ struct stage {
 						 (metadata learnt at start) or NULL */
 	struct bw_kafka_lagwatch *lag;        /* downstream lag watch (features.lag_groups) or NULL */
 	int64_t lag_checked;                  /* monotonic ms of the last lag query */
+	int64_t lag_limit;                    /* effective features.max_update_lag (retention-capped) */
+	bool lag_capped;                      /* the retention cap was logged */
+	size_t batch_accounts;                /* commit the open batch at this many accounts (0 = no
+						 bound): its updates must not overrun the limit */
 	struct feat_stage_stats st;           /* counters */
 	int err;                              /* first fatal error */
 	char errbuf[512];                     /* its message */
@@ -309,6 +313,37 @@ static int on_message(struct stage *s, const rd_kafka_message_t *m)
 #define WARM_MS 5000           /* longest wait for an output topic's metadata at start */
 
 /*
+ * The effective limits after a lag query. features.max_update_lag, capped at
+ * half of what the broker was seen to keep per partition once it pruned one
+ * (its retention counted in updates: about 2,350 lz4-compressed updates fit
+ * the embedded broker's 5 MiB); and the open batch is committed once it holds
+ * limit x partitions / 2 accounts, so that one batch's updates add about half
+ * the limit to a partition (a batch of features.batch posts can otherwise
+ * carry twice as many updates, all of them for one partition when there is
+ * only one).
+ */
+static void update_limits(struct stage *s, const struct bw_kafka_lag *lag)
+{
+	int64_t lim = s->cfg->features_max_update_lag;
+
+	if (lim > 0 && lag->retained_min > 0 && lag->retained_min / 2 < lim) {
+		lim = lag->retained_min / 2 > 0 ? lag->retained_min / 2 : 1;
+		if (!s->lag_capped)
+			BW_INFO("features: the broker keeps about %lld updates per partition of %s: "
+				"pausing above %lld instead of features.max_update_lag = %lld",
+				(long long)lag->retained_min, s->cfg->features_topic, (long long)lim,
+				(long long)s->cfg->features_max_update_lag);
+		s->lag_capped = true;
+	}
+	s->lag_limit = lim;
+	s->batch_accounts = 0;
+	if (lim > 0 && lag->partitions > 0) {
+		int64_t b = lim * lag->partitions / 2;
+		s->batch_accounts = b > 0 ? (size_t)b : 1;
+	}
+}
+
+/*
  * Wait while a features.lag_groups group lags more than features.max_update_lag
  * updates on features.topic (the embedded broker prunes what a slow reader has
  * not read yet); a group that lost updates to pruning is fatal. The open batch
@@ -318,7 +353,7 @@ static int downstream_backpressure(struct stage *s)
 {
 	struct bw_kafka_lag lag;
 	char err[256], msg[480];
-	int64_t lim = s->cfg->features_max_update_lag, logged = 0;
+	int64_t logged = 0;
 
 	if (!s->lag || bw_time_mono_ms() - s->lag_checked < LAG_CHECK_MS)
 		return s->err;
@@ -336,7 +371,8 @@ static int downstream_backpressure(struct stage *s)
 				 (long long)lag.lost, s->cfg->features_topic, (int)lag.lost_partition);
 			return fail(s, BW_EKAFKA, msg);
 		}
-		if (lim <= 0 || lag.max_lag <= lim || *s->stop)
+		update_limits(s, &lag);
+		if (s->lag_limit <= 0 || lag.max_lag <= s->lag_limit || *s->stop)
 			return s->err;
 		if (s->in_batch && flush(s))
 			return s->err;
@@ -501,7 +537,8 @@ static void loop(struct stage *s)
 		if (m)
 			s->last_msg = now;
 		if (s->in_batch && (s->in_batch >= (size_t)s->cfg->features_batch ||
-				    now - s->batch_start >= s->cfg->features_batch_ms))
+				    now - s->batch_start >= s->cfg->features_batch_ms ||
+				    (s->batch_accounts && s->n_cached >= s->batch_accounts)))
 			flush(s);
 		if (s->opts->max_messages && s->st.messages >= s->opts->max_messages)
 			break;

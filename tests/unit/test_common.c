@@ -1,6 +1,6 @@
 /*
  * test_common.c — leaf modules: time parsing/formatting, arena, log macro,
- * error strings, stage consumer configuration.
+ * error strings, stage consumer configuration, embedded broker retention.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -206,6 +206,75 @@ static void test_kafka_fetch_wait_explicit_setting_wins(void **state)
 	assert_string_equal(got, "250");
 }
 
+/* Produce n distinct, incompressible 64 KiB values to `topic`. */
+static void produce_values(const char *bootstrap, const char *topic, int n)
+{
+	static unsigned char v[65536];
+	uint64_t x = 88172645463325252ull;
+	char err[256];
+	rd_kafka_conf_t *conf = bw_kafka_conf_new(bootstrap, 0, NULL, NULL, err, sizeof(err));
+	rd_kafka_t *p;
+
+	assert_non_null(conf);
+	assert_non_null(p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)));
+	for (int i = 0; i < n; i++) {
+		for (size_t j = 0; j < sizeof(v); j++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			v[j] = (unsigned char)x;
+		}
+		rd_kafka_resp_err_t e;
+		while ((e = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(v, sizeof(v)),
+					      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+		       RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			rd_kafka_poll(p, 10);
+		assert_int_equal(e, RD_KAFKA_RESP_ERR_NO_ERROR);
+	}
+	assert_int_equal(rd_kafka_flush(p, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+	rd_kafka_destroy(p);
+}
+
+/* The lag query measures the embedded broker's retention in messages once it
+ * pruned a partition (the features stage caps its lag limit with it), and a
+ * group that had not read the pruned messages has lost them. */
+static void test_kafka_lag_measures_retention(void **state)
+{
+	(void)state;
+	char err[256];
+	struct bw_kafka_mock *m = bw_kafka_mock_new(1, err, sizeof(err));
+	struct bw_kafka_lagwatch *w, *w2;
+	struct bw_kafka_lag lag;
+	const int n = 120; /* 7.5 MiB: more than the 5 MiB one partition keeps */
+
+	assert_non_null(m);
+	assert_int_equal(bw_kafka_mock_topic_create(m, "big", 1, err, sizeof(err)), 0);
+	assert_int_equal(bw_kafka_mock_topic_create(m, "small", 2, err, sizeof(err)), 0);
+	produce_values(bw_kafka_mock_bootstraps(m), "big", n);
+	produce_values(bw_kafka_mock_bootstraps(m), "small", 3);
+	w = bw_kafka_lagwatch_new(bw_kafka_mock_bootstraps(m), 0, NULL, NULL, "big", "never-read",
+				  err, sizeof(err));
+	w2 = bw_kafka_lagwatch_new(bw_kafka_mock_bootstraps(m), 0, NULL, NULL, "small",
+				   "never-read", err, sizeof(err));
+	assert_non_null(w);
+	assert_non_null(w2);
+
+	assert_int_equal(bw_kafka_lag_query(w, 5000, &lag, err, sizeof(err)), 0);
+	assert_int_equal(lag.partitions, 1);
+	assert_true(lag.retained_min > 0);
+	assert_true(lag.retained_min * 65536 <= BW_KAFKA_MOCK_MAX_BYTES);
+	assert_int_equal(lag.lost + lag.retained_min, n); /* pruned + kept = produced */
+	assert_string_equal(lag.lost_group, "never-read");
+	assert_int_equal(lag.max_lag, lag.retained_min);
+
+	assert_int_equal(bw_kafka_lag_query(w2, 5000, &lag, err, sizeof(err)), 0);
+	assert_int_equal(lag.partitions, 2);
+	assert_int_equal(lag.retained_min, -1); /* nothing pruned: retention unknown */
+	assert_int_equal(lag.lost, 0);
+
+	bw_kafka_lagwatch_free(w);
+	bw_kafka_lagwatch_free(w2);
+	bw_kafka_mock_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +286,7 @@ int main(void)
 		cmocka_unit_test(test_err_strings),
 		cmocka_unit_test(test_mkdir_p_creates_parents),
 		cmocka_unit_test(test_kafka_fetch_wait_explicit_setting_wins),
+		cmocka_unit_test(test_kafka_lag_measures_retention),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }
