@@ -339,8 +339,7 @@ static int score_one(struct stage *s, struct bw_store_txn *txn, const struct acc
 
 	if (feat_update_decode(a->msg, a->len, &u)) /* validated on arrival */
 		return fail(s, BW_EPARSE, "a pending feature update no longer decodes");
-	for (size_t i = 0; i < u.n; i++)
-		s->vec[i] = feat_update_value(&u, i);
+	feat_update_values(&u, s->vec);
 	clf_score(s->mdl, s->vec, update_avail(&u), s->cfg->score_cap_prior, &sc);
 	struct clf_record_info info = { .user_id = u.user_id,
 					.screen_name = u.screen_name[0] ? u.screen_name : NULL,

@@ -111,6 +111,9 @@ int feat_update_decode(const void *buf, size_t len, struct feat_update *u);
 /* The i-th value of a decoded vector (i < u->n). */
 double feat_update_value(const struct feat_update *u, size_t i);
 
+/* All u->n values into out[0..u->n-1] (caller's array). */
+void feat_update_values(const struct feat_update *u, double *out);
+
 /* ---- the consumer loop ----------------------------------------------------------- */
 
 struct feat_stage_opts {

@@ -161,6 +161,17 @@ static void test_update_message(void **state)
 	assert_int_equal(u.n, n);
 	for (size_t i = 0; i < n; i++)
 		assert_true(feat_update_value(&u, i) == v[i]);
+	double *all = calloc(n, sizeof(*all));
+	assert_non_null(all);
+	feat_update_values(&u, all);
+	assert_memory_equal(all, v, n * sizeof(*all));
+	free(all);
+	{ /* the vector is little-endian on every host: the last value's bytes, low first */
+		uint64_t bits;
+		memcpy(&bits, &v[n - 1], 8);
+		for (int b = 0; b < 8; b++)
+			assert_int_equal(buf[len - 8 + (size_t)b], (unsigned char)(bits >> (8 * b)));
+	}
 	for (size_t cut = 0; cut < len; cut++) /* every truncation is rejected */
 		assert_int_not_equal(feat_update_decode(buf, cut, &u), 0);
 	buf[0] = 0xB7; /* a post, not an update */
