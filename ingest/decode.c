@@ -23,7 +23,7 @@ static const char *const dlq_names[BW_DLQ__COUNT] = {
 
 static const char *const ctrl_names[BW_CTRL__COUNT] = {
 	"delete",  "limit",      "scrub_geo", "status_withheld", "user_withheld",
-	"warning", "disconnect", "other",     "keepalive",
+	"warning", "disconnect", "other",     "keepalive",       "notification",
 };
 
 const char *bw_dlq_reason_name(enum bw_dlq_reason r)

@@ -48,6 +48,7 @@ enum bw_ctrl_type {
 	BW_CTRL_DISCONNECT,
 	BW_CTRL_OTHER,           /* friends lists, site-stream control, events, ... */
 	BW_CTRL_KEEPALIVE,       /* blank lines, SSE comments/heartbeats */
+	BW_CTRL_NOTIFICATION,    /* Mastodon streaming `notification` events */
 	BW_CTRL__COUNT
 };
 
@@ -172,8 +173,9 @@ int ingest_sse_flush(struct ingest_sse *sse, struct ingest_sse_event *ev);
 /*
  * Decode one SSE event: `update` / `status.update` (a Mastodon status),
  * `delete` (counted as a delete control message; Mastodon gives no author,
- * so no record is emitted), heartbeats and other events (notification,
- * conversation, filters_changed, ...) counted as control messages.
+ * so no record is emitted), `notification` (counted as its own control
+ * type), other events (conversation, filters_changed, announcement, ...)
+ * counted as control `other`.
  * Returns 0 or a callback's stop value.
  */
 int ingest_decode_sse_event(struct bw_decoder *dec, const struct ingest_sse_event *ev,

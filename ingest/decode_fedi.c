@@ -259,8 +259,10 @@ int dec_sse_event(struct bw_decoder *d, const struct ingest_sse_event *ev, const
 	d->unit_len = ev->data_len;
 	if (strcmp(name, "delete") == 0)
 		dec_ctrl(d, BW_CTRL_DELETE); /* a bare status id: no author to emit a record for */
+	else if (strcmp(name, "notification") == 0)
+		dec_ctrl(d, BW_CTRL_NOTIFICATION); /* mentions, follows, favourites of the user */
 	else
-		dec_ctrl(d, BW_CTRL_OTHER); /* notification, conversation, filters_changed, ... */
+		dec_ctrl(d, BW_CTRL_OTHER); /* conversation, filters_changed, announcement, ... */
 	return 0;
 }
 

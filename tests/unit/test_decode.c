@@ -218,13 +218,27 @@ static void test_mastodon_account_and_sse(void **state)
 	s = ingest_decoder_stats(d);
 	assert_int_equal(s->posts, 3);
 	assert_int_equal(s->control[BW_CTRL_DELETE], 1);
-	assert_int_equal(s->control[BW_CTRL_OTHER], 2);
+	assert_int_equal(s->control[BW_CTRL_NOTIFICATION], 2); /* their own kind, not `other` */
+	assert_int_equal(s->control[BW_CTRL_OTHER], 0);
 	assert_int_equal(s->control[BW_CTRL_KEEPALIVE], 2);
 	assert_int_equal(json_array_size(c.dlq), 0);
 	p = find_post(c.posts, "117024236559579118", false);
 	assert_string_equal(jstr(p, "author.screen_name"), "mastodonpy_test");
+	/* status.update: the edited status is a post again, under the same id */
+	assert_string_equal(jstr(json_array_get(c.posts, 0), "id"), "117024236332527350");
+	assert_string_equal(jstr(json_array_get(c.posts, 2), "id"), "117024236332527350");
 	ingest_decoder_free(d);
 	coll_free(&c);
+
+	/* `conversation` events stay `other` */
+	d = decode_data(&c, "fixtures/mastodon/mastodonpy_sse_streaming_direct_conversation.txt", BW_TIME_NONE);
+	s = ingest_decoder_stats(d);
+	assert_int_equal(s->control[BW_CTRL_OTHER], 2);
+	assert_int_equal(s->control[BW_CTRL_NOTIFICATION], 0);
+	assert_int_equal(json_array_size(c.dlq), 0);
+	ingest_decoder_free(d);
+	coll_free(&c);
+	assert_string_equal(bw_ctrl_type_name(BW_CTRL_NOTIFICATION), "notification");
 }
 
 static void test_deletion_and_control_counts(void **state)
