@@ -26,7 +26,14 @@ static const struct cfg_entry table[] = {
 	{ "ingest.source", CFG_STR, OFF(ingest_source), 0, 0, "", NULL, 0,
 	  "Default input for `botwatch ingest`/`run`: an http(s):// URL, a file path or `-`." },
 	{ "ingest.format", CFG_ENUM, OFF(ingest_format), 0, 0, "auto", "auto|v1.1|v2|twarc2|sse|ndjson", 0,
-	  "Framing/shape of the source; `auto` detects it from the URL and content." },
+	  "What the source holds. `auto` detects a stream's request and framing from the URL and "
+	  "Content-Type, and each unit's shape from its content. Any other value also makes the "
+	  "decoder (`ingest`, `run`, `decode`) accept only that format, dead-lettering other units "
+	  "as `wrong_format` with the format expected: `v1.1` statuses, control messages, "
+	  "timelines, search responses, profile-only records and length lines; `v2` and `twarc2` "
+	  "v2 stream lines, pages and single (flattened) tweets; `sse` a Mastodon SSE body whose "
+	  "events carry statuses; `ndjson` one JSON value of any shape per line (no multi-line "
+	  "documents, no SSE)." },
 	{ "ingest.topic", CFG_STR, OFF(ingest_topic), 0, 0, "posts", NULL, 0,
 	  "Kafka topic normalised posts are produced to (key = account id)." },
 	{ "ingest.dlq_topic", CFG_STR, OFF(ingest_dlq_topic), 0, 0, "posts.dlq", NULL, 0,

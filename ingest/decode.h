@@ -23,6 +23,27 @@
 
 #include "post.h"
 
+/*
+ * What the input is (ingest.format). AUTO detects the shape of every unit
+ * (and a file's framing); any other value accepts only its own shapes and
+ * dead-letters the rest as BW_DLQ_WRONG_FORMAT, naming the format expected.
+ * For live streams it also chooses the request and framing (stream.h).
+ */
+enum ingest_format {
+	INGEST_FORMAT_AUTO = 0, /* any shape; detect from URL, Content-Type and content */
+	INGEST_FORMAT_V11,      /* Twitter v1.1: statuses, control messages, timelines,
+				 * search responses, profile-only records; length lines */
+	INGEST_FORMAT_V2,       /* X API v2 stream lines, pages, single tweets */
+	INGEST_FORMAT_TWARC2,   /* twarc2 raw pages and flattened tweets (v2 shapes) */
+	INGEST_FORMAT_SSE,      /* a Mastodon SSE body whose events carry statuses */
+	INGEST_FORMAT_NDJSON,   /* one JSON value of any shape per line; no documents */
+};
+
+/* Parse "auto", "v1.1", "v2", "twarc2", "sse", "ndjson"; -1 when unknown. */
+int ingest_format_parse(const char *name);
+/* The name of a format, as ingest.format spells it; "?" when out of range. */
+const char *ingest_format_name(enum ingest_format f);
+
 /* Why a unit went to the dead-letter queue. */
 enum bw_dlq_reason {
 	BW_DLQ_INVALID_JSON = 0, /* not parseable JSON */
@@ -34,6 +55,7 @@ enum bw_dlq_reason {
 	BW_DLQ_BAD_FIELD,        /* a field of the wrong type or unparseable value */
 	BW_DLQ_UNKNOWN_SHAPE,    /* valid JSON of no shape botwatch knows */
 	BW_DLQ_STREAM_ERROR,     /* an in-stream error object (v2 "errors") */
+	BW_DLQ_WRONG_FORMAT,     /* a unit of another shape than ingest.format names */
 	BW_DLQ__COUNT
 };
 
@@ -85,6 +107,7 @@ struct bw_decode_opts {
 	void *opaque;            /* passed to both callbacks */
 	size_t max_held_bytes;   /* profile records held for a probe time, at most
 				  * (0 = 256 MiB; past it they are released early) */
+	enum ingest_format format; /* shapes accepted (0 = INGEST_FORMAT_AUTO: any) */
 };
 
 struct bw_decoder;

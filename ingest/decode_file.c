@@ -132,10 +132,38 @@ static int rd_line(struct rd *r, const char **line, size_t *len)
 	return 1;
 }
 
-/* One NDJSON line (a unit); too-long lines are dead-lettered here. */
+static bool is_sse_start(const char *l, size_t n)
+{
+	static const char *const fields[] = { "event:", "data:", "id:", "retry:" };
+	if (n && l[0] == ':')
+		return true;
+	for (size_t i = 0; i < 4; i++) {
+		size_t k = strlen(fields[i]);
+		if (n >= k && memcmp(l, fields[i], k) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Dead-letter one line that does not belong to the input's format. */
+static void line_wrong_format(struct bw_decoder *d, const char *line, size_t len, uint64_t no,
+			      const char *src, const char *what)
+{
+	d->src = src, d->line = no, d->unit = line, d->unit_len = len;
+	d->stats.units++;
+	dec_dlq(d, BW_DLQ_WRONG_FORMAT, "ingest.format is %s: expected %s, got %s",
+		ingest_format_name(d->opts.format), dec_format_expected(d), what);
+}
+
+/* One NDJSON line (a unit); too-long lines are dead-lettered here, and under
+ * a forced JSON format (ingest.format) so are SSE lines. */
 static int nd_line(struct bw_decoder *d, const char *line, size_t len, uint64_t no,
 		   const char *src)
 {
+	if (d->opts.format != INGEST_FORMAT_AUTO && is_sse_start(line, len)) {
+		line_wrong_format(d, line, len, no, src, "an SSE line");
+		return 0;
+	}
 	/* a line over the cap holds only its first max + 1 bytes but reports its
 	 * full length: dec_unit() dead-letters it as too_large from the excerpt */
 	d->stats.units++;
@@ -146,8 +174,17 @@ static int sse_line(struct bw_decoder *d, struct ingest_sse *sse, const char *li
 		    uint64_t no, const char *src)
 {
 	struct ingest_sse_event ev;
-	int rc = ingest_sse_feed_line(sse, line, len, no, &ev);
+	int rc;
 
+	/* auto ignores unknown field lines, as SSE does; a forced sse body has none */
+	if (d->opts.format == INGEST_FORMAT_SSE && len && !(len == 1 && line[0] == '\r') &&
+	    !is_sse_start(line, len)) {
+		line_wrong_format(d, line, len, no, src,
+				  "a line that is not an SSE field (event:, data:, id:, retry:, "
+				  "a ':' comment or a blank line)");
+		return 0;
+	}
+	rc = ingest_sse_feed_line(sse, line, len, no, &ev);
 	if (rc == INGEST_SSE_EVENT) {
 		d->stats.units++;
 		return dec_sse_event(d, &ev, src);
@@ -163,19 +200,6 @@ static int sse_line(struct bw_decoder *d, struct ingest_sse *sse, const char *li
 		return rc;
 	}
 	return 0;
-}
-
-static bool is_sse_start(const char *l, size_t n)
-{
-	static const char *const fields[] = { "event:", "data:", "id:", "retry:" };
-	if (n && l[0] == ':')
-		return true;
-	for (size_t i = 0; i < 4; i++) {
-		size_t k = strlen(fields[i]);
-		if (n >= k && memcmp(l, fields[i], k) == 0)
-			return true;
-	}
-	return false;
 }
 
 /* Replay buffered lines (joined by '\n', first numbered `first`) as NDJSON. */
@@ -264,6 +288,35 @@ static int try_document(struct bw_decoder *d, struct rd *r, const char *l1, size
 	return rc;
 }
 
+/* Open the SSE assembler for a file that is an SSE body. */
+static int sse_open(struct bw_decoder *d, struct ingest_sse **sse)
+{
+	return (*sse = ingest_sse_new(d->opts.max_unit_bytes)) ? 0 : BW_ENOMEM;
+}
+
+/*
+ * The first non-blank line decides how the rest is read (docs/POST.md);
+ * opts.format narrows it: sse reads an SSE body whatever the first line,
+ * the JSON formats never switch to SSE, and ndjson never gathers a document.
+ * Returns 0 or an error; *doc_done when the whole input was one document.
+ */
+static int first_line(struct bw_decoder *d, struct rd *r, const char *l, size_t n,
+		      const char *src, struct ingest_sse **sse, bool *doc, bool *doc_done)
+{
+	enum ingest_format f = d->opts.format;
+	jd_val root;
+
+	*doc = *doc_done = false;
+	if (f == INGEST_FORMAT_SSE || (f == INGEST_FORMAT_AUTO && is_sse_start(l, n)))
+		return sse_open(d, sse);
+	if (f != INGEST_FORMAT_NDJSON && n <= d->opts.max_unit_bytes &&
+	    jd_parse(d->jp, l, n, &root, NULL, 0) == JD_E_SYNTAX) {
+		*doc = true;
+		return try_document(d, r, l, n, src, doc_done);
+	}
+	return 0;
+}
+
 /* Decode everything r yields. */
 static int decode_stream(struct bw_decoder *d, struct rd *r, const char *src)
 {
@@ -275,7 +328,7 @@ static int decode_stream(struct bw_decoder *d, struct rd *r, const char *src)
 
 	while (!rc && (got = rd_line(r, &l, &n)) == 1) {
 		if (!started) {
-			jd_val root;
+			bool doc;
 			size_t i = 0;
 			while (i < n && (l[i] == ' ' || l[i] == '\t' || l[i] == '\r'))
 				i++;
@@ -284,18 +337,14 @@ static int decode_stream(struct bw_decoder *d, struct rd *r, const char *src)
 				continue;
 			}
 			started = true;
-			if (is_sse_start(l, n)) {
-				if (!(sse = ingest_sse_new(d->opts.max_unit_bytes)))
-					return BW_ENOMEM;
-			} else if (n <= d->opts.max_unit_bytes &&
-				   jd_parse(d->jp, l, n, &root, NULL, 0) == JD_E_SYNTAX) {
-				rc = try_document(d, r, l, n, src, &done);
-				if (done)
-					break;
+			rc = first_line(d, r, l, n, src, &sse, &doc, &done);
+			if (rc || done)
+				break;
+			if (doc)
 				continue;
-			}
 		}
-		rc = sse ? sse_line(d, sse, l, n, r->line_no, src) : nd_line(d, l, n, r->line_no, src);
+		rc = sse ? sse_line(d, sse, l, n, r->line_no, src)
+			 : nd_line(d, l, n, r->line_no, src);
 	}
 	if (!rc && got < 0 && !done)
 		rc = got;

@@ -41,12 +41,13 @@ static void coll_dlq(const struct bw_dlq_rec *r, void *opaque)
 	json_array_append_new(c->dlq, bw_dlq_to_json(r));
 }
 
-static struct bw_decoder *new_dec(struct coll *c, size_t max_unit, int max_depth, int64_t probe)
+static struct bw_decoder *new_dec_fmt(struct coll *c, size_t max_unit, int max_depth,
+				      int64_t probe, enum ingest_format format)
 {
 	char err[256];
 	struct bw_decode_opts o = { .max_unit_bytes = max_unit, .max_depth = max_depth,
 				    .probe_time_ms = probe, .on_post = coll_post,
-				    .on_dlq = coll_dlq, .opaque = c };
+				    .on_dlq = coll_dlq, .opaque = c, .format = format };
 	struct bw_decoder *d;
 
 	c->posts = json_array();
@@ -54,6 +55,11 @@ static struct bw_decoder *new_dec(struct coll *c, size_t max_unit, int max_depth
 	d = ingest_decoder_new(&o, err, sizeof(err));
 	assert_non_null(d);
 	return d;
+}
+
+static struct bw_decoder *new_dec(struct coll *c, size_t max_unit, int max_depth, int64_t probe)
+{
+	return new_dec_fmt(c, max_unit, max_depth, probe, INGEST_FORMAT_AUTO);
 }
 
 static void coll_free(struct coll *c)
@@ -69,17 +75,25 @@ static const char *data_path(const char *rel, char *buf, size_t n)
 	return buf;
 }
 
-/* Decode one data file with default caps into c; returns the decoder (caller frees). */
-static struct bw_decoder *decode_data(struct coll *c, const char *rel, int64_t probe)
+/* Decode one data file in `format` with default caps into c; returns the
+ * decoder (caller frees). */
+static struct bw_decoder *decode_data_fmt(struct coll *c, const char *rel, int64_t probe,
+					  enum ingest_format format)
 {
 	char path[512], err[256];
-	struct bw_decoder *d = new_dec(c, 0, 0, probe);
+	struct bw_decoder *d = new_dec_fmt(c, 0, 0, probe, format);
 	int rc = ingest_decode_file(d, data_path(rel, path, sizeof(path)), err, sizeof(err));
 	if (rc)
 		fprintf(stderr, "%s: %s\n", path, err);
 	assert_int_equal(rc, 0);
 	assert_int_equal(ingest_decoder_finish(d), 0);
 	return d;
+}
+
+/* Decode one data file with default caps into c; returns the decoder (caller frees). */
+static struct bw_decoder *decode_data(struct coll *c, const char *rel, int64_t probe)
+{
+	return decode_data_fmt(c, rel, probe, INGEST_FORMAT_AUTO);
 }
 
 static json_t *find_post(json_t *posts, const char *id, bool embedded)
@@ -868,6 +882,153 @@ static void test_unreadable_file(void **state)
 	coll_free(&c);
 }
 
+
+/* --- ingest.format ---------------------------------------------------------- */
+
+/* Posts and DLQ records of one fixture decoded in one format. */
+struct fmt_case {
+	const char *rel;          /* fixture under ../shared/data */
+	enum ingest_format fmt;   /* forced format */
+	size_t posts;             /* posts expected */
+	size_t wrong;             /* wrong_format DLQ records expected */
+	const char *detail;       /* substring of the first wrong_format detail, or NULL */
+};
+
+static void check_fmt_case(const struct fmt_case *fc)
+{
+	struct coll c;
+	struct bw_decoder *d = decode_data_fmt(&c, fc->rel, BW_TIME_NONE, fc->fmt);
+	size_t i, wrong = 0;
+	json_t *r;
+	const char *first = NULL;
+
+	json_array_foreach(c.dlq, i, r) {
+		if (strcmp(jstr(r, "reason"), "wrong_format") != 0)
+			continue;
+		if (!wrong++)
+			first = jstr(r, "detail");
+	}
+	if (json_array_size(c.posts) != fc->posts || wrong != fc->wrong)
+		fail_msg("%s as %s: %zu posts, %zu wrong_format (want %zu, %zu)", fc->rel,
+			 ingest_format_name(fc->fmt), json_array_size(c.posts), wrong, fc->posts,
+			 fc->wrong);
+	if (fc->detail && (!first || !strstr(first, fc->detail)))
+		fail_msg("%s as %s: detail '%s' lacks '%s'", fc->rel, ingest_format_name(fc->fmt),
+			 first ? first : "(none)", fc->detail);
+	assert_int_equal(ingest_decoder_stats(d)->dlq[BW_DLQ_WRONG_FORMAT], wrong);
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
+/* A forced format decodes its own fixtures exactly as auto does and
+ * dead-letters every other shape, naming the format it expected. */
+static void test_format_forced_on_fixtures(void **state)
+{
+	(void)state;
+	static const char v1[] = "fixtures/twitter_v1_stream/python-twitter_streaming_lines.ndjson";
+	static const char v2[] = "fixtures/twitter_v2/twarc-csv_search_recent_brexit_page.jsonl";
+	static const char sse[] = "fixtures/mastodon/mastodonpy_sse_streaming_user_update_notification_delete_status-update.txt";
+	static const char js[] = "fixtures/bluesky_jetstream/jetstream_v1_golden_10_events.jsonl";
+	static const char pretty[] = "fixtures/twitter_v1_stream_control/hbc_status-deletion.json";
+	static const char timeline[] = "fixtures/twitter_v1_rest/tweepy_home_timeline.json";
+	static const char masto[] = "fixtures/mastodon/mastodonpy_status_get.json";
+	static const struct fmt_case cases[] = {
+		{ v1, INGEST_FORMAT_AUTO, 80, 0, NULL },
+		{ v1, INGEST_FORMAT_V11, 80, 0, NULL },
+		{ v1, INGEST_FORMAT_NDJSON, 80, 0, NULL },
+		{ v1, INGEST_FORMAT_V2, 0, 72,
+		  "ingest.format is v2: expected a v2 stream line, page or tweet, got a v1.1 status" },
+		{ v1, INGEST_FORMAT_SSE, 0, 72, "ingest.format is sse: expected a Mastodon status in "
+		  "an SSE event, got a line that is not an SSE field" },
+		{ v2, INGEST_FORMAT_V2, 159, 0, NULL },
+		{ v2, INGEST_FORMAT_TWARC2, 159, 0, NULL },
+		{ v2, INGEST_FORMAT_V11, 0, 1, "ingest.format is v1.1: expected a v1.1 status, control "
+		  "message, timeline, search response or profile-only record, got a v2 stream line or page" },
+		{ sse, INGEST_FORMAT_SSE, 3, 0, NULL },
+		/* every line of the SSE body is named, blank and comment lines aside */
+		{ sse, INGEST_FORMAT_V11, 0, 14, "ingest.format is v1.1: expected a v1.1 status, "
+		  "control message, timeline, search response or profile-only record, got an SSE line" },
+		{ sse, INGEST_FORMAT_NDJSON, 0, 14, "got an SSE line" },
+		{ js, INGEST_FORMAT_NDJSON, 1, 0, NULL },
+		{ js, INGEST_FORMAT_TWARC2, 0, 10, "expected a twarc2 page or flattened tweet, got a "
+		  "Bluesky Jetstream event" },
+		{ timeline, INGEST_FORMAT_V11, 22, 0, NULL }, /* one document: 19 statuses + 3 embedded */
+		{ timeline, INGEST_FORMAT_V2, 0, 19, "got a v1.1 status" },
+		{ masto, INGEST_FORMAT_NDJSON, 1, 0, NULL },
+		{ masto, INGEST_FORMAT_SSE, 0, 1, "got a line that is not an SSE field" }, /* unframed */
+		{ masto, INGEST_FORMAT_V11, 0, 1, "got a Mastodon status" },
+		{ pretty, INGEST_FORMAT_V11, 1, 0, NULL },   /* pretty-printed control: a document */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_fmt_case(&cases[i]);
+}
+
+/* ndjson reads one JSON value per line: a pretty-printed document is not
+ * gathered, each of its lines is dead-lettered where it stands. */
+static void test_format_ndjson_no_documents(void **state)
+{
+	(void)state;
+	struct coll c;
+	struct bw_decoder *d = decode_data_fmt(&c, "fixtures/twitter_v1_stream_control/hbc_status-deletion.json",
+					       BW_TIME_NONE, INGEST_FORMAT_NDJSON);
+
+	assert_int_equal(json_array_size(c.posts), 0);
+	assert_int_equal(ingest_decoder_stats(d)->units, 10);
+	assert_int_equal(ingest_decoder_stats(d)->dlq[BW_DLQ_INVALID_JSON], 10); /* "{" ... "}" */
+	assert_int_equal(jint(json_array_get(c.dlq, 0), "line"), 1);
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
+/* A mixed file under v1.1: the v1.1 lines decode, the others are dead-lettered
+ * at their own line numbers; auto decodes them all. */
+static void test_format_mixed_lines(void **state)
+{
+	(void)state;
+	static const char mixed[] =
+		"{\"id_str\":\"1\",\"text\":\"a\",\"user\":{\"id_str\":\"2\"}}\n"
+		"{\"data\":{\"id\":\"3\",\"text\":\"b\",\"author_id\":\"4\"}}\n"
+		"{\"id\":\"5\",\"content\":\"<p>c</p>\",\"account\":{\"id\":\"6\",\"acct\":\"m\"}}\n"
+		"{\"limit\":{\"track\":7}}\n"
+		"{\"user\":{\"id_str\":\"8\",\"created_at\":\"Mon Jan 01 00:00:00 +0000 2018\"},\"created_at\":\"2019-01-01T00:00:00Z\"}\n"
+		"{\"v\":1,\"kind\":\"original\",\"author\":{\"id\":\"9\"},\"id\":\"10\",\"platform\":\"twitter\"}\n";
+	struct coll c;
+	struct bw_decoder *d = new_dec_fmt(&c, 0, 0, BW_TIME_NONE, INGEST_FORMAT_V11);
+
+	assert_int_equal(ingest_decode_buffer(d, mixed, strlen(mixed), "mixed"), 0);
+	assert_int_equal(ingest_decoder_finish(d), 0);
+	assert_int_equal(json_array_size(c.posts), 2); /* the status and the profile */
+	assert_int_equal(ingest_decoder_stats(d)->control[BW_CTRL_LIMIT], 1);
+	assert_int_equal(json_array_size(c.dlq), 3);
+	assert_int_equal(jint(json_array_get(c.dlq, 0), "line"), 2);
+	assert_int_equal(jint(json_array_get(c.dlq, 1), "line"), 3);
+	assert_int_equal(jint(json_array_get(c.dlq, 2), "line"), 6);
+	assert_non_null(strstr(jstr(json_array_get(c.dlq, 2), "detail"), "got a botwatch record"));
+	ingest_decoder_free(d);
+	coll_free(&c);
+
+	d = new_dec(&c, 0, 0, BW_TIME_NONE);
+	assert_int_equal(ingest_decode_buffer(d, mixed, strlen(mixed), "mixed"), 0);
+	assert_int_equal(ingest_decoder_finish(d), 0);
+	assert_int_equal(json_array_size(c.posts), 5);
+	assert_int_equal(json_array_size(c.dlq), 0);
+	ingest_decoder_free(d);
+	coll_free(&c);
+	/* under sse an event's data must be a Mastodon status */
+	static const char sse_v1[] = "event: update\ndata: {\"id_str\":\"1\",\"text\":\"a\",\"user\":{\"id_str\":\"2\"}}\n\n";
+	d = new_dec_fmt(&c, 0, 0, BW_TIME_NONE, INGEST_FORMAT_SSE);
+	assert_int_equal(ingest_decode_buffer(d, sse_v1, strlen(sse_v1), "sse"), 0);
+	assert_int_equal(json_array_size(c.posts), 0);
+	assert_int_equal(json_array_size(c.dlq), 1);
+	assert_string_equal(jstr(json_array_get(c.dlq, 0), "detail"),
+			    "ingest.format is sse: expected a Mastodon status in an SSE event, got a v1.1 status");
+	ingest_decoder_free(d);
+	coll_free(&c);
+	assert_int_equal(ingest_format_parse("twarc2"), INGEST_FORMAT_TWARC2);
+	assert_string_equal(ingest_format_name(INGEST_FORMAT_V11), "v1.1");
+	assert_string_equal(bw_dlq_reason_name(BW_DLQ_WRONG_FORMAT), "wrong_format");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -889,6 +1050,9 @@ int main(void)
 		cmocka_unit_test(test_append_json_matches_jansson),
 		cmocka_unit_test(test_long_lines_in_files),
 		cmocka_unit_test(test_unreadable_file),
+		cmocka_unit_test(test_format_forced_on_fixtures),
+		cmocka_unit_test(test_format_ndjson_no_documents),
+		cmocka_unit_test(test_format_mixed_lines),
 	};
 	return cmocka_run_group_tests_name("decode", tests, NULL, NULL);
 }
