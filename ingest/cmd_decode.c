@@ -89,8 +89,9 @@ static void summary(const struct bw_decode_stats *s, int files_failed)
 	fprintf(stderr, "\ndecode: dlq:");
 	for (int r = 0; r < BW_DLQ__COUNT; r++)
 		fprintf(stderr, " %s=%llu", bw_dlq_reason_name(r), (unsigned long long)s->dlq[r]);
-	fprintf(stderr, "\ndecode: v2 api errors beside data: %llu; files unreadable: %d\n",
-		(unsigned long long)s->api_errors, files_failed);
+	fprintf(stderr, "\ndecode: v2 api errors beside data: %llu; length lines (delimited=length): "
+			"%llu; files unreadable: %d\n",
+		(unsigned long long)s->api_errors, (unsigned long long)s->length_lines, files_failed);
 }
 
 /* Parse our own flags; files are left in argv[1..*nfiles]. 0 or 2 (usage). */

@@ -92,6 +92,8 @@ struct bw_decode_stats {
 	uint64_t probe_inferred;           /* profile records with an inferred probe time */
 	uint64_t api_errors;               /* v2 "errors" entries beside data (partial responses) */
 	uint64_t embedded;                 /* of posts: embedded (retweeted/quoted) records */
+	uint64_t length_lines;             /* v1.1 delimited=length length lines read as
+					    * framing in files (not counted in units) */
 };
 
 /* Return non-zero to stop decoding (the value is returned by the decode call). */

@@ -202,9 +202,78 @@ static int sse_line(struct bw_decoder *d, struct ingest_sse *sse, const char *li
 	return 0;
 }
 
+/*
+ * A saved v1.1 `delimited=length` capture: every status is preceded by a line
+ * holding only its length in decimal. Such a line is framing when the next
+ * line starts a JSON object of that many bytes (with or without its "\n" or
+ * "\r\n": Twitter counts the "\r\n", a file may have lost the "\r");
+ * otherwise it is decoded as a unit of its own (and dead-lettered).
+ */
+struct len_hold {
+	char text[24];   /* the length line (digits, maybe a trailing '\r') */
+	size_t n;        /* its bytes; 0 = no length line waiting */
+	uint64_t line;   /* its line number */
+	uint64_t value;  /* the byte count it announces */
+};
+
+/* Whether this input reads length lines as framing. */
+static bool len_framing(const struct bw_decoder *d)
+{
+	return d->opts.format == INGEST_FORMAT_AUTO || d->opts.format == INGEST_FORMAT_V11;
+}
+
+/* A line of 1 to 10 decimal digits (and an optional '\r'): hold it, true. */
+static bool len_take(struct len_hold *h, const char *l, size_t n, uint64_t no)
+{
+	size_t digits = n && l[n - 1] == '\r' ? n - 1 : n;
+	uint64_t v = 0;
+
+	if (digits == 0 || digits > 10)
+		return false;
+	for (size_t i = 0; i < digits; i++) {
+		if (l[i] < '0' || l[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(l[i] - '0');
+	}
+	memcpy(h->text, l, n);
+	h->n = n;
+	h->line = no;
+	h->value = v;
+	return true;
+}
+
+/* Whether line l[0..n) is the status the held length line announces. */
+static bool len_matches(const struct len_hold *h, const char *l, size_t n)
+{
+	size_t json = n && l[n - 1] == '\r' ? n - 1 : n;
+
+	return n && l[0] == '{' && h->value >= json && h->value <= json + 2;
+}
+
+/* One NDJSON line, with the length lines of a delimited=length capture
+ * recognised as framing (struct len_hold). */
+static int nd_framed(struct bw_decoder *d, struct len_hold *h, const char *l, size_t n,
+		     uint64_t no, const char *src)
+{
+	int rc = 0;
+
+	if (h->n) {
+		if (len_matches(h, l, n))
+			d->stats.length_lines++;
+		else
+			rc = nd_line(d, h->text, h->n, h->line, src);
+		h->n = 0;
+		if (rc)
+			return rc;
+	}
+	if (len_framing(d) && len_take(h, l, n, no))
+		return 0;
+	return nd_line(d, l, n, no, src);
+}
+
 /* Replay buffered lines (joined by '\n', first numbered `first`) as NDJSON. */
-static int replay_lines(struct bw_decoder *d, const char *doc, size_t len, uint64_t first,
-			const char *src)
+static int replay_lines(struct bw_decoder *d, struct len_hold *h, const char *doc, size_t len,
+			uint64_t first, const char *src)
 {
 	size_t p = 0;
 	int rc = 0;
@@ -212,7 +281,7 @@ static int replay_lines(struct bw_decoder *d, const char *doc, size_t len, uint6
 	for (uint64_t no = first; p <= len && !rc; no++) {
 		const char *nl = memchr(doc + p, '\n', len - p);
 		size_t n = nl ? (size_t)(nl - (doc + p)) : len - p;
-		rc = nd_line(d, doc + p, n, no, src);
+		rc = nd_framed(d, h, doc + p, n, no, src);
 		if (!nl)
 			break;
 		p += n + 1;
@@ -253,8 +322,8 @@ static int doc_add(struct docbuf *db, const char *s, size_t n, bool sep)
  * gathered lines are decoded as NDJSON (and reading continues as NDJSON).
  * *done is set when the input ended inside the gathered part.
  */
-static int try_document(struct bw_decoder *d, struct rd *r, const char *l1, size_t n1,
-			const char *src, bool *done)
+static int try_document(struct bw_decoder *d, struct rd *r, struct len_hold *h, const char *l1,
+			size_t n1, const char *src, bool *done)
 {
 	struct docbuf db = { 0 };
 	uint64_t first = r->line_no;
@@ -280,10 +349,10 @@ static int try_document(struct bw_decoder *d, struct rd *r, const char *l1, size
 		free(db.b);
 		return rc;
 	}
-	rc = replay_lines(d, db.b, db.len, first, src);
+	rc = replay_lines(d, h, db.b, db.len, first, src);
 	free(db.b);
 	if (!rc && more == 1) /* the line that did not fit */
-		rc = nd_line(d, l, n, r->line_no, src);
+		rc = nd_framed(d, h, l, n, r->line_no, src);
 	*done = more == 0;
 	return rc;
 }
@@ -300,8 +369,8 @@ static int sse_open(struct bw_decoder *d, struct ingest_sse **sse)
  * the JSON formats never switch to SSE, and ndjson never gathers a document.
  * Returns 0 or an error; *doc_done when the whole input was one document.
  */
-static int first_line(struct bw_decoder *d, struct rd *r, const char *l, size_t n,
-		      const char *src, struct ingest_sse **sse, bool *doc, bool *doc_done)
+static int first_line(struct bw_decoder *d, struct rd *r, struct len_hold *h, const char *l,
+		      size_t n, const char *src, struct ingest_sse **sse, bool *doc, bool *doc_done)
 {
 	enum ingest_format f = d->opts.format;
 	jd_val root;
@@ -312,7 +381,7 @@ static int first_line(struct bw_decoder *d, struct rd *r, const char *l, size_t 
 	if (f != INGEST_FORMAT_NDJSON && n <= d->opts.max_unit_bytes &&
 	    jd_parse(d->jp, l, n, &root, NULL, 0) == JD_E_SYNTAX) {
 		*doc = true;
-		return try_document(d, r, l, n, src, doc_done);
+		return try_document(d, r, h, l, n, src, doc_done);
 	}
 	return 0;
 }
@@ -321,6 +390,7 @@ static int first_line(struct bw_decoder *d, struct rd *r, const char *l, size_t 
 static int decode_stream(struct bw_decoder *d, struct rd *r, const char *src)
 {
 	struct ingest_sse *sse = NULL;
+	struct len_hold hold = { .n = 0 };
 	const char *l;
 	size_t n;
 	int rc = 0, got;
@@ -337,17 +407,19 @@ static int decode_stream(struct bw_decoder *d, struct rd *r, const char *src)
 				continue;
 			}
 			started = true;
-			rc = first_line(d, r, l, n, src, &sse, &doc, &done);
+			rc = first_line(d, r, &hold, l, n, src, &sse, &doc, &done);
 			if (rc || done)
 				break;
 			if (doc)
 				continue;
 		}
 		rc = sse ? sse_line(d, sse, l, n, r->line_no, src)
-			 : nd_line(d, l, n, r->line_no, src);
+			 : nd_framed(d, &hold, l, n, r->line_no, src);
 	}
 	if (!rc && got < 0 && !done)
 		rc = got;
+	if (!rc && hold.n) /* a length line at the very end */
+		rc = nd_line(d, hold.text, hold.n, hold.line, src);
 	if (!rc && sse) {
 		struct ingest_sse_event ev;
 		if (ingest_sse_flush(sse, &ev) == INGEST_SSE_EVENT) {

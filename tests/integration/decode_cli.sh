@@ -70,7 +70,19 @@ assert all(r["reason"] == "wrong_format" and r["detail"].startswith("ingest.form
            for r in recs), recs[0]
 PY
 
-# 6. exit codes: unreadable file 1 (with a one-line message), usage errors 2
+# 6. a saved delimited=length capture: the length lines are framing, not dead letters
+python3 - "$V1" > "$TMP/capture.txt" <<'PY'
+import sys
+for line in open(sys.argv[1], "rb"):
+    body = line.rstrip(b"\n") + b"\r\n"
+    sys.stdout.buffer.write(b"%d\r\n" % len(body) + body)
+PY
+timeout 30 "$BIN" decode --dlq "$TMP/dlq.ndjson" "$TMP/capture.txt" > "$TMP/out.ndjson" 2> "$TMP/err.txt" || fail "capture: exit $?"
+[ "$(wc -l < "$TMP/out.ndjson")" -eq 80 ] || fail "capture: $(wc -l < "$TMP/out.ndjson") posts, want 80"
+[ -s "$TMP/dlq.ndjson" ] && fail "capture: length lines dead-lettered: $(head -2 "$TMP/dlq.ndjson")"
+grep -q 'length lines (delimited=length): 72;' "$TMP/err.txt" || fail "capture summary: $(cat "$TMP/err.txt")"
+
+# 7. exit codes: unreadable file 1 (with a one-line message), usage errors 2
 set +e
 timeout 30 "$BIN" decode /nonexistent/file.ndjson > /dev/null 2> "$TMP/err.txt"; rc=$?
 [ $rc -eq 1 ] || fail "unreadable file: exit $rc, want 1"

@@ -883,6 +883,108 @@ static void test_unreadable_file(void **state)
 }
 
 
+/* --- v1.1 delimited=length captures ------------------------------------------ */
+
+/* The v1.1 stream fixture written as a delimited=length capture: each line
+ * preceded by its length. `count` is what the length counts beyond the JSON
+ * (2: Twitter's "\r\n", 1: a "\n", 0: nothing); `crlf` writes "\r\n" endings. */
+static char *length_capture(size_t extra, bool crlf, size_t *out_len)
+{
+	char path[512], *line = NULL, *buf = NULL;
+	size_t cap = 0, len = 0;
+	FILE *in = fopen(data_path("fixtures/twitter_v1_stream/python-twitter_streaming_lines.ndjson", path, sizeof(path)), "r");
+	FILE *out = open_memstream(&buf, &len);
+	ssize_t n;
+
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((n = getline(&line, &cap, in)) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		fprintf(out, "%zu%s%s%s", (size_t)n + extra, crlf ? "\r\n" : "\n", line, crlf ? "\r\n" : "\n");
+		if (crlf)
+			fputs("\r\n", out); /* a keep-alive between statuses */
+	}
+	free(line);
+	fclose(in);
+	fclose(out);
+	*out_len = len;
+	return buf;
+}
+
+/* Regression: a saved delimited=length stream sent its length lines to the DLQ. */
+static void test_length_lines_are_framing(void **state)
+{
+	(void)state;
+	static const struct { size_t extra; bool crlf; } variants[] = {
+		{ 2, true }, { 2, false }, { 1, false }, { 0, true }, { 0, false },
+	};
+	for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+		size_t len;
+		char *buf = length_capture(variants[v].extra, variants[v].crlf, &len);
+		struct coll c;
+		struct bw_decoder *d = new_dec(&c, 0, 0, BW_TIME_NONE);
+		const struct bw_decode_stats *s = ingest_decoder_stats(d);
+
+		assert_int_equal(ingest_decode_buffer(d, buf, len, "capture"), 0);
+		/* exactly the plain file's 72 statuses (+8 embedded), nothing dead-lettered */
+		assert_int_equal(json_array_size(c.posts), 80);
+		assert_int_equal(json_array_size(c.dlq), 0);
+		assert_int_equal(s->length_lines, 72);
+		assert_int_equal(s->units, 72 + (variants[v].crlf ? 72 : 0)); /* + keep-alives */
+		ingest_decoder_free(d);
+		coll_free(&c);
+		/* forced v1.1 reads them too; forced ndjson or v2 does not */
+		d = new_dec_fmt(&c, 0, 0, BW_TIME_NONE, INGEST_FORMAT_V11);
+		assert_int_equal(ingest_decode_buffer(d, buf, len, "capture"), 0);
+		assert_int_equal(ingest_decoder_stats(d)->length_lines, 72);
+		assert_int_equal(json_array_size(c.dlq), 0);
+		ingest_decoder_free(d);
+		coll_free(&c);
+		d = new_dec_fmt(&c, 0, 0, BW_TIME_NONE, INGEST_FORMAT_NDJSON);
+		assert_int_equal(ingest_decode_buffer(d, buf, len, "capture"), 0);
+		assert_int_equal(ingest_decoder_stats(d)->length_lines, 0);
+		assert_int_equal(ingest_decoder_stats(d)->dlq[BW_DLQ_UNKNOWN_SHAPE], 72);
+		ingest_decoder_free(d);
+		coll_free(&c);
+		free(buf);
+	}
+}
+
+/* Only a length that matches the next line is framing; any other digits
+ * line is dead-lettered as before, at its own line number. */
+static void test_length_lines_must_match(void **state)
+{
+	(void)state;
+	static const char st[] = "{\"id_str\":\"1\",\"text\":\"a\",\"user\":{\"id_str\":\"2\"}}";
+	static const struct { json_int_t line; const char *reason; } want[] = {
+		{ 1, "unknown_shape" }, { 3, "unknown_shape" }, { 6, "unknown_shape" },
+		{ 7, "invalid_json" }, { 10, "unknown_shape" },
+	};
+	size_t L = strlen(st);
+	char buf[1024];
+	struct coll c;
+	struct bw_decoder *d = new_dec(&c, 0, 0, BW_TIME_NONE);
+
+	snprintf(buf, sizeof(buf),
+		 "%zu\n%s\n"       /* 1-2: one short of the status: DLQ, the status decoded */
+		 "%zu\n%zu\n%s\n"  /* 3-5: followed by a digits line: DLQ; then framing */
+		 "8\nnot json\n"   /* 6-7: 8 bytes, but not a JSON object: both DLQ */
+		 "%zu\n%s\n"       /* 8-9: framing */
+		 "%zu\n",          /* 10: a length line at the very end: DLQ */
+		 L - 1, st, L + 3, L + 2, st, L, st, L);
+	assert_int_equal(ingest_decode_buffer(d, buf, strlen(buf), "cap"), 0);
+	assert_int_equal(json_array_size(c.posts), 3);
+	assert_int_equal(ingest_decoder_stats(d)->length_lines, 2);
+	assert_int_equal(json_array_size(c.dlq), 5);
+	for (size_t i = 0; i < 5; i++) {
+		assert_int_equal(jint(json_array_get(c.dlq, i), "line"), want[i].line);
+		assert_string_equal(jstr(json_array_get(c.dlq, i), "reason"), want[i].reason);
+	}
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
 /* --- ingest.format ---------------------------------------------------------- */
 
 /* Posts and DLQ records of one fixture decoded in one format. */
@@ -1053,6 +1155,8 @@ int main(void)
 		cmocka_unit_test(test_format_forced_on_fixtures),
 		cmocka_unit_test(test_format_ndjson_no_documents),
 		cmocka_unit_test(test_format_mixed_lines),
+		cmocka_unit_test(test_length_lines_are_framing),
+		cmocka_unit_test(test_length_lines_must_match),
 	};
 	return cmocka_run_group_tests_name("decode", tests, NULL, NULL);
 }
