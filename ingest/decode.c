@@ -302,9 +302,10 @@ static const struct {
 	[INGEST_FORMAT_NDJSON] = { ~0u, "any shape" },
 };
 
-const char *dec_format_expected(const struct bw_decoder *d)
+void dec_wrong_format(struct bw_decoder *d, const char *what)
 {
-	return formats[d->opts.format].expected;
+	dec_dlq(d, BW_DLQ_WRONG_FORMAT, "ingest.format is %s: expected %s, got %s",
+		ingest_format_name(d->opts.format), formats[d->opts.format].expected, what);
 }
 
 static enum shape shape_of(const jd_val *k)
@@ -345,9 +346,7 @@ static int dec_object(struct bw_decoder *d, jd_val o)
 	jd_pick(o, shape_keys, K__N, k);
 	sh = shape_of(k);
 	if (sh != SH_UNKNOWN && !(formats[d->opts.format].shapes & SH(sh))) {
-		dec_dlq(d, BW_DLQ_WRONG_FORMAT, "ingest.format is %s: expected %s, got %s",
-			ingest_format_name(d->opts.format), formats[d->opts.format].expected,
-			shape_names[sh]);
+		dec_wrong_format(d, shape_names[sh]);
 		return 0;
 	}
 	switch (sh) {

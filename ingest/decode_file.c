@@ -151,8 +151,7 @@ static void line_wrong_format(struct bw_decoder *d, const char *line, size_t len
 {
 	d->src = src, d->line = no, d->unit = line, d->unit_len = len;
 	d->stats.units++;
-	dec_dlq(d, BW_DLQ_WRONG_FORMAT, "ingest.format is %s: expected %s, got %s",
-		ingest_format_name(d->opts.format), dec_format_expected(d), what);
+	dec_wrong_format(d, what);
 }
 
 /* One NDJSON line (a unit); too-long lines are dead-lettered here, and under
