@@ -191,6 +191,10 @@ void ingest_sse_free(struct ingest_sse *sse);
 int ingest_sse_feed_line(struct ingest_sse *sse, const char *line, size_t len, uint64_t line_no,
 			 struct ingest_sse_event *ev);
 
+/* Drop the event being assembled (a field line of it was over the cap and
+ * was not fed): nothing is dispatched until the next blank line. */
+void ingest_sse_skip_event(struct ingest_sse *sse);
+
 /* End of input: dispatch a pending event without a final blank line. Returns
  * INGEST_SSE_EVENT with *ev set, or INGEST_SSE_MORE when nothing is pending. */
 int ingest_sse_flush(struct ingest_sse *sse, struct ingest_sse_event *ev);

@@ -239,6 +239,14 @@ int ingest_sse_feed_line(struct ingest_sse *s, const char *line, size_t len, uin
 	return INGEST_SSE_MORE; /* id:, retry: and unknown fields are ignored */
 }
 
+void ingest_sse_skip_event(struct ingest_sse *s)
+{
+	if (s->reset_next)
+		sse_reset(s);
+	s->pending = true;
+	s->skipping = true;
+}
+
 int ingest_sse_flush(struct ingest_sse *s, struct ingest_sse_event *ev)
 {
 	if (s->reset_next)

@@ -175,6 +175,16 @@ static int sse_line(struct bw_decoder *d, struct ingest_sse *sse, const char *li
 	struct ingest_sse_event ev;
 	int rc;
 
+	/* a line over the cap holds only its first max + 1 bytes (rd_line()):
+	 * not fed; its event is dropped and dead-lettered here */
+	if (len > d->opts.max_unit_bytes) {
+		ingest_sse_skip_event(sse);
+		d->src = src, d->line = no, d->unit = line, d->unit_len = len;
+		d->stats.units++;
+		dec_dlq(d, BW_DLQ_TOO_LARGE, "SSE line of %zu bytes exceeds the %zu-byte cap", len,
+			d->opts.max_unit_bytes);
+		return 0;
+	}
 	/* auto ignores unknown field lines, as SSE does; a forced sse body has none */
 	if (d->opts.format == INGEST_FORMAT_SSE && len && !(len == 1 && line[0] == '\r') &&
 	    !is_sse_start(line, len)) {
@@ -224,10 +234,13 @@ static bool len_framing(const struct bw_decoder *d)
 /* A line of 1 to 10 decimal digits (and an optional '\r'): hold it, true. */
 static bool len_take(struct len_hold *h, const char *l, size_t n, uint64_t no)
 {
-	size_t digits = n && l[n - 1] == '\r' ? n - 1 : n;
+	size_t digits;
 	uint64_t v = 0;
 
-	if (digits == 0 || digits > 10)
+	if (n == 0 || n > 11)
+		return false;
+	digits = l[n - 1] == '\r' ? n - 1 : n;
+	if (digits == 0)
 		return false;
 	for (size_t i = 0; i < digits; i++) {
 		if (l[i] < '0' || l[i] > '9')
@@ -250,14 +263,15 @@ static bool len_matches(const struct len_hold *h, const char *l, size_t n)
 }
 
 /* One NDJSON line, with the length lines of a delimited=length capture
- * recognised as framing (struct len_hold). */
+ * recognised as framing (struct len_hold). A line over the cap holds only
+ * its first max + 1 bytes (rd_line()): it is never framing, nor matched. */
 static int nd_framed(struct bw_decoder *d, struct len_hold *h, const char *l, size_t n,
 		     uint64_t no, const char *src)
 {
 	int rc = 0;
 
 	if (h->n) {
-		if (len_matches(h, l, n))
+		if (n <= d->opts.max_unit_bytes && len_matches(h, l, n))
 			d->stats.length_lines++;
 		else
 			rc = nd_line(d, h->text, h->n, h->line, src);

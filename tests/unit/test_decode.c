@@ -869,6 +869,55 @@ static void test_long_lines_in_files(void **state)
 	free(line);
 }
 
+/* Regression (ASan): a line longer than the cap and than a read chunk keeps
+ * only its first bytes; the SSE assembler and the length-line check read
+ * past them. Both now see only the bytes kept. */
+static void test_long_lines_sse_and_length(void **state)
+{
+	(void)state;
+	static const char good[] = "event: update\ndata: {\"id\":\"1\",\"content\":\"c\",\"account\":{\"id\":\"2\"}}\n\n";
+	char path[] = "/tmp/bw_decode_long_sse_XXXXXX", err[256];
+	size_t big = 600000;
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	struct coll c;
+	struct bw_decoder *d;
+
+	assert_non_null(f);
+	fputs("event: update\ndata: ", f);
+	for (size_t i = 0; i < big; i++)
+		fputc('1', f); /* all digits: also a candidate length line */
+	fputs("\n\n", f);
+	fputs(good, f);
+	fclose(f);
+	for (size_t cap = 100; cap <= 1048576; cap = cap == 100 ? 1048576 : cap * 2) {
+		d = new_dec(&c, cap, 0, BW_TIME_NONE);
+		assert_int_equal(ingest_decode_file(d, path, err, sizeof(err)), 0);
+		assert_int_equal(json_array_size(c.posts), 1);
+		assert_int_equal(json_array_size(c.dlq), 1);
+		assert_string_equal(jstr(json_array_get(c.dlq, 0), "reason"),
+				    cap < big ? "too_large" : "number_range"); /* 600,000 digits */
+		ingest_decoder_free(d);
+		coll_free(&c);
+	}
+	/* the same digits as a bare NDJSON line: never taken for a length line */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (size_t i = 0; i < big; i++)
+		fputc('7', f);
+	fputs("\n{\"id_str\":\"1\",\"text\":\"a\",\"user\":{\"id_str\":\"2\"}}\n", f);
+	fclose(f);
+	d = new_dec(&c, 100, 0, BW_TIME_NONE);
+	assert_int_equal(ingest_decode_file(d, path, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(c.posts), 1);
+	assert_int_equal(json_array_size(c.dlq), 1);
+	assert_string_equal(jstr(json_array_get(c.dlq, 0), "reason"), "too_large");
+	assert_int_equal(ingest_decoder_stats(d)->length_lines, 0);
+	ingest_decoder_free(d);
+	coll_free(&c);
+	unlink(path);
+}
+
 static void test_unreadable_file(void **state)
 {
 	(void)state;
@@ -1151,6 +1200,7 @@ int main(void)
 		cmocka_unit_test(test_record_round_trip),
 		cmocka_unit_test(test_append_json_matches_jansson),
 		cmocka_unit_test(test_long_lines_in_files),
+		cmocka_unit_test(test_long_lines_sse_and_length),
 		cmocka_unit_test(test_unreadable_file),
 		cmocka_unit_test(test_format_forced_on_fixtures),
 		cmocka_unit_test(test_format_ndjson_no_documents),
