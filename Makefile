@@ -10,6 +10,7 @@
 #   make fuzz            libFuzzer targets with clang (build-fuzz/)
 #   make docs            regenerate docs/CONFIG.md and docs/FEATURES.md
 #   make model           train models/default.model from ../shared/data + simulator output
+#   make install         install under PREFIX (default /usr/local), staged under DESTDIR
 
 V        ?= 0
 ifeq ($(V),0)
@@ -74,7 +75,7 @@ REPLAY_BIN := $(patsubst fuzz/%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRC))
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all test test-run bench-run demo-run run run-job deps-check fuzz-targets unit integration fuzz-replay fuzz bench demo deps docs check-docs clean model
+.PHONY: install uninstall all test test-run bench-run demo-run run run-job deps-check fuzz-targets unit integration fuzz-replay fuzz bench demo deps docs check-docs clean model
 
 all: $(BIN)
 
@@ -197,5 +198,28 @@ model: all
 
 clean:
 	rm -rf build build-san build-fuzz
+
+# --- install -------------------------------------------------------------------
+# PREFIX/bin/botwatch, PREFIX/share/botwatch/{models/default.model, data/demo/,
+# botwatch.conf (the commented template)}, PREFIX/share/doc/botwatch/. botwatch
+# finds its data through its own location (<bin>/../share/botwatch), so the
+# installed tree works under any PREFIX and can be moved as a whole.
+PREFIX   ?= /usr/local
+INST_BIN  = $(DESTDIR)$(PREFIX)/bin
+INST_DATA = $(DESTDIR)$(PREFIX)/share/botwatch
+INST_DOC  = $(DESTDIR)$(PREFIX)/share/doc/botwatch
+
+install: all
+	install -d $(INST_BIN) $(INST_DATA)/models $(INST_DATA)/data/demo $(INST_DOC)
+	install -m 0755 $(BIN) $(INST_BIN)/botwatch
+	install -m 0644 models/default.model $(INST_DATA)/models/default.model
+	install -m 0644 data/demo/README.md data/demo/labels.csv data/demo/posts.ndjson.gz \
+	  $(INST_DATA)/data/demo/
+	install -m 0644 config/botwatch.conf $(INST_DATA)/botwatch.conf
+	install -m 0644 README.md docs/*.md $(INST_DOC)/
+
+uninstall:
+	rm -f $(INST_BIN)/botwatch
+	rm -rf $(INST_DATA) $(INST_DOC)
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d)

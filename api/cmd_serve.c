@@ -80,7 +80,7 @@ static int serve_run(struct bw_config *cfg, const char *port_file)
 		.listen = cfg->api_listen, .token = cfg->api_token,
 		.threads = (unsigned)cfg->api_threads, .max_body = (size_t)cfg->api_max_body_bytes,
 		.conn_limit = (unsigned)cfg->api_conn_limit, .timeout_s = (unsigned)cfg->api_timeout_s,
-		.max_batch = (size_t)cfg->api_max_batch, .model_path = cfg->score_model,
+		.max_batch = (size_t)cfg->api_max_batch,
 		.cap_prior = cfg->score_cap_prior,
 	};
 	char err[512];
@@ -89,7 +89,12 @@ static int serve_run(struct bw_config *cfg, const char *port_file)
 	struct bw_store *st = store_open(cfg->store_path, false, (size_t)cfg->store_map_size_mb,
 					 err, sizeof(err));
 	struct api_server *srv = NULL;
+	char merr[1024];
 
+	if (cfg_resolve_model(cfg, NULL, merr, sizeof(merr)) == 0)
+		o.model_path = cfg->score_model;
+	else
+		BW_WARN("%s: explain and the Botometer routes answer 503", merr);
 	if (!st) {
 		fprintf(stderr, "botwatch serve: store %s: %s\n", cfg->store_path, err);
 		return 1;

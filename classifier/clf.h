@@ -257,7 +257,8 @@ struct clf_contrib {
 	const char *group;   /* sub-model group ("user_counts", ...); static string */
 	double value;        /* the raw feature value */
 	double scaled;       /* what the SVM saw: clip((slog1p(value) - mean) / sd, -5, 5);
-			      * 0 = the training population's mean */
+			      * 0 = the training population's mean; 1 for the
+			      * "declaration" group (the account declares automation) */
 	double contribution; /* log-odds added to the score's logit (see clf_explain) */
 };
 
@@ -283,6 +284,9 @@ struct clf_explanation {
  * groups: the change of the stack's logit when the feature alone is set to
  * the population mean (scaled value 0) — an occlusion estimate that need not
  * sum to the logit (exact = false). Costs one decision per RBF column.
+ * An account that declares automation (handle, name or bio words, platform
+ * bot flag) gets one more contribution, group "declaration": the entry's
+ * declaration log-likelihood ratio, credited to the first declaring column.
  *
  * Returns 0 (with out->n = 0 and logit NaN when nothing is computable),
  * BW_ENOENT (no score of that name) or BW_ENOMEM. Caller frees with

@@ -111,7 +111,7 @@ int clf_explain(const struct clf_model *mdl, const double *x, uint32_t avail, co
 	out->logit = out->bias = e ? e->b : NAN;
 	if (!e)
 		return 0; /* nothing computable: no contributions, logit NaN */
-	size_t cap = 0;
+	size_t cap = 1; /* the declaration term */
 	for (size_t k = 0; k < e->nuse; k++)
 		cap += h->grp[e->use[k]] ? h->grp[e->use[k]]->ncol : 0;
 	if (!(out->c = malloc((cap ? cap : 1) * sizeof(*out->c))))
@@ -129,7 +129,18 @@ int clf_explain(const struct clf_model *mdl, const double *x, uint32_t avail, co
 		}
 		act = act || clf_group_is_activity(e->use[k]);
 	}
-	clf_entry_logit(e, dv, &scale);
+	long decl_col;
+	bool declared = clf_declares(x, &decl_col);
+	clf_entry_logit(e, dv, declared, &scale);
+	if (declared && e->decl_w > 0) { /* one term: the first declaring column */
+		struct clf_contrib *c = &out->c[out->n++];
+		c->feature = (size_t)decl_col;
+		c->group = "declaration";
+		c->value = x[decl_col];
+		c->scaled = 1;
+		c->contribution = e->decl_w;
+		out->logit += e->decl_w;
+	}
 	if (act) {
 		out->bias += scale * e->act_b;
 		out->logit += scale * e->act_b;

@@ -66,6 +66,7 @@ struct clf_mentry {
 	double b;           /* logistic bias (the profile part's when act_cap is finite) */
 	double act_b;       /* activity part's offset: its bias minus its training prior log-odds */
 	double act_cap;     /* |activity part| is clipped to this (INFINITY = no clip) */
+	double decl_w;      /* log-odds added when the account declares automation (>= 0) */
 };
 
 /* Does group g need posts (an activity group, trained on simulated timelines)? */
@@ -76,12 +77,13 @@ static inline int clf_group_is_activity(int g)
 
 /* Log-odds of entry e from its groups' decision values dec[k] (k over e->use):
  * b + sum of the profile groups' w d + clip(act_b + sum of the activity groups'
- * w d, -act_cap, act_cap) (docs/MODEL.md "Combining profile and activity").
+ * w d, -act_cap, act_cap) (docs/MODEL.md "Combining profile and activity"),
+ * plus decl_w when the account declares automation (clf_declares).
  * *act_scale (may be NULL) gets clipped / unclipped activity part (1 unclipped). */
 static inline double clf_entry_logit(const struct clf_mentry *e, const double *dec,
-				     double *act_scale)
+				     bool declared, double *act_scale)
 {
-	double f = e->b, a = e->act_b;
+	double f = e->b + (declared ? e->decl_w : 0), a = e->act_b;
 	int any = 0;
 	for (size_t k = 0; k < e->nuse; k++) {
 		if (clf_group_is_activity(e->use[k])) {
@@ -133,5 +135,10 @@ struct clf_model {
 
 /* Pick the entry of `st` with the largest mask contained in `avail`; NULL if none. */
 const struct clf_mentry *clf_stack_entry(const struct clf_mstack *st, uint32_t avail);
+
+/* Does the account with registry-wide features x declare itself automated
+ * (automation words in its handle, name or bio, or a platform bot flag)?
+ * The declaration columns are named in *first (NULL if none); docs/MODEL.md. */
+bool clf_declares(const double *x, long *first);
 
 #endif

@@ -4,14 +4,18 @@
  * checked; a schema mismatch is refused with BW_ESCHEMA).
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <pthread.h>
 
 #include <openssl/evp.h>
 
 #include "bw_err.h"
 #include "clf_int.h"
+#include "feat.h"
 
 #define MODEL_MAX_BYTES (256u * 1024 * 1024)
 
@@ -38,7 +42,7 @@ static const char *const deny_user[] = {
 	"utc_offset", "location", "translator", "banner", "image", "url", "favourites", "lang",
 	"has_", "created", "contributors", "notifications", "following", "follow_request",
 	"extended", "withheld", "bot_flag", "self_declared", "posts_seen", "screen_names_seen",
-	"delta", "account_age", NULL,
+	"delta", "account_age", "bot_words", NULL,
 };
 
 /* Profile columns computed from name, handle or bio text. */
@@ -58,6 +62,35 @@ int clf_group_wants(int g, const char *name, int cls)
 		if (strstr(name, deny_user[i]))
 			return 0;
 	return is_text_col(name) == (d->text != 0);
+}
+
+/* The declaration columns: not in any group, they form the entries'
+ * separate declaration term (decl_w). */
+static const char *const decl_names[] = { "user.screen_name_bot_words", "user.name_bot_words",
+					  "user.description_bot_words", "user.self_declared_bot" };
+#define N_DECL (sizeof(decl_names) / sizeof(decl_names[0]))
+static long decl_idx[N_DECL];
+static pthread_once_t decl_once = PTHREAD_ONCE_INIT;
+
+static void decl_init(void)
+{
+	for (size_t i = 0; i < N_DECL; i++)
+		decl_idx[i] = feat_index(decl_names[i]);
+}
+
+bool clf_declares(const double *x, long *first)
+{
+	pthread_once(&decl_once, decl_init);
+	for (size_t i = 0; i < N_DECL; i++) {
+		if (decl_idx[i] >= 0 && x[decl_idx[i]] > 0) {
+			if (first)
+				*first = decl_idx[i];
+			return true;
+		}
+	}
+	if (first)
+		*first = -1;
+	return false;
 }
 
 const struct clf_mentry *clf_stack_entry(const struct clf_mstack *st, uint32_t avail)
@@ -261,6 +294,12 @@ static int parse_entry(const struct clf_mhead *head, json_t *je, struct clf_ment
 	e->b = json_number_value(b);
 	e->mask = (uint32_t)json_integer_value(mask) & CLF_AVAIL_ALL;
 	if (num_array(w, e->nuse, e->w) || !isfinite(e->b))
+		return -1;
+	/* optional (absent in older models): the declaration term */
+	json_t *dw = json_object_get(je, "decl_w");
+	e->decl_w = 0;
+	if (dw && (!json_is_number(dw) || !isfinite(e->decl_w = json_number_value(dw)) ||
+		   e->decl_w < 0))
 		return -1;
 	/* optional (absent in older models): the bounded activity part */
 	json_t *ab = json_object_get(je, "act_b"), *ac = json_object_get(je, "act_cap");

@@ -64,6 +64,7 @@ static double group_dec(const struct clf_mgroup *g, const double *x, double *lx,
 struct lazy {
 	double dec[CLF_MAX_TYPES + 1][CLF_N_GROUPS]; /* group decisions; INFINITY = not yet */
 	double *lx;                                  /* slog cache over the features */
+	bool declared;                               /* clf_declares() of the account */
 };
 
 /* Probability of a stack, computing group decisions lazily. */
@@ -83,7 +84,7 @@ static double stack_prob(const struct clf_model *mdl, int s, const double *x, ui
 			*d = group_dec(mdl->heads[st->head].grp[e->use[k]], x, lz->lx, avail);
 		dv[k] = *d;
 	}
-	double f = clf_entry_logit(e, dv, NULL);
+	double f = clf_entry_logit(e, dv, lz->declared, NULL);
 	if (!isfinite(f))
 		return NAN;
 	return f >= 0 ? 1.0 / (1.0 + exp(-f)) : exp(f) / (1.0 + exp(f));
@@ -125,6 +126,7 @@ void clf_score(const struct clf_model *mdl, const double *x, uint32_t avail, dou
 	}
 	for (size_t j = 0; j < mdl->n_features; j++)
 		lz.lx[j] = NAN;
+	lz.declared = clf_declares(x, NULL);
 	for (size_t h = 0; h < mdl->nhead; h++)
 		for (int g = 0; g < CLF_N_GROUPS; g++)
 			lz.dec[h][g] = INFINITY;

@@ -20,14 +20,17 @@
 #include "clf.h"
 #include "clf_sim.h"
 
-enum sim_kind { K_HUMAN = 0, K_SCHEDULED, K_AMPLIFIER, K_SPAMMER, K_FAKE_FOLLOWER, K_COORDINATED };
-#define N_KINDS 6
+enum sim_kind {
+	K_HUMAN = 0, K_SCHEDULED, K_AMPLIFIER, K_SPAMMER, K_FAKE_FOLLOWER, K_COORDINATED, K_SELF_DECLARED
+};
+#define N_KINDS 7
 #define N_CELEB 40            /* popular accounts humans retweet/reply to (unlabelled) */
 #define USER_ID_BASE 4100000000ULL
 #define DAY_MS 86400000LL
 
-static const char *const kind_names[N_KINDS] = { "human",   "scheduled",     "amplifier",
-						 "spammer", "fake_follower", "coordinated" };
+static const char *const kind_names[N_KINDS] = { "human",       "scheduled",    "amplifier",
+						 "spammer",     "fake_follower", "coordinated",
+						 "self_declared" };
 
 const char *clf_sim_class_name(int cls)
 {
@@ -59,6 +62,7 @@ struct acct {
 	int default_profile;   /* 0/1 */
 	int style;             /* humans: enum human_style; bots: 1 = imitates humans, else 0 */
 	int max_posts;         /* timeline cap for this account (low-activity humans: small) */
+	int period_h;          /* self-declared bots: hours between posts, as the bio says */
 	uint64_t rng;          /* account generator state */
 };
 
@@ -167,6 +171,31 @@ static const char *const bios_bot[] = {
 	"coffee addict. runner. opinions are mine", "music lover from the north",
 };
 
+/* Self-declared (creative and utility) bots, after the Botwiki catalogue:
+ * a handle made of topic words, a bio saying what it posts and who made it. */
+static const char *const sd_topics[] = {
+	"moon", "clock", "weather", "poem", "haiku", "word", "color", "emoji", "quake", "tide",
+	"museum", "map", "space", "train", "bird", "plant", "fact", "quote", "news", "art",
+};
+/* Bio templates: text, topic, text, period in hours, text, maker, text. */
+static const char *const sd_bios[][4] = {
+	{ "I am a bot. I post a ", " every ", " hours. Made by @", "" },
+	{ "A bot that posts ", " pictures every ", " hours. by @", "" },
+	{ "Automated account: a new ", " every ", " hours. Maintained by @", "" },
+	{ "Tweets a generated ", " every ", " hours (bot by @", ")" },
+	{ "Fresh ", " updates, posted automatically every ", " hours. Code by @", "" },
+	{ "A new ", " every ", " hours. Questions to @", "" },
+	{ "Posting one ", " every ", " hours since 2016. Run by @", "" },
+};
+/* Humans who say "bot" in their bio (bot makers, researchers): cresci-2017's
+ * genuine accounts do so about as often as its bots. */
+static const char *const bios_human_botmaker[] = {
+	"I make silly twitter bots and coffee", "bot maker, artist, she/her",
+	"researching social bots and misinformation", "engineer. I build chat bots for a living",
+};
+static const char *const sd_apps[] = { "Cheap Bots, Done Quick!", "botsin.space", "tracery-bot",
+				       "my-bot-script", "Twitter API client" };
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define PICK(s, a) ((a)[clf_rand_next(s) % NELEM(a)])
 
@@ -198,6 +227,34 @@ static void make_handle(struct acct *a, bool botlike)
 	snprintf(a->name, sizeof(a->name), "%s %s", fn, ln);
 }
 
+/* A self-declared bot's handle, name and bio. Not every one says so
+ * everywhere: about half put "bot" in the handle, a third in the name,
+ * three quarters declare in the bio (the rest only describe the output). */
+static void make_self_declared(struct acct *a)
+{
+	uint64_t *s = &a->rng;
+	const char *t1 = PICK(s, sd_topics), *t2 = PICK(s, sd_topics);
+	double u = unif(s);
+	char maker[24];
+	if (u < 0.25)
+		snprintf(a->screen, sizeof(a->screen), "%s%sbot", t1, t2);
+	else if (u < 0.4)
+		snprintf(a->screen, sizeof(a->screen), "%s_bot", t1);
+	else if (u < 0.5)
+		snprintf(a->screen, sizeof(a->screen), "%c%s%c%sBot", t1[0] - 32, t1 + 1, t2[0] - 32, t2 + 1);
+	else if (u < 0.75)
+		snprintf(a->screen, sizeof(a->screen), "%s_%s", t1, t2);
+	else
+		snprintf(a->screen, sizeof(a->screen), "every%s", t1);
+	snprintf(a->name, sizeof(a->name), unif(s) < 0.35 ? "%c%s %s bot" : "%c%s %s", t1[0] - 32, t1 + 1, t2);
+	snprintf(maker, sizeof(maker), "%s%s", PICK(s, first_names), PICK(s, last_names));
+	a->period_h = 1 << rint_(s, 0, 3);
+	const char *const *b = sd_bios[clf_rand_next(s) % NELEM(sd_bios)];
+	snprintf(a->desc, sizeof(a->desc), "%s%s%s%d%s%s%s", b[0], t1, b[1], a->period_h, b[2], maker, b[3]);
+}
+
+static void finish_profile(struct acct *a, int64_t end_ms, double age_days);
+
 static void make_profile(struct acct *a, int64_t end_ms)
 {
 	uint64_t *s = &a->rng;
@@ -217,9 +274,17 @@ static void make_profile(struct acct *a, int64_t end_ms)
 		a->favourites = (int64_t)lognorm(s, 1500, 1.8);
 		if (a->style == H_ORG || a->style == H_NEWS)
 			a->followers = (int64_t)lognorm(s, 5000, 2.0);
-		bio = PICK(s, bios_human);
+		bio = unif(s) < 0.01 ? PICK(s, bios_human_botmaker) : PICK(s, bios_human);
 		break;
 	}
+	case K_SELF_DECLARED:
+		age_days = 365 * (0.3 + 8 * unif(s));
+		a->followers = (int64_t)lognorm(s, 300, 1.8);
+		a->friends = (int64_t)lognorm(s, 3, 1.5);
+		a->favourites = (int64_t)lognorm(s, 2, 1.5);
+		make_self_declared(a);
+		finish_profile(a, end_ms, age_days);
+		return;
 	case K_SCHEDULED:
 		age_days = 365 * (0.5 + 5 * unif(s));
 		a->followers = (int64_t)lognorm(s, 400, 1.6);
@@ -254,6 +319,13 @@ static void make_profile(struct acct *a, int64_t end_ms)
 	}
 	make_handle(a, botlike_name);
 	snprintf(a->desc, sizeof(a->desc), "%s", bio);
+	finish_profile(a, end_ms, age_days);
+}
+
+/* What every kind shares: creation time, listings, imitation, source apps. */
+static void finish_profile(struct acct *a, int64_t end_ms, double age_days)
+{
+	uint64_t *s = &a->rng;
 	a->created_ms = end_ms - (int64_t)(age_days * DAY_MS);
 	a->listed = (int64_t)(a->followers * 0.01 * unif(s));
 	/* a third of scheduled and spam bots imitate humans (Cresci 2017): human
@@ -269,6 +341,8 @@ static void make_profile(struct acct *a, int64_t end_ms)
 		a->apps[0] = rint_(s, 0, 1); /* mobile apps, like humans (Cresci 2017) */
 	if (a->kind != K_HUMAN && a->style)
 		a->apps[0] = rint_(s, 0, (int)NELEM(human_apps) - 1);
+	if (a->kind == K_SELF_DECLARED)
+		a->apps[0] = rint_(s, 0, (int)NELEM(sd_apps) - 1);
 }
 
 /* ---- post times ---------------------------------------------------------------- */
@@ -361,6 +435,11 @@ static int times_bot(struct acct *a, uint32_t ai, int64_t end, int max, struct p
 				continue;
 			type = unif(s) < 0.05;
 			target = fav_target;
+			break;
+		case K_SELF_DECLARED: /* on the hour its bio names, a minute or two late */
+			t -= 3600000.0 * a->period_h + 60000 * (2 * unif(s) - 1);
+			if (unif(s) < 0.03)
+				continue; /* a missed run */
 			break;
 		case K_AMPLIFIER:
 			if (burst-- > 0) {
@@ -579,6 +658,19 @@ static void original_text(const struct sim *sm, const struct acct *a, const stru
 			tb_mention(b, t->screen, t->name, t->id);
 		}
 		break;
+	case K_SELF_DECLARED: { /* one template per account, slots filled per post */
+		uint64_t ts = a->id * 0x9e3779b97f4a7c15ULL;
+		tb_words(b, &ts, 2, 4, false);
+		tb_words(b, s, 2, 5, false);
+		if (unif(&ts) < 0.5) {
+			char num[16];
+			snprintf(num, sizeof(num), "%d", rint_(s, 0, 100));
+			tb_add(b, num);
+		}
+		if (unif(s) < 0.15)
+			tb_url(b, s);
+		break;
+	}
 	case K_COORDINATED: { /* the campaign's shared text */
 		uint64_t cs = sm->o->seed * 7919 + (uint64_t)a->group * 104729 + p->campaign;
 		tb_words(b, &cs, 6, 12, false);
@@ -669,7 +761,8 @@ static json_t *render_post(const struct sim *sm, const struct spost *p, size_t g
 			  : a->kind == K_HUMAN || a->kind == K_AMPLIFIER || a->kind == K_COORDINATED ||
 					  a->kind == K_FAKE_FOLLOWER || a->style
 				  ? human_apps[a->apps[clf_rand_next(&s) % (uint64_t)a->n_apps]]
-				  : bot_apps[a->apps[0]];
+			  : a->kind == K_SELF_DECLARED ? sd_apps[a->apps[0]]
+						       : bot_apps[a->apps[0]];
 	snprintf(src, sizeof(src), "<a href=\"https://example.com/app\" rel=\"nofollow\">%s</a>", app);
 	json_object_set_new(o, "source", json_string(src));
 	json_object_set_new(o, "truncated", json_false());

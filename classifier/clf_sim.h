@@ -33,7 +33,7 @@ struct clf_sim_stats {
 	size_t humans;        /* labelled humans */
 	size_t bots;          /* labelled bots */
 	size_t posts;         /* statuses written */
-	size_t by_class[6];   /* accounts per class, in clf_sim_class_name() order */
+	size_t by_class[7];   /* accounts per class, in clf_sim_class_name() order */
 };
 
 /* Class names: 0 "human", then the bot kinds. */

@@ -17,6 +17,7 @@
 
 #include "bw_err.h"
 #include "clf_int.h"
+#include "feat.h"
 
 static void quiet(const char *s)
 {
@@ -56,6 +57,7 @@ struct tctx {
 	size_t errlen;
 	double best_C[CLF_N_GROUPS];     /* overall head's choices, reused by type heads */
 	double best_gamma[CLF_N_GROUPS];
+	bool *declared;                  /* per row: clf_declares() */
 };
 
 static void tgroup_clear(struct tgroup *t)
@@ -504,12 +506,13 @@ static int popcount(uint32_t v)
 }
 
 /* Probability of stack entry e for row r from the groups' decision values. */
-static double entry_prob(const struct clf_mentry *e, struct tgroup *tg, size_t r)
+static double entry_prob(const struct tctx *c, const struct clf_mentry *e, struct tgroup *tg,
+			 size_t r)
 {
 	double dv[CLF_N_GROUPS];
 	for (size_t k = 0; k < e->nuse; k++)
 		dv[k] = tg[e->use[k]].dec[r];
-	double f = clf_entry_logit(e, dv, NULL);
+	double f = clf_entry_logit(e, dv, c->declared[r], NULL);
 	return f >= 0 ? 1.0 / (1.0 + exp(-f)) : exp(f) / (1.0 + exp(f));
 }
 
@@ -553,6 +556,25 @@ out_free:
 	return rc;
 }
 
+/* Log-likelihood ratio of declaring automation, bots against humans, over
+ * the head's rows having `mask` (add-half smoothing), floored at 0: an
+ * account that says it is automated is never made more human by saying so. */
+static double decl_weight(const struct tctx *c, const char *type, uint32_t mask)
+{
+	const struct clf_matrix *m = c->m;
+	double nb = 0, nh = 0, db = 0, dh = 0;
+	for (size_t r = 0; r < m->n_rows; r++) {
+		if (!in_head(m, r, type) || (m->avail[r] & mask) != mask)
+			continue;
+		if (m->label[r])
+			nb++, db += c->declared[r];
+		else
+			nh++, dh += c->declared[r];
+	}
+	double lr = log((db + 0.5) / (nb + 1)) - log((dh + 0.5) / (nh + 1));
+	return lr > 0 ? lr : 0;
+}
+
 /* Fit one entry of a stack: groups `use` on rows of the head covering `mask`.
  * Profile groups are fitted on every account having their evidence (real
  * and simulated); activity groups separately, on the accounts with posts,
@@ -579,6 +601,7 @@ static int fit_entry(struct tctx *c, struct tgroup *tg, const char *type, struct
 	if (rc)
 		return rc;
 	e->b = pb;
+	e->decl_w = e->mask & CLF_AVAIL_TEXT ? decl_weight(c, type, e->mask) : 0;
 	e->act_b = 0;
 	e->act_cap = INFINITY;
 	if (na) {
@@ -604,7 +627,7 @@ static int fit_entry(struct tctx *c, struct tgroup *tg, const char *type, struct
 	for (size_t r = 0; r < m->n_rows; r++) {
 		if (!in_head(m, r, type) || (m->avail[r] & e->mask) != e->mask)
 			continue;
-		p[n] = entry_prob(e, tg, r);
+		p[n] = entry_prob(c, e, tg, r);
 		y[n] = m->label[r];
 		npos += (size_t)y[n++];
 	}
@@ -660,6 +683,8 @@ static int fit_stack(struct tctx *c, struct tgroup *tg, const char *type, uint32
 			json_object_set_new(jent, "use", ju);
 			json_object_set_new(jent, "w", jw);
 			json_object_set_new(jent, "b", json_real(e.b));
+			if (e.mask & CLF_AVAIL_TEXT)
+				json_object_set_new(jent, "decl_w", json_real(e.decl_w));
 			if (isfinite(e.act_cap)) {
 				json_object_set_new(jent, "act_b", json_real(e.act_b));
 				json_object_set_new(jent, "act_cap", json_real(e.act_cap));
@@ -680,7 +705,7 @@ static json_t *cap_table(struct tctx *c, struct tgroup *tg, const struct clf_mst
 		const struct clf_mentry *e = clf_stack_entry(st, m->avail[r]);
 		if (!e)
 			continue;
-		double p = entry_prob(e, tg, r);
+		double p = entry_prob(c, e, tg, r);
 		int k = (int)floor(p * (CLF_CAP_GRID - 1) + 1e-9);
 		k = k < 0 ? 0 : k >= CLF_CAP_GRID ? CLF_CAP_GRID - 1 : k;
 		m->label[r] ? (cb[k]++, nb++) : (ch[k]++, nh++);
@@ -856,6 +881,11 @@ int clf_train(const struct clf_matrix *m, const struct clf_train_opts *o, char *
 		return bw_seterr(errstr, errlen, BW_EINVAL,
 				 "need at least %d bots and %d humans (have %zu and %zu)",
 				 o->min_class_rows, o->min_class_rows, npos, m->n_rows - npos);
+	/* the declaration term reads registry columns: only for registry-wide rows */
+	if (!(c.declared = calloc(m->n_rows ? m->n_rows : 1, sizeof(bool))))
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+	for (size_t r = 0; r < m->n_rows && m->n_cols == feat_count(); r++)
+		c.declared[r] = clf_declares(m->x + r * m->n_cols, NULL);
 	size_t nt = list_types(m, o->min_class_rows, types);
 	json_t *doc = json_object(), *fs = json_object(), *jheads = json_array();
 	json_t *jstacks = json_array(), *jcap = json_object(), *jtypes = json_array();
@@ -888,5 +918,6 @@ int clf_train(const struct clf_matrix *m, const struct clf_train_opts *o, char *
 	*out_len = strlen(*out);
 out_free:
 	json_decref(doc);
+	free(c.declared);
 	return rc;
 }

@@ -343,8 +343,9 @@ int cmd_eval(int argc, char **argv)
 		ret = 2;
 		goto out_free;
 	}
-	if (!(mdl = clf_model_load(a.model ? a.model : cfg->score_model, feat_schema_hash(),
-				   feat_count(), err, sizeof(err)))) {
+	if (cfg_resolve_model(cfg, a.model, err, sizeof(err)) ||
+	    !(mdl = clf_model_load(cfg->score_model, feat_schema_hash(), feat_count(), err,
+				   sizeof(err)))) {
 		fprintf(stderr, "botwatch eval: %s\n", err);
 		goto out_free;
 	}

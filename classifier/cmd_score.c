@@ -99,6 +99,11 @@ int cmd_score(int argc, char **argv)
 		cfg_free(cfg);
 		return rc;
 	}
+	if (cfg_resolve_model(cfg, NULL, err, sizeof(err))) {
+		fprintf(stderr, "botwatch score: %s\n", err);
+		cfg_free(cfg);
+		return 1;
+	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

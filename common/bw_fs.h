@@ -14,4 +14,20 @@
  */
 int bw_mkdir_p(const char *path, mode_t mode, char *errstr, size_t errlen);
 
+/*
+ * Find a data file shipped with botwatch (e.g. "models/default.model")
+ * wherever the program is started from. An absolute `path`, or a relative
+ * one that exists from the working directory, is used as given. Otherwise
+ * `path` is looked up, in this order, against
+ *   <dir of the running executable>/..                 (a build tree: build/botwatch)
+ *   <dir of the running executable>/../share/botwatch  (an install: PREFIX/bin/botwatch)
+ * The executable is /proc/self/exe, so a symlink to the binary also works.
+ * On success the path found is written to out[outlen] (canonical when it
+ * was looked up) and 0 is returned. Otherwise BW_ENOENT, with errstr naming
+ * `what` (e.g. "score.model") and every place looked in, or BW_ETOOLARGE
+ * when a path does not fit out. Reads only; thread-safe.
+ */
+int bw_fs_find_data(const char *what, const char *path, char *out, size_t outlen, char *errstr,
+		    size_t errlen);
+
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bw_err.h"
+#include "bw_fs.h"
 
 #define OFF(f) offsetof(struct bw_config, f)
 #define I64MAX 9.2e18
@@ -25,7 +26,14 @@ static const struct cfg_entry table[] = {
 	{ "ingest.source", CFG_STR, OFF(ingest_source), 0, 0, "", NULL, 0,
 	  "Default input for `botwatch ingest`/`run`: an http(s):// URL, a file path or `-`." },
 	{ "ingest.format", CFG_ENUM, OFF(ingest_format), 0, 0, "auto", "auto|v1.1|v2|twarc2|sse|ndjson", 0,
-	  "Framing/shape of the source; `auto` detects it from the URL and content." },
+	  "What the source holds. `auto` detects a stream's request and framing from the URL and "
+	  "Content-Type, and each unit's shape from its content. Any other value also makes the "
+	  "decoder (`ingest`, `run`, `decode`) accept only that format, dead-lettering other units "
+	  "as `wrong_format` with the format expected: `v1.1` statuses, control messages, "
+	  "timelines, search responses, profile-only records and length lines; `v2` and `twarc2` "
+	  "v2 stream lines, pages and single (flattened) tweets; `sse` a Mastodon SSE body whose "
+	  "events carry statuses; `ndjson` one JSON value of any shape per line (no multi-line "
+	  "documents, no SSE)." },
 	{ "ingest.topic", CFG_STR, OFF(ingest_topic), 0, 0, "posts", NULL, 0,
 	  "Kafka topic normalised posts are produced to (key = account id)." },
 	{ "ingest.dlq_topic", CFG_STR, OFF(ingest_dlq_topic), 0, 0, "posts.dlq", NULL, 0,
@@ -123,7 +131,11 @@ static const struct cfg_entry table[] = {
 	  "LMDB map size (the state store's maximum size) of features.state_dir, in MiB." },
 
 	{ "score.model", CFG_STR, OFF(score_model), 0, 0, "models/default.model", NULL, 0,
-	  "Model file used by `score`, `replay` and `serve`." },
+	  "Model file used by `score`, `replay`, `eval`, `run` and `serve`. A relative path that "
+	  "does not exist from the working directory is looked up beside the executable's build "
+	  "tree (`<dir of botwatch>/../`) and then under its install prefix "
+	  "(`<dir of botwatch>/../share/botwatch/`), so the default model is found wherever "
+	  "botwatch runs from; when none exists the error names every place looked in." },
 	{ "score.topic", CFG_STR, OFF(score_topic), 0, 0, "scores", NULL, 0,
 	  "Compacted Kafka topic of score records (key = account id)." },
 	{ "score.debounce_ms", CFG_INT, OFF(score_debounce_ms), 0, I64MAX, "60000", NULL, 0,
@@ -542,6 +554,21 @@ int cfg_flag_apply(struct bw_config *cfg, const struct cfg_flag *flags, size_t n
 		return 1;
 	}
 	return 0;
+}
+
+int cfg_resolve_model(struct bw_config *cfg, const char *model, char *errstr, size_t errlen)
+{
+	char found[4096];
+	int rc;
+
+	if (model && (rc = cfg_set(cfg, "score.model", model, "--model", errstr, errlen)))
+		return rc;
+	if (!cfg->score_model[0])
+		return 0; /* no model: serve runs without one, the loaders say so */
+	rc = bw_fs_find_data("score.model", cfg->score_model, found, sizeof(found), errstr, errlen);
+	if (rc || strcmp(found, cfg->score_model) == 0)
+		return rc;
+	return cfg_set(cfg, "score.model", found, "score.model", errstr, errlen);
 }
 
 int cfg_get_text(const struct bw_config *cfg, const char *key, char *buf, size_t len)

@@ -176,6 +176,16 @@ int cfg_flag_apply(struct bw_config *cfg, const struct cfg_flag *flags, size_t n
 int cfg_cli_begin(const char *name, void (*usage)(FILE *out), int *argc, char **argv,
 		  struct bw_config **cfg);
 
+/*
+ * Make score.model a path that exists wherever botwatch runs from. `model`
+ * (a command's --model value, borrowed) replaces score.model first unless
+ * NULL. A relative value missing from the working directory is looked up
+ * beside the executable's build tree and under its install prefix (bw_fs.h,
+ * bw_fs_find_data()) and replaced by the path found. Returns 0, or
+ * BW_ENOENT with errstr naming every place looked in.
+ */
+int cfg_resolve_model(struct bw_config *cfg, const char *model, char *errstr, size_t errlen);
+
 /* Write the effective config as `key = value` lines (secrets masked). */
 void cfg_dump(const struct bw_config *cfg, FILE *out);
 

@@ -320,7 +320,16 @@ int cmd_replay(int argc, char **argv)
 		cfg_free(cfg);
 		return 1;
 	}
-	if ((rc = parse_args(argc, argv, &args)) == 0 && args.via_kafka) {
+	rc = parse_args(argc, argv, &args);
+	if (rc == 0 && (args.out || args.store) && !args.via_kafka) {
+		char err[1024]; /* (pipeline_replay() resolves its own) */
+		if (cfg_resolve_model(cfg, args.model, err, sizeof(err))) {
+			fprintf(stderr, "botwatch replay: %s\n", err);
+			rc = 1;
+		}
+		args.model = NULL; /* score.model holds it now */
+	}
+	if (rc == 0 && args.via_kafka) {
 		struct pipeline_replay_args pa = { .files = args.files, .n_files = (size_t)args.n_files,
 						   .out = args.out, .store = args.store,
 						   .model = args.model };

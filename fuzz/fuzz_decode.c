@@ -1,7 +1,8 @@
 /*
  * fuzz_decode.c — fuzz the post decoder: the input as one unit, then as a
- * whole file-like buffer (NDJSON, one document or an SSE body), then the
- * profile hold-back release. Every emitted record and DLQ record is rendered
+ * whole file-like buffer (NDJSON, one document, an SSE body or a
+ * delimited=length capture), then the profile hold-back release; then the
+ * buffer again under each forced ingest.format. Every emitted record and DLQ record is rendered
  * to JSON so the fuzzer also walks every pointer the decoder hands out, and
  * the direct writer (bw_post_append_json) must match jansson byte for byte.
  */
@@ -58,5 +59,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ingest_decode_buffer(d, (const char *)data, size, "fuzz");
 	ingest_decoder_finish(d);
 	ingest_decoder_free(d);
+	/* the same buffer under every forced ingest.format */
+	for (o.format = INGEST_FORMAT_V11; o.format <= INGEST_FORMAT_NDJSON; o.format++) {
+		if (!(d = ingest_decoder_new(&o, err, sizeof(err))))
+			return 0;
+		ingest_decode_buffer(d, (const char *)data, size, "fuzz");
+		ingest_decoder_finish(d);
+		ingest_decoder_free(d);
+	}
 	return 0;
 }

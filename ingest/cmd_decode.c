@@ -29,10 +29,13 @@ static void decode_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: botwatch decode [--config FILE] [--set key=value]... [--dlq FILE]\n"
-		"                       [--probe-time ISO8601] FILE...\n\n"
+		"                       [--format F] [--probe-time ISO8601] FILE...\n\n"
 		"Decode posts from files (plain or gzip; '-' = stdin) of any supported shape\n"
 		"(docs/POST.md) and write normalised posts to stdout as NDJSON.\n\n"
 		"  --dlq FILE             write dead-lettered input as NDJSON to FILE\n"
+		"  --format F             auto|v1.1|v2|twarc2|sse|ndjson (ingest.format): accept\n"
+		"                         only that format; other lines go to the DLQ as\n"
+		"                         wrong_format (default auto: detect each line's shape)\n"
 		"  --probe-time ISO8601   probe time for profile-only records\n"
 		"                         (default: the record's created_at, else the latest\n"
 		"                         event time in the input)\n\n"
@@ -86,16 +89,26 @@ static void summary(const struct bw_decode_stats *s, int files_failed)
 	fprintf(stderr, "\ndecode: dlq:");
 	for (int r = 0; r < BW_DLQ__COUNT; r++)
 		fprintf(stderr, " %s=%llu", bw_dlq_reason_name(r), (unsigned long long)s->dlq[r]);
-	fprintf(stderr, "\ndecode: v2 api errors beside data: %llu; files unreadable: %d\n",
-		(unsigned long long)s->api_errors, files_failed);
+	fprintf(stderr, "\ndecode: v2 api errors beside data: %llu; length lines (delimited=length): "
+			"%llu; files unreadable: %d\n",
+		(unsigned long long)s->api_errors, (unsigned long long)s->length_lines, files_failed);
 }
 
 /* Parse our own flags; files are left in argv[1..*nfiles]. 0 or 2 (usage). */
-static int parse_args(int argc, char **argv, const char **dlq_path, int64_t *probe, int *nfiles)
+static int parse_args(int argc, char **argv, const char **dlq_path, int64_t *probe,
+		      struct bw_config *cfg, int *nfiles)
 {
-	int w = 1;
+	static const struct cfg_flag flags[] = { { "--format", "ingest.format" } };
+	char err[512];
+	int w = 1, rc;
 
 	for (int i = 1; i < argc; i++) {
+		if ((rc = cfg_flag_apply(cfg, flags, 1, argc, argv, &i, err, sizeof(err))) < 0) {
+			fprintf(stderr, "botwatch decode: %s\n", err);
+			return 2;
+		}
+		if (rc > 0)
+			continue;
 		if (strcmp(argv[i], "--dlq") == 0 && i + 1 < argc) {
 			*dlq_path = argv[++i];
 		} else if (strcmp(argv[i], "--probe-time") == 0 && i + 1 < argc) {
@@ -139,8 +152,10 @@ int cmd_decode(int argc, char **argv)
 	opts.probe_time_ms = BW_TIME_NONE;
 	if (bw_log_level_parse(cfg->log_level) >= 0)
 		bw_log_set_level(bw_log_level_parse(cfg->log_level));
+	rc = parse_args(argc, argv, &dlq_path, &opts.probe_time_ms, cfg, &nfiles);
+	opts.format = (enum ingest_format)ingest_format_parse(cfg->ingest_format);
 	cfg_free(cfg);
-	if ((rc = parse_args(argc, argv, &dlq_path, &opts.probe_time_ms, &nfiles)))
+	if (rc)
 		return rc;
 	if (dlq_path && !(out.dlq = fopen(dlq_path, "w"))) {
 		fprintf(stderr, "botwatch decode: --dlq %s: %s\n", dlq_path, strerror(errno));

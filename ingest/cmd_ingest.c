@@ -326,7 +326,7 @@ static int finish(struct ingest_ctx *c)
 static int ingest_run(struct ingest_ctx *c)
 {
 	const struct bw_config *cfg = c->cfg;
-	int fmt = ingest_stream_format_parse(cfg->ingest_format);
+	int fmt = ingest_format_parse(cfg->ingest_format);
 	struct ingest_stream_req *req;
 	int rc;
 
@@ -334,7 +334,7 @@ static int ingest_run(struct ingest_ctx *c)
 		return run_file(c, cfg->ingest_source);
 	if (!(req = malloc(sizeof(*req))))
 		return bw_seterr(c->err, sizeof(c->err), BW_ENOMEM, "out of memory");
-	rc = ingest_stream_req_build(cfg, cfg->ingest_source, (enum ingest_stream_format)fmt, req,
+	rc = ingest_stream_req_build(cfg, cfg->ingest_source, (enum ingest_format)fmt, req,
 				     c->err, sizeof(c->err));
 	if (!rc)
 		rc = run_stream(c, req);
@@ -348,7 +348,8 @@ int ingest_job_run(const struct bw_config *cfg, volatile sig_atomic_t *stop)
 	struct bw_decode_opts dopts = { .max_unit_bytes = (size_t)cfg->ingest_max_line_bytes,
 					.max_depth = (int)cfg->ingest_max_depth,
 					.probe_time_ms = BW_TIME_NONE, .on_post = on_post,
-					.on_dlq = on_dlq, .opaque = &c };
+					.on_dlq = on_dlq, .opaque = &c,
+					.format = (enum ingest_format)ingest_format_parse(cfg->ingest_format) };
 	char err[512];
 	int rc, status = 1;
 

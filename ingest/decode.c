@@ -18,13 +18,29 @@
 
 static const char *const dlq_names[BW_DLQ__COUNT] = {
 	"invalid_json", "no_account_id", "too_large",   "too_deep",     "invalid_utf8",
-	"number_range", "bad_field",     "unknown_shape", "stream_error",
+	"number_range", "bad_field",     "unknown_shape", "stream_error", "wrong_format",
 };
 
 static const char *const ctrl_names[BW_CTRL__COUNT] = {
 	"delete",  "limit",      "scrub_geo", "status_withheld", "user_withheld",
-	"warning", "disconnect", "other",     "keepalive",
+	"warning", "disconnect", "other",     "keepalive",       "notification",
 };
+
+static const char *const format_names[] = { "auto", "v1.1", "v2", "twarc2", "sse", "ndjson" };
+#define N_FORMATS (sizeof(format_names) / sizeof(format_names[0]))
+
+int ingest_format_parse(const char *name)
+{
+	for (size_t i = 0; i < N_FORMATS; i++)
+		if (strcmp(name, format_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *ingest_format_name(enum ingest_format f)
+{
+	return (unsigned)f < N_FORMATS ? format_names[f] : "?";
+}
 
 const char *bw_dlq_reason_name(enum bw_dlq_reason r)
 {
@@ -43,6 +59,10 @@ struct bw_decoder *ingest_decoder_new(const struct bw_decode_opts *opts, char *e
 
 	if (!opts || !opts->on_post) {
 		bw_seterr(errstr, errlen, BW_EINVAL, "decoder: a post callback is required");
+		return NULL;
+	}
+	if ((unsigned)opts->format >= N_FORMATS) {
+		bw_seterr(errstr, errlen, BW_EINVAL, "decoder: unknown format %d", (int)opts->format);
 		return NULL;
 	}
 	d = calloc(1, sizeof(*d));
@@ -252,45 +272,110 @@ static bool has(jd_val v)
 	return t != JD_NONE && t != JD_NULL;
 }
 
+/* The shapes a JSON object can have (docs/POST.md), in detection order. */
+enum shape {
+	SH_RECORD, SH_V2_ENVELOPE, SH_JETSTREAM, SH_MASTODON, SH_V2_FLAT, SH_V1_STATUS,
+	SH_PROFILE, SH_V1_CONTROL, SH_SEARCH, SH_UNKNOWN,
+};
+
+static const char *const shape_names[] = {
+	"a botwatch record", "a v2 stream line or page", "a Bluesky Jetstream event",
+	"a Mastodon status", "a single v2 tweet", "a v1.1 status", "a profile-only record",
+	"a v1.1 control message", "a v1.1 search response", "an object of no known shape",
+};
+
+#define SH(s) (1u << (s))
+
+/* Per ingest.format: the shapes it accepts and how the DLQ describes them. */
+static const struct {
+	unsigned shapes;      /* SH() mask */
+	const char *expected; /* for wrong_format details */
+} formats[] = {
+	[INGEST_FORMAT_AUTO] = { ~0u, "any shape" },
+	[INGEST_FORMAT_V11] = { SH(SH_V1_STATUS) | SH(SH_PROFILE) | SH(SH_V1_CONTROL) | SH(SH_SEARCH),
+				"a v1.1 status, control message, timeline, search response or "
+				"profile-only record" },
+	[INGEST_FORMAT_V2] = { SH(SH_V2_ENVELOPE) | SH(SH_V2_FLAT), "a v2 stream line, page or tweet" },
+	[INGEST_FORMAT_TWARC2] = { SH(SH_V2_ENVELOPE) | SH(SH_V2_FLAT),
+				   "a twarc2 page or flattened tweet" },
+	[INGEST_FORMAT_SSE] = { SH(SH_MASTODON), "a Mastodon status in an SSE event" },
+	[INGEST_FORMAT_NDJSON] = { ~0u, "any shape" },
+};
+
+void dec_wrong_format(struct bw_decoder *d, const char *what)
+{
+	dec_dlq(d, BW_DLQ_WRONG_FORMAT, "ingest.format is %s: expected %s, got %s",
+		ingest_format_name(d->opts.format), formats[d->opts.format].expected, what);
+}
+
+static enum shape shape_of(const jd_val *k)
+{
+	enum jd_type data = jd_type(k[K_DATA]);
+
+	if (jd_type(k[K_V]) == JD_INT && jd_type(k[K_KIND]) == JD_STRING &&
+	    jd_type(k[K_AUTHOR]) == JD_OBJECT)
+		return SH_RECORD; /* our own output, read back */
+	if (data == JD_ARRAY || data == JD_OBJECT ||
+	    (jd_type(k[K_ERRORS]) == JD_ARRAY && !has(k[K_ID])))
+		return SH_V2_ENVELOPE;
+	if (has(k[K_DID]) && has(k[K_KIND]))
+		return SH_JETSTREAM;
+	if (jd_type(k[K_ACCOUNT]) == JD_OBJECT && (has(k[K_CONTENT]) || has(k[K_URI])))
+		return SH_MASTODON;
+	if (has(k[K_TEXT]) || has(k[K_FULL_TEXT]) || has(k[K_EXTENDED_TWEET]))
+		return has(k[K_AUTHOR_ID]) || jd_type(k[K_AUTHOR]) == JD_OBJECT ? SH_V2_FLAT
+										 : SH_V1_STATUS;
+	if (jd_type(k[K_USER]) == JD_OBJECT)
+		return has(k[K_ID]) || has(k[K_ID_STR]) ? SH_V1_STATUS : SH_PROFILE;
+	for (int i = K_CONTROL; i <= K_CTRL_LAST; i++)
+		if (jd_exists(k[i]))
+			return SH_V1_CONTROL;
+	if (jd_type(k[K_STATUSES]) == JD_ARRAY)
+		return SH_SEARCH;
+	return SH_UNKNOWN;
+}
+
 /* Decide the shape of one JSON object and decode it. */
 static int dec_object(struct bw_decoder *d, jd_val o)
 {
-	jd_val k[K__N];
-	enum jd_type data;
+	jd_val k[K__N], e;
+	jd_iter it;
+	enum shape sh;
+	int rc = 0;
 
 	jd_pick(o, shape_keys, K__N, k);
-	if (jd_type(k[K_V]) == JD_INT && jd_type(k[K_KIND]) == JD_STRING &&
-	    jd_type(k[K_AUTHOR]) == JD_OBJECT)
-		return dec_record(d, o); /* our own output, read back */
-	data = jd_type(k[K_DATA]);
-	if (data == JD_ARRAY || data == JD_OBJECT ||
-	    (jd_type(k[K_ERRORS]) == JD_ARRAY && !has(k[K_ID])))
+	sh = shape_of(k);
+	if (sh != SH_UNKNOWN && !(formats[d->opts.format].shapes & SH(sh))) {
+		dec_wrong_format(d, shape_names[sh]);
+		return 0;
+	}
+	switch (sh) {
+	case SH_RECORD:
+		return dec_record(d, o);
+	case SH_V2_ENVELOPE:
 		return dec_v2_envelope(d, o);
-	if (has(k[K_DID]) && has(k[K_KIND]))
+	case SH_JETSTREAM:
 		return dec_jetstream(d, o);
-	if (jd_type(k[K_ACCOUNT]) == JD_OBJECT && (has(k[K_CONTENT]) || has(k[K_URI])))
+	case SH_MASTODON:
 		return dec_mastodon_status(d, o);
-	if (has(k[K_TEXT]) || has(k[K_FULL_TEXT]) || has(k[K_EXTENDED_TWEET])) {
-		if (has(k[K_AUTHOR_ID]) || jd_type(k[K_AUTHOR]) == JD_OBJECT)
-			return dec_v2_flat(d, o);
+	case SH_V2_FLAT:
+		return dec_v2_flat(d, o);
+	case SH_V1_STATUS:
 		return dec_v1_status(d, o);
-	}
-	if (jd_type(k[K_USER]) == JD_OBJECT) {
-		if (has(k[K_ID]) || has(k[K_ID_STR]))
-			return dec_v1_status(d, o);
+	case SH_PROFILE:
 		return dec_profile_only(d, o);
-	}
-	for (int i = K_CONTROL; i <= K_CTRL_LAST; i++)
-		if (jd_exists(k[i]))
-			return dec_v1_control(d, o, shape_keys[i].name);
-	if (jd_type(k[K_STATUSES]) == JD_ARRAY) {
-		jd_iter it;
-		jd_val e;
-		int rc = 0;
+	case SH_V1_CONTROL:
+		for (int i = K_CONTROL; i <= K_CTRL_LAST; i++)
+			if (jd_exists(k[i]))
+				return dec_v1_control(d, o, shape_keys[i].name);
+		break;
+	case SH_SEARCH:
 		jd_arr_begin(k[K_STATUSES], &it);
 		while (!rc && jd_arr_next(&it, &e))
 			rc = dec_value(d, e);
 		return rc;
+	case SH_UNKNOWN:
+		break;
 	}
 	dec_dlq(d, BW_DLQ_UNKNOWN_SHAPE, "a JSON object of no known shape");
 	return 0;

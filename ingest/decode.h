@@ -23,6 +23,27 @@
 
 #include "post.h"
 
+/*
+ * What the input is (ingest.format). AUTO detects the shape of every unit
+ * (and a file's framing); any other value accepts only its own shapes and
+ * dead-letters the rest as BW_DLQ_WRONG_FORMAT, naming the format expected.
+ * For live streams it also chooses the request and framing (stream.h).
+ */
+enum ingest_format {
+	INGEST_FORMAT_AUTO = 0, /* any shape; detect from URL, Content-Type and content */
+	INGEST_FORMAT_V11,      /* Twitter v1.1: statuses, control messages, timelines,
+				 * search responses, profile-only records; length lines */
+	INGEST_FORMAT_V2,       /* X API v2 stream lines, pages, single tweets */
+	INGEST_FORMAT_TWARC2,   /* twarc2 raw pages and flattened tweets (v2 shapes) */
+	INGEST_FORMAT_SSE,      /* a Mastodon SSE body whose events carry statuses */
+	INGEST_FORMAT_NDJSON,   /* one JSON value of any shape per line; no documents */
+};
+
+/* Parse "auto", "v1.1", "v2", "twarc2", "sse", "ndjson"; -1 when unknown. */
+int ingest_format_parse(const char *name);
+/* The name of a format, as ingest.format spells it; "?" when out of range. */
+const char *ingest_format_name(enum ingest_format f);
+
 /* Why a unit went to the dead-letter queue. */
 enum bw_dlq_reason {
 	BW_DLQ_INVALID_JSON = 0, /* not parseable JSON */
@@ -34,6 +55,7 @@ enum bw_dlq_reason {
 	BW_DLQ_BAD_FIELD,        /* a field of the wrong type or unparseable value */
 	BW_DLQ_UNKNOWN_SHAPE,    /* valid JSON of no shape botwatch knows */
 	BW_DLQ_STREAM_ERROR,     /* an in-stream error object (v2 "errors") */
+	BW_DLQ_WRONG_FORMAT,     /* a unit of another shape than ingest.format names */
 	BW_DLQ__COUNT
 };
 
@@ -48,6 +70,7 @@ enum bw_ctrl_type {
 	BW_CTRL_DISCONNECT,
 	BW_CTRL_OTHER,           /* friends lists, site-stream control, events, ... */
 	BW_CTRL_KEEPALIVE,       /* blank lines, SSE comments/heartbeats */
+	BW_CTRL_NOTIFICATION,    /* Mastodon streaming `notification` events */
 	BW_CTRL__COUNT
 };
 
@@ -69,6 +92,8 @@ struct bw_decode_stats {
 	uint64_t probe_inferred;           /* profile records with an inferred probe time */
 	uint64_t api_errors;               /* v2 "errors" entries beside data (partial responses) */
 	uint64_t embedded;                 /* of posts: embedded (retweeted/quoted) records */
+	uint64_t length_lines;             /* v1.1 delimited=length length lines read as
+					    * framing in files (not counted in units) */
 };
 
 /* Return non-zero to stop decoding (the value is returned by the decode call). */
@@ -84,6 +109,7 @@ struct bw_decode_opts {
 	void *opaque;            /* passed to both callbacks */
 	size_t max_held_bytes;   /* profile records held for a probe time, at most
 				  * (0 = 256 MiB; past it they are released early) */
+	enum ingest_format format; /* shapes accepted (0 = INGEST_FORMAT_AUTO: any) */
 };
 
 struct bw_decoder;
@@ -165,6 +191,10 @@ void ingest_sse_free(struct ingest_sse *sse);
 int ingest_sse_feed_line(struct ingest_sse *sse, const char *line, size_t len, uint64_t line_no,
 			 struct ingest_sse_event *ev);
 
+/* Drop the event being assembled (a field line of it was over the cap and
+ * was not fed): nothing is dispatched until the next blank line. */
+void ingest_sse_skip_event(struct ingest_sse *sse);
+
 /* End of input: dispatch a pending event without a final blank line. Returns
  * INGEST_SSE_EVENT with *ev set, or INGEST_SSE_MORE when nothing is pending. */
 int ingest_sse_flush(struct ingest_sse *sse, struct ingest_sse_event *ev);
@@ -172,8 +202,9 @@ int ingest_sse_flush(struct ingest_sse *sse, struct ingest_sse_event *ev);
 /*
  * Decode one SSE event: `update` / `status.update` (a Mastodon status),
  * `delete` (counted as a delete control message; Mastodon gives no author,
- * so no record is emitted), heartbeats and other events (notification,
- * conversation, filters_changed, ...) counted as control messages.
+ * so no record is emitted), `notification` (counted as its own control
+ * type), other events (conversation, filters_changed, announcement, ...)
+ * counted as control `other`.
  * Returns 0 or a callback's stop value.
  */
 int ingest_decode_sse_event(struct bw_decoder *dec, const struct ingest_sse_event *ev,

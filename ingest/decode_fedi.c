@@ -239,6 +239,14 @@ int ingest_sse_feed_line(struct ingest_sse *s, const char *line, size_t len, uin
 	return INGEST_SSE_MORE; /* id:, retry: and unknown fields are ignored */
 }
 
+void ingest_sse_skip_event(struct ingest_sse *s)
+{
+	if (s->reset_next)
+		sse_reset(s);
+	s->pending = true;
+	s->skipping = true;
+}
+
 int ingest_sse_flush(struct ingest_sse *s, struct ingest_sse_event *ev)
 {
 	if (s->reset_next)
@@ -259,8 +267,10 @@ int dec_sse_event(struct bw_decoder *d, const struct ingest_sse_event *ev, const
 	d->unit_len = ev->data_len;
 	if (strcmp(name, "delete") == 0)
 		dec_ctrl(d, BW_CTRL_DELETE); /* a bare status id: no author to emit a record for */
+	else if (strcmp(name, "notification") == 0)
+		dec_ctrl(d, BW_CTRL_NOTIFICATION); /* mentions, follows, favourites of the user */
 	else
-		dec_ctrl(d, BW_CTRL_OTHER); /* notification, conversation, filters_changed, ... */
+		dec_ctrl(d, BW_CTRL_OTHER); /* conversation, filters_changed, announcement, ... */
 	return 0;
 }
 

@@ -132,10 +132,37 @@ static int rd_line(struct rd *r, const char **line, size_t *len)
 	return 1;
 }
 
-/* One NDJSON line (a unit); too-long lines are dead-lettered here. */
+static bool is_sse_start(const char *l, size_t n)
+{
+	static const char *const fields[] = { "event:", "data:", "id:", "retry:" };
+	if (n && l[0] == ':')
+		return true;
+	for (size_t i = 0; i < 4; i++) {
+		size_t k = strlen(fields[i]);
+		if (n >= k && memcmp(l, fields[i], k) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Dead-letter one line that does not belong to the input's format. */
+static void line_wrong_format(struct bw_decoder *d, const char *line, size_t len, uint64_t no,
+			      const char *src, const char *what)
+{
+	d->src = src, d->line = no, d->unit = line, d->unit_len = len;
+	d->stats.units++;
+	dec_wrong_format(d, what);
+}
+
+/* One NDJSON line (a unit); too-long lines are dead-lettered here, and under
+ * a forced JSON format (ingest.format) so are SSE lines. */
 static int nd_line(struct bw_decoder *d, const char *line, size_t len, uint64_t no,
 		   const char *src)
 {
+	if (d->opts.format != INGEST_FORMAT_AUTO && is_sse_start(line, len)) {
+		line_wrong_format(d, line, len, no, src, "an SSE line");
+		return 0;
+	}
 	/* a line over the cap holds only its first max + 1 bytes but reports its
 	 * full length: dec_unit() dead-letters it as too_large from the excerpt */
 	d->stats.units++;
@@ -146,8 +173,27 @@ static int sse_line(struct bw_decoder *d, struct ingest_sse *sse, const char *li
 		    uint64_t no, const char *src)
 {
 	struct ingest_sse_event ev;
-	int rc = ingest_sse_feed_line(sse, line, len, no, &ev);
+	int rc;
 
+	/* a line over the cap holds only its first max + 1 bytes (rd_line()):
+	 * not fed; its event is dropped and dead-lettered here */
+	if (len > d->opts.max_unit_bytes) {
+		ingest_sse_skip_event(sse);
+		d->src = src, d->line = no, d->unit = line, d->unit_len = len;
+		d->stats.units++;
+		dec_dlq(d, BW_DLQ_TOO_LARGE, "SSE line of %zu bytes exceeds the %zu-byte cap", len,
+			d->opts.max_unit_bytes);
+		return 0;
+	}
+	/* auto ignores unknown field lines, as SSE does; a forced sse body has none */
+	if (d->opts.format == INGEST_FORMAT_SSE && len && !(len == 1 && line[0] == '\r') &&
+	    !is_sse_start(line, len)) {
+		line_wrong_format(d, line, len, no, src,
+				  "a line that is not an SSE field (event:, data:, id:, retry:, "
+				  "a ':' comment or a blank line)");
+		return 0;
+	}
+	rc = ingest_sse_feed_line(sse, line, len, no, &ev);
 	if (rc == INGEST_SSE_EVENT) {
 		d->stats.units++;
 		return dec_sse_event(d, &ev, src);
@@ -165,22 +211,82 @@ static int sse_line(struct bw_decoder *d, struct ingest_sse *sse, const char *li
 	return 0;
 }
 
-static bool is_sse_start(const char *l, size_t n)
+/*
+ * A saved v1.1 `delimited=length` capture: every status is preceded by a line
+ * holding only its length in decimal. Such a line is framing when the next
+ * line starts a JSON object of that many bytes (with or without its "\n" or
+ * "\r\n": Twitter counts the "\r\n", a file may have lost the "\r");
+ * otherwise it is decoded as a unit of its own (and dead-lettered).
+ */
+struct len_hold {
+	char text[24];   /* the length line (digits, maybe a trailing '\r') */
+	size_t n;        /* its bytes; 0 = no length line waiting */
+	uint64_t line;   /* its line number */
+	uint64_t value;  /* the byte count it announces */
+};
+
+/* Whether this input reads length lines as framing. */
+static bool len_framing(const struct bw_decoder *d)
 {
-	static const char *const fields[] = { "event:", "data:", "id:", "retry:" };
-	if (n && l[0] == ':')
-		return true;
-	for (size_t i = 0; i < 4; i++) {
-		size_t k = strlen(fields[i]);
-		if (n >= k && memcmp(l, fields[i], k) == 0)
-			return true;
+	return d->opts.format == INGEST_FORMAT_AUTO || d->opts.format == INGEST_FORMAT_V11;
+}
+
+/* A line of 1 to 10 decimal digits (and an optional '\r'): hold it, true. */
+static bool len_take(struct len_hold *h, const char *l, size_t n, uint64_t no)
+{
+	size_t digits;
+	uint64_t v = 0;
+
+	if (n == 0 || n > 11)
+		return false;
+	digits = l[n - 1] == '\r' ? n - 1 : n;
+	if (digits == 0)
+		return false;
+	for (size_t i = 0; i < digits; i++) {
+		if (l[i] < '0' || l[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(l[i] - '0');
 	}
-	return false;
+	memcpy(h->text, l, n);
+	h->n = n;
+	h->line = no;
+	h->value = v;
+	return true;
+}
+
+/* Whether line l[0..n) is the status the held length line announces. */
+static bool len_matches(const struct len_hold *h, const char *l, size_t n)
+{
+	size_t json = n && l[n - 1] == '\r' ? n - 1 : n;
+
+	return n && l[0] == '{' && h->value >= json && h->value <= json + 2;
+}
+
+/* One NDJSON line, with the length lines of a delimited=length capture
+ * recognised as framing (struct len_hold). A line over the cap holds only
+ * its first max + 1 bytes (rd_line()): it is never framing, nor matched. */
+static int nd_framed(struct bw_decoder *d, struct len_hold *h, const char *l, size_t n,
+		     uint64_t no, const char *src)
+{
+	int rc = 0;
+
+	if (h->n) {
+		if (n <= d->opts.max_unit_bytes && len_matches(h, l, n))
+			d->stats.length_lines++;
+		else
+			rc = nd_line(d, h->text, h->n, h->line, src);
+		h->n = 0;
+		if (rc)
+			return rc;
+	}
+	if (len_framing(d) && len_take(h, l, n, no))
+		return 0;
+	return nd_line(d, l, n, no, src);
 }
 
 /* Replay buffered lines (joined by '\n', first numbered `first`) as NDJSON. */
-static int replay_lines(struct bw_decoder *d, const char *doc, size_t len, uint64_t first,
-			const char *src)
+static int replay_lines(struct bw_decoder *d, struct len_hold *h, const char *doc, size_t len,
+			uint64_t first, const char *src)
 {
 	size_t p = 0;
 	int rc = 0;
@@ -188,7 +294,7 @@ static int replay_lines(struct bw_decoder *d, const char *doc, size_t len, uint6
 	for (uint64_t no = first; p <= len && !rc; no++) {
 		const char *nl = memchr(doc + p, '\n', len - p);
 		size_t n = nl ? (size_t)(nl - (doc + p)) : len - p;
-		rc = nd_line(d, doc + p, n, no, src);
+		rc = nd_framed(d, h, doc + p, n, no, src);
 		if (!nl)
 			break;
 		p += n + 1;
@@ -229,8 +335,8 @@ static int doc_add(struct docbuf *db, const char *s, size_t n, bool sep)
  * gathered lines are decoded as NDJSON (and reading continues as NDJSON).
  * *done is set when the input ended inside the gathered part.
  */
-static int try_document(struct bw_decoder *d, struct rd *r, const char *l1, size_t n1,
-			const char *src, bool *done)
+static int try_document(struct bw_decoder *d, struct rd *r, struct len_hold *h, const char *l1,
+			size_t n1, const char *src, bool *done)
 {
 	struct docbuf db = { 0 };
 	uint64_t first = r->line_no;
@@ -256,18 +362,48 @@ static int try_document(struct bw_decoder *d, struct rd *r, const char *l1, size
 		free(db.b);
 		return rc;
 	}
-	rc = replay_lines(d, db.b, db.len, first, src);
+	rc = replay_lines(d, h, db.b, db.len, first, src);
 	free(db.b);
 	if (!rc && more == 1) /* the line that did not fit */
-		rc = nd_line(d, l, n, r->line_no, src);
+		rc = nd_framed(d, h, l, n, r->line_no, src);
 	*done = more == 0;
 	return rc;
+}
+
+/* Open the SSE assembler for a file that is an SSE body. */
+static int sse_open(struct bw_decoder *d, struct ingest_sse **sse)
+{
+	return (*sse = ingest_sse_new(d->opts.max_unit_bytes)) ? 0 : BW_ENOMEM;
+}
+
+/*
+ * The first non-blank line decides how the rest is read (docs/POST.md);
+ * opts.format narrows it: sse reads an SSE body whatever the first line,
+ * the JSON formats never switch to SSE, and ndjson never gathers a document.
+ * Returns 0 or an error; *doc_done when the whole input was one document.
+ */
+static int first_line(struct bw_decoder *d, struct rd *r, struct len_hold *h, const char *l,
+		      size_t n, const char *src, struct ingest_sse **sse, bool *doc, bool *doc_done)
+{
+	enum ingest_format f = d->opts.format;
+	jd_val root;
+
+	*doc = *doc_done = false;
+	if (f == INGEST_FORMAT_SSE || (f == INGEST_FORMAT_AUTO && is_sse_start(l, n)))
+		return sse_open(d, sse);
+	if (f != INGEST_FORMAT_NDJSON && n <= d->opts.max_unit_bytes &&
+	    jd_parse(d->jp, l, n, &root, NULL, 0) == JD_E_SYNTAX) {
+		*doc = true;
+		return try_document(d, r, h, l, n, src, doc_done);
+	}
+	return 0;
 }
 
 /* Decode everything r yields. */
 static int decode_stream(struct bw_decoder *d, struct rd *r, const char *src)
 {
 	struct ingest_sse *sse = NULL;
+	struct len_hold hold = { .n = 0 };
 	const char *l;
 	size_t n;
 	int rc = 0, got;
@@ -275,7 +411,7 @@ static int decode_stream(struct bw_decoder *d, struct rd *r, const char *src)
 
 	while (!rc && (got = rd_line(r, &l, &n)) == 1) {
 		if (!started) {
-			jd_val root;
+			bool doc;
 			size_t i = 0;
 			while (i < n && (l[i] == ' ' || l[i] == '\t' || l[i] == '\r'))
 				i++;
@@ -284,21 +420,19 @@ static int decode_stream(struct bw_decoder *d, struct rd *r, const char *src)
 				continue;
 			}
 			started = true;
-			if (is_sse_start(l, n)) {
-				if (!(sse = ingest_sse_new(d->opts.max_unit_bytes)))
-					return BW_ENOMEM;
-			} else if (n <= d->opts.max_unit_bytes &&
-				   jd_parse(d->jp, l, n, &root, NULL, 0) == JD_E_SYNTAX) {
-				rc = try_document(d, r, l, n, src, &done);
-				if (done)
-					break;
+			rc = first_line(d, r, &hold, l, n, src, &sse, &doc, &done);
+			if (rc || done)
+				break;
+			if (doc)
 				continue;
-			}
 		}
-		rc = sse ? sse_line(d, sse, l, n, r->line_no, src) : nd_line(d, l, n, r->line_no, src);
+		rc = sse ? sse_line(d, sse, l, n, r->line_no, src)
+			 : nd_framed(d, &hold, l, n, r->line_no, src);
 	}
 	if (!rc && got < 0 && !done)
 		rc = got;
+	if (!rc && hold.n) /* a length line at the very end */
+		rc = nd_line(d, hold.text, hold.n, hold.line, src);
 	if (!rc && sse) {
 		struct ingest_sse_event ev;
 		if (ingest_sse_flush(sse, &ev) == INGEST_SSE_EVENT) {

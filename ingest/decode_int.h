@@ -91,6 +91,10 @@ typedef void (*dec_fill_fn)(struct bw_decoder *d, jd_val st, struct bw_post *p, 
  * Returns dec_emit()'s result. */
 int dec_emit_status(struct bw_decoder *d, jd_val st, dec_fill_fn fill);
 
+/* Dead-letter the current unit as wrong_format: opts.format names another
+ * format; `what` says what the unit is ("a v1.1 status"). */
+void dec_wrong_format(struct bw_decoder *d, const char *what);
+
 /* Decode one parsed JSON value as a unit (shape detection and dispatch). */
 int dec_value(struct bw_decoder *d, jd_val root);
 

@@ -208,23 +208,11 @@ int ingest_stream_connect(const struct ingest_stream_conn_opts *o, struct ingest
 /* ---- building the request for a stream source ------------------------------------- */
 
 #include "cfg.h"
-
-/* Source shapes `--format` accepts. */
-enum ingest_stream_format {
-	INGEST_FORMAT_AUTO = 0, /* detect from the URL path and Content-Type */
-	INGEST_FORMAT_V11,      /* Twitter v1.1 statuses/filter or statuses/sample */
-	INGEST_FORMAT_V2,       /* X API v2 filtered / sampled stream */
-	INGEST_FORMAT_TWARC2,   /* twarc2 pages, one per line */
-	INGEST_FORMAT_SSE,      /* Mastodon streaming (SSE) */
-	INGEST_FORMAT_NDJSON,   /* any NDJSON */
-};
-
-/* Parse "auto", "v1.1", "v2", "twarc2", "sse", "ndjson"; -1 when unknown. */
-int ingest_stream_format_parse(const char *name);
+#include "decode.h" /* enum ingest_format (ingest.format) */
 
 /* A prepared streaming request. */
 struct ingest_stream_req {
-	enum ingest_stream_format format;   /* resolved (never AUTO) */
+	enum ingest_format format;          /* resolved (never AUTO) */
 	char url[8192];                     /* full URL with the query botwatch adds */
 	char body[8192];                    /* form body for POST; "" = GET */
 	enum ingest_stream_framing framing; /* body framing */
@@ -240,7 +228,7 @@ struct ingest_stream_req {
  * 0 or BW_EUSAGE / BW_ETOOLARGE with errstr set.
  */
 int ingest_stream_req_build(const struct bw_config *cfg, const char *src,
-			    enum ingest_stream_format format, struct ingest_stream_req *r,
+			    enum ingest_format format, struct ingest_stream_req *r,
 			    char *errstr, size_t errlen);
 
 /*

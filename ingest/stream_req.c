@@ -19,17 +19,7 @@
 	"author_id,created_at,entities,lang,public_metrics,referenced_tweets,"            \
 	"in_reply_to_user_id,source,conversation_id"
 
-int ingest_stream_format_parse(const char *name)
-{
-	static const char *const names[] = { "auto", "v1.1", "v2", "twarc2", "sse", "ndjson" };
-
-	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
-		if (strcmp(name, names[i]) == 0)
-			return i;
-	return -1;
-}
-
-static enum ingest_stream_format detect(const char *url)
+static enum ingest_format detect(const char *url)
 {
 	if (strstr(url, "/1.1/statuses/"))
 		return INGEST_FORMAT_V11;
@@ -95,7 +85,7 @@ static int build_v11(const struct bw_config *cfg, struct ingest_stream_req *r, c
 }
 
 int ingest_stream_req_build(const struct bw_config *cfg, const char *src,
-			    enum ingest_stream_format format, struct ingest_stream_req *r,
+			    enum ingest_format format, struct ingest_stream_req *r,
 			    char *errstr, size_t errlen)
 {
 	memset(r, 0, sizeof(*r));

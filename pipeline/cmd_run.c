@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 
 #include "bw_err.h"
+#include "bw_fs.h"
 #include "bw_log.h"
 #include "cfg.h"
 #include "commands.h"
@@ -69,12 +70,28 @@ static int parse_args(int argc, char **argv, struct bw_config *cfg, bool *idle)
 	return 0;
 }
 
+/* No ingest.source: the bundled demo sample, found like the default model
+ * (bw_fs_find_data()). 0, or 1 with the places looked in printed. */
+static int demo_source(struct bw_config *cfg)
+{
+	char path[4096], err[1024];
+
+	if (bw_fs_find_data("the demo sample", RUN_DEMO_SOURCE, path, sizeof(path), err,
+			    sizeof(err)) ||
+	    cfg_set(cfg, "ingest.source", path, "default", err, sizeof(err))) {
+		fprintf(stderr, "botwatch run: no ingest.source, and %s\n", err);
+		return 1;
+	}
+	BW_INFO("run: no ingest.source: ingesting the demo sample %s", path);
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct bw_config *cfg;
 	struct pipeline_opts o = { .serve_api = true, .drain_timeout_ms = RUN_DRAIN_MS };
 	volatile sig_atomic_t stop = 0;
-	char err[512];
+	char err[1024];
 	bool idle = false;
 	int rc;
 
@@ -85,9 +102,13 @@ int cmd_run(int argc, char **argv)
 	if ((rc = parse_args(argc, argv, cfg, &idle)))
 		goto out_cfg;
 	o.exit_when_idle = idle;
-	if (!cfg->ingest_source[0] &&
-	    cfg_set(cfg, "ingest.source", RUN_DEMO_SOURCE, "default", err, sizeof(err)) == 0)
-		BW_INFO("run: no ingest.source: ingesting the demo sample %s", RUN_DEMO_SOURCE);
+	if (!cfg->ingest_source[0] && (rc = demo_source(cfg)))
+		goto out_cfg;
+	if (cfg_resolve_model(cfg, NULL, err, sizeof(err))) {
+		fprintf(stderr, "botwatch run: %s\n", err);
+		rc = 1;
+		goto out_cfg;
+	}
 	if (strstr(cfg->ingest_source, "://") == NULL && strcmp(cfg->ingest_source, "-") != 0 &&
 	    access(cfg->ingest_source, R_OK) != 0) {
 		fprintf(stderr, "botwatch run: ingest.source %s: cannot read it\n", cfg->ingest_source);

@@ -111,7 +111,7 @@ static int set_paths(struct bw_config *cfg, const struct pipeline_replay_args *a
 	if (cfg_set(cfg, "features.state_dir", state, "replay --via-kafka", errstr, errlen) ||
 	    cfg_set(cfg, "store.path", a->store ? a->store : store, "replay --via-kafka", errstr,
 		    errlen) ||
-	    (a->model && cfg_set(cfg, "score.model", a->model, "--model", errstr, errlen)))
+	    cfg_resolve_model(cfg, a->model, errstr, errlen))
 		return BW_EINVAL;
 	return 0;
 }
@@ -123,7 +123,7 @@ int pipeline_replay(struct bw_config *cfg, const struct pipeline_replay_args *a)
 	struct pipeline_stats st = { 0 };
 	volatile sig_atomic_t stop = 0;
 	const char *base = getenv("TMPDIR");
-	char tmp[1024], state[1100], store[1100], err[512];
+	char tmp[1024], state[1100], store[1100], err[1024];
 	uint64_t n = 0;
 	int rc;
 

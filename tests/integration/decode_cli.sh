@@ -53,7 +53,36 @@ timeout 30 "$BIN" decode --set ingest.max_line_bytes=1024 "$TMP/long.ndjson" > /
 	|| fail "exit $? on a long line"
 grep -q 'too_large=1' "$TMP/err.txt" || fail "long line not dead-lettered: $(cat "$TMP/err.txt")"
 
-# 5. exit codes: unreadable file 1 (with a one-line message), usage errors 2
+# 5. --format (ingest.format): the v1.1 fixture as v1.1 is unchanged; as v2 every line is
+#    dead-lettered as wrong_format naming the format expected; a bad name is a usage error
+V1=$DATA/fixtures/twitter_v1_stream/python-twitter_streaming_lines.ndjson
+timeout 30 "$BIN" decode --format v1.1 "$V1" > "$TMP/out.ndjson" 2> "$TMP/err.txt" || fail "--format v1.1: exit $?"
+[ "$(wc -l < "$TMP/out.ndjson")" -eq 80 ] || fail "--format v1.1 changed the posts"
+timeout 30 "$BIN" decode --set ingest.format=v2 --dlq "$TMP/dlq.ndjson" "$V1" > "$TMP/out.ndjson" 2> "$TMP/err.txt" \
+	|| fail "ingest.format=v2: exit $?"
+[ -s "$TMP/out.ndjson" ] && fail "ingest.format=v2 decoded v1.1 posts"
+grep -q 'wrong_format=72' "$TMP/err.txt" || fail "summary: $(cat "$TMP/err.txt")"
+python3 - "$TMP/dlq.ndjson" <<'PY' || fail "wrong_format records: $(head -c 400 "$TMP/dlq.ndjson")"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert [r["line"] for r in recs] == list(range(1, 73)), [r["line"] for r in recs]
+assert all(r["reason"] == "wrong_format" and r["detail"].startswith("ingest.format is v2: expected a v2 stream line")
+           for r in recs), recs[0]
+PY
+
+# 6. a saved delimited=length capture: the length lines are framing, not dead letters
+python3 - "$V1" > "$TMP/capture.txt" <<'PY'
+import sys
+for line in open(sys.argv[1], "rb"):
+    body = line.rstrip(b"\n") + b"\r\n"
+    sys.stdout.buffer.write(b"%d\r\n" % len(body) + body)
+PY
+timeout 30 "$BIN" decode --dlq "$TMP/dlq.ndjson" "$TMP/capture.txt" > "$TMP/out.ndjson" 2> "$TMP/err.txt" || fail "capture: exit $?"
+[ "$(wc -l < "$TMP/out.ndjson")" -eq 80 ] || fail "capture: $(wc -l < "$TMP/out.ndjson") posts, want 80"
+[ -s "$TMP/dlq.ndjson" ] && fail "capture: length lines dead-lettered: $(head -2 "$TMP/dlq.ndjson")"
+grep -q 'length lines (delimited=length): 72;' "$TMP/err.txt" || fail "capture summary: $(cat "$TMP/err.txt")"
+
+# 7. exit codes: unreadable file 1 (with a one-line message), usage errors 2
 set +e
 timeout 30 "$BIN" decode /nonexistent/file.ndjson > /dev/null 2> "$TMP/err.txt"; rc=$?
 [ $rc -eq 1 ] || fail "unreadable file: exit $rc, want 1"
@@ -62,6 +91,9 @@ timeout 30 "$BIN" decode > /dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || fail "no files: exit $rc, want 2"
 timeout 30 "$BIN" decode --probe-time yesterday x > /dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || fail "bad --probe-time: exit $rc, want 2"
+timeout 30 "$BIN" decode --format v3 x > /dev/null 2> "$TMP/err.txt"; rc=$?
+[ $rc -eq 2 ] || fail "bad --format: exit $rc, want 2"
+grep -q "ingest.format: 'v3' is not one of auto|v1.1|v2|twarc2|sse|ndjson" "$TMP/err.txt" || fail "bad --format: $(cat "$TMP/err.txt")"
 timeout 30 "$BIN" decode --help > /dev/null 2>&1; rc=$?
 [ $rc -eq 0 ] || fail "--help: exit $rc"
 set -e

@@ -46,6 +46,16 @@ consume_ids posts.stdin 400
 cmp -s "$T/want" "$T/got" || fail "posts from gzip stdin differ"
 ok "gzip on stdin: the same 400 posts"
 
+# ingest.format: forced v2, every v1.1 line is dead-lettered as wrong_format naming it
+timeout 60 "$BW" ingest --source "$f" --format v2 --topic posts.fmt --set ingest.dlq_topic=posts.fmt.dlq \
+	--brokers "$BROKER" --set ingest.max_line_bytes=2048 --set ingest.lag_groups= \
+	>"$T/ingest.out" 2>"$T/ingest.err" || fail "--format v2 ingest exited $?: $(tail -2 "$T/ingest.err")"
+grep -q 'botwatch ingest: 0 post(s), 403 dead-lettered' "$T/ingest.err" || fail "--format v2 summary: $(tail -1 "$T/ingest.err")"
+timeout 30 "$KCONSUME" -b "$BROKER" -t posts.fmt.dlq --raw -n 403 --idle-ms 2000 >"$T/dlq.fmt" 2>"$T/kc.err" || fail "DLQ: $(cat "$T/kc.err")"
+[ "$(grep -c '"reason":"wrong_format","detail":"ingest.format is v2: expected a v2 stream line, page or tweet, got a v1.1 status"' "$T/dlq.fmt")" -eq 400 ] \
+	|| fail "wrong_format records: $(head -c 600 "$T/dlq.fmt")"
+ok "--format v2 on a v1.1 file: 400 wrong_format records naming the format, 0 posts"
+
 # a missing file is a clear one-line error
 "$BW" ingest --source "$T/nope.ndjson" --brokers "$BROKER" --set ingest.lag_groups= >"$T/o" 2>"$T/e"
 [ $? -eq 1 ] && grep -q 'nope.ndjson' "$T/e" || fail "missing file: $(cat "$T/e")"

@@ -22,6 +22,7 @@
 #include "clf.h"
 #include "clf_cmd.h"
 #include "clf_int.h"
+#include "feat.h"
 
 static void test_auc_hand_checked(void **state)
 {
@@ -470,24 +471,52 @@ static void test_activity_cap(void **state)
 				.act_b = 0.5, .act_cap = 2.0 };
 	double dec[2] = { 1.0, 0.1 }, scale;
 	/* profile -1 + 2 = 1; activity 0.5 + 0.3 = 0.8, inside the cap */
-	assert_true(fabs(clf_entry_logit(&e, dec, &scale) - 1.8) < 1e-12);
+	assert_true(fabs(clf_entry_logit(&e, dec, false, &scale) - 1.8) < 1e-12);
 	assert_true(fabs(scale - 1.0) < 1e-12);
 	dec[1] = 10; /* activity 30.5: clipped to 2 */
-	assert_true(fabs(clf_entry_logit(&e, dec, &scale) - 3.0) < 1e-12);
+	assert_true(fabs(clf_entry_logit(&e, dec, false, &scale) - 3.0) < 1e-12);
 	assert_true(fabs(scale - 2.0 / 30.5) < 1e-12);
 	dec[1] = -10; /* -29.5: clipped to -2 */
-	assert_true(fabs(clf_entry_logit(&e, dec, NULL) - (-1.0)) < 1e-12);
+	assert_true(fabs(clf_entry_logit(&e, dec, false, NULL) - (-1.0)) < 1e-12);
 	dec[0] = 100; /* the profile part is never clipped */
-	assert_true(fabs(clf_entry_logit(&e, dec, NULL) - 197.0) < 1e-12);
+	assert_true(fabs(clf_entry_logit(&e, dec, false, NULL) - 197.0) < 1e-12);
 	e.act_cap = INFINITY; /* older models: no cap, no offset */
 	e.act_b = 0;
-	assert_true(fabs(clf_entry_logit(&e, dec, NULL) - 169.0) < 1e-12);
+	assert_true(fabs(clf_entry_logit(&e, dec, false, NULL) - 169.0) < 1e-12);
+	e.decl_w = 1.5; /* a declaring account: + decl_w, outside the clip */
+	assert_true(fabs(clf_entry_logit(&e, dec, true, NULL) - 170.5) < 1e-12);
+	assert_true(fabs(clf_entry_logit(&e, dec, false, NULL) - 169.0) < 1e-12);
+}
+
+/* Declaring automation reads the handle, name and bio word counts and the
+ * platform bot flag; nothing else. */
+static void test_declares(void **state)
+{
+	(void)state;
+	double *x = calloc(feat_count(), sizeof(double));
+	long first = 0;
+	assert_non_null(x);
+	assert_false(clf_declares(x, &first));
+	assert_int_equal(first, -1);
+	x[feat_index("user.description_credits_maker")] = 1;
+	assert_false(clf_declares(x, NULL));
+	x[feat_index("user.description_bot_words")] = 2;
+	assert_true(clf_declares(x, &first));
+	assert_int_equal(first, feat_index("user.description_bot_words"));
+	x[feat_index("user.screen_name_bot_words")] = 1;
+	assert_true(clf_declares(x, &first));
+	assert_int_equal(first, feat_index("user.screen_name_bot_words"));
+	memset(x, 0, feat_count() * sizeof(double));
+	x[feat_index("user.self_declared_bot")] = 1;
+	assert_true(clf_declares(x, NULL));
+	free(x);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_auc_hand_checked),
+		cmocka_unit_test(test_declares),
 		cmocka_unit_test(test_folds_stratified_deterministic),
 		cmocka_unit_test(test_platt_monotone),
 		cmocka_unit_test(test_predict_equals_libsvm),

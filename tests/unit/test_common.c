@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bw_arena.h"
 #include "bw_err.h"
@@ -275,6 +276,49 @@ static void test_kafka_lag_measures_retention(void **state)
 	bw_kafka_mock_free(m);
 }
 
+/* Data files are found from the working directory, then beside the
+ * executable's build tree (<exe dir>/..), then under its install prefix. */
+static void test_find_data_places(void **state)
+{
+	(void)state;
+	char exe[4096], rel[128], probe[4400], out[4096], err[2048], cwd[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	FILE *f;
+
+	assert_true(n > 0);
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0'; /* build/tests */
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	/* as given: absolute, or existing from the working directory */
+	assert_int_equal(bw_fs_find_data("x", "/proc/self/exe", out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "/proc/self/exe");
+	assert_int_equal(bw_fs_find_data("x", "/nonexistent/m.model", out, sizeof(out), err,
+					 sizeof(err)), BW_ENOENT);
+	assert_string_equal(err, "x /nonexistent/m.model: No such file or directory");
+	assert_int_equal(bw_fs_find_data("x", "", out, sizeof(out), err, sizeof(err)), BW_ENOENT);
+	/* beside the build tree: <exe dir>/../<rel> */
+	snprintf(rel, sizeof(rel), "bw_find_probe_%ld.model", (long)getpid());
+	snprintf(probe, sizeof(probe), "%s/../%s", exe, rel);
+	assert_non_null(f = fopen(probe, "w"));
+	fclose(f);
+	assert_int_equal(bw_fs_find_data("score.model", rel, out, sizeof(out), err, sizeof(err)), 0);
+	assert_non_null(strstr(out, rel));
+	assert_null(strstr(out, "/../")); /* canonical */
+	assert_int_equal(access(out, F_OK), 0);
+	/* too small an output buffer is an error, not a truncated path */
+	assert_int_equal(bw_fs_find_data("score.model", rel, out, 8, err, sizeof(err)), BW_ETOOLARGE);
+	unlink(probe);
+	/* nowhere: every place is named */
+	assert_int_equal(bw_fs_find_data("score.model", rel, out, sizeof(out), err, sizeof(err)),
+			 BW_ENOENT);
+	snprintf(probe, sizeof(probe), "%s/%s (working directory)", cwd, rel);
+	assert_non_null(strstr(err, probe));
+	snprintf(probe, sizeof(probe), "%s/../%s (beside the executable's build tree)", exe, rel);
+	assert_non_null(strstr(err, probe));
+	snprintf(probe, sizeof(probe), "%s/../share/botwatch/%s (its install prefix)", exe, rel);
+	assert_non_null(strstr(err, probe));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -287,6 +331,7 @@ int main(void)
 		cmocka_unit_test(test_mkdir_p_creates_parents),
 		cmocka_unit_test(test_kafka_fetch_wait_explicit_setting_wins),
 		cmocka_unit_test(test_kafka_lag_measures_retention),
+		cmocka_unit_test(test_find_data_places),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }

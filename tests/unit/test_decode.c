@@ -41,12 +41,13 @@ static void coll_dlq(const struct bw_dlq_rec *r, void *opaque)
 	json_array_append_new(c->dlq, bw_dlq_to_json(r));
 }
 
-static struct bw_decoder *new_dec(struct coll *c, size_t max_unit, int max_depth, int64_t probe)
+static struct bw_decoder *new_dec_fmt(struct coll *c, size_t max_unit, int max_depth,
+				      int64_t probe, enum ingest_format format)
 {
 	char err[256];
 	struct bw_decode_opts o = { .max_unit_bytes = max_unit, .max_depth = max_depth,
 				    .probe_time_ms = probe, .on_post = coll_post,
-				    .on_dlq = coll_dlq, .opaque = c };
+				    .on_dlq = coll_dlq, .opaque = c, .format = format };
 	struct bw_decoder *d;
 
 	c->posts = json_array();
@@ -54,6 +55,11 @@ static struct bw_decoder *new_dec(struct coll *c, size_t max_unit, int max_depth
 	d = ingest_decoder_new(&o, err, sizeof(err));
 	assert_non_null(d);
 	return d;
+}
+
+static struct bw_decoder *new_dec(struct coll *c, size_t max_unit, int max_depth, int64_t probe)
+{
+	return new_dec_fmt(c, max_unit, max_depth, probe, INGEST_FORMAT_AUTO);
 }
 
 static void coll_free(struct coll *c)
@@ -69,17 +75,25 @@ static const char *data_path(const char *rel, char *buf, size_t n)
 	return buf;
 }
 
-/* Decode one data file with default caps into c; returns the decoder (caller frees). */
-static struct bw_decoder *decode_data(struct coll *c, const char *rel, int64_t probe)
+/* Decode one data file in `format` with default caps into c; returns the
+ * decoder (caller frees). */
+static struct bw_decoder *decode_data_fmt(struct coll *c, const char *rel, int64_t probe,
+					  enum ingest_format format)
 {
 	char path[512], err[256];
-	struct bw_decoder *d = new_dec(c, 0, 0, probe);
+	struct bw_decoder *d = new_dec_fmt(c, 0, 0, probe, format);
 	int rc = ingest_decode_file(d, data_path(rel, path, sizeof(path)), err, sizeof(err));
 	if (rc)
 		fprintf(stderr, "%s: %s\n", path, err);
 	assert_int_equal(rc, 0);
 	assert_int_equal(ingest_decoder_finish(d), 0);
 	return d;
+}
+
+/* Decode one data file with default caps into c; returns the decoder (caller frees). */
+static struct bw_decoder *decode_data(struct coll *c, const char *rel, int64_t probe)
+{
+	return decode_data_fmt(c, rel, probe, INGEST_FORMAT_AUTO);
 }
 
 static json_t *find_post(json_t *posts, const char *id, bool embedded)
@@ -218,13 +232,27 @@ static void test_mastodon_account_and_sse(void **state)
 	s = ingest_decoder_stats(d);
 	assert_int_equal(s->posts, 3);
 	assert_int_equal(s->control[BW_CTRL_DELETE], 1);
-	assert_int_equal(s->control[BW_CTRL_OTHER], 2);
+	assert_int_equal(s->control[BW_CTRL_NOTIFICATION], 2); /* their own kind, not `other` */
+	assert_int_equal(s->control[BW_CTRL_OTHER], 0);
 	assert_int_equal(s->control[BW_CTRL_KEEPALIVE], 2);
 	assert_int_equal(json_array_size(c.dlq), 0);
 	p = find_post(c.posts, "117024236559579118", false);
 	assert_string_equal(jstr(p, "author.screen_name"), "mastodonpy_test");
+	/* status.update: the edited status is a post again, under the same id */
+	assert_string_equal(jstr(json_array_get(c.posts, 0), "id"), "117024236332527350");
+	assert_string_equal(jstr(json_array_get(c.posts, 2), "id"), "117024236332527350");
 	ingest_decoder_free(d);
 	coll_free(&c);
+
+	/* `conversation` events stay `other` */
+	d = decode_data(&c, "fixtures/mastodon/mastodonpy_sse_streaming_direct_conversation.txt", BW_TIME_NONE);
+	s = ingest_decoder_stats(d);
+	assert_int_equal(s->control[BW_CTRL_OTHER], 2);
+	assert_int_equal(s->control[BW_CTRL_NOTIFICATION], 0);
+	assert_int_equal(json_array_size(c.dlq), 0);
+	ingest_decoder_free(d);
+	coll_free(&c);
+	assert_string_equal(bw_ctrl_type_name(BW_CTRL_NOTIFICATION), "notification");
 }
 
 static void test_deletion_and_control_counts(void **state)
@@ -841,6 +869,55 @@ static void test_long_lines_in_files(void **state)
 	free(line);
 }
 
+/* Regression (ASan): a line longer than the cap and than a read chunk keeps
+ * only its first bytes; the SSE assembler and the length-line check read
+ * past them. Both now see only the bytes kept. */
+static void test_long_lines_sse_and_length(void **state)
+{
+	(void)state;
+	static const char good[] = "event: update\ndata: {\"id\":\"1\",\"content\":\"c\",\"account\":{\"id\":\"2\"}}\n\n";
+	char path[] = "/tmp/bw_decode_long_sse_XXXXXX", err[256];
+	size_t big = 600000;
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	struct coll c;
+	struct bw_decoder *d;
+
+	assert_non_null(f);
+	fputs("event: update\ndata: ", f);
+	for (size_t i = 0; i < big; i++)
+		fputc('1', f); /* all digits: also a candidate length line */
+	fputs("\n\n", f);
+	fputs(good, f);
+	fclose(f);
+	for (size_t cap = 100; cap <= 1048576; cap = cap == 100 ? 1048576 : cap * 2) {
+		d = new_dec(&c, cap, 0, BW_TIME_NONE);
+		assert_int_equal(ingest_decode_file(d, path, err, sizeof(err)), 0);
+		assert_int_equal(json_array_size(c.posts), 1);
+		assert_int_equal(json_array_size(c.dlq), 1);
+		assert_string_equal(jstr(json_array_get(c.dlq, 0), "reason"),
+				    cap < big ? "too_large" : "number_range"); /* 600,000 digits */
+		ingest_decoder_free(d);
+		coll_free(&c);
+	}
+	/* the same digits as a bare NDJSON line: never taken for a length line */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (size_t i = 0; i < big; i++)
+		fputc('7', f);
+	fputs("\n{\"id_str\":\"1\",\"text\":\"a\",\"user\":{\"id_str\":\"2\"}}\n", f);
+	fclose(f);
+	d = new_dec(&c, 100, 0, BW_TIME_NONE);
+	assert_int_equal(ingest_decode_file(d, path, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(c.posts), 1);
+	assert_int_equal(json_array_size(c.dlq), 1);
+	assert_string_equal(jstr(json_array_get(c.dlq, 0), "reason"), "too_large");
+	assert_int_equal(ingest_decoder_stats(d)->length_lines, 0);
+	ingest_decoder_free(d);
+	coll_free(&c);
+	unlink(path);
+}
+
 static void test_unreadable_file(void **state)
 {
 	(void)state;
@@ -852,6 +929,255 @@ static void test_unreadable_file(void **state)
 	assert_string_equal(err, "/nonexistent/x.ndjson: No such file or directory");
 	ingest_decoder_free(d);
 	coll_free(&c);
+}
+
+
+/* --- v1.1 delimited=length captures ------------------------------------------ */
+
+/* The v1.1 stream fixture written as a delimited=length capture: each line
+ * preceded by its length. `count` is what the length counts beyond the JSON
+ * (2: Twitter's "\r\n", 1: a "\n", 0: nothing); `crlf` writes "\r\n" endings. */
+static char *length_capture(size_t extra, bool crlf, size_t *out_len)
+{
+	char path[512], *line = NULL, *buf = NULL;
+	size_t cap = 0, len = 0;
+	FILE *in = fopen(data_path("fixtures/twitter_v1_stream/python-twitter_streaming_lines.ndjson", path, sizeof(path)), "r");
+	FILE *out = open_memstream(&buf, &len);
+	ssize_t n;
+
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((n = getline(&line, &cap, in)) > 0) {
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		fprintf(out, "%zu%s%s%s", (size_t)n + extra, crlf ? "\r\n" : "\n", line, crlf ? "\r\n" : "\n");
+		if (crlf)
+			fputs("\r\n", out); /* a keep-alive between statuses */
+	}
+	free(line);
+	fclose(in);
+	fclose(out);
+	*out_len = len;
+	return buf;
+}
+
+/* Regression: a saved delimited=length stream sent its length lines to the DLQ. */
+static void test_length_lines_are_framing(void **state)
+{
+	(void)state;
+	static const struct { size_t extra; bool crlf; } variants[] = {
+		{ 2, true }, { 2, false }, { 1, false }, { 0, true }, { 0, false },
+	};
+	for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+		size_t len;
+		char *buf = length_capture(variants[v].extra, variants[v].crlf, &len);
+		struct coll c;
+		struct bw_decoder *d = new_dec(&c, 0, 0, BW_TIME_NONE);
+		const struct bw_decode_stats *s = ingest_decoder_stats(d);
+
+		assert_int_equal(ingest_decode_buffer(d, buf, len, "capture"), 0);
+		/* exactly the plain file's 72 statuses (+8 embedded), nothing dead-lettered */
+		assert_int_equal(json_array_size(c.posts), 80);
+		assert_int_equal(json_array_size(c.dlq), 0);
+		assert_int_equal(s->length_lines, 72);
+		assert_int_equal(s->units, 72 + (variants[v].crlf ? 72 : 0)); /* + keep-alives */
+		ingest_decoder_free(d);
+		coll_free(&c);
+		/* forced v1.1 reads them too; forced ndjson or v2 does not */
+		d = new_dec_fmt(&c, 0, 0, BW_TIME_NONE, INGEST_FORMAT_V11);
+		assert_int_equal(ingest_decode_buffer(d, buf, len, "capture"), 0);
+		assert_int_equal(ingest_decoder_stats(d)->length_lines, 72);
+		assert_int_equal(json_array_size(c.dlq), 0);
+		ingest_decoder_free(d);
+		coll_free(&c);
+		d = new_dec_fmt(&c, 0, 0, BW_TIME_NONE, INGEST_FORMAT_NDJSON);
+		assert_int_equal(ingest_decode_buffer(d, buf, len, "capture"), 0);
+		assert_int_equal(ingest_decoder_stats(d)->length_lines, 0);
+		assert_int_equal(ingest_decoder_stats(d)->dlq[BW_DLQ_UNKNOWN_SHAPE], 72);
+		ingest_decoder_free(d);
+		coll_free(&c);
+		free(buf);
+	}
+}
+
+/* Only a length that matches the next line is framing; any other digits
+ * line is dead-lettered as before, at its own line number. */
+static void test_length_lines_must_match(void **state)
+{
+	(void)state;
+	static const char st[] = "{\"id_str\":\"1\",\"text\":\"a\",\"user\":{\"id_str\":\"2\"}}";
+	static const struct { json_int_t line; const char *reason; } want[] = {
+		{ 1, "unknown_shape" }, { 3, "unknown_shape" }, { 6, "unknown_shape" },
+		{ 7, "invalid_json" }, { 10, "unknown_shape" },
+	};
+	size_t L = strlen(st);
+	char buf[1024];
+	struct coll c;
+	struct bw_decoder *d = new_dec(&c, 0, 0, BW_TIME_NONE);
+
+	snprintf(buf, sizeof(buf),
+		 "%zu\n%s\n"       /* 1-2: one short of the status: DLQ, the status decoded */
+		 "%zu\n%zu\n%s\n"  /* 3-5: followed by a digits line: DLQ; then framing */
+		 "8\nnot json\n"   /* 6-7: 8 bytes, but not a JSON object: both DLQ */
+		 "%zu\n%s\n"       /* 8-9: framing */
+		 "%zu\n",          /* 10: a length line at the very end: DLQ */
+		 L - 1, st, L + 3, L + 2, st, L, st, L);
+	assert_int_equal(ingest_decode_buffer(d, buf, strlen(buf), "cap"), 0);
+	assert_int_equal(json_array_size(c.posts), 3);
+	assert_int_equal(ingest_decoder_stats(d)->length_lines, 2);
+	assert_int_equal(json_array_size(c.dlq), 5);
+	for (size_t i = 0; i < 5; i++) {
+		assert_int_equal(jint(json_array_get(c.dlq, i), "line"), want[i].line);
+		assert_string_equal(jstr(json_array_get(c.dlq, i), "reason"), want[i].reason);
+	}
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
+/* --- ingest.format ---------------------------------------------------------- */
+
+/* Posts and DLQ records of one fixture decoded in one format. */
+struct fmt_case {
+	const char *rel;          /* fixture under ../shared/data */
+	enum ingest_format fmt;   /* forced format */
+	size_t posts;             /* posts expected */
+	size_t wrong;             /* wrong_format DLQ records expected */
+	const char *detail;       /* substring of the first wrong_format detail, or NULL */
+};
+
+static void check_fmt_case(const struct fmt_case *fc)
+{
+	struct coll c;
+	struct bw_decoder *d = decode_data_fmt(&c, fc->rel, BW_TIME_NONE, fc->fmt);
+	size_t i, wrong = 0;
+	json_t *r;
+	const char *first = NULL;
+
+	json_array_foreach(c.dlq, i, r) {
+		if (strcmp(jstr(r, "reason"), "wrong_format") != 0)
+			continue;
+		if (!wrong++)
+			first = jstr(r, "detail");
+	}
+	if (json_array_size(c.posts) != fc->posts || wrong != fc->wrong)
+		fail_msg("%s as %s: %zu posts, %zu wrong_format (want %zu, %zu)", fc->rel,
+			 ingest_format_name(fc->fmt), json_array_size(c.posts), wrong, fc->posts,
+			 fc->wrong);
+	if (fc->detail && (!first || !strstr(first, fc->detail)))
+		fail_msg("%s as %s: detail '%s' lacks '%s'", fc->rel, ingest_format_name(fc->fmt),
+			 first ? first : "(none)", fc->detail);
+	assert_int_equal(ingest_decoder_stats(d)->dlq[BW_DLQ_WRONG_FORMAT], wrong);
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
+/* A forced format decodes its own fixtures exactly as auto does and
+ * dead-letters every other shape, naming the format it expected. */
+static void test_format_forced_on_fixtures(void **state)
+{
+	(void)state;
+	static const char v1[] = "fixtures/twitter_v1_stream/python-twitter_streaming_lines.ndjson";
+	static const char v2[] = "fixtures/twitter_v2/twarc-csv_search_recent_brexit_page.jsonl";
+	static const char sse[] = "fixtures/mastodon/mastodonpy_sse_streaming_user_update_notification_delete_status-update.txt";
+	static const char js[] = "fixtures/bluesky_jetstream/jetstream_v1_golden_10_events.jsonl";
+	static const char pretty[] = "fixtures/twitter_v1_stream_control/hbc_status-deletion.json";
+	static const char timeline[] = "fixtures/twitter_v1_rest/tweepy_home_timeline.json";
+	static const char masto[] = "fixtures/mastodon/mastodonpy_status_get.json";
+	static const struct fmt_case cases[] = {
+		{ v1, INGEST_FORMAT_AUTO, 80, 0, NULL },
+		{ v1, INGEST_FORMAT_V11, 80, 0, NULL },
+		{ v1, INGEST_FORMAT_NDJSON, 80, 0, NULL },
+		{ v1, INGEST_FORMAT_V2, 0, 72,
+		  "ingest.format is v2: expected a v2 stream line, page or tweet, got a v1.1 status" },
+		{ v1, INGEST_FORMAT_SSE, 0, 72, "ingest.format is sse: expected a Mastodon status in "
+		  "an SSE event, got a line that is not an SSE field" },
+		{ v2, INGEST_FORMAT_V2, 159, 0, NULL },
+		{ v2, INGEST_FORMAT_TWARC2, 159, 0, NULL },
+		{ v2, INGEST_FORMAT_V11, 0, 1, "ingest.format is v1.1: expected a v1.1 status, control "
+		  "message, timeline, search response or profile-only record, got a v2 stream line or page" },
+		{ sse, INGEST_FORMAT_SSE, 3, 0, NULL },
+		/* every line of the SSE body is named, blank and comment lines aside */
+		{ sse, INGEST_FORMAT_V11, 0, 14, "ingest.format is v1.1: expected a v1.1 status, "
+		  "control message, timeline, search response or profile-only record, got an SSE line" },
+		{ sse, INGEST_FORMAT_NDJSON, 0, 14, "got an SSE line" },
+		{ js, INGEST_FORMAT_NDJSON, 1, 0, NULL },
+		{ js, INGEST_FORMAT_TWARC2, 0, 10, "expected a twarc2 page or flattened tweet, got a "
+		  "Bluesky Jetstream event" },
+		{ timeline, INGEST_FORMAT_V11, 22, 0, NULL }, /* one document: 19 statuses + 3 embedded */
+		{ timeline, INGEST_FORMAT_V2, 0, 19, "got a v1.1 status" },
+		{ masto, INGEST_FORMAT_NDJSON, 1, 0, NULL },
+		{ masto, INGEST_FORMAT_SSE, 0, 1, "got a line that is not an SSE field" }, /* unframed */
+		{ masto, INGEST_FORMAT_V11, 0, 1, "got a Mastodon status" },
+		{ pretty, INGEST_FORMAT_V11, 1, 0, NULL },   /* pretty-printed control: a document */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_fmt_case(&cases[i]);
+}
+
+/* ndjson reads one JSON value per line: a pretty-printed document is not
+ * gathered, each of its lines is dead-lettered where it stands. */
+static void test_format_ndjson_no_documents(void **state)
+{
+	(void)state;
+	struct coll c;
+	struct bw_decoder *d = decode_data_fmt(&c, "fixtures/twitter_v1_stream_control/hbc_status-deletion.json",
+					       BW_TIME_NONE, INGEST_FORMAT_NDJSON);
+
+	assert_int_equal(json_array_size(c.posts), 0);
+	assert_int_equal(ingest_decoder_stats(d)->units, 10);
+	assert_int_equal(ingest_decoder_stats(d)->dlq[BW_DLQ_INVALID_JSON], 10); /* "{" ... "}" */
+	assert_int_equal(jint(json_array_get(c.dlq, 0), "line"), 1);
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
+/* A mixed file under v1.1: the v1.1 lines decode, the others are dead-lettered
+ * at their own line numbers; auto decodes them all. */
+static void test_format_mixed_lines(void **state)
+{
+	(void)state;
+	static const char mixed[] =
+		"{\"id_str\":\"1\",\"text\":\"a\",\"user\":{\"id_str\":\"2\"}}\n"
+		"{\"data\":{\"id\":\"3\",\"text\":\"b\",\"author_id\":\"4\"}}\n"
+		"{\"id\":\"5\",\"content\":\"<p>c</p>\",\"account\":{\"id\":\"6\",\"acct\":\"m\"}}\n"
+		"{\"limit\":{\"track\":7}}\n"
+		"{\"user\":{\"id_str\":\"8\",\"created_at\":\"Mon Jan 01 00:00:00 +0000 2018\"},\"created_at\":\"2019-01-01T00:00:00Z\"}\n"
+		"{\"v\":1,\"kind\":\"original\",\"author\":{\"id\":\"9\"},\"id\":\"10\",\"platform\":\"twitter\"}\n";
+	struct coll c;
+	struct bw_decoder *d = new_dec_fmt(&c, 0, 0, BW_TIME_NONE, INGEST_FORMAT_V11);
+
+	assert_int_equal(ingest_decode_buffer(d, mixed, strlen(mixed), "mixed"), 0);
+	assert_int_equal(ingest_decoder_finish(d), 0);
+	assert_int_equal(json_array_size(c.posts), 2); /* the status and the profile */
+	assert_int_equal(ingest_decoder_stats(d)->control[BW_CTRL_LIMIT], 1);
+	assert_int_equal(json_array_size(c.dlq), 3);
+	assert_int_equal(jint(json_array_get(c.dlq, 0), "line"), 2);
+	assert_int_equal(jint(json_array_get(c.dlq, 1), "line"), 3);
+	assert_int_equal(jint(json_array_get(c.dlq, 2), "line"), 6);
+	assert_non_null(strstr(jstr(json_array_get(c.dlq, 2), "detail"), "got a botwatch record"));
+	ingest_decoder_free(d);
+	coll_free(&c);
+
+	d = new_dec(&c, 0, 0, BW_TIME_NONE);
+	assert_int_equal(ingest_decode_buffer(d, mixed, strlen(mixed), "mixed"), 0);
+	assert_int_equal(ingest_decoder_finish(d), 0);
+	assert_int_equal(json_array_size(c.posts), 5);
+	assert_int_equal(json_array_size(c.dlq), 0);
+	ingest_decoder_free(d);
+	coll_free(&c);
+	/* under sse an event's data must be a Mastodon status */
+	static const char sse_v1[] = "event: update\ndata: {\"id_str\":\"1\",\"text\":\"a\",\"user\":{\"id_str\":\"2\"}}\n\n";
+	d = new_dec_fmt(&c, 0, 0, BW_TIME_NONE, INGEST_FORMAT_SSE);
+	assert_int_equal(ingest_decode_buffer(d, sse_v1, strlen(sse_v1), "sse"), 0);
+	assert_int_equal(json_array_size(c.posts), 0);
+	assert_int_equal(json_array_size(c.dlq), 1);
+	assert_string_equal(jstr(json_array_get(c.dlq, 0), "detail"),
+			    "ingest.format is sse: expected a Mastodon status in an SSE event, got a v1.1 status");
+	ingest_decoder_free(d);
+	coll_free(&c);
+	assert_int_equal(ingest_format_parse("twarc2"), INGEST_FORMAT_TWARC2);
+	assert_string_equal(ingest_format_name(INGEST_FORMAT_V11), "v1.1");
+	assert_string_equal(bw_dlq_reason_name(BW_DLQ_WRONG_FORMAT), "wrong_format");
 }
 
 int main(void)
@@ -874,7 +1200,13 @@ int main(void)
 		cmocka_unit_test(test_record_round_trip),
 		cmocka_unit_test(test_append_json_matches_jansson),
 		cmocka_unit_test(test_long_lines_in_files),
+		cmocka_unit_test(test_long_lines_sse_and_length),
 		cmocka_unit_test(test_unreadable_file),
+		cmocka_unit_test(test_format_forced_on_fixtures),
+		cmocka_unit_test(test_format_ndjson_no_documents),
+		cmocka_unit_test(test_format_mixed_lines),
+		cmocka_unit_test(test_length_lines_are_framing),
+		cmocka_unit_test(test_length_lines_must_match),
 	};
 	return cmocka_run_group_tests_name("decode", tests, NULL, NULL);
 }

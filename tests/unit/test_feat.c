@@ -557,6 +557,42 @@ static void test_screen_name_likelihood(void **state)
 	assert_true(feat_screen_name_likelihood("SunShine") == word); /* case-folded */
 }
 
+/* The profile's automation words: handle words split at '_', digits and
+ * case changes, names ending in "bot"/"gpt", surnames that only end in "bot". */
+static void test_self_declaration_words(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *screen, *name, *desc; /* profile */
+		double sn, nm, de, credits;       /* expected features */
+	} cases[] = {
+		{ "MagicRealismBot", "Magic Realism Bot", "A bot by @chrisrodley. Tweets every 4 hours.", 1, 1, 1, 1 },
+		{ "dril_gpt2", "wint but AI", "", 1, 0, 0, 0 },
+		{ "AIBot", "GPT2Wint", "auto-generated posts (GPT-2 and Markov chains)", 1, 1, 3, 0 },
+		{ "tinycarebot", "", "Automated self-care reminders", 1, 0, 1, 0 },
+		{ "talbot_anna", "Anna Talbot", "robotics student, photo by @friend", 0, 0, 0, 1 },
+		{ "botanist_jo", "Jo", "I love plants. bots are not people", 0, 0, 1, 0 },
+		{ "Kevin", "Kevin Hooke", "standby", 0, 0, 0, 0 },
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct feat_account *a = feat_account_new("5");
+		struct bw_post p;
+		double *v = vec();
+		post_init(&p, "5", "1", T0);
+		p.author.screen_name = cases[k].screen;
+		p.author.name = cases[k].name;
+		p.author.description = cases[k].desc;
+		assert_int_equal(feat_account_update(a, &p), 0);
+		assert_int_equal(feat_account_extract(a, BW_TIME_NONE, v), 0);
+		assert_close(get(v, "user.screen_name_bot_words"), cases[k].sn, 0, cases[k].screen);
+		assert_close(get(v, "user.name_bot_words"), cases[k].nm, 0, cases[k].name);
+		assert_close(get(v, "user.description_bot_words"), cases[k].de, 0, cases[k].desc);
+		assert_close(get(v, "user.description_credits_maker"), cases[k].credits, 0, cases[k].desc);
+		feat_account_free(a);
+		free(v);
+	}
+}
+
 static void test_hostile_values_stay_finite(void **state)
 {
 	(void)state;
@@ -610,6 +646,7 @@ int main(void)
 		cmocka_unit_test(test_profiles_and_observations),
 		cmocka_unit_test(test_post_targets),
 		cmocka_unit_test(test_screen_name_likelihood),
+		cmocka_unit_test(test_self_declaration_words),
 		cmocka_unit_test(test_hostile_values_stay_finite),
 	};
 	return cmocka_run_group_tests_name("feat", tests, NULL, NULL);

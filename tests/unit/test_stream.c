@@ -269,8 +269,8 @@ static void test_request_building(void **state)
 	assert_true(r.sniff_sse);
 	assert_int_equal(ingest_stream_req_build(cfg, "/tmp/file", INGEST_FORMAT_AUTO, &r, err,
 						 sizeof(err)), BW_EUSAGE);
-	assert_int_equal(ingest_stream_format_parse("twarc2"), INGEST_FORMAT_TWARC2);
-	assert_int_equal(ingest_stream_format_parse("v3"), -1);
+	assert_int_equal(ingest_format_parse("twarc2"), INGEST_FORMAT_TWARC2);
+	assert_int_equal(ingest_format_parse("v3"), -1);
 	cfg_free(cfg);
 }
 
