@@ -114,7 +114,7 @@ int clf_explain(const struct clf_model *mdl, const double *x, uint32_t avail, co
 	size_t cap = 1; /* the declaration term */
 	for (size_t k = 0; k < e->nuse; k++)
 		cap += h->grp[e->use[k]] ? h->grp[e->use[k]]->ncol : 0;
-	if (!(out->c = malloc((cap ? cap : 1) * sizeof(*out->c))))
+	if (!(out->c = malloc(cap * sizeof(*out->c))))
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 	/* the activity part may be clipped (act_cap): scale its contributions by
 	 * the clip factor so that bias + contributions still equal the logit */

@@ -216,6 +216,16 @@ static const char *const bot_words[] = {
 static const char *const not_bot_suffix[] = { "abbot", "talbot", "cabot", "chabot", "sabot", "turbot",
 					      "robot" };
 
+static bool is_upper(char c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+static bool is_letter(char c)
+{
+	return is_upper(c) || (c >= 'a' && c <= 'z');
+}
+
 static bool ends_with(const char *w, size_t n, const char *suf)
 {
 	size_t k = strlen(suf);
@@ -247,12 +257,11 @@ static double bot_words_in(const char *s, bool camel)
 	while (s && *s) {
 		char w[32];
 		size_t k = 0;
-		while (*s && !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+		while (*s && !is_letter(*s))
 			s++;
-		while ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')) {
-			bool up = *s >= 'A' && *s <= 'Z';
-			if (camel && k > 0 && up &&
-			    (!(s[-1] >= 'A' && s[-1] <= 'Z') || (s[1] >= 'a' && s[1] <= 'z')))
+		while (is_letter(*s)) {
+			bool up = is_upper(*s);
+			if (camel && k > 0 && up && (!is_upper(s[-1]) || (is_letter(s[1]) && !is_upper(s[1]))))
 				break;
 			if (k < sizeof(w))
 				w[k] = (char)(up ? *s + 32 : *s);
@@ -270,7 +279,7 @@ static double credits_maker(const char *s)
 {
 	const char *p = s;
 	while (p && (p = strstr(p, "by ")) != NULL) {
-		bool word_start = p == s || !((p[-1] >= 'a' && p[-1] <= 'z') || (p[-1] >= 'A' && p[-1] <= 'Z'));
+		bool word_start = p == s || !is_letter(p[-1]);
 		const char *q = p + 3;
 		while (*q == ' ')
 			q++;
