@@ -315,7 +315,7 @@ static int on_message(struct stage *s, const rd_kafka_message_t *m)
 /*
  * The effective limits after a lag query. features.max_update_lag, capped at
  * half of what the broker was seen to keep per partition once it pruned one
- * (its retention counted in updates: about 2,350 lz4-compressed updates fit
+ * (its retention counted in updates: about 2,500 lz4-compressed updates fit
  * the embedded broker's 5 MiB); and the open batch is committed once it holds
  * limit x partitions / 2 accounts, so that one batch's updates add about half
  * the limit to a partition (a batch of features.batch posts can otherwise
