@@ -130,7 +130,7 @@ int clf_explain(const struct clf_model *mdl, const double *x, uint32_t avail, co
 		act = act || clf_group_is_activity(e->use[k]);
 	}
 	long decl_col;
-	bool declared = clf_declares(x, &decl_col);
+	bool declared = clf_declares(x, mdl->n_features, &decl_col);
 	clf_entry_logit(e, dv, declared, &scale);
 	if (declared && e->decl_w > 0) { /* one term: the first declaring column */
 		struct clf_contrib *c = &out->c[out->n++];

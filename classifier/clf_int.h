@@ -136,9 +136,10 @@ struct clf_model {
 /* Pick the entry of `st` with the largest mask contained in `avail`; NULL if none. */
 const struct clf_mentry *clf_stack_entry(const struct clf_mstack *st, uint32_t avail);
 
-/* Does the account with registry-wide features x declare itself automated
- * (automation words in its handle, name or bio, or a platform bot flag)?
- * The declaration columns are named in *first (NULL if none); docs/MODEL.md. */
-bool clf_declares(const double *x, long *first);
+/* Does the account with features x[0..n) (registry order) declare itself
+ * automated (automation words in its handle, name or bio, or a platform bot
+ * flag)? Columns at or past n count as absent. The first declaring column's
+ * index goes to *first (may be NULL; -1 if none); docs/MODEL.md. */
+bool clf_declares(const double *x, size_t n, long *first);
 
 #endif

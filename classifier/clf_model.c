@@ -78,11 +78,11 @@ static void decl_init(void)
 		decl_idx[i] = feat_index(decl_names[i]);
 }
 
-bool clf_declares(const double *x, long *first)
+bool clf_declares(const double *x, size_t n, long *first)
 {
 	pthread_once(&decl_once, decl_init);
 	for (size_t i = 0; i < N_DECL; i++) {
-		if (decl_idx[i] >= 0 && x[decl_idx[i]] > 0) {
+		if (decl_idx[i] >= 0 && (size_t)decl_idx[i] < n && x[decl_idx[i]] > 0) {
 			if (first)
 				*first = decl_idx[i];
 			return true;

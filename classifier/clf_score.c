@@ -126,7 +126,7 @@ void clf_score(const struct clf_model *mdl, const double *x, uint32_t avail, dou
 	}
 	for (size_t j = 0; j < mdl->n_features; j++)
 		lz.lx[j] = NAN;
-	lz.declared = clf_declares(x, NULL);
+	lz.declared = clf_declares(x, mdl->n_features, NULL);
 	for (size_t h = 0; h < mdl->nhead; h++)
 		for (int g = 0; g < CLF_N_GROUPS; g++)
 			lz.dec[h][g] = INFINITY;

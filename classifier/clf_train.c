@@ -881,11 +881,11 @@ int clf_train(const struct clf_matrix *m, const struct clf_train_opts *o, char *
 		return bw_seterr(errstr, errlen, BW_EINVAL,
 				 "need at least %d bots and %d humans (have %zu and %zu)",
 				 o->min_class_rows, o->min_class_rows, npos, m->n_rows - npos);
-	/* the declaration term reads registry columns: only for registry-wide rows */
+	/* the declaration term reads registry columns (absent past n_cols) */
 	if (!(c.declared = calloc(m->n_rows ? m->n_rows : 1, sizeof(bool))))
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
-	for (size_t r = 0; r < m->n_rows && m->n_cols == feat_count(); r++)
-		c.declared[r] = clf_declares(m->x + r * m->n_cols, NULL);
+	for (size_t r = 0; r < m->n_rows; r++)
+		c.declared[r] = clf_declares(m->x + r * m->n_cols, m->n_cols, NULL);
 	size_t nt = list_types(m, o->min_class_rows, types);
 	json_t *doc = json_object(), *fs = json_object(), *jheads = json_array();
 	json_t *jstacks = json_array(), *jcap = json_object(), *jtypes = json_array();

@@ -496,19 +496,20 @@ static void test_declares(void **state)
 	double *x = calloc(feat_count(), sizeof(double));
 	long first = 0;
 	assert_non_null(x);
-	assert_false(clf_declares(x, &first));
+	assert_false(clf_declares(x, feat_count(), &first));
 	assert_int_equal(first, -1);
 	x[feat_index("user.description_credits_maker")] = 1;
-	assert_false(clf_declares(x, NULL));
+	assert_false(clf_declares(x, feat_count(), NULL));
 	x[feat_index("user.description_bot_words")] = 2;
-	assert_true(clf_declares(x, &first));
+	assert_true(clf_declares(x, feat_count(), &first));
 	assert_int_equal(first, feat_index("user.description_bot_words"));
 	x[feat_index("user.screen_name_bot_words")] = 1;
-	assert_true(clf_declares(x, &first));
+	assert_true(clf_declares(x, feat_count(), &first));
 	assert_int_equal(first, feat_index("user.screen_name_bot_words"));
 	memset(x, 0, feat_count() * sizeof(double));
 	x[feat_index("user.self_declared_bot")] = 1;
-	assert_true(clf_declares(x, NULL));
+	assert_true(clf_declares(x, feat_count(), NULL));
+	assert_false(clf_declares(x, (size_t)feat_index("user.self_declared_bot"), NULL)); /* narrower row */
 	free(x);
 }
 
