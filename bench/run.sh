@@ -262,6 +262,49 @@ bench_pipeline() {
 	echo "   via Kafka: ${kw}s wall, ${kc}s cpu: $(div "$posts" "$kw") posts/s, $scored scorings of $accounts accounts ($(div "$scored" "$kw")/s)"
 	echo "   plain:     ${pw}s wall, ${pc}s cpu: $(div "$posts" "$pw") posts/s"
 	echo "   records: $same ($accounts accounts)"
+	bench_pipeline_demo
+	bench_pipeline_stages "$dump"
+}
+
+# `make run`'s demo end to end: embedded broker, 704 posts, every stage, exit when idle.
+bench_pipeline_demo() {
+	local tmp dw dc
+	tmp=$(mktemp -d)
+	local args=(run --exit-when-idle --set "features.state_dir=$tmp/state" --set "store.path=$tmp/store"
+		--set api.listen=127.0.0.1:0)
+	echo "   \$ $BUILD/botwatch ${args[*]}"
+	read -r dw dc < <(secs "$BUILD"/botwatch "${args[@]}")
+	rm -rf "$tmp"
+	echo "   demo (make run, 704 posts): ${dw}s wall, ${dc}s cpu"
+}
+
+# Each stage as its own process on `botwatch broker` (4 partitions): posts folded per
+# CPU second of the features process and updates scored per CPU second of the score
+# process (each with its librdkafka threads, not the broker's), i.e. what one core
+# sustains per stage. Their wall time includes the broker's 3 s group join.
+bench_pipeline_stages() {
+	local dump=$1 tmp B fw fc sw sc posts upd
+	tmp=$(mktemp -d)
+	"$BUILD"/botwatch broker --partitions 4 > "$tmp/addr" 2>/dev/null &
+	local broker=$!
+	trap 'kill $broker 2>/dev/null; rm -rf "$tmp"; trap - RETURN' RETURN
+	for _ in $(seq 100); do [ -s "$tmp/addr" ] && break; sleep 0.1; done
+	B=$(head -1 "$tmp/addr")
+	echo "   \$ $BUILD/botwatch broker --partitions 4; $BUILD/botwatch ingest --source $dump --brokers B --set ingest.lag_groups="
+	"$BUILD"/botwatch ingest --source "$dump" --brokers "$B" --set ingest.lag_groups= >/dev/null 2>&1
+	echo "   \$ $BUILD/botwatch features --brokers B --set features.lag_groups= --idle-exit-ms 1000   (after ingest of the dump)"
+	local TIMEFORMAT='%R %U %S' t
+	t=$( { time "$BUILD"/botwatch features --brokers "$B" --set features.lag_groups= \
+		--set "features.state_dir=$tmp/state" --idle-exit-ms 1000 2> "$tmp/features.log" >/dev/null; } 2>&1 )
+	read -r fw fc < <(echo "$t" | awk '{printf "%.4f %.4f\n", $1, $2 + $3}')
+	posts=$(grep -o '[0-9]* posts,' "$tmp/features.log" | tail -1 | cut -d' ' -f1)
+	echo "   \$ $BUILD/botwatch score --brokers B --idle-exit-ms 1000   (what the broker kept of the updates)"
+	t=$( { time "$BUILD"/botwatch score --brokers "$B" --set "store.path=$tmp/store" \
+		--idle-exit-ms 1000 2> "$tmp/score.log" >/dev/null; } 2>&1 )
+	read -r sw sc < <(echo "$t" | awk '{printf "%.4f %.4f\n", $1, $2 + $3}')
+	upd=$(grep -o 'score: [0-9]* updates' "$tmp/score.log" | tail -1 | cut -d' ' -f2)
+	echo "   features stage alone: $posts posts, ${fw}s wall, ${fc}s cpu: $(div "$posts" "$fc") posts per cpu second"
+	echo "   score stage alone:    $upd updates, ${sw}s wall, ${sc}s cpu: $(div "$upd" "$sc") updates per cpu second"
 }
 
 sections=("$@")

@@ -86,6 +86,8 @@ struct stage {
 	rd_kafka_t *prod;                     /* producer of score records */
 	rd_kafka_topic_t *out;                /* its handle on score.topic (metadata learnt at
 						 start) or NULL */
+	rd_kafka_topic_t *in;                 /* consumer handle on features.topic when its
+						 partitions are assigned directly, or NULL */
 	struct bw_store *store;               /* store (borrowed or owned) */
 	bool own_store;                       /* opened here */
 	const struct clf_model *mdl;          /* model (borrowed or owned) */
@@ -723,6 +725,10 @@ static int setup(struct stage *s, char *errstr, size_t errlen)
 		BW_WARN("score: %s (the first delivery may wait for a metadata refresh)", why);
 	rd_kafka_poll_set_consumer(s->rk);
 	if (s->opts->assign_partitions > 0) {
+		/* the partitions' leader now, not after librdkafka's 1 s refresh */
+		if (!(s->in = bw_kafka_topic_warm(s->rk, s->cfg->features_topic, STAGE_ADMIN_MS, why,
+						  sizeof(why))))
+			BW_WARN("score: %s (the first fetch may wait for a metadata refresh)", why);
 		sub = rd_kafka_topic_partition_list_new(s->opts->assign_partitions);
 		for (int32_t p = 0; p < s->opts->assign_partitions; p++)
 			rd_kafka_topic_partition_list_add(sub, s->cfg->features_topic, p)->offset = 0;
@@ -782,6 +788,8 @@ static void teardown(struct stage *s)
 		if (!s->err)
 			drain(s, true);
 		rd_kafka_consumer_close(s->rk); /* revokes: drains once more (nothing left) */
+		if (s->in)
+			rd_kafka_topic_destroy(s->in);
 		rd_kafka_destroy(s->rk);
 	}
 	if (s->prod) {

@@ -123,7 +123,7 @@ static const struct cfg_entry table[] = {
 	  "stage runs)." },
 	{ "features.max_update_lag", CFG_INT, OFF(features_max_update_lag), 0, I64MAX, "1000", NULL, 0,
 	  "Backpressure limit for features.lag_groups, in feature updates per partition (0 = no "
-	  "pausing; loss is still detected). The embedded broker keeps about 2,350 lz4-compressed "
+	  "pausing; loss is still detected). The embedded broker keeps about 2,500 lz4-compressed "
 	  "updates per partition (5 MiB); once a partition was pruned the limit is also capped at "
 	  "half of what it keeps, and a batch is committed early when its updates could overrun "
 	  "the limit. Raise it on a real cluster." },

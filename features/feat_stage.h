@@ -79,9 +79,9 @@ int feat_store_count(struct feat_store *s, uint64_t *n);
 
 /*
  * Encode one account's vector (feat_count() doubles, borrowed) as a feature
- * update: bytes 0xB8 0x02, the schema hash, user id, screen name, posts seen,
- * latest event time, the evidence (feat_account_evidence()) and the vector
- * (docs/STATE.md). *out is malloc'd (caller
+ * update: bytes 0xB8 0x03, the schema hash, user id, screen name, posts seen,
+ * latest event time, the evidence (feat_account_evidence()) and the vector's
+ * values that are not +0.0 with their indices (docs/STATE.md). *out is malloc'd (caller
  * frees). 0 or BW_ENOMEM.
  */
 int feat_update_encode(const struct feat_account *acc, const double *vec, unsigned char **out,
@@ -101,14 +101,21 @@ struct feat_update {
 	bool has_evidence;        /* version >= 2: evidence and own_posts are set */
 	uint32_t evidence;        /* FEAT_EVID_* bits */
 	uint64_t own_posts;       /* distinct authored posts, embedded originals excluded */
-	size_t n;                 /* doubles in vec */
-	const unsigned char *vec; /* n little-endian IEEE-754 doubles (unaligned) */
+	unsigned version;         /* message version (1, 2: dense; 3: sparse) */
+	size_t n;                 /* values in the vector */
+	size_t nnz;               /* values stored: n (dense), else those not +0.0 */
+	const unsigned char *vec; /* dense: n little-endian IEEE-754 doubles (unaligned);
+				     sparse: nnz (uvar gap, 8-byte double) pairs, checked
+				     by feat_update_decode() */
 };
+
+/* Most values a feature update may carry (a bound for decoding untrusted input). */
+#define FEAT_UPDATE_MAX_N 1000000
 
 /* Decode (buf borrowed for the lifetime of *u). 0, BW_ESCHEMA or BW_EPARSE. */
 int feat_update_decode(const void *buf, size_t len, struct feat_update *u);
 
-/* The i-th value of a decoded vector (i < u->n). */
+/* The i-th value of a decoded vector (i < u->n); O(nnz) for a sparse update. */
 double feat_update_value(const struct feat_update *u, size_t i);
 
 /* All u->n values into out[0..u->n-1] (caller's array). */

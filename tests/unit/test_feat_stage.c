@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <lmdb.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,17 +167,98 @@ static void test_update_message(void **state)
 	feat_update_values(&u, all);
 	assert_memory_equal(all, v, n * sizeof(*all));
 	free(all);
-	{ /* the vector is little-endian on every host: the last value's bytes, low first */
-		uint64_t bits;
-		memcpy(&bits, &v[n - 1], 8);
+	{ /* values are little-endian on every host: the last non-zero one's bytes end it */
+		size_t last = n;
+		uint64_t bits = 0;
+		while (last > 0 && !bits)
+			memcpy(&bits, &v[--last], 8);
 		for (int b = 0; b < 8; b++)
 			assert_int_equal(buf[len - 8 + (size_t)b], (unsigned char)(bits >> (8 * b)));
 	}
+	assert_true(u.version == 3 && u.nnz < n && len < 2 + 100 + u.nnz * 11); /* sparse */
 	for (size_t cut = 0; cut < len; cut++) /* every truncation is rejected */
 		assert_int_not_equal(feat_update_decode(buf, cut, &u), 0);
 	buf[0] = 0xB7; /* a post, not an update */
 	assert_int_equal(feat_update_decode(buf, len, &u), BW_ESCHEMA);
 	free(buf);
+	free(v);
+	feat_account_free(a);
+}
+
+/* Append LEB128 `v` at b[*o]. */
+static void put_uvar(unsigned char *b, size_t *o, uint64_t v)
+{
+	do {
+		b[(*o)++] = (unsigned char)((v & 0x7F) | (v > 0x7F ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+}
+
+static void put_text(unsigned char *b, size_t *o, const char *t)
+{
+	put_uvar(b, o, strlen(t));
+	memcpy(b + *o, t, strlen(t));
+	*o += strlen(t);
+}
+
+/* Sparse updates keep every value's bits (-0.0, NaN) and the zeros come back;
+ * version 2 (dense) updates still decode; malformed pairs are rejected. */
+static void test_update_sparse_and_dense(void **state)
+{
+	(void)state;
+	struct feat_account *a = account("42", 1);
+	size_t n = feat_count(), len, o = 0;
+	double *v = calloc(n, sizeof(*v)), *back = malloc(n * sizeof(*back));
+	unsigned char *buf, *d = malloc(200 + n * 8);
+	struct feat_update u;
+
+	v[0] = -0.0;
+	v[7] = 1.5;
+	v[n - 1] = nan("");
+	assert_int_equal(feat_update_encode(a, v, &buf, &len), 0);
+	assert_int_equal(feat_update_decode(buf, len, &u), 0);
+	assert_int_equal(u.version, 3);
+	assert_int_equal(u.nnz, 3);
+	feat_update_values(&u, back);
+	assert_memory_equal(back, v, n * sizeof(*v)); /* bit for bit */
+	assert_true(feat_update_value(&u, 7) == 1.5 && feat_update_value(&u, 8) == 0.0);
+	assert_true(signbit(feat_update_value(&u, 0)));
+	buf[len - 9] = 0x7F; /* the last gap now points past the vector */
+	assert_int_equal(feat_update_decode(buf, len, &u), BW_EPARSE);
+	free(buf);
+	assert_int_equal(feat_update_encode(a, v, &buf, &len), 0);
+	buf = realloc(buf, len + 1);
+	buf[len] = 0; /* trailing byte */
+	assert_int_equal(feat_update_decode(buf, len + 1, &u), BW_EPARSE);
+	free(buf);
+
+	/* a version 2 update: the full vector */
+	d[o++] = 0xB8;
+	d[o++] = 0x02;
+	put_text(d, &o, feat_schema_hash());
+	put_text(d, &o, "42");
+	put_text(d, &o, "");
+	put_uvar(d, &o, 1);
+	put_uvar(d, &o, 2); /* zig-zag 1 */
+	put_uvar(d, &o, FEAT_EVID_COUNTS);
+	put_uvar(d, &o, 1);
+	put_uvar(d, &o, n);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t bits;
+		memcpy(&bits, &v[i], 8);
+		for (int b = 0; b < 8; b++)
+			d[o++] = (unsigned char)(bits >> (8 * b));
+	}
+	assert_int_equal(feat_update_decode(d, o, &u), 0);
+	assert_int_equal(u.version, 2);
+	assert_int_equal(u.last_event_ms, 1);
+	assert_int_equal(u.evidence, FEAT_EVID_COUNTS);
+	feat_update_values(&u, back);
+	assert_memory_equal(back, v, n * sizeof(*v));
+	assert_true(feat_update_value(&u, 7) == 1.5);
+	assert_int_equal(feat_update_decode(d, o - 1, &u), BW_EPARSE);
+	free(d);
+	free(back);
 	free(v);
 	feat_account_free(a);
 }
@@ -187,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_store_format_marker),
 		cmocka_unit_test(test_update_message),
+		cmocka_unit_test(test_update_sparse_and_dense),
 	};
 	return cmocka_run_group_tests_name("feat_stage", tests, NULL, NULL);
 }
