@@ -891,6 +891,8 @@ static json_t *params_json(const struct clf_train_opts *o)
 	json_object_set_new(p, "class_weights", json_string("balanced"));
 	json_object_set_new(p, "stack_ridge", json_real(1.0));
 	json_object_set_new(p, "folds_by", json_string(o->group_folds ? "bot_class" : "stratified"));
+	if (o->no_type_heads)
+		json_object_set_new(p, "type_heads", json_false());
 	return p;
 }
 
@@ -916,7 +918,7 @@ int clf_train(const struct clf_matrix *m, const struct clf_train_opts *o, char *
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 	for (size_t r = 0; r < m->n_rows; r++)
 		c.declared[r] = clf_declares(m->x + r * m->n_cols, m->n_cols, NULL);
-	size_t nt = list_types(m, o->min_class_rows, types);
+	size_t nt = o->no_type_heads ? 0 : list_types(m, o->min_class_rows, types);
 	json_t *doc = json_object(), *fs = json_object(), *jheads = json_array();
 	json_t *jstacks = json_array(), *jcap = json_object(), *jtypes = json_array();
 	json_object_set_new(doc, "format", json_string("botwatch-model"));

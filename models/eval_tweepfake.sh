@@ -13,8 +13,9 @@
 #
 # --raw / --chunk N are passed to tweepfake_chunks.py (no text normalisation /
 # another chunk length). Needs build/model-data from `make model` (the cresci
-# copies and the simulated population). Runs two folds at a time; ~2.5 min of
-# CPU per fold. Prints per-fold and pooled AUCs; files stay in OUTDIR.
+# copies and the simulated population). The fold models have no bot-type heads
+# (--no-type-heads: the overall score is the same without them). Runs two
+# folds at a time. Prints per-fold and pooled AUCs; files stay in OUTDIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -34,6 +35,10 @@ for f in dev.ndjson.gz cresci2015.ndjson.gz cresci2015.csv sim.jsonl.gz sim.csv;
 	[ -f "$MD/$f" ] || { echo "eval_tweepfake: $MD/$f missing (run make model first)" >&2; exit 1; }
 done
 mkdir -p "$OUT"
+# a copy of the binary (BW_BIN, default the build's), so a rebuild while the
+# folds run cannot mix feature schemas
+BW=$OUT/botwatch
+cp "${BW_BIN:-$BUILD/botwatch}" "$BW"
 python3 models/tweepfake_chunks.py "${chunk_opts[@]}" "$DATA/tweepfake" models/tweepfake_pairs.csv "$OUT"
 
 # labels of fold k: "in" = rows of the fold's pairs, "out" = every other row
@@ -44,17 +49,19 @@ fold_rows() { # fold in|out labels.csv > out.csv
 }
 run_fold() {
 	local k=$1
+	# a fold finished by an earlier run into the same OUTDIR is kept (resume)
+	[ -s "$OUT/chunks$k.json" ] && [ -s "$OUT/whole$k.ndjson" ] && return 0
 	fold_rows "$k" out "$OUT/tf_chunks.csv" > "$OUT/train$k.csv"
 	fold_rows "$k" in "$OUT/tf_chunks.csv" > "$OUT/test_chunks$k.csv"
 	fold_rows "$k" in "$OUT/tf_whole.csv" > "$OUT/test_whole$k.csv"
-	"$BUILD/botwatch" train --kernel linear --folds 5 --seed 1 \
+	"$BW" train --kernel linear --folds 5 --seed 1 --no-type-heads \
 		--posts "$MD/dev.ndjson.gz" "$MD/cresci2015.ndjson.gz" "$MD/sim.jsonl.gz" \
 		"$OUT/tf_chunks.ndjson.gz" \
 		--labels models/relabel.csv "$DATA/dev/labels.csv" "$MD/cresci2015.csv" \
 		"$MD/sim.csv" "$OUT/train$k.csv" --out "$OUT/fold$k.model" > /dev/null 2> "$OUT/train$k.log"
-	"$BUILD/botwatch" replay --model "$OUT/fold$k.model" --out "$OUT/whole$k.ndjson" \
+	"$BW" replay --model "$OUT/fold$k.model" --out "$OUT/whole$k.ndjson" \
 		"$OUT/tf_whole.ndjson.gz" 2> /dev/null
-	"$BUILD/botwatch" eval --model "$OUT/fold$k.model" --posts "$OUT/tf_chunks.ndjson.gz" \
+	"$BW" eval --model "$OUT/fold$k.model" --posts "$OUT/tf_chunks.ndjson.gz" \
 		--labels "$OUT/test_chunks$k.csv" > "$OUT/chunks$k.json" 2> /dev/null
 }
 for pair in "1 2" "3 4" "5"; do
