@@ -458,9 +458,9 @@ static json_t *rows_by_dataset(const struct clf_matrix *m, const size_t *sub, si
 	json_t *o = json_object();
 	char key[128];
 	for (size_t i = 0; o && i < n; i++) {
-		const char *ds = m->row_dataset[sub[i]];
+		const char *ds = m->row_dataset[sub[i]][0] ? m->row_dataset[sub[i]] : "-";
 		size_t len = strcspn(ds, "/");
-		snprintf(key, sizeof(key), "%.*s", (int)(len < 127 ? len : 127), ds[0] ? ds : "-");
+		snprintf(key, sizeof(key), "%.*s", (int)(len < 127 ? len : 127), ds);
 		json_t *e = json_object_get(o, key);
 		if (!e) {
 			e = json_pack("{s:i, s:i}", "bots", 0, "humans", 0);
