@@ -434,10 +434,12 @@ struct clf_corpus *clf_corpus_build(const struct bw_config *cfg, char **files, s
 	}
 	c->probe_ms = opts->probe_ms;
 	c->include_observed = opts->include_observed;
+	int fmt = ingest_format_parse(cfg->ingest_format);
 	struct feat_replay_opts o = {
 		.probe_time_ms = opts->probe_ms,
 		.max_unit_bytes = (size_t)cfg->ingest_max_line_bytes,
 		.max_depth = (int)cfg->ingest_max_depth,
+		.format = fmt > 0 ? fmt : 0, /* the config table admits only known names */
 		.include_observed = opts->include_observed,
 		.on_dlq = opts->on_dlq,
 		.dlq_opaque = opts->dlq_opaque,

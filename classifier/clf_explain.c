@@ -155,8 +155,7 @@ int clf_explain(const struct clf_model *mdl, const double *x, uint32_t avail, co
 		}
 	}
 	qsort(out->c, out->n, sizeof(*out->c), by_magnitude);
-	out->score = out->logit >= 0 ? 1.0 / (1.0 + exp(-out->logit))
-				     : exp(out->logit) / (1.0 + exp(out->logit));
+	out->score = clf_sigmoid(out->logit);
 	return 0;
 }
 

@@ -27,6 +27,12 @@ extern const struct clf_group_def clf_groups[CLF_N_GROUPS];
 /* Class names in feat.h order. */
 extern const char *const clf_class_names[CLF_NCLASS];
 
+/* Logistic function 1 / (1 + e^-f), written so exp() never overflows. */
+static inline double clf_sigmoid(double f)
+{
+	return f >= 0 ? 1.0 / (1.0 + exp(-f)) : exp(f) / (1.0 + exp(f));
+}
+
 /* Signed log transform applied to every column before standardising. */
 static inline double clf_slog(double v)
 {

@@ -9,6 +9,7 @@
 
 #include "bw_err.h"
 #include "clf.h"
+#include "clf_int.h"
 
 uint64_t clf_rand_next(uint64_t *state)
 {
@@ -173,10 +174,7 @@ int clf_stratified_folds(const int *label, size_t n, int k, uint64_t seed, int *
 
 double clf_platt_apply(double A, double B, double dec)
 {
-	double f = A * dec + B;
-	if (f >= 0)
-		return exp(-f) / (1.0 + exp(-f));
-	return 1.0 / (1.0 + exp(f));
+	return clf_sigmoid(-(A * dec + B));
 }
 
 /* Lin, Lin & Weng (2007), "A note on Platt's probabilistic outputs for
@@ -197,14 +195,7 @@ void clf_platt_fit(const double *dec, const int *label, size_t n, double *A, dou
 	for (int it = 0; it < 100; it++) {
 		double h11 = sigma, h22 = sigma, h21 = 0, g1 = 0, g2 = 0;
 		for (size_t i = 0; i < n; i++) {
-			double f = dec[i] * a + b, p, q;
-			if (f >= 0) {
-				p = exp(-f) / (1.0 + exp(-f));
-				q = 1.0 / (1.0 + exp(-f));
-			} else {
-				p = 1.0 / (1.0 + exp(f));
-				q = exp(f) / (1.0 + exp(f));
-			}
+			double f = dec[i] * a + b, p = clf_sigmoid(-f), q = clf_sigmoid(f);
 			double d2 = p * q, t = label[i] ? hi : lo, d1 = t - p;
 			h11 += dec[i] * dec[i] * d2;
 			h22 += d2;
@@ -290,7 +281,7 @@ int clf_logreg_fit(const double *z, const int *label, size_t n, size_t d, double
 			double f = beta[d];
 			for (size_t k = 0; k < d; k++)
 				f += beta[k] * zi[k];
-			double p = f >= 0 ? 1.0 / (1.0 + exp(-f)) : exp(f) / (1.0 + exp(f));
+			double p = clf_sigmoid(f);
 			double r = (label[i] ? 1.0 : 0.0) - p, v = p * (1 - p) + 1e-12;
 			for (size_t a = 0; a < m; a++) {
 				double za = a < d ? zi[a] : 1.0;

@@ -36,13 +36,17 @@ const struct clf_group_def clf_groups[CLF_N_GROUPS] = {
  * account behaves (null-vs-false flags, presence of optional fields, crawl
  * era, fields API v2 does not carry) or how much of a timeline an archive
  * holds (posts seen, screen names seen, deltas between snapshots): never used.
- * account_age: crawl era (docs/MODEL.md, leave-one-group-out). */
+ * account_age: crawl era (docs/MODEL.md, leave-one-group-out).
+ * credits_maker: a bio crediting someone ("by @x") is bot-like only in the
+ * simulation; among real labelled profiles it leans human (docs/MODEL.md).
+ * description_mentions: bot-like only through one group's template (job
+ * feeds' "Tweet us at @..."); human-leaning in every other (docs/MODEL.md). */
 static const char *const deny_user[] = {
 	"default_profile", "verified", "protected", "geo_enabled", "background", "time_zone",
 	"utc_offset", "location", "translator", "banner", "image", "url", "favourites", "lang",
 	"has_", "created", "contributors", "notifications", "following", "follow_request",
 	"extended", "withheld", "bot_flag", "self_declared", "posts_seen", "screen_names_seen",
-	"delta", "account_age", "bot_words", NULL,
+	"delta", "account_age", "bot_words", "credits_maker", "schedule", "description_mentions", NULL,
 };
 
 /* Profile columns computed from name, handle or bio text. */
@@ -67,7 +71,8 @@ int clf_group_wants(int g, const char *name, int cls)
 /* The declaration columns: not in any group, they form the entries'
  * separate declaration term (decl_w). */
 static const char *const decl_names[] = { "user.screen_name_bot_words", "user.name_bot_words",
-					  "user.description_bot_words", "user.self_declared_bot" };
+					  "user.description_bot_words", "user.description_schedule",
+					  "user.self_declared_bot" };
 #define N_DECL (sizeof(decl_names) / sizeof(decl_names[0]))
 static long decl_idx[N_DECL];
 static pthread_once_t decl_once = PTHREAD_ONCE_INIT;

@@ -87,7 +87,7 @@ static double stack_prob(const struct clf_model *mdl, int s, const double *x, ui
 	double f = clf_entry_logit(e, dv, lz->declared, NULL);
 	if (!isfinite(f))
 		return NAN;
-	return f >= 0 ? 1.0 / (1.0 + exp(-f)) : exp(f) / (1.0 + exp(f));
+	return clf_sigmoid(f);
 }
 
 /* CAP = P(bot | p >= s) = prior B(s) / (prior B(s) + (1 - prior) H(s)). */

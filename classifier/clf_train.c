@@ -542,7 +542,7 @@ static double entry_prob(const struct tctx *c, const struct clf_mentry *e, struc
 	for (size_t k = 0; k < e->nuse; k++)
 		dv[k] = tg[e->use[k]].dec[r];
 	double f = clf_entry_logit(e, dv, c->declared[r], NULL);
-	return f >= 0 ? 1.0 / (1.0 + exp(-f)) : exp(f) / (1.0 + exp(f));
+	return clf_sigmoid(f);
 }
 
 /* Log-odds bound of the activity part of a stack entry: simulated timelines

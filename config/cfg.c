@@ -28,7 +28,7 @@ static const struct cfg_entry table[] = {
 	{ "ingest.format", CFG_ENUM, OFF(ingest_format), 0, 0, "auto", "auto|v1.1|v2|twarc2|sse|ndjson", 0,
 	  "What the source holds. `auto` detects a stream's request and framing from the URL and "
 	  "Content-Type, and each unit's shape from its content. Any other value also makes the "
-	  "decoder (`ingest`, `run`, `decode`) accept only that format, dead-lettering other units "
+	  "decoder (`ingest`, `run`, `decode`, `replay`, `train`, `eval`) accept only that format, dead-lettering other units "
 	  "as `wrong_format` with the format expected: `v1.1` statuses, control messages, "
 	  "timelines, search responses, profile-only records and length lines; `v2` and `twarc2` "
 	  "v2 stream lines, pages and single (flattened) tweets; `sse` a Mastodon SSE body whose "

@@ -57,6 +57,7 @@ static void replay_usage(FILE *out)
 		"usage: botwatch replay [--config FILE] [--set key=value]... [--out FILE]\n"
 		"                       [--features-out FILE] [--store DIR] [--model FILE]\n"
 		"                       [--probe-time ISO8601] [--include-observed] [--via-kafka]\n"
+		"                       [--format F]\n"
 		"                       FILE...\n\n"
 		"Decode the archive FILEs (NDJSON or one JSON document, plain or gzip, `-` = stdin),\n"
 		"fold every post into per-account feature state, and after the whole input write\n"
@@ -70,16 +71,28 @@ static void replay_usage(FILE *out)
 		"  --probe-time T       compute account age and rates at T (RFC 3339); default: each\n"
 		"                       account's latest event time\n"
 		"  --include-observed   also write accounts only seen retweeted/quoted/replied to/mentioned\n"
+		"  --format F           auto|v1.1|v2|twarc2|sse|ndjson (ingest.format): accept only\n"
+		"                       that shape; others go to the dead letters as wrong_format\n"
 		"  --via-kafka          replay through Kafka (the embedded broker unless\n"
 		"                       kafka.bootstrap.servers is set): ingest, the features stage and\n"
 		"                       the scoring stage, until drained; same records (--out, --store)\n");
 }
 
 /* 0, or 2 with a message printed (usage error). */
-static int parse_args(int argc, char **argv, struct replay_args *a)
+static int parse_args(int argc, char **argv, struct bw_config *cfg, struct replay_args *a)
 {
+	static const struct cfg_flag flags[] = { { "--format", "ingest.format" } };
+	char err[512];
+	int rc;
+
 	a->probe_ms = BW_TIME_NONE;
 	for (int i = 1; i < argc; i++) {
+		if ((rc = cfg_flag_apply(cfg, flags, 1, argc, argv, &i, err, sizeof(err))) < 0) {
+			fprintf(stderr, "botwatch replay: %s\n", err);
+			return 2;
+		}
+		if (rc > 0)
+			continue;
 		const char *arg = argv[i];
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -320,7 +333,7 @@ int cmd_replay(int argc, char **argv)
 		cfg_free(cfg);
 		return 1;
 	}
-	rc = parse_args(argc, argv, &args);
+	rc = parse_args(argc, argv, cfg, &args);
 	if (rc == 0 && (args.out || args.store) && !args.via_kafka) {
 		char err[1024]; /* (pipeline_replay() resolves its own) */
 		if (cfg_resolve_model(cfg, args.model, err, sizeof(err))) {

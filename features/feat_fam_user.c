@@ -57,6 +57,7 @@
 	X(U_NAME_BOT_WORDS, "name_bot_words", "automation words in the display name", "as screen_name_bot_words, over the display name") \
 	X(U_DESC_BOT_WORDS, "description_bot_words", "automation words in the bio", "words of the bio that declare automation (bot, automated, generated, gpt, markov, ...; docs/LEXICONS.md)") \
 	X(U_DESC_CREDITS, "description_credits_maker", "the bio credits a maker", "1 if the bio has 'by' followed by a @mention (\"a bot by @maker\"), else 0") \
+	X(U_DESC_SCHEDULE, "description_schedule", "the bio states an hourly posting schedule", "1 if the bio has 'hourly', or 'every' followed within three words by minute(s)/min(s)/hour(s)/hr(s)/h (\"a new map every 3 hours\"), else 0 (docs/LEXICONS.md)") \
 	X(U_HAS_URL, "has_url", "profile has a URL", "1 if the url is non-empty")                 \
 	X(U_HAS_LOCATION, "has_location", "profile has a location", "1 if the location is non-empty") \
 	X(U_LOCATION_LEN, "location_length", "characters of the location", "code points")          \
@@ -290,6 +291,55 @@ static double credits_maker(const char *s)
 	return 0;
 }
 
+/* Next word of *s: a run of ASCII letters or of digits, lower-cased into
+ * w (cap bytes, truncated); its length, 0 at the end. */
+static size_t next_word(const char **s, char *w, size_t cap)
+{
+	const char *p = *s;
+	size_t k = 0;
+
+	while (*p && !is_letter(*p) && !(*p >= '0' && *p <= '9'))
+		p++;
+	bool digits = *p >= '0' && *p <= '9';
+	while (*p && (digits ? (*p >= '0' && *p <= '9') : is_letter(*p))) {
+		if (k + 1 < cap)
+			w[k++] = (char)(is_upper(*p) ? *p + 32 : *p);
+		p++;
+	}
+	w[k] = '\0';
+	*s = p;
+	return k;
+}
+
+static bool word_in(const char *w, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(w, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* 1 if the bio states a posting schedule at minute or hour granularity:
+ * "hourly", or "every" followed within three words by a minute/hour unit
+ * ("every 3 hours", "every 30min", "every hour"). Humans describe what they
+ * post, rarely how many times an hour (docs/LEXICONS.md). */
+static double states_schedule(const char *s)
+{
+	static const char *const units[] = { "minute", "minutes", "min", "mins", "hour", "hours",
+					     "hr", "hrs", "h" };
+	char w[16];
+	int after_every = 0; /* words left in which a unit counts */
+
+	while (s && next_word(&s, w, sizeof(w)) > 0) {
+		if (strcmp(w, "hourly") == 0)
+			return 1;
+		if (after_every > 0 && word_in(w, units, sizeof(units) / sizeof(units[0])))
+			return 1;
+		after_every = strcmp(w, "every") == 0 ? 3 : after_every - 1;
+	}
+	return 0;
+}
+
 static double delta_per_day(const struct feat_account *a, int64_t latest, int64_t first)
 {
 	double days;
@@ -349,6 +399,7 @@ void feat_fam_user_extract(const struct feat_account *a, int64_t probe_ms, doubl
 	o[U_NAME_BOT_WORDS] = bot_words_in(p->name, true);
 	o[U_DESC_BOT_WORDS] = bot_words_in(p->description, false);
 	o[U_DESC_CREDITS] = credits_maker(p->description);
+	o[U_DESC_SCHEDULE] = states_schedule(p->description);
 	o[U_HAS_URL] = p->url && *p->url;
 	o[U_HAS_LOCATION] = p->location && *p->location;
 	o[U_LOCATION_LEN] = utf8_len(p->location);

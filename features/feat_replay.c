@@ -138,6 +138,7 @@ struct feat_replay *feat_replay_new(const struct feat_replay_opts *opts, char *e
 	d.max_unit_bytes = opts->max_unit_bytes ? opts->max_unit_bytes : 1u << 20;
 	d.max_depth = opts->max_depth ? opts->max_depth : 64;
 	d.probe_time_ms = opts->probe_time_ms;
+	d.format = (enum ingest_format)opts->format;
 	d.on_post = on_post;
 	d.on_dlq = on_dlq; /* the decoder has one opaque for both callbacks: trampoline */
 	d.opaque = r;

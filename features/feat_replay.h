@@ -36,6 +36,7 @@ struct feat_replay_opts {
 	int64_t probe_time_ms;   /* probe time for every account; BW_TIME_NONE = each account's latest event */
 	size_t max_unit_bytes;   /* decoder cap on one line/document (0 = decoder default) */
 	int max_depth;           /* decoder cap on nesting (0 = decoder default) */
+	int format;              /* enum ingest_format accepted (0 = auto: any shape) */
 	bool include_observed;   /* also visit accounts that never authored a record */
 	bw_dlq_cb on_dlq;        /* bad input (may be NULL: then only counted) */
 	void *dlq_opaque;        /* passed to on_dlq */

@@ -140,6 +140,12 @@ void dec_dlq(struct bw_decoder *d, enum bw_dlq_reason r, const char *fmt, ...)
 /* Keep a profile record until its probe time is known (see ingest_decoder_finish()). */
 static int hold_profile(struct bw_decoder *d);
 
+void dec_note_event(struct bw_decoder *d, int64_t ms)
+{
+	if (ms != BW_TIME_NONE && (d->max_event_ms == BW_TIME_NONE || ms > d->max_event_ms))
+		d->max_event_ms = ms;
+}
+
 int dec_emit(struct bw_decoder *d, struct bw_post *p)
 {
 	int rc;
@@ -167,9 +173,8 @@ int dec_emit(struct bw_decoder *d, struct bw_post *p)
 		p->flags |= BW_POSTF_PROBE_DEFAULT;
 		d->stats.probe_inferred++;
 	}
-	if (p->kind != BW_POST_PROFILE && p->created_at_ms != BW_TIME_NONE &&
-	    (d->max_event_ms == BW_TIME_NONE || p->created_at_ms > d->max_event_ms))
-		d->max_event_ms = p->created_at_ms;
+	if (p->kind != BW_POST_PROFILE)
+		dec_note_event(d, p->created_at_ms);
 	d->stats.posts++;
 	if (p->flags & BW_POSTF_EMBEDDED)
 		d->stats.embedded++;

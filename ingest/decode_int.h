@@ -78,6 +78,9 @@ void dec_dlq(struct bw_decoder *d, enum bw_dlq_reason r, const char *fmt, ...)
 /* Hand a finished record to the post callback (after a fault check). Returns
  * the callback's value. Records with d->fault set go to the DLQ instead. */
 int dec_emit(struct bw_decoder *d, struct bw_post *p);
+/* Record ms (BW_TIME_NONE: ignored) as an event time seen in the input, for
+ * the inferred probe time of profile records (docs/POST.md, rule 3). */
+void dec_note_event(struct bw_decoder *d, int64_t ms);
 
 /* Emit and clear the embedded records collected for the current unit. */
 int dec_emit_embedded(struct bw_decoder *d);

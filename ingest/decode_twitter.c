@@ -272,6 +272,41 @@ int dec_v1_control(struct bw_decoder *d, jd_val root, const char *key)
 	return 0;
 }
 
+/* Twitter ids since November 2010 are snowflakes: milliseconds since the
+ * Twitter epoch in the bits above 22. BW_TIME_NONE for older sequential
+ * ids, non-digits or times outside 2010..2100. */
+#define SNOWFLAKE_EPOCH_MS 1288834974657LL
+static int64_t snowflake_ms(const char *id)
+{
+	uint64_t v = 0;
+
+	if (!id || !*id || strlen(id) > 19)
+		return BW_TIME_NONE;
+	for (const char *c = id; *c; c++) {
+		if (*c < '0' || *c > '9')
+			return BW_TIME_NONE;
+		v = v * 10 + (uint64_t)(*c - '0');
+	}
+	int64_t off = (int64_t)(v >> 22);
+	if (off < 86400000LL || off > 4102444800000LL - SNOWFLAKE_EPOCH_MS)
+		return BW_TIME_NONE;
+	return SNOWFLAKE_EPOCH_MS + off;
+}
+
+/* A lower bound on when a profile was read: the time of the latest post the
+ * profile object embeds — v1.1 `status.created_at` (users/lookup), else the
+ * v2 `most_recent_tweet_id` snowflake. Informs the inferred probe time
+ * (docs/POST.md, rule 3) only; an unreadable value never faults the record. */
+static int64_t profile_seen_ms(jd_val u)
+{
+	const char *s = jd_get_cstr(jd_get(u, "status"), "created_at");
+	int64_t ms;
+
+	if (s && *s && bw_time_parse_any(s, strlen(s), &ms) == 0)
+		return ms;
+	return snowflake_ms(jd_get_cstr(u, "most_recent_tweet_id"));
+}
+
 int dec_profile_only(struct bw_decoder *d, jd_val root)
 {
 	jd_val u = jd_get(root, "user");
@@ -296,6 +331,8 @@ int dec_profile_only(struct bw_decoder *d, jd_val root)
 		p->created_at_ms = d->opts.probe_time_ms;
 	else
 		p->created_at_ms = dx_time(d, root, "created_at");
+	if (p->created_at_ms == BW_TIME_NONE && !d->releasing)
+		dec_note_event(d, profile_seen_ms(u));
 	return dec_emit(d, p);
 }
 

@@ -89,6 +89,14 @@ for r in extra:
 assert all(r["scored_at"] == "2016-01-01T00:00:00Z" for r in obs)
 EOF
 
+# --format (ingest.format) is honoured: the demo's v1.1 profile records are all
+# dead-lettered as wrong_format under v2, and give the same records under v1.1
+"$BIN" replay --format v2 --out "$tmp/v2.ndjson" "$DEMO" 2>"$tmp/log" || fail "replay --format v2"
+[ ! -s "$tmp/v2.ndjson" ] || fail "--format v2 scored v1.1 records"
+grep -q 'wrong_format' "$tmp/log" || fail "--format v2: no wrong_format dead letter: $(tail -2 "$tmp/log")"
+"$BIN" replay --format v1.1 --out "$tmp/v11.ndjson" "$DEMO" 2>"$tmp/log" || fail "replay --format v1.1"
+cmp -s "$tmp/v11.ndjson" "$tmp/scores.ndjson" || fail "--format v1.1 records differ from auto"
+
 # serve the store: the record over HTTP is exactly the --out line
 "$BIN" serve --store "$tmp/store" --listen 127.0.0.1:0 --set store.map_size_mb=64 \
 	--port-file "$tmp/port" 2>"$tmp/serve.log" &

@@ -557,6 +557,10 @@ static void test_declares(void **state)
 	assert_int_equal(first, -1);
 	x[feat_index("user.description_credits_maker")] = 1;
 	assert_false(clf_declares(x, feat_count(), NULL));
+	x[feat_index("user.description_schedule")] = 1; /* "a new map every 3 hours" */
+	assert_true(clf_declares(x, feat_count(), &first));
+	assert_int_equal(first, feat_index("user.description_schedule"));
+	x[feat_index("user.description_schedule")] = 0;
 	x[feat_index("user.description_bot_words")] = 2;
 	assert_true(clf_declares(x, feat_count(), &first));
 	assert_int_equal(first, feat_index("user.description_bot_words"));

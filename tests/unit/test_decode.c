@@ -399,6 +399,42 @@ static void test_profile_probe_time_rules(void **state)
 	ingest_decoder_free(d);
 	coll_free(&c);
 
+	/* 3b. a profile's embedded latest post (v1.1 users/lookup `status`) and a
+	 * v2 profile's most_recent_tweet_id (snowflake) are event times seen too;
+	 * an unparseable one is ignored without faulting its record */
+	{
+		const char *in =
+			"{\"user\":{\"id_str\":\"1\",\"screen_name\":\"a\","
+			"\"created_at\":\"Mon Jan 01 00:00:00 +0000 2018\","
+			"\"status\":{\"created_at\":\"Mon Jun 01 00:00:00 +0000 2020\"}}}\n"
+			"{\"user\":{\"id\":\"2\",\"username\":\"b\","
+			"\"created_at\":\"2019-01-01T00:00:00Z\","
+			"\"most_recent_tweet_id\":\"1600000000000000000\"}}\n"
+			"{\"user\":{\"id_str\":\"3\",\"screen_name\":\"c\","
+			"\"status\":{\"created_at\":\"yesterday\"},"
+			"\"most_recent_tweet_id\":\"12\"}}\n";
+		/* 1600000000000000000 >> 22 = 381469726562 ms after the Twitter epoch */
+		const int64_t want = 1288834974657LL + 381469726562LL;
+		d = new_dec(&c, 0, 0, BW_TIME_NONE);
+		assert_int_equal(ingest_decode_buffer(d, in, strlen(in), "t"), 0);
+		assert_int_equal(ingest_decoder_finish(d), 0);
+		assert_int_equal(json_array_size(c.posts), 3);
+		assert_true(want > 1591000000000LL); /* after the status time: it wins */
+		for (size_t i = 0; i < 3; i++)
+			assert_int_equal(jint(json_array_get(c.posts, i), "created_at_ms"), want);
+		assert_int_equal(ingest_decoder_stats(d)->dlq[BW_DLQ_BAD_FIELD], 0);
+		ingest_decoder_free(d);
+		coll_free(&c);
+		/* the first line alone: its status time (Jun 1 2020) */
+		d = new_dec(&c, 0, 0, BW_TIME_NONE);
+		assert_int_equal(ingest_decode_buffer(d, in, (size_t)(strchr(in, '\n') - in + 1), "t"), 0);
+		assert_int_equal(ingest_decoder_finish(d), 0);
+		assert_int_equal(json_array_size(c.posts), 1);
+		assert_int_equal(jint(json_array_get(c.posts, 0), "created_at_ms"), 1590969600000LL);
+		ingest_decoder_free(d);
+		coll_free(&c);
+	}
+
 	/* 4. no event times at all: the latest account created_at (Jan 29 2007) */
 	d = new_dec(&c, 0, 0, BW_TIME_NONE);
 	assert_int_equal(ingest_decode_buffer(d, two, strlen(two), "t"), 0);

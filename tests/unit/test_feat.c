@@ -564,15 +564,20 @@ static void test_self_declaration_words(void **state)
 	(void)state;
 	static const struct {
 		const char *screen, *name, *desc; /* profile */
-		double sn, nm, de, credits;       /* expected features */
+		double sn, nm, de, credits, sched; /* expected features */
 	} cases[] = {
-		{ "MagicRealismBot", "Magic Realism Bot", "A bot by @chrisrodley. Tweets every 4 hours.", 1, 1, 1, 1 },
-		{ "dril_gpt2", "wint but AI", "", 1, 0, 0, 0 },
-		{ "AIBot", "GPT2Wint", "auto-generated posts (GPT-2 and Markov chains)", 1, 1, 3, 0 },
-		{ "tinycarebot", "", "Automated self-care reminders", 1, 0, 1, 0 },
-		{ "talbot_anna", "Anna Talbot", "robotics student, photo by @friend", 0, 0, 0, 1 },
-		{ "botanist_jo", "Jo", "I love plants. bots are not people", 0, 0, 1, 0 },
-		{ "Kevin", "Kevin Hooke", "standby", 0, 0, 0, 0 },
+		{ "MagicRealismBot", "Magic Realism Bot", "A bot by @chrisrodley. Tweets every 4 hours.", 1, 1, 1, 1, 1 },
+		{ "dril_gpt2", "wint but AI", "", 1, 0, 0, 0, 0 },
+		{ "AIBot", "GPT2Wint", "auto-generated posts (GPT-2 and Markov chains)", 1, 1, 3, 0, 0 },
+		{ "tinycarebot", "", "Automated self-care reminders", 1, 0, 1, 0, 0 },
+		{ "talbot_anna", "Anna Talbot", "robotics student, photo by @friend", 0, 0, 0, 1, 0 },
+		{ "botanist_jo", "Jo", "I love plants. bots are not people", 0, 0, 1, 0, 0 },
+		{ "Kevin", "Kevin Hooke", "standby", 0, 0, 0, 0, 0 },
+		{ "tidemaps", "Tide maps", "A new tide map every half hour", 0, 0, 0, 0, 1 },
+		{ "quakes", "Quakes", "Posted HOURLY. Every 30min a summary", 0, 0, 0, 0, 1 },
+		{ "em", "Em", "every 2h", 0, 0, 0, 0, 1 },
+		{ "runner", "Runner", "Every day I run. Hours of fun, every weekend", 0, 0, 0, 0, 0 },
+		{ "choir", "Choir", "every one of us sings for hours", 0, 0, 0, 0, 0 },
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		struct feat_account *a = feat_account_new("5");
@@ -588,6 +593,7 @@ static void test_self_declaration_words(void **state)
 		assert_close(get(v, "user.name_bot_words"), cases[k].nm, 0, cases[k].name);
 		assert_close(get(v, "user.description_bot_words"), cases[k].de, 0, cases[k].desc);
 		assert_close(get(v, "user.description_credits_maker"), cases[k].credits, 0, cases[k].desc);
+		assert_close(get(v, "user.description_schedule"), cases[k].sched, 0, cases[k].desc);
 		feat_account_free(a);
 		free(v);
 	}
