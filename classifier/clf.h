@@ -160,6 +160,7 @@ struct clf_train_opts {
 	bool group_folds;       /* CV folds hold out whole bot classes (row_class) when there
 				 * are at least `folds` of them, so C is chosen, and stacks are
 				 * fitted, on bot kinds unseen in training; else stratified */
+	bool no_type_heads;     /* train only the overall head (no per-bot-type heads) */
 	const char *schema_hash;/* feature registry hash stored in the model */
 	int schema_version;     /* feature schema version stored in the model */
 	json_t *meta;           /* borrowed; copied into the model's "training" object */

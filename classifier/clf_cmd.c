@@ -18,6 +18,7 @@
 #include "feat_replay.h"
 
 #define LABEL_LINE_MAX 4096
+#define LABEL_FIELDS 5 /* user_id,label,class,dataset,evidence */
 
 static char *xstrdup(const char *s)
 {
@@ -107,6 +108,7 @@ void clf_labels_free(struct clf_labels *lb)
 	free(lb->label);
 	free(lb->cls);
 	free(lb->dataset);
+	free(lb->evidence);
 	free(lb->slot);
 	memset(lb, 0, sizeof(*lb));
 }
@@ -117,7 +119,7 @@ long clf_labels_find(const struct clf_labels *lb, const char *id)
 }
 
 static int labels_add(struct clf_labels *lb, const char *id, int label, const char *cls,
-		      const char *ds)
+		      const char *ds, uint32_t evidence)
 {
 	if (clf_labels_find(lb, id) >= 0) {
 		lb->dup++;
@@ -137,7 +139,10 @@ static int labels_add(struct clf_labels *lb, const char *id, int label, const ch
 		int *l = realloc(lb->label, nc * sizeof(int));
 		if (l)
 			lb->label = l;
-		if (!a || !b || !c || !l)
+		uint32_t *ev = realloc(lb->evidence, nc * sizeof(uint32_t));
+		if (ev)
+			lb->evidence = ev;
+		if (!a || !b || !c || !l || !ev)
 			return BW_ENOMEM;
 		lb->cap = nc;
 	}
@@ -148,6 +153,7 @@ static int labels_add(struct clf_labels *lb, const char *id, int label, const ch
 	lb->cls[i] = xstrdup(cls && *cls ? cls : label ? "bot" : "human");
 	lb->dataset[i] = xstrdup(ds);
 	lb->label[i] = label;
+	lb->evidence[i] = evidence;
 	if (!lb->id[i] || !lb->cls[i] || !lb->dataset[i]) {
 		free(lb->id[i]);
 		free(lb->cls[i]);
@@ -175,12 +181,12 @@ static void dataset_of(const char *path, char *out, size_t len)
 		snprintf(out, len, "default");
 }
 
-/* Split line in place on commas into at most 4 fields; returns the count. */
+/* Split line in place on commas into at most LABEL_FIELDS fields; returns the count. */
 static int split_csv(char *line, char **f)
 {
 	int n = 0;
 	f[n++] = line;
-	for (char *p = line; *p && n < 4; p++) {
+	for (char *p = line; *p && n < LABEL_FIELDS; p++) {
 		if (*p == ',') {
 			*p = '\0';
 			f[n++] = p + 1;
@@ -194,6 +200,35 @@ static int split_csv(char *line, char **f)
 			*--e = '\0';
 	}
 	return n;
+}
+
+/* The evidence column: "all" (or empty) or '+'-joined evidence names
+ * (profile_text, profile_counts, posts). Returns 0 with *mask set, or -1. */
+static int parse_evidence(const char *s, uint32_t *mask)
+{
+	static const struct { const char *name; uint32_t bit; } ev[] = {
+		{ "profile_text", CLF_AVAIL_TEXT },
+		{ "profile_counts", CLF_AVAIL_COUNTS },
+		{ "posts", CLF_AVAIL_ACTIVITY },
+	};
+	*mask = 0;
+	if (!*s || strcmp(s, "all") == 0) {
+		*mask = CLF_AVAIL_ALL;
+		return 0;
+	}
+	while (*s) {
+		size_t n = strcspn(s, "+"), k;
+		for (k = 0; k < sizeof(ev) / sizeof(ev[0]); k++)
+			if (strlen(ev[k].name) == n && strncmp(s, ev[k].name, n) == 0)
+				break;
+		if (k == sizeof(ev) / sizeof(ev[0]))
+			return -1;
+		*mask |= ev[k].bit;
+		s += n;
+		if (*s == '+' && !*++s)
+			return -1;
+	}
+	return 0;
 }
 
 static bool valid_id(const char *s)
@@ -216,7 +251,8 @@ int clf_labels_load(struct clf_labels *lb, const char *path, char *errstr, size_
 		return bw_seterr(errstr, errlen, BW_ENOENT, "%s: %s", path, strerror(errno));
 	dataset_of(path, ds_default, sizeof(ds_default));
 	while (fgets(line, sizeof(line), f)) {
-		char *fld[4];
+		char *fld[LABEL_FIELDS];
+		uint32_t evidence = CLF_AVAIL_ALL;
 		ln++;
 		if (!strchr(line, '\n') && !feof(f)) {
 			rc = bw_seterr(errstr, errlen, BW_ETOOLARGE, "%s:%lu: line longer than %d bytes",
@@ -230,12 +266,18 @@ int clf_labels_load(struct clf_labels *lb, const char *path, char *errstr, size_
 			continue; /* header */
 		if (n < 2 || !valid_id(fld[0]) || (strcmp(fld[1], "0") && strcmp(fld[1], "1"))) {
 			rc = bw_seterr(errstr, errlen, BW_EPARSE,
-				       "%s:%lu: expected user_id,label[,class][,dataset] with label 0 or 1",
+				       "%s:%lu: expected user_id,label[,class][,dataset][,evidence] with label 0 or 1",
 				       path, ln);
 			break;
 		}
+		if (n > 4 && parse_evidence(fld[4], &evidence)) {
+			rc = bw_seterr(errstr, errlen, BW_EPARSE,
+				       "%s:%lu: evidence '%s' is not 'all' or a '+'-joined list of "
+				       "profile_text, profile_counts, posts", path, ln, fld[4]);
+			break;
+		}
 		if ((rc = labels_add(lb, fld[0], fld[1][0] == '1', n > 2 ? fld[2] : NULL,
-				     n > 3 && fld[3][0] ? fld[3] : ds_default))) {
+				     n > 3 && fld[3][0] ? fld[3] : ds_default, evidence))) {
 			bw_seterr(errstr, errlen, rc, "out of memory");
 			break;
 		}
@@ -539,8 +581,11 @@ int clf_cmd_fill(struct clf_matrix *m, const struct clf_corpus *c, const struct 
 				  lb->id[k], bw_strerror(rc));
 			break;
 		}
+		/* the labels' evidence column limits what the row may be trained
+		 * and scored on (docs/MODEL.md, "Real labelled timelines") */
 		rc = clf_matrix_add(m, lb->id[k], x, lb->label[k], lb->cls[k], lb->dataset[k],
-				    clf_corpus_avail(c, (size_t)i), errstr, errlen);
+				    clf_corpus_avail(c, (size_t)i) & lb->evidence[k], errstr,
+				    errlen);
 	}
 	free(x);
 	return rc;

@@ -19,13 +19,17 @@
 
 struct bw_config;
 
-/* Labelled accounts from one or more CSV files (user_id,label[,class][,dataset]). */
+/* Labelled accounts from one or more CSV files
+ * (user_id,label[,class][,dataset][,evidence]). */
 struct clf_labels {
 	size_t n, cap;      /* entries used / allocated */
 	char **id;          /* account ids */
 	int *label;         /* 1 bot, 0 human */
 	char **cls;         /* class (bot type; "human" for label 0 when absent) */
 	char **dataset;     /* dataset (4th column, else the file's directory name) */
+	uint32_t *evidence; /* CLF_AVAIL_* bits the row may use (5th column: "all" =
+			     * CLF_AVAIL_ALL, default, or e.g. "posts"); ANDed with the
+			     * account's evidence, so a row can be kept out of groups */
 	size_t dup;         /* ids seen again in a later line or file (first kept) */
 	size_t *slot;       /* hash slots: index + 1, 0 = empty */
 	size_t nslot;       /* slot count (power of two) */

@@ -47,6 +47,7 @@ struct tgroup {
 	size_t n_pos, n_neg; /* training population */
 	char *svm_text;      /* libsvm model text */
 	double *dec;         /* n_rows decision values; NaN outside the population */
+	json_t *fit_rows;    /* rows the SVM was fitted on per dataset ("bots", "humans") */
 };
 
 /* Training context shared by the steps. */
@@ -67,6 +68,7 @@ static void tgroup_clear(struct tgroup *t)
 	free(t->sd);
 	free(t->svm_text);
 	free(t->dec);
+	json_decref(t->fit_rows);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -447,6 +449,32 @@ out_free:
 	return rc;
 }
 
+/* Rows sub[0..n) counted per dataset: {"<dataset>": {"bots": b, "humans": h}},
+ * a dataset named "<source>/<part>" (e.g. "tweepfake/dril") counted under
+ * <source>, so the model records what each group learnt from (docs/MODEL.md).
+ * NULL on allocation failure. */
+static json_t *rows_by_dataset(const struct clf_matrix *m, const size_t *sub, size_t n)
+{
+	json_t *o = json_object();
+	char key[128];
+	for (size_t i = 0; o && i < n; i++) {
+		const char *ds = m->row_dataset[sub[i]][0] ? m->row_dataset[sub[i]] : "-";
+		size_t len = strcspn(ds, "/");
+		snprintf(key, sizeof(key), "%.*s", (int)(len < 127 ? len : 127), ds);
+		json_t *e = json_object_get(o, key);
+		if (!e) {
+			e = json_pack("{s:i, s:i}", "bots", 0, "humans", 0);
+			if (!e || json_object_set_new(o, key, e)) {
+				json_decref(o);
+				return NULL;
+			}
+		}
+		const char *f = m->label[sub[i]] ? "bots" : "humans";
+		json_object_set_new(e, f, json_integer(json_integer_value(json_object_get(e, f)) + 1));
+	}
+	return o;
+}
+
 /* Train group g for the head of bot type `type` (NULL = overall). */
 static int train_group(struct tctx *c, int g, const char *type, struct tgroup *t)
 {
@@ -475,7 +503,8 @@ static int train_group(struct tctx *c, int g, const char *type, struct tgroup *t
 	if (t->ncol == 0)
 		goto out_free;
 	size_t ns = subsample(m, pop, np, c->o->max_rows, c->o->seed * 1000003u + (uint64_t)g);
-	if ((rc = build_prob(m, t, pop, ns, &pr)) || !(oof = malloc(ns * sizeof(double)))) {
+	if (!(t->fit_rows = rows_by_dataset(m, pop, ns)) || (rc = build_prob(m, t, pop, ns, &pr)) ||
+	    !(oof = malloc(ns * sizeof(double)))) {
 		rc = BW_ENOMEM;
 		goto out_free;
 	}
@@ -749,6 +778,7 @@ static json_t *group_json(const struct clf_matrix *m, int g, const struct tgroup
 	json_object_set_new(o, "n_pos", json_integer((json_int_t)t->n_pos));
 	json_object_set_new(o, "n_neg", json_integer((json_int_t)t->n_neg));
 	json_object_set_new(o, "oof_auc", jreal(t->cv_auc));
+	json_object_set_new(o, "fit_rows", json_incref(t->fit_rows));
 	json_object_set_new(o, "columns", names);
 	json_object_set_new(o, "index", idx);
 	json_object_set_new(o, "mean", mu);
@@ -861,6 +891,8 @@ static json_t *params_json(const struct clf_train_opts *o)
 	json_object_set_new(p, "class_weights", json_string("balanced"));
 	json_object_set_new(p, "stack_ridge", json_real(1.0));
 	json_object_set_new(p, "folds_by", json_string(o->group_folds ? "bot_class" : "stratified"));
+	if (o->no_type_heads)
+		json_object_set_new(p, "type_heads", json_false());
 	return p;
 }
 
@@ -886,7 +918,7 @@ int clf_train(const struct clf_matrix *m, const struct clf_train_opts *o, char *
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 	for (size_t r = 0; r < m->n_rows; r++)
 		c.declared[r] = clf_declares(m->x + r * m->n_cols, m->n_cols, NULL);
-	size_t nt = list_types(m, o->min_class_rows, types);
+	size_t nt = o->no_type_heads ? 0 : list_types(m, o->min_class_rows, types);
 	json_t *doc = json_object(), *fs = json_object(), *jheads = json_array();
 	json_t *jstacks = json_array(), *jcap = json_object(), *jtypes = json_array();
 	json_object_set_new(doc, "format", json_string("botwatch-model"));

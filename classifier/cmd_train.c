@@ -22,10 +22,14 @@ static void train_usage(FILE *out)
 	fprintf(out,
 		"usage: botwatch train --posts FILE... --labels CSV... --out MODEL\n"
 		"                      [--kernel linear|rbf] [--folds K] [--probe-time ISO8601]\n"
-		"                      [--seed S] [--max-rows N] [--folds-by class|stratified]\n\n"
+		"                      [--seed S] [--max-rows N] [--folds-by class|stratified]\n"
+		"                      [--no-type-heads]\n\n"
 		"  --posts FILE...    archives (NDJSON / gzip, any shape the decoder reads)\n"
-		"  --labels CSV...    user_id,label[,class][,dataset]; label 1 = bot. Several files\n"
-		"                     are merged; an id listed twice keeps its first label\n"
+		"  --labels CSV...    user_id,label[,class][,dataset][,evidence]; label 1 = bot.\n"
+		"                     evidence limits what a row trains: all (default) or a\n"
+		"                     '+'-joined list of profile_text, profile_counts, posts.\n"
+		"                     Several files are merged; an id listed twice keeps its\n"
+		"                     first label\n"
 		"  --out MODEL        model file to write (docs/MODEL.md)\n"
 		"  --kernel K         linear (default; fast scoring) or rbf\n"
 		"  --folds K          CV folds for grid search and calibration (default 5)\n"
@@ -34,7 +38,9 @@ static void train_usage(FILE *out)
 		"                     when there are >= K of them (docs/MODEL.md: measured, not better)\n"
 		"  --probe-time T     event time at which profile features are computed\n"
 		"  --seed S           fold/subsample seed (default 1)\n"
-		"  --max-rows N       cap on rows per SVM fit, stratified subsample (default 4000)\n");
+		"  --max-rows N       cap on rows per SVM fit, stratified subsample (default 4000)\n"
+		"  --no-type-heads    train only the overall head (no per-bot-type raw scores);\n"
+		"                     overall, universal and category scores are unchanged\n");
 }
 
 /* Parsed command line. */
@@ -80,6 +86,11 @@ static int train_parse(int argc, char **argv, struct train_args *a)
 		}
 		if (strcmp(opt, "--labels") == 0) {
 			i = take_list(argc, argv, i + 1, a->labels, &a->nlabels);
+			continue;
+		}
+		if (strcmp(opt, "--no-type-heads") == 0) {
+			a->o.no_type_heads = true;
+			i++;
 			continue;
 		}
 		i += 2;

@@ -203,6 +203,8 @@ struct feat_graph {
 	  "runs of 3 or more of the same letter (\"sooo\")")                                     \
 	X(Q_STOPWORDS, "stopword_share", SC_UNIT, FEAT_CONTENT,                                 \
 	  "closed-class (function) words / words")                                              \
+	X(Q_UNBALANCED, "unbalanced_pairs", SC_COUNT, FEAT_CONTENT,                             \
+	  "unmatched brackets ( ) [ ] { } and quotes \" \u201c \u201d (emoticon mouths excepted)") \
 	X(Q_RT_COUNT, "retweet_count", SC_LOG4, FEAT_CONTENT, "times the post was retweeted, as seen") \
 	X(Q_FAV_COUNT, "favorite_count", SC_LOG4, FEAT_CONTENT, "likes of the post, as seen")    \
 	X(Q_REPLY_COUNT, "reply_count", SC_LOG4, FEAT_CONTENT, "replies to the post, as seen")   \

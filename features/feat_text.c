@@ -226,15 +226,51 @@ struct text_acc {
 	uint32_t words[MAX_WORDS];   /* word hashes */
 };
 
+/* Bracket and quote balance of one post, fed one code point at a time:
+ * unmatched closers are counted as they occur, unclosed openers and an odd
+ * straight double quote at the end (pair_balance_end). A bracket right after
+ * an emoticon's eyes (: ; = -) is a mouth, not a bracket. Generated text that
+ * is cut at a length limit leaves quotes and brackets open. */
+struct pair_balance {
+	size_t open[3];   /* open ( [ { */
+	size_t unmatched; /* closers without an opener */
+	size_t dquote;    /* straight double quotes */
+	long curly;       /* left minus right curly double quotes */
+	uint32_t prev;    /* previous code point */
+};
+
+static void pair_balance_add(struct pair_balance *b, uint32_t c)
+{
+	static const char opens[] = "([{", closes[] = ")]}";
+	bool mouth = b->prev == ':' || b->prev == ';' || b->prev == '=' || b->prev == '-';
+	for (int k = 0; k < 3 && c < 0x80; k++) {
+		if (c == (uint32_t)opens[k] && !mouth)
+			b->open[k]++;
+		if (c == (uint32_t)closes[k] && !mouth)
+			b->open[k] ? b->open[k]-- : b->unmatched++;
+	}
+	b->dquote += c == '"';
+	b->curly += c == 0x201C ? 1 : c == 0x201D ? -1 : 0;
+	b->prev = c;
+}
+
+static double pair_balance_end(const struct pair_balance *b)
+{
+	return (double)(b->unmatched + b->open[0] + b->open[1] + b->open[2] + b->dquote % 2 +
+			(size_t)(b->curly < 0 ? -b->curly : b->curly));
+}
+
 static void char_pass(struct text_acc *x, const unsigned char *s, size_t n)
 {
 	size_t i = 0, letters = 0, upper = 0, flag_halves = 0;
 	uint32_t prev = 0, run = 0;
+	struct pair_balance pb = { { 0 }, 0, 0, 0, 0 };
 
 	while (i < n && x->n_chars < FEAT_TEXT_CAP) {
 		uint32_t c = utf8_next(s, n, &i);
 		enum emoji_class ec;
 		x->chars[x->n_chars++] = c;
+		pair_balance_add(&pb, c);
 		if (c >= 0x80)
 			x->v[Q_NONASCII]++;
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -264,6 +300,7 @@ static void char_pass(struct text_acc *x, const unsigned char *s, size_t n)
 	}
 	x->v[Q_EJ_FLAG] = (double)(flag_halves / 2);
 	x->v[Q_UPPER] = letters ? (double)upper / (double)letters : 0.0;
+	x->v[Q_UNBALANCED] = pair_balance_end(&pb);
 }
 
 static void word_pass(struct text_acc *x, const char *tok, size_t len, bool *sent_start)

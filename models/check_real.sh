@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Held-out check of a model on real timelines that are never used in training:
+# Check of a model on real timelines:
 # the 4 cresci-2017 accounts with partial timelines (dev/tweets_partial_4accounts,
 # 2 genuine, 2 social_spambots_1), the REST fixture timelines of real human and
 # organisational accounts (@Twitter, @dewitt, @TweepyDev: expected human) and
-# TweepFake (23 text-generating bots, 17 humans). Prints one line per account of
-# the first two and TweepFake's eval summary. Usage: models/check_real.sh [MODEL]
+# TweepFake (23 text-generating bots, 17 humans; raw files). TweepFake is
+# in-sample for the default model, which trains on its chunks: the blind figure
+# comes from models/eval_tweepfake.sh. Prints one line per account of the first
+# two and TweepFake's eval summary. Usage: models/check_real.sh [MODEL]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}

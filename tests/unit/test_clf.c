@@ -296,6 +296,63 @@ static void test_train_deterministic_and_schema(void **state)
 	clf_matrix_free(m);
 }
 
+/* Each group records the rows it was fitted on per dataset source, and
+ * --no-type-heads leaves the overall head (and so the overall score) as is. */
+static void test_fit_rows_and_no_type_heads(void **state)
+{
+	(void)state;
+	struct clf_matrix *m = synth_matrix();
+	struct clf_train_opts o;
+	char *a = NULL, *b = NULL, err[512];
+	size_t alen = 0, blen = 0;
+	clf_train_opts_init(&o);
+	o.folds = 3;
+	assert_int_equal(clf_train(m, &o, &a, &alen, err, sizeof(err)), 0);
+	o.no_type_heads = true;
+	assert_int_equal(clf_train(m, &o, &b, &blen, err, sizeof(err)), 0);
+	json_t *da = json_loadb(a, alen, 0, NULL), *db = json_loadb(b, blen, 0, NULL);
+	assert_non_null(da);
+	assert_non_null(db);
+	json_t *ha = json_array_get(json_object_get(da, "heads"), 0);
+	json_t *hb = json_array_get(json_object_get(db, "heads"), 0);
+	assert_true(json_equal(ha, hb));
+	assert_int_equal(json_array_size(json_object_get(db, "heads")), 1);
+	assert_int_equal(json_array_size(json_object_get(db, "types")), 0);
+	assert_true(json_is_false(json_object_get(json_object_get(db, "params"), "type_heads")));
+	assert_null(json_object_get(json_object_get(da, "params"), "type_heads"));
+	size_t i;
+	json_t *g;
+	json_array_foreach(json_object_get(ha, "groups"), i, g) {
+		json_t *fr = json_object_get(g, "fit_rows"), *syn = json_object_get(fr, "synthetic");
+		assert_int_equal(json_object_size(fr), 1);
+		assert_non_null(syn);
+		/* fewer rows than max_rows: every row of the population was fitted */
+		assert_int_equal(json_integer_value(json_object_get(syn, "bots")),
+				 json_integer_value(json_object_get(g, "n_pos")));
+		assert_int_equal(json_integer_value(json_object_get(syn, "humans")),
+				 json_integer_value(json_object_get(g, "n_neg")));
+	}
+	/* the english stack of both models scores every row the same */
+	struct clf_model *ma = clf_model_parse(a, alen, NULL, 0, err, sizeof(err));
+	struct clf_model *mb = clf_model_parse(b, blen, NULL, 0, err, sizeof(err));
+	assert_non_null(ma);
+	assert_non_null(mb);
+	assert_int_equal(clf_model_n_types(mb), 0);
+	for (size_t r = 0; r < m->n_rows; r++) {
+		struct clf_score sa, sb;
+		clf_score(ma, m->x + r * m->n_cols, m->avail[r], 0.15, &sa);
+		clf_score(mb, m->x + r * m->n_cols, m->avail[r], 0.15, &sb);
+		assert_true(sa.english == sb.english);
+	}
+	clf_model_free(ma);
+	clf_model_free(mb);
+	json_decref(da);
+	json_decref(db);
+	free(a);
+	free(b);
+	clf_matrix_free(m);
+}
+
 static void test_scores_monotone_in_evidence(void **state)
 {
 	(void)state;
@@ -527,6 +584,7 @@ int main(void)
 		cmocka_unit_test(test_predict_equals_libsvm),
 		cmocka_unit_test(test_svm_parse_rejects_garbage),
 		cmocka_unit_test(test_train_deterministic_and_schema),
+		cmocka_unit_test(test_fit_rows_and_no_type_heads),
 		cmocka_unit_test(test_scores_monotone_in_evidence),
 		cmocka_unit_test(test_model_parse_rejects_truncation),
 		cmocka_unit_test(test_explain),

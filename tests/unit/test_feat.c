@@ -599,6 +599,36 @@ static void test_self_declaration_words(void **state)
 	}
 }
 
+/* content.unbalanced_pairs: one post each, the per-post count as its max. */
+static void test_unbalanced_pairs(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text; /* post text */
+		double want;      /* unmatched brackets and quotes */
+	} cases[] = {
+		{ "a (balanced) [pair] {set} and \"quote\"", 0 },
+		{ "smile :) wink ;) sad :( nose :-) equal =)", 0 },
+		{ "\"The we configuration with web development of the", 1 },
+		{ "closing only) and (open ( twice", 3 },
+		{ "\u201cleft curly only and [ ] fine", 1 },
+		{ "\u201cboth\u201d curly and ] stray", 1 },
+		{ "", 0 },
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct feat_account *a = feat_account_new("6");
+		struct bw_post p;
+		double *v = vec();
+		post_init(&p, "6", "1", T0);
+		p.text = cases[k].text;
+		assert_int_equal(feat_account_update(a, &p), 0);
+		assert_int_equal(feat_account_extract(a, BW_TIME_NONE, v), 0);
+		assert_close(get(v, "content.unbalanced_pairs.max"), cases[k].want, 0, cases[k].text);
+		feat_account_free(a);
+		free(v);
+	}
+}
+
 static void test_hostile_values_stay_finite(void **state)
 {
 	(void)state;
@@ -653,6 +683,7 @@ int main(void)
 		cmocka_unit_test(test_post_targets),
 		cmocka_unit_test(test_screen_name_likelihood),
 		cmocka_unit_test(test_self_declaration_words),
+		cmocka_unit_test(test_unbalanced_pairs),
 		cmocka_unit_test(test_hostile_values_stay_finite),
 	};
 	return cmocka_run_group_tests_name("feat", tests, NULL, NULL);
