@@ -494,12 +494,7 @@ static int drain(struct stage *s, bool all)
 
 static void note_offset(struct stage *s, const rd_kafka_message_t *m)
 {
-	const char *topic = rd_kafka_topic_name(m->rkt);
-	rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(s->next, topic, m->partition);
-
-	if (!p)
-		p = rd_kafka_topic_partition_list_add(s->next, topic, m->partition);
-	p->offset = m->offset + 1;
+	bw_kafka_note_offset(s->next, m);
 	s->dirty = true;
 }
 
@@ -729,15 +724,10 @@ static int setup(struct stage *s, char *errstr, size_t errlen)
 		if (!(s->in = bw_kafka_topic_warm(s->rk, s->cfg->features_topic, STAGE_ADMIN_MS, why,
 						  sizeof(why))))
 			BW_WARN("score: %s (the first fetch may wait for a metadata refresh)", why);
-		sub = rd_kafka_topic_partition_list_new(s->opts->assign_partitions);
-		for (int32_t p = 0; p < s->opts->assign_partitions; p++)
-			rd_kafka_topic_partition_list_add(sub, s->cfg->features_topic, p)->offset = 0;
-		e = take_partitions(s, s->rk, sub);
-	} else {
-		sub = rd_kafka_topic_partition_list_new(1);
-		rd_kafka_topic_partition_list_add(sub, s->cfg->features_topic, RD_KAFKA_PARTITION_UA);
-		e = rd_kafka_subscribe(s->rk, sub);
 	}
+	sub = bw_kafka_input_list(s->cfg->features_topic, s->opts->assign_partitions);
+	e = s->opts->assign_partitions > 0 ? take_partitions(s, s->rk, sub)
+					   : rd_kafka_subscribe(s->rk, sub);
 	rd_kafka_topic_partition_list_destroy(sub);
 	if (e)
 		return bw_seterr(errstr, errlen, BW_EKAFKA, "%s %s: %s",

@@ -154,6 +154,29 @@ rd_kafka_topic_t *bw_kafka_topic_warm(rd_kafka_t *rk, const char *topic, int tim
 	return rkt;
 }
 
+rd_kafka_topic_partition_list_t *bw_kafka_input_list(const char *topic, int32_t partitions)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(partitions > 0 ? partitions : 1);
+
+	if (partitions <= 0) {
+		rd_kafka_topic_partition_list_add(l, topic, RD_KAFKA_PARTITION_UA);
+		return l;
+	}
+	for (int32_t p = 0; p < partitions; p++)
+		rd_kafka_topic_partition_list_add(l, topic, p)->offset = 0;
+	return l;
+}
+
+void bw_kafka_note_offset(rd_kafka_topic_partition_list_t *offs, const rd_kafka_message_t *m)
+{
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(offs, topic, m->partition);
+
+	if (!p)
+		p = rd_kafka_topic_partition_list_add(offs, topic, m->partition);
+	p->offset = m->offset + 1;
+}
+
 /* ---- embedded broker ------------------------------------------------------ */
 
 struct bw_kafka_mock {

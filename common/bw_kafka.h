@@ -82,6 +82,18 @@ rd_kafka_t *bw_kafka_client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, con
 rd_kafka_topic_t *bw_kafka_topic_warm(rd_kafka_t *rk, const char *topic, int timeout_ms,
 				      char *errstr, size_t errlen);
 
+/*
+ * What a stage consumes of `topic`: with partitions > 0 the list of
+ * partitions 0..partitions-1 from offset 0, for direct assignment; else the
+ * topic alone (RD_KAFKA_PARTITION_UA), for a group subscription. Caller
+ * destroys it with rd_kafka_topic_partition_list_destroy().
+ */
+rd_kafka_topic_partition_list_t *bw_kafka_input_list(const char *topic, int32_t partitions);
+
+/* Record in `offs` the offset after message m (the next to read from its
+ * partition), adding the partition when the list lacks it. */
+void bw_kafka_note_offset(rd_kafka_topic_partition_list_t *offs, const rd_kafka_message_t *m);
+
 struct bw_kafka_mock;
 
 /*

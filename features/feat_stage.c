@@ -245,15 +245,6 @@ static bool is_observation(const rd_kafka_message_t *m)
 	       rd_kafka_header_get_last(h, OBSERVE_HEADER, &v, &len) == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
-static void note_offset(struct stage *s, const rd_kafka_message_t *m)
-{
-	const char *topic = rd_kafka_topic_name(m->rkt);
-	rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(s->offs, topic, m->partition);
-
-	if (!p)
-		p = rd_kafka_topic_partition_list_add(s->offs, topic, m->partition);
-	p->offset = m->offset + 1;
-}
 
 /* Fold one message; undecodable ones are logged and counted, never fatal. */
 static int on_message(struct stage *s, const rd_kafka_message_t *m)
@@ -273,7 +264,7 @@ static int on_message(struct stage *s, const rd_kafka_message_t *m)
 	}
 	s->in_batch++;
 	s->st.messages++;
-	note_offset(s, m);
+	bw_kafka_note_offset(s->offs, m);
 	bw_arena_reset(s->arena);
 	if (ingest_post_decode(m->payload, m->len, &post, s->arena, err, sizeof(err))) {
 		s->st.bad++;
@@ -503,15 +494,10 @@ static int setup(struct stage *s, char *errstr, size_t errlen)
 		if (!(s->in = bw_kafka_topic_warm(s->rk, s->cfg->ingest_topic, WARM_MS, err,
 						  sizeof(err))))
 			BW_WARN("features: %s (the first fetch may wait for a metadata refresh)", err);
-		sub = rd_kafka_topic_partition_list_new(s->opts->assign_partitions);
-		for (int32_t p = 0; p < s->opts->assign_partitions; p++)
-			rd_kafka_topic_partition_list_add(sub, s->cfg->ingest_topic, p)->offset = 0;
-		e = take_partitions(s, s->rk, sub);
-	} else {
-		sub = rd_kafka_topic_partition_list_new(1);
-		rd_kafka_topic_partition_list_add(sub, s->cfg->ingest_topic, RD_KAFKA_PARTITION_UA);
-		e = rd_kafka_subscribe(s->rk, sub);
 	}
+	sub = bw_kafka_input_list(s->cfg->ingest_topic, s->opts->assign_partitions);
+	e = s->opts->assign_partitions > 0 ? take_partitions(s, s->rk, sub)
+					   : rd_kafka_subscribe(s->rk, sub);
 	rd_kafka_topic_partition_list_destroy(sub);
 	if (e)
 		return bw_seterr(errstr, errlen, BW_EKAFKA, "%s %s: %s",
