@@ -7,27 +7,9 @@ BW=$BUILD/botwatch
 FIREHOSE=$BUILD/tests/firehose
 KCONSUME=$BUILD/tests/kconsume
 T=$(mktemp -d /tmp/bw-ingest-it.XXXXXX)
-PIDS=()
-
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
+source tests/integration/lib/common.bash # PIDS, cleanup trap, ok, wait_for
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "  ok: $*"; }
-
-# wait_for FILE [seconds]: until FILE exists and is non-empty
-wait_for() {
-	local i
-	for ((i = 0; i < ${2:-10} * 20; i++)); do
-		[ -s "$1" ] && return 0
-		sleep 0.05
-	done
-	fail "timed out waiting for $1"
-}
 
 # start_broker [partitions]: sets BROKER
 start_broker() {

@@ -6,32 +6,14 @@ BUILD=${BUILD:-build}
 BW=$BUILD/botwatch
 DEMO=data/demo/posts.ndjson.gz
 T=$(mktemp -d /tmp/bw-pipeline-it.XXXXXX)
-PIDS=()
+source tests/integration/lib/common.bash # PIDS, cleanup trap, ok, wait_for
 # a short session timeout: the embedded broker's coordinator waits that long for a departed member
 KAFKA_FAST=(--set kafka.session.timeout.ms=6000 --set kafka.heartbeat.interval.ms=500)
-
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
 
 fail() {
 	echo "FAIL: $*" >&2
 	for f in "$T"/*.log; do [ -e "$f" ] && { echo "--- $f"; grep -v CONFWARN "$f" | tail -5; }; done >&2
 	exit 1
-}
-ok() { echo "  ok: $*"; }
-
-# wait_for FILE [seconds]: until FILE exists and is non-empty
-wait_for() {
-	local i
-	for ((i = 0; i < ${2:-10} * 20; i++)); do
-		[ -s "$1" ] && return 0
-		sleep 0.05
-	done
-	fail "timed out waiting for $1"
 }
 
 # wait_exit PID SECONDS: wait for a recorded process to exit; sets RC
