@@ -161,6 +161,8 @@ struct clf_train_opts {
 				 * are at least `folds` of them, so C is chosen, and stacks are
 				 * fitted, on bot kinds unseen in training; else stratified */
 	bool no_type_heads;     /* train only the overall head (no per-bot-type heads) */
+	bool profile_rbf;       /* linear kernel: also fit an RBF twin of user_counts in the
+				 * overall head, combined with the linear groups by its stacks */
 	const char *schema_hash;/* feature registry hash stored in the model */
 	int schema_version;     /* feature schema version stored in the model */
 	json_t *meta;           /* borrowed; copied into the model's "training" object */
@@ -168,7 +170,11 @@ struct clf_train_opts {
 	void *progress_opaque;  /* passed to progress */
 };
 
-/* Defaults: linear, 5 folds, seed 1, max_rows 4000, min_class_rows 10, stratified folds. */
+/* Kernel option by name: "linear", "rbf", or "mixed" (linear, plus the RBF
+ * twin of the profile counts group: profile_rbf). 0, or -1 for an unknown name. */
+int clf_kernel_parse(const char *name, struct clf_train_opts *o);
+
+/* Defaults: mixed (linear + the user_counts RBF twin), 5 folds, seed 1, max_rows 4000, min_class_rows 10, stratified folds. */
 void clf_train_opts_init(struct clf_train_opts *o);
 
 /*
@@ -280,11 +286,13 @@ struct clf_explanation {
  * availability `avail`, over every column of the groups that score uses for
  * this availability (docs/MODEL.md, "Explanations").
  *
- * Linear groups (the default model): contribution = stack weight × SVM weight
- * × scaled value, in log-odds; exact: bias + Σ contributions = logit. RBF
- * groups: the change of the stack's logit when the feature alone is set to
- * the population mean (scaled value 0) — an occlusion estimate that need not
- * sum to the logit (exact = false). Costs one decision per RBF column.
+ * Linear groups: contribution = stack weight × SVM weight × scaled value, in
+ * log-odds; exact: bias + Σ contributions = logit. RBF groups (the default
+ * model's user_counts twin): the change of the stack's logit when the feature
+ * alone is set to the population mean (scaled value 0) — an occlusion
+ * estimate that need not sum to the logit (exact = false). Costs one
+ * decision per RBF column. A column in a linear group and its RBF twin is
+ * one entry holding both parts.
  * An account that declares automation (handle, name or bio words, platform
  * bot flag) gets one more contribution, group "declaration": the entry's
  * declaration log-likelihood ratio, credited to the first declaring column.

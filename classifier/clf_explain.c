@@ -12,7 +12,8 @@
  * sum to the logit. RBF group: no additive form exists; feature k's
  * contribution is w_g (d_g(z) − d_g(z with z_k = 0)), the change when the
  * feature is moved to the population mean (occlusion). Those need not sum
- * to the logit (`exact` is false then).
+ * to the logit (`exact` is false then). A column used by a linear group and
+ * its RBF twin (the mixed kernel) is one entry: the sum of both parts.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -86,6 +87,23 @@ static int group_decision(const struct clf_mgroup *g, const double *x, double *d
 	return 0;
 }
 
+/* Entries of one feature (a column in a linear group and in its RBF twin)
+ * summed into the first, under the first's group name; returns the count. */
+static size_t merge_twins(struct clf_contrib *c, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+		while (j < o && c[j].feature != c[i].feature)
+			j++;
+		if (j < o)
+			c[j].contribution += c[i].contribution;
+		else
+			c[o++] = c[i];
+	}
+	return o;
+}
+
 static int by_magnitude(const void *a, const void *b)
 {
 	const struct clf_contrib *x = a, *y = b;
@@ -154,6 +172,7 @@ int clf_explain(const struct clf_model *mdl, const double *x, uint32_t avail, co
 			return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 		}
 	}
+	out->n = merge_twins(out->c, out->n);
 	qsort(out->c, out->n, sizeof(*out->c), by_magnitude);
 	out->score = clf_sigmoid(out->logit);
 	return 0;

@@ -11,7 +11,7 @@
 
 #include "clf.h"
 
-#define CLF_N_GROUPS 7
+#define CLF_N_GROUPS 8
 #define CLF_CLIP 5.0
 
 /* The fixed sub-model groups (docs/MODEL.md). */
@@ -20,6 +20,7 @@ struct clf_group_def {
 	int cls;          /* feature class its columns come from */
 	uint32_t req;     /* CLF_AVAIL_* bits it needs */
 	int text;         /* user class only: 1 = name/description columns, 0 = the rest */
+	int rbf;          /* 1: RBF-kernel twin of the linear group of the same columns */
 };
 
 extern const struct clf_group_def clf_groups[CLF_N_GROUPS];

@@ -23,13 +23,14 @@ const char *const clf_class_names[CLF_NCLASS] = { "user",     "friend",  "networ
 						  "temporal", "content", "sentiment" };
 
 const struct clf_group_def clf_groups[CLF_N_GROUPS] = {
-	{ "user_text", 0, CLF_AVAIL_TEXT, 1 },
-	{ "user_counts", 0, CLF_AVAIL_COUNTS, 0 },
-	{ "friend", 1, CLF_AVAIL_ACTIVITY, 0 },
-	{ "network", 2, CLF_AVAIL_ACTIVITY, 0 },
-	{ "temporal", 3, CLF_AVAIL_ACTIVITY, 0 },
-	{ "content", 4, CLF_AVAIL_ACTIVITY, 0 },
-	{ "sentiment", 5, CLF_AVAIL_ACTIVITY, 0 },
+	{ "user_text", 0, CLF_AVAIL_TEXT, 1, 0 },
+	{ "user_counts", 0, CLF_AVAIL_COUNTS, 0, 0 },
+	{ "friend", 1, CLF_AVAIL_ACTIVITY, 0, 0 },
+	{ "network", 2, CLF_AVAIL_ACTIVITY, 0, 0 },
+	{ "temporal", 3, CLF_AVAIL_ACTIVITY, 0, 0 },
+	{ "content", 4, CLF_AVAIL_ACTIVITY, 0, 0 },
+	{ "sentiment", 5, CLF_AVAIL_ACTIVITY, 0, 0 },
+	{ "user_counts_rbf", 0, CLF_AVAIL_COUNTS, 0, 1 },
 };
 
 /* Profile columns that record how a dataset was collected rather than how an

@@ -28,12 +28,26 @@ void clf_train_opts_init(struct clf_train_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->kernel = CLF_KERNEL_LINEAR;
+	o->profile_rbf = true; /* "mixed" */
 	o->folds = 5;
 	o->seed = 1;
 	o->max_rows = 4000;
 	o->min_class_rows = 10;
 	o->schema_version = 1;
 	o->group_folds = false;
+}
+
+int clf_kernel_parse(const char *name, struct clf_train_opts *o)
+{
+	if (!name)
+		return -1;
+	bool lin = strcmp(name, "linear") == 0, rbf = strcmp(name, "rbf") == 0;
+	bool mixed = strcmp(name, "mixed") == 0;
+	if (!lin && !rbf && !mixed)
+		return -1;
+	o->kernel = rbf ? CLF_KERNEL_RBF : CLF_KERNEL_LINEAR;
+	o->profile_rbf = mixed;
+	return 0;
 }
 
 /* Result of training one group for one head. */
@@ -179,15 +193,16 @@ static void free_prob(struct prob *pr)
 	free(pr->p.x);
 }
 
-static void set_param(struct svm_parameter *par, const struct clf_train_opts *o, double C,
-		      double gamma, double *wl, int *lab, const struct svm_problem *p)
+/* libsvm parameters: RBF kernel when gamma > 0, else linear. */
+static void set_param(struct svm_parameter *par, double C, double gamma, double *wl, int *lab,
+		      const struct svm_problem *p)
 {
 	double npos = 0;
 	for (int i = 0; i < p->l; i++)
 		npos += p->y[i] > 0.5;
 	memset(par, 0, sizeof(*par));
 	par->svm_type = C_SVC;
-	par->kernel_type = o->kernel == CLF_KERNEL_RBF ? RBF : LINEAR;
+	par->kernel_type = gamma > 0 ? RBF : LINEAR;
 	par->gamma = gamma;
 	par->C = C;
 	par->cache_size = 64;
@@ -287,7 +302,7 @@ static double try_params(struct tctx *c, const struct svm_problem *p, const int 
 	struct svm_parameter par;
 	double wl[2];
 	int lab[2];
-	set_param(&par, c->o, C, gamma, wl, lab, p);
+	set_param(&par, C, gamma, wl, lab, p);
 	int *y = malloc((size_t)p->l * sizeof(int));
 	if (!y)
 		return NAN;
@@ -365,8 +380,11 @@ static int search(struct tctx *c, int g, bool grid, const struct svm_problem *p,
 		  const size_t *pop, struct tgroup *t, double *oof)
 {
 	static const double Cs_lin[] = { 0.01, 0.1, 1.0 }, Cs_rbf[] = { 0.3, 3.0, 30.0 };
-	const double gmul[] = { 0.3, 3.0 };
-	bool rbf = c->o->kernel == CLF_KERNEL_RBF;
+	/* gamma x column count: an RBF-only model needs smooth kernels; a twin,
+	 * beside its linear group, is best local (leave-one-group-out, docs/MODEL.md) */
+	static const double gmul_rbf[] = { 0.3, 3.0 }, gmul_twin[] = { 3.0, 10.0 };
+	const double *gmul = clf_groups[g].rbf ? gmul_twin : gmul_rbf;
+	bool rbf = c->o->kernel == CLF_KERNEL_RBF || clf_groups[g].rbf;
 	const double *Cs = rbf ? Cs_rbf : Cs_lin;
 	double *tmp = malloc((size_t)p->l * sizeof(double));
 	int *fold = malloc((size_t)p->l * sizeof(int)), *y = malloc((size_t)p->l * sizeof(int));
@@ -399,7 +417,7 @@ static int search(struct tctx *c, int g, bool grid, const struct svm_problem *p,
 	}
 	if (t->cv_auc < 0) { /* degenerate: fall back to the middle C */
 		t->C = Cs[1];
-		t->gamma = rbf ? 1.0 / (double)(t->ncol ? t->ncol : 1) : 0;
+		t->gamma = rbf ? gmul[0] / (double)(t->ncol ? t->ncol : 1) : 0;
 		t->cv_auc = try_params(c, p, fold, t->C, t->gamma, oof);
 	}
 	c->best_C[g] = t->C;
@@ -421,7 +439,7 @@ static int finish_group(struct tctx *c, struct tgroup *t, const struct prob *pr,
 	struct svm_parameter par;
 	double wl[2];
 	int lab[2];
-	set_param(&par, c->o, t->C, t->gamma, wl, lab, &pr->p);
+	set_param(&par, t->C, t->gamma, wl, lab, &pr->p);
 	struct svm_model *md = svm_train(&pr->p, &par);
 	if (!md)
 		return bw_seterr(c->errstr, c->errlen, BW_ENOMEM, "libsvm training failed");
@@ -485,6 +503,10 @@ static int train_group(struct tctx *c, int g, const char *type, struct tgroup *t
 	int rc = BW_ENOMEM;
 
 	memset(t, 0, sizeof(*t));
+	if (clf_groups[g].rbf && (!c->o->profile_rbf || c->o->kernel == CLF_KERNEL_RBF || type)) {
+		rc = 0; /* twins: only asked for, only beside linear groups, overall head only */
+		goto out_free;
+	}
 	if (!pop || !(t->dec = malloc((m->n_rows ? m->n_rows : 1) * sizeof(double))))
 		goto out_free;
 	for (size_t r = 0; r < m->n_rows; r++) {
@@ -523,8 +545,9 @@ out_free:
 }
 
 /* Stack membership: bit g set = group g takes part. */
-#define ST_ALL 0x7Fu
-#define ST_UNIVERSAL 0x1Fu
+#define ST_ALL 0xFFu       /* every group */
+#define ST_UNIVERSAL 0x9Fu /* no content (bit 5), no sentiment (bit 6) */
+#define ST_USER 0x83u      /* user_text, user_counts and its RBF twin */
 
 static int popcount(uint32_t v)
 {
@@ -824,7 +847,7 @@ static int train_head(struct tctx *c, const char *type, size_t head_idx, json_t 
 	/* stacks: (name, kind, members) */
 	struct { const char *name, *kind; uint32_t members; } defs[8] = {
 		{ "english", "overall", ST_ALL }, { "universal", "overall", ST_UNIVERSAL },
-		{ "user", "category", 0x3 },      { "friend", "category", 0x4 },
+		{ "user", "category", ST_USER },      { "friend", "category", 0x4 },
 		{ "network", "category", 0x8 },   { "temporal", "category", 0x10 },
 		{ "content", "category", 0x20 },  { "sentiment", "category", 0x40 },
 	};
@@ -882,7 +905,9 @@ static size_t list_types(const struct clf_matrix *m, int min_rows, const char **
 static json_t *params_json(const struct clf_train_opts *o)
 {
 	json_t *p = json_object();
-	json_object_set_new(p, "kernel", json_string(o->kernel == CLF_KERNEL_RBF ? "rbf" : "linear"));
+	json_object_set_new(p, "kernel", json_string(o->kernel == CLF_KERNEL_RBF ? "rbf"
+						     : o->profile_rbf		? "mixed"
+										: "linear"));
 	json_object_set_new(p, "folds", json_integer(o->folds));
 	json_object_set_new(p, "seed", json_integer((json_int_t)o->seed));
 	json_object_set_new(p, "max_rows", json_integer((json_int_t)o->max_rows));

@@ -27,7 +27,7 @@ static void eval_usage(FILE *out)
 	fprintf(out,
 		"usage: botwatch eval [--model M] --posts FILE... --labels CSV... [--report DIR]\n"
 		"                     [--leave-dataset-out] [--leave-class-out] [--probe-time T]\n"
-		"                     [--threshold P] [--kernel linear|rbf] [--folds K]\n"
+		"                     [--threshold P] [--kernel linear|rbf|mixed] [--folds K]\n"
 		"                     [--folds-by class|stratified]\n\n"
 		"  --model M            model file (default: config score.model)\n"
 		"  --report DIR         also write roc.svg, pr.svg, calibration.svg, index.html\n"
@@ -107,9 +107,7 @@ static int eval_parse(int argc, char **argv, struct eval_args *a)
 				return 2;
 			}
 			a->o.folds = (int)k;
-		} else if (strcmp(opt, "--kernel") == 0 &&
-			   (strcmp(v, "linear") == 0 || strcmp(v, "rbf") == 0)) {
-			a->o.kernel = v[0] == 'r' ? CLF_KERNEL_RBF : CLF_KERNEL_LINEAR;
+		} else if (strcmp(opt, "--kernel") == 0 && clf_kernel_parse(v, &a->o) == 0) {
 		} else if (strcmp(opt, "--probe-time") == 0) {
 			if (clf_cmd_parse_time(v, &a->probe_ms)) {
 				fprintf(stderr, "botwatch eval: --probe-time: '%s' is not a time\n", v);

@@ -21,7 +21,7 @@ static void train_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: botwatch train --posts FILE... --labels CSV... --out MODEL\n"
-		"                      [--kernel linear|rbf] [--folds K] [--probe-time ISO8601]\n"
+		"                      [--kernel linear|rbf|mixed] [--folds K] [--probe-time ISO8601]\n"
 		"                      [--seed S] [--max-rows N] [--folds-by class|stratified]\n"
 		"                      [--no-type-heads]\n\n"
 		"  --posts FILE...    archives (NDJSON / gzip, any shape the decoder reads)\n"
@@ -31,7 +31,9 @@ static void train_usage(FILE *out)
 		"                     Several files are merged; an id listed twice keeps its\n"
 		"                     first label\n"
 		"  --out MODEL        model file to write (docs/MODEL.md)\n"
-		"  --kernel K         linear (default; fast scoring) or rbf\n"
+		"  --kernel K         linear, rbf, or mixed (default): linear groups plus an\n"
+		"                     RBF twin of user_counts in the overall head, weighted\n"
+		"                     by its stacks (docs/MODEL.md)\n"
 		"  --folds K          CV folds for grid search and calibration (default 5)\n"
 		"  --folds-by B       stratified (default): random stratified folds; class: each\n"
 		"                     fold holds out whole bot classes (the labels' class column)\n"
@@ -96,9 +98,7 @@ static int train_parse(int argc, char **argv, struct train_args *a)
 		i += 2;
 		if (strcmp(opt, "--out") == 0 && v) {
 			a->out = v;
-		} else if (strcmp(opt, "--kernel") == 0 && v &&
-			   (strcmp(v, "linear") == 0 || strcmp(v, "rbf") == 0)) {
-			a->o.kernel = v[0] == 'r' ? CLF_KERNEL_RBF : CLF_KERNEL_LINEAR;
+		} else if (strcmp(opt, "--kernel") == 0 && clf_kernel_parse(v, &a->o) == 0) {
 		} else if (strcmp(opt, "--folds-by") == 0 && v &&
 			   (strcmp(v, "class") == 0 || strcmp(v, "stratified") == 0)) {
 			a->o.group_folds = v[0] == 'c';

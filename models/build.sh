@@ -43,7 +43,7 @@ python3 models/tweepfake_chunks.py "$DATA/tweepfake" models/tweepfake_pairs.csv 
 # dataset column "simulated", so the model's fit_rows tell real from simulated
 awk -F, 'BEGIN { OFS = "," } FNR == 1 { print "user_id,label,class,dataset"; next }
 	 { print $1, $2, $3, "simulated" }' "$TMP/sim-raw.csv" > "$TMP/sim.csv"
-"$BUILD/botwatch" train --kernel linear --folds 5 --seed 1 \
+"$BUILD/botwatch" train --kernel mixed --folds 5 --seed 1 \
 	--posts "$TMP/dev.ndjson.gz" "$TMP/cresci2015.ndjson.gz" "$TMP/sim.jsonl.gz" \
 	"$TMP/tf_chunks.ndjson.gz" \
 	--labels models/relabel.csv "$DATA/dev/labels.csv" "$TMP/cresci2015.csv" "$TMP/sim.csv" \

@@ -54,7 +54,7 @@ run_fold() {
 	fold_rows "$k" out "$OUT/tf_chunks.csv" > "$OUT/train$k.csv"
 	fold_rows "$k" in "$OUT/tf_chunks.csv" > "$OUT/test_chunks$k.csv"
 	fold_rows "$k" in "$OUT/tf_whole.csv" > "$OUT/test_whole$k.csv"
-	"$BW" train --kernel linear --folds 5 --seed 1 --no-type-heads \
+	"$BW" train --kernel mixed --folds 5 --seed 1 --no-type-heads \
 		--posts "$MD/dev.ndjson.gz" "$MD/cresci2015.ndjson.gz" "$MD/sim.jsonl.gz" \
 		"$OUT/tf_chunks.ndjson.gz" \
 		--labels models/relabel.csv "$DATA/dev/labels.csv" "$MD/cresci2015.csv" \

@@ -110,7 +110,7 @@ static void synth(int n, int dim, uint64_t seed, double *x, int *y)
 	}
 }
 
-static void check_predict_equal(int kernel)
+static void check_predict_equal(int kernel, double gamma)
 {
 	enum { N = 300, D = 12 };
 	static double x[N * D];
@@ -129,7 +129,7 @@ static void check_predict_equal(int kernel)
 		yy[i] = y[i];
 	}
 	struct svm_problem prob = { .l = N, .y = yy, .x = rows };
-	struct svm_parameter par = { .svm_type = C_SVC, .kernel_type = kernel, .gamma = 0.2,
+	struct svm_parameter par = { .svm_type = C_SVC, .kernel_type = kernel, .gamma = gamma,
 				     .C = 1, .cache_size = 16, .eps = 1e-3, .shrinking = 1 };
 	struct svm_model *md = svm_train(&prob, &par);
 	assert_non_null(md);
@@ -177,8 +177,11 @@ static void test_predict_equals_libsvm(void **state)
 {
 	(void)state;
 	svm_set_print_string_function(quiet);
-	check_predict_equal(LINEAR);
-	check_predict_equal(RBF);
+	check_predict_equal(LINEAR, 0.2);
+	check_predict_equal(RBF, 0.2);
+	/* local kernels, like the user_counts twin's: most terms fall below the
+	 * fast path's negligible bound and are skipped, still equal to 1e-6 */
+	check_predict_equal(RBF, 3.0);
 }
 
 static void test_svm_parse_rejects_garbage(void **state)
@@ -363,6 +366,8 @@ static void test_scores_monotone_in_evidence(void **state)
 	clf_train_opts_init(&o);
 	o.folds = 3;
 	o.schema_hash = "h";
+	/* linear: the score is then monotone in each column (an RBF twin need not be) */
+	assert_int_equal(clf_kernel_parse("linear", &o), 0);
 	assert_int_equal(clf_train(m, &o, &doc, &len, err, sizeof(err)), 0);
 	struct clf_model *mdl = clf_model_parse(doc, len, "h", 7, err, sizeof(err));
 	assert_non_null(mdl);
@@ -443,6 +448,9 @@ static void check_explanation(const struct clf_model *mdl, const double *x, bool
 		sum += e.c[k].contribution;
 	}
 	assert_true(fabs(sum - e.logit) < 1e-9); /* bias is defined as the remainder */
+	for (size_t k = 0; k < e.n; k++) /* one entry per feature, twins merged */
+		for (size_t j = 0; j < k; j++)
+			assert_true(e.c[j].feature != e.c[k].feature);
 	if (linear) { /* each contribution is weight x scaled value: zero at the mean */
 		for (size_t k = 0; k < e.n; k++)
 			if (e.c[k].scaled == 0)
@@ -463,16 +471,19 @@ static void test_explain(void **state)
 {
 	(void)state;
 	struct clf_matrix *m = synth_matrix();
-	for (int kernel = 0; kernel < 2; kernel++) {
+	static const char *const kernels[] = { "linear", "rbf", "mixed" };
+	for (int kernel = 0; kernel < 3; kernel++) {
 		struct clf_train_opts o;
 		char *doc = NULL, err[512];
 		size_t len = 0;
 		clf_train_opts_init(&o);
 		o.folds = 3;
 		o.schema_hash = "h";
-		o.kernel = kernel ? CLF_KERNEL_RBF : CLF_KERNEL_LINEAR;
+		assert_int_equal(clf_kernel_parse(kernels[kernel], &o), 0);
 		o.max_rows = 300;
 		assert_int_equal(clf_train(m, &o, &doc, &len, err, sizeof(err)), 0);
+		/* only the mixed kernel adds the RBF twin of user_counts */
+		assert_int_equal(strstr(doc, "\"user_counts_rbf\"") != NULL, kernel == 2);
 		struct clf_model *mdl = clf_model_parse(doc, len, "h", 7, err, sizeof(err));
 		assert_non_null(mdl);
 		for (size_t r = 0; r < 3; r++)
