@@ -503,10 +503,6 @@ static int train_group(struct tctx *c, int g, const char *type, struct tgroup *t
 	int rc = BW_ENOMEM;
 
 	memset(t, 0, sizeof(*t));
-	if (clf_groups[g].rbf && (!c->o->profile_rbf || c->o->kernel == CLF_KERNEL_RBF || type)) {
-		rc = 0; /* twins: only asked for, only beside linear groups, overall head only */
-		goto out_free;
-	}
 	if (!pop || !(t->dec = malloc((m->n_rows ? m->n_rows : 1) * sizeof(double))))
 		goto out_free;
 	for (size_t r = 0; r < m->n_rows; r++) {
@@ -835,6 +831,9 @@ static int train_head(struct tctx *c, const char *type, size_t head_idx, json_t 
 	json_object_set_new(jh, "groups", jg);
 	json_array_append_new(jheads, jh);
 	for (int g = 0; g < CLF_N_GROUPS; g++) {
+		/* RBF twins: only asked for, only beside linear groups, overall head only */
+		if (clf_groups[g].rbf && (!c->o->profile_rbf || c->o->kernel == CLF_KERNEL_RBF || type))
+			continue;
 		if ((rc = train_group(c, g, type, &tg[g])))
 			goto out_free;
 		progress(c, "head %s group %s: %s (C=%g, oof auc %.4f, %zu+%zu rows)",
