@@ -108,11 +108,12 @@ double clf_platt_apply(double A, double B, double dec);
 
 /*
  * L2-regularised logistic regression by Newton's method on d <= 16 inputs:
- * P = sigmoid(w . z + b). `lambda` is the ridge on w. Deterministic.
+ * P = sigmoid(off_i + w . z + b), off_i = off[i] (a fixed offset per row;
+ * off NULL = none). `lambda` is the ridge on w. Deterministic.
  * Returns 0 or BW_EINVAL.
  */
-int clf_logreg_fit(const double *z, const int *label, size_t n, size_t d, double lambda,
-		   double *w, double *b);
+int clf_logreg_fit(const double *z, const int *label, const double *off, size_t n, size_t d,
+		   double lambda, double *w, double *b);
 
 /* Deterministic 64-bit generator (splitmix64 state step). */
 uint64_t clf_rand_next(uint64_t *state);

@@ -265,8 +265,8 @@ static int solve(double *H, double *g, size_t m)
 	return 0;
 }
 
-int clf_logreg_fit(const double *z, const int *label, size_t n, size_t d, double lambda,
-		   double *w, double *b)
+int clf_logreg_fit(const double *z, const int *label, const double *off, size_t n, size_t d,
+		   double lambda, double *w, double *b)
 {
 	enum { MAXD = 16 };
 	double beta[MAXD + 1] = { 0 };
@@ -278,7 +278,7 @@ int clf_logreg_fit(const double *z, const int *label, size_t n, size_t d, double
 		double H[(MAXD + 1) * (MAXD + 1)] = { 0 }, g[MAXD + 1] = { 0 };
 		for (size_t i = 0; i < n; i++) {
 			const double *zi = z + i * d;
-			double f = beta[d];
+			double f = beta[d] + (off ? off[i] : 0);
 			for (size_t k = 0; k < d; k++)
 				f += beta[k] * zi[k];
 			double p = clf_sigmoid(f);

@@ -569,6 +569,57 @@ static double entry_prob(const struct tctx *c, const struct clf_mentry *e, struc
  * Jeffreys / Kass & Raftery 1995 scale); docs/MODEL.md. */
 #define CLF_ACT_CAP 2.302585092994046
 
+/* Logistic fit of z[n][d] (columns: the decisions of groups use[0..d)).
+ * With RBF twins beside linear groups, in two stages: the linear groups
+ * first, as if the twins were absent, then the twins on what that fit leaves
+ * (its log-odds as a fixed offset). The linear weights are then those of the
+ * linear-only model, so far from the twins' support vectors, where a twin's
+ * decision is its constant bias, the score extrapolates as the linear model
+ * does; near them the twins correct it (docs/MODEL.md, "mixed kernel"). */
+static int fit_logit(const double *z, const int *y, size_t n, size_t d, const int *use,
+		     double *w, double *b)
+{
+	size_t lin[CLF_N_GROUPS], tw[CLF_N_GROUPS], nl = 0, nt = 0;
+	for (size_t k = 0; k < d; k++) {
+		if (clf_groups[use[k]].rbf)
+			tw[nt++] = k;
+		else
+			lin[nl++] = k;
+	}
+	if (!nt || !nl)
+		return clf_logreg_fit(z, y, NULL, n, d, 1.0, w, b);
+	double *zl = calloc(n * nl, sizeof(double)), *zt = calloc(n * nt, sizeof(double));
+	double *off = malloc(n * sizeof(double)), wl[CLF_N_GROUPS], wt[CLF_N_GROUPS], bl, bt;
+	int rc = BW_ENOMEM;
+	if (!zl || !zt || !off)
+		goto out_free;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < nl; k++)
+			zl[i * nl + k] = z[i * d + lin[k]];
+		for (size_t k = 0; k < nt; k++)
+			zt[i * nt + k] = z[i * d + tw[k]];
+	}
+	if ((rc = clf_logreg_fit(zl, y, NULL, n, nl, 1.0, wl, &bl)))
+		goto out_free;
+	for (size_t i = 0; i < n; i++) {
+		off[i] = bl;
+		for (size_t k = 0; k < nl; k++)
+			off[i] += wl[k] * zl[i * nl + k];
+	}
+	if ((rc = clf_logreg_fit(zt, y, off, n, nt, 1.0, wt, &bt)))
+		goto out_free;
+	for (size_t k = 0; k < nl; k++)
+		w[lin[k]] = wl[k];
+	for (size_t k = 0; k < nt; k++)
+		w[tw[k]] = wt[k];
+	*b = bl + bt;
+out_free:
+	free(zl);
+	free(zt);
+	free(off);
+	return rc;
+}
+
 /* Logistic fit of groups use[0..d) on rows of the head having `mask`; the
  * count of rows and positives into *n, *npos. Returns 0, 1 (a class has too
  * few rows: skipped) or a negative BW_E* code. */
@@ -595,7 +646,7 @@ static int fit_part(struct tctx *c, struct tgroup *tg, const char *type, uint32_
 	rc = 1; /* "skip" unless both classes are represented */
 	if (npos < (size_t)c->o->min_class_rows || n - npos < (size_t)c->o->min_class_rows)
 		goto out_free;
-	rc = d ? clf_logreg_fit(z, y, n, d, 1.0, w, b) : 0;
+	rc = d ? fit_logit(z, y, n, d, use, w, b) : 0;
 	if (!d) /* no groups: the prior log-odds of these rows */
 		*b = log((double)npos / (double)(n - npos));
 out_free:

@@ -28,14 +28,14 @@ static void eval_usage(FILE *out)
 		"usage: botwatch eval [--model M] --posts FILE... --labels CSV... [--report DIR]\n"
 		"                     [--leave-dataset-out] [--leave-class-out] [--probe-time T]\n"
 		"                     [--threshold P] [--kernel linear|rbf|mixed] [--folds K]\n"
-		"                     [--folds-by class|stratified]\n\n"
+		"                     [--folds-by class|stratified] [--seed S]\n\n"
 		"  --model M            model file (default: config score.model)\n"
 		"  --report DIR         also write roc.svg, pr.svg, calibration.svg, index.html\n"
 		"  --leave-dataset-out  retrain without each dataset and test on it\n"
 		"  --leave-class-out    retrain without each bot class; test it against a\n"
 		"                       held-out fifth of the humans\n"
 		"  --threshold P        score threshold for precision/recall/F1 (default 0.5)\n"
-		"  --kernel, --folds, --folds-by  training options for the leave-out runs\n"
+		"  --kernel, --folds, --folds-by, --seed  training options for the leave-out runs\n"
 		"                       (see botwatch train --help)\n");
 }
 
@@ -107,6 +107,13 @@ static int eval_parse(int argc, char **argv, struct eval_args *a)
 				return 2;
 			}
 			a->o.folds = (int)k;
+		} else if (strcmp(opt, "--seed") == 0) {
+			unsigned long long sd = strtoull(v, &e, 10);
+			if (*e || errno || !*v || *v == '-') {
+				fprintf(stderr, "botwatch eval: --seed must be a non-negative integer\n");
+				return 2;
+			}
+			a->o.seed = sd;
 		} else if (strcmp(opt, "--kernel") == 0 && clf_kernel_parse(v, &a->o) == 0) {
 		} else if (strcmp(opt, "--probe-time") == 0) {
 			if (clf_cmd_parse_time(v, &a->probe_ms)) {

@@ -97,6 +97,35 @@ static void test_platt_monotone(void **state)
 	assert_true(clf_platt_apply(A, B, -3) < 0.1);
 }
 
+/* A fixed offset per row: refitting on the optimum's own log-odds as the
+ * offset leaves nothing to fit (no ridge), and an offset of +c is absorbed
+ * by the bias alone (b moves by -c, w stays). */
+static void test_logreg_offset(void **state)
+{
+	(void)state;
+	enum { N = 300 };
+	double z[N * 2], off[N], w[2], b, w2[2], b2;
+	int y[N];
+	uint64_t st = 11;
+	for (int i = 0; i < N; i++) {
+		y[i] = i % 3 == 0;
+		for (int k = 0; k < 2; k++)
+			z[i * 2 + k] = (y[i] ? 0.8 : -0.4) * (k + 1) +
+				       ((double)(clf_rand_next(&st) % 2000) / 1000.0 - 1.0) * 2;
+	}
+	assert_int_equal(clf_logreg_fit(z, y, NULL, N, 2, 1e-12, w, &b), 0);
+	assert_true(w[0] > 0 && w[1] > 0);
+	for (int i = 0; i < N; i++)
+		off[i] = b + w[0] * z[i * 2] + w[1] * z[i * 2 + 1];
+	assert_int_equal(clf_logreg_fit(z, y, off, N, 2, 1e-12, w2, &b2), 0);
+	assert_true(fabs(w2[0]) < 1e-6 && fabs(w2[1]) < 1e-6 && fabs(b2) < 1e-6);
+	for (int i = 0; i < N; i++)
+		off[i] = 1.5;
+	assert_int_equal(clf_logreg_fit(z, y, off, N, 2, 1e-12, w2, &b2), 0);
+	assert_true(fabs(w2[0] - w[0]) < 1e-6 && fabs(w2[1] - w[1]) < 1e-6);
+	assert_true(fabs(b2 - (b - 1.5)) < 1e-6);
+}
+
 /* Synthetic two-class data in `dim` dimensions (positives shifted). */
 static void synth(int n, int dim, uint64_t seed, double *x, int *y)
 {
@@ -509,6 +538,68 @@ static void test_explain(void **state)
 	clf_matrix_free(m);
 }
 
+/* The mixed kernel keeps the linear model's stack weights for the linear
+ * groups (the twin is fitted on what they leave), in every entry of every
+ * overall stack the twin takes part in. */
+static void test_mixed_keeps_linear_weights(void **state)
+{
+	(void)state;
+	struct clf_matrix *m = synth_matrix();
+	struct clf_train_opts o;
+	char *doc[2] = { NULL, NULL }, err[512];
+	size_t len[2] = { 0, 0 };
+	json_t *j[2];
+	for (int k = 0; k < 2; k++) {
+		clf_train_opts_init(&o);
+		o.folds = 3;
+		o.max_rows = 300;
+		o.no_type_heads = true;
+		assert_int_equal(clf_kernel_parse(k ? "mixed" : "linear", &o), 0);
+		assert_int_equal(clf_train(m, &o, &doc[k], &len[k], err, sizeof(err)), 0);
+		assert_non_null(j[k] = json_loadb(doc[k], len[k], 0, NULL));
+	}
+	size_t si, checked = 0;
+	json_t *sm;
+	json_array_foreach(json_object_get(j[1], "stacks"), si, sm) {
+		json_t *sl = json_array_get(json_object_get(j[0], "stacks"), si), *em;
+		assert_string_equal(json_string_value(json_object_get(sm, "name")),
+				    json_string_value(json_object_get(sl, "name")));
+		size_t ei;
+		json_array_foreach(json_object_get(sm, "entries"), ei, em) {
+			json_t *el = NULL, *e;
+			size_t k;
+			json_array_foreach(json_object_get(sl, "entries"), k, e)
+				if (json_integer_value(json_object_get(e, "mask")) ==
+				    json_integer_value(json_object_get(em, "mask")))
+					el = e;
+			assert_non_null(el);
+			json_t *um = json_object_get(em, "use"), *ul = json_object_get(el, "use");
+			size_t a, bb;
+			json_t *u;
+			json_array_foreach(um, a, u) {
+				const char *g = json_string_value(u);
+				if (strstr(g, "_rbf")) {
+					checked++;
+					continue;
+				}
+				for (bb = 0; bb < json_array_size(ul); bb++)
+					if (strcmp(json_string_value(json_array_get(ul, bb)), g) == 0)
+						break;
+				assert_true(bb < json_array_size(ul));
+				double wm = json_number_value(json_array_get(json_object_get(em, "w"), a));
+				double wl = json_number_value(json_array_get(json_object_get(el, "w"), bb));
+				assert_true(fabs(wm - wl) < 1e-12);
+			}
+		}
+	}
+	assert_true(checked >= 3); /* english, universal and user entries with counts */
+	for (int k = 0; k < 2; k++) {
+		json_decref(j[k]);
+		free(doc[k]);
+	}
+	clf_matrix_free(m);
+}
+
 /* Replay output order equals the store's: digit ids numerically, first. */
 static void test_id_order(void **state)
 {
@@ -592,6 +683,8 @@ int main(void)
 		cmocka_unit_test(test_declares),
 		cmocka_unit_test(test_folds_stratified_deterministic),
 		cmocka_unit_test(test_platt_monotone),
+		cmocka_unit_test(test_logreg_offset),
+		cmocka_unit_test(test_mixed_keeps_linear_weights),
 		cmocka_unit_test(test_predict_equals_libsvm),
 		cmocka_unit_test(test_svm_parse_rejects_garbage),
 		cmocka_unit_test(test_train_deterministic_and_schema),
