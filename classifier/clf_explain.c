@@ -16,6 +16,7 @@
  * its RBF twin (the mixed kernel) is one entry: the sum of both parts.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,20 +89,28 @@ static int group_decision(const struct clf_mgroup *g, const double *x, double *d
 }
 
 /* Entries of one feature (a column in a linear group and in its RBF twin)
- * summed into the first, under the first's group name; returns the count. */
-static size_t merge_twins(struct clf_contrib *c, size_t n)
+ * summed into the first, under the first's group name: *n shrinks. One pass,
+ * with each feature's first entry looked up by registry index (features are
+ * < n_features). 0 or BW_ENOMEM. */
+static int merge_twins(struct clf_contrib *c, size_t *n, size_t n_features)
 {
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		size_t j = 0;
-		while (j < o && c[j].feature != c[i].feature)
-			j++;
-		if (j < o)
-			c[j].contribution += c[i].contribution;
-		else
+	size_t *first = malloc((n_features ? n_features : 1) * sizeof(size_t)), o = 0;
+	if (!first)
+		return BW_ENOMEM;
+	for (size_t f = 0; f < n_features; f++)
+		first[f] = SIZE_MAX;
+	for (size_t i = 0; i < *n; i++) {
+		size_t *j = &first[c[i].feature];
+		if (*j != SIZE_MAX) {
+			c[*j].contribution += c[i].contribution;
+		} else {
+			*j = o;
 			c[o++] = c[i];
+		}
 	}
-	return o;
+	*n = o;
+	free(first);
+	return 0;
 }
 
 static int by_magnitude(const void *a, const void *b)
@@ -172,7 +181,10 @@ int clf_explain(const struct clf_model *mdl, const double *x, uint32_t avail, co
 			return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 		}
 	}
-	out->n = merge_twins(out->c, out->n);
+	if (merge_twins(out->c, &out->n, mdl->n_features)) {
+		clf_explanation_free(out);
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+	}
 	qsort(out->c, out->n, sizeof(*out->c), by_magnitude);
 	out->score = clf_sigmoid(out->logit);
 	return 0;
