@@ -163,7 +163,8 @@ struct clf_train_opts {
 				 * fitted, on bot kinds unseen in training; else stratified */
 	bool no_type_heads;     /* train only the overall head (no per-bot-type heads) */
 	bool profile_rbf;       /* linear kernel: also fit an RBF twin of user_counts in the
-				 * overall head, combined with the linear groups by its stacks */
+				 * overall head; its stacks fit it on what the linear
+				 * groups leave (docs/MODEL.md, "mixed kernel") */
 	const char *schema_hash;/* feature registry hash stored in the model */
 	int schema_version;     /* feature schema version stored in the model */
 	json_t *meta;           /* borrowed; copied into the model's "training" object */
@@ -175,7 +176,8 @@ struct clf_train_opts {
  * twin of the profile counts group: profile_rbf). 0, or -1 for an unknown name. */
 int clf_kernel_parse(const char *name, struct clf_train_opts *o);
 
-/* Defaults: mixed (linear + the user_counts RBF twin), 5 folds, seed 1, max_rows 4000, min_class_rows 10, stratified folds. */
+/* Defaults: mixed (linear + the user_counts RBF twin), 5 folds, seed 1,
+ * max_rows 4000, min_class_rows 10, stratified folds. */
 void clf_train_opts_init(struct clf_train_opts *o);
 
 /*

@@ -621,6 +621,60 @@ int clf_cmd_parse_time(const char *s, int64_t *ms)
 	return bw_time_parse_any(s, strlen(s), ms) ? BW_EPARSE : 0;
 }
 
+int clf_cmd_take_list(int argc, char **argv, int i, char **list, size_t *n, size_t max)
+{
+	while (i < argc && strncmp(argv[i], "--", 2) != 0 && *n < max)
+		list[(*n)++] = argv[i++];
+	return i;
+}
+
+int clf_cmd_uint_arg(const char *cmd, const char *opt, const char *v, uint64_t lo, uint64_t hi,
+		     uint64_t *out)
+{
+	char *e = NULL;
+	errno = 0;
+	unsigned long long u = v && *v >= '0' && *v <= '9' ? strtoull(v, &e, 10) : 0;
+	if (!e || *e || errno || u < lo || u > hi) {
+		fprintf(stderr, "botwatch %s: %s needs an integer in [%llu, %llu]\n", cmd, opt,
+			(unsigned long long)lo, (unsigned long long)hi);
+		return -1;
+	}
+	*out = u;
+	return 0;
+}
+
+int clf_cmd_train_opt(const char *cmd, const char *opt, const char *v, struct clf_train_opts *o)
+{
+	uint64_t u;
+	if (strcmp(opt, "--kernel") == 0) {
+		if (clf_kernel_parse(v, o) == 0)
+			return 0;
+		fprintf(stderr, "botwatch %s: --kernel must be linear, rbf or mixed\n", cmd);
+		return -1;
+	}
+	if (strcmp(opt, "--folds-by") == 0) {
+		if (v && (strcmp(v, "class") == 0 || strcmp(v, "stratified") == 0)) {
+			o->group_folds = v[0] == 'c';
+			return 0;
+		}
+		fprintf(stderr, "botwatch %s: --folds-by must be class or stratified\n", cmd);
+		return -1;
+	}
+	if (strcmp(opt, "--folds") == 0) {
+		if (clf_cmd_uint_arg(cmd, opt, v, 2, 20, &u))
+			return -1;
+		o->folds = (int)u;
+		return 0;
+	}
+	if (strcmp(opt, "--seed") == 0) {
+		if (clf_cmd_uint_arg(cmd, opt, v, 0, UINT64_MAX, &u))
+			return -1;
+		o->seed = u;
+		return 0;
+	}
+	return 1;
+}
+
 int clf_cmd_load_labelled(const struct bw_config *cfg, char *const *posts, size_t nposts,
 			  char *const *labels, size_t nlabels, int64_t probe_ms,
 			  struct clf_labels *lb, struct clf_corpus **corpus, struct clf_matrix **m,

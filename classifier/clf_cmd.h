@@ -118,4 +118,19 @@ int clf_cmd_file_sha256(const char *path, char *out, size_t outlen);
 /* Parse --probe-time; exits nothing, returns 0 or BW_EPARSE. */
 int clf_cmd_parse_time(const char *s, int64_t *ms);
 
+/* The arguments from argv[i] up to the next "--" option appended to
+ * list[*n] (at most `max` in all); returns the index after them. */
+int clf_cmd_take_list(int argc, char **argv, int i, char **list, size_t *n, size_t max);
+
+/* A decimal integer in [lo, hi] into *out; else -1 with "botwatch <cmd>:
+ * <opt> needs an integer in [lo, hi]" on stderr (v NULL: missing value). */
+int clf_cmd_uint_arg(const char *cmd, const char *opt, const char *v, uint64_t lo, uint64_t hi,
+		     uint64_t *out);
+
+/* The training options train and eval (for its leave-out runs) share:
+ * --kernel linear|rbf|mixed, --folds K (2..20), --folds-by class|stratified,
+ * --seed S. Returns 1 when `opt` is none of them, 0 when parsed into o, -1
+ * (message naming `cmd` on stderr) when its value is missing or bad. */
+int clf_cmd_train_opt(const char *cmd, const char *opt, const char *v, struct clf_train_opts *o);
+
 #endif

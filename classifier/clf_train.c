@@ -897,7 +897,7 @@ static int train_head(struct tctx *c, const char *type, size_t head_idx, json_t 
 	/* stacks: (name, kind, members) */
 	struct { const char *name, *kind; uint32_t members; } defs[8] = {
 		{ "english", "overall", ST_ALL }, { "universal", "overall", ST_UNIVERSAL },
-		{ "user", "category", ST_USER },      { "friend", "category", 0x4 },
+		{ "user", "category", ST_USER },  { "friend", "category", 0x4 },
 		{ "network", "category", 0x8 },   { "temporal", "category", 0x10 },
 		{ "content", "category", 0x20 },  { "sentiment", "category", 0x40 },
 	};

@@ -53,24 +53,18 @@ struct eval_args {
 	struct clf_train_opts o; /* leave-out training options */
 };
 
-static int take_list(int argc, char **argv, int i, char **list, size_t *n)
-{
-	while (i < argc && strncmp(argv[i], "--", 2) != 0 && *n < MAX_FILES)
-		list[(*n)++] = argv[i++];
-	return i;
-}
-
 static int eval_parse(int argc, char **argv, struct eval_args *a)
 {
 	for (int i = 1; i < argc;) {
 		const char *opt = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		char *e;
+		int rc;
 		if (strcmp(opt, "--posts") == 0) {
-			i = take_list(argc, argv, i + 1, a->posts, &a->nposts);
+			i = clf_cmd_take_list(argc, argv, i + 1, a->posts, &a->nposts, MAX_FILES);
 			continue;
 		}
 		if (strcmp(opt, "--labels") == 0) {
-			i = take_list(argc, argv, i + 1, a->labels, &a->nlabels);
+			i = clf_cmd_take_list(argc, argv, i + 1, a->labels, &a->nlabels, MAX_FILES);
 			continue;
 		}
 		if (strcmp(opt, "--leave-dataset-out") == 0 || strcmp(opt, "--leave-class-out") == 0) {
@@ -94,27 +88,9 @@ static int eval_parse(int argc, char **argv, struct eval_args *a)
 				fprintf(stderr, "botwatch eval: --threshold must be in [0, 1]\n");
 				return 2;
 			}
-		} else if (strcmp(opt, "--folds-by") == 0) {
-			if (strcmp(v, "class") && strcmp(v, "stratified")) {
-				fprintf(stderr, "botwatch eval: --folds-by must be class or stratified\n");
+		} else if ((rc = clf_cmd_train_opt("eval", opt, v, &a->o)) <= 0) {
+			if (rc < 0)
 				return 2;
-			}
-			a->o.group_folds = v[0] == 'c';
-		} else if (strcmp(opt, "--folds") == 0) {
-			long k = strtol(v, &e, 10);
-			if (*e || errno || k < 2 || k > 20) {
-				fprintf(stderr, "botwatch eval: --folds must be 2..20\n");
-				return 2;
-			}
-			a->o.folds = (int)k;
-		} else if (strcmp(opt, "--seed") == 0) {
-			unsigned long long sd = strtoull(v, &e, 10);
-			if (*e || errno || !*v || *v == '-') {
-				fprintf(stderr, "botwatch eval: --seed must be a non-negative integer\n");
-				return 2;
-			}
-			a->o.seed = sd;
-		} else if (strcmp(opt, "--kernel") == 0 && clf_kernel_parse(v, &a->o) == 0) {
 		} else if (strcmp(opt, "--probe-time") == 0) {
 			if (clf_cmd_parse_time(v, &a->probe_ms)) {
 				fprintf(stderr, "botwatch eval: --probe-time: '%s' is not a time\n", v);

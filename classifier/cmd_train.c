@@ -32,8 +32,8 @@ static void train_usage(FILE *out)
 		"                     first label\n"
 		"  --out MODEL        model file to write (docs/MODEL.md)\n"
 		"  --kernel K         linear, rbf, or mixed (default): linear groups plus an\n"
-		"                     RBF twin of user_counts in the overall head, weighted\n"
-		"                     by its stacks (docs/MODEL.md)\n"
+		"                     RBF twin of user_counts in the overall head, fitted on\n"
+		"                     what the linear groups leave (docs/MODEL.md)\n"
 		"  --folds K          CV folds for grid search and calibration (default 5)\n"
 		"  --folds-by B       stratified (default): random stratified folds; class: each\n"
 		"                     fold holds out whole bot classes (the labels' class column)\n"
@@ -57,37 +57,18 @@ struct train_args {
 };
 
 /* Collect the values after a multi-value option; returns the next index. */
-static int take_list(int argc, char **argv, int i, char **list, size_t *n)
-{
-	while (i < argc && strncmp(argv[i], "--", 2) != 0 && *n < MAX_FILES)
-		list[(*n)++] = argv[i++];
-	return i;
-}
-
-static int num_arg(const char *opt, const char *v, double lo, double hi, double *out)
-{
-	char *e;
-	errno = 0;
-	double d = v ? strtod(v, &e) : 0;
-	if (!v || !*v || *e || errno || !(d >= lo && d <= hi)) {
-		fprintf(stderr, "botwatch train: %s needs a number in [%g, %g]\n", opt, lo, hi);
-		return -1;
-	}
-	*out = d;
-	return 0;
-}
-
 static int train_parse(int argc, char **argv, struct train_args *a)
 {
 	for (int i = 1; i < argc;) {
 		const char *opt = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		double d;
+		uint64_t u;
+		int rc;
 		if (strcmp(opt, "--posts") == 0) {
-			i = take_list(argc, argv, i + 1, a->posts, &a->nposts);
+			i = clf_cmd_take_list(argc, argv, i + 1, a->posts, &a->nposts, MAX_FILES);
 			continue;
 		}
 		if (strcmp(opt, "--labels") == 0) {
-			i = take_list(argc, argv, i + 1, a->labels, &a->nlabels);
+			i = clf_cmd_take_list(argc, argv, i + 1, a->labels, &a->nlabels, MAX_FILES);
 			continue;
 		}
 		if (strcmp(opt, "--no-type-heads") == 0) {
@@ -98,22 +79,13 @@ static int train_parse(int argc, char **argv, struct train_args *a)
 		i += 2;
 		if (strcmp(opt, "--out") == 0 && v) {
 			a->out = v;
-		} else if (strcmp(opt, "--kernel") == 0 && clf_kernel_parse(v, &a->o) == 0) {
-		} else if (strcmp(opt, "--folds-by") == 0 && v &&
-			   (strcmp(v, "class") == 0 || strcmp(v, "stratified") == 0)) {
-			a->o.group_folds = v[0] == 'c';
-		} else if (strcmp(opt, "--folds") == 0) {
-			if (num_arg(opt, v, 2, 20, &d))
+		} else if ((rc = clf_cmd_train_opt("train", opt, v, &a->o)) <= 0) {
+			if (rc < 0)
 				return 2;
-			a->o.folds = (int)d;
-		} else if (strcmp(opt, "--seed") == 0) {
-			if (num_arg(opt, v, 0, 9e15, &d))
-				return 2;
-			a->o.seed = (uint64_t)d;
 		} else if (strcmp(opt, "--max-rows") == 0) {
-			if (num_arg(opt, v, 0, 1e8, &d))
+			if (clf_cmd_uint_arg("train", opt, v, 0, 100000000, &u))
 				return 2;
-			a->o.max_rows = (size_t)d;
+			a->o.max_rows = (size_t)u;
 		} else if (strcmp(opt, "--probe-time") == 0 && v) {
 			if (clf_cmd_parse_time(v, &a->probe_ms)) {
 				fprintf(stderr, "botwatch train: --probe-time: '%s' is not a time\n", v);
