@@ -508,7 +508,7 @@ long clf_corpus_find(const struct clf_corpus *c, const char *id)
 
 int clf_corpus_extract(const struct clf_corpus *c, size_t i, double *out)
 {
-	return feat_account_extract(c->fa[i], c->probe_ms, out);
+	return feat_replay_extract(c->r, c->fa[i], out);
 }
 
 int64_t clf_corpus_latest(const struct clf_corpus *c)

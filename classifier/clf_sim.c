@@ -158,11 +158,41 @@ static const char *const pro_apps[] = { "Hootsuite Inc.", "Sprout Social", "Buff
 					"SocialFlow", "dlvr.it" };
 static const char *const domains[] = { "bit.ly", "goo.gl", "ow.ly", "tinyurl.com",
 				       "example-news.com", "shop-deals.net", "myblog.org" };
-static const char *const bios_human[] = {
-	"coffee addict. runner. opinions are mine", "dad, engineer, bad jokes",
-	"teacher | books | hiking", "music lover from the north", "student of life",
-	"journalist. retweets are not endorsements", "photography and travel",
-	"I tweet about football and food", "nurse, mum, gardener", "",
+/* Human bios are composed from parts (compose_human_bio), so that, as among
+ * real people, two share a bio only by rare chance (0.1-0.3 % of the real
+ * labelled humans share one with another account; docs/SIMULATOR.md). */
+static const char *const bio_roles[] = {
+	"coffee addict", "dad", "mum", "teacher", "nurse", "student", "engineer", "journalist",
+	"designer", "runner", "photographer", "writer", "lawyer", "chef", "developer", "musician",
+	"researcher", "gardener", "cyclist", "doctor", "farmer", "librarian", "pilot", "painter",
+};
+static const char *const bio_interests[] = {
+	"books", "hiking", "football", "food", "travel", "jazz", "films", "science", "politics",
+	"cats", "dogs", "baking", "yoga", "history", "gaming", "poetry", "tennis", "fishing",
+	"climbing", "comics", "wine", "coffee", "space", "birds", "sailing", "knitting", "chess",
+	"cricket", "theatre", "surfing",
+};
+static const char *const bio_places[] = {
+	"from the north", "in Leeds", "in Austin", "living in Rome", "based in Lyon", "in Toronto",
+	"from Cork", "in Melbourne", "in Ohio", "from Porto", "in Berlin", "near the sea",
+	"in a small town", "in Glasgow", "from Texas", "in Naples", "in Denver", "from Wales",
+	"in Seattle", "on the coast",
+};
+static const char *const bio_taglines[] = {
+	"opinions are mine", "bad jokes", "retweets are not endorsements", "she/her", "he/him",
+	"trying my best", "here for the memes", "always learning", "tea over coffee",
+	"views my own", "probably outside", "mostly harmless", "", "", "",
+};
+/* Coordinated groups: one template per group, members differ in numbers only
+ * (cresci-2017's social spambots share bios such as "Writer, business
+ * oriented, web master and general geek!"). */
+static const char *const bios_group[][2] = {
+	{ "Love to travel, connect with new friends and grow my ", " businesses!" },
+	{ "Writer, blogger, social media addict and web geek since ", "!" },
+	{ "Fashion student, ", "% dreamer, want to be a full time designer!" },
+	{ "Just the facts - ", " interesting ones every day!" },
+	{ "Mom of ", ", lover of life - need I say more!" },
+	{ "Sports fan, ", " teams, proud patriot, family first!" },
 };
 static const char *const bios_bot[] = {
 	"Best deals every day! Follow for more", "Daily news updates",
@@ -200,6 +230,32 @@ static const char *const sd_apps[] = { "Cheap Bots, Done Quick!", "botsin.space"
 #define PICK(s, a) ((a)[clf_rand_next(s) % NELEM(a)])
 
 /* ---- profiles ----------------------------------------------------------------- */
+
+/* A person's bio: 8 % empty, else a role, two interests, often a place and a
+ * tagline, in one of four layouts. */
+static void compose_human_bio(uint64_t *s, char *buf, size_t cap)
+{
+	const char *r = PICK(s, bio_roles), *i1 = PICK(s, bio_interests), *i2 = PICK(s, bio_interests);
+	const char *pl = unif(s) < 0.6 ? PICK(s, bio_places) : "", *t = PICK(s, bio_taglines);
+	if (unif(s) < 0.08) {
+		buf[0] = 0;
+		return;
+	}
+	switch (clf_rand_next(s) % 4) {
+	case 0:
+		snprintf(buf, cap, "%s %s | %s | %s. %s", r, pl, i1, i2, t);
+		break;
+	case 1:
+		snprintf(buf, cap, "%s, %s and %s %s. %s", r, i1, i2, pl, t);
+		break;
+	case 2:
+		snprintf(buf, cap, "I tweet about %s and %s. %s %s", i1, i2, r, pl);
+		break;
+	default:
+		snprintf(buf, cap, "%s. %s lover, %s nerd. %s", r, i1, i2, t);
+		break;
+	}
+}
 
 static void make_handle(struct acct *a, bool botlike)
 {
@@ -274,8 +330,14 @@ static void make_profile(struct acct *a, int64_t end_ms)
 		a->favourites = (int64_t)lognorm(s, 1500, 1.8);
 		if (a->style == H_ORG || a->style == H_NEWS)
 			a->followers = (int64_t)lognorm(s, 5000, 2.0);
-		bio = unif(s) < 0.01 ? PICK(s, bios_human_botmaker) : PICK(s, bios_human);
-		break;
+		if (unif(s) < 0.01) /* a person who talks about bots, in a bio of their own */
+			snprintf(a->desc, sizeof(a->desc), "%s. %s %s", PICK(s, bios_human_botmaker),
+				 PICK(s, bio_interests), PICK(s, bio_places));
+		else
+			compose_human_bio(s, a->desc, sizeof(a->desc));
+		make_handle(a, false);
+		finish_profile(a, end_ms, age_days);
+		return;
 	}
 	case K_SELF_DECLARED:
 		age_days = 365 * (0.3 + 8 * unif(s));
@@ -314,8 +376,17 @@ static void make_profile(struct acct *a, int64_t end_ms)
 		a->followers = (int64_t)lognorm(s, 120, 1.3);
 		a->friends = (int64_t)lognorm(s, 400, 1.0);
 		a->favourites = (int64_t)lognorm(s, 200, 1.8);
-		bio = PICK(s, bios_bot);
-		break;
+		if (a->kind == K_COORDINATED && a->group >= 0) {
+			const char *const *t = bios_group[(size_t)a->group % NELEM(bios_group)];
+			snprintf(a->desc, sizeof(a->desc), "%s%d%s", t[0], rint_(s, 2, 99), t[1]);
+		} else if (unif(s) < 0.5) {
+			compose_human_bio(s, a->desc, sizeof(a->desc)); /* imitates a person */
+		} else {
+			snprintf(a->desc, sizeof(a->desc), "%s", PICK(s, bios_bot));
+		}
+		make_handle(a, false);
+		finish_profile(a, end_ms, age_days);
+		return;
 	}
 	make_handle(a, botlike_name);
 	snprintf(a->desc, sizeof(a->desc), "%s", bio);

@@ -68,9 +68,18 @@ static int print_registry(const char *mode)
 
 struct export_ctx {
 	bool include_observed; /* also never-authored accounts */
+	struct feat_pop *pop;  /* bio keys of the stored authors (first pass) */
 	double *vec;           /* scratch */
 	uint64_t written;      /* lines written */
 };
+
+/* First pass: the population table, as the stage keeps it (feat.h). */
+static int count_one(const struct feat_account *a, void *opaque)
+{
+	struct export_ctx *x = opaque;
+
+	return feat_account_authored(a) ? feat_pop_move(x->pop, 0, feat_account_bio_key(a)) : 0;
+}
 
 static int export_one(const struct feat_account *a, void *opaque)
 {
@@ -78,7 +87,10 @@ static int export_one(const struct feat_account *a, void *opaque)
 
 	if (!x->include_observed && !feat_account_authored(a))
 		return 0;
-	if (feat_account_extract(a, BW_TIME_NONE, x->vec) || feat_write_ndjson(stdout, a, x->vec))
+	if (feat_account_extract(a, BW_TIME_NONE, x->vec))
+		return BW_EIO;
+	feat_pop_fill(x->pop, a, x->vec);
+	if (feat_write_ndjson(stdout, a, x->vec))
 		return BW_EIO;
 	x->written++;
 	return 0;
@@ -86,20 +98,25 @@ static int export_one(const struct feat_account *a, void *opaque)
 
 static int export_state(const struct bw_config *cfg, bool include_observed)
 {
-	struct export_ctx x = { include_observed, malloc(feat_count() * sizeof(double)), 0 };
+	struct export_ctx x = { include_observed, feat_pop_new(), malloc(feat_count() * sizeof(double)),
+				0 };
 	char err[512] = "";
-	struct feat_store *s = x.vec ? feat_store_open(cfg->features_state,
+	struct feat_store *s = x.vec && x.pop ? feat_store_open(cfg->features_state,
 						     (size_t)cfg->features_map_size_mb, err, sizeof(err))
 				     : NULL;
 	int rc;
 
 	if (!s) {
-		fprintf(stderr, "botwatch features: %s\n", x.vec ? err : "out of memory");
+		fprintf(stderr, "botwatch features: %s\n", x.vec && x.pop ? err : "out of memory");
+		feat_pop_free(x.pop);
 		free(x.vec);
 		return 1;
 	}
-	rc = feat_store_each(s, export_one, &x, err, sizeof(err));
+	rc = feat_store_each(s, count_one, &x, err, sizeof(err));
+	if (!rc)
+		rc = feat_store_each(s, export_one, &x, err, sizeof(err));
 	feat_store_close(s);
+	feat_pop_free(x.pop);
 	free(x.vec);
 	if (rc || fflush(stdout)) {
 		fprintf(stderr, "botwatch features: export: %s\n",

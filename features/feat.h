@@ -134,6 +134,34 @@ const char *feat_account_screen_name(const struct feat_account *acc);
  */
 int feat_account_extract(const struct feat_account *acc, int64_t probe_ms, double *out);
 
+/*
+ * Population features (feat_pop.c, docs/FEATURES.md "Population features"):
+ * columns that count other accounts of the input, such as
+ * user.description_shared (accounts sharing this bio). feat_account_extract()
+ * fills them as if the account were alone (1 or 0); feat_pop_fill() sets them
+ * from a table of the accounts seen. Each account is entered under its bio
+ * key and moved when its bio changes: key = feat_account_bio_key() before and
+ * after an update, then feat_pop_move(pop, before, after). Not thread-safe.
+ */
+struct feat_pop;
+struct feat_pop *feat_pop_new(void);
+void feat_pop_free(struct feat_pop *pop);
+/* The account's bio key; 0 when it has no bio long enough to compare. */
+uint64_t feat_account_bio_key(const struct feat_account *acc);
+/* One account leaves key `from` and joins key `to` (0 = none). 0 or BW_ENOMEM. */
+int feat_pop_move(struct feat_pop *pop, uint64_t from, uint64_t to);
+/* Accounts under a key (0 for key 0). */
+uint32_t feat_pop_count(const struct feat_pop *pop, uint64_t key);
+/* Overwrite the population columns of vec (from feat_account_extract) for
+ * `acc` from `pop` (NULL: as if alone). */
+void feat_pop_fill(const struct feat_pop *pop, const struct feat_account *acc, double *vec);
+/* The same from a count kept elsewhere: `accounts` under the account's bio
+ * key, itself included (0 or 1: alone). */
+void feat_pop_set(double *vec, uint32_t accounts);
+/* user.description_shared stops at this many other accounts, so a stream
+ * re-emits an account for a change of its key's count only up to here. */
+#define FEAT_POP_CAP 64
+
 /* Serialise to a malloc'd buffer (caller frees); restore from bytes. */
 int feat_account_save(const struct feat_account *acc, void **buf, size_t *len);
 struct feat_account *feat_account_load(const void *buf, size_t len, char *errstr, size_t errlen);

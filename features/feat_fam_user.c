@@ -58,6 +58,7 @@
 	X(U_DESC_BOT_WORDS, "description_bot_words", "automation words in the bio", "words of the bio that declare automation (bot, automated, generated, gpt, markov, ...; docs/LEXICONS.md)") \
 	X(U_DESC_CREDITS, "description_credits_maker", "the bio credits a maker", "1 if the bio has 'by' followed by a @mention (\"a bot by @maker\"), else 0") \
 	X(U_DESC_SCHEDULE, "description_schedule", "the bio states an hourly posting schedule", "1 if the bio has 'hourly', or 'every' followed within three words by minute(s)/min(s)/hour(s)/hr(s)/h (\"a new map every 3 hours\"), else 0 (docs/LEXICONS.md)") \
+	X(U_DESC_SHARED, "description_shared", "other accounts of the input with the same bio", "other accounts whose normalised bio equals this one (population feature: case folded, digit runs as one 0, links, @mentions and #hashtags dropped, punctuation as space); 0 when the normalised bio has fewer than 3 words or 12 characters, and where no population is known (docs/FEATURES.md, \"Population features\")") \
 	X(U_HAS_URL, "has_url", "profile has a URL", "1 if the url is non-empty")                 \
 	X(U_HAS_LOCATION, "has_location", "profile has a location", "1 if the location is non-empty") \
 	X(U_LOCATION_LEN, "location_length", "characters of the location", "code points")          \
@@ -90,6 +91,12 @@ void feat_fam_user_register(void)
 			       user_defs[0].how);
 	for (int i = 1; i < U__N; i++)
 		feat_reg_scalar(FEAT_USER, true, user_defs[i].name, user_defs[i].desc, user_defs[i].how);
+}
+
+size_t feat_fam_user_shared_col(void)
+{
+	feat_registry_init();
+	return base + U_DESC_SHARED;
 }
 
 static double cnt(int64_t v)
@@ -400,6 +407,7 @@ void feat_fam_user_extract(const struct feat_account *a, int64_t probe_ms, doubl
 	o[U_DESC_BOT_WORDS] = bot_words_in(p->description, false);
 	o[U_DESC_CREDITS] = credits_maker(p->description);
 	o[U_DESC_SCHEDULE] = states_schedule(p->description);
+	o[U_DESC_SHARED] = 0; /* a population feature: feat_pop_fill() */
 	o[U_HAS_URL] = p->url && *p->url;
 	o[U_HAS_LOCATION] = p->location && *p->location;
 	o[U_LOCATION_LEN] = utf8_len(p->location);

@@ -357,6 +357,10 @@ size_t feat_reg_dist(enum feat_class cls, bool universal, const char *name, cons
  * `out` (the int ones return 0 or BW_ENOMEM). */
 void feat_fam_user_register(void);
 void feat_fam_user_extract(const struct feat_account *a, int64_t probe_ms, double *out);
+/* Index of user.description_shared (filled by feat_pop_fill()). */
+size_t feat_fam_user_shared_col(void);
+/* Key of a bio for the population table, 0 = too short to compare (feat_pop.c). */
+uint64_t feat_pop_text_key(const char *description);
 void feat_fam_social_register(void);
 void feat_fam_social_extract(const struct feat_account *a, int64_t probe_ms, double *out);
 void feat_fam_temporal_register(void);

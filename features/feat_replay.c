@@ -20,6 +20,7 @@ struct feat_replay {
 	size_t n;                        /* states */
 	size_t order_cap;                /* allocated entries of order */
 	struct feat_replay_stats stats;  /* counters */
+	struct feat_pop *pop;            /* bio keys of the authors (population features) */
 	int err;                         /* first routing error (stops decoding) */
 };
 
@@ -86,8 +87,10 @@ int feat_replay_post(struct feat_replay *r, const struct bw_post *p)
 	if (!(a = get_or_add(r, p->author.id)))
 		return BW_ENOMEM;
 	bool was = feat_account_authored(a);
-	uint64_t late = feat_account_late(a);
+	uint64_t late = feat_account_late(a), key = was ? feat_account_bio_key(a) : 0;
 	if ((rc = feat_account_update(a, p)))
+		return rc;
+	if (feat_account_authored(a) && (rc = feat_pop_move(r->pop, key, feat_account_bio_key(a))))
 		return rc;
 	r->stats.posts++;
 	r->stats.authored += !was && feat_account_authored(a);
@@ -99,7 +102,11 @@ int feat_replay_post(struct feat_replay *r, const struct bw_post *p)
 		if (!(a = get_or_add(r, t[i])))
 			return BW_ENOMEM;
 		late = feat_account_late(a);
+		key = feat_account_authored(a) ? feat_account_bio_key(a) : 0;
 		if ((rc = feat_account_update(a, p)))
+			return rc;
+		if (feat_account_authored(a) &&
+		    (rc = feat_pop_move(r->pop, key, feat_account_bio_key(a))))
 			return rc;
 		r->stats.late += feat_account_late(a) - late;
 	}
@@ -142,7 +149,10 @@ struct feat_replay *feat_replay_new(const struct feat_replay_opts *opts, char *e
 	d.on_post = on_post;
 	d.on_dlq = on_dlq; /* the decoder has one opaque for both callbacks: trampoline */
 	d.opaque = r;
-	if (!(r->dec = ingest_decoder_new(&d, errstr, errlen)) || grow(r)) {
+	if (!(r->dec = ingest_decoder_new(&d, errstr, errlen)) || grow(r) ||
+	    !(r->pop = feat_pop_new())) {
+		if (r->dec)
+			bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 		feat_replay_free(r);
 		return NULL;
 	}
@@ -154,6 +164,7 @@ void feat_replay_free(struct feat_replay *r)
 	if (!r)
 		return;
 	ingest_decoder_free(r->dec);
+	feat_pop_free(r->pop);
 	for (size_t i = 0; i < r->n; i++)
 		feat_account_free(r->order[i]);
 	free(r->order);
@@ -198,11 +209,19 @@ int feat_replay_each(struct feat_replay *r, feat_replay_cb cb, void *opaque)
 		const struct feat_account *a = r->order[i];
 		if (!r->opts.include_observed && !feat_account_authored(a))
 			continue;
-		rc = feat_account_extract(a, r->opts.probe_time_ms, v);
+		rc = feat_replay_extract(r, a, v);
 		if (!rc)
 			rc = cb(a, v, opaque);
 	}
 	free(v);
+	return rc;
+}
+
+int feat_replay_extract(const struct feat_replay *r, const struct feat_account *a, double *out)
+{
+	int rc = feat_account_extract(a, r->opts.probe_time_ms, out);
+	if (!rc)
+		feat_pop_fill(r->pop, a, out);
 	return rc;
 }
 

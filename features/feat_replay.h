@@ -72,6 +72,12 @@ int feat_replay_finish(struct feat_replay *r, char *errstr, size_t errlen);
 typedef int (*feat_replay_cb)(const struct feat_account *acc, const double *vec, void *opaque);
 int feat_replay_each(struct feat_replay *r, feat_replay_cb cb, void *opaque);
 
+/* The vector of one of the driver's states (feat_count() doubles): its
+ * features at the driver's probe time, population features over the
+ * authors read so far. 0 or a BW_E* code. */
+int feat_replay_extract(const struct feat_replay *r, const struct feat_account *acc,
+			double *out);
+
 /* States held (authors and observed accounts) and the i-th in first-seen
  * order (i < feat_replay_count()); borrowed for the driver's life. */
 size_t feat_replay_count(const struct feat_replay *r);

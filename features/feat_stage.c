@@ -19,6 +19,16 @@
  * forwards again; observations are deduplicated by post id, so nothing is
  * counted twice.
  *
+ * Population features (feat.h): the store keeps every authored account under
+ * its bio key, moved in the batch's transaction when its bio changes. An
+ * update carries the count of its key as of its batch; when a batch changes a
+ * key's count, the key's other accounts (up to FEAT_POP_CAP + 1 of them, past
+ * which the feature no longer changes) are loaded and their updates sent
+ * again, so every account's latest update holds the count of the accounts
+ * read so far, as `botwatch replay` computes it at the end. The counts are
+ * those of this worker's partitions: with several workers, a template whose
+ * accounts fall on different workers counts fewer.
+ *
  * This is a stage, not library code: it logs through bw_log.
  */
 #include <stdlib.h>
@@ -49,6 +59,13 @@ struct stage {
 	size_t cap;                           /* slots */
 	struct feat_account **cached;         /* cached states in insertion order */
 	size_t n_cached, cap_cached;          /* used / allocated */
+	uint64_t *key0;                       /* bio key of each cached state as loaded (0 = none) */
+	uint32_t *npop;                       /* accounts under each cached state's key (flush) */
+	struct feat_account **extra;          /* other accounts of changed keys, re-emitted */
+	uint32_t *extra_n;                    /* accounts under their keys */
+	size_t n_extra, cap_extra;            /* used / allocated */
+	uint64_t *changed;                    /* keys whose count the batch changed */
+	size_t n_changed, cap_changed;        /* used / allocated */
 	rd_kafka_topic_partition_list_t *offs;/* next offsets of the open batch */
 	size_t in_batch;                      /* messages in the open batch */
 	int64_t batch_start;                  /* monotonic ms of its first message */
@@ -93,14 +110,19 @@ static int cache_grow(struct stage *s)
 {
 	size_t cap = s->cap ? s->cap * 2 : 1024;
 	struct feat_account **n = calloc(cap, sizeof(*n)), **o = realloc(s->cached, cap * sizeof(*o));
+	uint64_t *k = realloc(s->key0, cap * sizeof(*k));
+	uint32_t *c = k ? realloc(s->npop, cap * sizeof(*c)) : NULL;
 
-	if (!n || !o) {
+	if (o)
+		s->cached = o;
+	if (k)
+		s->key0 = k;
+	if (c)
+		s->npop = c;
+	if (!n || !o || !k || !c) {
 		free(n);
-		if (o)
-			s->cached = o;
 		return BW_ENOMEM;
 	}
-	s->cached = o;
 	s->cap_cached = cap;
 	free(s->slots);
 	s->slots = n;
@@ -133,6 +155,7 @@ static struct feat_account *cache_get(struct stage *s, const char *id)
 		return NULL;
 	}
 	s->slots[i] = a;
+	s->key0[s->n_cached] = feat_account_authored(a) ? feat_account_bio_key(a) : 0;
 	s->cached[s->n_cached++] = a;
 	return a;
 }
@@ -177,20 +200,133 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 
 /* ---- batches ----------------------------------------------------------------------- */
 
+static int emit_update(struct stage *s, const struct feat_account *a, uint32_t npop)
+{
+	unsigned char *buf;
+	size_t len;
+
+	if (feat_account_extract(a, BW_TIME_NONE, s->vec))
+		return fail(s, BW_ENOMEM, "feature extraction failed");
+	feat_pop_set(s->vec, npop);
+	if (feat_update_encode(a, s->vec, &buf, &len))
+		return fail(s, BW_ENOMEM, "feature extraction failed");
+	produce(s, s->cfg->features_topic, feat_account_id(a), buf, len, false);
+	free(buf);
+	s->st.updates++;
+	return s->err;
+}
+
 static int emit_updates(struct stage *s)
 {
+	for (size_t i = 0; i < s->n_cached && !s->err; i++)
+		if (feat_account_authored(s->cached[i]))
+			emit_update(s, s->cached[i], s->npop[i]);
+	for (size_t i = 0; i < s->n_extra && !s->err; i++)
+		emit_update(s, s->extra[i], s->extra_n[i]);
+	return s->err;
+}
+
+static void free_extra(struct stage *s)
+{
+	for (size_t i = 0; i < s->n_extra; i++)
+		feat_account_free(s->extra[i]);
+	s->n_extra = 0;
+}
+
+static int push_changed(struct stage *s, uint64_t key)
+{
+	if (!key)
+		return 0;
+	for (size_t i = 0; i < s->n_changed; i++)
+		if (s->changed[i] == key)
+			return 0;
+	if (s->n_changed == s->cap_changed) {
+		size_t cap = s->cap_changed ? s->cap_changed * 2 : 64;
+		uint64_t *c = realloc(s->changed, cap * sizeof(*c));
+		if (!c)
+			return fail(s, BW_ENOMEM, "out of memory");
+		s->changed = c;
+		s->cap_changed = cap;
+	}
+	s->changed[s->n_changed++] = key;
+	return 0;
+}
+
+struct member_ctx {
+	struct stage *s;
+	uint32_t count; /* accounts under the key */
+};
+
+/* An account of a changed key: queued for re-emission unless the batch holds it. */
+static int on_member(const void *id, size_t len, void *opaque)
+{
+	struct member_ctx *m = opaque;
+	struct stage *s = m->s;
+	char key[256], err[256];
+	struct feat_account *a;
+
+	if (len >= sizeof(key))
+		return 0; /* ids are short; a longer one was never stored by this stage */
+	memcpy(key, id, len);
+	key[len] = 0;
+	if (s->slots[slot_of(s, key)])
+		return 0;
+	if (s->n_extra == s->cap_extra) {
+		size_t cap = s->cap_extra ? s->cap_extra * 2 : 64;
+		struct feat_account **e = realloc(s->extra, cap * sizeof(*e));
+		uint32_t *n = e ? realloc(s->extra_n, cap * sizeof(*n)) : NULL;
+		if (e)
+			s->extra = e;
+		if (!n)
+			return fail(s, BW_ENOMEM, "out of memory");
+		s->extra_n = n;
+		s->cap_extra = cap;
+	}
+	if (feat_store_get(s->store, key, &a, err, sizeof(err)))
+		return fail(s, BW_ESTORE, err);
+	if (!a)
+		return 0;
+	s->extra[s->n_extra] = a;
+	s->extra_n[s->n_extra++] = m->count;
+	return 0;
+}
+
+/* In the open transaction: move the batch's accounts whose bio key changed,
+ * count each cached account's key, load the other accounts of changed keys. */
+static int update_population(struct stage *s)
+{
+	char err[256];
+	uint32_t n;
+
+	s->n_changed = 0;
 	for (size_t i = 0; i < s->n_cached && !s->err; i++) {
 		const struct feat_account *a = s->cached[i];
-		unsigned char *buf;
-		size_t len;
-		if (!feat_account_authored(a))
+		uint64_t k = feat_account_authored(a) ? feat_account_bio_key(a) : 0;
+		if (k == s->key0[i])
 			continue;
-		if (feat_account_extract(a, BW_TIME_NONE, s->vec) ||
-		    feat_update_encode(a, s->vec, &buf, &len))
-			return fail(s, BW_ENOMEM, "feature extraction failed");
-		produce(s, s->cfg->features_topic, feat_account_id(a), buf, len, false);
-		free(buf);
-		s->st.updates++;
+		if (feat_store_pop_move(s->store, feat_account_id(a), s->key0[i], k, err, sizeof(err)))
+			return fail(s, BW_ESTORE, err);
+		push_changed(s, s->key0[i]);
+		push_changed(s, k);
+		s->key0[i] = k;
+	}
+	for (size_t i = 0; i < s->n_cached && !s->err; i++)
+		if (feat_store_pop_members(s->store, s->key0[i], 0, NULL, NULL, &s->npop[i], err,
+					   sizeof(err)))
+			return fail(s, BW_ESTORE, err);
+	for (size_t i = 0; i < s->n_changed && !s->err; i++) {
+		struct member_ctx m = { .s = s };
+		if (feat_store_pop_members(s->store, s->changed[i], 0, NULL, NULL, &n, err,
+					   sizeof(err)))
+			return fail(s, BW_ESTORE, err);
+		/* none left, or past the cap: the others' value stays FEAT_POP_CAP */
+		if (n == 0 || n > FEAT_POP_CAP + 1)
+			continue;
+		m.count = n;
+		int rc = feat_store_pop_members(s->store, s->changed[i], FEAT_POP_CAP + 1, on_member,
+						&m, &n, err, sizeof(err));
+		if (rc && !s->err)
+			return fail(s, rc, err);
 	}
 	return s->err;
 }
@@ -204,6 +340,8 @@ static int flush(struct stage *s)
 		return s->err; /* the transaction is aborted by teardown */
 	if (s->in_batch == 0 && s->n_cached == 0)
 		return 0;
+	if (update_population(s))
+		return s->err;
 	for (size_t i = 0; i < s->n_cached; i++)
 		if (feat_store_put(s->store, s->cached[i], err, sizeof(err)))
 			return fail(s, BW_ESTORE, err);
@@ -226,6 +364,7 @@ static int flush(struct stage *s)
 		rd_kafka_commit(s->rk, s->offs, 1); /* async: LMDB already holds them */
 	for (size_t i = 0; i < s->n_cached; i++)
 		feat_account_free(s->cached[i]);
+	free_extra(s);
 	memset(s->slots, 0, s->cap * sizeof(*s->slots));
 	s->n_cached = 0;
 	rd_kafka_topic_partition_list_destroy(s->offs);
@@ -562,6 +701,12 @@ static void teardown(struct stage *s)
 	}
 	for (size_t i = 0; i < s->n_cached; i++)
 		feat_account_free(s->cached[i]);
+	free_extra(s);
+	free(s->extra);
+	free(s->extra_n);
+	free(s->changed);
+	free(s->key0);
+	free(s->npop);
 	bw_kafka_lagwatch_free(s->lag);
 	feat_store_close(s->store); /* aborts an uncommitted batch after an error */
 	if (s->offs)

@@ -4,9 +4,11 @@
  * Databases in the environment directory:
  *   "acct"    account id -> feat_account_save() bytes
  *   "offsets" "<topic>\0<partition as 4 bytes LE>" -> next offset, 8 bytes LE
- *   "meta"    "format" -> "BWFS1 v<FEAT_SCHEMA_VERSION>" (checked on open)
- * State and offsets are written in one transaction, so a crash loses neither
- * and counts nothing twice. One write transaction at a time (LMDB's rule).
+ *   "pop"     bio key (8 bytes LE, feat_account_bio_key) -> account ids, one
+ *             duplicate value per account (the population table, feat.h)
+ *   "meta"    "format" -> "BWFS2 v<FEAT_SCHEMA_VERSION>" (checked on open)
+ * State, population and offsets are written in one transaction, so a crash
+ * loses none of them and counts nothing twice. One write transaction at a time (LMDB's rule).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +27,7 @@ struct feat_store {
 	MDB_dbi acct;     /* account states */
 	MDB_dbi offsets;  /* consumer offsets */
 	MDB_dbi meta;     /* format marker */
+	MDB_dbi pop;      /* bio key -> account ids (dupsort) */
 	MDB_txn *txn;     /* the open write transaction, or NULL */
 };
 
@@ -42,12 +45,13 @@ static int open_dbs(struct feat_store *s, char *errstr, size_t errlen)
 	MDB_val k = { 6, "format" }, v;
 	int rc;
 
-	snprintf(want, sizeof(want), "BWFS1 v%d", FEAT_SCHEMA_VERSION);
+	snprintf(want, sizeof(want), "BWFS2 v%d", FEAT_SCHEMA_VERSION);
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)))
 		return lmdb_err(errstr, errlen, "begin", rc);
 	if ((rc = mdb_dbi_open(txn, "acct", MDB_CREATE, &s->acct)) ||
 	    (rc = mdb_dbi_open(txn, "offsets", MDB_CREATE, &s->offsets)) ||
-	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta))) {
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) ||
+	    (rc = mdb_dbi_open(txn, "pop", MDB_CREATE | MDB_DUPSORT, &s->pop))) {
 		mdb_txn_abort(txn);
 		return lmdb_err(errstr, errlen, "open databases", rc);
 	}
@@ -88,7 +92,7 @@ struct feat_store *feat_store_open(const char *dir, size_t map_mb, char *errstr,
 		lmdb_err(errstr, errlen, "create", rc);
 		goto out_free;
 	}
-	if ((rc = mdb_env_set_maxdbs(s->env, 4)) ||
+	if ((rc = mdb_env_set_maxdbs(s->env, 5)) ||
 	    (rc = mdb_env_set_mapsize(s->env, map_mb * 1024 * 1024)) ||
 	    (rc = mdb_env_open(s->env, dir, 0, 0644))) {
 		lmdb_err(errstr, errlen, dir, rc);
@@ -289,4 +293,71 @@ int feat_store_each(struct feat_store *s, feat_store_cb cb, void *opaque, char *
 	if (cbrc)
 		return cbrc;
 	return rc == MDB_NOTFOUND ? 0 : lmdb_err(errstr, errlen, "scan", rc);
+}
+
+/* ---- population table ---------------------------------------------------------- */
+
+static void pop_key(unsigned char buf[8], uint64_t key)
+{
+	for (int i = 0; i < 8; i++)
+		buf[i] = (unsigned char)((key >> (8 * i)) & 0xFF);
+}
+
+int feat_store_pop_move(struct feat_store *s, const char *user_id, uint64_t from, uint64_t to,
+			char *errstr, size_t errlen)
+{
+	unsigned char kb[8];
+	MDB_val k = { 8, kb }, v = { strlen(user_id), (void *)user_id };
+	int rc;
+
+	if (!s->txn)
+		return bw_seterr(errstr, errlen, BW_EINVAL, "feature state store: no transaction");
+	if (from == to)
+		return 0;
+	if (from) {
+		pop_key(kb, from);
+		rc = mdb_del(s->txn, s->pop, &k, &v);
+		if (rc && rc != MDB_NOTFOUND)
+			return lmdb_err(errstr, errlen, "population delete", rc);
+	}
+	if (to) {
+		pop_key(kb, to);
+		v.mv_size = strlen(user_id);
+		v.mv_data = (void *)user_id;
+		rc = mdb_put(s->txn, s->pop, &k, &v, MDB_NODUPDATA);
+		if (rc && rc != MDB_KEYEXIST)
+			return lmdb_err(errstr, errlen, "population put", rc);
+	}
+	return 0;
+}
+
+int feat_store_pop_members(struct feat_store *s, uint64_t key, size_t max, feat_store_id_cb cb,
+			   void *opaque, uint32_t *count, char *errstr, size_t errlen)
+{
+	unsigned char kb[8];
+	MDB_val k = { 8, kb }, v;
+	MDB_cursor *cur;
+	size_t n = 0;
+	int rc, cbrc = 0;
+
+	*count = 0;
+	if (!s->txn)
+		return bw_seterr(errstr, errlen, BW_EINVAL, "feature state store: no transaction");
+	if (!key)
+		return 0;
+	pop_key(kb, key);
+	if ((rc = mdb_cursor_open(s->txn, s->pop, &cur)))
+		return lmdb_err(errstr, errlen, "population cursor", rc);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+	if (rc == 0 && (rc = mdb_cursor_count(cur, &n)) == 0) {
+		*count = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+		for (size_t i = 0; i < max && rc == 0 && !cbrc; i++) {
+			cbrc = cb(v.mv_data, v.mv_size, opaque);
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
+		}
+	}
+	mdb_cursor_close(cur);
+	if (cbrc)
+		return cbrc;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(errstr, errlen, "population scan", rc);
 }

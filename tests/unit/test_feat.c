@@ -629,6 +629,90 @@ static void test_unbalanced_pairs(void **state)
 	}
 }
 
+/* An account whose latest profile has this bio. */
+static struct feat_account *with_bio(const char *id, const char *bio, int64_t t)
+{
+	struct feat_account *a = feat_account_new(id);
+	struct bw_post p;
+
+	post_init(&p, id, NULL, t);
+	p.kind = BW_POST_PROFILE;
+	p.author.description = bio;
+	assert_int_equal(feat_account_update(a, &p), 0);
+	return a;
+}
+
+static void test_population_shared_bio(void **state)
+{
+	(void)state;
+	const char *tmpl[] = { "Love to travel, connect with new friends! http://a.co/1 #deal",
+			       "love to TRAVEL -- connect with new friends @shop http://b.co/2",
+			       "Love to travel; connect with new friends!!" };
+	struct feat_account *a[3], *solo = with_bio("9", "Reporter at the city desk since 2009", T0),
+				   *shorty = with_bio("10", "student!", T0);
+	struct feat_pop *pop = feat_pop_new();
+	double *v = vec();
+
+	assert_non_null(pop);
+	/* links, mentions, hashtags, case and punctuation do not change the key */
+	for (int i = 0; i < 3; i++) {
+		a[i] = with_bio(i == 0 ? "1" : i == 1 ? "2" : "3", tmpl[i], T0);
+		assert_int_equal(feat_pop_move(pop, 0, feat_account_bio_key(a[i])), 0);
+	}
+	assert_true(feat_account_bio_key(a[0]) != 0);
+	assert_true(feat_account_bio_key(a[0]) == feat_account_bio_key(a[1]));
+	assert_true(feat_account_bio_key(a[0]) == feat_account_bio_key(a[2]));
+	/* digit runs read as one digit: numbered copies of a template match */
+	struct feat_account *n1 = with_bio("11", "Job 12 of 300 posted today in Springfield", T0),
+			    *n2 = with_bio("12", "Job 7 of 41 posted today in Springfield", T0);
+	assert_true(feat_account_bio_key(n1) == feat_account_bio_key(n2));
+	/* too short to compare: no key */
+	assert_true(feat_account_bio_key(shorty) == 0);
+	assert_int_equal(feat_pop_move(pop, 0, feat_account_bio_key(solo)), 0);
+	assert_int_equal(feat_pop_count(pop, feat_account_bio_key(a[0])), 3);
+	/* alone (extract), then from the table: the other two */
+	assert_int_equal(feat_account_extract(a[0], BW_TIME_NONE, v), 0);
+	assert_close(get(v, "user.description_shared"), 0, 0, "alone before the table");
+	feat_pop_fill(pop, a[0], v);
+	assert_close(get(v, "user.description_shared"), 2, 0, "two others");
+	feat_pop_fill(pop, solo, v);
+	assert_close(get(v, "user.description_shared"), 0, 0, "unique bio");
+	feat_pop_fill(pop, shorty, v);
+	assert_close(get(v, "user.description_shared"), 0, 0, "short bio");
+	feat_pop_fill(NULL, a[0], v);
+	assert_close(get(v, "user.description_shared"), 0, 0, "no population");
+	/* one account changes its bio: moved, the others count one fewer */
+	uint64_t k0 = feat_account_bio_key(a[2]);
+	struct bw_post p;
+	post_init(&p, "3", NULL, T0 + 1000);
+	p.kind = BW_POST_PROFILE;
+	p.author.description = "Now writing about birds and nothing else";
+	assert_int_equal(feat_account_update(a[2], &p), 0);
+	assert_int_equal(feat_pop_move(pop, k0, feat_account_bio_key(a[2])), 0);
+	feat_pop_fill(pop, a[0], v);
+	assert_close(get(v, "user.description_shared"), 1, 0, "after one left");
+	feat_pop_fill(pop, a[2], v);
+	assert_close(get(v, "user.description_shared"), 0, 0, "the one who left");
+	/* the value stops at FEAT_POP_CAP others; the table grows past its first size */
+	for (uint64_t k = 1; k <= 5000; k++)
+		assert_int_equal(feat_pop_move(pop, 0, k0 + k), 0);
+	for (int i = 0; i < FEAT_POP_CAP + 10; i++)
+		assert_int_equal(feat_pop_move(pop, 0, feat_account_bio_key(solo)), 0);
+	feat_pop_fill(pop, solo, v);
+	assert_close(get(v, "user.description_shared"), FEAT_POP_CAP, 0, "capped");
+	assert_int_equal(feat_pop_count(pop, k0 + 4999), 1);
+	assert_int_equal(feat_pop_count(pop, 0), 0);
+	for (int i = 0; i < 3; i++)
+		feat_account_free(a[i]);
+	feat_account_free(solo);
+	feat_account_free(shorty);
+	feat_account_free(n1);
+	feat_account_free(n2);
+	feat_pop_free(pop);
+	feat_pop_free(NULL);
+	free(v);
+}
+
 static void test_hostile_values_stay_finite(void **state)
 {
 	(void)state;
@@ -684,6 +768,7 @@ int main(void)
 		cmocka_unit_test(test_screen_name_likelihood),
 		cmocka_unit_test(test_self_declaration_words),
 		cmocka_unit_test(test_unbalanced_pairs),
+		cmocka_unit_test(test_population_shared_bio),
 		cmocka_unit_test(test_hostile_values_stay_finite),
 	};
 	return cmocka_run_group_tests_name("feat", tests, NULL, NULL);

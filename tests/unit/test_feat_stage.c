@@ -115,6 +115,59 @@ static void test_store(void **state)
 	rmdir_all(dir);
 }
 
+static int collect_id(const void *id, size_t len, void *opaque)
+{
+	char *buf = opaque;
+	strncat(buf, id, len);
+	strcat(buf, ",");
+	return 0;
+}
+
+static void test_store_population(void **state)
+{
+	(void)state;
+	char dir[64], err[256], ids[256];
+	struct feat_store *s;
+	uint32_t n;
+
+	tmpdir(dir, sizeof(dir));
+	assert_non_null(s = feat_store_open(dir, 16, err, sizeof(err)));
+	assert_int_equal(feat_store_pop_move(s, "1", 0, 77, err, sizeof(err)), BW_EINVAL);
+	assert_int_equal(feat_store_begin(s, err, sizeof(err)), 0);
+	assert_int_equal(feat_store_pop_move(s, "1", 0, 77, err, sizeof(err)), 0);
+	assert_int_equal(feat_store_pop_move(s, "2", 0, 77, err, sizeof(err)), 0);
+	assert_int_equal(feat_store_pop_move(s, "2", 0, 77, err, sizeof(err)), 0); /* once */
+	assert_int_equal(feat_store_pop_move(s, "3", 0, 78, err, sizeof(err)), 0);
+	assert_int_equal(feat_store_commit(s, err, sizeof(err)), 0);
+	feat_store_close(s);
+	/* reopened: the table is there; move one account to the other key */
+	assert_non_null(s = feat_store_open(dir, 16, err, sizeof(err)));
+	assert_int_equal(feat_store_begin(s, err, sizeof(err)), 0);
+	ids[0] = 0;
+	assert_int_equal(feat_store_pop_members(s, 77, 10, collect_id, ids, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ids, "1,2,");
+	assert_int_equal(feat_store_pop_move(s, "2", 77, 78, err, sizeof(err)), 0);
+	ids[0] = 0;
+	assert_int_equal(feat_store_pop_members(s, 78, 1, collect_id, ids, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ids, "2,"); /* at most `max` ids, the count of all */
+	assert_int_equal(feat_store_pop_members(s, 77, 0, NULL, NULL, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(feat_store_pop_move(s, "1", 77, 0, err, sizeof(err)), 0);
+	assert_int_equal(feat_store_pop_members(s, 77, 0, NULL, NULL, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(feat_store_pop_members(s, 0, 0, NULL, NULL, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
+	/* aborted: nothing of it stays */
+	feat_store_abort(s);
+	assert_int_equal(feat_store_begin(s, err, sizeof(err)), 0);
+	assert_int_equal(feat_store_pop_members(s, 77, 0, NULL, NULL, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	feat_store_close(s);
+	rmdir_all(dir);
+}
+
 static void test_store_format_marker(void **state)
 {
 	(void)state;
@@ -267,6 +320,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_store_population),
 		cmocka_unit_test(test_store_format_marker),
 		cmocka_unit_test(test_update_message),
 		cmocka_unit_test(test_update_sparse_and_dense),
