@@ -68,18 +68,10 @@ static int print_registry(const char *mode)
 
 struct export_ctx {
 	bool include_observed; /* also never-authored accounts */
-	struct feat_pop *pop;  /* bio keys of the stored authors (first pass) */
+	struct feat_pop *pop;  /* the store's population table, as the stage keeps it */
 	double *vec;           /* scratch */
 	uint64_t written;      /* lines written */
 };
-
-/* First pass: the population table, as the stage keeps it (feat.h). */
-static int count_one(const struct feat_account *a, void *opaque)
-{
-	struct export_ctx *x = opaque;
-
-	return feat_account_authored(a) ? feat_pop_move(x->pop, 0, feat_account_bio_key(a)) : 0;
-}
 
 static int export_one(const struct feat_account *a, void *opaque)
 {
@@ -112,7 +104,7 @@ static int export_state(const struct bw_config *cfg, bool include_observed)
 		free(x.vec);
 		return 1;
 	}
-	rc = feat_store_each(s, count_one, &x, err, sizeof(err));
+	rc = feat_store_pop_counts(s, x.pop, err, sizeof(err));
 	if (!rc)
 		rc = feat_store_each(s, export_one, &x, err, sizeof(err));
 	feat_store_close(s);

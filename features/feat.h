@@ -138,7 +138,7 @@ int feat_account_extract(const struct feat_account *acc, int64_t probe_ms, doubl
  * Population features (feat_pop.c, docs/FEATURES.md "Population features"):
  * columns that count other accounts of the input, such as
  * user.description_shared (accounts sharing this bio). feat_account_extract()
- * fills them as if the account were alone (1 or 0); feat_pop_fill() sets them
+ * fills them as if the account were alone (0); feat_pop_fill() sets them
  * from a table of the accounts seen. Each account is entered under its bio
  * key and moved when its bio changes: key = feat_account_bio_key() before and
  * after an update, then feat_pop_move(pop, before, after). Not thread-safe.

@@ -359,6 +359,8 @@ void feat_fam_user_register(void);
 void feat_fam_user_extract(const struct feat_account *a, int64_t probe_ms, double *out);
 /* Index of user.description_shared (filled by feat_pop_fill()). */
 size_t feat_fam_user_shared_col(void);
+/* n more accounts under `key` (0: nothing); 0 or BW_ENOMEM (feat_pop.c). */
+int feat_pop_add(struct feat_pop *p, uint64_t key, uint32_t n);
 /* Key of a bio for the population table, 0 = too short to compare (feat_pop.c). */
 uint64_t feat_pop_text_key(const char *description);
 void feat_fam_social_register(void);

@@ -146,21 +146,27 @@ static int grow(struct feat_pop *p)
 	return 0;
 }
 
+int feat_pop_add(struct feat_pop *p, uint64_t key, uint32_t n)
+{
+	if (!key)
+		return 0;
+	if ((p->used + 1) * 2 > p->cap && grow(p))
+		return BW_ENOMEM;
+	size_t i = slot_of(p->key, p->cap, key);
+	if (!p->key[i]) {
+		p->key[i] = key;
+		p->used++;
+	}
+	p->n[i] = p->n[i] > UINT32_MAX - n ? UINT32_MAX : p->n[i] + n;
+	return 0;
+}
+
 int feat_pop_move(struct feat_pop *p, uint64_t from, uint64_t to)
 {
 	if (from == to)
 		return 0;
-	if (to) {
-		if ((p->used + 1) * 2 > p->cap && grow(p))
-			return BW_ENOMEM;
-		size_t i = slot_of(p->key, p->cap, to);
-		if (!p->key[i]) {
-			p->key[i] = to;
-			p->used++;
-		}
-		if (p->n[i] < UINT32_MAX)
-			p->n[i]++;
-	}
+	if (feat_pop_add(p, to, 1))
+		return BW_ENOMEM;
 	if (from) {
 		size_t i = slot_of(p->key, p->cap, from);
 		if (p->key[i] && p->n[i] > 0)

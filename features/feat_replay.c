@@ -75,6 +75,21 @@ static struct feat_account *get_or_add(struct feat_replay *r, const char *id)
 	return a;
 }
 
+/* Fold a post into one state, keeping the population table (its bio key
+ * while authored) and the late counter up to date. */
+static int fold(struct feat_replay *r, struct feat_account *a, const struct bw_post *p)
+{
+	uint64_t late = feat_account_late(a);
+	uint64_t key = feat_account_authored(a) ? feat_account_bio_key(a) : 0;
+	int rc = feat_account_update(a, p);
+
+	if (!rc && feat_account_authored(a))
+		rc = feat_pop_move(r->pop, key, feat_account_bio_key(a));
+	if (!rc)
+		r->stats.late += feat_account_late(a) - late;
+	return rc;
+}
+
 int feat_replay_post(struct feat_replay *r, const struct bw_post *p)
 {
 	const char *t[64];
@@ -87,28 +102,18 @@ int feat_replay_post(struct feat_replay *r, const struct bw_post *p)
 	if (!(a = get_or_add(r, p->author.id)))
 		return BW_ENOMEM;
 	bool was = feat_account_authored(a);
-	uint64_t late = feat_account_late(a), key = was ? feat_account_bio_key(a) : 0;
-	if ((rc = feat_account_update(a, p)))
-		return rc;
-	if (feat_account_authored(a) && (rc = feat_pop_move(r->pop, key, feat_account_bio_key(a))))
+	if ((rc = fold(r, a, p)))
 		return rc;
 	r->stats.posts++;
 	r->stats.authored += !was && feat_account_authored(a);
-	r->stats.late += feat_account_late(a) - late;
 	if (r->opts.on_author)
 		r->opts.on_author(a, p, r->opts.author_opaque);
 	nt = feat_post_targets(p, t, sizeof(t) / sizeof(t[0]));
 	for (size_t i = 0; i < nt; i++) {
 		if (!(a = get_or_add(r, t[i])))
 			return BW_ENOMEM;
-		late = feat_account_late(a);
-		key = feat_account_authored(a) ? feat_account_bio_key(a) : 0;
-		if ((rc = feat_account_update(a, p)))
+		if ((rc = fold(r, a, p)))
 			return rc;
-		if (feat_account_authored(a) &&
-		    (rc = feat_pop_move(r->pop, key, feat_account_bio_key(a))))
-			return rc;
-		r->stats.late += feat_account_late(a) - late;
 	}
 	return 0;
 }

@@ -254,10 +254,11 @@ static int push_changed(struct stage *s, uint64_t key)
 
 struct member_ctx {
 	struct stage *s;
-	uint32_t count; /* accounts under the key */
+	uint32_t count; /* accounts under the key (set by feat_store_pop_members first) */
 };
 
-/* An account of a changed key: queued for re-emission unless the batch holds it. */
+/* An account of a changed key: queued for re-emission unless the batch holds
+ * it or the key is past the cap (the value stays FEAT_POP_CAP for all). */
 static int on_member(const void *id, size_t len, void *opaque)
 {
 	struct member_ctx *m = opaque;
@@ -265,7 +266,7 @@ static int on_member(const void *id, size_t len, void *opaque)
 	char key[256], err[256];
 	struct feat_account *a;
 
-	if (len >= sizeof(key))
+	if (m->count > FEAT_POP_CAP + 1 || len >= sizeof(key))
 		return 0; /* ids are short; a longer one was never stored by this stage */
 	memcpy(key, id, len);
 	key[len] = 0;
@@ -296,7 +297,6 @@ static int on_member(const void *id, size_t len, void *opaque)
 static int update_population(struct stage *s)
 {
 	char err[256];
-	uint32_t n;
 
 	s->n_changed = 0;
 	for (size_t i = 0; i < s->n_cached && !s->err; i++) {
@@ -316,15 +316,8 @@ static int update_population(struct stage *s)
 			return fail(s, BW_ESTORE, err);
 	for (size_t i = 0; i < s->n_changed && !s->err; i++) {
 		struct member_ctx m = { .s = s };
-		if (feat_store_pop_members(s->store, s->changed[i], 0, NULL, NULL, &n, err,
-					   sizeof(err)))
-			return fail(s, BW_ESTORE, err);
-		/* none left, or past the cap: the others' value stays FEAT_POP_CAP */
-		if (n == 0 || n > FEAT_POP_CAP + 1)
-			continue;
-		m.count = n;
 		int rc = feat_store_pop_members(s->store, s->changed[i], FEAT_POP_CAP + 1, on_member,
-						&m, &n, err, sizeof(err));
+						&m, &m.count, err, sizeof(err));
 		if (rc && !s->err)
 			return fail(s, rc, err);
 	}

@@ -72,15 +72,18 @@ int feat_store_offset_put(struct feat_store *s, const char *topic, int32_t parti
  * The population table (feat.h, "Population features"): the ids of the
  * accounts under each bio key, in the open transaction. pop_move takes one
  * account from key `from` to key `to` (0 = none). pop_members sets *count to
- * the accounts under `key` and calls cb with the first `max` ids (bytes, not
+ * the accounts under `key` (before the first callback, so cb may read it
+ * through its opaque) and calls cb with the first `max` ids (bytes, not
  * NUL-terminated; borrowed for the call); a non-zero cb return stops the
- * walk and is returned. 0 or a BW_E* code.
+ * walk and is returned. pop_counts adds every key's count to `pop` (a read
+ * transaction of its own; not inside feat_store_each). 0 or a BW_E* code.
  */
 typedef int (*feat_store_id_cb)(const void *id, size_t len, void *opaque);
 int feat_store_pop_move(struct feat_store *s, const char *user_id, uint64_t from, uint64_t to,
 			char *errstr, size_t errlen);
 int feat_store_pop_members(struct feat_store *s, uint64_t key, size_t max, feat_store_id_cb cb,
 			   void *opaque, uint32_t *count, char *errstr, size_t errlen);
+int feat_store_pop_counts(struct feat_store *s, struct feat_pop *pop, char *errstr, size_t errlen);
 
 typedef int (*feat_store_cb)(const struct feat_account *acc, void *opaque);
 int feat_store_each(struct feat_store *s, feat_store_cb cb, void *opaque, char *errstr,

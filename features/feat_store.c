@@ -20,6 +20,7 @@
 
 #include "bw_err.h"
 #include "bw_fs.h"
+#include "feat_int.h"
 #include "feat_stage.h"
 
 struct feat_store {
@@ -265,6 +266,22 @@ int feat_store_count(struct feat_store *s, uint64_t *n)
 	return 0;
 }
 
+/* A cursor on `dbi` in a read transaction of its own; the caller closes the
+ * cursor and aborts the transaction. 0 or BW_ESTORE. */
+static int read_cursor(struct feat_store *s, MDB_dbi dbi, MDB_txn **txn, MDB_cursor **cur,
+		       char *errstr, size_t errlen)
+{
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn)))
+		return lmdb_err(errstr, errlen, "begin", rc);
+	if ((rc = mdb_cursor_open(*txn, dbi, cur))) {
+		mdb_txn_abort(*txn);
+		return lmdb_err(errstr, errlen, "cursor", rc);
+	}
+	return 0;
+}
+
 int feat_store_each(struct feat_store *s, feat_store_cb cb, void *opaque, char *errstr,
 		    size_t errlen)
 {
@@ -273,12 +290,8 @@ int feat_store_each(struct feat_store *s, feat_store_cb cb, void *opaque, char *
 	MDB_val k, v;
 	int rc, cbrc = 0;
 
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)))
-		return lmdb_err(errstr, errlen, "begin", rc);
-	if ((rc = mdb_cursor_open(txn, s->acct, &cur))) {
-		mdb_txn_abort(txn);
-		return lmdb_err(errstr, errlen, "cursor", rc);
-	}
+	if (read_cursor(s, s->acct, &txn, &cur, errstr, errlen))
+		return BW_ESTORE;
 	while (!cbrc && (rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
 		struct feat_account *a = feat_account_load(v.mv_data, v.mv_size, errstr, errlen);
 		if (!a) {
@@ -360,4 +373,32 @@ int feat_store_pop_members(struct feat_store *s, uint64_t key, size_t max, feat_
 	if (cbrc)
 		return cbrc;
 	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(errstr, errlen, "population scan", rc);
+}
+
+int feat_store_pop_counts(struct feat_store *s, struct feat_pop *pop, char *errstr, size_t errlen)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, err = 0;
+
+	if (read_cursor(s, s->pop, &txn, &cur, errstr, errlen))
+		return BW_ESTORE;
+	while (!err && (rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP)) == 0) {
+		const unsigned char *b = k.mv_data;
+		uint64_t key = 0;
+		size_t n = 0;
+		if (k.mv_size != 8 || (rc = mdb_cursor_count(cur, &n)))
+			break;
+		for (int i = 0; i < 8; i++)
+			key |= (uint64_t)b[i] << (8 * i);
+		err = feat_pop_add(pop, key, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (err)
+		return bw_seterr(errstr, errlen, err, "out of memory");
+	if (rc == 0)
+		return bw_seterr(errstr, errlen, BW_ESTORE, "feature state store: bad population key");
+	return rc == MDB_NOTFOUND ? 0 : lmdb_err(errstr, errlen, "population scan", rc);
 }

@@ -164,6 +164,15 @@ static void test_store_population(void **state)
 	assert_int_equal(feat_store_begin(s, err, sizeof(err)), 0);
 	assert_int_equal(feat_store_pop_members(s, 77, 0, NULL, NULL, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 2);
+	feat_store_abort(s);
+	/* the whole table into an in-memory one (the export's counts) */
+	struct feat_pop *pop = feat_pop_new();
+	assert_non_null(pop);
+	assert_int_equal(feat_store_pop_counts(s, pop, err, sizeof(err)), 0);
+	assert_int_equal(feat_pop_count(pop, 77), 2);
+	assert_int_equal(feat_pop_count(pop, 78), 1);
+	assert_int_equal(feat_pop_count(pop, 79), 0);
+	feat_pop_free(pop);
 	feat_store_close(s);
 	rmdir_all(dir);
 }
