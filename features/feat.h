@@ -72,7 +72,7 @@ struct feat_account;
 int feat_write_ndjson(FILE *out, const struct feat_account *acc, const double *vec);
 
 /* Version of the feature definitions; bump when a computation changes. */
-#define FEAT_SCHEMA_VERSION 1
+#define FEAT_SCHEMA_VERSION 2
 
 struct feat_account;
 
@@ -137,29 +137,44 @@ int feat_account_extract(const struct feat_account *acc, int64_t probe_ms, doubl
 /*
  * Population features (feat_pop.c, docs/FEATURES.md "Population features"):
  * columns that count other accounts of the input, such as
- * user.description_shared (accounts sharing this bio). feat_account_extract()
- * fills them as if the account were alone (0); feat_pop_fill() sets them
- * from a table of the accounts seen. Each account is entered under its bio
- * key and moved when its bio changes: key = feat_account_bio_key() before and
- * after an update, then feat_pop_move(pop, before, after). Not thread-safe.
+ * user.description_shared (the most accounts sharing a five-word run of this
+ * bio, name words as a placeholder). feat_account_extract() fills them as if
+ * the account were alone (0); feat_pop_fill() sets them from a table of the
+ * accounts seen. Each account is entered under its keys and moved when its
+ * profile changes: keys = feat_account_pop_keys() before and after an
+ * update, then feat_pop_move(pop, &before, &after). Not thread-safe.
  */
 struct feat_pop;
+/* An account's population keys, sorted and distinct (n = 0: none, e.g. no
+ * bio long enough to compare). */
+#define FEAT_POP_KEYS 32
+struct feat_pop_keys {
+	size_t n;
+	uint64_t k[FEAT_POP_KEYS];
+};
 struct feat_pop *feat_pop_new(void);
 void feat_pop_free(struct feat_pop *pop);
-/* The account's bio key; 0 when it has no bio long enough to compare. */
-uint64_t feat_account_bio_key(const struct feat_account *acc);
-/* One account leaves key `from` and joins key `to` (0 = none). 0 or BW_ENOMEM. */
-int feat_pop_move(struct feat_pop *pop, uint64_t from, uint64_t to);
-/* Accounts under a key (0 for key 0). */
+void feat_account_pop_keys(const struct feat_account *acc, struct feat_pop_keys *keys);
+/* One account leaves the keys of `from` and joins those of `to`. 0 or BW_ENOMEM. */
+int feat_pop_move(struct feat_pop *pop, const struct feat_pop_keys *from,
+		  const struct feat_pop_keys *to);
+/* Walk what a move changes: cb(key, false) for each key only in `from`,
+ * cb(key, true) for each only in `to`, in key order; a non-zero return
+ * stops the walk and is returned. */
+typedef int (*feat_pop_diff_cb)(uint64_t key, bool join, void *opaque);
+int feat_pop_keys_diff(const struct feat_pop_keys *from, const struct feat_pop_keys *to,
+		       feat_pop_diff_cb cb, void *opaque);
+/* Accounts under a key (0 for key 0); under the most shared of `keys`. */
 uint32_t feat_pop_count(const struct feat_pop *pop, uint64_t key);
+uint32_t feat_pop_most(const struct feat_pop *pop, const struct feat_pop_keys *keys);
 /* Overwrite the population columns of vec (from feat_account_extract) for
  * `acc` from `pop` (NULL: as if alone). */
 void feat_pop_fill(const struct feat_pop *pop, const struct feat_account *acc, double *vec);
-/* The same from a count kept elsewhere: `accounts` under the account's bio
- * key, itself included (0 or 1: alone). */
+/* The same from a count kept elsewhere: `accounts` under the account's most
+ * shared key, itself included (0 or 1: alone). */
 void feat_pop_set(double *vec, uint32_t accounts);
 /* user.description_shared stops at this many other accounts, so a stream
- * re-emits an account for a change of its key's count only up to here. */
+ * re-emits an account for a change of a key's count only up to here. */
 #define FEAT_POP_CAP 64
 
 /* Serialise to a malloc'd buffer (caller frees); restore from bytes. */

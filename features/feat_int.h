@@ -361,8 +361,9 @@ void feat_fam_user_extract(const struct feat_account *a, int64_t probe_ms, doubl
 size_t feat_fam_user_shared_col(void);
 /* n more accounts under `key` (0: nothing); 0 or BW_ENOMEM (feat_pop.c). */
 int feat_pop_add(struct feat_pop *p, uint64_t key, uint32_t n);
-/* Key of a bio for the population table, 0 = too short to compare (feat_pop.c). */
-uint64_t feat_pop_text_key(const char *description);
+/* Population keys of a bio, its display and screen name (feat_pop.c). */
+void feat_pop_text_keys(const char *description, const char *name, const char *screen_name,
+			struct feat_pop_keys *keys);
 void feat_fam_social_register(void);
 void feat_fam_social_extract(const struct feat_account *a, int64_t probe_ms, double *out);
 void feat_fam_temporal_register(void);

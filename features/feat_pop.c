@@ -1,16 +1,27 @@
 /*
- * feat_pop.c — population features: how many accounts of the input share an
- * account's bio (user.description_shared), the trace of a coordinated group
- * created from one template (docs/FEATURES.md, "Population features").
+ * feat_pop.c — population features: how many accounts of the input share a
+ * run of an account's bio (user.description_shared), the trace of a
+ * coordinated group created from one template (docs/FEATURES.md,
+ * "Population features").
  *
- * A bio's key is the hash of its normalised form: ASCII letters folded to
- * lower case, every digit run read as one '0', links, @mentions and
- * #hashtags dropped, any other run of punctuation and space read as one
- * space. Bios of fewer than FEAT_POP_MIN_WORDS words or FEAT_POP_MIN_CHARS
- * bytes after normalising have no key: short bios ("student", "love music")
- * coincide by chance. The table counts accounts per key in an open-addressing
- * map; callers move an account from its old key to its new one when its
- * profile changes (feat_pop_move), so each account is counted once.
+ * A bio is normalised to words: ASCII letters folded to lower case, every
+ * digit run read as one '0', links, @mentions and #hashtags dropped, any
+ * other run of punctuation and space read as one word break. A word of at
+ * least FEAT_POP_NAME_MIN bytes that is also a word of the account's display
+ * name, or part of its screen name, becomes the placeholder "*" (a run of
+ * them one "*"): a template filled with each account's own name ("Blogs,
+ * articles and more - all on Pets!" on @petsiguide) reads the same for every
+ * account made from it. The bio's keys are the hashes of its runs of
+ * FEAT_POP_RUN consecutive words that hold at least FEAT_POP_LETTERED words
+ * with a letter (so "0 0 0 0 0" is no key); a bio shorter than one run is
+ * one key when it has FEAT_POP_MIN_WORDS words besides placeholders and
+ * FEAT_POP_MIN_CHARS bytes. Short bios ("student", "love music") coincide
+ * by chance and have no key.
+ *
+ * The table counts accounts per key in an open-addressing map; callers move
+ * an account from its old key set to its new one when its profile changes
+ * (feat_pop_move), so each account is counted once under each of its keys.
+ * The feature is the count of the account's most shared key, less itself.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +33,23 @@
 
 #define FEAT_POP_MIN_WORDS 3
 #define FEAT_POP_MIN_CHARS 12
+#define FEAT_POP_RUN 5
+#define FEAT_POP_LETTERED 3
+#define FEAT_POP_NAME_MIN 3
+#define FEAT_POP_MAX_WORDS (FEAT_MAX_STR / 2 + 1)
 
 struct feat_pop {
 	uint64_t *key;  /* cap keys, 0 = empty slot */
 	uint32_t *n;    /* accounts per key (an entry whose count fell to 0 stays) */
 	size_t cap;     /* slots, a power of two */
 	size_t used;    /* slots holding a key */
+};
+
+/* Normalised words: text bytes, word w at text[off[w]] of len[w] bytes. */
+struct words {
+	char text[FEAT_MAX_STR + 2];
+	uint16_t off[FEAT_POP_MAX_WORDS], len[FEAT_POP_MAX_WORDS];
+	size_t n, used;
 };
 
 static bool is_sep(unsigned char c)
@@ -41,11 +63,30 @@ static bool is_word(unsigned char c)
 	       c >= 0x80 || c == '\'';
 }
 
-uint64_t feat_pop_text_key(const char *s)
+static void push_byte(struct words *w, unsigned char c, bool *in_word)
 {
-	char buf[FEAT_MAX_STR + 2];
-	size_t n = 0, words = 0;
+	if (w->used + 1 >= sizeof(w->text) || (!*in_word && w->n == FEAT_POP_MAX_WORDS))
+		return;
+	if (!*in_word) {
+		w->off[w->n] = (uint16_t)w->used;
+		w->len[w->n++] = 0;
+		*in_word = true;
+	}
+	if (c >= '0' && c <= '9') {
+		if (w->len[w->n - 1] > 0 && w->text[w->used - 1] == '0')
+			return;
+		c = '0';
+	} else if (c >= 'A' && c <= 'Z') {
+		c = (unsigned char)(c + 32);
+	}
+	w->text[w->used++] = (char)c;
+	w->len[w->n - 1]++;
+}
 
+/* Split `s` into normalised words; `drop_marked` skips links, @ and # tokens. */
+static void split_words(const char *s, bool drop_marked, struct words *w)
+{
+	w->n = w->used = 0;
 	while (s && *s) {
 		while (*s && is_sep((unsigned char)*s))
 			s++;
@@ -53,40 +94,132 @@ uint64_t feat_pop_text_key(const char *s)
 		while (*s && !is_sep((unsigned char)*s))
 			s++;
 		size_t len = (size_t)(s - b);
-		if (len == 0 || *b == '@' || *b == '#' || strncmp(b, "http", 4) == 0 ||
-		    strncmp(b, "www.", 4) == 0)
+		if (len == 0 || (drop_marked && (*b == '@' || *b == '#' ||
+						 strncmp(b, "http", 4) == 0 ||
+						 strncmp(b, "www.", 4) == 0)))
 			continue;
-		/* the token's word characters, one space between runs */
 		bool in_word = false;
-		for (size_t i = 0; i < len && n + 2 < sizeof(buf); i++) {
-			unsigned char c = (unsigned char)b[i];
-			if (!is_word(c)) {
+		for (size_t i = 0; i < len; i++) {
+			if (is_word((unsigned char)b[i]))
+				push_byte(w, (unsigned char)b[i], &in_word);
+			else
 				in_word = false;
-				continue;
-			}
-			if (!in_word) {
-				if (n > 0)
-					buf[n++] = ' ';
-				words++;
-				in_word = true;
-			}
-			if (c >= '0' && c <= '9') {
-				if (n == 0 || buf[n - 1] != '0')
-					buf[n++] = '0';
-			} else {
-				buf[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-			}
 		}
 	}
-	if (words < FEAT_POP_MIN_WORDS || n < FEAT_POP_MIN_CHARS)
-		return 0;
-	uint64_t h = XXH3_64bits(buf, n);
-	return h ? h : 1;
 }
 
-uint64_t feat_account_bio_key(const struct feat_account *acc)
+static bool has_letter(const char *s, size_t n)
 {
-	return feat_pop_text_key(acc->prof.description);
+	for (size_t i = 0; i < n; i++)
+		if ((s[i] >= 'a' && s[i] <= 'z') || (unsigned char)s[i] >= 0x80)
+			return true;
+	return false;
+}
+
+/* Is bio word (s, n) one of the account's own name words? */
+static bool is_name_word(const char *s, size_t n, const struct words *name, const char *handle)
+{
+	if (n < FEAT_POP_NAME_MIN)
+		return false;
+	for (size_t i = 0; i < name->n; i++)
+		if (name->len[i] == n && memcmp(name->text + name->off[i], s, n) == 0)
+			return true;
+	for (const char *h = handle; *h; h++)
+		if (strncmp(h, s, n) == 0)
+			return true;
+	return false;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void add_key(struct feat_pop_keys *keys, const char *s, size_t n)
+{
+	uint64_t h = XXH3_64bits(s, n);
+	if (keys->n < FEAT_POP_KEYS)
+		keys->k[keys->n++] = h ? h : 1;
+}
+
+/* The screen name folded as bio words are (lower case, a digit run as '0'). */
+static void fold_handle(const char *screen_name, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (const char *c = screen_name ? screen_name : ""; *c && n + 1 < cap; c++) {
+		unsigned char u = (unsigned char)*c;
+		if (u >= '0' && u <= '9') {
+			if (n == 0 || out[n - 1] != '0')
+				out[n++] = '0';
+		} else {
+			out[n++] = (char)(u >= 'A' && u <= 'Z' ? u + 32 : u);
+		}
+	}
+	out[n] = 0;
+}
+
+void feat_pop_text_keys(const char *description, const char *name, const char *screen_name,
+			struct feat_pop_keys *keys)
+{
+	struct words bio, nw;
+	char handle[FEAT_MAX_STR + 2];
+	const char *tok[FEAT_POP_MAX_WORDS];
+	size_t tlen[FEAT_POP_MAX_WORDS], nt = 0, plain = 0;
+
+	keys->n = 0;
+	split_words(description, true, &bio);
+	split_words(name, false, &nw);
+	fold_handle(screen_name, handle, sizeof(handle));
+	for (size_t i = 0; i < bio.n; i++) {
+		const char *s = bio.text + bio.off[i];
+		if (is_name_word(s, bio.len[i], &nw, handle)) {
+			if (nt == 0 || tok[nt - 1][0] != '*') {
+				tok[nt] = "*";
+				tlen[nt++] = 1;
+			}
+			continue;
+		}
+		tok[nt] = s;
+		tlen[nt++] = bio.len[i];
+		plain++;
+	}
+	char run[FEAT_MAX_STR + FEAT_POP_MAX_WORDS + 2];
+	if (nt < FEAT_POP_RUN) {
+		size_t n = 0;
+		for (size_t i = 0; i < nt; i++) {
+			if (i)
+				run[n++] = ' ';
+			memcpy(run + n, tok[i], tlen[i]);
+			n += tlen[i];
+		}
+		if (plain >= FEAT_POP_MIN_WORDS && n >= FEAT_POP_MIN_CHARS)
+			add_key(keys, run, n);
+	} else {
+		for (size_t i = 0; i + FEAT_POP_RUN <= nt && keys->n < FEAT_POP_KEYS; i++) {
+			size_t n = 0, lettered = 0;
+			for (size_t j = i; j < i + FEAT_POP_RUN; j++) {
+				if (j > i)
+					run[n++] = ' ';
+				memcpy(run + n, tok[j], tlen[j]);
+				n += tlen[j];
+				lettered += tok[j][0] != '*' && has_letter(tok[j], tlen[j]);
+			}
+			if (lettered >= FEAT_POP_LETTERED)
+				add_key(keys, run, n);
+		}
+	}
+	qsort(keys->k, keys->n, sizeof(keys->k[0]), cmp_key);
+	size_t u = 0;
+	for (size_t i = 0; i < keys->n; i++)
+		if (u == 0 || keys->k[u - 1] != keys->k[i])
+			keys->k[u++] = keys->k[i];
+	keys->n = u;
+}
+
+void feat_account_pop_keys(const struct feat_account *acc, struct feat_pop_keys *keys)
+{
+	feat_pop_text_keys(acc->prof.description, acc->prof.name, acc->prof.screen_name, keys);
 }
 
 struct feat_pop *feat_pop_new(void)
@@ -161,18 +294,37 @@ int feat_pop_add(struct feat_pop *p, uint64_t key, uint32_t n)
 	return 0;
 }
 
-int feat_pop_move(struct feat_pop *p, uint64_t from, uint64_t to)
+int feat_pop_keys_diff(const struct feat_pop_keys *from, const struct feat_pop_keys *to,
+		       feat_pop_diff_cb cb, void *opaque)
 {
-	if (from == to)
-		return 0;
-	if (feat_pop_add(p, to, 1))
-		return BW_ENOMEM;
-	if (from) {
-		size_t i = slot_of(p->key, p->cap, from);
-		if (p->key[i] && p->n[i] > 0)
-			p->n[i]--;
+	size_t i = 0, j = 0;
+	int rc = 0;
+
+	while (!rc && (i < from->n || j < to->n)) {
+		if (j == to->n || (i < from->n && from->k[i] < to->k[j]))
+			rc = cb(from->k[i++], false, opaque);
+		else if (i == from->n || to->k[j] < from->k[i])
+			rc = cb(to->k[j++], true, opaque);
+		else
+			i++, j++;
 	}
+	return rc;
+}
+
+static int move_one(uint64_t key, bool join, void *opaque)
+{
+	struct feat_pop *p = opaque;
+	if (join)
+		return feat_pop_add(p, key, 1);
+	size_t i = slot_of(p->key, p->cap, key);
+	if (p->key[i] && p->n[i] > 0)
+		p->n[i]--;
 	return 0;
+}
+
+int feat_pop_move(struct feat_pop *p, const struct feat_pop_keys *from, const struct feat_pop_keys *to)
+{
+	return feat_pop_keys_diff(from, to, move_one, p);
 }
 
 uint32_t feat_pop_count(const struct feat_pop *p, uint64_t key)
@@ -183,6 +335,16 @@ uint32_t feat_pop_count(const struct feat_pop *p, uint64_t key)
 	return p->key[i] ? p->n[i] : 0;
 }
 
+uint32_t feat_pop_most(const struct feat_pop *p, const struct feat_pop_keys *keys)
+{
+	uint32_t most = 0;
+	for (size_t i = 0; i < keys->n; i++) {
+		uint32_t c = feat_pop_count(p, keys->k[i]);
+		most = c > most ? c : most;
+	}
+	return most;
+}
+
 void feat_pop_set(double *vec, uint32_t accounts)
 {
 	uint32_t others = accounts > 1 ? accounts - 1 : 0;
@@ -191,5 +353,8 @@ void feat_pop_set(double *vec, uint32_t accounts)
 
 void feat_pop_fill(const struct feat_pop *p, const struct feat_account *acc, double *vec)
 {
-	feat_pop_set(vec, p ? feat_pop_count(p, feat_account_bio_key(acc)) : 0);
+	struct feat_pop_keys keys;
+	if (p)
+		feat_account_pop_keys(acc, &keys);
+	feat_pop_set(vec, p ? feat_pop_most(p, &keys) : 0);
 }

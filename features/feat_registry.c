@@ -199,13 +199,15 @@ int feat_write_markdown(FILE *out)
 	fprintf(out, "How per-account state is kept, its bounds, idempotency and ordering: "
 		     "docs/STATE.md. Lexicons and models: docs/LEXICONS.md.\n\n");
 	fprintf(out, "**Population features.** `user.description_shared` counts other accounts "
-		     "of the input, not the account alone: how many other authors have the same "
-		     "bio after normalising (the trace of a group created from one template). "
+		     "of the input, not the account alone: the most other authors that share a "
+		     "run of five consecutive words of the bio after normalising, the account's "
+		     "own name words read as one placeholder (the trace of a group created from "
+		     "one template, even one filled with each account's name). "
 		     "`botwatch replay`, `train` and `eval` compute it over every author read; "
 		     "the Kafka features stage over the accounts its state store holds, sending "
-		     "an account's update again when its bio's count changes (docs/STATE.md); a "
-		     "single account scored alone (the Botometer-compatible endpoint) has 0. It "
-		     "stops at %d.\n\n",
+		     "an account's update again when the count of one of its runs changes "
+		     "(docs/STATE.md); a single account scored alone (the Botometer-compatible "
+		     "endpoint) has 0. It stops at %d.\n\n",
 		FEAT_POP_CAP);
 	fprintf(out, "Every distribution is summarised by the 8 statistics min, max, median, mean, "
 		     "std (population), skew, kurtosis (excess) and entropy (Shannon, bits, over the "

@@ -75,16 +75,20 @@ static struct feat_account *get_or_add(struct feat_replay *r, const char *id)
 	return a;
 }
 
-/* Fold a post into one state, keeping the population table (its bio key
- * while authored) and the late counter up to date. */
+/* Fold a post into one state, keeping the population table (its keys while
+ * authored) and the late counter up to date. */
 static int fold(struct feat_replay *r, struct feat_account *a, const struct bw_post *p)
 {
 	uint64_t late = feat_account_late(a);
-	uint64_t key = feat_account_authored(a) ? feat_account_bio_key(a) : 0;
+	struct feat_pop_keys before = { 0 }, after;
+	if (feat_account_authored(a))
+		feat_account_pop_keys(a, &before);
 	int rc = feat_account_update(a, p);
 
-	if (!rc && feat_account_authored(a))
-		rc = feat_pop_move(r->pop, key, feat_account_bio_key(a));
+	if (!rc && feat_account_authored(a)) {
+		feat_account_pop_keys(a, &after);
+		rc = feat_pop_move(r->pop, &before, &after);
+	}
 	if (!rc)
 		r->stats.late += feat_account_late(a) - late;
 	return rc;

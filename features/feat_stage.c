@@ -59,11 +59,11 @@ struct stage {
 	size_t cap;                           /* slots */
 	struct feat_account **cached;         /* cached states in insertion order */
 	size_t n_cached, cap_cached;          /* used / allocated */
-	uint64_t *key0;                       /* bio key of each cached state as loaded (0 = none) */
-	uint32_t *npop;                       /* accounts under each cached state's key (flush) */
-	struct feat_account **extra;          /* other accounts of changed keys, re-emitted */
-	uint32_t *extra_n;                    /* accounts under their keys */
-	size_t n_extra, cap_extra;            /* used / allocated */
+	size_t n_folded;                      /* cached states the batch folded into (the rest:
+						 other accounts of changed keys, re-emitted) */
+	struct feat_pop_keys *key0;           /* population keys of each cached state as loaded */
+	uint32_t *npop;                       /* accounts under each cached state's most shared
+						 key (flush) */
 	uint64_t *changed;                    /* keys whose count the batch changed */
 	size_t n_changed, cap_changed;        /* used / allocated */
 	rd_kafka_topic_partition_list_t *offs;/* next offsets of the open batch */
@@ -110,7 +110,7 @@ static int cache_grow(struct stage *s)
 {
 	size_t cap = s->cap ? s->cap * 2 : 1024;
 	struct feat_account **n = calloc(cap, sizeof(*n)), **o = realloc(s->cached, cap * sizeof(*o));
-	uint64_t *k = realloc(s->key0, cap * sizeof(*k));
+	struct feat_pop_keys *k = realloc(s->key0, cap * sizeof(*k));
 	uint32_t *c = k ? realloc(s->npop, cap * sizeof(*c)) : NULL;
 
 	if (o)
@@ -132,8 +132,9 @@ static int cache_grow(struct stage *s)
 	return 0;
 }
 
-/* The account's state for this batch: cached, else loaded from LMDB, else new. */
-static struct feat_account *cache_get(struct stage *s, const char *id)
+/* The account's state for this batch: cached, else loaded from LMDB, else
+ * new when `create` (else NULL with s->err unset). */
+static struct feat_account *cache_load(struct stage *s, const char *id, bool create)
 {
 	char err[256];
 	struct feat_account *a;
@@ -150,14 +151,23 @@ static struct feat_account *cache_get(struct stage *s, const char *id)
 		fail(s, BW_ESTORE, err);
 		return NULL;
 	}
+	if (!a && !create)
+		return NULL;
 	if (!a && !(a = feat_account_new(id))) {
 		fail(s, BW_ENOMEM, "out of memory");
 		return NULL;
 	}
 	s->slots[i] = a;
-	s->key0[s->n_cached] = feat_account_authored(a) ? feat_account_bio_key(a) : 0;
+	s->key0[s->n_cached].n = 0;
+	if (feat_account_authored(a))
+		feat_account_pop_keys(a, &s->key0[s->n_cached]);
 	s->cached[s->n_cached++] = a;
 	return a;
+}
+
+static struct feat_account *cache_get(struct stage *s, const char *id)
+{
+	return cache_load(s, id, true);
 }
 
 /* ---- producing --------------------------------------------------------------------- */
@@ -221,25 +231,12 @@ static int emit_updates(struct stage *s)
 	for (size_t i = 0; i < s->n_cached && !s->err; i++)
 		if (feat_account_authored(s->cached[i]))
 			emit_update(s, s->cached[i], s->npop[i]);
-	for (size_t i = 0; i < s->n_extra && !s->err; i++)
-		emit_update(s, s->extra[i], s->extra_n[i]);
 	return s->err;
 }
 
-static void free_extra(struct stage *s)
-{
-	for (size_t i = 0; i < s->n_extra; i++)
-		feat_account_free(s->extra[i]);
-	s->n_extra = 0;
-}
-
+/* A key whose count the batch changed (repeats are dropped by update_population). */
 static int push_changed(struct stage *s, uint64_t key)
 {
-	if (!key)
-		return 0;
-	for (size_t i = 0; i < s->n_changed; i++)
-		if (s->changed[i] == key)
-			return 0;
 	if (s->n_changed == s->cap_changed) {
 		size_t cap = s->cap_changed ? s->cap_changed * 2 : 64;
 		uint64_t *c = realloc(s->changed, cap * sizeof(*c));
@@ -252,68 +249,92 @@ static int push_changed(struct stage *s, uint64_t key)
 	return 0;
 }
 
+struct move_ctx {
+	struct stage *s;
+	const char *id; /* the account moved */
+};
+
+/* One key of a move: the store's table follows, and the key's count changed. */
+static int on_move(uint64_t key, bool join, void *opaque)
+{
+	struct move_ctx *m = opaque;
+	char err[256];
+
+	if (feat_store_pop_move(m->s->store, m->id, join ? 0 : key, join ? key : 0, err,
+				sizeof(err)))
+		return fail(m->s, BW_ESTORE, err);
+	return push_changed(m->s, key);
+}
+
 struct member_ctx {
 	struct stage *s;
 	uint32_t count; /* accounts under the key (set by feat_store_pop_members first) */
 };
 
-/* An account of a changed key: queued for re-emission unless the batch holds
- * it or the key is past the cap (the value stays FEAT_POP_CAP for all). */
+/* An account of a changed key: cached for re-emission unless the batch holds
+ * it already or the key is past the cap (its value stays FEAT_POP_CAP). */
 static int on_member(const void *id, size_t len, void *opaque)
 {
 	struct member_ctx *m = opaque;
-	struct stage *s = m->s;
-	char key[256], err[256];
-	struct feat_account *a;
+	char key[256];
 
 	if (m->count > FEAT_POP_CAP + 1 || len >= sizeof(key))
 		return 0; /* ids are short; a longer one was never stored by this stage */
 	memcpy(key, id, len);
 	key[len] = 0;
-	if (s->slots[slot_of(s, key)])
-		return 0;
-	if (s->n_extra == s->cap_extra) {
-		size_t cap = s->cap_extra ? s->cap_extra * 2 : 64;
-		struct feat_account **e = realloc(s->extra, cap * sizeof(*e));
-		uint32_t *n = e ? realloc(s->extra_n, cap * sizeof(*n)) : NULL;
-		if (e)
-			s->extra = e;
-		if (!n)
-			return fail(s, BW_ENOMEM, "out of memory");
-		s->extra_n = n;
-		s->cap_extra = cap;
+	cache_load(m->s, key, false);
+	return m->s->err;
+}
+
+/* Accounts under the most shared of `keys`, in the open transaction. */
+static int store_most(struct stage *s, const struct feat_pop_keys *keys, uint32_t *most)
+{
+	char err[256];
+	uint32_t c;
+
+	*most = 0;
+	for (size_t i = 0; i < keys->n; i++) {
+		if (feat_store_pop_members(s->store, keys->k[i], 0, NULL, NULL, &c, err, sizeof(err)))
+			return fail(s, BW_ESTORE, err);
+		*most = c > *most ? c : *most;
 	}
-	if (feat_store_get(s->store, key, &a, err, sizeof(err)))
-		return fail(s, BW_ESTORE, err);
-	if (!a)
-		return 0;
-	s->extra[s->n_extra] = a;
-	s->extra_n[s->n_extra++] = m->count;
 	return 0;
 }
 
-/* In the open transaction: move the batch's accounts whose bio key changed,
- * count each cached account's key, load the other accounts of changed keys. */
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* In the open transaction: move the batch's accounts whose population keys
+ * changed, cache the other accounts of changed keys (for re-emission), then
+ * count each cached account's most shared key. */
 static int update_population(struct stage *s)
 {
 	char err[256];
+	struct feat_pop_keys k;
 
 	s->n_changed = 0;
-	for (size_t i = 0; i < s->n_cached && !s->err; i++) {
+	s->n_folded = s->n_cached;
+	for (size_t i = 0; i < s->n_folded && !s->err; i++) {
 		const struct feat_account *a = s->cached[i];
-		uint64_t k = feat_account_authored(a) ? feat_account_bio_key(a) : 0;
-		if (k == s->key0[i])
-			continue;
-		if (feat_store_pop_move(s->store, feat_account_id(a), s->key0[i], k, err, sizeof(err)))
-			return fail(s, BW_ESTORE, err);
-		push_changed(s, s->key0[i]);
-		push_changed(s, k);
+		struct move_ctx m = { s, feat_account_id(a) };
+		k.n = 0;
+		if (feat_account_authored(a))
+			feat_account_pop_keys(a, &k);
+		if (feat_pop_keys_diff(&s->key0[i], &k, on_move, &m))
+			return s->err;
 		s->key0[i] = k;
 	}
-	for (size_t i = 0; i < s->n_cached && !s->err; i++)
-		if (feat_store_pop_members(s->store, s->key0[i], 0, NULL, NULL, &s->npop[i], err,
-					   sizeof(err)))
-			return fail(s, BW_ESTORE, err);
+	if (s->n_changed) {
+		size_t u = 1;
+		qsort(s->changed, s->n_changed, sizeof(*s->changed), cmp_u64);
+		for (size_t i = 1; i < s->n_changed; i++)
+			if (s->changed[i] != s->changed[u - 1])
+				s->changed[u++] = s->changed[i];
+		s->n_changed = u;
+	}
 	for (size_t i = 0; i < s->n_changed && !s->err; i++) {
 		struct member_ctx m = { .s = s };
 		int rc = feat_store_pop_members(s->store, s->changed[i], FEAT_POP_CAP + 1, on_member,
@@ -321,6 +342,8 @@ static int update_population(struct stage *s)
 		if (rc && !s->err)
 			return fail(s, rc, err);
 	}
+	for (size_t i = 0; i < s->n_cached && !s->err; i++)
+		store_most(s, &s->key0[i], &s->npop[i]);
 	return s->err;
 }
 
@@ -335,7 +358,7 @@ static int flush(struct stage *s)
 		return 0;
 	if (update_population(s))
 		return s->err;
-	for (size_t i = 0; i < s->n_cached; i++)
+	for (size_t i = 0; i < s->n_folded; i++)
 		if (feat_store_put(s->store, s->cached[i], err, sizeof(err)))
 			return fail(s, BW_ESTORE, err);
 	for (int i = 0; i < s->offs->cnt; i++) {
@@ -357,7 +380,6 @@ static int flush(struct stage *s)
 		rd_kafka_commit(s->rk, s->offs, 1); /* async: LMDB already holds them */
 	for (size_t i = 0; i < s->n_cached; i++)
 		feat_account_free(s->cached[i]);
-	free_extra(s);
 	memset(s->slots, 0, s->cap * sizeof(*s->slots));
 	s->n_cached = 0;
 	rd_kafka_topic_partition_list_destroy(s->offs);
@@ -694,9 +716,6 @@ static void teardown(struct stage *s)
 	}
 	for (size_t i = 0; i < s->n_cached; i++)
 		feat_account_free(s->cached[i]);
-	free_extra(s);
-	free(s->extra);
-	free(s->extra_n);
 	free(s->changed);
 	free(s->key0);
 	free(s->npop);

@@ -4,7 +4,7 @@
  * Databases in the environment directory:
  *   "acct"    account id -> feat_account_save() bytes
  *   "offsets" "<topic>\0<partition as 4 bytes LE>" -> next offset, 8 bytes LE
- *   "pop"     bio key (8 bytes LE, feat_account_bio_key) -> account ids, one
+ *   "pop"     population key (8 bytes LE, feat_account_pop_keys) -> account ids, one
  *             duplicate value per account (the population table, feat.h)
  *   "meta"    "format" -> "BWFS2 v<FEAT_SCHEMA_VERSION>" (checked on open)
  * State, population and offsets are written in one transaction, so a crash

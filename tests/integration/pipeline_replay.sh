@@ -20,15 +20,17 @@ check() { # name file [extra settings...]
 check demo "$DEMO"
 
 # population features: six accounts share a template bio (digits and links
-# differ), one joins it late by changing its bio, one leaves it; one batch per
-# record, so the stage re-sends the template's earlier accounts as it grows and
-# shrinks, and their latest updates must carry the final count as replay does
+# differ), one joins it late by changing its bio, one leaves it; three more
+# share a template filled with their own names, one of them only a five-word
+# run of it; one batch per record, so the stage re-sends the templates' earlier
+# accounts as they grow and shrink, and their latest updates must carry the
+# final count as replay does
 python3 - "$T/shared.ndjson" <<'PY'
 import json, sys
-def rec(uid, t, bio):
+def rec(uid, t, bio, name=None, handle=None):
     return {"id_str": str(9000 + t), "created_at": "Mon Mar 0%d 12:00:00 +0000 2020" % (1 + t // 10),
             "text": "post %d" % t,
-            "user": {"id_str": uid, "screen_name": "acct" + uid, "name": "A " + uid,
+            "user": {"id_str": uid, "screen_name": handle or "acct" + uid, "name": name or "A " + uid,
                      "description": bio, "followers_count": 10 + t, "friends_count": 20,
                      "statuses_count": 30, "created_at": "Mon Jan 01 00:00:00 +0000 2018"}}
 tmpl = "Love to travel, connect with %d new friends! http://x.co/%d"
@@ -36,7 +38,12 @@ out = [rec("70%d" % i, i, tmpl % (i, i)) for i in range(6)]
 out += [rec("7100", 6, "Reporter covering city hall and the courts since 2009"),
         rec("7101", 7, "Gardener, beekeeper and occasional tuba player here"),
         rec("7100", 8, tmpl % (8, 8)),          # joins the template
-        rec("705", 9, "Now writing about birds and nothing else")]  # leaves it
+        rec("705", 9, "Now writing about birds and nothing else"),  # leaves it
+        rec("7200", 10, "Blogs, articles, resources and more - all on Morris Albert!",
+            "Morris Albert", "ilovemorrisalbe"),
+        rec("7201", 11, "Blogs, articles, resources and more - all on Pets!", "Pets iGuide",
+            "petsiguide"),
+        rec("7202", 12, "Daily blogs, articles, resources and more for you")]
 with open(sys.argv[1], "w") as f:
     for r in out:
         f.write(json.dumps(r) + "\n")
@@ -46,10 +53,11 @@ check shared "$T/shared.ndjson" --set features.batch=1 --set features.batch_ms=1
 python3 - "$T/shared.feat" <<'PY' || fail "user.description_shared is not the final count"
 import json, sys
 got = {d["user_id"]: d["features"]["user.description_shared"] for d in map(json.loads, open(sys.argv[1]))}
-want = {"700": 5, "701": 5, "702": 5, "703": 5, "704": 5, "7100": 5, "705": 0, "7101": 0}
+want = {"700": 5, "701": 5, "702": 5, "703": 5, "704": 5, "7100": 5, "705": 0, "7101": 0,
+        "7200": 2, "7201": 2, "7202": 2}
 assert got == want, got
 PY
-ok "shared: the template's accounts count 5 others in both"
+ok "shared: the templates' accounts count 5 and 2 others in both"
 S=$DATA/dev/tweets_partial_4accounts.ndjson.gz
 if [ -e "$S" ]; then
 	# small batches and a long debounce (ten years of event time): after its first

@@ -629,8 +629,9 @@ static void test_unbalanced_pairs(void **state)
 	}
 }
 
-/* An account whose latest profile has this bio. */
-static struct feat_account *with_bio(const char *id, const char *bio, int64_t t)
+/* An account whose latest profile has this bio (and names, when given). */
+static struct feat_account *with_profile(const char *id, const char *bio, const char *name,
+					 const char *handle, int64_t t)
 {
 	struct feat_account *a = feat_account_new(id);
 	struct bw_post p;
@@ -638,8 +639,89 @@ static struct feat_account *with_bio(const char *id, const char *bio, int64_t t)
 	post_init(&p, id, NULL, t);
 	p.kind = BW_POST_PROFILE;
 	p.author.description = bio;
+	p.author.name = name;
+	p.author.screen_name = handle;
 	assert_int_equal(feat_account_update(a, &p), 0);
 	return a;
+}
+
+static struct feat_account *with_bio(const char *id, const char *bio, int64_t t)
+{
+	return with_profile(id, bio, NULL, NULL, t);
+}
+
+static struct feat_pop_keys keys_of(const struct feat_account *a)
+{
+	struct feat_pop_keys k;
+	feat_account_pop_keys(a, &k);
+	return k;
+}
+
+static bool same_keys(const struct feat_account *a, const struct feat_account *b)
+{
+	struct feat_pop_keys x = keys_of(a), y = keys_of(b);
+	return x.n > 0 && x.n == y.n && memcmp(x.k, y.k, x.n * sizeof(x.k[0])) == 0;
+}
+
+/* Keys: what normalising keeps and drops, name words as a placeholder, runs. */
+static void test_population_keys(void **state)
+{
+	(void)state;
+	struct {
+		const char *bio[2], *name[2], *handle[2];
+		bool same;      /* equal key sets */
+		size_t n;       /* keys of the first (SIZE_MAX: not checked) */
+	} cases[] = {
+		/* links, mentions, hashtags, case and punctuation do not matter */
+		{ { "Love to travel, connect with new friends! http://a.co/1 #deal",
+		    "love to TRAVEL -- connect with new friends @shop http://b.co/2" },
+		  { NULL, NULL }, { NULL, NULL }, true, 3 },
+		/* a digit run reads as one digit: numbered copies match */
+		{ { "Job 12 of 300 posted today in Springfield", "Job 7 of 41 posted today in Springfield" },
+		  { NULL, NULL }, { NULL, NULL }, true, SIZE_MAX },
+		/* a template filled with the account's own display or screen name */
+		{ { "Blogs, articles and more - all on Morris Albert!", "Blogs, articles and more - all on Pets!" },
+		  { "Morris Albert", "Pets iGuide" }, { "ilovemorrisalbe", "petsiguide" }, true, SIZE_MAX },
+		/* ... but not with another word in its place */
+		{ { "Blogs, articles and more - all on Morris Albert!", "Blogs, articles and more - all on Pets!" },
+		  { "Morris Albert", "Pet Guide" }, { "ilovemorrisalbe", "guide" }, false, SIZE_MAX },
+		/* short bios, and runs with fewer than three lettered words, have no key */
+		{ { "student!", "love music" }, { NULL, NULL }, { NULL, NULL }, false, 0 },
+		{ { "1 2 3 - 4 5 6 - 7 8", "at 1 2 3 4 5" }, { NULL, NULL }, { NULL, NULL }, false, 0 },
+		/* a short bio whose words are all name words: nothing left to compare */
+		{ { "Morris Albert official", "x" }, { "Morris Albert", NULL }, { "official", NULL }, false, 0 },
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct feat_account *a = with_profile("1", cases[c].bio[0], cases[c].name[0],
+						      cases[c].handle[0], T0);
+		struct feat_account *b = with_profile("2", cases[c].bio[1], cases[c].name[1],
+						      cases[c].handle[1], T0);
+		if (same_keys(a, b) != cases[c].same)
+			fail_msg("case %zu: key sets %s", c, cases[c].same ? "differ" : "equal");
+		if (cases[c].n != SIZE_MAX && keys_of(a).n != cases[c].n)
+			fail_msg("case %zu: %zu keys, want %zu", c, keys_of(a).n, cases[c].n);
+		feat_account_free(a);
+		feat_account_free(b);
+	}
+	/* keys are sorted and distinct, at most FEAT_POP_KEYS of a long bio */
+	char bio[1024] = "";
+	for (int i = 0; i < 60; i++)
+		snprintf(bio + strlen(bio), sizeof(bio) - strlen(bio), "w%c%c ", 'a' + i % 26,
+			 'a' + i / 26);
+	strcat(bio, "same old tune same old tune same old tune");
+	struct feat_account *a = with_bio("3", bio, T0);
+	struct feat_pop_keys k = keys_of(a);
+	assert_int_equal(k.n, FEAT_POP_KEYS);
+	for (size_t i = 1; i < k.n; i++)
+		assert_true(k.k[i - 1] < k.k[i]);
+	feat_account_free(a);
+}
+
+static int note_diff(uint64_t key, bool join, void *opaque)
+{
+	int *n = opaque;
+	n[join] += (int)key;
+	return 0;
 }
 
 static void test_population_shared_bio(void **state)
@@ -649,32 +731,33 @@ static void test_population_shared_bio(void **state)
 			       "love to TRAVEL -- connect with new friends @shop http://b.co/2",
 			       "Love to travel; connect with new friends!!" };
 	struct feat_account *a[3], *solo = with_bio("9", "Reporter at the city desk since 2009", T0),
-				   *shorty = with_bio("10", "student!", T0);
+				   *shorty = with_bio("10", "student!", T0),
+				   /* shares the run "connect with new friends every" with none,
+				    * but "to travel connect with new" with the template */
+				   *part = with_bio("11", "I love to travel, connect with new people", T0);
+	struct feat_pop_keys none = { 0 }, k;
 	struct feat_pop *pop = feat_pop_new();
 	double *v = vec();
 
 	assert_non_null(pop);
-	/* links, mentions, hashtags, case and punctuation do not change the key */
 	for (int i = 0; i < 3; i++) {
 		a[i] = with_bio(i == 0 ? "1" : i == 1 ? "2" : "3", tmpl[i], T0);
-		assert_int_equal(feat_pop_move(pop, 0, feat_account_bio_key(a[i])), 0);
+		k = keys_of(a[i]);
+		assert_int_equal(feat_pop_move(pop, &none, &k), 0);
 	}
-	assert_true(feat_account_bio_key(a[0]) != 0);
-	assert_true(feat_account_bio_key(a[0]) == feat_account_bio_key(a[1]));
-	assert_true(feat_account_bio_key(a[0]) == feat_account_bio_key(a[2]));
-	/* digit runs read as one digit: numbered copies of a template match */
-	struct feat_account *n1 = with_bio("11", "Job 12 of 300 posted today in Springfield", T0),
-			    *n2 = with_bio("12", "Job 7 of 41 posted today in Springfield", T0);
-	assert_true(feat_account_bio_key(n1) == feat_account_bio_key(n2));
-	/* too short to compare: no key */
-	assert_true(feat_account_bio_key(shorty) == 0);
-	assert_int_equal(feat_pop_move(pop, 0, feat_account_bio_key(solo)), 0);
-	assert_int_equal(feat_pop_count(pop, feat_account_bio_key(a[0])), 3);
-	/* alone (extract), then from the table: the other two */
+	k = keys_of(solo);
+	assert_int_equal(feat_pop_move(pop, &none, &k), 0);
+	k = keys_of(part);
+	assert_int_equal(feat_pop_move(pop, &none, &k), 0);
+	k = keys_of(a[0]);
+	assert_int_equal(feat_pop_most(pop, &k), 4); /* the three and part */
+	/* alone (extract), then from the table */
 	assert_int_equal(feat_account_extract(a[0], BW_TIME_NONE, v), 0);
 	assert_close(get(v, "user.description_shared"), 0, 0, "alone before the table");
 	feat_pop_fill(pop, a[0], v);
-	assert_close(get(v, "user.description_shared"), 2, 0, "two others");
+	assert_close(get(v, "user.description_shared"), 3, 0, "two copies and one sharing a run");
+	feat_pop_fill(pop, part, v);
+	assert_close(get(v, "user.description_shared"), 3, 0, "its run is in all three");
 	feat_pop_fill(pop, solo, v);
 	assert_close(get(v, "user.description_shared"), 0, 0, "unique bio");
 	feat_pop_fill(pop, shorty, v);
@@ -682,32 +765,47 @@ static void test_population_shared_bio(void **state)
 	feat_pop_fill(NULL, a[0], v);
 	assert_close(get(v, "user.description_shared"), 0, 0, "no population");
 	/* one account changes its bio: moved, the others count one fewer */
-	uint64_t k0 = feat_account_bio_key(a[2]);
+	struct feat_pop_keys k0 = keys_of(a[2]);
 	struct bw_post p;
 	post_init(&p, "3", NULL, T0 + 1000);
 	p.kind = BW_POST_PROFILE;
 	p.author.description = "Now writing about birds and nothing else";
 	assert_int_equal(feat_account_update(a[2], &p), 0);
-	assert_int_equal(feat_pop_move(pop, k0, feat_account_bio_key(a[2])), 0);
+	k = keys_of(a[2]);
+	assert_int_equal(feat_pop_move(pop, &k0, &k), 0);
 	feat_pop_fill(pop, a[0], v);
-	assert_close(get(v, "user.description_shared"), 1, 0, "after one left");
+	assert_close(get(v, "user.description_shared"), 2, 0, "after one left");
 	feat_pop_fill(pop, a[2], v);
 	assert_close(get(v, "user.description_shared"), 0, 0, "the one who left");
+	/* the diff walk: every key of the old set left, every key of the new joined */
+	int sum[2] = { 0 }, want[2] = { 0 };
+	assert_int_equal(feat_pop_keys_diff(&k0, &k, note_diff, sum), 0);
+	for (size_t i = 0; i < k0.n; i++)
+		want[0] += (int)k0.k[i];
+	for (size_t i = 0; i < k.n; i++)
+		want[1] += (int)k.k[i];
+	assert_int_equal(sum[0], want[0]);
+	assert_int_equal(sum[1], want[1]);
+	sum[0] = sum[1] = 0;
+	assert_int_equal(feat_pop_keys_diff(&k, &k, note_diff, sum), 0);
+	assert_int_equal(sum[0] + sum[1], 0);
 	/* the value stops at FEAT_POP_CAP others; the table grows past its first size */
-	for (uint64_t k = 1; k <= 5000; k++)
-		assert_int_equal(feat_pop_move(pop, 0, k0 + k), 0);
+	for (uint64_t i = 1; i <= 5000; i++) {
+		struct feat_pop_keys one = { 1, { k0.k[0] + i } };
+		assert_int_equal(feat_pop_move(pop, &none, &one), 0);
+	}
+	k = keys_of(solo);
 	for (int i = 0; i < FEAT_POP_CAP + 10; i++)
-		assert_int_equal(feat_pop_move(pop, 0, feat_account_bio_key(solo)), 0);
+		assert_int_equal(feat_pop_move(pop, &none, &k), 0);
 	feat_pop_fill(pop, solo, v);
 	assert_close(get(v, "user.description_shared"), FEAT_POP_CAP, 0, "capped");
-	assert_int_equal(feat_pop_count(pop, k0 + 4999), 1);
+	assert_int_equal(feat_pop_count(pop, k0.k[0] + 4999), 1);
 	assert_int_equal(feat_pop_count(pop, 0), 0);
 	for (int i = 0; i < 3; i++)
 		feat_account_free(a[i]);
 	feat_account_free(solo);
 	feat_account_free(shorty);
-	feat_account_free(n1);
-	feat_account_free(n2);
+	feat_account_free(part);
 	feat_pop_free(pop);
 	feat_pop_free(NULL);
 	free(v);
@@ -768,6 +866,7 @@ int main(void)
 		cmocka_unit_test(test_screen_name_likelihood),
 		cmocka_unit_test(test_self_declaration_words),
 		cmocka_unit_test(test_unbalanced_pairs),
+		cmocka_unit_test(test_population_keys),
 		cmocka_unit_test(test_population_shared_bio),
 		cmocka_unit_test(test_hostile_values_stay_finite),
 	};
