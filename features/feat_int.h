@@ -361,6 +361,9 @@ void feat_fam_user_extract(const struct feat_account *a, int64_t probe_ms, doubl
 size_t feat_fam_user_shared_col(void);
 /* n more accounts under `key` (0: nothing); 0 or BW_ENOMEM (feat_pop.c). */
 int feat_pop_add(struct feat_pop *p, uint64_t key, uint32_t n);
+/* Does snapshot `p` hold the strings the account's population keys come
+ * from (bio, display and screen name) as they are now? (feat_pop.c) */
+bool feat_pop_same_profile(const struct feat_account *a, const struct bw_profile *p);
 /* Population keys of a bio, its display and screen name (feat_pop.c). */
 void feat_pop_text_keys(const char *description, const char *name, const char *screen_name,
 			struct feat_pop_keys *keys);

@@ -23,6 +23,7 @@
  * (feat_pop_move), so each account is counted once under each of its keys.
  * The feature is the count of the account's most shared key, less itself.
  */
+#define _GNU_SOURCE /* memmem */
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,23 +118,32 @@ static bool has_letter(const char *s, size_t n)
 }
 
 /* Is bio word (s, n) one of the account's own name words? */
-static bool is_name_word(const char *s, size_t n, const struct words *name, const char *handle)
+static bool is_name_word(const char *s, size_t n, const struct words *name, const char *handle,
+			 size_t handle_len)
 {
 	if (n < FEAT_POP_NAME_MIN)
 		return false;
 	for (size_t i = 0; i < name->n; i++)
 		if (name->len[i] == n && memcmp(name->text + name->off[i], s, n) == 0)
 			return true;
-	for (const char *h = handle; *h; h++)
-		if (strncmp(h, s, n) == 0)
-			return true;
-	return false;
+	return memmem(handle, handle_len, s, n) != NULL;
 }
 
-static int cmp_key(const void *a, const void *b)
+/* Sort the keys (at most FEAT_POP_KEYS: insertion sort) and drop repeats. */
+static void sort_unique(struct feat_pop_keys *keys)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
+	for (size_t i = 1; i < keys->n; i++) {
+		uint64_t k = keys->k[i];
+		size_t j = i;
+		for (; j > 0 && keys->k[j - 1] > k; j--)
+			keys->k[j] = keys->k[j - 1];
+		keys->k[j] = k;
+	}
+	size_t u = 0;
+	for (size_t i = 0; i < keys->n; i++)
+		if (u == 0 || keys->k[u - 1] != keys->k[i])
+			keys->k[u++] = keys->k[i];
+	keys->n = u;
 }
 
 static void add_key(struct feat_pop_keys *keys, const char *s, size_t n)
@@ -143,8 +153,9 @@ static void add_key(struct feat_pop_keys *keys, const char *s, size_t n)
 		keys->k[keys->n++] = h ? h : 1;
 }
 
-/* The screen name folded as bio words are (lower case, a digit run as '0'). */
-static void fold_handle(const char *screen_name, char *out, size_t cap)
+/* The screen name folded as bio words are (lower case, a digit run as '0');
+ * returns its length. */
+static size_t fold_handle(const char *screen_name, char *out, size_t cap)
 {
 	size_t n = 0;
 	for (const char *c = screen_name ? screen_name : ""; *c && n + 1 < cap; c++) {
@@ -157,6 +168,7 @@ static void fold_handle(const char *screen_name, char *out, size_t cap)
 		}
 	}
 	out[n] = 0;
+	return n;
 }
 
 void feat_pop_text_keys(const char *description, const char *name, const char *screen_name,
@@ -170,10 +182,10 @@ void feat_pop_text_keys(const char *description, const char *name, const char *s
 	keys->n = 0;
 	split_words(description, true, &bio);
 	split_words(name, false, &nw);
-	fold_handle(screen_name, handle, sizeof(handle));
+	size_t handle_len = fold_handle(screen_name, handle, sizeof(handle));
 	for (size_t i = 0; i < bio.n; i++) {
 		const char *s = bio.text + bio.off[i];
-		if (is_name_word(s, bio.len[i], &nw, handle)) {
+		if (is_name_word(s, bio.len[i], &nw, handle, handle_len)) {
 			if (nt == 0 || tok[nt - 1][0] != '*') {
 				tok[nt] = "*";
 				tlen[nt++] = 1;
@@ -209,12 +221,18 @@ void feat_pop_text_keys(const char *description, const char *name, const char *s
 				add_key(keys, run, n);
 		}
 	}
-	qsort(keys->k, keys->n, sizeof(keys->k[0]), cmp_key);
-	size_t u = 0;
-	for (size_t i = 0; i < keys->n; i++)
-		if (u == 0 || keys->k[u - 1] != keys->k[i])
-			keys->k[u++] = keys->k[i];
-	keys->n = u;
+	sort_unique(keys);
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+bool feat_pop_same_profile(const struct feat_account *a, const struct bw_profile *p)
+{
+	return same_str(a->prof.description, p->description) && same_str(a->prof.name, p->name) &&
+	       same_str(a->prof.screen_name, p->screen_name);
 }
 
 void feat_account_pop_keys(const struct feat_account *acc, struct feat_pop_keys *keys)

@@ -7,6 +7,7 @@
 
 #include "bw_err.h"
 #include "bw_time.h"
+#include "feat_int.h"
 #include "feat_replay.h"
 
 #include <xxhash.h>
@@ -76,16 +77,27 @@ static struct feat_account *get_or_add(struct feat_replay *r, const char *id)
 }
 
 /* Fold a post into one state, keeping the population table (its keys while
- * authored) and the late counter up to date. */
-static int fold(struct feat_replay *r, struct feat_account *a, const struct bw_post *p)
+ * authored) and the late counter up to date. `own` is the profile the post
+ * carries for this account (its author's) or NULL: when it leaves the keys'
+ * strings as they are, as every post of one timeline does, the keys are not
+ * recomputed. */
+static int fold(struct feat_replay *r, struct feat_account *a, const struct bw_post *p,
+		const struct bw_profile *own)
 {
 	uint64_t late = feat_account_late(a);
+	bool authored = feat_account_authored(a);
+	bool same = authored && own && feat_pop_same_profile(a, own);
 	struct feat_pop_keys before = { 0 }, after;
-	if (feat_account_authored(a))
+	if (authored && !same)
 		feat_account_pop_keys(a, &before);
 	int rc = feat_account_update(a, p);
 
-	if (!rc && feat_account_authored(a)) {
+	if (!rc && same && !feat_pop_same_profile(a, own)) {
+		/* another snapshot in the post moved them: they were own's */
+		feat_pop_text_keys(own->description, own->name, own->screen_name, &before);
+		same = false;
+	}
+	if (!rc && !same && feat_account_authored(a)) {
 		feat_account_pop_keys(a, &after);
 		rc = feat_pop_move(r->pop, &before, &after);
 	}
@@ -106,7 +118,7 @@ int feat_replay_post(struct feat_replay *r, const struct bw_post *p)
 	if (!(a = get_or_add(r, p->author.id)))
 		return BW_ENOMEM;
 	bool was = feat_account_authored(a);
-	if ((rc = fold(r, a, p)))
+	if ((rc = fold(r, a, p, &p->author)))
 		return rc;
 	r->stats.posts++;
 	r->stats.authored += !was && feat_account_authored(a);
@@ -116,7 +128,7 @@ int feat_replay_post(struct feat_replay *r, const struct bw_post *p)
 	for (size_t i = 0; i < nt; i++) {
 		if (!(a = get_or_add(r, t[i])))
 			return BW_ENOMEM;
-		if ((rc = fold(r, a, p)))
+		if ((rc = fold(r, a, p, NULL)))
 			return rc;
 	}
 	return 0;

@@ -286,21 +286,6 @@ static int on_member(const void *id, size_t len, void *opaque)
 	return m->s->err;
 }
 
-/* Accounts under the most shared of `keys`, in the open transaction. */
-static int store_most(struct stage *s, const struct feat_pop_keys *keys, uint32_t *most)
-{
-	char err[256];
-	uint32_t c;
-
-	*most = 0;
-	for (size_t i = 0; i < keys->n; i++) {
-		if (feat_store_pop_members(s->store, keys->k[i], 0, NULL, NULL, &c, err, sizeof(err)))
-			return fail(s, BW_ESTORE, err);
-		*most = c > *most ? c : *most;
-	}
-	return 0;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -342,8 +327,10 @@ static int update_population(struct stage *s)
 		if (rc && !s->err)
 			return fail(s, rc, err);
 	}
-	for (size_t i = 0; i < s->n_cached && !s->err; i++)
-		store_most(s, &s->key0[i], &s->npop[i]);
+	for (size_t i = 0; i < s->n_cached; i++)
+		if (feat_store_pop_most(s->store, s->key0[i].k, s->key0[i].n, &s->npop[i], err,
+					sizeof(err)))
+			return fail(s, BW_ESTORE, err);
 	return s->err;
 }
 

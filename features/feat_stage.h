@@ -83,6 +83,10 @@ int feat_store_pop_move(struct feat_store *s, const char *user_id, uint64_t from
 			char *errstr, size_t errlen);
 int feat_store_pop_members(struct feat_store *s, uint64_t key, size_t max, feat_store_id_cb cb,
 			   void *opaque, uint32_t *count, char *errstr, size_t errlen);
+/* Accounts under the most shared of keys[0..n) (0 when none), in the open
+ * transaction. */
+int feat_store_pop_most(struct feat_store *s, const uint64_t *keys, size_t n, uint32_t *most,
+			char *errstr, size_t errlen);
 int feat_store_pop_counts(struct feat_store *s, struct feat_pop *pop, char *errstr, size_t errlen);
 
 typedef int (*feat_store_cb)(const struct feat_account *acc, void *opaque);

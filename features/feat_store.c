@@ -375,6 +375,34 @@ int feat_store_pop_members(struct feat_store *s, uint64_t key, size_t max, feat_
 	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(errstr, errlen, "population scan", rc);
 }
 
+int feat_store_pop_most(struct feat_store *s, const uint64_t *keys, size_t n, uint32_t *most,
+			char *errstr, size_t errlen)
+{
+	unsigned char kb[8];
+	MDB_val k = { 8, kb }, v;
+	MDB_cursor *cur;
+	int rc = 0;
+
+	*most = 0;
+	if (!s->txn)
+		return bw_seterr(errstr, errlen, BW_EINVAL, "feature state store: no transaction");
+	if (n == 0)
+		return 0;
+	if ((rc = mdb_cursor_open(s->txn, s->pop, &cur)))
+		return lmdb_err(errstr, errlen, "population cursor", rc);
+	for (size_t i = 0; i < n && (rc == 0 || rc == MDB_NOTFOUND); i++) {
+		size_t c = 0;
+		pop_key(kb, keys[i]);
+		k.mv_size = 8;
+		k.mv_data = kb;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+		if (rc == 0 && (rc = mdb_cursor_count(cur, &c)) == 0 && c > *most)
+			*most = c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(errstr, errlen, "population count", rc);
+}
+
 int feat_store_pop_counts(struct feat_store *s, struct feat_pop *pop, char *errstr, size_t errlen)
 {
 	MDB_txn *txn;

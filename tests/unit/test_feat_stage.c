@@ -159,12 +159,23 @@ static void test_store_population(void **state)
 	assert_int_equal(n, 0);
 	assert_int_equal(feat_store_pop_members(s, 0, 0, NULL, NULL, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 0);
+	/* the most shared of several keys: 78 holds 2, 77 none now, 79 never existed */
+	const uint64_t keys[] = { 77, 78, 79 };
+	assert_int_equal(feat_store_pop_most(s, keys, 3, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(feat_store_pop_most(s, keys, 1, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(feat_store_pop_most(s, keys + 2, 1, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(feat_store_pop_most(s, keys, 0, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
 	/* aborted: nothing of it stays */
 	feat_store_abort(s);
 	assert_int_equal(feat_store_begin(s, err, sizeof(err)), 0);
 	assert_int_equal(feat_store_pop_members(s, 77, 0, NULL, NULL, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 2);
 	feat_store_abort(s);
+	assert_int_equal(feat_store_pop_most(s, keys, 3, &n, err, sizeof(err)), BW_EINVAL);
 	/* the whole table into an in-memory one (the export's counts) */
 	struct feat_pop *pop = feat_pop_new();
 	assert_non_null(pop);
