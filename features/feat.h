@@ -146,15 +146,20 @@ int feat_account_extract(const struct feat_account *acc, int64_t probe_ms, doubl
  */
 struct feat_pop;
 /* An account's population keys, sorted and distinct (n = 0: none, e.g. no
- * bio long enough to compare). */
+ * bio long enough to compare), and the print of the strings they came from
+ * (feat_account_pop_print()). */
 #define FEAT_POP_KEYS 32
 struct feat_pop_keys {
 	size_t n;
+	uint64_t print;
 	uint64_t k[FEAT_POP_KEYS];
 };
 struct feat_pop *feat_pop_new(void);
 void feat_pop_free(struct feat_pop *pop);
 void feat_account_pop_keys(const struct feat_account *acc, struct feat_pop_keys *keys);
+/* A hash (never 0) of the strings the keys come from (bio, display and
+ * screen name): an equal print means equal keys, at a fraction of the cost. */
+uint64_t feat_account_pop_print(const struct feat_account *acc);
 /* One account leaves the keys of `from` and joins those of `to`. 0 or BW_ENOMEM. */
 int feat_pop_move(struct feat_pop *pop, const struct feat_pop_keys *from,
 		  const struct feat_pop_keys *to);

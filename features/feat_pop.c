@@ -238,6 +238,16 @@ bool feat_pop_same_profile(const struct feat_account *a, const struct bw_profile
 void feat_account_pop_keys(const struct feat_account *acc, struct feat_pop_keys *keys)
 {
 	feat_pop_text_keys(acc->prof.description, acc->prof.name, acc->prof.screen_name, keys);
+	keys->print = feat_account_pop_print(acc);
+}
+
+uint64_t feat_account_pop_print(const struct feat_account *acc)
+{
+	const char *s[3] = { acc->prof.description, acc->prof.name, acc->prof.screen_name };
+	uint64_t h = 0;
+	for (int i = 0; i < 3; i++) /* each with its NUL; an absent one as a lone 0xFF */
+		h = XXH3_64bits_withSeed(s[i] ? s[i] : "\xff", s[i] ? strlen(s[i]) + 1 : 1, h);
+	return h ? h : 1;
 }
 
 struct feat_pop *feat_pop_new(void)

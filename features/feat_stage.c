@@ -159,6 +159,7 @@ static struct feat_account *cache_load(struct stage *s, const char *id, bool cre
 	}
 	s->slots[i] = a;
 	s->key0[s->n_cached].n = 0;
+	s->key0[s->n_cached].print = 0;
 	if (feat_account_authored(a))
 		feat_account_pop_keys(a, &s->key0[s->n_cached]);
 	s->cached[s->n_cached++] = a;
@@ -305,8 +306,12 @@ static int update_population(struct stage *s)
 	for (size_t i = 0; i < s->n_folded && !s->err; i++) {
 		const struct feat_account *a = s->cached[i];
 		struct move_ctx m = { s, feat_account_id(a) };
+		bool authored = feat_account_authored(a);
+		if ((authored ? feat_account_pop_print(a) : 0) == s->key0[i].print)
+			continue; /* same strings, same keys */
 		k.n = 0;
-		if (feat_account_authored(a))
+		k.print = 0;
+		if (authored)
 			feat_account_pop_keys(a, &k);
 		if (feat_pop_keys_diff(&s->key0[i], &k, on_move, &m))
 			return s->err;

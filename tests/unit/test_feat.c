@@ -790,7 +790,7 @@ static void test_population_shared_bio(void **state)
 	assert_true(sum[0] == 0 && sum[1] == 0);
 	/* the value stops at FEAT_POP_CAP others; the table grows past its first size */
 	for (uint64_t i = 1; i <= 5000; i++) {
-		struct feat_pop_keys one = { 1, { k0.k[0] + i } };
+		struct feat_pop_keys one = { .n = 1, .k = { k0.k[0] + i } };
 		assert_int_equal(feat_pop_move(pop, &none, &one), 0);
 	}
 	k = keys_of(solo);
