@@ -75,7 +75,7 @@ REPLAY_BIN := $(patsubst fuzz/%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRC))
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: install uninstall all test test-run bench-run demo-run run run-job deps-check fuzz-targets unit integration fuzz-replay fuzz bench demo deps docs check-docs clean model
+.PHONY: FORCE install uninstall all test test-run bench-run demo-run run run-job deps-check fuzz-targets unit integration fuzz-replay fuzz bench demo deps docs check-docs clean model
 
 all: $(BIN)
 
@@ -83,6 +83,14 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(MSG) CC $<
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# The model's training metadata records the source commit (cmd_train.c): rebuild
+# that object when HEAD moves, not only when its source changes.
+$(BUILD)/git-commit: FORCE
+	@mkdir -p $(@D)
+	@echo '$(GIT_COMMIT)' | cmp -s - $@ || echo '$(GIT_COMMIT)' > $@
+$(BUILD)/obj/classifier/cmd_train.o: $(BUILD)/git-commit
+FORCE:
 
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(@D)
