@@ -169,6 +169,8 @@ int feat_pop_move(struct feat_pop *pop, const struct feat_pop_keys *from,
 typedef int (*feat_pop_diff_cb)(uint64_t key, bool join, void *opaque);
 int feat_pop_keys_diff(const struct feat_pop_keys *from, const struct feat_pop_keys *to,
 		       feat_pop_diff_cb cb, void *opaque);
+/* Sort k[0..n) ascending and drop repeats; returns how many remain. */
+size_t feat_pop_keys_unique(uint64_t *k, size_t n);
 /* Accounts under a key (0 for key 0); under the most shared of `keys`. */
 uint32_t feat_pop_count(const struct feat_pop *pop, uint64_t key);
 uint32_t feat_pop_most(const struct feat_pop *pop, const struct feat_pop_keys *keys);

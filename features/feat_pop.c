@@ -64,6 +64,15 @@ static bool is_word(unsigned char c)
 	       c >= 0x80 || c == '\'';
 }
 
+/* Byte c folded as words are: ASCII upper case to lower, a digit to '0'; 0
+ * when it continues a digit run (`prev`: the byte before it, 0 at a start). */
+static char fold_byte(unsigned char c, char prev)
+{
+	if (c >= '0' && c <= '9')
+		return prev == '0' ? 0 : '0';
+	return (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+}
+
 static void push_byte(struct words *w, unsigned char c, bool *in_word)
 {
 	if (w->used + 1 >= sizeof(w->text) || (!*in_word && w->n == FEAT_POP_MAX_WORDS))
@@ -73,15 +82,11 @@ static void push_byte(struct words *w, unsigned char c, bool *in_word)
 		w->len[w->n++] = 0;
 		*in_word = true;
 	}
-	if (c >= '0' && c <= '9') {
-		if (w->len[w->n - 1] > 0 && w->text[w->used - 1] == '0')
-			return;
-		c = '0';
-	} else if (c >= 'A' && c <= 'Z') {
-		c = (unsigned char)(c + 32);
+	char f = fold_byte(c, w->len[w->n - 1] > 0 ? w->text[w->used - 1] : 0);
+	if (f) {
+		w->text[w->used++] = f;
+		w->len[w->n - 1]++;
 	}
-	w->text[w->used++] = (char)c;
-	w->len[w->n - 1]++;
 }
 
 /* Split `s` into normalised words; `drop_marked` skips links, @ and # tokens. */
@@ -129,21 +134,30 @@ static bool is_name_word(const char *s, size_t n, const struct words *name, cons
 	return memmem(handle, handle_len, s, n) != NULL;
 }
 
-/* Sort the keys (at most FEAT_POP_KEYS: insertion sort) and drop repeats. */
-static void sort_unique(struct feat_pop_keys *keys)
+static int cmp_key(const void *a, const void *b)
 {
-	for (size_t i = 1; i < keys->n; i++) {
-		uint64_t k = keys->k[i];
-		size_t j = i;
-		for (; j > 0 && keys->k[j - 1] > k; j--)
-			keys->k[j] = keys->k[j - 1];
-		keys->k[j] = k;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+size_t feat_pop_keys_unique(uint64_t *k, size_t n)
+{
+	if (n > FEAT_POP_KEYS) {
+		qsort(k, n, sizeof(*k), cmp_key);
+	} else { /* one account's keys: insertion sort, no call per comparison */
+		for (size_t i = 1; i < n; i++) {
+			uint64_t x = k[i];
+			size_t j = i;
+			for (; j > 0 && k[j - 1] > x; j--)
+				k[j] = k[j - 1];
+			k[j] = x;
+		}
 	}
 	size_t u = 0;
-	for (size_t i = 0; i < keys->n; i++)
-		if (u == 0 || keys->k[u - 1] != keys->k[i])
-			keys->k[u++] = keys->k[i];
-	keys->n = u;
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || k[u - 1] != k[i])
+			k[u++] = k[i];
+	return u;
 }
 
 static void add_key(struct feat_pop_keys *keys, const char *s, size_t n)
@@ -159,13 +173,9 @@ static size_t fold_handle(const char *screen_name, char *out, size_t cap)
 {
 	size_t n = 0;
 	for (const char *c = screen_name ? screen_name : ""; *c && n + 1 < cap; c++) {
-		unsigned char u = (unsigned char)*c;
-		if (u >= '0' && u <= '9') {
-			if (n == 0 || out[n - 1] != '0')
-				out[n++] = '0';
-		} else {
-			out[n++] = (char)(u >= 'A' && u <= 'Z' ? u + 32 : u);
-		}
+		char f = fold_byte((unsigned char)*c, n ? out[n - 1] : 0);
+		if (f)
+			out[n++] = f;
 	}
 	out[n] = 0;
 	return n;
@@ -221,7 +231,7 @@ void feat_pop_text_keys(const char *description, const char *name, const char *s
 				add_key(keys, run, n);
 		}
 	}
-	sort_unique(keys);
+	keys->n = feat_pop_keys_unique(keys->k, keys->n);
 }
 
 static bool same_str(const char *a, const char *b)

@@ -132,6 +132,16 @@ static int cache_grow(struct stage *s)
 	return 0;
 }
 
+/* The keys an account is entered under in the population table: its own once
+ * it has authored a post, none before. */
+static void entered_keys(const struct feat_account *a, struct feat_pop_keys *k)
+{
+	k->n = 0;
+	k->print = 0;
+	if (feat_account_authored(a))
+		feat_account_pop_keys(a, k);
+}
+
 /* The account's state for this batch: cached, else loaded from LMDB, else
  * new when `create` (else NULL with s->err unset). */
 static struct feat_account *cache_load(struct stage *s, const char *id, bool create)
@@ -158,10 +168,7 @@ static struct feat_account *cache_load(struct stage *s, const char *id, bool cre
 		return NULL;
 	}
 	s->slots[i] = a;
-	s->key0[s->n_cached].n = 0;
-	s->key0[s->n_cached].print = 0;
-	if (feat_account_authored(a))
-		feat_account_pop_keys(a, &s->key0[s->n_cached]);
+	entered_keys(a, &s->key0[s->n_cached]);
 	s->cached[s->n_cached++] = a;
 	return a;
 }
@@ -287,12 +294,6 @@ static int on_member(const void *id, size_t len, void *opaque)
 	return m->s->err;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* In the open transaction: move the batch's accounts whose population keys
  * changed, cache the other accounts of changed keys (for re-emission), then
  * count each cached account's most shared key. */
@@ -306,25 +307,14 @@ static int update_population(struct stage *s)
 	for (size_t i = 0; i < s->n_folded && !s->err; i++) {
 		const struct feat_account *a = s->cached[i];
 		struct move_ctx m = { s, feat_account_id(a) };
-		bool authored = feat_account_authored(a);
-		if ((authored ? feat_account_pop_print(a) : 0) == s->key0[i].print)
+		if ((feat_account_authored(a) ? feat_account_pop_print(a) : 0) == s->key0[i].print)
 			continue; /* same strings, same keys */
-		k.n = 0;
-		k.print = 0;
-		if (authored)
-			feat_account_pop_keys(a, &k);
+		entered_keys(a, &k);
 		if (feat_pop_keys_diff(&s->key0[i], &k, on_move, &m))
 			return s->err;
 		s->key0[i] = k;
 	}
-	if (s->n_changed) {
-		size_t u = 1;
-		qsort(s->changed, s->n_changed, sizeof(*s->changed), cmp_u64);
-		for (size_t i = 1; i < s->n_changed; i++)
-			if (s->changed[i] != s->changed[u - 1])
-				s->changed[u++] = s->changed[i];
-		s->n_changed = u;
-	}
+	s->n_changed = feat_pop_keys_unique(s->changed, s->n_changed);
 	for (size_t i = 0; i < s->n_changed && !s->err; i++) {
 		struct member_ctx m = { .s = s };
 		int rc = feat_store_pop_members(s->store, s->changed[i], FEAT_POP_CAP + 1, on_member,
