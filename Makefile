@@ -39,7 +39,7 @@ BUILD    ?= build
 SANFLAGS :=
 endif
 
-MODULES  := common config ingest features classifier store api pipeline
+MODULES  := common config ingest features classifier store api stage pipeline
 PKGS     := rdkafka jansson libcurl lmdb libmicrohttpd simdjson zlib inih libxxhash libcrypto
 
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -48,14 +48,19 @@ WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prot
 INCS     := $(addprefix -I,$(MODULES) cmd)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# User flags (CFLAGS, CXXFLAGS, LDFLAGS: e.g. make CFLAGS=-O0) only add to the
+# required ones (BW_CFLAGS: standard, warnings, -Werror, include paths), which a
+# command-line CFLAGS cannot drop; the compile rules pass both.
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
-CFLAGS   += -std=c11 -D_DEFAULT_SOURCE $(WARN) $(INCS) $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP \
-            -DBW_GIT_COMMIT=\"$(GIT_COMMIT)\"
 CXXFLAGS ?= $(OPT) -g
-CXXFLAGS += -std=c++17 -Wall -Wextra -Werror $(INCS) $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP
+BW_CFLAGS   := -std=c11 -D_DEFAULT_SOURCE $(WARN) $(INCS) $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP \
+               -DBW_GIT_COMMIT=\"$(GIT_COMMIT)\"
+BW_CXXFLAGS := -std=c++17 -Wall -Wextra -Werror $(INCS) $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP
+ALL_CFLAGS   = $(CFLAGS) $(BW_CFLAGS)
+ALL_CXXFLAGS = $(CXXFLAGS) $(BW_CXXFLAGS)
 LDLIBS   := $(PKG_LIBS) -lsvm -lm -lpthread -lstdc++
-LDFLAGS  += $(SANFLAGS)
+ALL_LDFLAGS  = $(LDFLAGS) $(SANFLAGS)
 
 LIB_C    := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 LIB_CXX  := $(foreach m,$(MODULES),$(wildcard $(m)/*.cpp))
@@ -82,7 +87,7 @@ all: $(BIN)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(MSG) CC $<
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # The model's training metadata records the source commit (cmd_train.c): rebuild
 # that object when HEAD moves, not only when its source changes.
@@ -95,7 +100,7 @@ FORCE:
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(@D)
 	$(MSG) CXX $<
-	$(Q)$(CXX) $(CXXFLAGS) -c $< -o $@
+	$(Q)$(CXX) $(ALL_CXXFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
@@ -105,27 +110,27 @@ $(LIB): $(LIB_OBJ)
 
 $(BIN): $(CMD_OBJ) $(LIB)
 	$(MSG) LINK $@
-	$(Q)$(CC) $(LDFLAGS) $(CMD_OBJ) $(LIB) $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $(CMD_OBJ) $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(MSG) LINK $@
-	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(TESTLIB_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/lib $< $(TESTLIB_OBJ) $(LIB) $(ALL_LDFLAGS) $(LDLIBS) -lcmocka -o $@
 
 $(BUILD)/tests/%: tests/tools/%.c $(TESTLIB_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(MSG) LINK $@
-	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(TESTLIB_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/lib $< $(TESTLIB_OBJ) $(LIB) $(ALL_LDFLAGS) $(LDLIBS) -o $@
 
 $(BUILD)/fuzz/replay_%: fuzz/%.c fuzz/replay_main.c $(LIB)
 	@mkdir -p $(@D)
 	$(MSG) LINK $@
-	$(Q)$(CC) $(CFLAGS) $< fuzz/replay_main.c $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $< fuzz/replay_main.c $(LIB) $(ALL_LDFLAGS) $(LDLIBS) -o $@
 
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(MSG) LINK $@
-	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS) -o $@
 
 # --- tests -----------------------------------------------------------------
 
@@ -155,7 +160,7 @@ fuzz-targets: $(FUZZ_BIN)
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB)
 	@mkdir -p $(@D)
 	$(MSG) LINK $@
-	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $< $(LIB) $(LDFLAGS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS) -o $@
 
 # --- bench, demo, docs, deps ---------------------------------------------------
 

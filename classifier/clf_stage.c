@@ -1,31 +1,36 @@
 /*
- * clf_stage.c — the Kafka scoring stage (clf_stage.h, docs/PIPELINE.md).
+ * clf_stage.c — the Kafka scoring stage (clf_stage.h, docs/PIPELINE.md), a
+ * set of callbacks on the stage runtime (stage.h).
  *
  * One consumer in group score.group_id on features.topic. Each feature
  * update is validated on arrival (decodable, the model's feature schema,
  * carries evidence) and becomes its account's *pending* update, replacing an
- * older pending one (counted as debounced). A pending account is *due* when
- * it was never scored by this process, or its update's event time — or the
- * stream's event-time watermark — is at least score.debounce_ms past the
- * event time of its last score; when no update arrived for
- * score.idle_flush_ms; when more than score.max_pending accounts wait; when
- * holding it would keep its partition's committed offset more than
- * score.max_holdback messages behind the consumed position (which bounds the
- * group's lag, so the features stage's backpressure and the broker's
- * retention see progress); and on revocation and shutdown.
+ * older pending one (counted as debounced). A pending account is *due*:
+ *   - at once when this process never scored it;
+ *   - after waiting score.coalesce_ms of wall-clock time when score.debounce_ms
+ *     of event time has passed since its last score (so a fast replay, whose
+ *     event time runs far ahead, coalesces by wall clock);
+ *   - otherwise after waiting score.max_staleness_ms / 2 of wall-clock time:
+ *     the event-time debounce never holds a score back longer than that;
+ *   - and when no update arrived for score.idle_flush_ms, when more than
+ *     score.max_pending accounts wait, when holding it would keep its
+ *     partition's commit more than score.max_holdback messages behind, when
+ *     the upstream is done, and on revocation and shutdown.
  *
  * Due accounts are scored in batches of at most score.batch (or after
- * score.batch_ms): one LMDB store transaction with every record and vector,
- * then the records to score.topic, then — once they and every earlier
- * batch's records are delivered (up to STAGE_INFLIGHT batches are in delivery
- * while the next ones are scored) — the offsets committed to Kafka, never
- * past the earliest update still pending in a partition, so a crash re-delivers every unscored account's latest update
- * (at-least-once into an idempotent store: the same record bytes again).
+ * score.batch_ms): one store transaction with every record and vector, then
+ * the records to score.topic through the runtime, which commits the
+ * consumed offsets once they are delivered — held back to the earliest
+ * update still pending in a partition, so a crash re-delivers every
+ * unscored account's latest update (at-least-once into an idempotent store).
  *
- * Memory: the account table keeps, per account seen, its last score's event
- * time and its pending update; past STAGE_MAX_TRACKED accounts the entries
- * without a pending update are forgotten (their next update is then scored
- * without debounce).
+ * Staleness: a feature update's Kafka timestamp is the time its account's
+ * oldest unreported post reached Kafka; the wall-clock time from it to the
+ * store commit of the score is observed (botwatch_score_staleness_seconds).
+ *
+ * Memory: per account seen, its last score's event time and its pending
+ * update; past STAGE_MAX_TRACKED accounts the entries without a pending
+ * update are forgotten (their next update is then scored without waiting).
  *
  * This is a stage, not library code: it logs through bw_log.
  */
@@ -45,13 +50,12 @@
 #include "clf_stage.h"
 #include "feat.h"
 #include "feat_stage.h"
+#include "stage.h"
 #include "store.h"
 
 #define STAGE_MAX_TRACKED (1u << 18) /* accounts remembered (see above) */
-#define STAGE_DELIVERY_MS 30000      /* longest wait for score records to be delivered */
 #define STAGE_ADMIN_MS 10000         /* longest wait for the topic creation answer */
-#define STAGE_SCAN_MS 100            /* least time between two watermark release scans */
-#define STAGE_INFLIGHT 8             /* batches whose records may be in delivery at once */
+#define STAGE_SCAN_MS 20             /* least time between two release scans */
 
 /* One account in the table. */
 struct acct {
@@ -62,32 +66,19 @@ struct acct {
 	int32_t partition;      /* its partition */
 	int64_t offset;         /* its offset */
 	int64_t event_ms;       /* its event time (latest own event) */
+	int64_t since_ts;       /* Kafka timestamp of its oldest unscored update (wall ms), 0 */
+	int64_t pending_at;     /* monotonic ms its first pending update arrived */
 	bool due;               /* pending and due for scoring */
-};
-
-/* A scored batch whose records are being delivered, and the offsets to commit
- * once they and every earlier batch's records are delivered. */
-struct inflight {
-	uint64_t seq;                          /* batch number (delivery report opaque) */
-	size_t remaining;                      /* its records not yet reported */
-	rd_kafka_topic_partition_list_t *offs; /* offsets to commit (owned) or NULL */
 };
 
 /* The stage's metrics (registry-owned handles). */
 struct stage_metrics {
-	struct bw_metric *updates, *scored, *batches, *debounced, *errors, *pending;
+	struct bw_metric *updates, *scored, *batches, *debounced, *errors, *pending, *stale;
 };
 
-struct stage {
+struct sstage {
 	const struct bw_config *cfg;          /* borrowed */
 	const struct clf_stage_opts *opts;    /* borrowed */
-	volatile sig_atomic_t *stop;          /* borrowed stop flag */
-	rd_kafka_t *rk;                       /* consumer */
-	rd_kafka_t *prod;                     /* producer of score records */
-	rd_kafka_topic_t *out;                /* its handle on score.topic (metadata learnt at
-						 start) or NULL */
-	rd_kafka_topic_t *in;                 /* consumer handle on features.topic when its
-						 partitions are assigned directly, or NULL */
 	struct bw_store *store;               /* store (borrowed or owned) */
 	bool own_store;                       /* opened here */
 	const struct clf_model *mdl;          /* model (borrowed or owned) */
@@ -97,30 +88,17 @@ struct stage {
 	size_t n_pending, n_due;              /* accounts with a pending update / of them due */
 	int64_t due_since;                    /* monotonic ms the oldest due account became due */
 	int64_t watermark;                    /* largest update event time seen */
-	int64_t released_at;                  /* watermark of the last debounce release scan */
-	int64_t scanned_ms;                   /* monotonic ms of that scan */
-	rd_kafka_topic_partition_list_t *next;/* next offset to consume per partition */
-	bool dirty;                           /* consumed since the last offset commit */
-	bool assigned;                        /* partitions assigned */
-	int64_t last_msg;                     /* monotonic ms of the last message/assignment */
+	int64_t scanned_ms;                   /* monotonic ms of the last release scan */
+	rd_kafka_topic_partition_list_t *next;/* next offset consumed per partition */
 	double *vec;                          /* scoring scratch */
-	uint64_t delivery_failed;             /* delivery reports with an error */
-	struct inflight fl[STAGE_INFLIGHT];   /* batches in delivery, oldest first */
-	size_t n_fl;                          /* used entries of fl */
-	uint64_t seq;                         /* number of the next batch */
 	struct stage_metrics m;               /* metrics */
 	struct clf_stage_stats st;            /* counters */
-	int err;                              /* first fatal error */
-	char errbuf[512];                     /* its message */
+	struct stage *rt;                     /* the runtime (valid during its callbacks) */
 };
 
-static int fail(struct stage *s, int err, const char *msg)
+static int fail(struct sstage *s, int err, const char *msg)
 {
-	if (!s->err) {
-		s->err = err;
-		snprintf(s->errbuf, sizeof(s->errbuf), "%s", msg);
-	}
-	return err;
+	return stage_fail(s->rt, err, "score: %s", msg);
 }
 
 /* ---- the account table ---------------------------------------------------------- */
@@ -134,7 +112,7 @@ static size_t slot_of(const struct acct *tab, size_t cap, const char *id)
 }
 
 /* Double the table, or rebuild it without idle entries past STAGE_MAX_TRACKED. */
-static int tab_grow(struct stage *s)
+static int tab_grow(struct sstage *s)
 {
 	bool forget = s->n >= STAGE_MAX_TRACKED;
 	size_t cap = s->cap ? (forget ? s->cap : s->cap * 2) : 1024, n = 0;
@@ -158,7 +136,7 @@ static int tab_grow(struct stage *s)
 }
 
 /* The account's entry, created when missing; NULL on allocation failure. */
-static struct acct *tab_get(struct stage *s, const char *id)
+static struct acct *tab_get(struct sstage *s, const char *id)
 {
 	size_t i;
 
@@ -173,7 +151,7 @@ static struct acct *tab_get(struct stage *s, const char *id)
 	return &s->tab[i];
 }
 
-static void mark_due(struct stage *s, struct acct *a)
+static void mark_due(struct sstage *s, struct acct *a)
 {
 	if (a->due || !a->msg)
 		return;
@@ -183,144 +161,11 @@ static void mark_due(struct stage *s, struct acct *a)
 }
 
 /* Due by event time: never scored, no event time, or debounce_ms past the last score. */
-static bool debounce_over(const struct stage *s, const struct acct *a, int64_t t)
+static bool debounce_over(const struct sstage *s, const struct acct *a, int64_t t)
 {
 	return a->scored_ms == BW_TIME_NONE || t == BW_TIME_NONE ||
 	       t - a->scored_ms >= s->cfg->score_debounce_ms;
 }
-
-/* ---- producing and committing --------------------------------------------------- */
-
-static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
-{
-	struct stage *s = opaque;
-	uint64_t seq = (uint64_t)(uintptr_t)m->_private;
-	(void)rk;
-	for (size_t i = 0; i < s->n_fl; i++)
-		if (s->fl[i].seq == seq && s->fl[i].remaining > 0)
-			s->fl[i].remaining--;
-	if (m->err) {
-		s->delivery_failed++;
-		BW_ERROR("score: delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
-			 rd_kafka_err2str(m->err));
-	}
-}
-
-static int produce(struct stage *s, const char *key, const char *value, size_t len)
-{
-	rd_kafka_resp_err_t e;
-
-	for (;;) {
-		e = rd_kafka_producev(s->prod, RD_KAFKA_V_TOPIC(s->cfg->score_topic),
-				      RD_KAFKA_V_KEY(key, strlen(key)),
-				      RD_KAFKA_V_VALUE((void *)value, len),
-				      RD_KAFKA_V_OPAQUE((void *)(uintptr_t)s->seq),
-				      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-			break;
-		rd_kafka_poll(s->prod, 50);
-	}
-	if (e) {
-		char msg[256];
-		snprintf(msg, sizeof(msg), "produce to %s: %s", s->cfg->score_topic, rd_kafka_err2str(e));
-		return fail(s, BW_EKAFKA, msg);
-	}
-	return 0;
-}
-
-/* The consumed offsets, held back to the earliest pending update per partition
- * (caller destroys); NULL when out of memory. */
-static rd_kafka_topic_partition_list_t *commit_point(struct stage *s)
-{
-	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(s->next);
-
-	if (!l) {
-		fail(s, BW_ENOMEM, "out of memory");
-		return NULL;
-	}
-	for (size_t i = 0; i < s->cap && s->n_pending; i++) {
-		const struct acct *a = &s->tab[i];
-		rd_kafka_topic_partition_t *p;
-		if (!a->msg ||
-		    !(p = rd_kafka_topic_partition_list_find(l, s->cfg->features_topic, a->partition)))
-			continue;
-		if (a->offset < p->offset)
-			p->offset = a->offset;
-	}
-	return l;
-}
-
-/* Commit `l` (taken: destroyed here); false when the commit failed. */
-static bool commit_list(struct stage *s, rd_kafka_topic_partition_list_t *l)
-{
-	rd_kafka_resp_err_t e = rd_kafka_commit(s->rk, l, 0);
-
-	rd_kafka_topic_partition_list_destroy(l);
-	if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-		BW_WARN("score: offset commit failed: %s (retried at the next batch)", rd_kafka_err2str(e));
-		return false;
-	}
-	s->st.commits++;
-	return true;
-}
-
-/*
- * Commit the offsets of the oldest batches whose records (and every earlier
- * batch's) are delivered; a failed delivery is fatal before anything more
- * is committed, so a committed offset still means "stored and published".
- */
-static void commit_delivered(struct stage *s)
-{
-	rd_kafka_topic_partition_list_t *last = NULL;
-	size_t done = 0;
-
-	if (!s->err && s->delivery_failed)
-		fail(s, BW_EKAFKA, "score records could not be delivered (see the log)");
-	while (done < s->n_fl && s->fl[done].remaining == 0) {
-		if (last)
-			rd_kafka_topic_partition_list_destroy(last);
-		last = s->fl[done++].offs;
-	}
-	if (!done)
-		return;
-	memmove(s->fl, s->fl + done, (s->n_fl - done) * sizeof(s->fl[0]));
-	s->n_fl -= done;
-	if (!last)
-		return;
-	if (s->err)
-		rd_kafka_topic_partition_list_destroy(last);
-	else if (!commit_list(s, last))
-		s->dirty = true;
-}
-
-/* Wait until at most `keep` batches are in delivery, committing as they finish. */
-static void await_delivery(struct stage *s, size_t keep)
-{
-	int64_t end = bw_time_mono_ms() + STAGE_DELIVERY_MS;
-
-	commit_delivered(s);
-	while (s->n_fl > keep && !s->err) {
-		if (bw_time_mono_ms() >= end) {
-			fail(s, BW_EKAFKA, "score records not delivered within 30 s");
-			return;
-		}
-		rd_kafka_poll(s->prod, 10);
-		commit_delivered(s);
-	}
-}
-
-/* Commit the consumed offsets now (after every batch in delivery is delivered). */
-static void commit_offsets(struct stage *s)
-{
-	rd_kafka_topic_partition_list_t *l;
-
-	await_delivery(s, 0);
-	if (!s->dirty || !s->next->cnt || s->err || !(l = commit_point(s)))
-		return;
-	s->dirty = !commit_list(s, l);
-}
-
-/* ---- scoring ----------------------------------------------------------------------- */
 
 /* The CLF_AVAIL_* mask of a decoded update. */
 static uint32_t update_avail(const struct feat_update *u)
@@ -332,7 +177,7 @@ static uint32_t update_avail(const struct feat_update *u)
 
 /* Score a's pending update into the open store transaction; the record text is
  * returned malloc'd in *txt (caller frees). */
-static int score_one(struct stage *s, struct bw_store_txn *txn, const struct acct *a, char **txt)
+static int score_one(struct sstage *s, struct bw_store_txn *txn, const struct acct *a, char **txt)
 {
 	struct feat_update u;
 	struct clf_score sc;
@@ -358,148 +203,8 @@ static int score_one(struct stage *s, struct bw_store_txn *txn, const struct acc
 	return 0;
 }
 
-/* Records of one batch, kept until produced. */
-struct batch {
-	size_t n;        /* records */
-	char **id;       /* account ids (owned copies) */
-	char **txt;      /* record texts (owned) */
-};
-
-static void batch_free(struct batch *b)
-{
-	for (size_t i = 0; i < b->n; i++) {
-		free(b->id[i]);
-		free(b->txt[i]);
-	}
-	free(b->id);
-	free(b->txt);
-}
-
-/* Score up to score.batch due accounts in one store transaction. */
-static int score_due(struct stage *s, struct batch *b)
-{
-	size_t max = (size_t)s->cfg->score_batch;
-	char err[256];
-	struct bw_store_txn *txn = store_txn_begin(s->store, err, sizeof(err));
-
-	if (!txn)
-		return fail(s, BW_ESTORE, err);
-	if (!(b->id = calloc(max, sizeof(char *))) || !(b->txt = calloc(max, sizeof(char *)))) {
-		store_txn_abort(txn);
-		return fail(s, BW_ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < s->cap && b->n < max && s->n_due && !s->err; i++) {
-		struct acct *a = &s->tab[i];
-		if (!a->due)
-			continue;
-		if (score_one(s, txn, a, &b->txt[b->n]) || !(b->id[b->n] = strdup(a->id))) {
-			free(b->txt[b->n]);
-			b->txt[b->n] = NULL;
-			break;
-		}
-		b->n++;
-		a->scored_ms = a->event_ms;
-		a->due = false;
-		free(a->msg);
-		a->msg = NULL;
-		s->n_due--;
-		s->n_pending--;
-	}
-	if (s->err) {
-		store_txn_abort(txn);
-		return s->err;
-	}
-	if (store_txn_commit(txn, err, sizeof(err)))
-		return fail(s, BW_ESTORE, err);
-	return 0;
-}
-
-/*
- * Score and store one batch of due accounts, then produce its records without
- * waiting: the batch joins the in-delivery list with the offsets to commit
- * once its records and every earlier batch's are delivered (commit_delivered),
- * so scoring the next batch overlaps this one's delivery.
- */
-static int run_batch(struct stage *s)
-{
-	struct batch b = { 0 };
-	struct inflight *f;
-
-	await_delivery(s, STAGE_INFLIGHT - 1); /* room for this batch */
-	if (s->err || score_due(s, &b)) {
-		batch_free(&b);
-		return s->err;
-	}
-	f = &s->fl[s->n_fl++];
-	*f = (struct inflight){ .seq = s->seq, .remaining = b.n };
-	for (size_t i = 0; i < b.n && !s->err; i++)
-		if (produce(s, b.id[i], b.txt[i], strlen(b.txt[i])))
-			f->remaining = 0; /* fatal: nothing more is committed */
-	s->seq++;
-	if (!s->err && s->next->cnt)
-		f->offs = commit_point(s); /* scored accounts no longer hold their offsets back */
-	if (!s->err) {
-		s->st.batches++;
-		s->st.scored += b.n;
-		bw_counter_add(s->m.batches, NULL, 1);
-		bw_counter_add(s->m.scored, NULL, b.n);
-		bw_gauge_set(s->m.pending, NULL, (double)s->n_pending);
-	}
-	batch_free(&b);
-	commit_delivered(s);
-	return s->err;
-}
-
-/* True when a's pending update holds its partition's commit more than
- * score.max_holdback messages behind what was consumed. */
-static bool holds_back(const struct stage *s, const struct acct *a)
-{
-	const rd_kafka_topic_partition_t *p =
-		rd_kafka_topic_partition_list_find(s->next, s->cfg->features_topic, a->partition);
-	return p && p->offset - a->offset > s->cfg->score_max_holdback;
-}
-
-/* Make pending accounts due: by watermark or holdback (scanned at most every
- * STAGE_SCAN_MS), idle time, overflow or `all`. */
-static void release(struct stage *s, bool all, int64_t now)
-{
-	bool idle = s->cfg->score_idle_flush_ms && now - s->last_msg >= s->cfg->score_idle_flush_ms;
-	bool over = s->n_pending > (size_t)s->cfg->score_max_pending;
-	bool scan = now - s->scanned_ms >= STAGE_SCAN_MS;
-
-	if (s->n_pending == s->n_due || !(all || idle || over || scan))
-		return;
-	for (size_t i = 0; i < s->cap; i++) {
-		struct acct *a = &s->tab[i];
-		if (a->msg && !a->due &&
-		    (all || idle || over || debounce_over(s, a, s->watermark) || holds_back(s, a)))
-			mark_due(s, a);
-	}
-	s->released_at = s->watermark;
-	s->scanned_ms = now;
-}
-
-/* Score every due account now (and with `all` every pending one). */
-static int drain(struct stage *s, bool all)
-{
-	release(s, all, bw_time_mono_ms());
-	while (s->n_due && !s->err)
-		run_batch(s);
-	if (!s->err)
-		commit_offsets(s);
-	return s->err;
-}
-
-/* ---- consuming --------------------------------------------------------------------- */
-
-static void note_offset(struct stage *s, const rd_kafka_message_t *m)
-{
-	bw_kafka_note_offset(s->next, m);
-	s->dirty = true;
-}
-
 /* Why a decoded update cannot be scored by this model, or NULL. */
-static const char *unscorable(const struct stage *s, const struct feat_update *u, char *buf,
+static const char *unscorable(const struct sstage *s, const struct feat_update *u, char *buf,
 			      size_t len)
 {
 	if (strcmp(u->schema_hash, clf_model_schema(s->mdl)) != 0 || u->n != clf_model_n_features(s->mdl)) {
@@ -512,108 +217,13 @@ static const char *unscorable(const struct stage *s, const struct feat_update *u
 	return NULL;
 }
 
-/* Take one feature update as its account's pending update. */
-static int on_message(struct stage *s, const rd_kafka_message_t *m)
-{
-	struct feat_update u;
-	char why[256];
-	const char *bad = NULL;
-	struct acct *a;
-	int rc;
-
-	s->st.messages++;
-	bw_counter_add(s->m.updates, NULL, 1);
-	note_offset(s, m);
-	if ((rc = feat_update_decode(m->payload, m->len, &u)))
-		bad = rc == BW_ESCHEMA ? "not a feature update (magic or version)" : "malformed update";
-	else
-		bad = unscorable(s, &u, why, sizeof(why));
-	if (bad) {
-		s->st.errors++;
-		bw_counter_add(s->m.errors, NULL, 1);
-		BW_WARN("score: %s[%d]@%lld: update not scored: %s", rd_kafka_topic_name(m->rkt),
-			(int)m->partition, (long long)m->offset, bad);
-		return 0;
-	}
-	if (!(a = tab_get(s, u.user_id)))
-		return s->err;
-	if (a->msg) {
-		free(a->msg);
-		s->st.debounced++;
-		bw_counter_add(s->m.debounced, NULL, 1);
-	} else {
-		s->n_pending++;
-	}
-	if (!(a->msg = malloc(m->len ? m->len : 1)))
-		return fail(s, BW_ENOMEM, "out of memory");
-	memcpy(a->msg, m->payload, m->len);
-	a->len = m->len;
-	a->partition = m->partition;
-	a->offset = m->offset;
-	a->event_ms = u.last_event_ms;
-	if (u.last_event_ms != BW_TIME_NONE &&
-	    (s->watermark == BW_TIME_NONE || u.last_event_ms > s->watermark))
-		s->watermark = u.last_event_ms;
-	if (debounce_over(s, a, u.last_event_ms))
-		mark_due(s, a);
-	return 0;
-}
-
-/* Start consuming `parts` (from the group's committed offsets, else the earliest). */
-static rd_kafka_resp_err_t take_partitions(struct stage *s, rd_kafka_t *rk,
-					   const rd_kafka_topic_partition_list_t *parts)
-{
-	rd_kafka_resp_err_t e = rd_kafka_assign(rk, parts);
-
-	if (e)
-		return e;
-	s->assigned = true;
-	s->last_msg = bw_time_mono_ms();
-	BW_INFO("score: assigned %d partition(s) of %s", parts->cnt, s->cfg->features_topic);
-	return RD_KAFKA_RESP_ERR_NO_ERROR;
-}
-
-static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-			 rd_kafka_topic_partition_list_t *parts, void *opaque)
-{
-	struct stage *s = opaque;
-
-	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-		take_partitions(s, rk, parts);
-		return;
-	}
-	if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-		drain(s, true); /* score and commit before the partitions move */
-		BW_INFO("score: revoked %d partition(s)", parts->cnt);
-	}
-	rd_kafka_assign(rk, NULL);
-	rd_kafka_topic_partition_list_destroy(s->next);
-	s->next = rd_kafka_topic_partition_list_new(8);
-	s->assigned = false;
-}
-
-/* ---- setup and the loop -------------------------------------------------------------- */
-
-static rd_kafka_t *make_client(struct stage *s, rd_kafka_type_t type, char *errstr, size_t errlen)
-{
-	const struct bw_config *c = s->cfg;
-	rd_kafka_conf_t *conf =
-		(type == RD_KAFKA_CONSUMER ? bw_kafka_consumer_conf_new : bw_kafka_conf_new)(
-			c->kafka_bootstrap, c->n_kafka, c->kafka_keys, c->kafka_values, errstr, errlen);
-
-	if (!conf)
-		return NULL;
-	return bw_kafka_client_new(type, conf, c->score_group, rebalance_cb, dr_cb, s, errstr,
-				   errlen);
-}
-
 /* True when the cluster's metadata lists `topic` (false also when it cannot be asked). */
-static bool topic_exists(struct stage *s, const char *topic)
+static bool topic_exists(struct sstage *s, const char *topic)
 {
 	const struct rd_kafka_metadata *md = NULL;
 	bool found = false;
 
-	if (rd_kafka_metadata(s->prod, 1, NULL, &md, STAGE_ADMIN_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+	if (rd_kafka_metadata(stage_producer(s->rt), 1, NULL, &md, STAGE_ADMIN_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
 		return false;
 	for (int i = 0; i < md->topic_cnt && !found; i++)
 		found = strcmp(md->topics[i].topic, topic) == 0 && !md->topics[i].err;
@@ -625,7 +235,7 @@ static bool topic_exists(struct stage *s, const char *topic)
  * an admin API; a failure (e.g. a broker without an admin API) is logged and
  * the topic is then used as the cluster makes it. An existing topic is left
  * as it is. */
-static void create_topic(struct stage *s)
+static void create_topic(struct sstage *s)
 {
 	const struct bw_config *c = s->cfg;
 	char err[256];
@@ -634,13 +244,13 @@ static void create_topic(struct stage *s)
 		return;
 	rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(c->score_topic, (int)c->broker_partitions, -1,
 							err, sizeof(err));
-	rd_kafka_queue_t *q = rd_kafka_queue_new(s->prod);
+	rd_kafka_queue_t *q = rd_kafka_queue_new(stage_producer(s->rt));
 	rd_kafka_event_t *ev = NULL;
 
 	if (!nt || !q)
 		goto out_free;
 	rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
-	rd_kafka_CreateTopics(s->prod, &nt, 1, NULL, q);
+	rd_kafka_CreateTopics(stage_producer(s->rt), &nt, 1, NULL, q);
 	ev = rd_kafka_queue_poll(q, STAGE_ADMIN_MS);
 	if (!ev || rd_kafka_event_error(ev)) {
 		BW_WARN("score: could not create %s compacted (%s); using it as it is",
@@ -663,14 +273,283 @@ out_free:
 	rd_kafka_NewTopic_destroy(nt);
 }
 
-static int setup_resources(struct stage *s, char *errstr, size_t errlen)
+
+/* ---- scoring batches ------------------------------------------------------------------ */
+
+/* Wall-clock ms from the update's stamp to now (the record's staleness), or -1. */
+static double staleness_s(int64_t since_ts)
 {
+	int64_t now = bw_time_now_ms();
+	return since_ts > 0 && now >= since_ts ? (double)(now - since_ts) / 1000.0 : -1.0;
+}
+
+/* Score up to score.batch due accounts in one store transaction, producing
+ * their records through the runtime. */
+static int score_batch(struct sstage *s)
+{
+	size_t max = (size_t)s->cfg->score_batch, n = 0;
+	char err[256], *txt = NULL;
+	struct bw_store_txn *txn = store_txn_begin(s->store, err, sizeof(err));
+	struct acct **done;
+
+	if (!txn)
+		return fail(s, BW_ESTORE, err);
+	if (!(done = calloc(max, sizeof(*done)))) {
+		store_txn_abort(txn);
+		return fail(s, BW_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < s->cap && n < max && s->n_due; i++) {
+		struct acct *a = &s->tab[i];
+		if (!a->due)
+			continue;
+		if (score_one(s, txn, a, &txt))
+			break;
+		if (stage_produce(s->rt, s->cfg->score_topic, a->id, strlen(a->id), txt, strlen(txt),
+				  NULL, NULL, 0, 0)) {
+			free(txt);
+			break;
+		}
+		free(txt);
+		done[n++] = a;
+		a->scored_ms = a->event_ms;
+		a->due = false;
+		free(a->msg);
+		a->msg = NULL;
+		s->n_due--;
+		s->n_pending--;
+	}
+	if (stage_error(s->rt)) {
+		store_txn_abort(txn);
+		free(done);
+		return stage_error(s->rt);
+	}
+	if (store_txn_commit(txn, err, sizeof(err))) {
+		free(done);
+		return fail(s, BW_ESTORE, err);
+	}
+	for (size_t i = 0; i < n; i++) {
+		double st = staleness_s(done[i]->since_ts);
+		if (st >= 0) {
+			bw_histogram_observe(s->m.stale, NULL, st);
+			if (st > s->st.staleness_max_s)
+				s->st.staleness_max_s = st;
+		}
+		done[i]->since_ts = 0;
+	}
+	free(done);
+	s->st.batches++;
+	s->st.scored += n;
+	bw_counter_add(s->m.batches, NULL, 1);
+	bw_counter_add(s->m.scored, NULL, n);
+	bw_gauge_set(s->m.pending, NULL, (double)s->n_pending);
+	return 0;
+}
+
+/* True when a's pending update holds its partition's commit more than
+ * score.max_holdback messages behind what was consumed. */
+static bool holds_back(const struct sstage *s, const struct acct *a)
+{
+	const rd_kafka_topic_partition_t *p =
+		rd_kafka_topic_partition_list_find(s->next, s->cfg->features_topic, a->partition);
+	return p && p->offset - a->offset > s->cfg->score_max_holdback;
+}
+
+/* Due by time: score.coalesce_ms of wall clock once the event-time debounce
+ * is over, else score.max_staleness_ms / 2 of wall clock. */
+static bool waited_enough(const struct sstage *s, const struct acct *a, int64_t now)
+{
+	int64_t waited = now - a->pending_at;
+
+	if (waited >= s->cfg->score_max_staleness_ms / 2)
+		return true;
+	return waited >= s->cfg->score_coalesce_ms && debounce_over(s, a, s->watermark);
+}
+
+/* Make pending accounts due (scanned at most every STAGE_SCAN_MS unless `all`). */
+static void release(struct sstage *s, bool all, int64_t now)
+{
+	bool idle = s->cfg->score_idle_flush_ms &&
+		    now - stage_last_message_ms(s->rt) >= s->cfg->score_idle_flush_ms;
+	bool over = s->n_pending > (size_t)s->cfg->score_max_pending;
+
+	if (s->n_pending == s->n_due || (!all && now - s->scanned_ms < STAGE_SCAN_MS))
+		return;
+	for (size_t i = 0; i < s->cap; i++) {
+		struct acct *a = &s->tab[i];
+		if (a->msg && !a->due &&
+		    (all || idle || over || waited_enough(s, a, now) || holds_back(s, a)))
+			mark_due(s, a);
+	}
+	s->scanned_ms = now;
+}
+
+/* ---- runtime callbacks ---------------------------------------------------------------- */
+
+/* Take one feature update as its account's pending update. */
+static int on_message(void *ctx, struct stage *rt, const rd_kafka_message_t *m)
+{
+	struct sstage *s = ctx;
+	struct feat_update u;
+	char why[256];
+	const char *bad = NULL;
+	struct acct *a;
+	int64_t ts;
+	int rc;
+
+	s->rt = rt;
+	s->st.messages++;
+	bw_counter_add(s->m.updates, NULL, 1);
+	bw_kafka_note_offset(s->next, m);
+	if ((rc = feat_update_decode(m->payload, m->len, &u)))
+		bad = rc == BW_ESCHEMA ? "not a feature update (magic or version)" : "malformed update";
+	else
+		bad = unscorable(s, &u, why, sizeof(why));
+	if (bad) {
+		s->st.errors++;
+		bw_counter_add(s->m.errors, NULL, 1);
+		BW_WARN("score: %s[%d]@%lld: update not scored: %s", rd_kafka_topic_name(m->rkt),
+			(int)m->partition, (long long)m->offset, bad);
+		return 0;
+	}
+	if (!(a = tab_get(s, u.user_id)))
+		return -1;
+	if (a->msg) {
+		free(a->msg);
+		s->st.debounced++;
+		bw_counter_add(s->m.debounced, NULL, 1);
+	} else {
+		s->n_pending++;
+		a->pending_at = bw_time_mono_ms();
+	}
+	if (!(a->msg = malloc(m->len ? m->len : 1)))
+		return fail(s, BW_ENOMEM, "out of memory");
+	memcpy(a->msg, m->payload, m->len);
+	a->len = m->len;
+	a->partition = m->partition;
+	a->offset = m->offset;
+	a->event_ms = u.last_event_ms;
+	ts = rd_kafka_message_timestamp(m, NULL);
+	if (ts > 0 && (!a->since_ts || ts < a->since_ts))
+		a->since_ts = ts;
+	if (u.last_event_ms != BW_TIME_NONE &&
+	    (s->watermark == BW_TIME_NONE || u.last_event_ms > s->watermark))
+		s->watermark = u.last_event_ms;
+	if (a->scored_ms == BW_TIME_NONE)
+		mark_due(s, a); /* never scored here: no earlier score to coalesce with */
+	return 0;
+}
+
+static int on_tick(void *ctx, struct stage *rt, int64_t now)
+{
+	struct sstage *s = ctx;
+	bool done = s->opts->upstream_done && *s->opts->upstream_done && stage_input_idle(rt);
+
+	s->rt = rt;
+	/* nothing left to coalesce once upstream is done and nothing waits */
+	release(s, done, now);
+	return 0;
+}
+
+static bool on_due(void *ctx, struct stage *rt, int64_t now)
+{
+	struct sstage *s = ctx;
+
+	s->rt = rt;
+
+	/* score.batch_ms gathers due accounts while updates flow; once none is
+	 * waiting in the consumer there is nothing to gather (and the features
+	 * stage may be paused on this group's lag) */
+	return s->n_due >= (size_t)s->cfg->score_batch ||
+	       (s->n_due && (stage_input_idle(s->rt) || now - s->due_since >= s->cfg->score_batch_ms));
+}
+
+static int on_cut(void *ctx, struct stage *rt, bool all)
+{
+	struct sstage *s = ctx;
+
+	s->rt = rt;
+	if (all)
+		release(s, true, bw_time_mono_ms());
+	while (s->n_due && !stage_error(rt))
+		score_batch(s);
+	return stage_error(rt);
+}
+
+/* Commit no further than the earliest update still pending in each partition. */
+static void on_hold(void *ctx, rd_kafka_topic_partition_list_t *offs)
+{
+	struct sstage *s = ctx;
+
+	for (size_t i = 0; i < s->cap && s->n_pending; i++) {
+		const struct acct *a = &s->tab[i];
+		rd_kafka_topic_partition_t *p;
+		if (!a->msg ||
+		    !(p = rd_kafka_topic_partition_list_find(offs, s->cfg->features_topic, a->partition)))
+			continue;
+		if (a->offset < p->offset)
+			p->offset = a->offset;
+	}
+}
+
+static void on_revoked(void *ctx, const rd_kafka_topic_partition_list_t *parts)
+{
+	struct sstage *s = ctx;
+
+	for (int i = 0; i < parts->cnt; i++)
+		rd_kafka_topic_partition_list_del(s->next, parts->elems[i].topic,
+						  parts->elems[i].partition);
+}
+
+static bool on_busy(void *ctx)
+{
+	const struct sstage *s = ctx;
+	return s->n_pending > 0;
+}
+
+/* The store's transactions since the last sync, on disk before the offsets
+ * that depend on them are committed. */
+static int on_durable(void *ctx)
+{
+	struct sstage *s = ctx;
+	char err[256];
+
+	if (store_sync(s->store, err, sizeof(err)))
+		return fail(s, BW_ESTORE, err);
+	return 0;
+}
+
+static int on_start(void *ctx, struct stage *rt)
+{
+	struct sstage *s = ctx;
+	char err[256];
+
+	s->rt = rt;
+	if (store_set_deferred_sync(s->store, true, err, sizeof(err)))
+		return fail(s, BW_ESTORE, err);
+	if (s->cfg->score_create_topic)
+		create_topic(s);
+	return 0;
+}
+
+static const struct stage_ops score_ops = {
+	.start = on_start,
+	.message = on_message,
+	.tick = on_tick,
+	.due = on_due,
+	.cut = on_cut,
+	.hold = on_hold,
+	.durable = on_durable,
+	.revoked = on_revoked,
+	.busy = on_busy,
+};
+
+/* ---- setup and run ---------------------------------------------------------------------- */
+
+static int setup(struct sstage *s, char *errstr, size_t errlen)
+{
+	static const double stale_bounds[] = { 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30, 60 };
 	const struct bw_config *c = s->cfg;
 
-	if (!c->kafka_bootstrap[0])
-		return bw_seterr(errstr, errlen, BW_EKAFKA,
-				 "kafka.bootstrap.servers is empty: start `botwatch broker` (or point at a "
-				 "cluster) and pass its address with --brokers");
 	s->mdl = s->opts->model;
 	if (!s->mdl && !(s->mdl = s->own_mdl = clf_model_load(c->score_model, feat_schema_hash(),
 							       feat_count(), errstr, errlen)))
@@ -683,7 +562,8 @@ static int setup_resources(struct stage *s, char *errstr, size_t errlen)
 		s->own_store = true;
 	}
 	if (!(s->vec = malloc((clf_model_n_features(s->mdl) + 1) * sizeof(*s->vec))) ||
-	    !(s->next = rd_kafka_topic_partition_list_new(8)) || tab_grow(s))
+	    !(s->next = rd_kafka_topic_partition_list_new(8)) ||
+	    !(s->tab = calloc(s->cap = 1024, sizeof(*s->tab)))) /* grown by tab_grow */
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 	s->m.updates = bw_counter("botwatch_score_updates_total", "Feature updates consumed.", NULL);
 	s->m.scored = bw_counter("botwatch_score_accounts_scored_total",
@@ -697,102 +577,15 @@ static int setup_resources(struct stage *s, char *errstr, size_t errlen)
 				 NULL);
 	s->m.pending = bw_gauge("botwatch_score_pending",
 				"Accounts held back by the debounce, not yet scored.", NULL);
+	s->m.stale = bw_histogram("botwatch_score_staleness_seconds",
+				  "Wall-clock time from a post reaching Kafka to its account's stored "
+				  "score.", NULL, stale_bounds,
+				  sizeof(stale_bounds) / sizeof(stale_bounds[0]));
 	return 0;
 }
 
-static int setup(struct stage *s, char *errstr, size_t errlen)
+static void teardown(struct sstage *s)
 {
-	rd_kafka_topic_partition_list_t *sub;
-	rd_kafka_resp_err_t e;
-	char why[256];
-	int rc = setup_resources(s, errstr, errlen);
-
-	if (rc)
-		return rc;
-	if (!(s->prod = make_client(s, RD_KAFKA_PRODUCER, errstr, errlen)) ||
-	    !(s->rk = make_client(s, RD_KAFKA_CONSUMER, errstr, errlen)))
-		return BW_EKAFKA;
-	if (s->cfg->score_create_topic)
-		create_topic(s);
-	/* learn score.topic's leaders now, not at the first record (bw_kafka_topic_warm) */
-	if (!(s->out = bw_kafka_topic_warm(s->prod, s->cfg->score_topic, STAGE_ADMIN_MS, why,
-					   sizeof(why))))
-		BW_WARN("score: %s (the first delivery may wait for a metadata refresh)", why);
-	rd_kafka_poll_set_consumer(s->rk);
-	if (s->opts->assign_partitions > 0) {
-		/* the partitions' leader now, not after librdkafka's 1 s refresh */
-		if (!(s->in = bw_kafka_topic_warm(s->rk, s->cfg->features_topic, STAGE_ADMIN_MS, why,
-						  sizeof(why))))
-			BW_WARN("score: %s (the first fetch may wait for a metadata refresh)", why);
-	}
-	sub = bw_kafka_input_list(s->cfg->features_topic, s->opts->assign_partitions);
-	e = s->opts->assign_partitions > 0 ? take_partitions(s, s->rk, sub)
-					   : rd_kafka_subscribe(s->rk, sub);
-	rd_kafka_topic_partition_list_destroy(sub);
-	if (e)
-		return bw_seterr(errstr, errlen, BW_EKAFKA, "%s %s: %s",
-				 s->opts->assign_partitions > 0 ? "assign" : "subscribe to",
-				 s->cfg->features_topic, rd_kafka_err2str(e));
-	return 0;
-}
-
-static void loop(struct stage *s)
-{
-	while (!*s->stop && !s->err) {
-		/* short waits while records are in delivery or accounts are due, so
-		 * delivery reports and commits are not held up by an idle consumer */
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, s->n_fl || s->n_due ? 5 : 50);
-		int64_t now;
-
-		if (m) {
-			if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-				on_message(s, m);
-			else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-				BW_WARN("score: consumer: %s", rd_kafka_message_errstr(m));
-			rd_kafka_message_destroy(m);
-		}
-		rd_kafka_poll(s->prod, 0); /* delivery reports */
-		commit_delivered(s);
-		now = bw_time_mono_ms();
-		if (m)
-			s->last_msg = now;
-		/* nothing left to coalesce once upstream is done and nothing waits */
-		release(s, !m && s->opts->upstream_done && *s->opts->upstream_done, now);
-		/* score.batch_ms gathers due accounts while updates flow; once none
-		 * is waiting in the consumer there is nothing to gather (and the
-		 * features stage may be paused on this group's lag) */
-		if (s->n_due >= (size_t)s->cfg->score_batch ||
-		    (s->n_due && (!m || now - s->due_since >= s->cfg->score_batch_ms)))
-			run_batch(s);
-		else if (s->dirty && !m && !s->n_fl)
-			commit_offsets(s); /* skipped or debounced-only messages still move the group */
-		if (s->opts->idle_exit_ms && s->assigned && !s->n_pending &&
-		    now - s->last_msg >= s->opts->idle_exit_ms)
-			break;
-	}
-}
-
-static void teardown(struct stage *s)
-{
-	if (s->rk) {
-		if (!s->err)
-			drain(s, true);
-		rd_kafka_consumer_close(s->rk); /* revokes: drains once more (nothing left) */
-		if (s->in)
-			rd_kafka_topic_destroy(s->in);
-		rd_kafka_destroy(s->rk);
-	}
-	if (s->prod) {
-		rd_kafka_flush(s->prod, STAGE_DELIVERY_MS);
-		if (rd_kafka_outq_len(s->prod) > 0)
-			fail(s, BW_EKAFKA, "score records still queued after 30 s");
-		if (s->out)
-			rd_kafka_topic_destroy(s->out);
-		rd_kafka_destroy(s->prod);
-	}
-	for (size_t i = 0; i < s->n_fl; i++)
-		if (s->fl[i].offs)
-			rd_kafka_topic_partition_list_destroy(s->fl[i].offs);
 	for (size_t i = 0; i < s->cap; i++)
 		free(s->tab[i].msg);
 	free(s->tab);
@@ -808,20 +601,32 @@ int clf_stage_run(const struct bw_config *cfg, const struct clf_stage_opts *opts
 		  volatile sig_atomic_t *stop, struct clf_stage_stats *stats, char *errstr,
 		  size_t errlen)
 {
-	struct stage s = { .cfg = cfg, .opts = opts, .stop = stop, .watermark = BW_TIME_NONE,
-			   .released_at = BW_TIME_NONE };
+	struct sstage s = { .cfg = cfg, .opts = opts, .watermark = BW_TIME_NONE };
+	struct stage_stats rs = { 0 };
+	struct stage_spec sp = {
+		.name = "score",
+		.cfg = cfg,
+		.group = cfg->score_group,
+		.input = cfg->features_topic,
+		.assign_partitions = opts->assign_partitions,
+		.outputs = { cfg->score_topic, NULL },
+		.commit_ms = 250, /* one store sync per commit: a group commit */
+		.idle_exit_ms = opts->idle_exit_ms,
+		.stop = stop,
+		.ops = &score_ops,
+		.ctx = &s,
+	};
 	int rc = setup(&s, errstr, errlen);
 
 	if (rc == 0) {
 		BW_INFO("score: consuming %s as group %s; model %s; records to %s and %s",
 			cfg->features_topic, cfg->score_group, clf_model_id(s.mdl), cfg->score_topic,
 			opts->store ? "the shared store" : cfg->store_path);
-		s.last_msg = bw_time_mono_ms();
-		loop(&s);
+		rc = stage_run(&sp, &rs, errstr, errlen);
 	}
 	teardown(&s);
-	if (rc == 0 && s.err)
-		rc = bw_seterr(errstr, errlen, s.err, "%s", s.errbuf);
+	s.st.commits = rs.commits;
+	s.st.delivery_failed = rs.failed;
 	if (stats)
 		*stats = s.st;
 	return rc;

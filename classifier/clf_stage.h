@@ -48,6 +48,9 @@ struct clf_stage_stats {
 	uint64_t debounced;  /* updates replaced by a later update before being scored */
 	uint64_t errors;     /* updates not scored: undecodable, other schema, no evidence */
 	uint64_t commits;    /* offset commits */
+	uint64_t delivery_failed; /* score records whose delivery failed (fatal) */
+	double staleness_max_s; /* longest wall-clock time from a post reaching Kafka to its
+				   account's stored score (seconds; 0 when unmeasured) */
 };
 
 /*

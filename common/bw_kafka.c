@@ -314,6 +314,20 @@ int bw_kafka_mock_topic_create(struct bw_kafka_mock *m, const char *topic, int p
 	return 0;
 }
 
+#define KAFKA_API_PRODUCE 0 /* the Produce request's API key */
+
+void bw_kafka_mock_fail_produce(struct bw_kafka_mock *m, size_t n, rd_kafka_resp_err_t err)
+{
+	rd_kafka_resp_err_t *errs = malloc(n * sizeof(*errs));
+
+	if (!errs)
+		return;
+	for (size_t i = 0; i < n; i++)
+		errs[i] = err;
+	rd_kafka_mock_push_request_errors_array(m->mcluster, KAFKA_API_PRODUCE, n, errs);
+	free(errs);
+}
+
 const char *bw_kafka_mock_bootstraps(const struct bw_kafka_mock *m)
 {
 	return rd_kafka_mock_cluster_bootstraps(m->mcluster);

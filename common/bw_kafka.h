@@ -107,6 +107,14 @@ struct bw_kafka_mock *bw_kafka_mock_new(int brokers, char *errstr, size_t errlen
 int bw_kafka_mock_topic_create(struct bw_kafka_mock *m, const char *topic, int partitions,
 			       char *errstr, size_t errlen);
 
+/*
+ * Fault injection (tests, the torture run): the next `n` produce requests to
+ * the embedded cluster fail with `err` (librdkafka's request-error injection;
+ * a non-retriable error such as RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED
+ * fails the messages' delivery).
+ */
+void bw_kafka_mock_fail_produce(struct bw_kafka_mock *m, size_t n, rd_kafka_resp_err_t err);
+
 /* "127.0.0.1:port[,127.0.0.1:port...]"; borrowed for the mock's lifetime. */
 const char *bw_kafka_mock_bootstraps(const struct bw_kafka_mock *m);
 

@@ -110,11 +110,22 @@ static const struct cfg_entry table[] = {
 	  "Reserved; the feature state does not use it: a post is accepted in any order unless it "
 	  "is older than the newest 10,000 posts of its account (then it is counted as late and "
 	  "ignored; docs/STATE.md)." },
-	{ "features.batch", CFG_INT, OFF(features_batch), 1, 1000000, "1000", NULL, 0,
-	  "Features stage: messages folded per LMDB transaction (state + offsets committed together)." },
-	{ "features.batch_ms", CFG_INT, OFF(features_batch_ms), 1, 3600000, "200", NULL, 0,
-	  "Features stage: longest a batch stays open before it is committed and its feature "
-	  "updates are produced." },
+	{ "features.batch", CFG_INT, OFF(features_batch), 1, 10000000, "50000", NULL, 0,
+	  "Features stage: most messages folded before the batch is cut (its feature updates "
+	  "produced)." },
+	{ "features.batch_ms", CFG_INT, OFF(features_batch_ms), 1, 3600000, "500", NULL, 0,
+	  "Features stage: longest a batch stays open: every account changed in it gets one "
+	  "feature update at the cut. Keep it well below score.max_staleness_ms." },
+	{ "features.commit_ms", CFG_INT, OFF(features_commit_ms), 1, 3600000, "2000", NULL, 0,
+	  "Features stage: time between two checkpoints (group commits): every account state "
+	  "changed since the last one and the next offsets written in one LMDB transaction, one "
+	  "fsync. Also taken when the input goes quiet, at revocation and at shutdown. A crash "
+	  "folds again (idempotently) what came after the last checkpoint." },
+	{ "features.cache_accounts", CFG_INT, OFF(features_cache_accounts), 16, 100000000, "20000",
+	  NULL, 0,
+	  "Features stage: most account states kept in memory between batches (least recently used "
+	  "ones are evicted at a checkpoint and read back from features.state_dir on their next "
+	  "post). A checkpoint is taken early when this many states changed." },
 	{ "features.lag_groups", CFG_STR, OFF(features_lag_groups), 0, 0, "botwatch-score", NULL, 0,
 	  "Consumer groups (comma-separated) whose lag on features.topic throttles the features "
 	  "stage: it stops folding posts while one lags more than features.max_update_lag updates "
@@ -139,8 +150,19 @@ static const struct cfg_entry table[] = {
 	{ "score.topic", CFG_STR, OFF(score_topic), 0, 0, "scores", NULL, 0,
 	  "Compacted Kafka topic of score records (key = account id)." },
 	{ "score.debounce_ms", CFG_INT, OFF(score_debounce_ms), 0, I64MAX, "60000", NULL, 0,
-	  "Scoring stage: rescore an account at most once per this much event time (its feature "
+	  "Scoring stage: an account is rescored sooner than score.max_staleness_ms / 2 of wall "
+	  "clock only once this much event time has passed since its last score (its feature "
 	  "updates in between are held back, the latest replacing earlier ones)." },
+	{ "score.max_staleness_ms", CFG_INT, OFF(score_max_staleness_ms), 100, 86400000, "2000",
+	  NULL, 0,
+	  "Scoring stage: freshness bound in wall-clock time. A pending update waits at most half "
+	  "of it, whatever score.debounce_ms says, so that under steady load an account's stored "
+	  "score lags its latest post by less than this (features.batch_ms, delivery and "
+	  "score.batch_ms use the rest)." },
+	{ "score.coalesce_ms", CFG_INT, OFF(score_coalesce_ms), 0, 86400000, "250", NULL, 0,
+	  "Scoring stage: wall-clock time an account's pending update waits for a newer one "
+	  "once score.debounce_ms of event time has passed since its last score (an account "
+	  "never scored by the process is scored at once)." },
 	{ "score.batch", CFG_INT, OFF(score_batch), 1, 1000000, "256", NULL, 0,
 	  "Scoring stage: most accounts scored per batch (one store transaction, one offset commit)." },
 	{ "score.group_id", CFG_STR, OFF(score_group), 0, 0, "botwatch-score", NULL, 0,
@@ -153,7 +175,7 @@ static const struct cfg_entry table[] = {
 	  "still held back by the debounce is scored; 0 = only event time and shutdown release them." },
 	{ "score.max_pending", CFG_INT, OFF(score_max_pending), 1, 100000000, "100000", NULL, 0,
 	  "Scoring stage: most accounts held back by the debounce; past it all of them are scored." },
-	{ "score.max_holdback", CFG_INT, OFF(score_max_holdback), 0, I64MAX, "100", NULL, 0,
+	{ "score.max_holdback", CFG_INT, OFF(score_max_holdback), 0, I64MAX, "500", NULL, 0,
 	  "Scoring stage: an update held back by the debounce is scored anyway once this many newer "
 	  "updates of its partition were consumed (offsets are committed only up to the oldest "
 	  "held-back update, so this bounds the group's lag; keep it below features.max_update_lag)." },

@@ -69,6 +69,8 @@ struct bw_config {
 	int64_t features_lateness_ms; /* features.lateness_ms */
 	int64_t features_batch;       /* features.batch */
 	int64_t features_batch_ms;    /* features.batch_ms */
+	int64_t features_commit_ms;   /* features.commit_ms */
+	int64_t features_cache_accounts; /* features.cache_accounts */
 	int64_t features_map_size_mb; /* features.map_size_mb */
 	char *features_lag_groups;    /* features.lag_groups */
 	int64_t features_max_update_lag; /* features.max_update_lag */
@@ -77,6 +79,8 @@ struct bw_config {
 	char *score_model;            /* score.model */
 	char *score_topic;            /* score.topic */
 	int64_t score_debounce_ms;    /* score.debounce_ms */
+	int64_t score_max_staleness_ms; /* score.max_staleness_ms */
+	int64_t score_coalesce_ms;    /* score.coalesce_ms */
 	int64_t score_batch;          /* score.batch */
 	double score_cap_prior;       /* score.cap_prior */
 	char *score_group;            /* score.group_id */

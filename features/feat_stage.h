@@ -38,6 +38,9 @@ void feat_store_close(struct feat_store *s); /* aborts an open transaction; NULL
 /* Begin the (single) write transaction; 0 or BW_ESTORE. */
 int feat_store_begin(struct feat_store *s, char *errstr, size_t errlen);
 
+/* True while the write transaction is open. */
+bool feat_store_in_txn(const struct feat_store *s);
+
 /* Commit / abort it. Commit returns 0 or BW_ESTORE (then the transaction is gone). */
 int feat_store_commit(struct feat_store *s, char *errstr, size_t errlen);
 void feat_store_abort(struct feat_store *s);
@@ -168,6 +171,7 @@ struct feat_stage_stats {
 	uint64_t late;          /* posts/observations ignored as older than a full window */
 	uint64_t commits;       /* LMDB transactions committed */
 	uint64_t updates;       /* feature updates produced */
+	uint64_t delivery_failed; /* produced messages whose delivery failed (fatal) */
 };
 
 /*

@@ -118,6 +118,11 @@ void feat_store_close(struct feat_store *s)
 	free(s);
 }
 
+bool feat_store_in_txn(const struct feat_store *s)
+{
+	return s->txn != NULL;
+}
+
 int feat_store_begin(struct feat_store *s, char *errstr, size_t errlen)
 {
 	int rc;

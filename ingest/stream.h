@@ -162,8 +162,6 @@ int ingest_stream_oauth_header(const struct ingest_stream_oauth *cred, const cha
 			       const char *nonce, const char *timestamp, char *out, size_t cap,
 			       char *errstr, size_t errlen);
 
-#endif
-
 /* ---- one HTTP streaming connection (libcurl) ---------------------------------- */
 
 /* How one connection attempt is made. Everything is borrowed for the call. */
@@ -239,3 +237,5 @@ int ingest_stream_req_build(const struct bw_config *cfg, const char *src,
  */
 int ingest_stream_req_auth(const struct bw_config *cfg, const struct ingest_stream_req *r,
 			   char *out, size_t cap, char *errstr, size_t errlen);
+
+#endif

@@ -29,15 +29,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bw_codec.h"
 #include "bw_err.h"
 #include "bw_fs.h"
 
+#define STORE_MAX_FEATURES 1000000 /* most values a stored vector may claim */
 #define READ_POOL 64 /* reset read transactions kept for reuse */
 
 struct bw_store {
 	MDB_env *env;                 /* the LMDB environment */
 	MDB_dbi records;              /* id → record JSON + NUL */
-	MDB_dbi features;             /* id → doubles */
+	MDB_dbi features;             /* id → doubles (dense; written before the sparse vectors) */
+	MDB_dbi fvec;                 /* id → uvar n + sparse vector (bw_codec.h) */
+	bool has_fvec;                /* fvec exists (a read-only older store may lack it) */
 	MDB_dbi names;                /* lower(screen name) → id */
 	MDB_dbi id2name;              /* id → lower(screen name) */
 	bool writable;                /* opened for writing */
@@ -131,6 +135,14 @@ static int open_dbis(struct bw_store *st, char *errstr, size_t errlen)
 					 "not a botwatch store (no score records written yet)");
 		return lmdb_err(errstr, errlen, rc, "open databases");
 	}
+	rc = mdb_dbi_open(txn, "fvec", flags, &st->fvec);
+	if (rc && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return lmdb_err(errstr, errlen, rc, "open databases");
+	}
+	st->has_fvec = rc == 0;
+	if (st->has_fvec)
+		mdb_set_compare(txn, st->fvec, id_cmp);
 	mdb_set_compare(txn, st->records, id_cmp);
 	mdb_set_compare(txn, st->features, id_cmp);
 	mdb_set_compare(txn, st->id2name, id_cmp);
@@ -282,13 +294,35 @@ int store_txn_put(struct bw_store_txn *txn, const char *user_id, const char *scr
 	memcpy(v.mv_data, record_json, len);
 	((char *)v.mv_data)[len] = '\0';
 	if (features) {
-		MDB_val fv = { n_features * sizeof(double), (void *)features };
-		if ((rc = mdb_put(txn->txn, txn->st->features, &k, &fv, 0)))
+		/* sparse: about a fifth of the values are not zero */
+		unsigned char *p = malloc(BW_UVAR_MAX + bw_svec_bound(n_features));
+		MDB_val fv = { 0, p };
+		if (!p)
+			return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+		fv.mv_size = bw_uvar_put(p, n_features);
+		fv.mv_size += bw_svec_put(p + fv.mv_size, features, n_features);
+		rc = mdb_put(txn->txn, txn->st->fvec, &k, &fv, 0);
+		free(p);
+		if (rc)
 			return lmdb_err(errstr, errlen, rc, "put features");
 	}
 	if (screen_name)
 		return put_name(txn, &k, screen_name, errstr, errlen);
 	return 0;
+}
+
+int store_set_deferred_sync(struct bw_store *st, bool deferred, char *errstr, size_t errlen)
+{
+	int rc = mdb_env_set_flags(st->env, MDB_NOSYNC, deferred ? 1 : 0);
+
+	return rc ? lmdb_err(errstr, errlen, rc, "set flags") : 0;
+}
+
+int store_sync(struct bw_store *st, char *errstr, size_t errlen)
+{
+	int rc = mdb_env_sync(st->env, 1);
+
+	return rc ? lmdb_err(errstr, errlen, rc, "sync") : 0;
 }
 
 /* --- reading ------------------------------------------------------------- */
@@ -456,6 +490,30 @@ char *store_get_by_name(struct bw_store *st, const char *screen_name, size_t *le
 	return get_copy(st, screen_name, true, len, err);
 }
 
+/* Expand a stored sparse vector (uvar n, then bw_svec); NULL with *err on a
+ * malformed value. Caller frees. */
+static double *sparse_vector(const MDB_val *v, size_t *n, int *err)
+{
+	struct bw_cursor c = { v->mv_data, v->mv_size, 0, false };
+	const unsigned char *pairs;
+	uint64_t m = bw_uvar_get(&c);
+	size_t k;
+	double *out;
+
+	if (c.bad || m > STORE_MAX_FEATURES || !bw_svec_check(&c, (size_t)m, &k, &pairs)) {
+		*err = BW_ESTORE;
+		return NULL;
+	}
+	if (!(out = malloc(m ? m * sizeof(*out) : 1))) {
+		*err = BW_ENOMEM;
+		return NULL;
+	}
+	bw_svec_get(pairs, k, out, (size_t)m);
+	*n = (size_t)m;
+	*err = 0;
+	return out;
+}
+
 double *store_read_get_features(struct bw_store_read *rd, const char *user_id, size_t *n,
 				int *err)
 {
@@ -469,6 +527,8 @@ double *store_read_get_features(struct bw_store_read *rd, const char *user_id, s
 		return NULL;
 	}
 	k = (MDB_val){ idlen, (void *)user_id };
+	if (rd->st->has_fvec && (rc = mdb_get(rd->txn, rd->st->fvec, &k, &v)) != MDB_NOTFOUND)
+		return rc ? (*err = BW_ESTORE, NULL) : sparse_vector(&v, n, err);
 	if ((rc = mdb_get(rd->txn, rd->st->features, &k, &v))) {
 		*err = rc == MDB_NOTFOUND ? BW_ENOENT : BW_ESTORE;
 		return NULL;

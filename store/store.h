@@ -37,6 +37,17 @@ void store_close(struct bw_store *st);
 /* Write transaction (one at a time per store). Batch many puts per commit. */
 struct bw_store_txn *store_txn_begin(struct bw_store *st, char *errstr, size_t errlen);
 int store_txn_commit(struct bw_store_txn *txn, char *errstr, size_t errlen); /* frees txn */
+
+/*
+ * Group commit for a writer that knows when durability matters (the scoring
+ * stage: before it commits the Kafka offsets a batch depends on). With
+ * `deferred`, committed transactions are not flushed to disk until
+ * store_sync(): a process crash loses nothing (the pages are the kernel's),
+ * a system crash may undo the transactions since the last sync. 0 or
+ * BW_ESTORE with errstr set.
+ */
+int store_set_deferred_sync(struct bw_store *st, bool deferred, char *errstr, size_t errlen);
+int store_sync(struct bw_store *st, char *errstr, size_t errlen);
 void store_txn_abort(struct bw_store_txn *txn);                             /* frees txn; NULL ok */
 
 /*

@@ -31,8 +31,9 @@ timeout 60 "$BIN" ingest --source "$TMP/dump.ndjson" --brokers "$B" --set ingest
 rc=0
 timeout -k 5 60 "$BIN" features --brokers "$B" --set "features.state_dir=$TMP/state" \
 	--set features.lag_groups=bw-test-never-reads --set features.max_update_lag=0 \
+	--set features.batch=200 \
 	--idle-exit-ms 3000 2> "$TMP/features.log" || rc=$?
 [ "$rc" = 1 ] || fail "features exit $rc, expected 1"
-grep -q 'feature updates lost: consumer group bw-test-never-reads had not read [0-9]* update(s) of features\[0\] before the broker pruned them' \
+grep -q 'features output lost: consumer group bw-test-never-reads had not read [0-9]* update(s) of features\[0\] before the broker pruned them' \
 	"$TMP/features.log" || fail "no loss message: $(tail -2 "$TMP/features.log")"
 echo "features_backpressure: ok"

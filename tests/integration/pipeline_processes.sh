@@ -28,7 +28,7 @@ wait_for "$T/port"
 timeout -k 5 60 "$BW" ingest --source "$DEMO" --brokers "$B" 2>"$T/ingest.log" || fail "ingest exit $?"
 ok "ingest delivered the demo sample"
 
-poll_export "http://127.0.0.1:$(cat "$T/port")" 40
+poll_export "http://127.0.0.1:$(cat "$T/port")" 40 "$T/expected.ndjson"
 same_records "$T/export.ndjson" "$T/expected.ndjson"
 ok "separate processes serve the replay's $N_EXPECTED records"
 

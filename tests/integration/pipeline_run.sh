@@ -19,7 +19,7 @@ for _ in $(seq 100); do grep -q '"run: API listening' "$T/run1.log" && break; sl
 PORT=$(grep -o '"run: API listening on [^"]*(port [0-9]*)' "$T/run1.log" | grep -o 'port [0-9]*' | cut -d' ' -f2)
 [ -n "$PORT" ] || fail "run did not log its API address"
 URL=http://127.0.0.1:$PORT
-poll_export "$URL" 40
+poll_export "$URL" 40 "$T/expected.ndjson"
 same_records "$T/export.ndjson" "$T/expected.ndjson"
 cmp -s "$T/export.ndjson" "$T/expected.ndjson" || fail "export order differs from replay's id order"
 ok "run serves the replay's $N_EXPECTED records"

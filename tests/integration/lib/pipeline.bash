@@ -35,14 +35,20 @@ expected() {
 	[ "$N_EXPECTED" -gt 100 ] || fail "replay wrote only $N_EXPECTED records"
 }
 
-# poll_export URL SECONDS: until GET URL/v1/accounts has N_EXPECTED lines; into $T/export.ndjson
+# poll_export URL SECONDS [EXPECTED]: until GET URL/v1/accounts has N_EXPECTED lines
+# and, with EXPECTED, the same records (a stream's stored scores reach the final
+# ones within score.max_staleness_ms of its last post; earlier reads may see an
+# account's intermediate record); into $T/export.ndjson
 poll_export() {
 	local i
 	for ((i = 0; i < $2 * 4; i++)); do
 		curl -sf "$1/v1/accounts" >"$T/export.ndjson" 2>/dev/null &&
-			[ "$(wc -l <"$T/export.ndjson")" -eq "$N_EXPECTED" ] && return 0
+			[ "$(wc -l <"$T/export.ndjson")" -eq "$N_EXPECTED" ] &&
+			{ [ -z "${3:-}" ] || (same_records "$T/export.ndjson" "$3") 2>/dev/null; } &&
+			return 0
 		sleep 0.25
 	done
+	[ -n "${3:-}" ] && same_records "$T/export.ndjson" "$3"
 	fail "the API held $(wc -l <"$T/export.ndjson" 2>/dev/null) of $N_EXPECTED records after $2 s"
 }
 

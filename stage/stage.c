@@ -1,0 +1,712 @@
+/*
+ * stage.c — the stage runtime (stage.h, docs/PIPELINE.md "The stage runtime").
+ *
+ * Batches and commits. fl[0..n_fl) are cut batches whose output is in
+ * delivery, oldest first, each with the offsets to commit once it and every
+ * earlier one are delivered; fl[n_fl] is the open batch (it collects what is
+ * produced before its cut, e.g. the features stage's forwarded observations).
+ * Every produced message carries its batch number as opaque; its delivery
+ * report decrements that batch's count. A report with an error is fatal: the
+ * stage stops and commits nothing more, so a committed offset always means
+ * "processed, and its output delivered".
+ *
+ * Delivered commit points accumulate in `ready` and are committed (after
+ * ops->durable) at most every spec->commit_ms, and always at a revocation
+ * and at shutdown.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bw_err.h"
+#include "bw_kafka.h"
+#include "bw_log.h"
+#include "bw_metrics.h"
+#include "bw_time.h"
+#include "cfg.h"
+#include "stage.h"
+
+#define STAGE_INFLIGHT 16     /* cut batches that may be in delivery at once */
+#define STAGE_DELIVERY_MS 30000 /* longest wait for a batch's delivery */
+#define STAGE_WARM_MS 5000    /* longest wait for a topic's metadata at start */
+#define STAGE_COMMITTED_MS 10000 /* longest wait for the group's committed offsets */
+#define LAG_CHECK_MS 50       /* least time between two downstream lag queries */
+#define LAG_QUERY_MS 5000     /* timeout of one lag query */
+
+/* A batch: produced messages not yet reported, and its commit point. */
+struct flight {
+	uint64_t seq;                          /* batch number (message opaque) */
+	size_t remaining;                      /* produced, not yet reported */
+	rd_kafka_topic_partition_list_t *offs; /* commit point (owned), NULL while open */
+};
+
+/* The runtime's metrics (registry-owned), labelled by stage. */
+struct stage_metrics {
+	struct bw_metric *consumed, *produced, *failed, *batches, *commits, *inflight, *paused;
+};
+
+struct stage {
+	const struct stage_spec *sp;           /* borrowed */
+	rd_kafka_t *rk;                        /* consumer */
+	rd_kafka_t *prod;                      /* producer */
+	rd_kafka_topic_t *out[2];              /* producer handles on the outputs, or NULL */
+	rd_kafka_topic_t *in;                  /* consumer handle on the input (direct assignment) */
+	rd_kafka_topic_partition_list_t *next; /* next offset to consume per partition */
+	bool dirty;                            /* consumed since the last cut */
+	struct flight fl[STAGE_INFLIGHT + 1];  /* cut batches in delivery, then the open one */
+	size_t n_fl;                           /* cut batches in fl */
+	rd_kafka_topic_partition_list_t *ready;/* delivered commit point not yet committed */
+	rd_kafka_topic_partition_list_t *point;/* the last batch's commit point (owned) or NULL */
+	int64_t committed_at;                  /* monotonic ms of the last commit */
+	bool assigned;                         /* partitions assigned */
+	int64_t last_msg;                      /* monotonic ms of the last message/assignment */
+	bool input_idle;                       /* the last consumer poll returned nothing */
+	struct bw_kafka_lagwatch *lag;         /* downstream lag watch or NULL */
+	int64_t lag_checked;                   /* monotonic ms of the last lag query */
+	int64_t lag_limit;                     /* effective max lag (retention-capped) */
+	bool lag_capped;                       /* the retention cap was logged */
+	int32_t lag_partitions;                /* partitions of the watched topic */
+	struct stage_metrics m;                /* metrics */
+	const char *label[1];                  /* metric label values: the stage name */
+	struct stage_stats st;                 /* counters */
+	int err;                               /* first fatal error */
+	char errbuf[512];                      /* its message */
+};
+
+int stage_fail(struct stage *s, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!s->err) {
+		s->err = err ? err : BW_EINVAL;
+		va_start(ap, fmt);
+		vsnprintf(s->errbuf, sizeof(s->errbuf), fmt, ap);
+		va_end(ap);
+	}
+	return s->err;
+}
+
+/* A callback's non-zero result: fatal, with a generic message unless it set one. */
+static int cb_fail(struct stage *s, int rc, const char *what)
+{
+	if (rc && !s->err)
+		stage_fail(s, rc, "%s: %s failed: %s", s->sp->name, what, bw_strerror(rc));
+	return s->err;
+}
+
+rd_kafka_t *stage_producer(struct stage *s)
+{
+	return s->prod;
+}
+
+int64_t stage_last_message_ms(const struct stage *s)
+{
+	return s->last_msg;
+}
+
+bool stage_input_idle(const struct stage *s)
+{
+	return s->input_idle;
+}
+
+int stage_error(const struct stage *s)
+{
+	return s->err;
+}
+
+size_t stage_inflight(const struct stage *s)
+{
+	return s->n_fl;
+}
+
+/* ---- producing and delivery ------------------------------------------------------ */
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct stage *s = opaque;
+	uint64_t seq = (uint64_t)(uintptr_t)m->_private;
+
+	(void)rk;
+	for (size_t i = 0; i <= s->n_fl; i++)
+		if (s->fl[i].seq == seq && s->fl[i].remaining > 0) {
+			s->fl[i].remaining--;
+			break;
+		}
+	if (m->err) {
+		s->st.failed++;
+		bw_counter_add(s->m.failed, s->label, 1);
+		BW_ERROR("%s: delivery to %s [%d] failed: %s", s->sp->name, rd_kafka_topic_name(m->rkt),
+			 (int)m->partition, rd_kafka_err2str(m->err));
+		stage_fail(s, BW_EKAFKA, "%s: delivery to %s failed: %s (nothing after it is committed)",
+			   s->sp->name, rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+		return;
+	}
+	s->st.delivered++;
+}
+
+int stage_produce(struct stage *s, const char *topic, const void *key, size_t key_len,
+		  const void *value, size_t len, const char *hdr_name, const void *hdr_val,
+		  size_t hdr_len, int64_t ts_ms)
+{
+	struct flight *f = &s->fl[s->n_fl];
+	rd_kafka_headers_t *h = NULL;
+	rd_kafka_resp_err_t e;
+
+	if (s->err)
+		return s->err;
+	for (;;) {
+		if (hdr_name) {
+			h = rd_kafka_headers_new(1);
+			rd_kafka_header_add(h, hdr_name, -1, hdr_val, (ssize_t)hdr_len);
+		}
+		e = rd_kafka_producev(s->prod, RD_KAFKA_V_TOPIC(topic),
+				      RD_KAFKA_V_KEY((void *)key, key_len),
+				      RD_KAFKA_V_VALUE((void *)value, len),
+				      RD_KAFKA_V_OPAQUE((void *)(uintptr_t)f->seq),
+				      RD_KAFKA_V_TIMESTAMP(ts_ms > 0 ? ts_ms : 0),
+				      RD_KAFKA_V_HEADERS(h),
+				      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+		if (e && h)
+			rd_kafka_headers_destroy(h); /* owned by the message only on success */
+		h = NULL;
+		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			break;
+		rd_kafka_poll(s->prod, 10);
+		if (s->err)
+			return s->err;
+	}
+	if (e)
+		return stage_fail(s, BW_EKAFKA, "%s: produce to %s: %s", s->sp->name, topic,
+				  rd_kafka_err2str(e));
+	f->remaining++;
+	s->st.produced++;
+	bw_counter_add(s->m.produced, s->label, 1);
+	return 0;
+}
+
+/* ---- committing -------------------------------------------------------------------- */
+
+/* The one commit step: make the state durable, then commit `offs` (borrowed)
+ * to the group. A commit that fails is retried with the next one. */
+static int stage_commit(struct stage *s, const rd_kafka_topic_partition_list_t *offs)
+{
+	rd_kafka_resp_err_t e;
+	int rc;
+
+	if (s->sp->ops->durable && (rc = s->sp->ops->durable(s->sp->ctx)))
+		return cb_fail(s, rc, "making the state durable");
+	e = rd_kafka_commit(s->rk, offs, 0);
+	if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+		BW_WARN("%s: offset commit failed: %s (retried with the next one)", s->sp->name,
+			rd_kafka_err2str(e));
+		return BW_EAGAIN;
+	}
+	s->st.commits++;
+	bw_counter_add(s->m.commits, s->label, 1);
+	return 0;
+}
+
+/*
+ * Move the commit points of the oldest delivered batches into `ready`, then
+ * commit `ready` when `force` or spec->commit_ms has passed. Nothing is
+ * committed once the stage failed (a failed delivery included).
+ */
+static void commit_delivered(struct stage *s, bool force)
+{
+	size_t done = 0;
+	int64_t now;
+
+	while (!s->err && done < s->n_fl && s->fl[done].remaining == 0) {
+		if (s->ready)
+			rd_kafka_topic_partition_list_destroy(s->ready);
+		s->ready = s->fl[done].offs; /* cumulative: a later point supersedes */
+		s->fl[done++].offs = NULL;
+	}
+	if (done) {
+		memmove(s->fl, s->fl + done, (s->n_fl + 1 - done) * sizeof(s->fl[0]));
+		s->n_fl -= done;
+		bw_gauge_set(s->m.inflight, s->label, (double)s->n_fl);
+	}
+	if (s->err || !s->ready || !s->ready->cnt)
+		return;
+	now = bw_time_mono_ms();
+	if (!force && now - s->committed_at < s->sp->commit_ms)
+		return;
+	if (stage_commit(s, s->ready) == 0) {
+		rd_kafka_topic_partition_list_destroy(s->ready);
+		s->ready = NULL;
+	}
+	s->committed_at = now;
+}
+
+/* Wait until at most `keep` cut batches are in delivery, committing as they finish. */
+static void await_delivery(struct stage *s, size_t keep)
+{
+	int64_t end = bw_time_mono_ms() + STAGE_DELIVERY_MS;
+
+	commit_delivered(s, false);
+	while (s->n_fl > keep && !s->err) {
+		if (bw_time_mono_ms() >= end) {
+			stage_fail(s, BW_EKAFKA, "%s: output not delivered within %d s", s->sp->name,
+				   STAGE_DELIVERY_MS / 1000);
+			return;
+		}
+		rd_kafka_poll(s->prod, 5);
+		commit_delivered(s, false);
+	}
+}
+
+/* True when the two commit points hold the same offsets. */
+static bool same_point(const rd_kafka_topic_partition_list_t *a,
+		       const rd_kafka_topic_partition_list_t *b)
+{
+	if (!a || !b || a->cnt != b->cnt)
+		return false;
+	for (int i = 0; i < a->cnt; i++) {
+		const rd_kafka_topic_partition_t *q =
+			rd_kafka_topic_partition_list_find(b, a->elems[i].topic, a->elems[i].partition);
+		if (!q || q->offset != a->elems[i].offset)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Cut the open batch: the stage produces its outputs, then the consumed
+ * offsets (lowered by ops->hold) become the batch's commit point. A cut that
+ * produced nothing and would not move the commit point adds no batch.
+ */
+static int cut(struct stage *s, bool all)
+{
+	const struct stage_ops *o = s->sp->ops;
+	rd_kafka_topic_partition_list_t *offs;
+	struct flight *f;
+
+	if (s->err)
+		return s->err;
+	if (s->n_fl >= STAGE_INFLIGHT)
+		await_delivery(s, STAGE_INFLIGHT - 1);
+	if (o->cut && cb_fail(s, o->cut(s->sp->ctx, s, all), "cutting a batch"))
+		return s->err;
+	f = &s->fl[s->n_fl];
+	if (!(offs = rd_kafka_topic_partition_list_copy(s->next)))
+		return stage_fail(s, BW_ENOMEM, "%s: out of memory", s->sp->name);
+	if (o->hold)
+		o->hold(s->sp->ctx, offs);
+	s->dirty = false;
+	if (f->remaining == 0 && same_point(offs, s->point)) {
+		rd_kafka_topic_partition_list_destroy(offs);
+		return 0;
+	}
+	if (s->point)
+		rd_kafka_topic_partition_list_destroy(s->point);
+	if (!(s->point = rd_kafka_topic_partition_list_copy(offs))) {
+		rd_kafka_topic_partition_list_destroy(offs);
+		return stage_fail(s, BW_ENOMEM, "%s: out of memory", s->sp->name);
+	}
+	f->offs = offs;
+	s->fl[++s->n_fl] = (struct flight){ .seq = f->seq + 1 };
+	s->st.batches++;
+	bw_counter_add(s->m.batches, s->label, 1);
+	bw_gauge_set(s->m.inflight, s->label, (double)s->n_fl);
+	commit_delivered(s, false);
+	return s->err;
+}
+
+/* Cut everything, wait for its delivery and commit it now. */
+static int settle(struct stage *s)
+{
+	if (cut(s, true))
+		return s->err;
+	await_delivery(s, 0);
+	commit_delivered(s, true);
+	return s->err;
+}
+
+/* ---- assignment --------------------------------------------------------------------- */
+
+/* Start consuming `parts`: the group's committed offsets (subscribed members),
+ * then the stage's choice, else the earliest message. */
+static rd_kafka_resp_err_t take_partitions(struct stage *s, rd_kafka_topic_partition_list_t *parts,
+					   bool incremental, bool direct)
+{
+	rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+	rd_kafka_error_t *err;
+	int rc;
+
+	for (int i = 0; i < parts->cnt; i++)
+		parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+	(void)direct;
+	if ((e = rd_kafka_committed(s->rk, parts, STAGE_COMMITTED_MS)))
+		BW_WARN("%s: committed offsets of %s unknown (%s)", s->sp->name, s->sp->input,
+			rd_kafka_err2str(e));
+	if (s->sp->ops->assign && (rc = s->sp->ops->assign(s->sp->ctx, parts))) {
+		cb_fail(s, rc, "taking partitions");
+		return RD_KAFKA_RESP_ERR__FAIL;
+	}
+	for (int i = 0; i < parts->cnt; i++)
+		if (parts->elems[i].offset < 0)
+			parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+	if (incremental) {
+		if ((err = rd_kafka_incremental_assign(s->rk, parts))) {
+			e = rd_kafka_error_code(err);
+			rd_kafka_error_destroy(err);
+		} else {
+			e = RD_KAFKA_RESP_ERR_NO_ERROR;
+		}
+	} else {
+		e = rd_kafka_assign(s->rk, parts);
+	}
+	if (e)
+		return e;
+	s->assigned = true;
+	s->last_msg = bw_time_mono_ms();
+	BW_INFO("%s: assigned %d partition(s) of %s", s->sp->name, parts->cnt, s->sp->input);
+	return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* Drop the revoked partitions from the consumed positions. */
+static void forget_partitions(struct stage *s, const rd_kafka_topic_partition_list_t *parts)
+{
+	for (int i = 0; i < parts->cnt; i++)
+		rd_kafka_topic_partition_list_del(s->next, parts->elems[i].topic,
+						  parts->elems[i].partition);
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			 rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	struct stage *s = opaque;
+	bool coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+	rd_kafka_error_t *e;
+
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		take_partitions(s, parts, coop, false);
+		return;
+	}
+	if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+		settle(s); /* commit on revoke: cut, deliver, commit before the partitions move */
+		if (s->sp->ops->revoked)
+			s->sp->ops->revoked(s->sp->ctx, parts);
+		BW_INFO("%s: revoked %d partition(s)", s->sp->name, parts->cnt);
+	} else {
+		BW_WARN("%s: rebalance error: %s", s->sp->name, rd_kafka_err2str(err));
+	}
+	forget_partitions(s, parts);
+	if (coop) {
+		if ((e = rd_kafka_incremental_unassign(rk, parts)))
+			rd_kafka_error_destroy(e);
+	} else {
+		rd_kafka_assign(rk, NULL);
+	}
+	s->assigned = rd_kafka_assignment_lost(rk) ? false : coop && s->next->cnt > 0;
+}
+
+/* ---- downstream backpressure -------------------------------------------------------- */
+
+/* The effective limit after a lag query: spec->max_lag, capped at half of what
+ * the broker was seen to keep per partition once it pruned one. */
+static void update_limit(struct stage *s, const struct bw_kafka_lag *lag)
+{
+	int64_t lim = s->sp->max_lag;
+
+	if (lim > 0 && lag->retained_min > 0 && lag->retained_min / 2 < lim) {
+		lim = lag->retained_min / 2 > 0 ? lag->retained_min / 2 : 1;
+		if (!s->lag_capped)
+			BW_INFO("%s: the broker keeps about %lld messages per partition of %s: "
+				"pausing above %lld instead of %lld", s->sp->name,
+				(long long)lag->retained_min, s->sp->lag_topic, (long long)lim,
+				(long long)s->sp->max_lag);
+		s->lag_capped = true;
+	}
+	s->lag_limit = lim;
+	s->lag_partitions = lag->partitions;
+}
+
+int64_t stage_output_budget(const struct stage *s)
+{
+	if (!s->lag || s->lag_limit <= 0 || s->lag_partitions <= 0)
+		return 0;
+	return s->lag_limit * s->lag_partitions / 2 > 0 ? s->lag_limit * s->lag_partitions / 2 : 1;
+}
+
+static const char *unit(const struct stage *s)
+{
+	return s->sp->lag_unit ? s->sp->lag_unit : "message";
+}
+
+/*
+ * Wait while a downstream group lags more than the limit (the embedded broker
+ * prunes what a slow reader has not read); a group that lost messages to
+ * pruning is fatal. The open batch is cut first, so its output counts.
+ */
+static int backpressure(struct stage *s)
+{
+	struct bw_kafka_lag lag;
+	char err[256];
+	int64_t logged = 0, start = 0;
+
+	if (!s->lag || bw_time_mono_ms() - s->lag_checked < LAG_CHECK_MS)
+		return s->err;
+	for (;;) {
+		s->lag_checked = bw_time_mono_ms();
+		if (bw_kafka_lag_query(s->lag, LAG_QUERY_MS, &lag, err, sizeof(err))) {
+			BW_WARN("%s: cannot check the lag of %s (will retry): %s", s->sp->name,
+				s->sp->lag_groups, err);
+			break;
+		}
+		if (lag.lost > 0)
+			return stage_fail(s, BW_EKAFKA,
+					  "%s: %s%s lost: consumer group %.64s had not read %lld %s(s) of "
+					  "%.64s[%d] before the broker pruned them; lower the lag limit or "
+					  "use a real Kafka cluster", s->sp->name, s->sp->name, " output",
+					  lag.lost_group, (long long)lag.lost, unit(s), s->sp->lag_topic,
+					  (int)lag.lost_partition);
+		update_limit(s, &lag);
+		if (s->lag_limit <= 0 || lag.max_lag <= s->lag_limit || *s->sp->stop)
+			break;
+		if (!start) {
+			start = s->lag_checked;
+			if (cut(s, false))
+				break;
+		}
+		if (s->lag_checked - logged >= 5000) {
+			BW_INFO("%s: paused: consumer group %s lags %lld message(s) on %s[%d]",
+				s->sp->name, lag.group, (long long)lag.max_lag, s->sp->lag_topic,
+				(int)lag.partition);
+			logged = s->lag_checked;
+		}
+		rd_kafka_poll(s->prod, LAG_CHECK_MS);
+		commit_delivered(s, false);
+		if (s->err)
+			break;
+	}
+	if (start) {
+		s->st.paused_ms += (uint64_t)(bw_time_mono_ms() - start);
+		bw_counter_add(s->m.paused, s->label, (uint64_t)(bw_time_mono_ms() - start));
+	}
+	return s->err;
+}
+
+/* ---- clients and setup -------------------------------------------------------------- */
+
+/* True when a kafka.* setting names `key` (or `alt`). */
+static bool user_sets(const struct bw_config *c, const char *key, const char *alt)
+{
+	for (size_t i = 0; i < c->n_kafka; i++)
+		if (strcmp(c->kafka_keys[i], key) == 0 || (alt && strcmp(c->kafka_keys[i], alt) == 0))
+			return true;
+	return false;
+}
+
+static rd_kafka_t *make_client(struct stage *s, rd_kafka_type_t type, char *errstr, size_t errlen)
+{
+	const struct bw_config *c = s->sp->cfg;
+	rd_kafka_conf_t *conf =
+		(type == RD_KAFKA_CONSUMER ? bw_kafka_consumer_conf_new : bw_kafka_conf_new)(
+			c->kafka_bootstrap, c->n_kafka, c->kafka_keys, c->kafka_values, errstr, errlen);
+	int rc = 0;
+
+	if (!conf)
+		return NULL;
+	if (type == RD_KAFKA_PRODUCER && s->sp->lz4 &&
+	    !user_sets(c, "compression.type", "compression.codec"))
+		rc = bw_kafka_conf_set(conf, "compression.type", "lz4", errstr, errlen);
+	if (!rc && type == RD_KAFKA_CONSUMER && !user_sets(c, "partition.assignment.strategy", NULL))
+		rc = bw_kafka_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky",
+				       errstr, errlen);
+	if (rc) {
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
+	return bw_kafka_client_new(type, conf, s->sp->group, rebalance_cb, dr_cb, s, errstr, errlen);
+}
+
+static void register_metrics(struct stage *s)
+{
+	s->label[0] = s->sp->name;
+	s->m.consumed = bw_counter("botwatch_stage_consumed_total", "Messages a stage consumed.",
+				   "stage");
+	s->m.produced = bw_counter("botwatch_stage_produced_total", "Messages a stage produced.",
+				   "stage");
+	s->m.failed = bw_counter("botwatch_stage_delivery_failures_total",
+				 "Produced messages whose delivery failed (each stops the stage).",
+				 "stage");
+	s->m.batches = bw_counter("botwatch_stage_batches_total", "Batches a stage cut.", "stage");
+	s->m.commits = bw_counter("botwatch_stage_commits_total", "Offset commits of a stage.",
+				  "stage");
+	s->m.inflight = bw_gauge("botwatch_stage_inflight_batches",
+				 "Cut batches whose output is still in delivery.", "stage");
+	s->m.paused = bw_counter("botwatch_stage_paused_ms_total",
+				 "Milliseconds a stage paused on downstream consumer lag.", "stage");
+}
+
+static int setup(struct stage *s, char *errstr, size_t errlen)
+{
+	const struct stage_spec *sp = s->sp;
+	rd_kafka_topic_partition_list_t *sub;
+	rd_kafka_resp_err_t e;
+	char why[256];
+	int rc;
+
+	if (!sp->cfg->kafka_bootstrap[0])
+		return bw_seterr(errstr, errlen, BW_EKAFKA,
+				 "kafka.bootstrap.servers is empty: start `botwatch broker` (or point at a "
+				 "cluster) and pass its address with --brokers");
+	register_metrics(s);
+	if (!(s->next = rd_kafka_topic_partition_list_new(8)))
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+	if (!(s->prod = make_client(s, RD_KAFKA_PRODUCER, errstr, errlen)) ||
+	    !(s->rk = make_client(s, RD_KAFKA_CONSUMER, errstr, errlen)))
+		return BW_EKAFKA;
+	if (sp->ops->start && (rc = sp->ops->start(sp->ctx, s)))
+		return bw_seterr(errstr, errlen, rc, "%s", s->err ? s->errbuf : bw_strerror(rc));
+	/* learn the outputs' leaders now, not at the first message (bw_kafka_topic_warm) */
+	for (int i = 0; i < 2; i++)
+		if (sp->outputs[i] &&
+		    !(s->out[i] = bw_kafka_topic_warm(s->prod, sp->outputs[i], STAGE_WARM_MS, why,
+						      sizeof(why))))
+			BW_WARN("%s: %s (the first delivery may wait for a metadata refresh)", sp->name,
+				why);
+	if (sp->lag_groups && sp->lag_groups[0] &&
+	    !(s->lag = bw_kafka_lagwatch_new(sp->cfg->kafka_bootstrap, sp->cfg->n_kafka,
+					     sp->cfg->kafka_keys, sp->cfg->kafka_values,
+					     sp->lag_topic, sp->lag_groups, errstr, errlen)))
+		return BW_EKAFKA;
+	rd_kafka_poll_set_consumer(s->rk);
+	if (sp->assign_partitions > 0 &&
+	    !(s->in = bw_kafka_topic_warm(s->rk, sp->input, STAGE_WARM_MS, why, sizeof(why))))
+		BW_WARN("%s: %s (the first fetch may wait for a metadata refresh)", sp->name, why);
+	sub = bw_kafka_input_list(sp->input, sp->assign_partitions);
+	e = sp->assign_partitions > 0 ? take_partitions(s, sub, false, true)
+				      : rd_kafka_subscribe(s->rk, sub);
+	rd_kafka_topic_partition_list_destroy(sub);
+	if (e)
+		return bw_seterr(errstr, errlen, BW_EKAFKA, "%s %s: %s",
+				 sp->assign_partitions > 0 ? "assign" : "subscribe to", sp->input,
+				 s->err ? s->errbuf : rd_kafka_err2str(e));
+	return 0;
+}
+
+/* ---- the loop -------------------------------------------------------------------------- */
+
+/* Take one consumed message. */
+static void consume(struct stage *s, rd_kafka_message_t *m)
+{
+	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+		return;
+	if (m->err) {
+		BW_WARN("%s: consumer: %s", s->sp->name, rd_kafka_message_errstr(m));
+		return;
+	}
+	s->st.messages++;
+	bw_counter_add(s->m.consumed, s->label, 1);
+	bw_kafka_note_offset(s->next, m);
+	s->dirty = true;
+	cb_fail(s, s->sp->ops->message(s->sp->ctx, s, m), "processing a message");
+}
+
+static bool busy(struct stage *s)
+{
+	return s->sp->ops->busy && s->sp->ops->busy(s->sp->ctx);
+}
+
+static void loop(struct stage *s)
+{
+	const struct stage_spec *sp = s->sp;
+	const struct stage_ops *o = sp->ops;
+
+	s->last_msg = bw_time_mono_ms();
+	while (!*sp->stop && !s->err) {
+		if (backpressure(s))
+			break;
+		/* short waits while output is in delivery or work is held, so reports,
+		 * commits and cuts are not held up by an idle consumer */
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, s->n_fl || busy(s) ? 5 : 50);
+		int64_t now = bw_time_mono_ms();
+
+		s->input_idle = !m;
+		if (m) {
+			s->last_msg = now;
+			consume(s, m);
+			rd_kafka_message_destroy(m); /* before any exit: a held message blocks destroy */
+			if (sp->crash_after && s->st.messages >= sp->crash_after) {
+				stage_fail(s, BW_ESTOP, "simulated crash (--crash-after)");
+				break;
+			}
+		}
+		rd_kafka_poll(s->prod, 0); /* delivery reports */
+		commit_delivered(s, false);
+		if (o->tick && cb_fail(s, o->tick(sp->ctx, s, now), "housekeeping"))
+			break;
+		if (o->due && o->due(sp->ctx, s, now))
+			cut(s, false);
+		else if (s->dirty && !m && !s->n_fl && !busy(s))
+			cut(s, false); /* consumed input with nothing held still moves the group */
+		if (sp->max_messages && s->st.messages >= sp->max_messages)
+			break;
+		if (sp->idle_exit_ms && s->assigned && !busy(s) && !s->n_fl &&
+		    now - s->last_msg >= sp->idle_exit_ms)
+			break;
+	}
+}
+
+static void teardown(struct stage *s)
+{
+	if (s->rk) {
+		if (!s->err)
+			settle(s);
+		rd_kafka_consumer_close(s->rk); /* revokes a subscription: settles once more */
+		if (s->in)
+			rd_kafka_topic_destroy(s->in);
+		rd_kafka_destroy(s->rk);
+	}
+	if (s->prod) {
+		rd_kafka_flush(s->prod, STAGE_DELIVERY_MS);
+		if (rd_kafka_outq_len(s->prod) > 0)
+			stage_fail(s, BW_EKAFKA, "%s: output still queued after %d s", s->sp->name,
+				   STAGE_DELIVERY_MS / 1000);
+		for (int i = 0; i < 2; i++)
+			if (s->out[i])
+				rd_kafka_topic_destroy(s->out[i]);
+		rd_kafka_destroy(s->prod);
+	}
+	for (size_t i = 0; i <= s->n_fl; i++)
+		if (s->fl[i].offs)
+			rd_kafka_topic_partition_list_destroy(s->fl[i].offs);
+	if (s->ready)
+		rd_kafka_topic_partition_list_destroy(s->ready);
+	if (s->point)
+		rd_kafka_topic_partition_list_destroy(s->point);
+	if (s->next)
+		rd_kafka_topic_partition_list_destroy(s->next);
+	bw_kafka_lagwatch_free(s->lag);
+}
+
+int stage_run(const struct stage_spec *spec, struct stage_stats *stats, char *errstr,
+	      size_t errlen)
+{
+	struct stage *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s)
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+	s->sp = spec;
+	rc = setup(s, errstr, errlen);
+	if (rc == 0)
+		loop(s);
+	teardown(s);
+	BW_INFO("%s: runtime: %llu consumed, %llu produced (%llu delivered, %llu failed), %llu "
+		"batches, %llu commits, %llu ms paused on downstream lag", spec->name,
+		(unsigned long long)s->st.messages, (unsigned long long)s->st.produced,
+		(unsigned long long)s->st.delivered, (unsigned long long)s->st.failed,
+		(unsigned long long)s->st.batches, (unsigned long long)s->st.commits,
+		(unsigned long long)s->st.paused_ms);
+	if (rc == 0 && s->err)
+		rc = bw_seterr(errstr, errlen, s->err, "%s", s->errbuf);
+	if (stats)
+		*stats = s->st;
+	free(s);
+	return rc;
+}
