@@ -95,8 +95,11 @@ static const struct cfg_entry table[] = {
 
 	{ "kafka.bootstrap.servers", CFG_STR, OFF(kafka_bootstrap), 0, 0, "", NULL, 0,
 	  "Kafka brokers `host:port,...`; empty starts the embedded broker in-process." },
-	{ "broker.partitions", CFG_INT, OFF(broker_partitions), 1, 1024, "4", NULL, 0,
-	  "Partitions per topic on the embedded broker." },
+	{ "broker.partitions", CFG_INT, OFF(broker_partitions), 1, 1024, "16", NULL, 0,
+	  "Partitions per topic on the embedded broker. It keeps at most 5 MiB (or 100,000 "
+	  "messages) per partition, so the partition count sets how much a stage may have in "
+	  "flight before it pauses on its reader's lag (and how much memory the broker may hold: "
+	  "up to 5 MiB x partitions per topic)." },
 	{ "broker.count", CFG_INT, OFF(broker_count), 1, 16, "1", NULL, 0,
 	  "Number of brokers in the embedded cluster." },
 
@@ -116,6 +119,10 @@ static const struct cfg_entry table[] = {
 	{ "features.batch_ms", CFG_INT, OFF(features_batch_ms), 1, 3600000, "500", NULL, 0,
 	  "Features stage: longest a batch stays open: every account changed in it gets one "
 	  "feature update at the cut. Keep it well below score.max_staleness_ms." },
+	{ "features.catchup_ms", CFG_INT, OFF(features_catchup_ms), 1, 3600000, "5000", NULL, 0,
+	  "Features stage: while input keeps arriving without a pause (a backlog: replay, restart, "
+	  "burst), a batch stays open up to this long instead of features.batch_ms, so that a busy "
+	  "account is extracted and scored once per catch-up interval rather than every batch." },
 	{ "features.commit_ms", CFG_INT, OFF(features_commit_ms), 1, 3600000, "2000", NULL, 0,
 	  "Features stage: time between two checkpoints (group commits): every account state "
 	  "changed since the last one and the next offsets written in one LMDB transaction, one "

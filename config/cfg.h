@@ -70,6 +70,7 @@ struct bw_config {
 	int64_t features_batch;       /* features.batch */
 	int64_t features_batch_ms;    /* features.batch_ms */
 	int64_t features_commit_ms;   /* features.commit_ms */
+	int64_t features_catchup_ms;  /* features.catchup_ms */
 	int64_t features_cache_accounts; /* features.cache_accounts */
 	int64_t features_map_size_mb; /* features.map_size_mb */
 	char *features_lag_groups;    /* features.lag_groups */

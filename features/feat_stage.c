@@ -97,6 +97,7 @@ struct fstage {
 	int64_t batch_start;                  /* monotonic ms of the first of them */
 	int64_t ckpt_at;                      /* monotonic ms of the last checkpoint */
 	double *vec;                          /* extraction scratch */
+	bool custom_partitioner;              /* kafka.partitioner is set: always forward */
 	struct feat_stage_stats st_;          /* counters */
 };
 
@@ -454,24 +455,33 @@ static int on_cut(void *ctx, struct stage *st, bool all)
 	return 0;
 }
 
+/*
+ * A cut is due after features.batch_ms, features.batch messages or the
+ * downstream budget. While input keeps arriving (a backlog: a replay, a
+ * restart, a burst) the time-based cut waits until the input pauses or
+ * features.catchup_ms passed: catching up, an account's updates are worth
+ * sending once it is caught up, not every batch_ms (each costs an
+ * extraction and a scoring). Under steady load the input pauses between
+ * arrivals, so the cut follows batch_ms and the freshness bound holds.
+ */
 static bool on_due(void *ctx, struct stage *st, int64_t now)
 {
 	struct fstage *f = ctx;
+	int64_t budget = stage_output_budget(st), open_ms = now - f->batch_start;
 
 	f->st = st;
-	int64_t budget = 0;
-
 	if (f->in_batch) {
-		budget = stage_output_budget(f->st);
 		if (f->in_batch >= (size_t)f->cfg->features_batch ||
-		    now - f->batch_start >= f->cfg->features_batch_ms ||
 		    (budget && f->emit.n >= (size_t)budget))
+			return true;
+		if (open_ms >= f->cfg->features_batch_ms &&
+		    (stage_input_idle(st) || open_ms >= f->cfg->features_catchup_ms))
 			return true;
 	}
 	/* the input went quiet with changed states: store them now (a quiet
 	 * moment), so the group's offsets catch up without waiting */
-	return want_checkpoint(f, now, stage_input_idle(f->st) &&
-					     now - stage_last_message_ms(f->st) >= f->cfg->features_batch_ms);
+	return want_checkpoint(f, now, stage_input_idle(st) &&
+					     now - stage_last_message_ms(st) >= f->cfg->features_batch_ms);
 }
 
 static bool on_busy(void *ctx)
@@ -523,6 +533,39 @@ static int fold(struct fstage *f, const char *id, const struct bw_post *post,
 	return mark_changed(f, e, m);
 }
 
+/* True when the partition that `id`'s messages go to (librdkafka's default
+ * partitioner, which ingest and the forwards use) is this worker's. With a
+ * configured kafka.partitioner every observation is forwarded. */
+static bool owns(const struct fstage *f, const struct stage *st, const char *id)
+{
+	int32_t n = stage_input_partitions(st);
+
+	if (f->custom_partitioner || n <= 0)
+		return false;
+	return stage_owns_partition(st, rd_kafka_msg_partitioner_consistent_random(
+						NULL, id, strlen(id), n, NULL, NULL));
+}
+
+/* A post keyed by its author must sit in the partition owns() computes for
+ * the author; if not, the producer used another partitioner: forward every
+ * observation from now on (two workers must never write one account). */
+static void check_partitioner(struct fstage *f, const struct stage *st, const struct bw_post *p,
+			      const rd_kafka_message_t *m)
+{
+	int32_t n = stage_input_partitions(st);
+
+	if (f->custom_partitioner || n <= 0 || !m->key || m->key_len != strlen(p->author.id) ||
+	    memcmp(m->key, p->author.id, m->key_len) != 0)
+		return;
+	if (rd_kafka_msg_partitioner_consistent_random(NULL, m->key, m->key_len, n, NULL, NULL) !=
+	    m->partition) {
+		BW_WARN("features: %s[%d]@%lld is not where the default partitioner puts its key: "
+			"observations are forwarded through Kafka from now on",
+			rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
+		f->custom_partitioner = true;
+	}
+}
+
 /* Fold one message; undecodable ones are logged and counted, never fatal. */
 static int on_message(void *ctx, struct stage *st, const rd_kafka_message_t *m)
 {
@@ -553,8 +596,17 @@ static int on_message(void *ctx, struct stage *st, const rd_kafka_message_t *m)
 	if (fold(f, post.author.id, &post, m))
 		return -1;
 	f->st_.posts++;
+	check_partitioner(f, st, &post, m);
 	n = feat_post_targets(&post, targets, sizeof(targets) / sizeof(targets[0]));
 	for (size_t i = 0; i < n; i++) {
+		if (owns(f, st, targets[i])) {
+			/* this worker owns the named account: fold the observation now,
+			 * in the same checkpoint as the post (no round trip) */
+			if (fold(f, targets[i], &post, m))
+				return -1;
+			f->st_.observations++;
+			continue;
+		}
 		if (stage_produce(st, f->cfg->ingest_topic, targets[i], strlen(targets[i]), m->payload,
 				  m->len, OBSERVE_HEADER, "1", 1, 0))
 			return -1;
@@ -623,6 +675,8 @@ static int setup(struct fstage *f, char *errstr, size_t errlen)
 	    !(f->slots = calloc(f->cap = 1024, sizeof(*f->slots))))
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 	f->max_cached = (size_t)f->cfg->features_cache_accounts;
+	for (size_t i = 0; i < f->cfg->n_kafka; i++)
+		f->custom_partitioner |= strcmp(f->cfg->kafka_keys[i], "partitioner") == 0;
 	f->ckpt_at = bw_time_mono_ms();
 	return 0;
 }

@@ -60,6 +60,8 @@ struct stage {
 	rd_kafka_topic_partition_list_t *point;/* the last batch's commit point (owned) or NULL */
 	int64_t committed_at;                  /* monotonic ms of the last commit */
 	bool assigned;                         /* partitions assigned */
+	int32_t in_parts;                      /* partitions of the input topic (0 = unknown) */
+	unsigned char *owned;                  /* in_parts flags: partition assigned to us */
 	int64_t last_msg;                      /* monotonic ms of the last message/assignment */
 	bool input_idle;                       /* the last consumer poll returned nothing */
 	struct bw_kafka_lagwatch *lag;         /* downstream lag watch or NULL */
@@ -113,6 +115,43 @@ bool stage_input_idle(const struct stage *s)
 int stage_error(const struct stage *s)
 {
 	return s->err;
+}
+
+int32_t stage_input_partitions(const struct stage *s)
+{
+	return s->in_parts;
+}
+
+bool stage_owns_partition(const struct stage *s, int32_t p)
+{
+	return s->owned && p >= 0 && p < s->in_parts && s->owned[p];
+}
+
+/* Learn the input topic's partition count (once) for stage_owns_partition(). */
+static void learn_input(struct stage *s)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_topic_t *t;
+
+	if (s->in_parts || !(t = rd_kafka_topic_new(s->rk, s->sp->input, NULL)))
+		return;
+	if (rd_kafka_metadata(s->rk, 0, t, &md, STAGE_WARM_MS) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+	    md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0 &&
+	    (s->owned = calloc((size_t)md->topics[0].partition_cnt, 1)))
+		s->in_parts = md->topics[0].partition_cnt;
+	if (md)
+		rd_kafka_metadata_destroy(md);
+	rd_kafka_topic_destroy(t);
+}
+
+/* Mark the partitions of `parts` (of the input topic) owned or not. */
+static void own(struct stage *s, const rd_kafka_topic_partition_list_t *parts, bool on)
+{
+	for (int i = 0; i < parts->cnt; i++)
+		if (s->owned && parts->elems[i].partition >= 0 &&
+		    parts->elems[i].partition < s->in_parts &&
+		    strcmp(parts->elems[i].topic, s->sp->input) == 0)
+			s->owned[parts->elems[i].partition] = on;
 }
 
 size_t stage_inflight(const struct stage *s)
@@ -360,6 +399,8 @@ static rd_kafka_resp_err_t take_partitions(struct stage *s, rd_kafka_topic_parti
 	}
 	if (e)
 		return e;
+	learn_input(s);
+	own(s, parts, true);
 	s->assigned = true;
 	s->last_msg = bw_time_mono_ms();
 	BW_INFO("%s: assigned %d partition(s) of %s", s->sp->name, parts->cnt, s->sp->input);
@@ -394,6 +435,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		BW_WARN("%s: rebalance error: %s", s->sp->name, rd_kafka_err2str(err));
 	}
 	forget_partitions(s, parts);
+	if (coop)
+		own(s, parts, false);
+	else if (s->owned)
+		memset(s->owned, 0, (size_t)s->in_parts);
 	if (coop) {
 		if ((e = rd_kafka_incremental_unassign(rk, parts)))
 			rd_kafka_error_destroy(e);
@@ -682,6 +727,7 @@ static void teardown(struct stage *s)
 	if (s->next)
 		rd_kafka_topic_partition_list_destroy(s->next);
 	bw_kafka_lagwatch_free(s->lag);
+	free(s->owned);
 }
 
 int stage_run(const struct stage_spec *spec, struct stage_stats *stats, char *errstr,

@@ -154,6 +154,12 @@ int stage_error(const struct stage *st);
  * (0 = no bound: no watch, or no limit learnt yet). */
 int64_t stage_output_budget(const struct stage *st);
 
+/* Partitions of the input topic (learnt at the first assignment; 0 before). */
+int32_t stage_input_partitions(const struct stage *st);
+
+/* True when partition p of the input topic is assigned to this stage. */
+bool stage_owns_partition(const struct stage *st, int32_t p);
+
 /* Batches whose output is still in delivery. */
 size_t stage_inflight(const struct stage *st);
 
