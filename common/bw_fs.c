@@ -111,3 +111,21 @@ int bw_fs_find_data(const char *what, const char *path, char *out, size_t outlen
 			 "executable's build tree), %s (its install prefix)",
 			 what, path, cwd, path, cand[0], cand[1]);
 }
+
+int64_t bw_fs_bytes_written(void)
+{
+	char line[128];
+	long long v = -1;
+	FILE *f = fopen("/proc/self/io", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "write_bytes: ", 13) == 0) {
+			char *end;
+			v = strtoll(line + 13, &end, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}

@@ -5,6 +5,7 @@
 #define BW_FS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /*
@@ -29,5 +30,12 @@ int bw_mkdir_p(const char *path, mode_t mode, char *errstr, size_t errlen);
  */
 int bw_fs_find_data(const char *what, const char *path, char *out, size_t outlen, char *errstr,
 		    size_t errlen);
+
+/*
+ * Bytes this process has caused to be written to storage so far (the kernel's
+ * write_bytes of /proc/self/io, counted when pages are dirtied); -1 when the
+ * kernel does not tell.
+ */
+int64_t bw_fs_bytes_written(void);
 
 #endif

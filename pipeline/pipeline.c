@@ -22,6 +22,7 @@
 
 #include "api.h"
 #include "bw_err.h"
+#include "bw_fs.h"
 #include "bw_kafka.h"
 #include "bw_log.h"
 #include "bw_time.h"
@@ -374,12 +375,24 @@ static bool watch(struct run *r, struct drainwatch *d, const sigset_t *set,
 	}
 }
 
+/* Disk bytes written per post (state, store, logs) and the worst staleness. */
+static void log_costs(const struct run *r, int64_t written0)
+{
+	int64_t w = bw_fs_bytes_written();
+
+	if (w >= 0 && written0 >= 0 && r->fst.posts)
+		BW_INFO("run: %lld bytes written to disk, %.0f per post folded; longest wait of a post "
+			"for its account's stored score %.3f s", (long long)(w - written0),
+			(double)(w - written0) / (double)r->fst.posts, r->sst.staleness_max_s);
+}
+
 int pipeline_run(struct bw_config *cfg, const struct pipeline_opts *opts,
 		 volatile sig_atomic_t *stop, struct pipeline_stats *stats, char *errstr,
 		 size_t errlen)
 {
 	struct run r = { .cfg = cfg, .opts = opts };
 	struct drainwatch d = { 0 };
+	int64_t written0 = bw_fs_bytes_written();
 	sigset_t set, old;
 	bool drain = false;
 	int rc, rc2;
@@ -403,6 +416,7 @@ int pipeline_run(struct bw_config *cfg, const struct pipeline_opts *opts,
 		(unsigned long long)r.sst.messages, (unsigned long long)r.sst.debounced,
 		(unsigned long long)r.sst.errors, (unsigned long long)r.sst.scored,
 		(unsigned long long)r.sst.batches);
+	log_costs(&r, written0);
 	if (stats)
 		*stats = (struct pipeline_stats){ .posts = r.fst.posts, .updates = r.fst.updates,
 						  .scored = r.sst.scored,

@@ -258,6 +258,9 @@ static int put_name(struct bw_store_txn *t, MDB_val *id, const char *name, char 
 				 BW_STORE_MAX_KEY);
 	nk = (MDB_val){ len, lower };
 	rc = mdb_get(t->txn, t->st->id2name, id, &old);
+	if (rc == 0 && old.mv_size == len && memcmp(old.mv_data, lower, len) == 0 &&
+	    mdb_get(t->txn, t->st->names, &nk, &owner) == 0 && id_cmp(&owner, id) == 0)
+		return 0; /* the same name, still this account's: no page to rewrite */
 	if (rc == 0 && !(old.mv_size == len && memcmp(old.mv_data, lower, len) == 0)) {
 		/* renamed: drop the old name unless another account took it since */
 		MDB_val ok = old;

@@ -66,6 +66,7 @@ struct server {
 	long next_id;           /* next post id */
 	long big_bytes;         /* size of a `big` unit */
 	long keepalive_ms;      /* keep-alive interval while holding */
+	long rate;              /* posts per second (0 = as fast as the peer reads) */
 	FILE *log;              /* event log */
 	struct timespec t0;     /* start time */
 	json_t *rules;          /* filtered-stream rules (array) */
@@ -271,16 +272,37 @@ static bool keepalive(struct server *s, int fd)
 
 /* ---- one streaming connection -------------------------------------------------- */
 
+/* With --rate: flush and sleep until post number `done` is due. */
+static bool pace(struct server *s, int fd, long done, const struct timespec *t0)
+{
+	struct timespec now;
+	double due = (double)done / (double)s->rate, el;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	el = (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+	if (el >= due)
+		return true;
+	if (!flush_out(s, fd))
+		return false;
+	struct timespec ts = { (time_t)(due - el), (long)((due - el - (double)(time_t)(due - el)) * 1e9) };
+	nanosleep(&ts, NULL);
+	return true;
+}
+
 static bool send_posts(struct server *s, int fd, int conn, const struct entry *e)
 {
 	char buf[4096];
 	long first = s->next_id, sent = 0;
 	long bad_every = e->bad ? (e->send / (e->bad + 1)) + 1 : 0;
 	bool ok = true;
+	struct timespec t0;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long i = 0; i < e->send && ok && !stop; i++) {
 		int n = post_json(s, s->next_id, buf, sizeof(buf));
-		ok = frame(s, fd, buf, (size_t)n, "update");
+		if (s->rate > 0)
+			ok = pace(s, fd, i, &t0);
+		ok = ok && frame(s, fd, buf, (size_t)n, "update");
 		if (ok && bad_every && (i + 1) % bad_every == 0 && i / bad_every < e->bad)
 			ok = frame(s, fd, "{\"id\": 12, \"text\": ", 19, "update");
 		if (ok)
@@ -570,7 +592,8 @@ static int listen_loopback(const char *port_file)
 static void usage(void)
 {
 	fprintf(stderr, "usage: firehose --framing v1|v2|ndjson|sse --plan PLAN --port-file F --log F\n"
-			"                [--accounts N] [--first-id N] [--big-bytes N] [--keepalive-ms N]\n");
+			"                [--accounts N] [--first-id N] [--big-bytes N] [--keepalive-ms N]\n"
+			"                [--rate POSTS_PER_SECOND]\n");
 	exit(2);
 }
 
@@ -594,6 +617,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(k, "--first-id")) s.next_id = num(v);
 		else if (!strcmp(k, "--big-bytes")) s.big_bytes = num(v) < 16 ? 16 : num(v);
 		else if (!strcmp(k, "--keepalive-ms")) s.keepalive_ms = num(v);
+		else if (!strcmp(k, "--rate")) s.rate = num(v);
 		else usage();
 	}
 	if (!plan || !port_file || !log_path || !(s.log = fopen(log_path, "w")))
