@@ -94,7 +94,7 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/git-commit: FORCE
 	@mkdir -p $(@D)
 	@echo '$(GIT_COMMIT)' | cmp -s - $@ || echo '$(GIT_COMMIT)' > $@
-$(BUILD)/obj/classifier/cmd_train.o: $(BUILD)/git-commit
+$(BUILD)/obj/cmd/cmd_train.o: $(BUILD)/git-commit
 FORCE:
 
 $(BUILD)/obj/%.o: %.cpp

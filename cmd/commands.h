@@ -3,7 +3,8 @@
  *
  * Each takes the subcommand's own argv (argv[0] is the subcommand name) and
  * returns a process exit status: 0 success, 1 failure, 2 usage error.
- * Each lives beside the stage it drives.
+ * They live in cmd/, above the libraries (ingest/, features/, classifier/,
+ * store/) and the stages (stage/) and pipeline (pipeline/) they drive.
  */
 #ifndef BW_COMMANDS_H
 #define BW_COMMANDS_H
@@ -11,17 +12,17 @@
 #define BW_VERSION "0.1.0"
 
 int cmd_config(int argc, char **argv);   /* cmd/cmd_config.c */
-int cmd_broker(int argc, char **argv);   /* ingest/cmd_broker.c */
-int cmd_ingest(int argc, char **argv);   /* ingest/cmd_ingest.c */
-int cmd_rules(int argc, char **argv);    /* ingest/cmd_rules.c */
-int cmd_decode(int argc, char **argv);   /* ingest/cmd_decode.c */
-int cmd_serve(int argc, char **argv);    /* api/cmd_serve.c */
-int cmd_features(int argc, char **argv); /* features/cmd_features.c */
-int cmd_replay(int argc, char **argv);   /* features/cmd_replay.c */
-int cmd_simulate(int argc, char **argv); /* classifier/cmd_simulate.c */
-int cmd_train(int argc, char **argv);    /* classifier/cmd_train.c */
-int cmd_eval(int argc, char **argv);     /* classifier/cmd_eval.c */
-int cmd_score(int argc, char **argv);    /* classifier/cmd_score.c */
-int cmd_run(int argc, char **argv);      /* pipeline/cmd_run.c */
+int cmd_broker(int argc, char **argv);   /* cmd/cmd_broker.c */
+int cmd_ingest(int argc, char **argv);   /* cmd/cmd_ingest.c */
+int cmd_rules(int argc, char **argv);    /* cmd/cmd_rules.c */
+int cmd_decode(int argc, char **argv);   /* cmd/cmd_decode.c */
+int cmd_serve(int argc, char **argv);    /* cmd/cmd_serve.c */
+int cmd_features(int argc, char **argv); /* cmd/cmd_features.c */
+int cmd_replay(int argc, char **argv);   /* cmd/cmd_replay.c */
+int cmd_simulate(int argc, char **argv); /* cmd/cmd_simulate.c */
+int cmd_train(int argc, char **argv);    /* cmd/cmd_train.c */
+int cmd_eval(int argc, char **argv);     /* cmd/cmd_eval.c */
+int cmd_score(int argc, char **argv);    /* cmd/cmd_score.c */
+int cmd_run(int argc, char **argv);      /* cmd/cmd_run.c */
 
 #endif

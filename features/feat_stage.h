@@ -1,13 +1,12 @@
 /*
- * feat_stage.h — the Kafka features stage: consume normalised posts from the
- * `posts` topic in a consumer group, keep per-account feature state in LMDB
- * with the consumed offsets committed in the same transaction, and emit a
- * feature update per changed account to the `features` topic for scoring.
+ * feat_stage.h — what the Kafka features stage (stage/stage_features.c) keeps
+ * and sends, as library code: per-account feature state in LMDB with the
+ * consumed offsets committed in the same transaction, and the feature update
+ * message it emits per changed account for scoring.
  *
- * Three parts, one prefix:
- *   feat_store_*   the LMDB state store (feat_store.c; library-like, no logs)
+ * Two parts, one prefix:
+ *   feat_store_*   the LMDB state store (feat_store.c; no logs)
  *   feat_update_*  the binary encoding of a feature update message
- *   feat_stage_run the consumer loop (feat_stage.c; logs through bw_log)
  * docs/STATE.md ("The Kafka stage") describes the protocol.
  *
  * Ownership is stated per function. A store is used by one thread.
@@ -15,12 +14,10 @@
 #ifndef BW_FEAT_STAGE_H
 #define BW_FEAT_STAGE_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cfg.h"
 #include "feat.h"
 
 /* ---- LMDB state store ---------------------------------------------------------- */
@@ -144,43 +141,5 @@ double feat_update_value(const struct feat_update *u, size_t i);
 
 /* All u->n values into out[0..u->n-1] (caller's array). */
 void feat_update_values(const struct feat_update *u, double *out);
-
-/* ---- the consumer loop ----------------------------------------------------------- */
-
-struct feat_stage_opts {
-	uint64_t max_messages;  /* stop after this many consumed messages (0 = no limit) */
-	int64_t idle_exit_ms;   /* stop after this long without a message once assigned (0 = never) */
-	uint64_t crash_after;   /* fault injection for tests: stop with BW_ESTOP right after
-				   folding this many messages, abandoning the open batch
-				   uncommitted (0 = never) */
-	int32_t assign_partitions; /* > 0: consume partitions 0..n-1 of ingest.topic by direct
-				      assignment instead of joining the group (no rebalances;
-				      offsets are still committed under features.group_id), each
-				      from its offset in LMDB, else from offset 0. For a process
-				      that owns its new embedded broker (topics begin at 0; the
-				      broker's first group join alone takes ~3 s and a logical
-				      start offset another ~0.5 s). 0 = subscribe as a member */
-};
-
-struct feat_stage_stats {
-	uint64_t messages;      /* messages consumed */
-	uint64_t posts;         /* posts folded into their author's state */
-	uint64_t observations;  /* observation messages folded into a named account */
-	uint64_t forwarded;     /* observation messages produced for named accounts */
-	uint64_t bad;           /* undecodable messages (logged with topic/partition/offset) */
-	uint64_t late;          /* posts/observations ignored as older than a full window */
-	uint64_t commits;       /* LMDB transactions committed */
-	uint64_t updates;       /* feature updates produced */
-	uint64_t delivery_failed; /* produced messages whose delivery failed (fatal) */
-};
-
-/*
- * Run the stage with `cfg` (borrowed) until *stop (borrowed, set by a signal
- * handler), or an option's limit. Returns 0, or BW_EKAFKA / BW_ESTORE /
- * BW_ENOMEM with errstr set; *stats (may be NULL) receives the counters.
- */
-int feat_stage_run(const struct bw_config *cfg, const struct feat_stage_opts *opts,
-		   volatile sig_atomic_t *stop, struct feat_stage_stats *stats, char *errstr,
-		   size_t errlen);
 
 #endif

@@ -25,7 +25,7 @@
 #include "feat.h"
 #include "feat_stage.h"
 
-/* The scoring stage's mapping (classifier/clf_stage.c, update_avail). */
+/* The scoring stage's mapping (stage/stage_score.c, update_avail). */
 static uint32_t mask_of(const struct feat_account *a)
 {
 	struct feat_evidence ev;

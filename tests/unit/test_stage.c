@@ -28,7 +28,7 @@
 #include "bw_log.h"
 #include "bw_time.h"
 #include "cfg.h"
-#include "feat_stage.h"
+#include "stage_features.h"
 #include "post.h"
 #include "postcodec.h"
 

@@ -1,5 +1,5 @@
 /*
- * clf_stage.c — the Kafka scoring stage (clf_stage.h, docs/PIPELINE.md), a
+ * stage_score.c — the Kafka scoring stage (stage_score.h, docs/PIPELINE.md), a
  * set of callbacks on the stage runtime (stage.h).
  *
  * One consumer in group score.group_id on features.topic. Each feature
@@ -47,7 +47,7 @@
 #include "bw_time.h"
 #include "cfg.h"
 #include "clf.h"
-#include "clf_stage.h"
+#include "stage_score.h"
 #include "feat.h"
 #include "feat_stage.h"
 #include "stage.h"

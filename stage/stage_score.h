@@ -1,5 +1,5 @@
 /*
- * clf_stage.h — the Kafka scoring stage (`botwatch score`, docs/PIPELINE.md):
+ * stage_score.h — the Kafka scoring stage (`botwatch score`, docs/PIPELINE.md):
  * consume feature updates (features/feat_stage.h's message on the
  * `features` topic) in a consumer group, reschedule rescoring per account
  * (debounce in event time, batches), write score records (clf_score_to_json(),
@@ -12,8 +12,8 @@
  * model it is given may be shared with other threads (the API) as store.h
  * and clf.h allow.
  */
-#ifndef BW_CLF_STAGE_H
-#define BW_CLF_STAGE_H
+#ifndef BW_STAGE_SCORE_H
+#define BW_STAGE_SCORE_H
 
 #include <signal.h>
 #include <stdbool.h>

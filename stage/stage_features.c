@@ -1,5 +1,5 @@
 /*
- * feat_stage.c — the Kafka features stage (feat_stage.h, docs/STATE.md), a
+ * stage_features.c — the Kafka features stage (stage_features.h, docs/STATE.md), a
  * set of callbacks on the stage runtime (stage.h).
  *
  * Input: the posts topic in group features.group_id (ingest's binary post
@@ -54,7 +54,9 @@
 #include "bw_kafka.h"
 #include "bw_log.h"
 #include "bw_time.h"
+#include "cfg.h"
 #include "feat_stage.h"
+#include "stage_features.h"
 #include "postcodec.h"
 #include "stage.h"
 

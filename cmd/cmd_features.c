@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "feat.h"
 #include "feat_stage.h"
+#include "stage_features.h"
 
 static volatile sig_atomic_t features_stop;
 

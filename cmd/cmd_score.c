@@ -1,6 +1,6 @@
 /*
  * cmd_score.c — `botwatch score`: the Kafka scoring stage as its own process
- * (classifier/clf_stage.h, docs/PIPELINE.md).
+ * (stage/stage_score.h, docs/PIPELINE.md).
  *
  *   botwatch score [--brokers LIST] [--store DIR] [--model FILE] [--idle-exit-ms N]
  *
@@ -15,7 +15,7 @@
 #include "bw_err.h"
 #include "bw_log.h"
 #include "cfg.h"
-#include "clf_stage.h"
+#include "stage_score.h"
 #include "commands.h"
 
 static volatile sig_atomic_t score_stop;
