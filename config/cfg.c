@@ -179,7 +179,11 @@ static const struct cfg_entry table[] = {
 	{ "api.connection_limit", CFG_INT, OFF(api_conn_limit), 1, 1000000, "1024", NULL, 0,
 	  "Concurrent connections accepted." },
 	{ "api.timeout_s", CFG_INT, OFF(api_timeout_s), 1, 3600, "30", NULL, 0,
-	  "Idle connection timeout." },
+	  "Idle timeout: a connection with no traffic for this long is closed." },
+	{ "api.request_timeout_s", CFG_INT, OFF(api_request_timeout_s), 1, 3600, "10", NULL, 0,
+	  "Whole-request deadline: a connection that has not delivered a complete request "
+	  "(headers and body) this long after it opened, or after its previous response, is "
+	  "closed however steadily it sends (slowloris)." },
 	{ "api.max_batch", CFG_INT, OFF(api_max_batch), 1, 100000, "1000", NULL, 0,
 	  "Most ids in one POST /v1/accounts:lookup." },
 };

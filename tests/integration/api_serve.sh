@@ -48,7 +48,7 @@ grep -q '"user_id":"5003","screen_name":"user3"' <<<"$(c "${auth[@]}" "$url/v1/a
 [ "$(c "${auth[@]}" "$url/v1/accounts" | wc -l)" = 100 ] || fail "ndjson export count"
 [ "$(c "${auth[@]}" "$url/v1/accounts?format=csv&status=insufficient_data" | wc -l)" = 11 ] ||
 	fail "csv export: header + 10 insufficient_data rows"
-c "${auth[@]}" -X POST "$url/v1/accounts:lookup" -d '{"ids":["5001","1"],"screen_names":["USER2"]}' |
+c "${auth[@]}" -X POST "$url/v1/accounts:lookup" -H "Content-Type: application/json" -d '{"ids":["5001","1"],"screen_names":["USER2"]}' |
 	python3 -c 'import json,sys; r=json.load(sys.stdin)["results"]; assert [x.get("user_id", x.get("status")) for x in r] == ["5001","not_found","5002"], r' ||
 	fail "batch lookup"
 # a request is counted when libmicrohttpd reports it complete, which may be
