@@ -90,7 +90,8 @@ int api_buf_response(struct api_response *resp, unsigned status, struct api_buf 
 
 /* True when s[0..n) is UTF-8 without NUL bytes. */
 bool api_utf8_valid(const char *s, size_t n);
-/* An account id: decimal digits without a leading zero (at most 20), or a DID. */
+/* An account id as bw_account_id_valid() (post.h) defines it: decimal digits
+ * without a leading zero (at most 20, within 64 bits), or a DID. */
 bool api_valid_id(const char *s);
 /* A screen name: 1..API_MAX_NAME of [A-Za-z0-9_.@-] (a leading '@' is stripped first). */
 bool api_valid_name(const char *s);

@@ -11,6 +11,7 @@
 
 #include "api_int.h"
 #include "bw_err.h"
+#include "post.h"
 
 #define CT_JSON "application/json"
 
@@ -146,26 +147,7 @@ int api_error(struct api_response *resp, unsigned status, const char *fmt, ...)
 
 bool api_valid_id(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > API_MAX_ID)
-		return false;
-	if (strncmp(s, "did:", 4) == 0) {
-		if (n == 4)
-			return false;
-		for (const char *p = s + 4; *p; p++)
-			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			      (*p >= '0' && *p <= '9') || *p == ':' || *p == '.' || *p == '_' ||
-			      *p == '-'))
-				return false;
-		return true;
-	}
-	if (n > 20 || (s[0] == '0' && n > 1))
-		return false;
-	for (const char *p = s; *p; p++)
-		if (*p < '0' || *p > '9')
-			return false;
-	return true;
+	return bw_account_id_valid(s); /* the decoder's rule: what ingest keeps, we look up */
 }
 
 bool api_valid_name(const char *s)
