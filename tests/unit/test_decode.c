@@ -989,6 +989,45 @@ static void test_append_json_matches_jansson(void **state)
 	free(t.buf);
 }
 
+/* Regression (issue 20): a .gz cut before its trailer replayed with exit 0 and
+ * no report. Now ingest_decode_file() fails with BW_EIO naming the cut, after
+ * decoding everything before it. */
+static void test_truncated_gzip(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/bw_decode_gz_XXXXXX", err[256];
+	int fd = mkstemp(path);
+	gzFile gz;
+	struct coll c;
+	struct bw_decoder *d;
+	long size;
+
+	assert_true(fd >= 0);
+	assert_non_null(gz = gzdopen(dup(fd), "wb"));
+	for (int i = 1; i <= 500; i++)
+		gzprintf(gz, "{\"id_str\":\"%d\",\"text\":\"x\",\"user\":{\"id_str\":\"%d\"}}\n", i,
+			 1000 + i);
+	assert_int_equal(gzclose(gz), Z_OK);
+	/* whole: decodes cleanly */
+	d = new_dec(&c, 0, 0, BW_TIME_NONE);
+	assert_int_equal(ingest_decode_file(d, path, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(c.posts), 500);
+	ingest_decoder_free(d);
+	coll_free(&c);
+	/* the 8-byte trailer (CRC-32, length) cut by 4 bytes */
+	size = lseek(fd, 0, SEEK_END);
+	assert_int_equal(ftruncate(fd, size - 4), 0);
+	d = new_dec(&c, 0, 0, BW_TIME_NONE);
+	assert_int_equal(ingest_decode_file(d, path, err, sizeof(err)), BW_EIO);
+	assert_non_null(strstr(err, "truncated gzip input"));
+	assert_non_null(strstr(err, path));
+	assert_int_equal(json_array_size(c.posts), 500); /* nothing before the cut is lost */
+	ingest_decoder_free(d);
+	coll_free(&c);
+	close(fd);
+	unlink(path);
+}
+
 /* Lines longer than a read chunk are assembled, capped and dead-lettered;
  * a tiny cap still quotes a full excerpt without reading past the buffer. */
 static void test_long_lines_in_files(void **state)
@@ -1354,6 +1393,7 @@ int main(void)
 		cmocka_unit_test(test_profile_probe_time_rules),
 		cmocka_unit_test(test_profile_hold_cap),
 		cmocka_unit_test(test_dlq_line_by_line),
+		cmocka_unit_test(test_truncated_gzip),
 		cmocka_unit_test(test_bad_account_ids),
 		cmocka_unit_test(test_nul_in_text_kept),
 		cmocka_unit_test(test_future_post_dead_lettered),
