@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bw_err.h"
+#include "bw_redact.h"
 #include "bw_fs.h"
 
 #define OFF(f) offsetof(struct bw_config, f)
@@ -601,18 +602,30 @@ int cfg_get_text(const struct bw_config *cfg, const char *key, char *buf, size_t
 	return 0;
 }
 
+/* The value to show for `name` in a dump: secret settings (flagged, or named
+ * like one: *password*, *secret*, *token*, ...) as "********", URLs with their
+ * credentials redacted (bw_redact.h). */
+static void dump_line(FILE *out, const char *prefix, const char *name, const char *v,
+		      bool secret)
+{
+	char shown[8192];
+
+	if ((secret || bw_redact_is_secret_name(name, strlen(name))) && v[0])
+		fprintf(out, "%s%s = ********\n", prefix, name);
+	else
+		fprintf(out, "%s%s = %s\n", prefix, name, bw_redact_url(v, shown, sizeof(shown)));
+}
+
 void cfg_dump(const struct bw_config *cfg, FILE *out)
 {
 	char v[4096];
 
 	for (size_t i = 0; i < TABLE_LEN; i++) {
 		cfg_get_text(cfg, table[i].name, v, sizeof(v));
-		if ((table[i].flags & CFG_SECRET) && v[0])
-			snprintf(v, sizeof(v), "********");
-		fprintf(out, "%s = %s\n", table[i].name, v);
+		dump_line(out, "", table[i].name, v, table[i].flags & CFG_SECRET);
 	}
 	for (size_t i = 0; i < cfg->n_kafka; i++)
-		fprintf(out, "kafka.%s = %s\n", cfg->kafka_keys[i], cfg->kafka_values[i]);
+		dump_line(out, "kafka.", cfg->kafka_keys[i], cfg->kafka_values[i], false);
 }
 
 static const char *type_name(const struct cfg_entry *e)
@@ -661,7 +674,12 @@ void cfg_write_markdown(FILE *out)
 		     "`#` and `;` start comments; lines are at most 200 bytes. Errors name the file and line. "
 		     "Any other `kafka.*` key passes straight to librdkafka (e.g. `kafka.security.protocol`), "
 		     "validated by librdkafka when the file is loaded. Secrets are masked in "
-		     "`botwatch config --dump`.\n\n"
+		     "`botwatch config --dump`: the settings marked (secret) below, any setting "
+		     "(`kafka.*` ones included) whose name holds a secret word — `password`, `passwd`, "
+		     "`secret`, `token`, `credential`, `signature`, `apikey`, `private`, `session`, "
+		     "`auth` (so `kafka.sasl.password`, `kafka.ssl.key.password`, "
+		     "`kafka.sasl.oauthbearer.client.secret`) — and the credentials inside URL "
+		     "values (`user:pass@`, `access_token=`, see docs/INGEST.md).\n\n"
 		     "| key | type | default | range / choices | environment | description |\n"
 		     "|---|---|---|---|---|---|\n");
 	for (size_t i = 0; i < TABLE_LEN; i++) {

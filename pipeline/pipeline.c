@@ -24,6 +24,7 @@
 #include "bw_err.h"
 #include "bw_kafka.h"
 #include "bw_log.h"
+#include "bw_redact.h"
 #include "bw_time.h"
 #include "cfg.h"
 #include "clf.h"
@@ -81,11 +82,13 @@ static void *ingest_main(void *arg)
 			snprintf(r->ingest.err, sizeof(r->ingest.err), "%s", err);
 			break;
 		}
-		BW_INFO("run: ingesting %s", r->cfg->ingest_source);
+		char shown[8192]; /* the source without credentials */
+		bw_redact_url(r->cfg->ingest_source, shown, sizeof(shown));
+		BW_INFO("run: ingesting %s", shown);
 		if (ingest_job_run(r->cfg, &r->ingest.stop)) {
 			r->ingest.rc = BW_EKAFKA;
 			snprintf(r->ingest.err, sizeof(r->ingest.err),
-				 "ingest of %s failed (see its message above)", r->cfg->ingest_source);
+				 "ingest of %.400s failed (see its message above)", shown);
 		}
 	}
 	atomic_store(&r->ingest.done, 1);

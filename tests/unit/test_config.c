@@ -128,11 +128,23 @@ static void test_dump_masks_secrets(void **state)
 	size_t len = 0;
 	struct bw_config *cfg = cfg_new();
 	assert_int_equal(cfg_set(cfg, "api.token", "hunter2", "test", err, sizeof(err)), 0);
+	/* regression (issue 20): pass-through kafka.* secrets and URL credentials
+	 * were printed in clear */
+	assert_int_equal(cfg_set(cfg, "kafka.sasl.password", "hunter3", "test", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(cfg, "kafka.ssl.key.password", "hunter4", "test", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(cfg, "kafka.sasl.username", "bob", "test", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(cfg, "ingest.source", "https://u:hunter5@h/s?access_token=hunter6&a=1",
+				 "test", err, sizeof(err)), 0);
 	FILE *f = open_memstream(&buf, &len);
 	cfg_dump(cfg, f);
 	fclose(f);
-	assert_null(strstr(buf, "hunter2"));
+	assert_null(strstr(buf, "hunter"));
 	assert_non_null(strstr(buf, "api.token = ********\n"));
+	assert_non_null(strstr(buf, "kafka.sasl.password = ********\n"));
+	assert_non_null(strstr(buf, "kafka.ssl.key.password = ********\n"));
+	assert_non_null(strstr(buf, "kafka.sasl.username = bob\n"));
+	assert_non_null(strstr(buf, "ingest.source = https://***@h/s?access_token=***&a=1\n"));
+	assert_non_null(strstr(buf, "ingest.bearer_token = \n")); /* unset stays visibly empty */
 	assert_non_null(strstr(buf, "ingest.topic = posts\n"));
 	free(buf);
 	cfg_free(cfg);
