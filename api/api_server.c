@@ -339,6 +339,12 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, char *e
 	if (!colon || colon == listen || !colon[1] || (size_t)(colon - listen) >= sizeof(host))
 		return bw_seterr(errstr, errlen, BW_EINVAL, "listen address '%s': expected HOST:PORT",
 				 listen);
+	/* getaddrinfo() takes "99999" and keeps its low 16 bits (a random port) */
+	if (strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 5 ||
+	    strtol(colon + 1, NULL, 10) > 65535)
+		return bw_seterr(errstr, errlen, BW_EINVAL,
+				 "listen address '%s': port '%.16s' is not a number from 0 to 65535",
+				 listen, colon + 1);
 	hl = (size_t)(colon - listen);
 	memcpy(host, listen, hl);
 	host[hl] = '\0';

@@ -29,6 +29,11 @@ set +e
 "$BIN" serve --store "$tmp/store" --listen nonsense 2>"$tmp/err"; rc=$?
 set -e
 [ $rc -eq 1 ] && grep -q "expected HOST:PORT" "$tmp/err" || fail "bad listen: rc $rc $(cat "$tmp/err")"
+set +e
+"$BIN" serve --store "$tmp/store" --listen 127.0.0.1:99999 2>"$tmp/err"; rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "port '99999' is not a number from 0 to 65535" "$tmp/err" ||
+	fail "port out of range: rc $rc $(cat "$tmp/err")"
 
 # serve
 BOTWATCH_API_TOKEN=sekrit "$BIN" serve --store "$tmp/store" --listen 127.0.0.1:0 --set store.map_size_mb=16 \

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "bw_err.h"
 #include "store.h"
 
 #define N_ACCOUNTS 50
@@ -623,6 +624,27 @@ static void test_content_type(void **state)
 	free(r.body);
 }
 
+/* Regression (issue 20): --listen 127.0.0.1:99999 listened on a random port
+ * (getaddrinfo keeps the low 16 bits). */
+static void test_listen_port_range(void **state)
+{
+	(void)state;
+	static const char *const bad[] = { "127.0.0.1:99999", "127.0.0.1:65536", "127.0.0.1:-1",
+					   "127.0.0.1:80x", "127.0.0.1:0000080" };
+	struct api_opts o = { .threads = 1, .max_body = 4096, .conn_limit = 4, .timeout_s = 1,
+			      .max_batch = 5 };
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		o.listen = bad[i];
+		struct api_server *srv = api_server_new(W.st, &o, err, sizeof(err));
+		assert_non_null(srv);
+		assert_int_equal(api_server_start(srv, err, sizeof(err)), BW_EINVAL);
+		assert_non_null(strstr(err, "is not a number from 0 to 65535"));
+		api_server_free(srv);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -640,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_request_deadline),
 		cmocka_unit_test(test_hostile_paths),
 		cmocka_unit_test(test_content_type),
+		cmocka_unit_test(test_listen_port_range),
 	};
 	return cmocka_run_group_tests_name("api", tests, setup, teardown);
 }
