@@ -28,7 +28,6 @@ struct api_model {
 struct api_model *api_model_load(const char *path, char *errstr, size_t errlen);
 void api_model_free(struct api_model *m);
 
-#define API_MAX_ID 128   /* longest account id accepted */
 #define API_MAX_NAME 64  /* longest screen name accepted */
 
 struct api_server {

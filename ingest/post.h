@@ -119,7 +119,9 @@ const char *bw_post_kind_name(enum bw_post_kind kind);
 /* Parse a kind name; -1 when unknown. */
 int bw_post_kind_parse(const char *name);
 
-#define BW_ACCOUNT_ID_MAX 128 /* longest account id (a DID); decimal ids are <= 20 digits */
+/* Longest account id (a DID; decimal ids are <= 20 digits): what the feature
+ * update and the scoring stage's account table hold. */
+#define BW_ACCOUNT_ID_MAX 63
 
 /*
  * True when `id` is an account id botwatch keys accounts on (and the API can

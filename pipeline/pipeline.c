@@ -283,6 +283,7 @@ static int start_api(struct run *r, char *errstr, size_t errlen)
 		.listen = c->api_listen, .token = c->api_token, .threads = (unsigned)c->api_threads,
 		.max_body = (size_t)c->api_max_body_bytes, .conn_limit = (unsigned)c->api_conn_limit,
 		.timeout_s = (unsigned)c->api_timeout_s, .max_batch = (size_t)c->api_max_batch,
+		.request_timeout_s = (unsigned)c->api_request_timeout_s,
 		.model_path = c->score_model, .cap_prior = c->score_cap_prior,
 	};
 

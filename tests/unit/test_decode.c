@@ -587,7 +587,9 @@ static void test_bad_account_ids(void **state)
 	(void)state;
 	static const char *const bad[] = { "abc", "../../etc/passwd", "12\\n34", "0123",
 					   "18446744073709551616", "did:", "did:plc", "did::x",
-					   "did:PLC:x", "12\\u000034", "" /* the long one */ };
+					   "did:PLC:x", "12\\u000034",
+					   "did:web:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example",
+					   "" /* the long one */ };
 	const size_t n_bad = sizeof(bad) / sizeof(bad[0]);
 	struct coll c;
 	struct bw_decoder *d = new_dec(&c, 1 << 16, 64, BW_TIME_NONE);
