@@ -551,30 +551,47 @@ static void test_slow_clients_bounded(void **state)
 	close(a), close(b), close(c);
 }
 
-/* Regression (issue 20): a client trickling header bytes faster than the idle
- * timeout (1 s) is still closed at the whole-request deadline (2 s). */
-static void test_request_deadline(void **state)
+/* Seconds until the server closes a connection that sends `head` at once (may
+ * be "") and then `trickle` one byte every 300 ms. */
+static double trickle_until_closed(uint16_t port, const char *head, const char *trickle)
 {
-	(void)state;
-	uint16_t port = api_server_port(W.auth);
-	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ";
 	struct timespec t0, t1;
 	int fd, closed = 0;
 
-	usleep(1200000); /* earlier tests' connections have timed out */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	fd = raw_connect(port);
-	for (size_t i = 0; i < sizeof(req) - 1 && !closed; i++) {
-		if (send(fd, req + i, 1, MSG_NOSIGNAL) != 1)
+	if (*head)
+		assert_int_equal(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+	for (size_t i = 0; trickle[i] && !closed; i++) {
+		if (send(fd, trickle + i, 1, MSG_NOSIGNAL) != 1)
 			break;
 		closed = closed_within(fd, 300);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	assert_true(closed);
-	if (secs < 1.8 || secs > 3.5)
-		fail_msg("closed after %.2f s, expected the 2 s request deadline", secs);
 	close(fd);
+	assert_true(closed);
+	return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+/* Regression (issue 20): a client trickling header (or body) bytes faster than
+ * the idle timeout (1 s) is still closed at the whole-request deadline (2 s). */
+static void test_request_deadline(void **state)
+{
+	(void)state;
+	uint16_t port = api_server_port(W.auth);
+	static const char slow[] = "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: aaaaaaaaaaaaa";
+	static const char post[] = "POST /v1/accounts:lookup HTTP/1.1\r\nHost: t\r\n"
+				   "Authorization: Bearer s3cret\r\nContent-Type: application/json\r\n"
+				   "Content-Length: 100\r\n\r\n";
+	double secs;
+
+	usleep(1200000); /* earlier tests' connections have timed out */
+	secs = trickle_until_closed(port, "", slow);
+	if (secs < 1.8 || secs > 3.5)
+		fail_msg("slow headers closed after %.2f s, expected the 2 s request deadline", secs);
+	secs = trickle_until_closed(port, post, "{\"ids\":[\"1000\"]}                       ");
+	if (secs < 1.8 || secs > 3.5)
+		fail_msg("slow body closed after %.2f s, expected the 2 s request deadline", secs);
 }
 
 /* Regression (issue 20): %00 cut the id short (200 for account 1000), a
