@@ -162,7 +162,13 @@ static int on_unit(const struct ingest_unit *u, void *opaque)
 /* Sleep ms in short slices; false when a stop was requested meanwhile. */
 static bool wait_ms(struct ingest_ctx *c, int64_t ms)
 {
-	int64_t until = bw_time_mono_ms() + ms;
+	int64_t until;
+
+	/* the ladder's waits are bounded by config; this keeps the sum below
+	 * from overflowing whatever reaches it */
+	if (ms > INGEST_HINT_MAX_MS)
+		ms = INGEST_HINT_MAX_MS;
+	until = bw_time_mono_ms() + ms;
 
 	while (!*c->stop) {
 		int64_t left = until - bw_time_mono_ms();
