@@ -53,6 +53,9 @@ def main():
     need = a.idle + a.slow + 64
     if soft < need:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, need), hard))
+    if hard < need:  # a smaller file limit: fewer idle clients, said aloud
+        a.idle = max(0, hard - a.slow - 64)
+        print("note: file limit %d: %d idle connections" % (hard, a.idle))
 
     sel = selectors.DefaultSelector()
     slow = {}      # socket -> header bytes sent
