@@ -22,7 +22,7 @@ bool bw_redact_is_secret_name(const char *name, size_t len)
 {
 	static const char *const words[] = { "password", "passwd", "secret", "token",
 					     "credential", "signature", "apikey", "api_key",
-					     "api-key", "private", "session", "auth" };
+					     "api-key", "private", "key.pem", "auth" };
 	static const char *const exact[] = { "key", "sig", "pass", "pwd" };
 
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)

@@ -19,7 +19,9 @@
  * True when `name` (a config key or a query parameter name, ASCII
  * case-insensitive) names a secret: it contains "password", "passwd", "secret",
  * "token", "credential", "signature", "apikey", "api_key", "api-key",
- * "private", "session" or "auth", or is "key", "sig", "pass" or "pwd".
+ * "private", "key.pem" (librdkafka's ssl.key.pem holds a private key) or "auth",
+ * or is "key", "sig", "pass" or "pwd" (not "session": the
+ * session.timeout.ms of librdkafka is no secret).
  */
 bool bw_redact_is_secret_name(const char *name, size_t len);
 

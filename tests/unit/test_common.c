@@ -352,6 +352,9 @@ static void test_redact_url(void **state)
 	assert_true(bw_redact_is_secret_name("ingest.bearer_token", 19));
 	assert_false(bw_redact_is_secret_name("bootstrap.servers", 17));
 	assert_false(bw_redact_is_secret_name("ssl.key.location", 16));
+	assert_true(bw_redact_is_secret_name("ssl.key.pem", 11));
+	assert_false(bw_redact_is_secret_name("ssl.ca.pem", 10));
+	assert_false(bw_redact_is_secret_name("session.timeout.ms", 18));
 }
 
 int main(void)

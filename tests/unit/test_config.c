@@ -200,6 +200,7 @@ static void test_dump_masks_secrets(void **state)
 	assert_int_equal(cfg_set(cfg, "kafka.sasl.password", "hunter3", "test", err, sizeof(err)), 0);
 	assert_int_equal(cfg_set(cfg, "kafka.ssl.key.password", "hunter4", "test", err, sizeof(err)), 0);
 	assert_int_equal(cfg_set(cfg, "kafka.sasl.username", "bob", "test", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(cfg, "kafka.session.timeout.ms", "6000", "test", err, sizeof(err)), 0);
 	assert_int_equal(cfg_set(cfg, "ingest.source", "https://u:hunter5@h/s?access_token=hunter6&a=1",
 				 "test", err, sizeof(err)), 0);
 	FILE *f = open_memstream(&buf, &len);
@@ -210,6 +211,7 @@ static void test_dump_masks_secrets(void **state)
 	assert_non_null(strstr(buf, "kafka.sasl.password = ********\n"));
 	assert_non_null(strstr(buf, "kafka.ssl.key.password = ********\n"));
 	assert_non_null(strstr(buf, "kafka.sasl.username = bob\n"));
+	assert_non_null(strstr(buf, "kafka.session.timeout.ms = 6000\n")); /* no secret */
 	assert_non_null(strstr(buf, "ingest.source = https://***@h/s?access_token=***&a=1\n"));
 	assert_non_null(strstr(buf, "ingest.bearer_token = \n")); /* unset stays visibly empty */
 	assert_non_null(strstr(buf, "ingest.topic = posts\n"));
