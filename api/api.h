@@ -22,6 +22,7 @@
 struct bw_store;
 
 #define API_MAX_ARGS 32 /* query parameters kept per request; more is a 400 */
+#define API_REQUEST_TIMEOUT_DEFAULT 10 /* seconds for a whole request to arrive */
 
 struct api_opts {
 	const char *listen;     /* "HOST:PORT" (port 0 = any free port) */
@@ -30,6 +31,7 @@ struct api_opts {
 	size_t max_body;        /* request body cap in bytes (413 past it) */
 	unsigned conn_limit;    /* concurrent connections accepted */
 	unsigned timeout_s;     /* idle connection timeout */
+	unsigned request_timeout_s; /* whole-request deadline (0 = API_REQUEST_TIMEOUT_DEFAULT) */
 	size_t max_batch;       /* most ids + names in one POST /v1/accounts:lookup */
 	const char *model_path; /* model for explain and the Botometer routes; NULL/"" = none */
 	double cap_prior;       /* prior share of bots for CAP (score.cap_prior) */
@@ -44,6 +46,7 @@ struct api_request {
 	const char *arg_values[API_MAX_ARGS];  /* their values ("" when bare) */
 	bool too_many_args;                    /* more than API_MAX_ARGS were sent */
 	const char *authorization;             /* Authorization header or NULL */
+	const char *content_type;              /* Content-Type header or NULL */
 	const char *api_key;                   /* X-RapidAPI-Key header or NULL (Botometer clients) */
 	const char *body;                      /* request body (not NUL-terminated) or NULL */
 	size_t body_len;                       /* its length */

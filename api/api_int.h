@@ -6,12 +6,13 @@
 #define BW_API_INT_H
 
 #include <jansson.h>
+#include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "api.h"
 
-struct MHD_Daemon;
+struct api_guard;
 struct bw_metric;
 struct clf_model;
 
@@ -27,7 +28,6 @@ struct api_model {
 struct api_model *api_model_load(const char *path, char *errstr, size_t errlen);
 void api_model_free(struct api_model *m);
 
-#define API_MAX_ID 128   /* longest account id accepted */
 #define API_MAX_NAME 64  /* longest screen name accepted */
 
 struct api_server {
@@ -38,11 +38,33 @@ struct api_server {
 	bool has_token;                 /* a bearer token is required */
 	unsigned char token_hash[32];   /* SHA-256 of the token (compared in constant time) */
 	struct MHD_Daemon *daemon;      /* running daemon or NULL */
+	struct api_guard *guard;        /* request deadline and eviction (owned) */
 	struct bw_metric *m_requests;   /* botwatch_api_requests_total{route,status} */
 	struct bw_metric *m_latency;    /* botwatch_api_request_duration_seconds{route,status} */
 	struct bw_metric *m_lookups;    /* botwatch_api_lookups_total{result} */
 	struct bw_metric *m_accounts;   /* botwatch_store_accounts */
 };
+
+/*
+ * The connection guard (api_guard.c): a whole-request deadline and eviction of
+ * the longest-waiting connection at the connection limit. api_guard_new() takes
+ * the worker thread count, api.connection_limit and the deadline in seconds (0 =
+ * the default); NULL when out of memory. api_guard_start() starts the deadline
+ * sweeper (0 or -1). api_guard_notify() is libmicrohttpd's
+ * MHD_OPTION_NOTIFY_CONNECTION callback (cls = the guard). A request is
+ * received (headers and body) when it is dispatched, and done when libmicrohttpd
+ * reports it complete; between done and the next received the connection waits
+ * again. api_guard_free() accepts NULL; call it after the daemon has stopped.
+ */
+struct api_guard *api_guard_new(unsigned threads, unsigned conn_limit, unsigned deadline_s);
+int api_guard_start(struct api_guard *g);
+void api_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+		      enum MHD_ConnectionNotificationCode code);
+void api_guard_free(struct api_guard *g);
+/* The libmicrohttpd connection limit that gives each worker one spare slot. */
+unsigned api_guard_mhd_limit(const struct api_guard *g);
+void api_guard_request_received(struct api_guard *g, struct MHD_Connection *conn);
+void api_guard_request_done(struct api_guard *g, struct MHD_Connection *conn);
 
 /* A growable byte buffer for response bodies (capped at `cap` bytes). */
 struct api_buf {
@@ -65,7 +87,10 @@ int api_error(struct api_response *resp, unsigned status, const char *fmt, ...)
 /* Take ownership of b->data as the body (application/json). */
 int api_buf_response(struct api_response *resp, unsigned status, struct api_buf *b);
 
-/* An account id: decimal digits without a leading zero (at most 20), or a DID. */
+/* True when s[0..n) is UTF-8 without NUL bytes. */
+bool api_utf8_valid(const char *s, size_t n);
+/* An account id as bw_account_id_valid() (post.h) defines it: decimal digits
+ * without a leading zero (at most 20, within 64 bits), or a DID. */
 bool api_valid_id(const char *s);
 /* A screen name: 1..API_MAX_NAME of [A-Za-z0-9_.@-] (a leading '@' is stripped first). */
 bool api_valid_name(const char *s);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api_int.h"
 #include "bw_err.h"
@@ -82,8 +83,9 @@ static bool authorized(const struct api_server *srv, const struct api_request *r
 
 	if (!srv->has_token)
 		return true;
-	if (req->authorization && strncmp(req->authorization, "Bearer ", 7) == 0)
-		tok = req->authorization + 7;
+	/* RFC 7235: the scheme is case-insensitive, then one or more spaces */
+	if (req->authorization && strncasecmp(req->authorization, "Bearer ", 7) == 0)
+		tok = req->authorization + 7 + strspn(req->authorization + 7, " ");
 	else if (req->api_key)
 		tok = req->api_key;
 	if (!tok)
@@ -128,6 +130,45 @@ static int route_models(struct api_server *srv, struct api_response *resp)
 	return api_json_response(resp, 200, json_pack("{s:o}", "models", models));
 }
 
+/*
+ * A 400 in resp (returns true) when the path or a query parameter holds "%00"
+ * (a NUL byte, kept escaped by the server's unescaper) or is not UTF-8: such a
+ * value would be cut short or could not even be echoed in a JSON error.
+ */
+static bool bad_request_text(const struct api_request *req, struct api_response *resp)
+{
+	const char *what = NULL;
+
+	if (strstr(req->path, "%00"))
+		what = "a NUL byte (%00) in the path";
+	else if (!api_utf8_valid(req->path, strlen(req->path)))
+		what = "a path that is not UTF-8";
+	for (size_t i = 0; !what && i < req->n_args; i++) {
+		const char *k = req->arg_keys[i], *v = req->arg_values[i] ? req->arg_values[i] : "";
+		if (strstr(k, "%00") || strstr(v, "%00"))
+			what = "a NUL byte (%00) in a query parameter";
+		else if (!api_utf8_valid(k, strlen(k)) || !api_utf8_valid(v, strlen(v)))
+			what = "a query parameter that is not UTF-8";
+	}
+	if (!what)
+		return false;
+	api_error(resp, 400, "bad request: %s", what);
+	return true;
+}
+
+/* No Content-Type (taken as JSON) or application/json, with parameters or not. */
+static bool json_content_type(const char *ct)
+{
+	static const char json[] = "application/json";
+	size_t n = sizeof(json) - 1;
+
+	if (!ct)
+		return true;
+	ct += strspn(ct, " \t");
+	return strncasecmp(ct, json, n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+}
+
 int api_handle(struct api_server *srv, const struct api_request *req, struct api_response *resp)
 {
 	char param[API_MAX_PARAM + 1];
@@ -136,6 +177,8 @@ int api_handle(struct api_server *srv, const struct api_request *req, struct api
 	bool head;
 
 	*resp = (struct api_response){ .status = 500, .route = "unmatched" };
+	if (bad_request_text(req, resp))
+		return resp->status == 400 ? 0 : BW_ENOMEM;
 	if (r == R_NONE)
 		return api_error(resp, 404, "no such route: %.200s", req->path);
 	rt = &routes[r];
@@ -148,6 +191,9 @@ int api_handle(struct api_server *srv, const struct api_request *req, struct api
 		return api_error(resp, 405, "method %.16s not allowed on %s (allowed: %s)",
 				 req->method, rt->tmpl, resp->allow);
 	}
+	if (req->body_len && strcmp(rt->method, "POST") == 0 && !json_content_type(req->content_type))
+		return api_error(resp, 415, "Content-Type '%.64s' not supported: send application/json",
+				 req->content_type);
 	if (req->body_too_large)
 		return api_error(resp, 413, "request body over api.max_body_bytes (%zu bytes)",
 				 srv->opts.max_body);

@@ -120,12 +120,15 @@ static enum MHD_Result dispatch(struct api_server *srv, struct MHD_Connection *c
 	};
 	struct api_response resp;
 
+	api_guard_request_received(srv->guard, conn);
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &req);
 	if (srv->has_token) {
 		req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 								 MHD_HTTP_HEADER_AUTHORIZATION);
 		req.api_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-RapidAPI-Key");
 	}
+	req.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							MHD_HTTP_HEADER_CONTENT_TYPE);
 	api_handle(srv, &req, &resp);
 	ctx->route = resp.route;
 	ctx->status = resp.status;
@@ -155,6 +158,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	if (*upload_size) {
+		/* (the body still counts against the request deadline) */
 		if (!ctx->too_large && ctx->body.len + *upload_size <= srv->opts.max_body) {
 			if (!api_buf_append(&ctx->body, upload_data, *upload_size))
 				return MHD_NO;
@@ -179,10 +183,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct timespec t1;
 	char status[16];
 
-	(void)conn;
 	(void)toe;
 	if (!ctx)
 		return;
+	api_guard_request_done(srv->guard, conn);
 	if (ctx->route) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		double secs = (double)(t1.tv_sec - ctx->t0.tv_sec) +
@@ -197,6 +201,45 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decode the path and each query key and value in place (libmicrohttpd's
+ * MHD_OPTION_UNESCAPE_CALLBACK); returns the new length. "%00" is left as the
+ * three characters "%00" — decoded, the NUL would end the C string and cut the
+ * value short (`/v1/accounts/1%00junk` read as account 1) — and api_handle()
+ * refuses any path or parameter containing it with a 400.
+ */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *w = s;
+	const char *r = s;
+
+	(void)cls;
+	(void)conn;
+	while (*r) {
+		int hi, lo;
+		if (r[0] == '%' && (hi = hex_digit(r[1])) >= 0 && (lo = hex_digit(r[2])) >= 0 &&
+		    (hi || lo)) {
+			*w++ = (char)(hi * 16 + lo);
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
 /* libmicrohttpd's messages into our log; `fmt` is libmicrohttpd's own format. */
 __attribute__((format(printf, 2, 0)))
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -209,7 +252,12 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
-	BW_WARN("http: %s", msg);
+	/* a client that goes away (or that the guard drops) is routine and, under
+	 * a flood, one line per connection: debug only (the guard counts drops) */
+	if (strstr(msg, "closed") || strstr(msg, "closure"))
+		BW_DEBUG("http: %s", msg);
+	else
+		BW_WARN("http: %s", msg);
 }
 
 /* ---------------------------------------------------------------------------- */
@@ -257,6 +305,12 @@ struct api_server *api_server_new(struct bw_store *st, const struct api_opts *op
 			BW_WARN("no model at %s: explain and the Botometer routes answer 503",
 				opts->model_path);
 	}
+	if (!(srv->guard = api_guard_new(opts->threads, opts->conn_limit,
+					 opts->request_timeout_s))) {
+		api_server_free(srv);
+		bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+		return NULL;
+	}
 	srv->m_requests = bw_counter("botwatch_api_requests_total",
 				     "API requests answered, by route template and HTTP status.",
 				     "route,status");
@@ -285,6 +339,12 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, char *e
 	if (!colon || colon == listen || !colon[1] || (size_t)(colon - listen) >= sizeof(host))
 		return bw_seterr(errstr, errlen, BW_EINVAL, "listen address '%s': expected HOST:PORT",
 				 listen);
+	/* getaddrinfo() takes "99999" and keeps its low 16 bits (a random port) */
+	if (strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 5 ||
+	    strtol(colon + 1, NULL, 10) > 65535)
+		return bw_seterr(errstr, errlen, BW_EINVAL,
+				 "listen address '%s': port '%.16s' is not a number from 0 to 65535",
+				 listen, colon + 1);
 	hl = (size_t)(colon - listen);
 	memcpy(host, listen, hl);
 	host[hl] = '\0';
@@ -321,13 +381,20 @@ int api_server_start(struct api_server *srv, char *errstr, size_t errlen)
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_ARRAY, pool,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)srv->opts.conn_limit,
+		MHD_OPTION_CONNECTION_LIMIT, api_guard_mhd_limit(srv->guard),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)srv->opts.timeout_s,
+		MHD_OPTION_NOTIFY_CONNECTION, api_guard_notify, srv->guard,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 		MHD_OPTION_END);
 	if (!srv->daemon)
 		return bw_seterr(errstr, errlen, BW_EHTTP, "cannot listen on %s: %s", srv->listen,
 				 errno ? strerror(errno) : "libmicrohttpd refused to start");
+	if (api_guard_start(srv->guard)) {
+		MHD_stop_daemon(srv->daemon);
+		srv->daemon = NULL;
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "cannot start the request-deadline thread");
+	}
 	return 0;
 }
 
@@ -347,6 +414,7 @@ void api_server_free(struct api_server *srv)
 		return;
 	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon);
+	api_guard_free(srv->guard); /* after the daemon: it reported every close */
 	api_model_free(srv->model);
 	free(srv->listen);
 	free(srv);

@@ -11,6 +11,7 @@
 
 #include "api_int.h"
 #include "bw_err.h"
+#include "post.h"
 
 #define CT_JSON "application/json"
 
@@ -82,40 +83,71 @@ int api_json_response(struct api_response *resp, unsigned status, json_t *v)
 	return api_buf_response(resp, status, &b);
 }
 
+/* Length of the UTF-8 sequence at s (n bytes left), or 0 when it is not one
+ * (overlong forms, surrogates and values past U+10FFFF are not). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len;
+	unsigned cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		len = 2, cp = c & 0x1F;
+	else if (c >= 0xE0 && c <= 0xEF)
+		len = 3, cp = c & 0x0F;
+	else if (c >= 0xF0 && c <= 0xF4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3F);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+		return 0;
+	return len;
+}
+
+bool api_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0, k; i < n; i += k)
+		if (!(k = utf8_seq(p + i, n - i)) || p[i] == 0)
+			return false;
+	return true;
+}
+
 int api_error(struct api_response *resp, unsigned status, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
+	size_t n;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* echoed client text may be cut mid-character or not be UTF-8 at all:
+	 * replace each bad byte with '?' so the JSON error can always be built */
+	n = strlen(msg);
+	for (size_t i = 0, k; i < n; i += k)
+		if (!(k = utf8_seq((unsigned char *)msg + i, n - i))) {
+			msg[i] = '?';
+			k = 1;
+		}
 	return api_json_response(resp, status,
 				 json_pack("{s:s, s:s}", "status", "error", "error", msg));
 }
 
 bool api_valid_id(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > API_MAX_ID)
-		return false;
-	if (strncmp(s, "did:", 4) == 0) {
-		if (n == 4)
-			return false;
-		for (const char *p = s + 4; *p; p++)
-			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			      (*p >= '0' && *p <= '9') || *p == ':' || *p == '.' || *p == '_' ||
-			      *p == '-'))
-				return false;
-		return true;
-	}
-	if (n > 20 || (s[0] == '0' && n > 1))
-		return false;
-	for (const char *p = s; *p; p++)
-		if (*p < '0' || *p > '9')
-			return false;
-	return true;
+	return bw_account_id_valid(s); /* the decoder's rule: what ingest keeps, we look up */
 }
 
 bool api_valid_name(const char *s)

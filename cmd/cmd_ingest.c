@@ -18,6 +18,7 @@
 
 #include "bw_err.h"
 #include "bw_log.h"
+#include "bw_redact.h"
 #include "bw_time.h"
 #include "cfg.h"
 #include "commands.h"
@@ -43,7 +44,9 @@ struct ingest_ctx {
 	volatile sig_atomic_t *stop; /* borrowed stop flag */
 	struct ingest_sink *sink;    /* producer */
 	struct bw_decoder *dec;      /* decoder */
-	const char *source;          /* label for DLQ records (URL, path or "-") */
+	const char *source;          /* label for DLQ records and logs (URL with its
+				      * credentials redacted, path or "-") */
+	char source_buf[8192];       /* storage for the redacted source */
 	uint64_t unit_no;            /* units seen on the stream */
 	int fatal;                   /* first fatal error (sink), 0 if none */
 	char err[512];               /* its message */
@@ -159,7 +162,13 @@ static int on_unit(const struct ingest_unit *u, void *opaque)
 /* Sleep ms in short slices; false when a stop was requested meanwhile. */
 static bool wait_ms(struct ingest_ctx *c, int64_t ms)
 {
-	int64_t until = bw_time_mono_ms() + ms;
+	int64_t until;
+
+	/* the ladder's waits are bounded by config; this keeps the sum below
+	 * from overflowing whatever reaches it */
+	if (ms > INGEST_HINT_MAX_MS)
+		ms = INGEST_HINT_MAX_MS;
+	until = bw_time_mono_ms() + ms;
 
 	while (!*c->stop) {
 		int64_t left = until - bw_time_mono_ms();
@@ -194,7 +203,7 @@ static enum ingest_retry_cause account_attempt(const struct ingest_stream_result
 
 static int run_stream(struct ingest_ctx *c, const struct ingest_stream_req *req)
 {
-	char auth[4096], ua[64];
+	char auth[4096], ua[64], shown[sizeof(req->url)];
 	const char *headers[2] = { NULL, NULL };
 	struct ingest_stream_backoff b;
 	struct ingest_stream_result res;
@@ -208,6 +217,7 @@ static int run_stream(struct ingest_ctx *c, const struct ingest_stream_req *req)
 	const struct bw_config *cfg = c->cfg;
 
 	snprintf(ua, sizeof(ua), "botwatch/%s", BW_VERSION);
+	bw_redact_url(req->url, shown, sizeof(shown)); /* never log credentials */
 	ingest_stream_backoff_init(&b, cfg->backoff_tcp_step_ms, cfg->backoff_tcp_max_ms,
 				   cfg->backoff_http_initial_ms, cfg->backoff_http_max_ms,
 				   cfg->backoff_rate_initial_ms, cfg->backoff_rate_max_ms);
@@ -216,7 +226,7 @@ static int run_stream(struct ingest_ctx *c, const struct ingest_stream_req *req)
 		if (rc)
 			return rc;
 		headers[0] = auth[0] ? auth : NULL;
-		BW_INFO("connecting to %s", req->url);
+		BW_INFO("connecting to %s", shown);
 		if ((rc = ingest_stream_connect(&o, &res)))
 			return bw_seterr(c->err, sizeof(c->err), rc, "cannot set up the request");
 		if (res.established)
@@ -227,7 +237,7 @@ static int run_stream(struct ingest_ctx *c, const struct ingest_stream_req *req)
 		if (wait < 0)
 			return bw_seterr(c->err, sizeof(c->err), BW_EHTTP,
 					 "HTTP %ld from %s is not retried (fix the request)", res.status,
-					 req->url);
+					 shown);
 		BW_INFO("reconnecting in %lld ms", (long long)wait);
 		ingest_metrics_backoff(wait);
 		if (!wait_ms(c, wait))
@@ -345,6 +355,7 @@ static int ingest_run(struct ingest_ctx *c)
 int ingest_job_run(const struct bw_config *cfg, volatile sig_atomic_t *stop)
 {
 	struct ingest_ctx c = { .cfg = cfg, .stop = stop, .source = cfg->ingest_source };
+	c.source = bw_redact_url(cfg->ingest_source, c.source_buf, sizeof(c.source_buf));
 	struct bw_decode_opts dopts = { .max_unit_bytes = (size_t)cfg->ingest_max_line_bytes,
 					.max_depth = (int)cfg->ingest_max_depth,
 					.probe_time_ms = BW_TIME_NONE, .on_post = on_post,

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "bw_err.h"
+#include "bw_redact.h"
 #include "cfg.h"
 #include "commands.h"
 
@@ -87,7 +88,8 @@ static int exchange(const struct bw_config *cfg, const char *url, const char *po
 	CURLcode cc = curl_easy_perform(e);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
 	if (cc != CURLE_OK) {
-		fprintf(stderr, "botwatch rules: %s: %s\n", url,
+		char shown[2048]; /* the URL without credentials */
+		fprintf(stderr, "botwatch rules: %s: %s\n", bw_redact_url(url, shown, sizeof(shown)),
 			b.over ? "response over 1 MiB" : errbuf[0] ? errbuf : curl_easy_strerror(cc));
 	} else if (!(*out = json_loadb(b.data ? b.data : "", b.len, 0, &je))) {
 		fprintf(stderr, "botwatch rules: HTTP %ld with a body that is not JSON: %s\n", status,

@@ -80,6 +80,7 @@ static int serve_run(struct bw_config *cfg, const char *port_file)
 		.listen = cfg->api_listen, .token = cfg->api_token,
 		.threads = (unsigned)cfg->api_threads, .max_body = (size_t)cfg->api_max_body_bytes,
 		.conn_limit = (unsigned)cfg->api_conn_limit, .timeout_s = (unsigned)cfg->api_timeout_s,
+		.request_timeout_s = (unsigned)cfg->api_request_timeout_s,
 		.max_batch = (size_t)cfg->api_max_batch,
 		.cap_prior = cfg->score_cap_prior,
 	};

@@ -39,7 +39,8 @@ int bw_time_parse_any(const char *s, size_t len, int64_t *ms);
  */
 char *bw_time_format(int64_t ms, char *buf, size_t len);
 
-/* Wall-clock now in ms (for logs and metrics only; never for features). */
+/* Wall-clock now in ms (for logs and metrics only; never for features — the
+ * decoder's one other use is its sanity bound on future-dated posts). */
 int64_t bw_time_now_ms(void);
 
 /* Monotonic clock in ms (for timeouts and back-off). */

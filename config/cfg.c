@@ -11,8 +11,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "bw_err.h"
+#include "bw_redact.h"
 #include "bw_fs.h"
 
 #define OFF(f) offsetof(struct bw_config, f)
@@ -208,7 +210,11 @@ static const struct cfg_entry table[] = {
 	{ "api.connection_limit", CFG_INT, OFF(api_conn_limit), 1, 1000000, "1024", NULL, 0,
 	  "Concurrent connections accepted." },
 	{ "api.timeout_s", CFG_INT, OFF(api_timeout_s), 1, 3600, "30", NULL, 0,
-	  "Idle connection timeout." },
+	  "Idle timeout: a connection with no traffic for this long is closed." },
+	{ "api.request_timeout_s", CFG_INT, OFF(api_request_timeout_s), 1, 3600, "10", NULL, 0,
+	  "Whole-request deadline: a connection that has not delivered a complete request "
+	  "(headers and body) this long after it opened, or after its previous response, is "
+	  "closed however steadily it sends (slowloris)." },
 	{ "api.max_batch", CFG_INT, OFF(api_max_batch), 1, 100000, "1000", NULL, 0,
 	  "Most ids in one POST /v1/accounts:lookup." },
 };
@@ -410,6 +416,54 @@ struct load_ctx {
 	char msg[512];   /* first error message (without file:line) */
 };
 
+/* The line reader behind inih: one call per line of the file, so inih's line
+ * numbers stay right (with fgets a line longer than inih's buffer was split and
+ * counted twice), and a line inih cannot hold whole or one holding a NUL byte
+ * (which would silently end the value) stops the parse with its line named. */
+struct line_reader {
+	FILE *f;         /* the file (borrowed) */
+	char *buf;       /* getline's buffer (owned) */
+	size_t cap;      /* its size */
+	int line;        /* lines read so far */
+	int rc;          /* 0, or why reading stopped early */
+	char msg[160];   /* then the message (without file:line) */
+};
+
+static char *read_line(char *str, int num, void *stream)
+{
+	struct line_reader *r = stream;
+	ssize_t n;
+
+	if (r->rc)
+		return NULL;
+	errno = 0;
+	if ((n = getline(&r->buf, &r->cap, r->f)) < 0) {
+		if (ferror(r->f)) {
+			r->rc = BW_EIO;
+			r->line++;
+			snprintf(r->msg, sizeof(r->msg), ": cannot read: %s",
+				 strerror(errno ? errno : EIO));
+		}
+		return NULL;
+	}
+	r->line++;
+	while (n && (r->buf[n - 1] == '\n' || r->buf[n - 1] == '\r'))
+		n--;
+	if (memchr(r->buf, '\0', (size_t)n)) {
+		r->rc = BW_EPARSE;
+		snprintf(r->msg, sizeof(r->msg), ": a NUL byte in the line");
+	} else if (n >= num) {
+		r->rc = BW_EPARSE;
+		snprintf(r->msg, sizeof(r->msg), ": line of %zd bytes; at most %d are read", n,
+			 num - 1);
+	}
+	if (r->rc)
+		return NULL;
+	memcpy(str, r->buf, (size_t)n);
+	str[n] = '\0';
+	return str;
+}
+
 static int cfg_ini_line(void *user, const char *section, const char *name, const char *value)
 {
 	struct load_ctx *ctx = user;
@@ -431,8 +485,12 @@ int cfg_load_stream(struct bw_config *cfg, FILE *f, const char *name, char *errs
 		    size_t errlen)
 {
 	struct load_ctx ctx = { .cfg = cfg, .path = name };
-	int line = ini_parse_file(f, cfg_ini_line, &ctx);
+	struct line_reader r = { .f = f };
+	int line = ini_parse_stream(read_line, &r, cfg_ini_line, &ctx);
 
+	free(r.buf);
+	if (r.rc && (line == 0 || line >= r.line)) /* the reader stopped first */
+		return bw_seterr(errstr, errlen, r.rc, "%s:%d%s", name, r.line, r.msg);
 	if (line == 0)
 		return 0;
 	if (line < 0)
@@ -447,10 +505,17 @@ int cfg_load_stream(struct bw_config *cfg, FILE *f, const char *name, char *errs
 int cfg_load_file(struct bw_config *cfg, const char *path, char *errstr, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
+	struct stat st;
 	int rc;
 
 	if (!f)
 		return bw_seterr(errstr, errlen, BW_EIO, "%s: %s", path, strerror(errno));
+	/* a directory opens for reading on Linux and then reads as empty */
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		return bw_seterr(errstr, errlen, BW_EIO, "%s: is a directory, not a config file",
+				 path);
+	}
 	rc = cfg_load_stream(cfg, f, path, errstr, errlen);
 	fclose(f);
 	return rc;
@@ -465,9 +530,48 @@ static void env_name(const char *key, char *buf, size_t len)
 	buf[p] = '\0';
 }
 
+/* BOTWATCH_* variables that are not settings but are read by botwatch or its
+ * scripts (the config file; the data directory and demo output of tools/ and
+ * tests/). */
+static const char *const env_not_settings[] = { "BOTWATCH_CONFIG", "BOTWATCH_DATA",
+						"BOTWATCH_DEMO_OUT" };
+
+/* An error naming the first BOTWATCH_* variable that is no setting (a typo
+ * must not silently leave the default in force, as with --set). */
+static int check_env_names(char *errstr, size_t errlen)
+{
+	extern char **environ;
+	char name[128];
+
+	for (char **e = environ; e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+		size_t n = eq ? (size_t)(eq - *e) : strlen(*e);
+		bool known = false;
+		if (strncmp(*e, "BOTWATCH_", 9) != 0)
+			continue;
+		for (size_t i = 0; !known && i < sizeof(env_not_settings) / sizeof(*env_not_settings); i++)
+			known = strlen(env_not_settings[i]) == n && !strncmp(*e, env_not_settings[i], n);
+		for (size_t i = 0; !known && i < TABLE_LEN; i++) {
+			env_name(table[i].name, name, sizeof(name));
+			known = strlen(name) == n && !strncmp(*e, name, n);
+		}
+		if (!known)
+			return bw_seterr(errstr, errlen, BW_EINVAL,
+					 "environment %.*s: unknown variable (no setting is named so; "
+					 "see docs/CONFIG.md; kafka.* pass-through keys are set in the "
+					 "file or with --set)",
+					 (int)(n > 100 ? 100 : n), *e);
+	}
+	return 0;
+}
+
 int cfg_load_env(struct bw_config *cfg, char *errstr, size_t errlen)
 {
 	char name[128], origin[160];
+	int rc0;
+
+	if ((rc0 = check_env_names(errstr, errlen)))
+		return rc0;
 
 	for (size_t i = 0; i < TABLE_LEN; i++) {
 		const char *v;
@@ -626,18 +730,30 @@ int cfg_get_text(const struct bw_config *cfg, const char *key, char *buf, size_t
 	return 0;
 }
 
+/* The value to show for `name` in a dump: secret settings (flagged, or named
+ * like one: *password*, *secret*, *token*, ...) as "********", URLs with their
+ * credentials redacted (bw_redact.h). */
+static void dump_line(FILE *out, const char *prefix, const char *name, const char *v,
+		      bool secret)
+{
+	char shown[8192];
+
+	if ((secret || bw_redact_is_secret_name(name, strlen(name))) && v[0])
+		fprintf(out, "%s%s = ********\n", prefix, name);
+	else
+		fprintf(out, "%s%s = %s\n", prefix, name, bw_redact_url(v, shown, sizeof(shown)));
+}
+
 void cfg_dump(const struct bw_config *cfg, FILE *out)
 {
 	char v[4096];
 
 	for (size_t i = 0; i < TABLE_LEN; i++) {
 		cfg_get_text(cfg, table[i].name, v, sizeof(v));
-		if ((table[i].flags & CFG_SECRET) && v[0])
-			snprintf(v, sizeof(v), "********");
-		fprintf(out, "%s = %s\n", table[i].name, v);
+		dump_line(out, "", table[i].name, v, table[i].flags & CFG_SECRET);
 	}
 	for (size_t i = 0; i < cfg->n_kafka; i++)
-		fprintf(out, "kafka.%s = %s\n", cfg->kafka_keys[i], cfg->kafka_values[i]);
+		dump_line(out, "kafka.", cfg->kafka_keys[i], cfg->kafka_values[i], false);
 }
 
 static const char *type_name(const struct cfg_entry *e)
@@ -683,10 +799,20 @@ void cfg_write_markdown(FILE *out)
 		     "Settings come from, in rising precedence: the defaults below, the file named by "
 		     "`--config FILE` (or `$BOTWATCH_CONFIG`), environment variables, then "
 		     "`--set key=value` and command-specific flags. The file holds `key = value` lines; "
-		     "`#` and `;` start comments; lines are at most 200 bytes. Errors name the file and line. "
+		     "`#` and `;` start comments; a line holds at most 199 bytes — a longer one, or one "
+		     "holding a NUL byte, is an error naming its line, as is a directory given as the "
+		     "file. Errors name the file and line. Every `BOTWATCH_*` environment variable "
+		     "must name a setting (the column below; `BOTWATCH_CONFIG` names the file, and "
+		     "the scripts' `BOTWATCH_DATA` and `BOTWATCH_DEMO_OUT` are allowed): an unknown "
+		     "one is an error, as an unknown `--set` key is. "
 		     "Any other `kafka.*` key passes straight to librdkafka (e.g. `kafka.security.protocol`), "
 		     "validated by librdkafka when the file is loaded. Secrets are masked in "
-		     "`botwatch config --dump`.\n\n"
+		     "`botwatch config --dump`: the settings marked (secret) below, any setting "
+		     "(`kafka.*` ones included) whose name holds a secret word — `password`, `passwd`, "
+		     "`secret`, `token`, `credential`, `signature`, `apikey`, `private`, `key.pem`, "
+		     "`auth` (so `kafka.sasl.password`, `kafka.ssl.key.password`, `kafka.ssl.key.pem`, "
+		     "`kafka.sasl.oauthbearer.client.secret`) — and the credentials inside URL "
+		     "values (`user:pass@`, `access_token=`, see docs/INGEST.md).\n\n"
 		     "| key | type | default | range / choices | environment | description |\n"
 		     "|---|---|---|---|---|---|\n");
 	for (size_t i = 0; i < TABLE_LEN; i++) {
@@ -705,7 +831,7 @@ void cfg_write_markdown(FILE *out)
 }
 
 /* Write `text` as "# "-comment lines of at most ~78 columns (the file parser
- * reads lines of at most 200 bytes). */
+ * reads lines of at most 199 bytes). */
 static void comment_wrapped(FILE *out, const char *text)
 {
 	const char *p = text;

@@ -100,6 +100,7 @@ struct bw_config {
 	int64_t api_max_body_bytes;   /* api.max_body_bytes */
 	int64_t api_conn_limit;       /* api.connection_limit */
 	int64_t api_timeout_s;        /* api.timeout_s */
+	int64_t api_request_timeout_s;/* api.request_timeout_s */
 	int64_t api_max_batch;        /* api.max_batch */
 
 	/* librdkafka pass-through: kafka.* keys not in the table */

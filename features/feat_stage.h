@@ -112,11 +112,18 @@ int feat_update_encode(const struct feat_account *acc, const double *vec, unsign
 #define FEAT_EVID_TEXT 0x1u   /* profile text seen */
 #define FEAT_EVID_COUNTS 0x2u /* profile counts and creation time known */
 
-/* A decoded feature update; strings and the vector point into the message. */
+/* Longest user id and screen name a feature update carries, in bytes: any
+ * account id (BW_ACCOUNT_ID_MAX) and as long a name as the state keeps
+ * (FEAT_MAX_STR), so the streaming path never drops an account replay keeps
+ * (a name over 63 bytes made the update "malformed"). */
+#define FEAT_UPDATE_MAX_ID 63
+#define FEAT_UPDATE_MAX_NAME 1024
+
+/* A decoded feature update; the vector points into the message. */
 struct feat_update {
 	char schema_hash[17];     /* feature schema of the vector */
-	char user_id[64];         /* account id */
-	char screen_name[64];     /* latest screen name ("" when unknown) */
+	char user_id[FEAT_UPDATE_MAX_ID + 1];       /* account id */
+	char screen_name[FEAT_UPDATE_MAX_NAME + 1]; /* latest screen name ("" when unknown) */
 	uint64_t posts_seen;      /* distinct own posts */
 	int64_t last_event_ms;    /* latest own event time, BW_TIME_NONE */
 	bool has_evidence;        /* version >= 2: evidence and own_posts are set */

@@ -24,7 +24,12 @@
 #include "bw_codec.h"
 #include "bw_err.h"
 #include "bw_time.h"
+#include "feat_int.h"
 #include "feat_stage.h"
+#include "post.h"
+
+_Static_assert(FEAT_MAX_STR <= FEAT_UPDATE_MAX_NAME, "a kept screen name fits an update");
+_Static_assert(BW_ACCOUNT_ID_MAX <= FEAT_UPDATE_MAX_ID, "any account id fits an update");
 
 #define UPDATE_MAGIC 0xB8
 #define UPDATE_VERSION 3      /* written */

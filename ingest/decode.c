@@ -19,6 +19,7 @@
 static const char *const dlq_names[BW_DLQ__COUNT] = {
 	"invalid_json", "no_account_id", "too_large",   "too_deep",     "invalid_utf8",
 	"number_range", "bad_field",     "unknown_shape", "stream_error", "wrong_format",
+	"bad_account_id", "future_time",
 };
 
 static const char *const ctrl_names[BW_CTRL__COUNT] = {
@@ -140,6 +141,21 @@ void dec_dlq(struct bw_decoder *d, enum bw_dlq_reason r, const char *fmt, ...)
 /* Keep a profile record until its probe time is known (see ingest_decoder_finish()). */
 static int hold_profile(struct bw_decoder *d);
 
+/* `s` for a DLQ detail: at most n - 4 bytes, non-printable ASCII and
+ * non-ASCII bytes as '?', "..." when cut. */
+static void printable(const char *s, char *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 4 < n; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	if (s[i]) {
+		memcpy(out + i, "...", 3);
+		i += 3;
+	}
+	out[i] = '\0';
+}
+
 void dec_note_event(struct bw_decoder *d, int64_t ms)
 {
 	if (ms != BW_TIME_NONE && (d->max_event_ms == BW_TIME_NONE || ms > d->max_event_ms))
@@ -159,6 +175,22 @@ int dec_emit(struct bw_decoder *d, struct bw_post *p)
 	if (!p->author.id || !*p->author.id) {
 		dec_dlq(d, BW_DLQ_NO_ACCOUNT_ID, "%s%s%s has no author id", bw_post_kind_name(p->kind),
 			p->id ? " " : "", p->id ? p->id : "");
+		return 0;
+	}
+	if (!bw_account_id_valid(p->author.id)) {
+		char shown[48];
+		printable(p->author.id, shown, sizeof(shown));
+		dec_dlq(d, BW_DLQ_BAD_ACCOUNT_ID,
+			"author id '%s' (%zu bytes) is neither 1-20 decimal digits nor a DID", shown,
+			strlen(p->author.id));
+		return 0;
+	}
+	if (p->kind != BW_POST_PROFILE && p->created_at_ms != BW_TIME_NONE &&
+	    p->created_at_ms > bw_time_now_ms() + BW_DEC_MAX_FUTURE_MS) {
+		char when[40];
+		bw_time_format(p->created_at_ms, when, sizeof(when));
+		dec_dlq(d, BW_DLQ_FUTURE_TIME, "%s%s%s is dated %s, more than a day after the clock",
+			bw_post_kind_name(p->kind), p->id ? " " : "", p->id ? p->id : "", when);
 		return 0;
 	}
 	if (d->releasing && !(p->kind == BW_POST_PROFILE && p->created_at_ms == BW_TIME_NONE))

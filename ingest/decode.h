@@ -56,6 +56,8 @@ enum bw_dlq_reason {
 	BW_DLQ_UNKNOWN_SHAPE,    /* valid JSON of no shape botwatch knows */
 	BW_DLQ_STREAM_ERROR,     /* an in-stream error object (v2 "errors") */
 	BW_DLQ_WRONG_FORMAT,     /* a unit of another shape than ingest.format names */
+	BW_DLQ_BAD_ACCOUNT_ID,   /* an author id that is not one (bw_account_id_valid()) */
+	BW_DLQ_FUTURE_TIME,      /* a post dated more than BW_DEC_MAX_FUTURE_MS ahead */
 	BW_DLQ__COUNT
 };
 
@@ -99,6 +101,12 @@ struct bw_decode_stats {
 /* Return non-zero to stop decoding (the value is returned by the decode call). */
 typedef int (*bw_post_cb)(const struct bw_post *post, void *opaque);
 typedef void (*bw_dlq_cb)(const struct bw_dlq_rec *rec, void *opaque);
+
+/* How far past the decoder's wall clock a post's time may be (clock skew) before
+ * the post is dead-lettered as future_time, so it cannot drag the stream's
+ * event-time watermark (one post dated 9999 would hold every account's
+ * debounce open until then). */
+#define BW_DEC_MAX_FUTURE_MS (24LL * 3600 * 1000)
 
 struct bw_decode_opts {
 	size_t max_unit_bytes;   /* cap on one line/document (default 1 MiB) */

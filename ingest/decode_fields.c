@@ -58,17 +58,45 @@ const char *dx_str(struct bw_decoder *d, jd_val obj, const char *key)
 	return dx_str_v(d, jd_get(obj, key), key);
 }
 
+/*
+ * A JSON string that held \u0000 as a C string: each NUL becomes U+FFFD (the
+ * replacement character) so the text after it is kept — as a C string it would
+ * silently end there. NULL (with a fault) when the arena is full.
+ */
+static const char *nul_replaced(struct bw_decoder *d, const char *s, size_t len)
+{
+	static const char rep[] = "\xEF\xBF\xBD";
+	size_t nuls = 0, o = 0;
+	char *out;
+
+	for (size_t i = 0; i < len; i++)
+		nuls += s[i] == '\0';
+	if (!(out = dx_alloc(d, len + 2 * nuls + 1)))
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i]) {
+			out[o++] = s[i];
+		} else {
+			memcpy(out + o, rep, 3);
+			o += 3;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 const char *dx_str_v(struct bw_decoder *d, jd_val v, const char *key)
 {
 	const char *s;
+	size_t len;
 
 	switch (jd_type(v)) {
 	case JD_NONE:
 	case JD_NULL:
 		return NULL;
 	case JD_STRING:
-		jd_str(v, &s, NULL);
-		return s;
+		jd_str(v, &s, &len);
+		return memchr(s, '\0', len) ? nul_replaced(d, s, len) : s;
 	default:
 		dec_fault(d, BW_DLQ_BAD_FIELD, "field '%s' is not a string", key);
 		return NULL;
@@ -88,6 +116,8 @@ const char *dx_id_val(struct bw_decoder *d, jd_val v, const char *what)
 		return NULL;
 	case JD_STRING:
 		jd_str(v, &s, &len);
+		if (len && memchr(s, '\0', len))
+			return nul_replaced(d, s, len); /* then not a valid id: dead-lettered */
 		return len ? s : NULL;
 	case JD_INT:
 	case JD_UINT:
@@ -125,6 +155,7 @@ int64_t dx_count_v(struct bw_decoder *d, jd_val v, const char *key)
 	double f;
 	const char *s;
 	char *end;
+	size_t slen;
 	long long ll;
 
 	switch (jd_type(v)) {
@@ -142,10 +173,10 @@ int64_t dx_count_v(struct bw_decoder *d, jd_val v, const char *key)
 			return (int64_t)f;
 		break;
 	case JD_STRING: /* some archives quote counts */
-		jd_str(v, &s, NULL);
+		jd_str(v, &s, &slen);
 		errno = 0;
 		ll = strtoll(s, &end, 10);
-		if (end == s || *end) {
+		if (end == s || end != s + slen) { /* trailing text or a \u0000 */
 			dec_fault(d, BW_DLQ_BAD_FIELD, "count '%s' is not a number", key);
 			return -1;
 		}
@@ -210,6 +241,7 @@ int64_t dx_epoch_ms_v(struct bw_decoder *d, jd_val v, const char *key)
 {
 	const char *s;
 	char *end;
+	size_t slen;
 	long long ll;
 	int64_t x;
 
@@ -218,10 +250,10 @@ int64_t dx_epoch_ms_v(struct bw_decoder *d, jd_val v, const char *key)
 		jd_int(v, &x);
 		return x;
 	case JD_STRING:
-		jd_str(v, &s, NULL);
+		jd_str(v, &s, &slen);
 		errno = 0;
 		ll = strtoll(s, &end, 10);
-		if (end != s && !*end && !errno)
+		if (end != s && end == s + slen && !errno)
 			return ll;
 		dec_fault(d, BW_DLQ_BAD_FIELD, "'%s' is not epoch milliseconds", key);
 		return BW_TIME_NONE;

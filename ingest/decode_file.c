@@ -63,6 +63,21 @@ static bool rd_fill(struct rd *r)
 		r->eof = true;
 		return false;
 	}
+	if (n == 0 && r->gz) {
+		/* zlib reports a gzip stream cut before its trailer (or inside a
+		 * member) only here, as Z_BUF_ERROR at end of input: without this
+		 * check a truncated .gz would replay "successfully" */
+		int zerr;
+		gzerror(r->gz, &zerr);
+		if (zerr == Z_BUF_ERROR) {
+			snprintf(r->errmsg, sizeof(r->errmsg),
+				 "truncated gzip input: unexpected end of file (the data before "
+				 "the cut was decoded)");
+			r->err = BW_EIO;
+			r->eof = true;
+			return false;
+		}
+	}
 	r->pos = 0;
 	r->len = (size_t)n;
 	if (n == 0)

@@ -13,6 +13,33 @@
 static const char *const kind_names[] = { "original", "retweet", "reply",
 					  "quote",    "profile", "delete" };
 
+bool bw_account_id_valid(const char *id)
+{
+	size_t n = id ? strnlen(id, BW_ACCOUNT_ID_MAX + 1) : 0;
+	const char *p;
+
+	if (n == 0 || n > BW_ACCOUNT_ID_MAX)
+		return false;
+	if (strncmp(id, "did:", 4) == 0) {
+		for (p = id + 4; (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'); p++)
+			;
+		if (p == id + 4 || *p++ != ':' || !*p)
+			return false;
+		for (; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == ':' ||
+			      *p == '%' || *p == '-'))
+				return false;
+		return true;
+	}
+	if (n > 20 || (id[0] == '0' && n > 1))
+		return false;
+	for (p = id; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return n < 20 || strcmp(id, "18446744073709551615") <= 0; /* fits 64 bits */
+}
+
 const char *bw_post_kind_name(enum bw_post_kind kind)
 {
 	return (unsigned)kind < sizeof(kind_names) / sizeof(kind_names[0]) ? kind_names[kind] : "?";

@@ -119,6 +119,20 @@ const char *bw_post_kind_name(enum bw_post_kind kind);
 /* Parse a kind name; -1 when unknown. */
 int bw_post_kind_parse(const char *name);
 
+/* Longest account id (a DID; decimal ids are <= 20 digits): what the feature
+ * update and the scoring stage's account table hold. */
+#define BW_ACCOUNT_ID_MAX 63
+
+/*
+ * True when `id` is an account id botwatch keys accounts on (and the API can
+ * look up): 1..20 decimal digits without a leading zero (Twitter's id_str,
+ * Mastodon's account id, a 64-bit snowflake), or a DID — "did:", a method of
+ * lower-case letters and digits, ':', then [A-Za-z0-9._:%-] — of at most
+ * BW_ACCOUNT_ID_MAX bytes (Bluesky). Anything else ("abc", "../x", a 10,000-digit
+ * number, one holding a newline) is not.
+ */
+bool bw_account_id_valid(const char *id);
+
 /*
  * The record as a JSON object in the documented NDJSON shape (docs/POST.md).
  * Returns a new reference (caller json_decref()s) or NULL on allocation failure.

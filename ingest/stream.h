@@ -109,7 +109,8 @@ void ingest_stream_backoff_init(struct ingest_stream_backoff *b, int64_t tcp_ste
 /*
  * The wait before the next attempt after a failure of `cause`, in ms; -1 =
  * never retry. `reset_hint_ms` is the wait a rate-limit header asked for (or
- * -1): the wait is never shorter than it. A DROP returns 0 and clears the
+ * -1): the wait is never shorter than it, up to rate_max_ms (a server asking
+ * for longer is waited on for rate_max_ms, then asked again). A DROP returns 0 and clears the
  * ladder (the stream had been established).
  */
 int64_t ingest_stream_backoff_next(struct ingest_stream_backoff *b, enum ingest_retry_cause cause,
@@ -117,6 +118,20 @@ int64_t ingest_stream_backoff_next(struct ingest_stream_backoff *b, enum ingest_
 
 /* A stream was established (2xx response): clear the ladder. */
 void ingest_stream_backoff_established(struct ingest_stream_backoff *b);
+
+/* Longest wait a server's header can ask for (a day; the ladder then caps it at
+ * ingest.backoff.ratelimit_max_ms). */
+#define INGEST_HINT_MAX_MS INT64_C(86400000)
+
+/*
+ * The wait in ms asked for by one response header line (`line`, `n` bytes, no
+ * CRLF needed): `Retry-After: <seconds>` or `x-rate-limit-reset: <epoch
+ * seconds>` (less `now_ms`, wall clock). Huge values saturate instead of
+ * overflowing; the result is within [0, INGEST_HINT_MAX_MS]. -1 when the line
+ * is another header or its value is not decimal seconds (an HTTP-date
+ * Retry-After is not honoured: the ladder's own wait applies).
+ */
+int64_t ingest_stream_hint_ms(const char *line, size_t n, int64_t now_ms);
 
 /* Cause for an HTTP status (>= 300). */
 enum ingest_retry_cause ingest_stream_cause_for_status(long status);

@@ -58,6 +58,8 @@ int64_t ingest_stream_backoff_next(struct ingest_stream_backoff *b, enum ingest_
 	case INGEST_RETRY__COUNT:
 		return -1;
 	}
+	if (reset_hint_ms > b->rate_max_ms)
+		reset_hint_ms = b->rate_max_ms; /* bounded: a hostile header cannot park us */
 	if (reset_hint_ms > wait)
 		wait = reset_hint_ms;
 	return wait;

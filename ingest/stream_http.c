@@ -62,6 +62,40 @@ static bool header_is(const char *line, size_t n, const char *name, const char *
 	return true;
 }
 
+/* Seconds in a header value of decimal digits (spaces around), saturating at
+ * INT64_MAX / 1000 so a hostile value cannot overflow; -1 when not digits. */
+static int64_t hint_seconds(const char *v, size_t n)
+{
+	const int64_t sat = INT64_MAX / 1000;
+	int64_t x = 0;
+	size_t i = 0;
+
+	while (i < n && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	if (i == n || v[i] < '0' || v[i] > '9')
+		return -1;
+	for (; i < n && v[i] >= '0' && v[i] <= '9'; i++)
+		x = x > (sat - (v[i] - '0')) / 10 ? sat : x * 10 + (v[i] - '0');
+	while (i < n && isspace((unsigned char)v[i]))
+		i++;
+	return i == n ? x : -1;
+}
+
+int64_t ingest_stream_hint_ms(const char *line, size_t n, int64_t now_ms)
+{
+	const char *v;
+	size_t vn;
+	int64_t x, wait;
+
+	if (header_is(line, n, "retry-after", &v, &vn) && (x = hint_seconds(v, vn)) >= 0)
+		wait = x * 1000;
+	else if (header_is(line, n, "x-rate-limit-reset", &v, &vn) && (x = hint_seconds(v, vn)) >= 0)
+		wait = x * 1000 - now_ms; /* both within +-INT64_MAX / 1000 * 1000 */
+	else
+		return -1;
+	return wait < 0 ? 0 : wait > INGEST_HINT_MAX_MS ? INGEST_HINT_MAX_MS : wait;
+}
+
 static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 {
 	struct conn *c = ud;
@@ -77,13 +111,9 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 		c->res->status = left >= 3 ? (long)header_int(sp + 1, 3) : 0;
 		c->res->reset_hint_ms = -1;
 		c->is_sse = false;
-	} else if (header_is(buf, n, "retry-after", &v, &vn) && (x = header_int(v, vn)) >= 0) {
-		if (x * 1000 > c->res->reset_hint_ms)
-			c->res->reset_hint_ms = x * 1000;
-	} else if (header_is(buf, n, "x-rate-limit-reset", &v, &vn) && (x = header_int(v, vn)) >= 0) {
-		int64_t wait = x * 1000 - bw_time_now_ms();
-		if (wait > c->res->reset_hint_ms)
-			c->res->reset_hint_ms = wait > 0 ? wait : 0;
+	} else if ((x = ingest_stream_hint_ms(buf, n, bw_time_now_ms())) >= 0) {
+		if (x > c->res->reset_hint_ms)
+			c->res->reset_hint_ms = x;
 	} else if (header_is(buf, n, "content-type", &v, &vn)) {
 		while (vn && *v == ' ')
 			v++, vn--;

@@ -25,6 +25,7 @@
 #include "bw_fs.h"
 #include "bw_kafka.h"
 #include "bw_log.h"
+#include "bw_redact.h"
 #include "bw_time.h"
 #include "cfg.h"
 #include "clf.h"
@@ -83,11 +84,13 @@ static void *ingest_main(void *arg)
 			snprintf(r->ingest.err, sizeof(r->ingest.err), "%s", err);
 			break;
 		}
-		BW_INFO("run: ingesting %s", r->cfg->ingest_source);
+		char shown[8192]; /* the source without credentials */
+		bw_redact_url(r->cfg->ingest_source, shown, sizeof(shown));
+		BW_INFO("run: ingesting %s", shown);
 		if (ingest_job_run(r->cfg, &r->ingest.stop)) {
 			r->ingest.rc = BW_EKAFKA;
 			snprintf(r->ingest.err, sizeof(r->ingest.err),
-				 "ingest of %s failed (see its message above)", r->cfg->ingest_source);
+				 "ingest of %.400s failed (see its message above)", shown);
 		}
 	}
 	atomic_store(&r->ingest.done, 1);
@@ -282,6 +285,7 @@ static int start_api(struct run *r, char *errstr, size_t errlen)
 		.listen = c->api_listen, .token = c->api_token, .threads = (unsigned)c->api_threads,
 		.max_body = (size_t)c->api_max_body_bytes, .conn_limit = (unsigned)c->api_conn_limit,
 		.timeout_s = (unsigned)c->api_timeout_s, .max_batch = (size_t)c->api_max_batch,
+		.request_timeout_s = (unsigned)c->api_request_timeout_s,
 		.model_path = c->score_model, .cap_prior = c->score_cap_prior,
 	};
 

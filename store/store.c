@@ -103,11 +103,24 @@ static bool valid_key(const char *s, size_t *len)
 	return *len > 0 && *len <= BW_STORE_MAX_KEY;
 }
 
-/* ASCII lower-case copy of a screen name into buf (BW_STORE_MAX_KEY + 1 bytes). */
+/*
+ * ASCII lower-case copy of a screen name into buf (BW_STORE_MAX_KEY + 1 bytes).
+ * A name longer than BW_STORE_MAX_KEY bytes is cut there, back to the start of
+ * the UTF-8 character the cut falls in: the same key for writer and reader, so
+ * an over-long name (decoders keep far longer ones) is indexed rather than
+ * failing the whole transaction. False for NULL or "".
+ */
 static bool name_key(const char *name, char *buf, size_t *len)
 {
-	if (!valid_key(name, len))
+	if (!name || !(*len = strnlen(name, BW_STORE_MAX_KEY + 1)))
 		return false;
+	if (*len > BW_STORE_MAX_KEY) {
+		*len = BW_STORE_MAX_KEY;
+		while (*len && ((unsigned char)name[*len] & 0xC0) == 0x80)
+			(*len)--;
+		if (!*len)
+			return false;
+	}
 	for (size_t i = 0; i < *len; i++) {
 		char c = name[i];
 		buf[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
@@ -254,8 +267,7 @@ static int put_name(struct bw_store_txn *t, MDB_val *id, const char *name, char 
 	int rc;
 
 	if (!name_key(name, lower, &len))
-		return bw_seterr(errstr, errlen, BW_EINVAL, "screen name must be 1..%d bytes",
-				 BW_STORE_MAX_KEY);
+		return bw_seterr(errstr, errlen, BW_EINVAL, "empty screen name");
 	nk = (MDB_val){ len, lower };
 	rc = mdb_get(t->txn, t->st->id2name, id, &old);
 	if (rc == 0 && old.mv_size == len && memcmp(old.mv_data, lower, len) == 0 &&

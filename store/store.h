@@ -14,7 +14,9 @@
  *
  * Ordering: account ids that are all digits sort numerically and before any
  * other id (e.g. a DID), which sort bytewise; export cursors rely on this.
- * Ids are 1..BW_STORE_MAX_KEY bytes, as are screen names.
+ * Ids are 1..BW_STORE_MAX_KEY bytes. Screen names are indexed by their first
+ * BW_STORE_MAX_KEY bytes (cut at a UTF-8 character boundary), ASCII
+ * case-folded; the record keeps the whole name.
  */
 #ifndef BW_STORE_H
 #define BW_STORE_H

@@ -29,6 +29,11 @@ set +e
 "$BIN" serve --store "$tmp/store" --listen nonsense 2>"$tmp/err"; rc=$?
 set -e
 [ $rc -eq 1 ] && grep -q "expected HOST:PORT" "$tmp/err" || fail "bad listen: rc $rc $(cat "$tmp/err")"
+set +e
+"$BIN" serve --store "$tmp/store" --listen 127.0.0.1:99999 2>"$tmp/err"; rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "port '99999' is not a number from 0 to 65535" "$tmp/err" ||
+	fail "port out of range: rc $rc $(cat "$tmp/err")"
 
 # serve
 BOTWATCH_API_TOKEN=sekrit "$BIN" serve --store "$tmp/store" --listen 127.0.0.1:0 --set store.map_size_mb=16 \
@@ -48,7 +53,7 @@ grep -q '"user_id":"5003","screen_name":"user3"' <<<"$(c "${auth[@]}" "$url/v1/a
 [ "$(c "${auth[@]}" "$url/v1/accounts" | wc -l)" = 100 ] || fail "ndjson export count"
 [ "$(c "${auth[@]}" "$url/v1/accounts?format=csv&status=insufficient_data" | wc -l)" = 11 ] ||
 	fail "csv export: header + 10 insufficient_data rows"
-c "${auth[@]}" -X POST "$url/v1/accounts:lookup" -d '{"ids":["5001","1"],"screen_names":["USER2"]}' |
+c "${auth[@]}" -X POST "$url/v1/accounts:lookup" -H "Content-Type: application/json" -d '{"ids":["5001","1"],"screen_names":["USER2"]}' |
 	python3 -c 'import json,sys; r=json.load(sys.stdin)["results"]; assert [x.get("user_id", x.get("status")) for x in r] == ["5001","not_found","5002"], r' ||
 	fail "batch lookup"
 # a request is counted when libmicrohttpd reports it complete, which may be

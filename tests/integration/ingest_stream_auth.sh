@@ -28,6 +28,32 @@ cmp -s "$T/want" "$T/got" || fail "v2: ids in Kafka differ from the ids complete
 ok "v2: $(wc -l <"$T/got") posts exactly once; Bearer sent, never logged; a clean close is a drop (reconnect at once); 420 honours x-rate-limit-reset"
 stop_firehose
 
+# --- credentials in the source URL (issue 20) -----------------------------------
+# user:pass@ and access_token= were logged on every connect and written into the
+# DLQ records' key and `source`: now redacted everywhere
+start_firehose ndjson '200,send=20,bad=3,then=close;200,send=5,then=hold'
+start_ingest --source "http://bob:$SECRET-pw@127.0.0.1:$PORT/stream?access_token=$SECRET-at&x=1" \
+	--brokers "$BROKER" --topic posts.cred --set ingest.lag_groups= \
+	--set ingest.dlq_topic=posts.cred.dlq "${FAST[@]}"
+wait_log 'conn=2 completed' 10
+sleep 0.3
+stop_ingest
+[ "$ISTATUS" -eq 0 ] || fail "ingest with credentials in the URL exited $ISTATUS"
+grep -q 'conn=1 request GET /stream?access_token='"$SECRET"'-at&x=1' "$T/fh.log" ||
+	fail "the token was not sent: $(grep request "$T/fh.log" | head -1)"
+grep -q "connecting to http://\*\*\*@127.0.0.1:$PORT/stream?access_token=\*\*\*&x=1" "$T/ingest.err" ||
+	fail "connect line not redacted as expected: $(grep connecting "$T/ingest.err" | head -1)"
+timeout 60 "$KCONSUME" -b "$BROKER" -t posts.cred.dlq --keyed -n 3 --idle-ms 3000 --timeout-ms 30000 \
+	>"$T/dlq" 2>"$T/kc.err" || fail "DLQ: $(cat "$T/kc.err")"
+[ "$(wc -l <"$T/dlq")" -eq 3 ] || fail "expected 3 DLQ records: $(cat "$T/dlq")"
+grep -q '"source":"http://\*\*\*@127.0.0.1:'"$PORT"'/stream?access_token=\*\*\*&x=1"' "$T/dlq" ||
+	fail "DLQ source not redacted: $(head -1 "$T/dlq")"
+[ "$(cut -f1 "$T/dlq" | sort -u)" = "http://***@127.0.0.1:$PORT/stream?access_token=***&x=1" ] ||
+	fail "DLQ keys not redacted: $(cut -f1 "$T/dlq" | sort -u)"
+grep -q "$SECRET" "$T/ingest.err" "$T/ingest.out" "$T/dlq" && fail "a credential of the URL leaked: $(grep -h "$SECRET" "$T/ingest.err" "$T/dlq" | head -2)"
+ok "credentials in the source URL: sent to the server, redacted in every log line and in the DLQ key and source"
+stop_firehose
+
 # --- Mastodon SSE -------------------------------------------------------------
 start_firehose sse '200,send=80,ctrl,then=dropmid;200,send=20,then=hold' --accounts 5
 start_ingest --source "http://127.0.0.1:$PORT/api/v1/streaming/public" --brokers "$BROKER" \

@@ -57,3 +57,19 @@ waits=$(grep -o 'reconnecting in [0-9]* ms' "$T/ingest.err" | awk '{ print $3 }'
 [ "$waits" = "50 100 150 200 200 " ] || fail "TCP-error waits were '$waits'"
 [ "$ISTATUS" -eq 0 ] || fail "ingest exited $ISTATUS after SIGTERM while reconnecting"
 ok "connection refused: waits 50, 100, 150, 200, 200 ms (linear to the cap); SIGTERM while waiting exits 0"
+
+# regression (issue 20): Retry-After / x-rate-limit-reset were trusted without
+# bound (86400000 s = a 1,000-day wait; 9223372036854775 overflowed); now a
+# server's wait counts up to ingest.backoff.ratelimit_max_ms (1,200 ms here)
+stop_firehose
+start_firehose v1 '429,retry-after=9223372036854775;503,retry-after=86400000;420,reset=9000000000000000;200,send=5,then=hold'
+start_ingest --source "http://127.0.0.1:$PORT/1.1/statuses/sample.json" --brokers "$BROKER" \
+	--set ingest.lag_groups= "${FAST[@]}"
+wait_log 'conn=4 completed' 15
+stop_ingest
+[ "$ISTATUS" -eq 0 ] || fail "ingest exited $ISTATUS after huge rate-limit hints"
+waits=$(grep -o 'reconnecting in [0-9]* ms' "$T/ingest.err" | awk '{ print $3 }' | tr '\n' ' ')
+[ "$waits" = "1200 1200 1200 " ] || fail "waits after huge Retry-After / x-rate-limit-reset were '$waits'"
+g=$(gap_ms 'conn=1 end error' 'conn=2 request'); [ "$g" -ge 1150 ] && [ "$g" -lt 3000 ] ||
+	fail "429 with Retry-After 9223372036854775 waited ${g} ms"
+ok "huge Retry-After and x-rate-limit-reset values wait ratelimit_max_ms (1200 ms), no overflow"

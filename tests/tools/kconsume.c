@@ -2,13 +2,14 @@
  * kconsume.c — read a topic back for ingest tests and benchmarks.
  *
  *   kconsume -b BOOTSTRAP -t TOPIC [-g GROUP] [-n EXPECT] [--idle-ms MS]
- *            [--timeout-ms MS] [--list | --raw] [--count-file F]
+ *            [--timeout-ms MS] [--list | --raw | --keyed] [--count-file F]
  *
  * Consumes TOPIC from the beginning as consumer group GROUP (default: a
  * fresh one), storing offsets after processing and committing every 100 ms
  * so producers can see its lag. Values are decoded with the post codec
  * (ingest/postcodec.h): --list prints "<post id> <author id> <kind>" per
- * message; --raw prints values as they are (for the DLQ's JSON). Stops when
+ * message; --raw prints values as they are (for the DLQ's JSON); --keyed prints
+ * "<key>\t<value>" (to check a DLQ record's key too). Stops when
  * EXPECT messages were read, when nothing arrived for --idle-ms after the
  * first message, or at --timeout-ms. Prints "count=N bad=M" on stderr and
  * exits 0 when EXPECT (if given) was reached and every value decoded.
@@ -32,7 +33,7 @@ struct opts {
 	long long expect;       /* stop after this many (0 = no target) */
 	long long idle_ms;      /* stop after this long without messages */
 	long long timeout_ms;   /* overall limit */
-	int mode;               /* 0 count, 1 list, 2 raw */
+	int mode;               /* 0 count, 1 list, 2 raw, 3 key and raw value */
 	const char *count_file; /* where to write the running count */
 };
 
@@ -64,6 +65,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(k, "--list")) { o->mode = 1; continue; }
 		if (!strcmp(k, "--raw")) { o->mode = 2; continue; }
+		if (!strcmp(k, "--keyed")) { o->mode = 3; continue; }
 		if (!v) {
 			fprintf(stderr, "kconsume: missing value for %s\n", k);
 			exit(2);
@@ -132,6 +134,11 @@ static bool handle(const struct opts *o, const rd_kafka_message_t *m, struct bw_
 	struct bw_post post;
 	char err[256];
 
+	if (o->mode == 3) {
+		printf("%.*s\t%.*s\n", (int)m->key_len, m->key ? (const char *)m->key : "",
+		       (int)m->len, (const char *)m->payload);
+		return true;
+	}
 	if (o->mode == 2) {
 		printf("%.*s\n", (int)m->len, (const char *)m->payload);
 		return true;

@@ -18,10 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
+#include "bw_err.h"
 #include "store.h"
 
 #define N_ACCOUNTS 50
@@ -81,7 +84,8 @@ static int setup(void **state)
 	(void)state;
 	char err[256];
 	struct api_opts o = { .listen = "127.0.0.1:0", .threads = 2, .max_body = 4096,
-			      .conn_limit = 8, .timeout_s = 1, .max_batch = 5 };
+			      .conn_limit = 8, .timeout_s = 1, .request_timeout_s = 2,
+			      .max_batch = 5 };
 
 	snprintf(W.dir, sizeof(W.dir), "/tmp/bw_api_test_XXXXXX");
 	assert_non_null(mkdtemp(W.dir));
@@ -182,7 +186,8 @@ static struct reply http(struct api_server *srv, const char *method, const char 
 		curl_easy_setopt(W.curl, CURLOPT_CUSTOMREQUEST, method);
 	if (body) {
 		curl_easy_setopt(W.curl, CURLOPT_POSTFIELDS, body);
-		h = curl_slist_append(h, "Content-Type: application/json");
+		if (!hdr || strncasecmp(hdr, "Content-Type:", 13) != 0)
+			h = curl_slist_append(h, "Content-Type: application/json");
 	}
 	if (hdr)
 		h = curl_slist_append(h, hdr);
@@ -429,6 +434,15 @@ static void test_token(void **state)
 	r = http(W.auth, "GET", "/v1/accounts/1000", NULL, "X-RapidAPI-Key: s3cret");
 	assert_int_equal(r.status, 200);
 	free(r.body);
+	/* the scheme is case-insensitive, one or more spaces follow it (issue 20) */
+	r = http(W.auth, "GET", "/v1/accounts/1000", NULL, "Authorization: bearer s3cret");
+	assert_int_equal(r.status, 200);
+	free(r.body);
+	r = http(W.auth, "GET", "/v1/accounts/1000", NULL, "Authorization: BEARER   s3cret");
+	assert_int_equal(r.status, 200);
+	free(r.body);
+	assert_error(http(W.auth, "GET", "/v1/accounts/1000", NULL, "Authorization: Bearers3cret"),
+		     401, "bearer token");
 	r = http(W.auth, "GET", "/healthz", NULL, NULL); /* open for load balancers */
 	assert_int_equal(r.status, 200);
 	free(r.body);
@@ -507,6 +521,9 @@ static int closed_within(int fd, int ms)
 	return poll(&p, 1, ms) == 1 && recv(fd, &c, 1, 0) <= 0;
 }
 
+/* Regression (issue 20): idle clients holding api.connection_limit kept a
+ * health check waiting for a whole idle timeout; now the newcomer evicts the
+ * connection that has waited longest for a request and is answered at once. */
 static void test_slow_clients_bounded(void **state)
 {
 	(void)state;
@@ -518,21 +535,131 @@ static void test_slow_clients_bounded(void **state)
 	curl_easy_cleanup(W.curl);
 	W.curl = curl_easy_init();
 	usleep(200000);
-	int a = raw_connect(port), b = raw_connect(port);
+	int a = raw_connect(port);
+	usleep(50000);
+	int b = raw_connect(port);
 	usleep(100000);
-	/* a third client is not served while two idle ones hold the limit */
+	/* a third client is served while two idle ones hold the limit ... */
 	int c = raw_connect(port);
 	assert_int_equal(send(c, req, sizeof(req) - 1, 0), (ssize_t)(sizeof(req) - 1));
 	struct pollfd p = { .fd = c, .events = POLLIN };
-	assert_int_equal(poll(&p, 1, 400), 0);
-	/* the idle ones are dropped by the 1 s timeout ... */
-	assert_true(closed_within(a, 3000));
-	assert_true(closed_within(b, 3000));
-	/* ... and then the waiting client gets its answer */
-	assert_int_equal(poll(&p, 1, 3000), 1);
+	assert_int_equal(poll(&p, 1, 400), 1);
 	assert_true(recv(c, buf, sizeof(buf) - 1, 0) > 12);
 	assert_memory_equal(buf, "HTTP/1.1 200", 12);
+	/* ... by evicting the oldest idle one, well before the idle timeout */
+	assert_true(closed_within(a, 200));
 	close(a), close(b), close(c);
+}
+
+/* Seconds until the server closes a connection that sends `head` at once (may
+ * be "") and then `trickle` one byte every 300 ms. */
+static double trickle_until_closed(uint16_t port, const char *head, const char *trickle)
+{
+	struct timespec t0, t1;
+	int fd, closed = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fd = raw_connect(port);
+	if (*head)
+		assert_int_equal(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+	for (size_t i = 0; trickle[i] && !closed; i++) {
+		if (send(fd, trickle + i, 1, MSG_NOSIGNAL) != 1)
+			break;
+		closed = closed_within(fd, 300);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(fd);
+	assert_true(closed);
+	return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+/* Regression (issue 20): a client trickling header (or body) bytes faster than
+ * the idle timeout (1 s) is still closed at the whole-request deadline (2 s). */
+static void test_request_deadline(void **state)
+{
+	(void)state;
+	uint16_t port = api_server_port(W.auth);
+	static const char slow[] = "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: aaaaaaaaaaaaa";
+	static const char post[] = "POST /v1/accounts:lookup HTTP/1.1\r\nHost: t\r\n"
+				   "Authorization: Bearer s3cret\r\nContent-Type: application/json\r\n"
+				   "Content-Length: 100\r\n\r\n";
+	double secs;
+
+	usleep(1200000); /* earlier tests' connections have timed out */
+	secs = trickle_until_closed(port, "", slow);
+	if (secs < 1.8 || secs > 3.5)
+		fail_msg("slow headers closed after %.2f s, expected the 2 s request deadline", secs);
+	secs = trickle_until_closed(port, post, "{\"ids\":[\"1000\"]}                       ");
+	if (secs < 1.8 || secs > 3.5)
+		fail_msg("slow body closed after %.2f s, expected the 2 s request deadline", secs);
+}
+
+/* Regression (issue 20): %00 cut the id short (200 for account 1000), a
+ * non-UTF-8 byte gave 500 "out of memory". Both are 400 JSON errors now. */
+static void test_hostile_paths(void **state)
+{
+	(void)state;
+	char path[256];
+
+	assert_error(http(W.open, "GET", "/v1/accounts/1000%00junk", NULL, NULL), 400, "NUL byte");
+	assert_error(http(W.open, "GET", "/v1/accounts/by-name/Name1%00", NULL, NULL), 400,
+		     "NUL byte");
+	assert_error(http(W.open, "GET", "/v1/accounts?format=csv%00x", NULL, NULL), 400,
+		     "NUL byte");
+	assert_error(http(W.open, "GET", "/v1/accounts/%ff", NULL, NULL), 400, "not UTF-8");
+	assert_error(http(W.open, "GET", "/nope/%c3%28", NULL, NULL), 400, "not UTF-8");
+	assert_error(http(W.open, "GET", "/v1/accounts?format=%ed%a0%80", NULL, NULL), 400,
+		     "not UTF-8");
+	/* valid UTF-8 echoed in an error and cut mid-character at 64 bytes */
+	int n = snprintf(path, sizeof(path), "/v1/accounts/x");
+	for (int i = 0; i < 40; i++)
+		n += snprintf(path + n, sizeof(path) - (size_t)n, "%%c3%%a9");
+	assert_error(http(W.open, "GET", path, NULL, NULL), 400, "invalid account id");
+	/* an escaped character other than NUL still decodes */
+	struct reply r = http(W.open, "GET", "/v1/accounts/%31%30%30%30", NULL, NULL);
+	assert_int_equal(r.status, 200);
+	free(r.body);
+}
+
+/* Regression (issue 20): Content-Type was never checked on request bodies. */
+static void test_content_type(void **state)
+{
+	(void)state;
+	const char *body = "{\"ids\":[\"1000\"]}";
+
+	assert_error(http(W.open, "POST", "/v1/accounts:lookup", body, "Content-Type: text/plain"),
+		     415, "application/json");
+	assert_error(http(W.open, "POST", "/4/check_account", body,
+			  "Content-Type: application/x-www-form-urlencoded"),
+		     415, "Content-Type");
+	struct reply r = http(W.open, "POST", "/v1/accounts:lookup", body,
+			      "Content-Type: Application/JSON; charset=utf-8");
+	assert_int_equal(r.status, 200);
+	free(r.body);
+	r = http(W.open, "POST", "/v1/accounts:lookup", body, "Content-Type:");
+	assert_int_equal(r.status, 200); /* curl then sends none: taken as JSON */
+	free(r.body);
+}
+
+/* Regression (issue 20): --listen 127.0.0.1:99999 listened on a random port
+ * (getaddrinfo keeps the low 16 bits). */
+static void test_listen_port_range(void **state)
+{
+	(void)state;
+	static const char *const bad[] = { "127.0.0.1:99999", "127.0.0.1:65536", "127.0.0.1:-1",
+					   "127.0.0.1:80x", "127.0.0.1:0000080" };
+	struct api_opts o = { .threads = 1, .max_body = 4096, .conn_limit = 4, .timeout_s = 1,
+			      .max_batch = 5 };
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		o.listen = bad[i];
+		struct api_server *srv = api_server_new(W.st, &o, err, sizeof(err));
+		assert_non_null(srv);
+		assert_int_equal(api_server_start(srv, err, sizeof(err)), BW_EINVAL);
+		assert_non_null(strstr(err, "is not a number from 0 to 65535"));
+		api_server_free(srv);
+	}
 }
 
 int main(void)
@@ -549,6 +676,10 @@ int main(void)
 		cmocka_unit_test(test_healthz_and_metrics),
 		cmocka_unit_test(test_sees_new_commits),
 		cmocka_unit_test(test_slow_clients_bounded),
+		cmocka_unit_test(test_request_deadline),
+		cmocka_unit_test(test_hostile_paths),
+		cmocka_unit_test(test_content_type),
+		cmocka_unit_test(test_listen_port_range),
 	};
 	return cmocka_run_group_tests_name("api", tests, setup, teardown);
 }

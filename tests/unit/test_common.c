@@ -18,6 +18,7 @@
 #include "bw_fs.h"
 #include "bw_kafka.h"
 #include "bw_log.h"
+#include "bw_redact.h"
 #include "bw_time.h"
 
 static int64_t parse_tw(const char *s)
@@ -319,6 +320,43 @@ static void test_find_data_places(void **state)
 	assert_non_null(strstr(err, probe));
 }
 
+/* Regression (issue 20): credentials in a source URL were logged and written
+ * into dead-letter records. */
+static void test_redact_url(void **state)
+{
+	(void)state;
+	static const struct { const char *in, *want; } cases[] = {
+		{ "https://user:pa55@stream.example/1.1/statuses/sample.json",
+		  "https://***@stream.example/1.1/statuses/sample.json" },
+		{ "http://tok@h:8080", "http://***@h:8080" },
+		{ "https://u:p@ss@h/x?y=1", "https://***@h/x?y=1" },
+		{ "https://h/api/v1/streaming/public?access_token=abc123&type=public",
+		  "https://h/api/v1/streaming/public?access_token=***&type=public" },
+		{ "https://h/s?track=cats&API_KEY=k;oauth_signature=s%3D&Sig=1#t",
+		  "https://h/s?track=cats&API_KEY=***;oauth_signature=***&Sig=***#t" },
+		{ "https://h/s?a=1#access_token=zzz", "https://h/s?a=1#access_token=***" },
+		{ "https://h/s?key=v&keyword=cats&password", "https://h/s?key=***&keyword=cats&password" },
+		{ "https://h/path@x?q=1", "https://h/path@x?q=1" },
+		{ "data/posts.ndjson.gz", "data/posts.ndjson.gz" },
+		{ "-", "-" },
+	};
+	char out[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(bw_redact_url(cases[i].in, out, sizeof(out)), cases[i].want);
+	/* a small buffer is cut after the replacement: no secret tail */
+	assert_string_equal(bw_redact_url("https://u:secretsecret@h/", out, 12), "https://***");
+	assert_true(bw_redact_is_secret_name("sasl.password", 13));
+	assert_true(bw_redact_is_secret_name("ssl.key.password", 16));
+	assert_true(bw_redact_is_secret_name("sasl.oauthbearer.client.secret", 30));
+	assert_true(bw_redact_is_secret_name("ingest.bearer_token", 19));
+	assert_false(bw_redact_is_secret_name("bootstrap.servers", 17));
+	assert_false(bw_redact_is_secret_name("ssl.key.location", 16));
+	assert_true(bw_redact_is_secret_name("ssl.key.pem", 11));
+	assert_false(bw_redact_is_secret_name("ssl.ca.pem", 10));
+	assert_false(bw_redact_is_secret_name("session.timeout.ms", 18));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_kafka_fetch_wait_explicit_setting_wins),
 		cmocka_unit_test(test_kafka_lag_measures_retention),
 		cmocka_unit_test(test_find_data_places),
+		cmocka_unit_test(test_redact_url),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }

@@ -24,6 +24,16 @@ static void write_tmp(char *path, size_t len, const char *text)
 	close(fd);
 }
 
+/* Write n bytes (NULs included) to a fresh temp file named into path. */
+static void write_tmp_n(char *path, size_t len, const char *bytes, size_t n)
+{
+	snprintf(path, len, "/tmp/bw_cfg_test_XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, bytes, n), (ssize_t)n);
+	close(fd);
+}
+
 static void test_defaults(void **state)
 {
 	(void)state;
@@ -90,6 +100,63 @@ static void test_file_ok_and_errors_name_line(void **state)
 	cfg_free(cfg);
 }
 
+/* Regressions (issue 20): a directory as --config loaded as an empty file; a
+ * NUL byte cut a value short; a line longer than the parser's buffer was split
+ * and every later error named the wrong line; unknown BOTWATCH_* variables were
+ * ignored while unknown --set keys are errors. */
+static void test_hostile_config_input(void **state)
+{
+	(void)state;
+	char path[64], err[512], want[256], big[600];
+	struct bw_config *cfg = cfg_new();
+
+	assert_int_equal(cfg_load_file(cfg, "/tmp", err, sizeof(err)), BW_EIO);
+	assert_string_equal(err, "/tmp: is a directory, not a config file");
+
+	static const char nul[] = "api.threads = 3\napi.listen = 127.0.0.1:80\0junk\n";
+	write_tmp_n(path, sizeof(path), nul, sizeof(nul) - 1);
+	assert_int_equal(cfg_load_file(cfg, path, err, sizeof(err)), BW_EPARSE);
+	snprintf(want, sizeof(want), "%s:2: a NUL byte in the line", path);
+	assert_string_equal(err, want);
+	assert_string_equal(cfg->api_listen, "127.0.0.1:8080"); /* not the cut value */
+	unlink(path);
+
+	/* a 500-byte comment on line 2, then an unknown key on line 3 */
+	int n = snprintf(big, sizeof(big), "api.threads = 3\n# ");
+	memset(big + n, 'x', 500);
+	snprintf(big + n + 500, sizeof(big) - (size_t)n - 500, "\nno.such = 1\n");
+	write_tmp(path, sizeof(path), big);
+	assert_int_equal(cfg_load_file(cfg, path, err, sizeof(err)), BW_EPARSE);
+	snprintf(want, sizeof(want), "%s:2: line of 502 bytes; at most ", path);
+	assert_memory_equal(err, want, strlen(want));
+	unlink(path);
+	/* lines up to the limit still load, and errors after them name their line */
+	n = snprintf(big, sizeof(big), "# ");
+	memset(big + n, 'y', 190);
+	snprintf(big + n + 190, sizeof(big) - (size_t)n - 190, "\n\nno.such = 1\n");
+	write_tmp(path, sizeof(path), big);
+	assert_int_equal(cfg_load_file(cfg, path, err, sizeof(err)), BW_EINVAL);
+	snprintf(want, sizeof(want), "%s:3: unknown key 'no.such'", path);
+	assert_string_equal(err, want);
+	unlink(path);
+
+	setenv("BOTWATCH_API_THRADS", "4", 1);
+	assert_int_equal(cfg_load_env(cfg, err, sizeof(err)), BW_EINVAL);
+	assert_non_null(strstr(err, "environment BOTWATCH_API_THRADS: unknown variable"));
+	unsetenv("BOTWATCH_API_THRADS");
+	setenv("BOTWATCH_KAFKA_SASL_PASSWORD", "x", 1); /* pass-through keys have no variable */
+	assert_int_equal(cfg_load_env(cfg, err, sizeof(err)), BW_EINVAL);
+	assert_non_null(strstr(err, "BOTWATCH_KAFKA_SASL_PASSWORD: unknown variable"));
+	unsetenv("BOTWATCH_KAFKA_SASL_PASSWORD");
+	setenv("BOTWATCH_DATA", "/tmp", 1); /* the scripts' own variables are fine */
+	setenv("BOTWATCH_API_THREADS", "5", 1);
+	assert_int_equal(cfg_load_env(cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg->api_threads, 5);
+	unsetenv("BOTWATCH_API_THREADS");
+	unsetenv("BOTWATCH_DATA");
+	cfg_free(cfg);
+}
+
 static void test_precedence_flag_env_file_default(void **state)
 {
 	(void)state;
@@ -128,11 +195,25 @@ static void test_dump_masks_secrets(void **state)
 	size_t len = 0;
 	struct bw_config *cfg = cfg_new();
 	assert_int_equal(cfg_set(cfg, "api.token", "hunter2", "test", err, sizeof(err)), 0);
+	/* regression (issue 20): pass-through kafka.* secrets and URL credentials
+	 * were printed in clear */
+	assert_int_equal(cfg_set(cfg, "kafka.sasl.password", "hunter3", "test", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(cfg, "kafka.ssl.key.password", "hunter4", "test", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(cfg, "kafka.sasl.username", "bob", "test", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(cfg, "kafka.session.timeout.ms", "6000", "test", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(cfg, "ingest.source", "https://u:hunter5@h/s?access_token=hunter6&a=1",
+				 "test", err, sizeof(err)), 0);
 	FILE *f = open_memstream(&buf, &len);
 	cfg_dump(cfg, f);
 	fclose(f);
-	assert_null(strstr(buf, "hunter2"));
+	assert_null(strstr(buf, "hunter"));
 	assert_non_null(strstr(buf, "api.token = ********\n"));
+	assert_non_null(strstr(buf, "kafka.sasl.password = ********\n"));
+	assert_non_null(strstr(buf, "kafka.ssl.key.password = ********\n"));
+	assert_non_null(strstr(buf, "kafka.sasl.username = bob\n"));
+	assert_non_null(strstr(buf, "kafka.session.timeout.ms = 6000\n")); /* no secret */
+	assert_non_null(strstr(buf, "ingest.source = https://***@h/s?access_token=***&a=1\n"));
+	assert_non_null(strstr(buf, "ingest.bearer_token = \n")); /* unset stays visibly empty */
 	assert_non_null(strstr(buf, "ingest.topic = posts\n"));
 	free(buf);
 	cfg_free(cfg);
@@ -199,6 +280,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_file_ok_and_errors_name_line),
+		cmocka_unit_test(test_hostile_config_input),
 		cmocka_unit_test(test_precedence_flag_env_file_default),
 		cmocka_unit_test(test_dump_masks_secrets),
 		cmocka_unit_test(test_every_default_valid),

@@ -576,6 +576,134 @@ static void test_dlq_line_by_line(void **state)
 	free(in);
 }
 
+/*
+ * Regression (issue 20): author ids such as "abc", "../../etc/passwd", a
+ * 10,000-digit number or one holding a newline became accounts the API cannot
+ * look up; now they are dead-lettered as bad_account_id. DIDs and Mastodon's
+ * decimal ids pass.
+ */
+static void test_bad_account_ids(void **state)
+{
+	(void)state;
+	static const char *const bad[] = { "abc", "../../etc/passwd", "12\\n34", "0123",
+					   "18446744073709551616", "did:", "did:plc", "did::x",
+					   "did:PLC:x", "12\\u000034",
+					   "did:web:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example",
+					   "" /* the long one */ };
+	const size_t n_bad = sizeof(bad) / sizeof(bad[0]);
+	struct coll c;
+	struct bw_decoder *d = new_dec(&c, 1 << 16, 64, BW_TIME_NONE);
+	char line[12000];
+
+	for (size_t i = 0; i < n_bad; i++) {
+		int o = snprintf(line, sizeof(line), "{\"id_str\":\"%zu\",\"text\":\"x\",\"user\":{\"id_str\":\"",
+				 i + 1);
+		if (!*bad[i]) {
+			memset(line + o, '7', 10000);
+			o += 10000;
+		} else {
+			o += snprintf(line + o, sizeof(line) - (size_t)o, "%s", bad[i]);
+		}
+		o += snprintf(line + o, sizeof(line) - (size_t)o, "\"}}");
+		assert_int_equal(ingest_decode_unit(d, line, (size_t)o, "ids", i + 1), 0);
+	}
+	static const char *const good[] = {
+		"{\"id_str\":\"100\",\"text\":\"x\",\"user\":{\"id_str\":\"18446744073709551615\"}}",
+		"{\"id\":\"101\",\"content\":\"<p>x</p>\",\"created_at\":\"2024-01-01T00:00:00Z\","
+		"\"account\":{\"id\":\"109302\",\"acct\":\"a@b.c\"}}",
+		"{\"did\":\"did:plc:abc234xyz\",\"time_us\":1700000000000000,\"kind\":\"commit\","
+		"\"commit\":{\"operation\":\"create\",\"collection\":\"app.bsky.feed.post\","
+		"\"rkey\":\"3k\",\"record\":{\"text\":\"hi\",\"createdAt\":\"2024-01-01T00:00:00Z\"}}}",
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_int_equal(ingest_decode_unit(d, good[i], strlen(good[i]), "ids", 100 + i), 0);
+	assert_int_equal(ingest_decoder_finish(d), 0);
+	assert_int_equal(json_array_size(c.dlq), n_bad);
+	for (size_t i = 0; i < n_bad; i++) {
+		json_t *r = json_array_get(c.dlq, i);
+		assert_string_equal(jstr(r, "reason"), "bad_account_id");
+		assert_int_equal(jint(r, "line"), (json_int_t)(i + 1));
+		assert_true(strlen(jstr(r, "detail")) < 200); /* the 10,000 digits are cut */
+	}
+	assert_int_equal(ingest_decoder_stats(d)->dlq[BW_DLQ_BAD_ACCOUNT_ID], n_bad);
+	assert_int_equal(json_array_size(c.posts), 3);
+	assert_string_equal(jstr(json_array_get(c.posts, 0), "author.id"), "18446744073709551615");
+	assert_string_equal(jstr(json_array_get(c.posts, 1), "author.id"), "109302");
+	assert_string_equal(jstr(json_array_get(c.posts, 2), "author.id"), "did:plc:abc234xyz");
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
+/* Regression (issue 20): \u0000 silently cut the post text short; the text
+ * after it is now kept, each NUL replaced by U+FFFD. */
+static void test_nul_in_text_kept(void **state)
+{
+	(void)state;
+	struct coll c;
+	struct bw_decoder *d = new_dec(&c, 1 << 16, 64, BW_TIME_NONE);
+	static const char in[] =
+		"{\"id_str\":\"1\",\"text\":\"before\\u0000after \\u0000\",\"user\":{\"id_str\":\"5\","
+		"\"screen_name\":\"a\\u0000b\",\"followers_count\":\"12\\u0000\"}}";
+
+	assert_int_equal(ingest_decode_unit(d, in, sizeof(in) - 1, "nul", 1), 0);
+	assert_int_equal(ingest_decoder_finish(d), 0);
+	/* a count with a NUL is not a number: the post is dead-lettered */
+	assert_int_equal(json_array_size(c.posts), 0);
+	assert_int_equal(json_array_size(c.dlq), 1);
+	assert_string_equal(jstr(json_array_get(c.dlq, 0), "reason"), "bad_field");
+	ingest_decoder_free(d);
+	coll_free(&c);
+
+	static const char in2[] =
+		"{\"id_str\":\"1\",\"text\":\"before\\u0000after \\u0000\",\"user\":{\"id_str\":\"5\","
+		"\"screen_name\":\"a\\u0000b\"}}";
+	d = new_dec(&c, 1 << 16, 64, BW_TIME_NONE);
+	assert_int_equal(ingest_decode_unit(d, in2, sizeof(in2) - 1, "nul", 1), 0);
+	assert_int_equal(ingest_decoder_finish(d), 0);
+	assert_int_equal(json_array_size(c.posts), 1);
+	assert_string_equal(jstr(json_array_get(c.posts, 0), "text"),
+			    "before\xEF\xBF\xBD" "after \xEF\xBF\xBD");
+	assert_string_equal(jstr(json_array_get(c.posts, 0), "author.screen_name"),
+			    "a\xEF\xBF\xBD" "b");
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
+/* Regression (issue 20): a post dated in the year 9999 dragged the event-time
+ * watermark; posts more than a day past the clock are dead-lettered. */
+static void test_future_post_dead_lettered(void **state)
+{
+	(void)state;
+	struct coll c;
+	struct bw_decoder *d = new_dec(&c, 1 << 16, 64, BW_TIME_NONE);
+	static const char *const in[] = {
+		"{\"id_str\":\"1\",\"text\":\"x\",\"created_at\":\"Fri Dec 31 23:59:59 +0000 9999\","
+		"\"user\":{\"id_str\":\"5\"}}",
+		"{\"id_str\":\"2\",\"text\":\"x\",\"created_at\":\"Wed Oct 10 20:19:24 +0000 2018\","
+		"\"user\":{\"id_str\":\"5\"}}",
+	};
+	char line[256];
+	/* an hour ahead of the clock is skew, not a fault */
+	char when[40];
+	bw_time_format(bw_time_now_ms() + 3600 * 1000, when, sizeof(when));
+	int n = snprintf(line, sizeof(line),
+			 "{\"id\":\"3\",\"content\":\"x\",\"created_at\":\"%s\",\"account\":{\"id\":\"7\"}}",
+			 when);
+
+	for (size_t i = 0; i < 2; i++)
+		assert_int_equal(ingest_decode_unit(d, in[i], strlen(in[i]), "future", i + 1), 0);
+	assert_int_equal(ingest_decode_unit(d, line, (size_t)n, "future", 3), 0);
+	assert_int_equal(ingest_decoder_finish(d), 0);
+	assert_int_equal(json_array_size(c.dlq), 1);
+	assert_string_equal(jstr(json_array_get(c.dlq, 0), "reason"), "future_time");
+	assert_non_null(strstr(jstr(json_array_get(c.dlq, 0), "detail"), "9999-12-31"));
+	assert_int_equal(json_array_size(c.posts), 2);
+	assert_string_equal(jstr(json_array_get(c.posts, 0), "id"), "2");
+	assert_string_equal(jstr(json_array_get(c.posts, 1), "id"), "3");
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
 static void test_depth_cap_boundary(void **state)
 {
 	(void)state;
@@ -861,6 +989,45 @@ static void test_append_json_matches_jansson(void **state)
 	assert_int_equal(compare_post(&p, &t), 0);
 	ingest_decoder_free(d);
 	free(t.buf);
+}
+
+/* Regression (issue 20): a .gz cut before its trailer replayed with exit 0 and
+ * no report. Now ingest_decode_file() fails with BW_EIO naming the cut, after
+ * decoding everything before it. */
+static void test_truncated_gzip(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/bw_decode_gz_XXXXXX", err[256];
+	int fd = mkstemp(path);
+	gzFile gz;
+	struct coll c;
+	struct bw_decoder *d;
+	long size;
+
+	assert_true(fd >= 0);
+	assert_non_null(gz = gzdopen(dup(fd), "wb"));
+	for (int i = 1; i <= 500; i++)
+		gzprintf(gz, "{\"id_str\":\"%d\",\"text\":\"x\",\"user\":{\"id_str\":\"%d\"}}\n", i,
+			 1000 + i);
+	assert_int_equal(gzclose(gz), Z_OK);
+	/* whole: decodes cleanly */
+	d = new_dec(&c, 0, 0, BW_TIME_NONE);
+	assert_int_equal(ingest_decode_file(d, path, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(c.posts), 500);
+	ingest_decoder_free(d);
+	coll_free(&c);
+	/* the 8-byte trailer (CRC-32, length) cut by 4 bytes */
+	size = lseek(fd, 0, SEEK_END);
+	assert_int_equal(ftruncate(fd, size - 4), 0);
+	d = new_dec(&c, 0, 0, BW_TIME_NONE);
+	assert_int_equal(ingest_decode_file(d, path, err, sizeof(err)), BW_EIO);
+	assert_non_null(strstr(err, "truncated gzip input"));
+	assert_non_null(strstr(err, path));
+	assert_int_equal(json_array_size(c.posts), 500); /* nothing before the cut is lost */
+	ingest_decoder_free(d);
+	coll_free(&c);
+	close(fd);
+	unlink(path);
 }
 
 /* Lines longer than a read chunk are assembled, capped and dead-lettered;
@@ -1228,6 +1395,10 @@ int main(void)
 		cmocka_unit_test(test_profile_probe_time_rules),
 		cmocka_unit_test(test_profile_hold_cap),
 		cmocka_unit_test(test_dlq_line_by_line),
+		cmocka_unit_test(test_truncated_gzip),
+		cmocka_unit_test(test_bad_account_ids),
+		cmocka_unit_test(test_nul_in_text_kept),
+		cmocka_unit_test(test_future_post_dead_lettered),
 		cmocka_unit_test(test_depth_cap_boundary),
 		cmocka_unit_test(test_sse_assembler),
 		cmocka_unit_test(test_jetstream),

@@ -193,6 +193,41 @@ static void test_snapshot_isolated_from_writer(void **state)
 	store_read_end(NULL);
 }
 
+/*
+ * Regression (issue 20): a screen name of 256..1,024 bytes made store_txn_put()
+ * fail, so `replay --store` exited 1 with nothing stored while the streaming
+ * path dropped the account. The name is now indexed by its first 255 bytes,
+ * cut at a UTF-8 boundary, for writer and reader alike.
+ */
+static void test_long_screen_name(void **state)
+{
+	struct fixture *f = *state;
+	char name[1025], err[256], rec[] = "{\"user_id\":\"77\"}";
+	size_t len;
+	int e;
+
+	/* 'a' then two-byte 'é's: byte 255 falls inside a character */
+	name[0] = 'a';
+	for (size_t i = 1; i + 1 < sizeof(name); i += 2)
+		name[i] = (char)0xC3, name[i + 1] = (char)0xA9;
+	name[sizeof(name) - 1] = '\0';
+	struct bw_store_txn *t = store_txn_begin(f->st, err, sizeof(err));
+	assert_int_equal(store_txn_put(t, "77", name, rec, strlen(rec), NULL, 0, err, sizeof(err)), 0);
+	assert_int_equal(store_txn_put(t, "78", "b", rec, strlen(rec), NULL, 0, err, sizeof(err)), 0);
+	assert_int_equal(store_txn_commit(t, err, sizeof(err)), 0);
+	char *r = store_get_by_name(f->st, name, &len, &e);
+	assert_non_null(r);
+	assert_string_equal(r, rec);
+	free(r);
+	/* the key is the whole characters of the first 255 bytes: 'a' + 127 'é' */
+	name[255] = '\0';
+	assert_non_null(r = store_get_by_name(f->st, name, &len, &e));
+	free(r);
+	name[254] = '\0'; /* one character fewer is another name */
+	assert_null(store_get_by_name(f->st, name, &len, &e));
+	assert_int_equal(e, BW_ENOENT);
+}
+
 static void test_readonly_and_errors(void **state)
 {
 	struct fixture *f = *state;
@@ -236,6 +271,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_features_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_numeric_order_and_cursor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_isolated_from_writer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_screen_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_and_errors, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);

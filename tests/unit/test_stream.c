@@ -158,6 +158,13 @@ static void test_backoff_ladder(void **state)
 	for (int i = 0; i < 10; i++)
 		ingest_stream_backoff_next(&b, INGEST_RETRY_RATE, -1);
 	assert_int_equal(ingest_stream_backoff_next(&b, INGEST_RETRY_RATE, -1), 960000);
+	/* regression (issue 20): a server's wait is honoured up to ratelimit_max_ms
+	 * (86400000 s asked for a 1,000-day wait) */
+	ingest_stream_backoff_established(&b);
+	assert_int_equal(ingest_stream_backoff_next(&b, INGEST_RETRY_RATE, INGEST_HINT_MAX_MS),
+			 960000);
+	assert_int_equal(ingest_stream_backoff_next(&b, INGEST_RETRY_HTTP, 700000), 700000);
+	assert_int_equal(ingest_stream_backoff_next(&b, INGEST_RETRY_HTTP, INT64_MAX), 960000);
 	/* never retried */
 	assert_int_equal(ingest_stream_backoff_next(&b, INGEST_RETRY_FATAL, -1), -1);
 	assert_int_equal(ingest_stream_cause_for_status(406), INGEST_RETRY_FATAL);
@@ -167,6 +174,30 @@ static void test_backoff_ladder(void **state)
 	assert_int_equal(ingest_stream_cause_for_status(503), INGEST_RETRY_HTTP);
 	assert_int_equal(ingest_stream_cause_for_status(401), INGEST_RETRY_HTTP);
 	assert_string_equal(ingest_stream_cause_name(INGEST_RETRY_RATE), "rate_limit");
+}
+
+/* Regression (issue 20): Retry-After / x-rate-limit-reset were trusted without
+ * bound; 9223372036854775 overflowed a signed multiplication downstream. */
+static void test_reset_hint_headers(void **state)
+{
+	(void)state;
+	const int64_t now = INT64_C(1700000000000);
+#define HINT(s) ingest_stream_hint_ms(s, sizeof(s) - 1, now)
+	assert_int_equal(HINT("Retry-After: 30\r\n"), 30000);
+	assert_int_equal(HINT("retry-after:0"), 0);
+	assert_int_equal(HINT("Retry-After: 86400000\r\n"), INGEST_HINT_MAX_MS);
+	assert_int_equal(HINT("Retry-After: 9223372036854775\r\n"), INGEST_HINT_MAX_MS);
+	assert_int_equal(HINT("Retry-After: 99999999999999999999999999999999999999\r\n"),
+			 INGEST_HINT_MAX_MS);
+	assert_int_equal(HINT("x-rate-limit-reset: 1700000060\r\n"), 60000);
+	assert_int_equal(HINT("x-rate-limit-reset: 1600000000\r\n"), 0); /* in the past */
+	assert_int_equal(HINT("x-rate-limit-reset: 9223372036854775807\r\n"), INGEST_HINT_MAX_MS);
+	assert_int_equal(HINT("Retry-After: -5\r\n"), -1);
+	assert_int_equal(HINT("Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n"), -1);
+	assert_int_equal(HINT("Retry-After: 12abc\r\n"), -1);
+	assert_int_equal(HINT("Retry-After:\r\n"), -1);
+	assert_int_equal(HINT("Content-Type: text/plain\r\n"), -1);
+#undef HINT
 }
 
 /*
@@ -282,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_sse),
 		cmocka_unit_test(test_reset_discards_partial),
 		cmocka_unit_test(test_backoff_ladder),
+		cmocka_unit_test(test_reset_hint_headers),
 		cmocka_unit_test(test_oauth_signature_published_example),
 		cmocka_unit_test(test_request_building),
 	};
