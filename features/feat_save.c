@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bw_codec.h"
 #include "bw_err.h"
 #include "bw_time.h"
 #include "feat_int.h"
@@ -47,32 +48,18 @@ static void w_bytes(struct wbuf *w, const void *src, size_t n)
 	w->len += n;
 }
 
+/* Varints through the one codec (bw_codec.h). */
 static void w_u(struct wbuf *w, uint64_t v)
 {
-	uint8_t b[10];
-	size_t n = 0;
+	uint8_t b[BW_UVAR_MAX];
 
 	if (!w->oom && w->cap - w->len >= sizeof(b)) {
-		/* room for the longest varint: write in place (the features stage
-		 * saves every state its batch touched, each batch; the copy through
-		 * b and w_bytes cost ~4 % of that stage's CPU time) */
-		uint8_t *p = w->p + w->len;
-		while (v > 0x7F) {
-			p[n++] = (uint8_t)(v | 0x80);
-			v >>= 7;
-		}
-		p[n++] = (uint8_t)v;
-		w->len += n;
+		/* room for the longest varint: write in place (a copy through b and
+		 * w_bytes cost ~4 % of the features stage's CPU time) */
+		w->len += bw_uvar_put(w->p + w->len, v);
 		return;
 	}
-	do {
-		b[n] = (uint8_t)(v & 0x7F);
-		v >>= 7;
-		if (v)
-			b[n] |= 0x80;
-		n++;
-	} while (v);
-	w_bytes(w, b, n);
+	w_bytes(w, b, bw_uvar_put(b, v));
 }
 
 static void w_s(struct wbuf *w, int64_t v)
@@ -246,19 +233,12 @@ struct rbuf {
 
 static uint64_t r_u(struct rbuf *r)
 {
-	uint64_t v = 0;
-	for (int shift = 0; shift < 64; shift += 7) {
-		if (r->off >= r->len) {
-			r->bad = true;
-			return 0;
-		}
-		uint8_t b = r->p[r->off++];
-		v |= (uint64_t)(b & 0x7F) << shift;
-		if (!(b & 0x80))
-			return v;
-	}
-	r->bad = true;
-	return 0;
+	struct bw_cursor c = { r->p, r->len, r->off, false };
+	uint64_t v = bw_uvar_get(&c);
+
+	r->off = c.off;
+	r->bad |= c.bad;
+	return c.bad ? 0 : v;
 }
 
 static uint64_t r_max(struct rbuf *r, uint64_t max)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bw_codec.h"
 #include "bw_err.h"
 
 /* Output cursor; buf NULL means "count only". */
@@ -31,18 +32,23 @@ static void put_byte(struct wr *w, unsigned char b)
 	w->pos++;
 }
 
+/* Varints through the one codec (bw_codec.h), byte by byte into the cursor. */
 static void put_uvar(struct wr *w, uint64_t v)
 {
-	while (v >= 0x80) {
-		put_byte(w, (unsigned char)(v | 0x80));
-		v >>= 7;
-	}
-	put_byte(w, (unsigned char)v);
+	unsigned char b[BW_UVAR_MAX];
+	size_t n = bw_uvar_put(b, v);
+
+	for (size_t i = 0; i < n; i++)
+		put_byte(w, b[i]);
 }
 
 static void put_svar(struct wr *w, int64_t v)
 {
-	put_uvar(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+	unsigned char b[BW_UVAR_MAX];
+	size_t n = bw_svar_put(b, v);
+
+	for (size_t i = 0; i < n; i++)
+		put_byte(w, b[i]);
 }
 
 static void put_str(struct wr *w, const char *s)
@@ -213,24 +219,21 @@ static unsigned char get_byte(struct rd *r)
 	return *r->p++;
 }
 
+/* Varints through the one codec (bw_codec.h). */
 static uint64_t get_uvar(struct rd *r)
 {
-	uint64_t v = 0;
+	struct bw_cursor c = { r->p, (size_t)(r->end - r->p), 0, false };
+	uint64_t v;
 
-	for (int shift = 0; shift < 64; shift += 7) {
-		unsigned char b = get_byte(r);
-		if (r->err)
-			return 0;
-		if (shift == 63 && b > 1) {
-			fail(r, BW_EPARSE, "varint overflow");
-			return 0;
-		}
-		v |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80))
-			return v;
+	if (r->err)
+		return 0;
+	v = bw_uvar_get(&c);
+	if (c.bad) {
+		fail(r, BW_EPARSE, c.off >= c.len ? "truncated value" : "varint overflow");
+		return 0;
 	}
-	fail(r, BW_EPARSE, "varint too long");
-	return 0;
+	r->p += c.off;
+	return v;
 }
 
 static int64_t get_svar(struct rd *r)
