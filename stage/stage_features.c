@@ -47,12 +47,12 @@
 #include <string.h>
 
 #include <librdkafka/rdkafka.h>
-#include <xxhash.h>
 
 #include "bw_arena.h"
 #include "bw_err.h"
 #include "bw_kafka.h"
 #include "bw_log.h"
+#include "bw_map.h"
 #include "bw_time.h"
 #include "cfg.h"
 #include "feat_stage.h"
@@ -85,8 +85,7 @@ struct fstage {
 	struct stage *st;                     /* the runtime (during callbacks) */
 	struct feat_store *store;             /* LMDB state */
 	struct bw_arena *arena;               /* decoded post of the current message */
-	struct centry **slots;                /* cache: open addressing by account id */
-	size_t cap, n;                        /* slots (power of two) / entries */
+	struct bw_map *cache;                 /* account id -> struct centry (owned) */
 	size_t max_cached;                    /* features.cache_accounts */
 	struct elist emit;                    /* entries with emit set */
 	struct elist dirty;                   /* entries with dirty set */
@@ -109,32 +108,6 @@ static int fail(struct fstage *f, int err, const char *msg)
 }
 
 /* ---- the cache ------------------------------------------------------------------------- */
-
-static size_t slot_of(const struct fstage *f, const char *id)
-{
-	size_t i = (size_t)XXH3_64bits(id, strlen(id)) & (f->cap - 1);
-	while (f->slots[i] && strcmp(feat_account_id(f->slots[i]->acc), id) != 0)
-		i = (i + 1) & (f->cap - 1);
-	return i;
-}
-
-/* Rehash every entry into a table of `cap` slots. */
-static int rehash(struct fstage *f, size_t cap)
-{
-	struct centry **old = f->slots;
-	size_t ocap = f->cap;
-
-	if (!(f->slots = calloc(cap, sizeof(*f->slots)))) {
-		f->slots = old;
-		return BW_ENOMEM;
-	}
-	f->cap = cap;
-	for (size_t i = 0; i < ocap; i++)
-		if (old[i])
-			f->slots[slot_of(f, feat_account_id(old[i]->acc))] = old[i];
-	free(old);
-	return 0;
-}
 
 static int elist_push(struct elist *l, struct centry *e)
 {
@@ -178,14 +151,8 @@ static struct centry *cache_load(struct fstage *f, const char *id, bool create)
 	char err[256];
 	struct feat_account *a;
 	struct centry *e;
-	size_t i;
 
-	if ((f->n + 1) * 2 > f->cap && rehash(f, f->cap * 2)) {
-		fail(f, BW_ENOMEM, "out of memory");
-		return NULL;
-	}
-	i = slot_of(f, id);
-	if ((e = f->slots[i])) {
+	if ((e = bw_map_get(f->cache, id))) {
 		e->touched = f->cuts;
 		return e;
 	}
@@ -209,8 +176,12 @@ static struct centry *cache_load(struct fstage *f, const char *id, bool create)
 	e->acc = a;
 	e->touched = f->cuts;
 	entered_keys(a, &e->key0);
-	f->slots[i] = e;
-	f->n++;
+	if (bw_map_put(f->cache, feat_account_id(a), e)) {
+		feat_account_free(a);
+		free(e);
+		fail(f, BW_ENOMEM, "out of memory");
+		return NULL;
+	}
 	return e;
 }
 
@@ -239,40 +210,38 @@ static int by_touched(const void *a, const void *b)
  * stay. */
 static int evict(struct fstage *f)
 {
-	struct centry **all;
-	size_t n = 0, keep = f->max_cached * 3 / 4, drop;
+	struct centry **all, *e;
+	size_t n = 0, pos = 0, count = bw_map_count(f->cache), keep = f->max_cached * 3 / 4, drop;
 
-	if (f->n <= f->max_cached)
+	if (count <= f->max_cached)
 		return 0;
-	if (!(all = malloc(f->n * sizeof(*all))))
+	if (!(all = malloc(count * sizeof(*all))))
 		return fail(f, BW_ENOMEM, "out of memory");
-	for (size_t i = 0; i < f->cap; i++)
-		if (f->slots[i] && !f->slots[i]->emit)
-			all[n++] = f->slots[i];
+	while ((e = bw_map_next(f->cache, &pos, NULL)))
+		if (!e->emit)
+			all[n++] = e;
 	qsort(all, n, sizeof(*all), by_touched);
-	drop = f->n - keep < n ? f->n - keep : n;
+	drop = count - keep < n ? count - keep : n;
 	for (size_t i = 0; i < drop; i++) {
-		f->slots[slot_of(f, feat_account_id(all[i]->acc))] = NULL;
+		bw_map_del(f->cache, feat_account_id(all[i]->acc));
 		feat_account_free(all[i]->acc);
 		free(all[i]);
 	}
-	f->n -= drop;
 	free(all);
-	if (rehash(f, f->cap)) /* the freed slots broke probe chains */
-		return fail(f, BW_ENOMEM, "out of memory");
 	return 0;
 }
 
 /* Drop every cached state (clean: after a checkpoint). */
 static void cache_clear(struct fstage *f)
 {
-	for (size_t i = 0; i < f->cap; i++)
-		if (f->slots[i]) {
-			feat_account_free(f->slots[i]->acc);
-			free(f->slots[i]);
-			f->slots[i] = NULL;
-		}
-	f->n = 0;
+	struct centry *e;
+	size_t pos = 0;
+
+	while ((e = bw_map_next(f->cache, &pos, NULL))) {
+		feat_account_free(e->acc);
+		free(e);
+	}
+	bw_map_clear(f->cache);
 	f->emit.n = 0;
 	f->dirty.n = 0;
 }
@@ -674,7 +643,7 @@ static int setup(struct fstage *f, char *errstr, size_t errlen)
 	    !(f->vec = malloc(feat_count() * sizeof(*f->vec))) ||
 	    !(f->next = rd_kafka_topic_partition_list_new(8)) ||
 	    !(f->ckpt = rd_kafka_topic_partition_list_new(8)) ||
-	    !(f->slots = calloc(f->cap = 1024, sizeof(*f->slots))))
+	    !(f->cache = bw_map_new()))
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 	f->max_cached = (size_t)f->cfg->features_cache_accounts;
 	for (size_t i = 0; i < f->cfg->n_kafka; i++)
@@ -685,9 +654,9 @@ static int setup(struct fstage *f, char *errstr, size_t errlen)
 
 static void teardown(struct fstage *f)
 {
-	if (f->slots)
+	if (f->cache)
 		cache_clear(f);
-	free(f->slots);
+	bw_map_free(f->cache);
 	free(f->emit.e);
 	free(f->dirty.e);
 	free(f->changed);

@@ -38,11 +38,11 @@
 #include <string.h>
 
 #include <librdkafka/rdkafka.h>
-#include <xxhash.h>
 
 #include "bw_err.h"
 #include "bw_kafka.h"
 #include "bw_log.h"
+#include "bw_map.h"
 #include "bw_metrics.h"
 #include "bw_time.h"
 #include "cfg.h"
@@ -83,8 +83,7 @@ struct sstage {
 	bool own_store;                       /* opened here */
 	const struct clf_model *mdl;          /* model (borrowed or owned) */
 	struct clf_model *own_mdl;            /* loaded here, or NULL */
-	struct acct *tab;                     /* open-addressing table */
-	size_t cap, n;                        /* slots (power of two) / used */
+	struct bw_map *tab;                   /* account id -> struct acct (owned) */
 	size_t n_pending, n_due;              /* accounts with a pending update / of them due */
 	int64_t due_since;                    /* monotonic ms the oldest due account became due */
 	int64_t watermark;                    /* largest update event time seen */
@@ -103,52 +102,46 @@ static int fail(struct sstage *s, int err, const char *msg)
 
 /* ---- the account table ---------------------------------------------------------- */
 
-static size_t slot_of(const struct acct *tab, size_t cap, const char *id)
+/* Past STAGE_MAX_TRACKED accounts, forget the entries without a pending update. */
+static void tab_forget(struct sstage *s)
 {
-	size_t i = (size_t)XXH3_64bits(id, strlen(id)) & (cap - 1);
-	while (tab[i].id[0] && strcmp(tab[i].id, id) != 0)
-		i = (i + 1) & (cap - 1);
-	return i;
-}
+	size_t pos = 0, n = 0, before = bw_map_count(s->tab);
+	struct acct *a, **idle = malloc(before * sizeof(*idle));
 
-/* Double the table, or rebuild it without idle entries past STAGE_MAX_TRACKED. */
-static int tab_grow(struct sstage *s)
-{
-	bool forget = s->n >= STAGE_MAX_TRACKED;
-	size_t cap = s->cap ? (forget ? s->cap : s->cap * 2) : 1024, n = 0;
-	struct acct *t = calloc(cap, sizeof(*t));
-
-	if (!t)
-		return fail(s, BW_ENOMEM, "out of memory growing the account table");
-	for (size_t i = 0; i < s->cap; i++) {
-		if (!s->tab[i].id[0] || (forget && !s->tab[i].msg))
-			continue;
-		t[slot_of(t, cap, s->tab[i].id)] = s->tab[i];
-		n++;
+	if (!idle)
+		return; /* keep them: only memory is at stake */
+	while ((a = bw_map_next(s->tab, &pos, NULL)))
+		if (!a->msg)
+			idle[n++] = a;
+	for (size_t i = 0; i < n; i++) {
+		bw_map_del(s->tab, idle[i]->id);
+		free(idle[i]);
 	}
-	if (forget)
-		BW_INFO("score: forgot the debounce times of %zu idle account(s)", s->n - n);
-	free(s->tab);
-	s->tab = t;
-	s->cap = cap;
-	s->n = n;
-	return 0;
+	free(idle);
+	BW_INFO("score: forgot the debounce times of %zu idle account(s)", n);
 }
 
 /* The account's entry, created when missing; NULL on allocation failure. */
 static struct acct *tab_get(struct sstage *s, const char *id)
 {
-	size_t i;
+	struct acct *a = bw_map_get(s->tab, id);
 
-	if ((s->n + 1) * 2 > s->cap && tab_grow(s))
+	if (a)
+		return a;
+	if (bw_map_count(s->tab) >= STAGE_MAX_TRACKED)
+		tab_forget(s);
+	if (!(a = calloc(1, sizeof(*a)))) {
+		fail(s, BW_ENOMEM, "out of memory growing the account table");
 		return NULL;
-	i = slot_of(s->tab, s->cap, id);
-	if (!s->tab[i].id[0]) {
-		snprintf(s->tab[i].id, sizeof(s->tab[i].id), "%s", id);
-		s->tab[i].scored_ms = BW_TIME_NONE;
-		s->n++;
 	}
-	return &s->tab[i];
+	snprintf(a->id, sizeof(a->id), "%s", id);
+	a->scored_ms = BW_TIME_NONE;
+	if (bw_map_put(s->tab, a->id, a)) {
+		free(a);
+		fail(s, BW_ENOMEM, "out of memory growing the account table");
+		return NULL;
+	}
+	return a;
 }
 
 static void mark_due(struct sstage *s, struct acct *a)
@@ -298,8 +291,10 @@ static int score_batch(struct sstage *s)
 		store_txn_abort(txn);
 		return fail(s, BW_ENOMEM, "out of memory");
 	}
-	for (size_t i = 0; i < s->cap && n < max && s->n_due; i++) {
-		struct acct *a = &s->tab[i];
+	struct acct *a;
+	size_t pos = 0;
+
+	while (n < max && s->n_due && (a = bw_map_next(s->tab, &pos, NULL))) {
 		if (!a->due)
 			continue;
 		if (score_one(s, txn, a, &txt))
@@ -374,8 +369,10 @@ static void release(struct sstage *s, bool all, int64_t now)
 
 	if (s->n_pending == s->n_due || (!all && now - s->scanned_ms < STAGE_SCAN_MS))
 		return;
-	for (size_t i = 0; i < s->cap; i++) {
-		struct acct *a = &s->tab[i];
+	struct acct *a;
+	size_t pos = 0;
+
+	while ((a = bw_map_next(s->tab, &pos, NULL))) {
 		if (a->msg && !a->due &&
 		    (all || idle || over || waited_enough(s, a, now) || holds_back(s, a)))
 			mark_due(s, a);
@@ -480,8 +477,10 @@ static void on_hold(void *ctx, rd_kafka_topic_partition_list_t *offs)
 {
 	struct sstage *s = ctx;
 
-	for (size_t i = 0; i < s->cap && s->n_pending; i++) {
-		const struct acct *a = &s->tab[i];
+	const struct acct *a;
+	size_t pos = 0;
+
+	while (s->n_pending && (a = bw_map_next(s->tab, &pos, NULL))) {
 		rd_kafka_topic_partition_t *p;
 		if (!a->msg ||
 		    !(p = rd_kafka_topic_partition_list_find(offs, s->cfg->features_topic, a->partition)))
@@ -563,7 +562,7 @@ static int setup(struct sstage *s, char *errstr, size_t errlen)
 	}
 	if (!(s->vec = malloc((clf_model_n_features(s->mdl) + 1) * sizeof(*s->vec))) ||
 	    !(s->next = rd_kafka_topic_partition_list_new(8)) ||
-	    !(s->tab = calloc(s->cap = 1024, sizeof(*s->tab)))) /* grown by tab_grow */
+	    !(s->tab = bw_map_new()))
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 	s->m.updates = bw_counter("botwatch_score_updates_total", "Feature updates consumed.", NULL);
 	s->m.scored = bw_counter("botwatch_score_accounts_scored_total",
@@ -586,9 +585,14 @@ static int setup(struct sstage *s, char *errstr, size_t errlen)
 
 static void teardown(struct sstage *s)
 {
-	for (size_t i = 0; i < s->cap; i++)
-		free(s->tab[i].msg);
-	free(s->tab);
+	struct acct *a;
+	size_t pos = 0;
+
+	while (s->tab && (a = bw_map_next(s->tab, &pos, NULL))) {
+		free(a->msg);
+		free(a);
+	}
+	bw_map_free(s->tab);
 	if (s->next)
 		rd_kafka_topic_partition_list_destroy(s->next);
 	if (s->own_store)

@@ -18,6 +18,9 @@ check() { # name file [extra settings...]
 }
 
 check demo "$DEMO"
+# a features stage that keeps 16 states in memory: evicted states come back from
+# its LMDB store, checkpoints are forced by the full cache, the records are the same
+check demo-small-cache "$DEMO" --set features.cache_accounts=16
 
 # population features: six accounts share a template bio (digits and links
 # differ), one joins it late by changing its bio, one leaves it; three more

@@ -18,6 +18,8 @@
 #include "bw_fs.h"
 #include "bw_kafka.h"
 #include "bw_log.h"
+#include "bw_map.h"
+#include "bw_codec.h"
 #include "bw_redact.h"
 #include "bw_time.h"
 
@@ -357,6 +359,88 @@ static void test_redact_url(void **state)
 	assert_false(bw_redact_is_secret_name("session.timeout.ms", 18));
 }
 
+/* The one map: inserts past several resizes, replacement, deletions by
+ * backward shift that keep every other key reachable, iteration. */
+static void test_map(void **state)
+{
+	enum { N = 5000 };
+	static char keys[N][16];
+	struct bw_map *m = bw_map_new();
+	size_t pos = 0, seen = 0;
+	const char *k;
+	void *v;
+
+	(void)state;
+	assert_non_null(m);
+	for (int i = 0; i < N; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "%d", i * 7919);
+		assert_int_equal(bw_map_put(m, keys[i], &keys[i]), 0);
+	}
+	assert_int_equal(bw_map_count(m), N);
+	assert_int_equal(bw_map_put(m, keys[3], &keys[4]), 0); /* replace */
+	assert_ptr_equal(bw_map_get(m, keys[3]), &keys[4]);
+	assert_int_equal(bw_map_count(m), N);
+	for (int i = 0; i < N; i += 3)
+		assert_non_null(bw_map_del(m, keys[i]));
+	assert_null(bw_map_del(m, keys[0]));
+	for (int i = 0; i < N; i++) {
+		if (i % 3 == 0)
+			assert_null(bw_map_get(m, keys[i]));
+		else if (i != 3)
+			assert_ptr_equal(bw_map_get(m, keys[i]), &keys[i]);
+	}
+	assert_null(bw_map_get(m, "absent"));
+	while ((v = bw_map_next(m, &pos, &k))) {
+		assert_ptr_equal(bw_map_get(m, k), v);
+		seen++;
+	}
+	assert_int_equal(seen, bw_map_count(m));
+	assert_int_equal(seen, N - (N + 2) / 3);
+	bw_map_clear(m);
+	assert_int_equal(bw_map_count(m), 0);
+	assert_null(bw_map_get(m, keys[1]));
+	bw_map_free(m);
+	bw_map_free(NULL);
+}
+
+/* The one binary codec: varint edges, overlong and truncated input, the
+ * sparse vector bit for bit (-0.0 and NaN kept). */
+static void test_codec(void **state)
+{
+	unsigned char b[64];
+	const uint64_t u[] = { 0, 1, 127, 128, 16383, 16384, UINT64_MAX };
+	double v[6] = { 0.0, -0.0, 1.5, 0.0, __builtin_nan(""), 0.0 }, w[6];
+	const unsigned char *pairs;
+	size_t k, n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
+		struct bw_cursor c = { b, bw_uvar_put(b, u[i]), 0, false };
+		assert_true(bw_uvar_get(&c) == u[i]);
+		assert_false(c.bad);
+		assert_int_equal(c.off, c.len);
+	}
+	struct bw_cursor s = { b, bw_svar_put(b, INT64_MIN), 0, false };
+	assert_true(bw_svar_get(&s) == INT64_MIN);
+	memset(b, 0xFF, 11);
+	struct bw_cursor over = { b, 11, 0, false };
+	bw_uvar_get(&over);
+	assert_true(over.bad);
+	struct bw_cursor cut = { b, 3, 0, false };
+	bw_uvar_get(&cut);
+	assert_true(cut.bad);
+	n = bw_svec_put(b, v, 6);
+	assert_true(n <= bw_svec_bound(6));
+	struct bw_cursor c = { b, n, 0, false };
+	assert_true(bw_svec_check(&c, 6, &k, &pairs));
+	assert_int_equal(k, 3);
+	bw_svec_get(pairs, k, w, 6);
+	assert_memory_equal(v, w, sizeof(v));
+	assert_true(bw_svec_value(pairs, k, 2) == 1.5);
+	struct bw_cursor shortv = { b, n, 0, false };
+	assert_false(bw_svec_check(&shortv, 2, &k, &pairs)); /* an index past n */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +455,8 @@ int main(void)
 		cmocka_unit_test(test_kafka_lag_measures_retention),
 		cmocka_unit_test(test_find_data_places),
 		cmocka_unit_test(test_redact_url),
+		cmocka_unit_test(test_map),
+		cmocka_unit_test(test_codec),
 	};
 	return cmocka_run_group_tests_name("common", tests, NULL, NULL);
 }
