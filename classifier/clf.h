@@ -259,6 +259,14 @@ struct clf_record_info {
 json_t *clf_score_to_json(const struct clf_model *mdl, const struct clf_score *sc,
 			  const struct clf_record_info *info);
 
+/* The score record as its one serialised text: the compact JSON line
+ * `botwatch replay --out` writes, the store keeps and the scores topic carries
+ * (doubles with 6 significant digits). The replay and the scoring stage both
+ * write records through it, so the two paths give the same bytes. malloc'd
+ * (caller frees); NULL on allocation failure. */
+char *clf_score_record(const struct clf_model *mdl, const struct clf_score *sc,
+		       const struct clf_record_info *info);
+
 /* ---- explanations (clf_explain.c) -------------------------------------------------- */
 
 /* One feature's part in a score. */

@@ -218,3 +218,13 @@ uint32_t clf_avail_mask(const struct clf_avail_state *st)
 	return (st->seen & (CLF_AVAIL_TEXT | CLF_AVAIL_COUNTS)) |
 	       (st->posts >= CLF_MIN_POSTS ? CLF_AVAIL_ACTIVITY : 0);
 }
+
+char *clf_score_record(const struct clf_model *mdl, const struct clf_score *sc,
+		       const struct clf_record_info *info)
+{
+	json_t *rec = clf_score_to_json(mdl, sc, info);
+	char *txt = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+
+	json_decref(rec);
+	return txt;
+}

@@ -175,7 +175,6 @@ static int score_one(struct sstage *s, struct bw_store_txn *txn, const struct ac
 	struct feat_update u;
 	struct clf_score sc;
 	char err[256];
-	json_t *rec;
 
 	if (feat_update_decode(a->msg, a->len, &u)) /* validated on arrival */
 		return fail(s, BW_EPARSE, "a pending feature update no longer decodes");
@@ -185,9 +184,7 @@ static int score_one(struct sstage *s, struct bw_store_txn *txn, const struct ac
 					.screen_name = u.screen_name[0] ? u.screen_name : NULL,
 					.scored_at_ms = u.last_event_ms,
 					.posts_seen = u.posts_seen };
-	rec = clf_score_to_json(s->mdl, &sc, &info);
-	*txt = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
-	json_decref(rec);
+	*txt = clf_score_record(s->mdl, &sc, &info);
 	if (!*txt)
 		return fail(s, BW_ENOMEM, "out of memory building a score record");
 	if (store_txn_put(txn, info.user_id, info.screen_name, *txt, strlen(*txt), s->vec, u.n, err,
