@@ -117,6 +117,11 @@ int stage_error(const struct stage *s)
 	return s->err;
 }
 
+const rd_kafka_topic_partition_list_t *stage_positions(const struct stage *s)
+{
+	return s->next;
+}
+
 int32_t stage_input_partitions(const struct stage *s)
 {
 	return s->in_parts;

@@ -154,6 +154,10 @@ int stage_error(const struct stage *st);
  * (0 = no bound: no watch, or no limit learnt yet). */
 int64_t stage_output_budget(const struct stage *st);
 
+/* The next offset to consume of every input partition this stage has
+ * consumed from (borrowed; valid until the next message or rebalance). */
+const rd_kafka_topic_partition_list_t *stage_positions(const struct stage *st);
+
 /* Partitions of the input topic (learnt at the first assignment; 0 before). */
 int32_t stage_input_partitions(const struct stage *st);
 

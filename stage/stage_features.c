@@ -91,7 +91,6 @@ struct fstage {
 	struct elist dirty;                   /* entries with dirty set */
 	uint64_t *changed;                    /* keys whose count the cut changed */
 	size_t n_changed, cap_changed;        /* used / allocated */
-	rd_kafka_topic_partition_list_t *next;/* next offsets of everything folded */
 	rd_kafka_topic_partition_list_t *ckpt;/* next offsets as of the last checkpoint */
 	uint64_t cuts;                        /* cuts so far (eviction clock) */
 	size_t in_batch;                      /* messages since the last cut */
@@ -378,15 +377,17 @@ static int checkpoint(struct fstage *f)
 		e->dirty = false;
 	}
 	f->dirty.n = 0;
-	for (int i = 0; i < f->next->cnt; i++) {
-		rd_kafka_topic_partition_t *p = &f->next->elems[i];
+	const rd_kafka_topic_partition_list_t *next = stage_positions(f->st);
+
+	for (int i = 0; i < next->cnt; i++) {
+		const rd_kafka_topic_partition_t *p = &next->elems[i];
 		if (feat_store_offset_put(f->store, p->topic, p->partition, p->offset, err, sizeof(err)))
 			return fail(f, BW_ESTORE, err);
 	}
 	if (feat_store_commit(f->store, err, sizeof(err)))
 		return fail(f, BW_ESTORE, err);
 	rd_kafka_topic_partition_list_destroy(f->ckpt);
-	if (!(f->ckpt = rd_kafka_topic_partition_list_copy(f->next)))
+	if (!(f->ckpt = rd_kafka_topic_partition_list_copy(next)))
 		return fail(f, BW_ENOMEM, "out of memory");
 	f->st_.commits++;
 	f->ckpt_at = bw_time_mono_ms();
@@ -550,7 +551,6 @@ static int on_message(void *ctx, struct stage *st, const rd_kafka_message_t *m)
 	if (f->in_batch++ == 0)
 		f->batch_start = bw_time_mono_ms();
 	f->st_.messages++;
-	bw_kafka_note_offset(f->next, m);
 	bw_arena_reset(f->arena);
 	if (ingest_post_decode(m->payload, m->len, &post, f->arena, err, sizeof(err))) {
 		f->st_.bad++;
@@ -612,13 +612,10 @@ static void on_revoked(void *ctx, const rd_kafka_topic_partition_list_t *parts)
 {
 	struct fstage *f = ctx;
 
-	for (int i = 0; i < parts->cnt; i++) {
-		rd_kafka_topic_partition_list_del(f->next, parts->elems[i].topic,
-						  parts->elems[i].partition);
+	for (int i = 0; i < parts->cnt; i++)
 		if (f->ckpt)
 			rd_kafka_topic_partition_list_del(f->ckpt, parts->elems[i].topic,
 							  parts->elems[i].partition);
-	}
 	cache_clear(f);
 }
 
@@ -641,7 +638,6 @@ static int setup(struct fstage *f, char *errstr, size_t errlen)
 		return BW_ESTORE;
 	if (!(f->arena = bw_arena_new((size_t)f->cfg->ingest_max_line_bytes * 4)) ||
 	    !(f->vec = malloc(feat_count() * sizeof(*f->vec))) ||
-	    !(f->next = rd_kafka_topic_partition_list_new(8)) ||
 	    !(f->ckpt = rd_kafka_topic_partition_list_new(8)) ||
 	    !(f->cache = bw_map_new()))
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
@@ -661,8 +657,6 @@ static void teardown(struct fstage *f)
 	free(f->dirty.e);
 	free(f->changed);
 	feat_store_close(f->store); /* aborts an uncommitted transaction after an error */
-	if (f->next)
-		rd_kafka_topic_partition_list_destroy(f->next);
 	if (f->ckpt)
 		rd_kafka_topic_partition_list_destroy(f->ckpt);
 	bw_arena_free(f->arena);

@@ -88,7 +88,6 @@ struct sstage {
 	int64_t due_since;                    /* monotonic ms the oldest due account became due */
 	int64_t watermark;                    /* largest update event time seen */
 	int64_t scanned_ms;                   /* monotonic ms of the last release scan */
-	rd_kafka_topic_partition_list_t *next;/* next offset consumed per partition */
 	double *vec;                          /* scoring scratch */
 	struct stage_metrics m;               /* metrics */
 	struct clf_stage_stats st;            /* counters */
@@ -342,7 +341,8 @@ static int score_batch(struct sstage *s)
 static bool holds_back(const struct sstage *s, const struct acct *a)
 {
 	const rd_kafka_topic_partition_t *p =
-		rd_kafka_topic_partition_list_find(s->next, s->cfg->features_topic, a->partition);
+		rd_kafka_topic_partition_list_find(stage_positions(s->rt), s->cfg->features_topic,
+						   a->partition);
 	return p && p->offset - a->offset > s->cfg->score_max_holdback;
 }
 
@@ -393,7 +393,6 @@ static int on_message(void *ctx, struct stage *rt, const rd_kafka_message_t *m)
 	s->rt = rt;
 	s->st.messages++;
 	bw_counter_add(s->m.updates, NULL, 1);
-	bw_kafka_note_offset(s->next, m);
 	if ((rc = feat_update_decode(m->payload, m->len, &u)))
 		bad = rc == BW_ESCHEMA ? "not a feature update (magic or version)" : "malformed update";
 	else
@@ -487,15 +486,6 @@ static void on_hold(void *ctx, rd_kafka_topic_partition_list_t *offs)
 	}
 }
 
-static void on_revoked(void *ctx, const rd_kafka_topic_partition_list_t *parts)
-{
-	struct sstage *s = ctx;
-
-	for (int i = 0; i < parts->cnt; i++)
-		rd_kafka_topic_partition_list_del(s->next, parts->elems[i].topic,
-						  parts->elems[i].partition);
-}
-
 static bool on_busy(void *ctx)
 {
 	const struct sstage *s = ctx;
@@ -535,7 +525,6 @@ static const struct stage_ops score_ops = {
 	.cut = on_cut,
 	.hold = on_hold,
 	.durable = on_durable,
-	.revoked = on_revoked,
 	.busy = on_busy,
 };
 
@@ -558,7 +547,6 @@ static int setup(struct sstage *s, char *errstr, size_t errlen)
 		s->own_store = true;
 	}
 	if (!(s->vec = malloc((clf_model_n_features(s->mdl) + 1) * sizeof(*s->vec))) ||
-	    !(s->next = rd_kafka_topic_partition_list_new(8)) ||
 	    !(s->tab = bw_map_new()))
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 	s->m.updates = bw_counter("botwatch_score_updates_total", "Feature updates consumed.", NULL);
@@ -590,8 +578,6 @@ static void teardown(struct sstage *s)
 		free(a);
 	}
 	bw_map_free(s->tab);
-	if (s->next)
-		rd_kafka_topic_partition_list_destroy(s->next);
 	if (s->own_store)
 		store_close(s->store);
 	clf_model_free(s->own_mdl);
