@@ -85,6 +85,15 @@ static int fold(struct feat_replay *r, struct feat_account *a, const struct bw_p
 		const struct bw_profile *own)
 {
 	uint64_t late = feat_account_late(a);
+
+	/* Another account's post is an observation of this one: it updates the
+	 * friend roles and never the profile, so the keys cannot move. */
+	if (!own && strcmp(p->author.id, feat_account_id(a)) != 0) {
+		int rc = feat_account_update(a, p);
+		if (!rc)
+			r->stats.late += feat_account_late(a) - late;
+		return rc;
+	}
 	bool authored = feat_account_authored(a);
 	bool same = authored && own && feat_pop_same_profile(a, own);
 	struct feat_pop_keys before = { 0 }, after;
