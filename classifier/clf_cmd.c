@@ -445,13 +445,11 @@ struct clf_corpus *clf_corpus_build(const struct bw_config *cfg, char **files, s
 		.dlq_opaque = opts->dlq_opaque,
 		.on_author = on_author,
 		.author_opaque = c,
+		.threads = opts->threads,
 	};
 	if (!(c->r = feat_replay_new(&o, errstr, errlen)))
 		goto out_free;
-	for (size_t k = 0; k < nfiles; k++)
-		if (feat_replay_file(c->r, files[k], errstr, errlen) || c->err)
-			goto out_failed;
-	if (feat_replay_finish(c->r, errstr, errlen) || c->err)
+	if (feat_replay_files(c->r, files, nfiles, errstr, errlen) || c->err)
 		goto out_failed;
 	if (corpus_list(c)) {
 		bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory listing accounts");

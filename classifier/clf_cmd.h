@@ -53,6 +53,7 @@ struct clf_corpus_opts {
 	bool include_observed;    /* also list accounts only seen retweeted/mentioned/... */
 	bw_dlq_cb on_dlq;         /* each dead-lettered unit (may be NULL: then only counted) */
 	void *dlq_opaque;         /* passed to on_dlq */
+	int threads;              /* >= 2: decode on a reader thread (feat_replay_files()) */
 };
 
 /*

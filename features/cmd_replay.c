@@ -47,6 +47,7 @@ struct replay_args {
 	int64_t probe_ms;          /* --probe-time, or BW_TIME_NONE */
 	bool include_observed;     /* --include-observed */
 	bool via_kafka;            /* --via-kafka: through the broker and the stages */
+	int threads;               /* --threads: 2 = decode on a reader thread (default), 1 = not */
 	char **files;              /* input files (array owned, strings borrowed from argv) */
 	int n_files;               /* their number */
 };
@@ -57,7 +58,7 @@ static void replay_usage(FILE *out)
 		"usage: botwatch replay [--config FILE] [--set key=value]... [--out FILE]\n"
 		"                       [--features-out FILE] [--store DIR] [--model FILE]\n"
 		"                       [--probe-time ISO8601] [--include-observed] [--via-kafka]\n"
-		"                       [--format F]\n"
+		"                       [--format F] [--threads N]\n"
 		"                       FILE...\n\n"
 		"Decode the archive FILEs (NDJSON or one JSON document, plain or gzip, `-` = stdin),\n"
 		"fold every post into per-account feature state, and after the whole input write\n"
@@ -73,6 +74,8 @@ static void replay_usage(FILE *out)
 		"  --include-observed   also write accounts only seen retweeted/quoted/replied to/mentioned\n"
 		"  --format F           auto|v1.1|v2|twarc2|sse|ndjson (ingest.format): accept only\n"
 		"                       that shape; others go to the dead letters as wrong_format\n"
+		"  --threads N          1: decode and fold on one thread; 2 (default): decompress and\n"
+		"                       decode on a second thread while this one folds (same output)\n"
 		"  --via-kafka          replay through Kafka (the embedded broker unless\n"
 		"                       kafka.bootstrap.servers is set): ingest, the features stage and\n"
 		"                       the scoring stage, until drained; same records (--out, --store)\n");
@@ -86,6 +89,7 @@ static int parse_args(int argc, char **argv, struct bw_config *cfg, struct repla
 	int rc;
 
 	a->probe_ms = BW_TIME_NONE;
+	a->threads = 2;
 	for (int i = 1; i < argc; i++) {
 		if ((rc = cfg_flag_apply(cfg, flags, 1, argc, argv, &i, err, sizeof(err))) < 0) {
 			fprintf(stderr, "botwatch replay: %s\n", err);
@@ -109,6 +113,13 @@ static int parse_args(int argc, char **argv, struct bw_config *cfg, struct repla
 				fprintf(stderr, "botwatch replay: --probe-time: '%s' is not an RFC 3339 time\n", val);
 				return 2;
 			}
+			i++;
+		} else if (strcmp(arg, "--threads") == 0 && val) {
+			if (strcmp(val, "1") && strcmp(val, "2")) {
+				fprintf(stderr, "botwatch replay: --threads must be 1 or 2\n");
+				return 2;
+			}
+			a->threads = val[0] - '0';
 			i++;
 		} else if (strcmp(arg, "--include-observed") == 0) {
 			a->include_observed = true;
@@ -287,7 +298,8 @@ static int run(const struct replay_args *args, const struct bw_config *cfg)
 {
 	struct clf_corpus_opts o = { .probe_ms = args->probe_ms,
 				     .include_observed = args->include_observed,
-				     .on_dlq = print_dlq };
+				     .on_dlq = print_dlq,
+				     .threads = args->threads };
 	struct replay_sinks s = { 0 };
 	struct clf_corpus *c = NULL;
 	char err[512], summary[512];

@@ -206,6 +206,19 @@ static void sort_lists(void)
 	qsort(senti, sizeof(senti) / sizeof(senti[0]), sizeof(senti[0]), cmp_senti);
 }
 
+/* strcmp(k, w[0..len) as a string) for the short words of the lists: an
+ * inline loop instead of a library call per probe (the hot path of text
+ * analysis). Bytes compare as unsigned char, as strcmp's order does. */
+static int word_cmp(const char *k, const char *w, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char a = (unsigned char)k[i], b = (unsigned char)w[i];
+		if (a != b)
+			return a < b ? -1 : 1; /* k ending first: a = 0 < b */
+	}
+	return k[len] != '\0';
+}
+
 /* Binary search of w[0..len) in an array sorted by its leading `const char *`. */
 static const void *find(const void *base, size_t n, size_t size, const char *w, size_t len)
 {
@@ -214,9 +227,7 @@ static const void *find(const void *base, size_t n, size_t size, const char *w, 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		const char *k = *(const char *const *)((const char *)base + mid * size);
-		int c = strncmp(k, w, len);
-		if (c == 0 && k[len] != '\0')
-			c = 1;
+		int c = word_cmp(k, w, len);
 		if (c == 0)
 			return (const char *)base + mid * size;
 		if (c < 0)

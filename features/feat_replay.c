@@ -1,17 +1,54 @@
 /*
  * feat_replay.c — the replay driver (see feat_replay.h): decoder → per-account
  * states in an open-addressing hash map → one vector per account.
+ *
+ * With `threads` >= 2, feat_replay_files() runs the decoder (decompression,
+ * JSON, normalisation) on a reader thread. It encodes each decoded post with
+ * the binary post codec (ingest/postcodec.h, the `posts` topic's encoding,
+ * lossless for everything the states read) into a batch; full batches go
+ * through a bounded queue to the calling thread, which decodes them into its
+ * own arena and folds them in the order read, exactly as the one-thread path
+ * does. A second queue returns emptied batches, so the reader holds at most
+ * RP_BATCHES batches of about RP_BATCH_BYTES: the two threads share nothing
+ * else (the decoder and its stats belong to the reader until it is joined;
+ * the states, the population table and the callbacks to the folding thread).
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bw_arena.h"
 #include "bw_err.h"
+#include "bw_queue.h"
 #include "bw_time.h"
 #include "feat_int.h"
 #include "feat_replay.h"
+#include "postcodec.h"
 
 #include <xxhash.h>
 
+#define RP_BATCH_BYTES ((size_t)1 << 20) /* encoded posts per batch (~250 bench posts) */
+#define RP_BATCHES 4                     /* batches in flight between the threads */
+
+/* Encoded posts, each a 4-byte little-endian length then its bytes. */
+struct rp_batch {
+	unsigned char *buf;  /* encoded posts (owned) */
+	size_t len;          /* bytes used */
+	size_t cap;          /* bytes allocated */
+};
+
+/* The reader thread's side of a threaded replay. */
+struct rp_reader {
+	struct feat_replay *r;            /* the driver (its decoder only) */
+	char *const *files;               /* input files (borrowed) */
+	size_t n_files;                   /* their number */
+	struct bw_queue *full;            /* batches read, to the folding thread */
+	struct bw_queue *empty;           /* batches folded, back to the reader */
+	struct rp_batch batches[RP_BATCHES]; /* all batches (owned here) */
+	struct rp_batch *cur;             /* batch being filled, or NULL */
+	int rc;                           /* reader's result: 0 or a BW_E* code */
+	char err[512];                    /* its message */
+};
 struct feat_replay {
 	struct feat_replay_opts opts;    /* as given */
 	struct bw_decoder *dec;          /* the decoder */
@@ -23,6 +60,7 @@ struct feat_replay {
 	struct feat_replay_stats stats;  /* counters */
 	struct feat_pop *pop;            /* bio keys of the authors (population features) */
 	int err;                         /* first routing error (stops decoding) */
+	struct rp_reader *reader;        /* set while a reader thread decodes */
 };
 
 static size_t slot_of(const struct feat_replay *r, const char *id)
@@ -143,9 +181,51 @@ int feat_replay_post(struct feat_replay *r, const struct bw_post *p)
 	return 0;
 }
 
+/* Reader thread: append post p to the batch being filled, handing full
+ * batches over. 0, or non-zero to stop decoding (the folding side stopped,
+ * or out of memory: then rd->rc says so). */
+static int reader_put(struct rp_reader *rd, const struct bw_post *p)
+{
+	size_t n;
+
+	for (int tries = 0;; tries++) {
+		if (!rd->cur) {
+			if (!(rd->cur = bw_queue_pop(rd->empty)))
+				return 1;
+			rd->cur->len = 0;
+		}
+		struct rp_batch *b = rd->cur;
+		if (b->cap - b->len > 4 &&
+		    ingest_post_encode(p, b->buf + b->len + 4, b->cap - b->len - 4, &n) == 0) {
+			for (int i = 0; i < 4; i++)
+				b->buf[b->len + (size_t)i] = (unsigned char)(n >> (8 * i));
+			b->len += 4 + n;
+			return 0;
+		}
+		if (b->len) { /* full: hand it over, retry in the next one */
+			rd->cur = NULL;
+			if (bw_queue_push(rd->full, b))
+				return 1;
+			continue;
+		}
+		/* one post larger than an empty batch: grow the batch to fit it */
+		size_t need = ingest_post_encoded_size(p) + 4;
+		unsigned char *nb = tries < 2 ? realloc(b->buf, need) : NULL;
+		if (!nb) {
+			rd->rc = bw_seterr(rd->err, sizeof(rd->err), BW_ENOMEM, "out of memory");
+			return 1;
+		}
+		b->buf = nb;
+		b->cap = need;
+	}
+}
+
 static int on_post(const struct bw_post *p, void *opaque)
 {
 	struct feat_replay *r = opaque;
+
+	if (r->reader)
+		return reader_put(r->reader, p);
 	int rc = feat_replay_post(r, p);
 
 	if (rc && !r->err)
@@ -173,6 +253,7 @@ struct feat_replay *feat_replay_new(const struct feat_replay_opts *opts, char *e
 	}
 	r->opts = *opts;
 	d.max_unit_bytes = opts->max_unit_bytes ? opts->max_unit_bytes : 1u << 20;
+	r->opts.max_unit_bytes = d.max_unit_bytes;
 	d.max_depth = opts->max_depth ? opts->max_depth : 64;
 	d.probe_time_ms = opts->probe_time_ms;
 	d.format = (enum ingest_format)opts->format;
@@ -215,6 +296,121 @@ int feat_replay_file(struct feat_replay *r, const char *path, char *errstr, size
 	if (r->err)
 		return routing_error(r, errstr, errlen);
 	return rc < 0 ? rc : 0;
+}
+
+/* The reader thread: decode every file, release the held profile records,
+ * hand the last batch over and close the queue. */
+static void *reader_main(void *arg)
+{
+	struct rp_reader *rd = arg;
+	int rc = 0;
+
+	for (size_t k = 0; k < rd->n_files && !rc && !rd->rc; k++)
+		rc = ingest_decode_file(rd->r->dec, rd->files[k], rd->err, sizeof(rd->err));
+	if (!rc && !rd->rc && (rc = ingest_decoder_finish(rd->r->dec)) < 0)
+		bw_seterr(rd->err, sizeof(rd->err), rc, "decoder: %s", bw_strerror(rc));
+	if (rc < 0 && !rd->rc)
+		rd->rc = rc;
+	if (!rc && !rd->rc && rd->cur && rd->cur->len)
+		bw_queue_push(rd->full, rd->cur);
+	rd->cur = NULL;
+	bw_queue_close(rd->full);
+	return NULL;
+}
+
+/* Folding thread: fold every post of batch b. 0 or a BW_E* code. */
+static int fold_batch(struct feat_replay *r, const struct rp_batch *b, struct bw_arena *arena,
+		      char *errstr, size_t errlen)
+{
+	struct bw_post p;
+	int rc = 0;
+
+	for (size_t o = 0; o + 4 <= b->len && !rc; ) {
+		size_t n = (size_t)b->buf[o] | (size_t)b->buf[o + 1] << 8 |
+			   (size_t)b->buf[o + 2] << 16 | (size_t)b->buf[o + 3] << 24;
+		bw_arena_reset(arena);
+		rc = ingest_post_decode(b->buf + o + 4, n, &p, arena, errstr, errlen);
+		if (!rc && (rc = feat_replay_post(r, &p)))
+			bw_seterr(errstr, errlen, rc, "feature state update failed: %s",
+				  bw_strerror(rc));
+		o += 4 + n;
+	}
+	return rc;
+}
+
+/* Set up the reader's queues and batches; 0 or BW_ENOMEM. */
+static int reader_init(struct rp_reader *rd)
+{
+	if (!(rd->full = bw_queue_new(RP_BATCHES)) || !(rd->empty = bw_queue_new(RP_BATCHES)))
+		return BW_ENOMEM;
+	for (int i = 0; i < RP_BATCHES; i++) {
+		struct rp_batch *b = &rd->batches[i];
+		if (!(b->buf = malloc(RP_BATCH_BYTES)))
+			return BW_ENOMEM;
+		b->cap = RP_BATCH_BYTES;
+		bw_queue_push(rd->empty, b);
+	}
+	return 0;
+}
+
+static void reader_free(struct rp_reader *rd)
+{
+	for (int i = 0; i < RP_BATCHES; i++)
+		free(rd->batches[i].buf);
+	bw_queue_free(rd->full);
+	bw_queue_free(rd->empty);
+}
+
+/* feat_replay_files() with a reader thread. */
+static int replay_threaded(struct feat_replay *r, char *const *files, size_t n_files,
+			   char *errstr, size_t errlen)
+{
+	struct rp_reader rd = { .r = r, .files = files, .n_files = n_files };
+	struct bw_arena *arena = bw_arena_new(4 * r->opts.max_unit_bytes + ((size_t)1 << 20));
+	struct rp_batch *b;
+	pthread_t th;
+	int rc = 0;
+
+	if (!arena || reader_init(&rd)) {
+		rc = bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	r->reader = &rd;
+	if (pthread_create(&th, NULL, reader_main, &rd)) {
+		r->reader = NULL;
+		rc = bw_seterr(errstr, errlen, BW_ENOMEM, "cannot start the reader thread");
+		goto out_free;
+	}
+	while ((b = bw_queue_pop(rd.full))) {
+		rc = fold_batch(r, b, arena, errstr, errlen);
+		if (rc) { /* stop the reader: it fails its next push or pop */
+			bw_queue_cancel(rd.full);
+			bw_queue_cancel(rd.empty);
+			break;
+		}
+		bw_queue_push(rd.empty, b);
+	}
+	pthread_join(th, NULL);
+	r->reader = NULL;
+	if (!rc && rd.rc)
+		rc = bw_seterr(errstr, errlen, rd.rc, "%s", rd.err);
+out_free:
+	reader_free(&rd);
+	bw_arena_free(arena);
+	return rc;
+}
+
+int feat_replay_files(struct feat_replay *r, char *const *files, size_t n_files, char *errstr,
+		      size_t errlen)
+{
+	if (r->opts.threads >= 2)
+		return replay_threaded(r, files, n_files, errstr, errlen);
+	for (size_t k = 0; k < n_files; k++) {
+		int rc = feat_replay_file(r, files[k], errstr, errlen);
+		if (rc)
+			return rc;
+	}
+	return feat_replay_finish(r, errstr, errlen);
 }
 
 int feat_replay_finish(struct feat_replay *r, char *errstr, size_t errlen)

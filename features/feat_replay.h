@@ -42,6 +42,8 @@ struct feat_replay_opts {
 	void *dlq_opaque;        /* passed to on_dlq */
 	feat_replay_author_cb on_author; /* per authored record (may be NULL) */
 	void *author_opaque;     /* passed to on_author */
+	int threads;             /* feat_replay_files(): >= 2 decodes on a reader thread
+				  * while the calling thread folds (0, 1: one thread) */
 };
 
 struct feat_replay_stats {
@@ -60,6 +62,16 @@ void feat_replay_free(struct feat_replay *r);
 
 /* Decode one file ("-" = stdin, plain or gzip) into the states. 0 or a BW_E* code. */
 int feat_replay_file(struct feat_replay *r, const char *path, char *errstr, size_t errlen);
+
+/*
+ * Decode the files in order (as feat_replay_file() each), then release the
+ * held profile records (feat_replay_finish()). With opts.threads >= 2 the
+ * decoding runs on a reader thread and the calling thread folds, in the
+ * same order and with the same result. Callbacks: on_dlq runs on the reader
+ * thread, on_author on the calling thread. 0 or a BW_E* code with errstr set.
+ */
+int feat_replay_files(struct feat_replay *r, char *const *files, size_t n_files, char *errstr,
+		      size_t errlen);
 
 /* Route one already-decoded post (borrowed). 0 or a BW_E* code. */
 int feat_replay_post(struct feat_replay *r, const struct bw_post *post);
