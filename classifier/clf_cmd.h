@@ -54,6 +54,9 @@ struct clf_corpus_opts {
 	bw_dlq_cb on_dlq;         /* each dead-lettered unit (may be NULL: then only counted) */
 	void *dlq_opaque;         /* passed to on_dlq */
 	int threads;              /* >= 2: decode on a reader thread (feat_replay_files()) */
+	uint64_t mem_budget;      /* bytes of feature states kept in memory (0 = all);
+				   * the rest in a spill file (feat_replay_opts) */
+	const char *spill_dir;    /* its directory (NULL = $TMPDIR or /tmp) */
 };
 
 /*
@@ -75,7 +78,9 @@ int clf_id_cmp(const char *a, const char *b);
 size_t clf_corpus_count(const struct clf_corpus *c);
 /* Account i: id, screen name (may be NULL), posts, latest event, availability. */
 const char *clf_corpus_id(const struct clf_corpus *c, size_t i);
-/* Feature state of account i (borrowed until clf_corpus_free()). */
+/* Feature state of account i: borrowed until clf_corpus_free() without a
+ * memory budget; with one, until the next call for another account (it may
+ * be read back from the spill file). NULL on a spill-file error. */
 const struct feat_account *clf_corpus_account(const struct clf_corpus *c, size_t i);
 const char *clf_corpus_screen_name(const struct clf_corpus *c, size_t i);
 uint64_t clf_corpus_posts(const struct clf_corpus *c, size_t i);

@@ -38,6 +38,8 @@
 
 /* Records per store transaction. */
 #define REPLAY_TXN_BATCH 5000
+/* --mem-budget default (MB of account states in memory). */
+#define REPLAY_MEM_BUDGET_MB 1024
 
 struct replay_args {
 	const char *features_out;  /* --features-out FILE ("-" = stdout) */
@@ -48,6 +50,9 @@ struct replay_args {
 	bool include_observed;     /* --include-observed */
 	bool via_kafka;            /* --via-kafka: through the broker and the stages */
 	int threads;               /* --threads: 2 = decode on a reader thread (default), 1 = not */
+	uint64_t mem_budget_mb;    /* --mem-budget: MB of feature states in memory (0 = no limit) */
+	const char *spill_dir;     /* --spill-dir, else $TMPDIR or /tmp */
+	bool mem_report;           /* --mem-report: print the memory figures */
 	char **files;              /* input files (array owned, strings borrowed from argv) */
 	int n_files;               /* their number */
 };
@@ -58,7 +63,8 @@ static void replay_usage(FILE *out)
 		"usage: botwatch replay [--config FILE] [--set key=value]... [--out FILE]\n"
 		"                       [--features-out FILE] [--store DIR] [--model FILE]\n"
 		"                       [--probe-time ISO8601] [--include-observed] [--via-kafka]\n"
-		"                       [--format F] [--threads N]\n"
+		"                       [--format F] [--threads N] [--mem-budget MB]\n"
+		"                       [--spill-dir DIR] [--mem-report]\n"
 		"                       FILE...\n\n"
 		"Decode the archive FILEs (NDJSON or one JSON document, plain or gzip, `-` = stdin),\n"
 		"fold every post into per-account feature state, and after the whole input write\n"
@@ -76,6 +82,12 @@ static void replay_usage(FILE *out)
 		"                       that shape; others go to the dead letters as wrong_format\n"
 		"  --threads N          1: decode and fold on one thread; 2 (default): decompress and\n"
 		"                       decode on a second thread while this one folds (same output)\n"
+		"  --mem-budget MB      keep at most MB of account states in memory (default 1024;\n"
+		"                       0 = no limit); the least recently active go to a spill file\n"
+		"                       and come back on their next post (same output)\n"
+		"  --spill-dir DIR      directory of the spill file (default $TMPDIR, else /tmp); the\n"
+		"                       file is unlinked at once and gone when replay ends\n"
+		"  --mem-report         print peak memory (heap and file-backed) and spill figures\n"
 		"  --via-kafka          replay through Kafka (the embedded broker unless\n"
 		"                       kafka.bootstrap.servers is set): ingest, the features stage and\n"
 		"                       the scoring stage, until drained; same records (--out, --store)\n");
@@ -90,6 +102,7 @@ static int parse_args(int argc, char **argv, struct bw_config *cfg, struct repla
 
 	a->probe_ms = BW_TIME_NONE;
 	a->threads = 2;
+	a->mem_budget_mb = REPLAY_MEM_BUDGET_MB;
 	for (int i = 1; i < argc; i++) {
 		if ((rc = cfg_flag_apply(cfg, flags, 1, argc, argv, &i, err, sizeof(err))) < 0) {
 			fprintf(stderr, "botwatch replay: %s\n", err);
@@ -121,6 +134,14 @@ static int parse_args(int argc, char **argv, struct bw_config *cfg, struct repla
 			}
 			a->threads = val[0] - '0';
 			i++;
+		} else if (strcmp(arg, "--mem-budget") == 0 && val) {
+			if (clf_cmd_uint_arg("replay", arg, val, 0, (uint64_t)1 << 40, &a->mem_budget_mb))
+				return 2;
+			i++;
+		} else if (strcmp(arg, "--spill-dir") == 0 && val) {
+			a->spill_dir = val, i++;
+		} else if (strcmp(arg, "--mem-report") == 0) {
+			a->mem_report = true;
 		} else if (strcmp(arg, "--include-observed") == 0) {
 			a->include_observed = true;
 		} else if (strcmp(arg, "--via-kafka") == 0) {
@@ -299,7 +320,9 @@ static int run(const struct replay_args *args, const struct bw_config *cfg)
 	struct clf_corpus_opts o = { .probe_ms = args->probe_ms,
 				     .include_observed = args->include_observed,
 				     .on_dlq = print_dlq,
-				     .threads = args->threads };
+				     .threads = args->threads,
+				     .mem_budget = args->mem_budget_mb << 20,
+				     .spill_dir = args->spill_dir };
 	struct replay_sinks s = { 0 };
 	struct clf_corpus *c = NULL;
 	char err[512], summary[512];

@@ -14,6 +14,7 @@
  * the states, the population table and the callbacks to the folding thread).
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@
 #include "bw_time.h"
 #include "feat_int.h"
 #include "feat_replay.h"
+#include "feat_spill.h"
 #include "postcodec.h"
 
 #include <xxhash.h>
@@ -49,69 +51,255 @@ struct rp_reader {
 	int rc;                           /* reader's result: 0 or a BW_E* code */
 	char err[512];                    /* its message */
 };
+/* One tracked account: its id, and its state in memory or in the spill file. */
+struct rp_entry {
+	struct feat_account *a;      /* the state while resident, else NULL */
+	const char *id;              /* account id (in the driver's id chunks) */
+	struct feat_spill_loc loc;   /* where it was spilled last (cap 0 = never) */
+	uint32_t hash;               /* hash of id (lookups compare it first) */
+	uint32_t mem;                /* heap bytes of the resident state (rp_mem) */
+	uint32_t prev, next;         /* LRU list of resident states: entry index + 1, 0 = end */
+	bool authored;               /* feat_account_authored() of the state */
+};
+
+/* A chunk of account ids (they live as long as the driver). */
+struct rp_chunk {
+	struct rp_chunk *next;       /* older chunk */
+	size_t used;                 /* bytes of text used */
+	char text[];                 /* RP_CHUNK bytes */
+};
+#define RP_CHUNK ((size_t)64 << 10)
+
 struct feat_replay {
 	struct feat_replay_opts opts;    /* as given */
 	struct bw_decoder *dec;          /* the decoder */
-	struct feat_account **slots;     /* hash table of states (NULL = empty) */
+	uint32_t *slots;                 /* hash table: entry index + 1, 0 = empty */
 	size_t cap;                      /* slots (power of two) */
-	struct feat_account **order;     /* states in first-seen order */
-	size_t n;                        /* states */
-	size_t order_cap;                /* allocated entries of order */
+	struct rp_entry *ent;            /* accounts in first-seen order */
+	size_t n;                        /* accounts */
+	size_t ent_cap;                  /* allocated entries */
+	struct rp_chunk *ids;            /* id text, newest chunk first */
+	uint32_t lru_head, lru_tail;     /* resident states, most recently used first (index + 1) */
+	uint64_t resident_bytes;         /* sum of mem over resident states */
+	struct feat_spill *spill;        /* spill file (created on first spill), or NULL */
+	struct feat_replay_mem mem;      /* memory figures (feat_replay_mem()) */
 	struct feat_replay_stats stats;  /* counters */
 	struct feat_pop *pop;            /* bio keys of the authors (population features) */
 	int err;                         /* first routing error (stops decoding) */
+	char errmsg[256];                /* its detail when it came from the spill file */
 	struct rp_reader *reader;        /* set while a reader thread decodes */
 };
 
-static size_t slot_of(const struct feat_replay *r, const char *id)
+static uint32_t id_hash(const char *id, size_t len)
 {
-	size_t i = (size_t)XXH3_64bits(id, strlen(id)) & (r->cap - 1);
+	uint64_t h = XXH3_64bits(id, len);
+	return (uint32_t)(h ^ (h >> 32));
+}
 
-	while (r->slots[i] && strcmp(feat_account_id(r->slots[i]), id) != 0)
+static size_t slot_of(const struct feat_replay *r, const char *id, uint32_t h)
+{
+	size_t i = h & (r->cap - 1);
+
+	while (r->slots[i]) {
+		const struct rp_entry *e = &r->ent[r->slots[i] - 1];
+		if (e->hash == h && strcmp(e->id, id) == 0)
+			break;
 		i = (i + 1) & (r->cap - 1);
+	}
 	return i;
 }
 
 static int grow(struct feat_replay *r)
 {
 	size_t old = r->cap, cap = old ? old * 2 : 1024;
-	struct feat_account **s = calloc(cap, sizeof(*s)), **prev = r->slots;
+	uint32_t *s = calloc(cap, sizeof(*s));
 
 	if (!s)
 		return BW_ENOMEM;
+	free(r->slots);
 	r->slots = s;
 	r->cap = cap;
-	for (size_t i = 0; i < old; i++)
-		if (prev[i])
-			r->slots[slot_of(r, feat_account_id(prev[i]))] = prev[i];
-	free(prev);
+	for (size_t k = 0; k < r->n; k++) {
+		size_t i = r->ent[k].hash & (cap - 1);
+		while (s[i])
+			i = (i + 1) & (cap - 1);
+		s[i] = (uint32_t)(k + 1);
+	}
 	return 0;
 }
 
-static struct feat_account *get_or_add(struct feat_replay *r, const char *id)
+/* A copy of id[0..len] that lives as long as the driver; NULL when out of memory. */
+static const char *id_store(struct feat_replay *r, const char *id, size_t len)
 {
-	struct feat_account *a;
-	size_t i;
+	struct rp_chunk *c = r->ids;
+
+	if (!c || RP_CHUNK - c->used < len + 1) {
+		size_t size = len + 1 > RP_CHUNK ? len + 1 : RP_CHUNK;
+		if (!(c = malloc(sizeof(*c) + size)))
+			return NULL;
+		c->next = r->ids;
+		c->used = 0;
+		r->ids = c;
+	}
+	char *d = c->text + c->used;
+	memcpy(d, id, len + 1);
+	c->used += len + 1;
+	return d;
+}
+
+/* Heap bytes a state holds: the structure, its strings and the arrays it
+ * allocated, each with an allocator header (16 bytes). */
+static uint32_t rp_mem(const struct feat_account *a)
+{
+	const char *s[] = { a->user_id, a->prof.screen_name, a->prof.name, a->prof.description,
+			    a->prof.location, a->prof.url, a->prof.lang };
+	size_t m = sizeof(*a) + 16;
+
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		m += s[i] ? strlen(s[i]) + 1 + 16 : 0;
+	m += a->own.cap ? a->own.cap * sizeof(*a->own.r) + 16 : 0;
+	m += a->obs.cap ? a->obs.cap * sizeof(*a->obs.r) + 16 : 0;
+	m += a->postq ? Q__N * sizeof(*a->postq) + 16 : 0;
+	for (int i = 0; i < FR__N; i++)
+		m += a->roles[i] ? sizeof(*a->roles[i]) + 16 : 0;
+	for (int i = 0; i < FG__N; i++)
+		m += a->graphs[i] ? sizeof(*a->graphs[i]) + 16 : 0;
+	return m > UINT32_MAX ? UINT32_MAX : (uint32_t)m;
+}
+
+static void lru_unlink(struct feat_replay *r, uint32_t k)
+{
+	struct rp_entry *e = &r->ent[k - 1];
+
+	if (e->prev)
+		r->ent[e->prev - 1].next = e->next;
+	else
+		r->lru_head = e->next;
+	if (e->next)
+		r->ent[e->next - 1].prev = e->prev;
+	else
+		r->lru_tail = e->prev;
+	e->prev = e->next = 0;
+}
+
+static void lru_push_front(struct feat_replay *r, uint32_t k)
+{
+	struct rp_entry *e = &r->ent[k - 1];
+
+	e->prev = 0;
+	e->next = r->lru_head;
+	if (r->lru_head)
+		r->ent[r->lru_head - 1].prev = k;
+	r->lru_head = k;
+	if (!r->lru_tail)
+		r->lru_tail = k;
+}
+
+/* Record a spill-file failure as the driver's error. */
+static int spill_error(struct feat_replay *r, int rc, const char *what)
+{
+	if (!r->err) {
+		r->err = rc;
+		snprintf(r->errmsg, sizeof(r->errmsg), "%s", what);
+	}
+	return rc;
+}
+
+/* Write the least recently used states to the spill file and free them until
+ * the resident ones fit the budget; entry `keep` (index + 1) stays. */
+static int rp_evict(struct feat_replay *r, uint32_t keep)
+{
+	char err[256];
+	int rc;
+
+	while (r->resident_bytes > r->opts.mem_budget && r->lru_tail && r->lru_tail != keep) {
+		uint32_t k = r->lru_tail;
+		struct rp_entry *e = &r->ent[k - 1];
+		if (!r->spill && !(r->spill = feat_spill_new(r->opts.spill_dir, err, sizeof(err))))
+			return spill_error(r, BW_EIO, err);
+		if ((rc = feat_spill_put(r->spill, e->a, &e->loc)))
+			return spill_error(r, rc, "writing a state to the spill file failed");
+		lru_unlink(r, k);
+		r->resident_bytes -= e->mem;
+		feat_account_free(e->a);
+		e->a = NULL;
+		e->mem = 0;
+		r->mem.spills++;
+	}
+	return 0;
+}
+
+/* Make entry k (index + 1) resident and most recently used: 0 or a BW_E* code. */
+static int rp_load(struct feat_replay *r, uint32_t k)
+{
+	struct rp_entry *e = &r->ent[k - 1];
+	char err[256];
+
+	if (e->a) {
+		if (r->lru_head != k) {
+			lru_unlink(r, k);
+			lru_push_front(r, k);
+		}
+		return 0;
+	}
+	if (!(e->a = feat_spill_get(r->spill, &e->loc, err, sizeof(err))))
+		return spill_error(r, BW_EIO, err);
+	e->mem = rp_mem(e->a);
+	r->resident_bytes += e->mem;
+	r->mem.loads++;
+	lru_push_front(r, k);
+	return 0;
+}
+
+/* After state k changed: account its memory again (and its authored flag). */
+static void rp_touched(struct feat_replay *r, uint32_t k)
+{
+	struct rp_entry *e = &r->ent[k - 1];
+	uint32_t m = rp_mem(e->a);
+
+	r->resident_bytes += (uint64_t)m - e->mem;
+	e->mem = m;
+	e->authored = feat_account_authored(e->a);
+	if (r->resident_bytes > r->mem.resident_peak)
+		r->mem.resident_peak = r->resident_bytes;
+}
+
+/* The entry of account `id` (index + 1 into *k), created when new; its state
+ * resident. 0 or a BW_E* code. */
+static int get_or_add(struct feat_replay *r, const char *id, uint32_t *k)
+{
+	size_t len = strlen(id), i;
+	uint32_t h = id_hash(id, len);
+	struct rp_entry *e;
 
 	if ((r->n + 1) * 2 > r->cap && grow(r))
-		return NULL;
-	i = slot_of(r, id);
-	if (r->slots[i])
-		return r->slots[i];
-	if (r->n == r->order_cap) {
-		size_t cap = r->order_cap ? r->order_cap * 2 : 1024;
-		struct feat_account **o = realloc(r->order, cap * sizeof(*o));
-		if (!o)
-			return NULL;
-		r->order = o;
-		r->order_cap = cap;
+		return BW_ENOMEM;
+	i = slot_of(r, id, h);
+	if (r->slots[i]) {
+		*k = r->slots[i];
+		return rp_load(r, *k);
 	}
-	if (!(a = feat_account_new(id)))
-		return NULL;
-	r->slots[i] = a;
-	r->order[r->n++] = a;
+	if (r->n >= UINT32_MAX - 1)
+		return BW_ETOOLARGE;
+	if (r->n == r->ent_cap) {
+		size_t cap = r->ent_cap ? r->ent_cap * 2 : 1024;
+		struct rp_entry *ne = realloc(r->ent, cap * sizeof(*ne));
+		if (!ne)
+			return BW_ENOMEM;
+		r->ent = ne;
+		r->ent_cap = cap;
+	}
+	e = &r->ent[r->n];
+	memset(e, 0, sizeof(*e));
+	if (!(e->id = id_store(r, id, len)) || !(e->a = feat_account_new(id)))
+		return BW_ENOMEM;
+	e->hash = h;
+	r->slots[i] = (uint32_t)(r->n + 1);
+	*k = (uint32_t)++r->n;
+	lru_push_front(r, *k);
+	rp_touched(r, *k);
 	r->stats.accounts++;
-	return a;
+	return 0;
 }
 
 /* Fold a post into one state, keeping the population table (its keys while
@@ -158,14 +346,18 @@ int feat_replay_post(struct feat_replay *r, const struct bw_post *p)
 	const char *t[64];
 	size_t nt;
 	struct feat_account *a;
+	uint32_t k;
 	int rc;
 
 	if (!p->author.id || !*p->author.id)
 		return BW_EINVAL;
-	if (!(a = get_or_add(r, p->author.id)))
-		return BW_ENOMEM;
+	if ((rc = get_or_add(r, p->author.id, &k)))
+		return rc;
+	a = r->ent[k - 1].a;
 	bool was = feat_account_authored(a);
-	if ((rc = fold(r, a, p, &p->author)))
+	rc = fold(r, a, p, &p->author);
+	rp_touched(r, k);
+	if (rc)
 		return rc;
 	r->stats.posts++;
 	r->stats.authored += !was && feat_account_authored(a);
@@ -173,12 +365,14 @@ int feat_replay_post(struct feat_replay *r, const struct bw_post *p)
 		r->opts.on_author(a, p, r->opts.author_opaque);
 	nt = feat_post_targets(p, t, sizeof(t) / sizeof(t[0]));
 	for (size_t i = 0; i < nt; i++) {
-		if (!(a = get_or_add(r, t[i])))
-			return BW_ENOMEM;
-		if ((rc = fold(r, a, p, NULL)))
+		if ((rc = get_or_add(r, t[i], &k)))
+			return rc;
+		rc = fold(r, r->ent[k - 1].a, p, NULL);
+		rp_touched(r, k);
+		if (rc)
 			return rc;
 	}
-	return 0;
+	return r->opts.mem_budget ? rp_evict(r, 0) : 0;
 }
 
 /* Reader thread: append post p to the batch being filled, handing full
@@ -277,14 +471,22 @@ void feat_replay_free(struct feat_replay *r)
 	ingest_decoder_free(r->dec);
 	feat_pop_free(r->pop);
 	for (size_t i = 0; i < r->n; i++)
-		feat_account_free(r->order[i]);
-	free(r->order);
+		feat_account_free(r->ent[i].a);
+	free(r->ent);
 	free(r->slots);
+	while (r->ids) {
+		struct rp_chunk *c = r->ids;
+		r->ids = c->next;
+		free(c);
+	}
+	feat_spill_free(r->spill);
 	free(r);
 }
 
 static int routing_error(struct feat_replay *r, char *errstr, size_t errlen)
 {
+	if (r->errmsg[0])
+		return bw_seterr(errstr, errlen, r->err, "%s", r->errmsg);
 	return bw_seterr(errstr, errlen, r->err, "feature state update failed: %s",
 			 bw_strerror(r->err));
 }
@@ -432,10 +634,10 @@ int feat_replay_each(struct feat_replay *r, feat_replay_cb cb, void *opaque)
 	if (!v)
 		return BW_ENOMEM;
 	for (size_t i = 0; i < r->n && !rc; i++) {
-		const struct feat_account *a = r->order[i];
-		if (!r->opts.include_observed && !feat_account_authored(a))
+		if (!r->opts.include_observed && !r->ent[i].authored)
 			continue;
-		rc = feat_replay_extract(r, a, v);
+		const struct feat_account *a = feat_replay_account(r, i);
+		rc = a ? feat_replay_extract(r, a, v) : r->err;
 		if (!rc)
 			rc = cb(a, v, opaque);
 	}
@@ -456,14 +658,49 @@ size_t feat_replay_count(const struct feat_replay *r)
 	return r->n;
 }
 
-const struct feat_account *feat_replay_account(const struct feat_replay *r, size_t i)
+const char *feat_replay_id(const struct feat_replay *r, size_t i)
 {
-	return i < r->n ? r->order[i] : NULL;
+	return i < r->n ? r->ent[i].id : NULL;
+}
+
+bool feat_replay_authored(const struct feat_replay *r, size_t i)
+{
+	return i < r->n && r->ent[i].authored;
+}
+
+long feat_replay_find(const struct feat_replay *r, const char *id)
+{
+	size_t i = slot_of(r, id, id_hash(id, strlen(id)));
+	return r->slots[i] ? (long)r->slots[i] - 1 : -1;
+}
+
+const struct feat_account *feat_replay_account(struct feat_replay *r, size_t i)
+{
+	if (i >= r->n)
+		return NULL;
+	uint32_t k = (uint32_t)(i + 1);
+	if (rp_load(r, k) || (r->opts.mem_budget && rp_evict(r, k)))
+		return NULL;
+	return r->ent[i].a;
 }
 
 const struct feat_replay_stats *feat_replay_stats(const struct feat_replay *r)
 {
 	return &r->stats;
+}
+
+const struct feat_replay_mem *feat_replay_mem(struct feat_replay *r)
+{
+	const struct feat_spill_stats *ss = r->spill ? feat_spill_stats(r->spill) : NULL;
+	size_t ids = 0;
+
+	for (const struct rp_chunk *c = r->ids; c; c = c->next)
+		ids += sizeof(*c) + (c->used > RP_CHUNK ? c->used : RP_CHUNK);
+	r->mem.resident_bytes = r->resident_bytes;
+	r->mem.index_bytes = r->ent_cap * sizeof(*r->ent) + r->cap * sizeof(*r->slots) + ids;
+	r->mem.spill_file_bytes = ss ? ss->file_bytes : 0;
+	r->mem.spill_bytes_written = ss ? ss->bytes_put : 0;
+	return &r->mem;
 }
 
 const struct bw_decode_stats *feat_replay_decode_stats(const struct feat_replay *r)

@@ -14,8 +14,16 @@
  * state as an observation (friend.*_by features). Accounts only ever observed
  * have a state but are not visited unless `include_observed` is set.
  *
+ * Memory: with opts.mem_budget set, the states held in memory are bounded
+ * by it: past it, the least recently used ones are serialised
+ * (feat_account_save()) to an unlinked spill file (feat_spill.h) and read
+ * back on their account's next record. The round trip is exact, so the
+ * vectors are the same bits as without a budget. What stays in memory per
+ * account is its index entry (~60 bytes and its id) and its population keys.
+ *
  * Ownership: the driver owns every state; states and vectors passed to the
- * callback are borrowed for the duration of the call. Not thread-safe.
+ * callback are borrowed for the duration of the call. Not thread-safe
+ * (feat_replay_files() runs its own reader thread internally).
  */
 #ifndef BW_FEAT_REPLAY_H
 #define BW_FEAT_REPLAY_H
@@ -44,6 +52,20 @@ struct feat_replay_opts {
 	void *author_opaque;     /* passed to on_author */
 	int threads;             /* feat_replay_files(): >= 2 decodes on a reader thread
 				  * while the calling thread folds (0, 1: one thread) */
+	uint64_t mem_budget;     /* bytes of account states kept in memory; past it the
+				  * least recently used go to a spill file (0 = keep all) */
+	const char *spill_dir;   /* directory of the spill file (NULL = $TMPDIR or /tmp) */
+};
+
+/* Memory of the driver (feat_replay_mem()). */
+struct feat_replay_mem {
+	uint64_t resident_bytes;      /* heap held by resident states now */
+	uint64_t resident_peak;       /* the most it held */
+	uint64_t index_bytes;         /* per-account index: entries, hash slots, ids */
+	uint64_t spills;              /* states written to the spill file */
+	uint64_t loads;               /* states read back from it */
+	uint64_t spill_file_bytes;    /* size of the spill file */
+	uint64_t spill_bytes_written; /* serialised bytes written to it */
 };
 
 struct feat_replay_stats {
@@ -90,10 +112,22 @@ int feat_replay_each(struct feat_replay *r, feat_replay_cb cb, void *opaque);
 int feat_replay_extract(const struct feat_replay *r, const struct feat_account *acc,
 			double *out);
 
-/* States held (authors and observed accounts) and the i-th in first-seen
- * order (i < feat_replay_count()); borrowed for the driver's life. */
+/* States held (authors and observed accounts). */
 size_t feat_replay_count(const struct feat_replay *r);
-const struct feat_account *feat_replay_account(const struct feat_replay *r, size_t i);
+/* The i-th account in first-seen order (i < feat_replay_count()): its id
+ * (borrowed for the driver's life), whether it authored a record, and its
+ * state. With a memory budget the state may have to be read back from the
+ * spill file, and it is then borrowed only until the next call of
+ * feat_replay_account() (or the next post); NULL on a spill-file error.
+ * Without one (mem_budget 0) every state is borrowed for the driver's life. */
+const char *feat_replay_id(const struct feat_replay *r, size_t i);
+bool feat_replay_authored(const struct feat_replay *r, size_t i);
+const struct feat_account *feat_replay_account(struct feat_replay *r, size_t i);
+/* Index of account `id` in first-seen order, or -1. */
+long feat_replay_find(const struct feat_replay *r, const char *id);
+
+/* Memory figures (updated by the call; borrowed for the driver's life). */
+const struct feat_replay_mem *feat_replay_mem(struct feat_replay *r);
 
 const struct feat_replay_stats *feat_replay_stats(const struct feat_replay *r);
 const struct bw_decode_stats *feat_replay_decode_stats(const struct feat_replay *r);
