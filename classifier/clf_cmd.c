@@ -522,6 +522,16 @@ int64_t clf_corpus_latest(const struct clf_corpus *c)
 	return c->probe_ms != BW_TIME_NONE ? c->probe_ms : t;
 }
 
+const struct feat_replay_mem *clf_corpus_mem(const struct clf_corpus *c)
+{
+	return feat_replay_mem(c->r);
+}
+
+uint64_t clf_corpus_tracked(const struct clf_corpus *c)
+{
+	return feat_replay_stats(c->r)->accounts;
+}
+
 void clf_corpus_summary(const struct clf_corpus *c, char *buf, size_t len)
 {
 	const struct bw_decode_stats *ds = feat_replay_decode_stats(c->r);

@@ -22,6 +22,9 @@
  * sink beside write_features() / score_account().
  */
 #include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +36,7 @@
 #include "clf_cmd.h"
 #include "commands.h"
 #include "feat.h"
+#include "feat_replay.h"
 #include "pipeline.h"
 #include "store.h"
 
@@ -315,8 +319,86 @@ static int visit_accounts(struct replay_sinks *s, const struct clf_corpus *c, ch
 	return rc;
 }
 
+/* --mem-report: a thread that samples the process's anonymous (heap) and
+ * file-backed resident memory from /proc/self/status every 20 ms, keeping
+ * the peaks (the kernel keeps only the peak of the whole RSS, VmHWM). */
+struct mem_sampler {
+	pthread_t th;                /* the sampling thread */
+	atomic_bool stop;            /* set to end it */
+	uint64_t anon_peak_kb;       /* largest RssAnon seen */
+	uint64_t file_peak_kb;       /* largest RssFile seen */
+	uint64_t hwm_kb;             /* VmHWM at the last sample */
+};
+
+/* One "Name:  N kB" field of /proc/self/status (0 when absent). */
+static void read_status(uint64_t *anon, uint64_t *file, uint64_t *hwm)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+
+	*anon = *file = *hwm = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		uint64_t *dst = strncmp(line, "RssAnon:", 8) == 0 ? anon
+				: strncmp(line, "RssFile:", 8) == 0 ? file
+				: strncmp(line, "VmHWM:", 6) == 0 ? hwm : NULL;
+		if (dst)
+			*dst = strtoull(strchr(line, ':') + 1, NULL, 10);
+	}
+	fclose(f);
+}
+
+static void mem_sample(struct mem_sampler *m)
+{
+	uint64_t anon, file, hwm;
+
+	read_status(&anon, &file, &hwm);
+	m->anon_peak_kb = anon > m->anon_peak_kb ? anon : m->anon_peak_kb;
+	m->file_peak_kb = file > m->file_peak_kb ? file : m->file_peak_kb;
+	m->hwm_kb = hwm;
+}
+
+static void *mem_sampler_main(void *arg)
+{
+	struct mem_sampler *m = arg;
+	const struct timespec tick = { 0, 20 * 1000 * 1000 };
+
+	while (!atomic_load(&m->stop)) {
+		mem_sample(m);
+		nanosleep(&tick, NULL);
+	}
+	return NULL;
+}
+
+/* Print the memory figures of a finished replay (--mem-report). */
+static void mem_report(struct mem_sampler *m, const struct clf_corpus *c, uint64_t budget_mb)
+{
+	const struct feat_replay_mem *rm = clf_corpus_mem(c);
+	uint64_t accounts = clf_corpus_tracked(c);
+	struct mallinfo2 mi = mallinfo2();
+	const double mb = 1024.0 * 1024.0;
+
+	mem_sample(m);
+	fprintf(stderr, "botwatch replay: memory: peak RSS %.1f MB: peak anonymous (heap) %.1f MB, "
+			"peak file-backed %.1f MB (sampled every 20 ms); %llu accounts tracked, "
+			"%.0f bytes of peak anonymous memory per account\n",
+		m->hwm_kb / 1024.0, m->anon_peak_kb / 1024.0, m->file_peak_kb / 1024.0,
+		(unsigned long long)accounts,
+		accounts ? m->anon_peak_kb * 1024.0 / (double)accounts : 0.0);
+	fprintf(stderr, "botwatch replay: memory: states in memory at most %.1f MB (budget %llu MB%s), "
+			"account index %.1f MB, malloc in use at the end %.1f MB; spilled %llu states "
+			"(%.1f MB written), read back %llu, spill file %.1f MB (page cache, not heap)\n",
+		rm->resident_peak / mb, (unsigned long long)budget_mb, budget_mb ? "" : ": no limit",
+		rm->index_bytes / mb, (double)(mi.uordblks + mi.hblkhd) / mb,
+		(unsigned long long)rm->spills, rm->spill_bytes_written / mb,
+		(unsigned long long)rm->loads, rm->spill_file_bytes / mb);
+}
+
 static int run(const struct replay_args *args, const struct bw_config *cfg)
 {
+	struct mem_sampler ms = { .stop = false };
+	bool sampling = args->mem_report && pthread_create(&ms.th, NULL, mem_sampler_main, &ms) == 0;
 	struct clf_corpus_opts o = { .probe_ms = args->probe_ms,
 				     .include_observed = args->include_observed,
 				     .on_dlq = print_dlq,
@@ -335,6 +417,12 @@ static int run(const struct replay_args *args, const struct bw_config *cfg)
 	if (rc == 0)
 		rc = visit_accounts(&s, c, err, sizeof(err));
 	rc = sinks_close(&s, args, rc, err, sizeof(err));
+	if (sampling) {
+		atomic_store(&ms.stop, true);
+		pthread_join(ms.th, NULL);
+		if (rc == 0)
+			mem_report(&ms, c, args->mem_budget_mb);
+	}
 	if (rc) {
 		fprintf(stderr, "botwatch replay: %s\n", err);
 		clf_corpus_free(c);
