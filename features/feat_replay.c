@@ -520,6 +520,8 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
+static int routing_error(struct feat_replay *r, char *errstr, size_t errlen);
+
 /* Folding thread: fold every post of batch b. 0 or a BW_E* code. */
 static int fold_batch(struct feat_replay *r, const struct rp_batch *b, struct bw_arena *arena,
 		      char *errstr, size_t errlen)
@@ -532,9 +534,11 @@ static int fold_batch(struct feat_replay *r, const struct rp_batch *b, struct bw
 			   (size_t)b->buf[o + 2] << 16 | (size_t)b->buf[o + 3] << 24;
 		bw_arena_reset(arena);
 		rc = ingest_post_decode(b->buf + o + 4, n, &p, arena, errstr, errlen);
-		if (!rc && (rc = feat_replay_post(r, &p)))
-			bw_seterr(errstr, errlen, rc, "feature state update failed: %s",
-				  bw_strerror(rc));
+		if (!rc && (rc = feat_replay_post(r, &p))) {
+			if (!r->err)
+				r->err = rc;
+			routing_error(r, errstr, errlen);
+		}
 		o += 4 + n;
 	}
 	return rc;
