@@ -5,11 +5,11 @@
  *
  * A state written again reuses its location when it fits there (each slot is
  * written with room for growth); otherwise it is appended and the old slot is
- * dead space. Appends go through a write buffer, so spilling many small
- * states costs a few large writes; reads are one pread (or a copy out of the
- * buffer). The file is unlinked as soon as it is created: it disappears with
- * the process however it ends. Its pages are the kernel's page cache, not the
- * process's heap.
+ * dead space. The file is mapped in segments: a state is written with a copy
+ * into the mapping and read back from it, without a system call. The file is
+ * unlinked as soon as it is created: it disappears with the process however
+ * it ends. Its pages are file-backed (the kernel's page cache, written back
+ * and reclaimable), not the process's heap.
  *
  * Same module and prefix as feat.h; a separate header because only the
  * replay driver (and its tests) use it. Not thread-safe.
@@ -33,7 +33,7 @@ struct feat_spill_stats {
 	uint64_t puts;          /* states written */
 	uint64_t gets;          /* states read back */
 	uint64_t bytes_put;     /* serialised bytes written */
-	uint64_t file_bytes;    /* size of the file (live slots + dead space) */
+	uint64_t file_bytes;    /* size of the file (segments: live slots, dead space, room) */
 	uint64_t reused;        /* puts that rewrote their slot in place */
 };
 

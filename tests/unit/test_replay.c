@@ -257,7 +257,7 @@ static void test_spill_round_trips(void **state)
 	const struct feat_spill_stats *st = feat_spill_stats(s);
 	assert_int_equal(st->puts, 2 * n);
 	assert_int_equal(st->reused, n);
-	assert_true(st->file_bytes > ((uint64_t)1 << 20)); /* past the write buffer: some reads hit the file */
+	assert_true(st->file_bytes >= st->bytes_put / 2); /* the file holds the live slots */
 	for (size_t i = 0; i < n; i++) {
 		struct feat_account *b = feat_spill_get(s, &loc[i], err, sizeof(err));
 		if (!b)
