@@ -245,7 +245,7 @@ bench_classifier() {
 # Then the memory of a replay of 1M accounts: a generated dump of 500,000
 # statuses over a pool of 2,000,000 accounts (~1.0M tracked: authors,
 # retweeted authors, mentioned accounts), piped from the generator (no file),
-# --mem-report giving peak RSS, peak anonymous (heap) and file-backed memory.
+# --report giving peak RSS, peak anonymous (heap) and file-backed memory.
 bench_replay() {
 	local lines=${BENCH_DECODE_LINES:-100000}
 	local dump=$BUILD/bench/v1_dump_$lines.ndjson
@@ -286,10 +286,10 @@ bench_replay() {
 	local n=${BENCH_REPLAY_MEM_LINES:-500000} pool=${BENCH_REPLAY_MEM_POOL:-2000000}
 	local budget=${BENCH_REPLAY_MEM_BUDGET:-256}
 	echo "== replay memory: $n statuses over a pool of $pool accounts (~1M tracked), --mem-budget $budget"
-	echo "   \$ $BUILD/tests/gen_v1_dump $n 1 $pool | $BUILD/botwatch replay --mem-budget $budget --mem-report --spill-dir $tmp --out FILE -"
+	echo "   \$ $BUILD/tests/gen_v1_dump $n 1 $pool | $BUILD/botwatch replay --mem-budget $budget --report --spill-dir $tmp --out FILE -"
 	local TIMEFORMAT='%R %U %S' t
 	t=$( { time "$BUILD"/tests/gen_v1_dump "$n" 1 "$pool" | "$BUILD"/botwatch replay --mem-budget "$budget" \
-		--mem-report --spill-dir "$tmp" --out "$tmp/m.ndjson" - 2> "$tmp/m.log"; } 2>&1 )
+		--report --spill-dir "$tmp" --out "$tmp/m.ndjson" - 2> "$tmp/m.log"; } 2>&1 )
 	sed -n 's/^botwatch replay: /   /p' "$tmp/m.log"
 	echo "   $(echo "$t" | awk '{printf "%.1f s wall, %.1f s cpu (generator and replay)", $1, $2 + $3}')"
 }

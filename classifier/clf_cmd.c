@@ -527,9 +527,9 @@ const struct feat_replay_mem *clf_corpus_mem(const struct clf_corpus *c)
 	return feat_replay_mem(c->r);
 }
 
-uint64_t clf_corpus_tracked(const struct clf_corpus *c)
+const struct feat_replay_stats *clf_corpus_replay_stats(const struct clf_corpus *c)
 {
-	return feat_replay_stats(c->r)->accounts;
+	return feat_replay_stats(c->r);
 }
 
 void clf_corpus_summary(const struct clf_corpus *c, char *buf, size_t len)

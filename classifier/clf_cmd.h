@@ -92,11 +92,11 @@ long clf_corpus_find(const struct clf_corpus *c, const char *id);
 int clf_corpus_extract(const struct clf_corpus *c, size_t i, double *out);
 /* Latest event time over every account (the training "date"), or BW_TIME_NONE. */
 int64_t clf_corpus_latest(const struct clf_corpus *c);
-/* The replay driver's memory figures (feat_replay.h), and the accounts it tracks
- * (authored and observed). */
+/* The replay driver's memory figures and counters (feat_replay.h). */
 struct feat_replay_mem;
+struct feat_replay_stats;
 const struct feat_replay_mem *clf_corpus_mem(const struct clf_corpus *c);
-uint64_t clf_corpus_tracked(const struct clf_corpus *c);
+const struct feat_replay_stats *clf_corpus_replay_stats(const struct clf_corpus *c);
 /* One-line summary: units, posts, DLQ counts, accounts. Writes into buf. */
 void clf_corpus_summary(const struct clf_corpus *c, char *buf, size_t len);
 

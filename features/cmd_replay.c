@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bw_err.h"
 #include "bw_time.h"
@@ -56,7 +57,7 @@ struct replay_args {
 	int threads;               /* --threads: 2 = decode on a reader thread (default), 1 = not */
 	uint64_t mem_budget_mb;    /* --mem-budget: MB of feature states in memory (0 = no limit) */
 	const char *spill_dir;     /* --spill-dir, else $TMPDIR or /tmp */
-	bool mem_report;           /* --mem-report: print the memory figures */
+	bool report;               /* --report: print memory, spill and time figures */
 	char **files;              /* input files (array owned, strings borrowed from argv) */
 	int n_files;               /* their number */
 };
@@ -68,7 +69,7 @@ static void replay_usage(FILE *out)
 		"                       [--features-out FILE] [--store DIR] [--model FILE]\n"
 		"                       [--probe-time ISO8601] [--include-observed] [--via-kafka]\n"
 		"                       [--format F] [--threads N] [--mem-budget MB]\n"
-		"                       [--spill-dir DIR] [--mem-report]\n"
+		"                       [--spill-dir DIR] [--report]\n"
 		"                       FILE...\n\n"
 		"Decode the archive FILEs (NDJSON or one JSON document, plain or gzip, `-` = stdin),\n"
 		"fold every post into per-account feature state, and after the whole input write\n"
@@ -91,7 +92,8 @@ static void replay_usage(FILE *out)
 		"                       and come back on their next post (same output)\n"
 		"  --spill-dir DIR      directory of the spill file (default $TMPDIR, else /tmp); the\n"
 		"                       file is unlinked at once and gone when replay ends\n"
-		"  --mem-report         print peak memory (heap and file-backed) and spill figures\n"
+		"  --report             print peak memory (heap and file-backed), spill figures and\n"
+		"                       the seconds of each phase and thread\n"
 		"  --via-kafka          replay through Kafka (the embedded broker unless\n"
 		"                       kafka.bootstrap.servers is set): ingest, the features stage and\n"
 		"                       the scoring stage, until drained; same records (--out, --store)\n");
@@ -144,8 +146,8 @@ static int parse_args(int argc, char **argv, struct bw_config *cfg, struct repla
 			i++;
 		} else if (strcmp(arg, "--spill-dir") == 0 && val) {
 			a->spill_dir = val, i++;
-		} else if (strcmp(arg, "--mem-report") == 0) {
-			a->mem_report = true;
+		} else if (strcmp(arg, "--report") == 0) {
+			a->report = true;
 		} else if (strcmp(arg, "--include-observed") == 0) {
 			a->include_observed = true;
 		} else if (strcmp(arg, "--via-kafka") == 0) {
@@ -319,7 +321,7 @@ static int visit_accounts(struct replay_sinks *s, const struct clf_corpus *c, ch
 	return rc;
 }
 
-/* --mem-report: a thread that samples the process's anonymous (heap) and
+/* --report: a thread that samples the process's anonymous (heap) and
  * file-backed resident memory from /proc/self/status every 20 ms, keeping
  * the peaks (the kernel keeps only the peak of the whole RSS, VmHWM). */
 struct mem_sampler {
@@ -329,6 +331,12 @@ struct mem_sampler {
 	uint64_t file_peak_kb;       /* largest RssFile seen */
 	uint64_t hwm_kb;             /* VmHWM at the last sample */
 };
+
+static double now_s(clockid_t id)
+{
+	struct timespec t;
+	return clock_gettime(id, &t) ? 0.0 : (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 
 /* One "Name:  N kB" field of /proc/self/status (0 when absent). */
 static void read_status(uint64_t *anon, uint64_t *file, uint64_t *hwm)
@@ -371,11 +379,13 @@ static void *mem_sampler_main(void *arg)
 	return NULL;
 }
 
-/* Print the memory figures of a finished replay (--mem-report). */
-static void mem_report(struct mem_sampler *m, const struct clf_corpus *c, uint64_t budget_mb)
+/* Print the memory figures of a finished replay (--report). */
+static void mem_report(struct mem_sampler *m, const struct clf_corpus *c, uint64_t budget_mb,
+		       double visit_wall_s, double visit_cpu_s)
 {
 	const struct feat_replay_mem *rm = clf_corpus_mem(c);
-	uint64_t accounts = clf_corpus_tracked(c);
+	const struct feat_replay_stats *st = clf_corpus_replay_stats(c);
+	uint64_t accounts = st->accounts;
 	struct mallinfo2 mi = mallinfo2();
 	const double mb = 1024.0 * 1024.0;
 
@@ -393,12 +403,16 @@ static void mem_report(struct mem_sampler *m, const struct clf_corpus *c, uint64
 		rm->index_bytes / mb, (double)(mi.uordblks + mi.hblkhd) / mb,
 		(unsigned long long)rm->spills, rm->spill_bytes_written / mb,
 		(unsigned long long)rm->loads, rm->spill_file_bytes / mb);
+	fprintf(stderr, "botwatch replay: time: decoding and folding %.2f s wall (reader thread "
+			"%.2f s cpu, folding thread %.2f s cpu), extraction, scoring and output "
+			"%.2f s wall (%.2f s cpu)\n",
+		st->read_wall_s, st->reader_cpu_s, st->fold_cpu_s, visit_wall_s, visit_cpu_s);
 }
 
 static int run(const struct replay_args *args, const struct bw_config *cfg)
 {
 	struct mem_sampler ms = { .stop = false };
-	bool sampling = args->mem_report && pthread_create(&ms.th, NULL, mem_sampler_main, &ms) == 0;
+	bool sampling = args->report && pthread_create(&ms.th, NULL, mem_sampler_main, &ms) == 0;
 	struct clf_corpus_opts o = { .probe_ms = args->probe_ms,
 				     .include_observed = args->include_observed,
 				     .on_dlq = print_dlq,
@@ -414,14 +428,16 @@ static int run(const struct replay_args *args, const struct bw_config *cfg)
 	if ((rc = sinks_open(&s, args, cfg, err, sizeof(err))) == 0 &&
 	    !(c = clf_corpus_build(cfg, args->files, (size_t)args->n_files, &o, err, sizeof(err))))
 		rc = BW_EINVAL;
+	double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
 	if (rc == 0)
 		rc = visit_accounts(&s, c, err, sizeof(err));
 	rc = sinks_close(&s, args, rc, err, sizeof(err));
+	double visit_wall = now_s(CLOCK_MONOTONIC) - w0, visit_cpu = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
 	if (sampling) {
 		atomic_store(&ms.stop, true);
 		pthread_join(ms.th, NULL);
 		if (rc == 0)
-			mem_report(&ms, c, args->mem_budget_mb);
+			mem_report(&ms, c, args->mem_budget_mb, visit_wall, visit_cpu);
 	}
 	if (rc) {
 		fprintf(stderr, "botwatch replay: %s\n", err);

@@ -15,6 +15,7 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,7 +51,15 @@ struct rp_reader {
 	struct rp_batch *cur;             /* batch being filled, or NULL */
 	int rc;                           /* reader's result: 0 or a BW_E* code */
 	char err[512];                    /* its message */
+	double cpu_s;                     /* the reader thread's cpu seconds */
 };
+
+/* Seconds of a clock (CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID). */
+static double clock_s(clockid_t id)
+{
+	struct timespec t;
+	return clock_gettime(id, &t) ? 0.0 : (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 /* One tracked account: its id, and its state in memory or in the spill file. */
 struct rp_entry {
 	struct feat_account *a;      /* the state while resident, else NULL */
@@ -516,6 +525,7 @@ static void *reader_main(void *arg)
 	if (!rc && !rd->rc && rd->cur && rd->cur->len)
 		bw_queue_push(rd->full, rd->cur);
 	rd->cur = NULL;
+	rd->cpu_s = clock_s(CLOCK_THREAD_CPUTIME_ID);
 	bw_queue_close(rd->full);
 	return NULL;
 }
@@ -598,6 +608,7 @@ static int replay_threaded(struct feat_replay *r, char *const *files, size_t n_f
 	}
 	pthread_join(th, NULL);
 	r->reader = NULL;
+	r->stats.reader_cpu_s += rd.cpu_s;
 	if (!rc && rd.rc)
 		rc = bw_seterr(errstr, errlen, rd.rc, "%s", rd.err);
 out_free:
@@ -609,14 +620,20 @@ out_free:
 int feat_replay_files(struct feat_replay *r, char *const *files, size_t n_files, char *errstr,
 		      size_t errlen)
 {
-	if (r->opts.threads >= 2)
-		return replay_threaded(r, files, n_files, errstr, errlen);
-	for (size_t k = 0; k < n_files; k++) {
-		int rc = feat_replay_file(r, files[k], errstr, errlen);
-		if (rc)
-			return rc;
+	double wall = clock_s(CLOCK_MONOTONIC), cpu = clock_s(CLOCK_THREAD_CPUTIME_ID);
+	int rc = 0;
+
+	if (r->opts.threads >= 2) {
+		rc = replay_threaded(r, files, n_files, errstr, errlen);
+	} else {
+		for (size_t k = 0; k < n_files && !rc; k++)
+			rc = feat_replay_file(r, files[k], errstr, errlen);
+		if (!rc)
+			rc = feat_replay_finish(r, errstr, errlen);
 	}
-	return feat_replay_finish(r, errstr, errlen);
+	r->stats.read_wall_s += clock_s(CLOCK_MONOTONIC) - wall;
+	r->stats.fold_cpu_s += clock_s(CLOCK_THREAD_CPUTIME_ID) - cpu;
+	return rc;
 }
 
 int feat_replay_finish(struct feat_replay *r, char *errstr, size_t errlen)

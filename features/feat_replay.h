@@ -73,6 +73,9 @@ struct feat_replay_stats {
 	uint64_t authored;       /* of them with an own post or profile record */
 	uint64_t posts;          /* decoded records routed */
 	uint64_t late;           /* posts/observations ignored as older than a full window */
+	double read_wall_s;      /* feat_replay_files(): wall seconds decoding and folding */
+	double reader_cpu_s;     /* of it, cpu seconds of the reader thread (0: none) */
+	double fold_cpu_s;       /* cpu seconds of the calling thread (decoding too without a reader) */
 };
 
 struct feat_replay;

@@ -6,7 +6,7 @@
 # budget (all states in memory: the reference), then with the spill forced
 # on (--mem-budget 1: 1 MB of states, far less than the dump needs), with two
 # threads, and both; --out and --features-out (with --include-observed) must
-# be byte-identical, and --mem-report must show that states were spilled and
+# be byte-identical, and --report must show that states were spilled and
 # read back. Also the usage errors of the new options.
 set -euo pipefail
 BUILD=${BUILD:-build}
@@ -20,7 +20,7 @@ gzip -1 -c "$tmp/dump.ndjson" > "$tmp/dump.ndjson.gz"
 
 run() { # name, input, options...
 	local name=$1 input=$2; shift 2
-	"$BIN" replay "$@" --mem-report --out "$tmp/$name.out" --features-out "$tmp/$name.feat" \
+	"$BIN" replay "$@" --report --out "$tmp/$name.out" --features-out "$tmp/$name.feat" \
 		--include-observed "$input" 2> "$tmp/$name.log" || fail "$name: $(cat "$tmp/$name.log")"
 }
 
