@@ -264,11 +264,14 @@ static int rp_load(struct feat_replay *r, uint32_t k)
 static void rp_touched(struct feat_replay *r, uint32_t k)
 {
 	struct rp_entry *e = &r->ent[k - 1];
+
+	e->authored = feat_account_authored(e->a);
+	if (!r->opts.mem_budget)
+		return; /* nothing to bound: feat_replay_mem() sums the states when asked */
 	uint32_t m = rp_mem(e->a);
 
 	r->resident_bytes += (uint64_t)m - e->mem;
 	e->mem = m;
-	e->authored = feat_account_authored(e->a);
 	if (r->resident_bytes > r->mem.resident_peak)
 		r->mem.resident_peak = r->resident_bytes;
 }
@@ -717,6 +720,12 @@ const struct feat_replay_mem *feat_replay_mem(struct feat_replay *r)
 
 	for (const struct rp_chunk *c = r->ids; c; c = c->next)
 		ids += sizeof(*c) + (c->used > RP_CHUNK ? c->used : RP_CHUNK);
+	if (!r->opts.mem_budget) { /* every state is resident: its size is the peak */
+		r->resident_bytes = 0;
+		for (size_t i = 0; i < r->n; i++)
+			r->resident_bytes += rp_mem(r->ent[i].a);
+		r->mem.resident_peak = r->resident_bytes;
+	}
 	r->mem.resident_bytes = r->resident_bytes;
 	r->mem.index_bytes = r->ent_cap * sizeof(*r->ent) + r->cap * sizeof(*r->slots) + ids;
 	r->mem.spill_file_bytes = ss ? ss->file_bytes : 0;

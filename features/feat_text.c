@@ -143,7 +143,12 @@ static int emoticon(const char *t, size_t len, bool *whole)
 /* Does the word w[0..n) end in suffix (suf, l) with more than one byte before it? */
 static bool ends_with(const char *w, size_t n, const char *suf, size_t l)
 {
-	return n > l + 1 && memcmp(w + n - l, suf, l) == 0;
+	if (n <= l + 1)
+		return false;
+	for (size_t i = 0; i < l; i++) /* 2-4 bytes: no library call */
+		if (w[n - l + i] != suf[i])
+			return false;
+	return true;
 }
 
 static int tag_open_class(const char *w, size_t n)
