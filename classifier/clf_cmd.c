@@ -510,6 +510,17 @@ int clf_corpus_extract(const struct clf_corpus *c, size_t i, double *out)
 	return a ? feat_replay_extract(c->r, a, out) : BW_EIO;
 }
 
+int clf_corpus_extract_resident(const struct clf_corpus *c, size_t i, double *out)
+{
+	const struct feat_account *a = feat_replay_resident(c->r, c->idx[i]);
+	return a ? feat_replay_extract(c->r, a, out) : BW_ENOENT;
+}
+
+bool clf_corpus_all_resident(const struct clf_corpus *c)
+{
+	return feat_replay_mem(c->r)->spills == 0;
+}
+
 int64_t clf_corpus_latest(const struct clf_corpus *c)
 {
 	int64_t t = BW_TIME_NONE;

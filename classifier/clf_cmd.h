@@ -90,6 +90,12 @@ uint32_t clf_corpus_avail(const struct clf_corpus *c, size_t i);
 long clf_corpus_find(const struct clf_corpus *c, const char *id);
 /* Feature vector of account i at the probe time into out[feat_count()]. */
 int clf_corpus_extract(const struct clf_corpus *c, size_t i, double *out);
+/* The same when account i's state is in memory (else BW_ENOENT), touching
+ * nothing: threads may extract different accounts concurrently while no
+ * other corpus function runs. True when every state is in memory (none was
+ * ever spilled). */
+int clf_corpus_extract_resident(const struct clf_corpus *c, size_t i, double *out);
+bool clf_corpus_all_resident(const struct clf_corpus *c);
 /* Latest event time over every account (the training "date"), or BW_TIME_NONE. */
 int64_t clf_corpus_latest(const struct clf_corpus *c);
 /* The replay driver's memory figures and counters (feat_replay.h). */

@@ -245,7 +245,7 @@ static int rp_load(struct feat_replay *r, uint32_t k)
 	char err[256];
 
 	if (e->a) {
-		if (r->lru_head != k) {
+		if (r->opts.mem_budget && r->lru_head != k) {
 			lru_unlink(r, k);
 			lru_push_front(r, k);
 		}
@@ -706,6 +706,11 @@ const struct feat_account *feat_replay_account(struct feat_replay *r, size_t i)
 	if (rp_load(r, k) || (r->opts.mem_budget && rp_evict(r, k)))
 		return NULL;
 	return r->ent[i].a;
+}
+
+const struct feat_account *feat_replay_resident(const struct feat_replay *r, size_t i)
+{
+	return i < r->n ? r->ent[i].a : NULL;
 }
 
 const struct feat_replay_stats *feat_replay_stats(const struct feat_replay *r)

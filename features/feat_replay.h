@@ -126,6 +126,10 @@ size_t feat_replay_count(const struct feat_replay *r);
 const char *feat_replay_id(const struct feat_replay *r, size_t i);
 bool feat_replay_authored(const struct feat_replay *r, size_t i);
 const struct feat_account *feat_replay_account(struct feat_replay *r, size_t i);
+/* The i-th state if it is in memory, else NULL; changes nothing (not even
+ * the recency order), so threads may call it concurrently while nothing
+ * else uses the driver. */
+const struct feat_account *feat_replay_resident(const struct feat_replay *r, size_t i);
 /* Index of account `id` in first-seen order, or -1. */
 long feat_replay_find(const struct feat_replay *r, const char *id);
 
