@@ -510,15 +510,20 @@ int clf_corpus_extract(const struct clf_corpus *c, size_t i, double *out)
 	return a ? feat_replay_extract(c->r, a, out) : BW_EIO;
 }
 
-int clf_corpus_extract_resident(const struct clf_corpus *c, size_t i, double *out)
+const struct feat_account *clf_corpus_peek(const struct clf_corpus *c, size_t i,
+					   struct feat_account **copy, char *errstr, size_t errlen)
 {
-	const struct feat_account *a = feat_replay_resident(c->r, c->idx[i]);
-	return a ? feat_replay_extract(c->r, a, out) : BW_ENOENT;
+	return feat_replay_peek(c->r, c->idx[i], copy, errstr, errlen);
 }
 
-bool clf_corpus_all_resident(const struct clf_corpus *c)
+int clf_corpus_extract_from(const struct clf_corpus *c, const struct feat_account *a, double *out)
 {
-	return feat_replay_mem(c->r)->spills == 0;
+	return feat_replay_extract(c->r, a, out);
+}
+
+int64_t clf_corpus_scored_at(const struct clf_corpus *c, const struct feat_account *a)
+{
+	return c->probe_ms != BW_TIME_NONE ? c->probe_ms : feat_account_last_event(a);
 }
 
 int64_t clf_corpus_latest(const struct clf_corpus *c)

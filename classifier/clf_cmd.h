@@ -90,12 +90,16 @@ uint32_t clf_corpus_avail(const struct clf_corpus *c, size_t i);
 long clf_corpus_find(const struct clf_corpus *c, const char *id);
 /* Feature vector of account i at the probe time into out[feat_count()]. */
 int clf_corpus_extract(const struct clf_corpus *c, size_t i, double *out);
-/* The same when account i's state is in memory (else BW_ENOENT), touching
- * nothing: threads may extract different accounts concurrently while no
- * other corpus function runs. True when every state is in memory (none was
- * ever spilled). */
-int clf_corpus_extract_resident(const struct clf_corpus *c, size_t i, double *out);
-bool clf_corpus_all_resident(const struct clf_corpus *c);
+/* Account i's state without bringing it back into memory (feat_replay_peek():
+ * the resident state, or a private copy from the spill file in *copy for the
+ * caller to free with feat_account_free()), its vector at the probe time
+ * (the same as clf_corpus_extract()), and the time its record is scored at
+ * (as clf_corpus_last_event()). Read-only: threads may use them for
+ * different accounts concurrently while no other corpus function runs. */
+const struct feat_account *clf_corpus_peek(const struct clf_corpus *c, size_t i,
+					   struct feat_account **copy, char *errstr, size_t errlen);
+int clf_corpus_extract_from(const struct clf_corpus *c, const struct feat_account *a, double *out);
+int64_t clf_corpus_scored_at(const struct clf_corpus *c, const struct feat_account *a);
 /* Latest event time over every account (the training "date"), or BW_TIME_NONE. */
 int64_t clf_corpus_latest(const struct clf_corpus *c);
 /* The replay driver's memory figures and counters (feat_replay.h). */

@@ -265,23 +265,18 @@ static int sinks_close(struct replay_sinks *s, const struct replay_args *a, int 
 	return rc ? rc : c1 ? c1 : c2;
 }
 
-/* Score account i (unless `pre` holds its score already), write its record
- * to --out and put it into the store. */
-static int score_account(struct replay_sinks *s, const struct clf_corpus *c, size_t i,
-			 const double *v, const struct clf_score *pre, char *errstr, size_t errlen)
+/* Write account i's score record (score sc, state a, vector v) to --out and
+ * put it into the store. */
+static int write_score(struct replay_sinks *s, const struct clf_corpus *c, size_t i,
+		       const struct feat_account *a, const double *v, const struct clf_score *sc,
+		       char *errstr, size_t errlen)
 {
-	struct clf_score own;
-	const struct clf_score *sc = pre;
 	struct clf_record_info info = { .user_id = clf_corpus_id(c, i),
-					.screen_name = clf_corpus_screen_name(c, i),
-					.scored_at_ms = clf_corpus_last_event(c, i),
-					.posts_seen = clf_corpus_posts(c, i) };
+					.screen_name = feat_account_screen_name(a),
+					.scored_at_ms = clf_corpus_scored_at(c, a),
+					.posts_seen = feat_account_posts(a) };
 	int rc = 0;
 
-	if (!sc) {
-		clf_score(s->mdl, v, clf_corpus_avail(c, i), s->cap_prior, &own);
-		sc = &own;
-	}
 	s->by_status[sc->status]++;
 	json_t *rec = clf_score_to_json(s->mdl, sc, &info);
 	char *txt = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
@@ -304,43 +299,61 @@ static int score_account(struct replay_sinks *s, const struct clf_corpus *c, siz
 	return rc;
 }
 
-/* Write account i's outputs from its vector v (and score sc, or NULL). */
-static int write_account(struct replay_sinks *s, const struct clf_corpus *c, size_t i, int xrc,
-			 const double *v, const struct clf_score *sc, char *errstr, size_t errlen)
-{
-	if (xrc)
-		return bw_seterr(errstr, errlen, xrc, "account %s: feature extraction failed: %s",
-				 clf_corpus_id(c, i), bw_strerror(xrc));
-	if (s->features && write_features(clf_corpus_account(c, i), v, s->features))
-		return bw_seterr(errstr, errlen, BW_EIO, "features output: write failed");
-	return s->mdl ? score_account(s, c, i, v, sc, errstr, errlen) : 0;
-}
-
-/* Accounts per block of the two-thread visit. */
+/* Accounts per block of the visit. */
 #define VISIT_BLOCK 64
 
-/* One block of the two-thread visit: the helper thread extracts and scores
- * the odd positions, the main thread the even ones; then the main thread
- * writes the block in order. Both only read the corpus and the model while
- * the block is computed (every state is in memory: nothing is loaded). */
+/* One block of the visit. Its accounts' states are peeked (clf_corpus_peek():
+ * a spilled state is read into a private copy, never brought back into
+ * memory, so the visit spills nothing), extracted and scored — with two
+ * threads the helper takes the odd positions, the main thread the even ones,
+ * both only reading the corpus and the model — and then the main thread
+ * writes the block in order and frees the copies. */
 struct visit_block {
-	const struct replay_sinks *s;   /* model and cap prior (read only) */
-	const struct clf_corpus *c;     /* the accounts */
-	size_t first, n;                /* accounts [first, first + n) */
-	double *v;                      /* VISIT_BLOCK vectors of feat_count() doubles */
-	struct clf_score sc[VISIT_BLOCK]; /* their scores (when scoring) */
-	int rc[VISIT_BLOCK];            /* their extraction results */
+	const struct replay_sinks *s;            /* model and cap prior (read only) */
+	const struct clf_corpus *c;              /* the accounts */
+	size_t first, n;                         /* accounts [first, first + n) */
+	double *v;                               /* VISIT_BLOCK vectors of feat_count() doubles */
+	const struct feat_account *a[VISIT_BLOCK]; /* their states (NULL: read error) */
+	struct feat_account *copy[VISIT_BLOCK];  /* private copies to free (or NULL) */
+	struct clf_score sc[VISIT_BLOCK];        /* their scores (when scoring) */
+	int rc[VISIT_BLOCK];                     /* their results: 0 or a BW_E* code */
+	char err[VISIT_BLOCK][128];              /* their messages */
 };
 
-static void visit_part(struct visit_block *b, size_t parity)
+static void visit_part(struct visit_block *b, size_t from, size_t step)
 {
-	for (size_t k = parity; k < b->n; k += 2) {
+	for (size_t k = from; k < b->n; k += step) {
 		double *v = b->v + k * feat_count();
 		size_t i = b->first + k;
-		b->rc[k] = clf_corpus_extract_resident(b->c, i, v);
+		b->err[k][0] = '\0';
+		b->a[k] = clf_corpus_peek(b->c, i, &b->copy[k], b->err[k], sizeof(b->err[k]));
+		b->rc[k] = b->a[k] ? clf_corpus_extract_from(b->c, b->a[k], v) : BW_EIO;
 		if (!b->rc[k] && b->s->mdl)
 			clf_score(b->s->mdl, v, clf_corpus_avail(b->c, i), b->s->cap_prior, &b->sc[k]);
 	}
+}
+
+/* Write the block's accounts in order (the main thread, the helper idle). */
+static int visit_write(struct replay_sinks *s, struct visit_block *b, char *errstr, size_t errlen)
+{
+	int rc = 0;
+
+	for (size_t k = 0; k < b->n && !rc; k++) {
+		size_t i = b->first + k;
+		const double *v = b->v + k * feat_count();
+		if (b->rc[k])
+			rc = bw_seterr(errstr, errlen, b->rc[k], "account %s: %s", clf_corpus_id(b->c, i),
+				       b->err[k][0] ? b->err[k] : "feature extraction failed");
+		else if (s->features && write_features(b->a[k], v, s->features))
+			rc = bw_seterr(errstr, errlen, BW_EIO, "features output: write failed");
+		else if (s->mdl)
+			rc = write_score(s, b->c, i, b->a[k], v, &b->sc[k], errstr, errlen);
+	}
+	for (size_t k = 0; k < b->n; k++) {
+		feat_account_free(b->copy[k]);
+		b->copy[k] = NULL;
+	}
+	return rc;
 }
 
 /* The helper thread: blocks arrive on todo, go back on done. */
@@ -355,73 +368,56 @@ static void *visit_helper_main(void *arg)
 	struct visit_block *b;
 
 	while ((b = bw_queue_pop(h->todo))) {
-		visit_part(b, 1);
+		visit_part(b, 1, 2);
 		if (bw_queue_push(h->done, b))
 			break;
 	}
 	return NULL;
 }
 
-/* visit_accounts() on two threads, when every state is in memory. */
-static int visit_two_threads(struct replay_sinks *s, const struct clf_corpus *c, char *errstr,
-			     size_t errlen)
+/* Extract every listed account, write its features and score it, in id
+ * order; with `threads` >= 2 extraction and scoring run on two threads
+ * (same output). */
+static int visit_accounts(struct replay_sinks *s, const struct clf_corpus *c, int threads,
+			  char *errstr, size_t errlen)
 {
 	struct visit_block *b = calloc(1, sizeof(*b));
-	struct visit_helper h = { bw_queue_new(1), bw_queue_new(1) };
+	struct visit_helper h = { NULL, NULL };
+	bool helper = false;
 	pthread_t th;
 	int rc = 0;
 
-	if (!b || !h.todo || !h.done || !(b->v = malloc(VISIT_BLOCK * feat_count() * sizeof(double)))) {
+	if (!b || !(b->v = malloc(VISIT_BLOCK * (feat_count() ? feat_count() : 1) * sizeof(double)))) {
 		rc = bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 		goto out_free;
 	}
-	if (pthread_create(&th, NULL, visit_helper_main, &h)) {
-		rc = bw_seterr(errstr, errlen, BW_ENOMEM, "cannot start a thread");
-		goto out_free;
-	}
+	if (threads >= 2 && clf_corpus_count(c) > VISIT_BLOCK && (h.todo = bw_queue_new(1)) &&
+	    (h.done = bw_queue_new(1)))
+		helper = pthread_create(&th, NULL, visit_helper_main, &h) == 0;
 	b->s = s;
 	b->c = c;
 	for (size_t first = 0; first < clf_corpus_count(c) && !rc; first += VISIT_BLOCK) {
 		b->first = first;
 		b->n = clf_corpus_count(c) - first < VISIT_BLOCK ? clf_corpus_count(c) - first
 								: VISIT_BLOCK;
-		if (bw_queue_push(h.todo, b) || bw_queue_pop(h.done) == NULL)
-			visit_part(b, 1); /* (never: the helper ends only when told) */
-		else
-			visit_part(b, 0);
-		/* the helper is idle again: write in order */
-		for (size_t k = 0; k < b->n && !rc; k++)
-			rc = write_account(s, c, first + k, b->rc[k], b->v + k * feat_count(),
-					   s->mdl ? &b->sc[k] : NULL, errstr, errlen);
+		if (helper && bw_queue_push(h.todo, b) == 0) {
+			visit_part(b, 0, 2);
+			bw_queue_pop(h.done); /* the helper did the odd ones */
+		} else {
+			visit_part(b, 0, 1);
+		}
+		rc = visit_write(s, b, errstr, errlen);
 	}
-	bw_queue_close(h.todo);
-	pthread_join(th, NULL);
+	if (helper) {
+		bw_queue_close(h.todo);
+		pthread_join(th, NULL);
+	}
 out_free:
 	if (b)
 		free(b->v);
 	free(b);
 	bw_queue_free(h.todo);
 	bw_queue_free(h.done);
-	return rc;
-}
-
-/* Extract every listed account, write its features and score it, in id
- * order; with `threads` >= 2 and every state in memory, extraction and
- * scoring run on two threads (same output). */
-static int visit_accounts(struct replay_sinks *s, const struct clf_corpus *c, int threads,
-			  char *errstr, size_t errlen)
-{
-	if (threads >= 2 && clf_corpus_count(c) > VISIT_BLOCK && clf_corpus_all_resident(c))
-		return visit_two_threads(s, c, errstr, errlen);
-
-	double *v = malloc((feat_count() ? feat_count() : 1) * sizeof(*v));
-	int rc = 0;
-
-	if (!v)
-		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
-	for (size_t i = 0; i < clf_corpus_count(c) && !rc; i++)
-		rc = write_account(s, c, i, clf_corpus_extract(c, i, v), v, NULL, errstr, errlen);
-	free(v);
 	return rc;
 }
 

@@ -708,9 +708,17 @@ const struct feat_account *feat_replay_account(struct feat_replay *r, size_t i)
 	return r->ent[i].a;
 }
 
-const struct feat_account *feat_replay_resident(const struct feat_replay *r, size_t i)
+const struct feat_account *feat_replay_peek(const struct feat_replay *r, size_t i,
+					    struct feat_account **copy, char *errstr, size_t errlen)
 {
-	return i < r->n ? r->ent[i].a : NULL;
+	*copy = NULL;
+	if (i >= r->n) {
+		bw_seterr(errstr, errlen, BW_EINVAL, "no account %zu", i);
+		return NULL;
+	}
+	if (r->ent[i].a)
+		return r->ent[i].a;
+	return *copy = feat_spill_read(r->spill, &r->ent[i].loc, errstr, errlen);
 }
 
 const struct feat_replay_stats *feat_replay_stats(const struct feat_replay *r)

@@ -126,10 +126,13 @@ size_t feat_replay_count(const struct feat_replay *r);
 const char *feat_replay_id(const struct feat_replay *r, size_t i);
 bool feat_replay_authored(const struct feat_replay *r, size_t i);
 const struct feat_account *feat_replay_account(struct feat_replay *r, size_t i);
-/* The i-th state if it is in memory, else NULL; changes nothing (not even
- * the recency order), so threads may call it concurrently while nothing
- * else uses the driver. */
-const struct feat_account *feat_replay_resident(const struct feat_replay *r, size_t i);
+/* The i-th state without bringing it back into memory: the resident state,
+ * or a private copy read from the spill file into *copy (the caller frees
+ * it with feat_account_free(); NULL when resident). Changes nothing (not
+ * even the recency order), so threads may call it concurrently while
+ * nothing else uses the driver. NULL with errstr set on a read error. */
+const struct feat_account *feat_replay_peek(const struct feat_replay *r, size_t i,
+					    struct feat_account **copy, char *errstr, size_t errlen);
 /* Index of account `id` in first-seen order, or -1. */
 long feat_replay_find(const struct feat_replay *r, const char *id);
 

@@ -140,15 +140,22 @@ out_free:
 	return rc;
 }
 
-struct feat_account *feat_spill_get(struct feat_spill *s, const struct feat_spill_loc *loc,
-				    char *errstr, size_t errlen)
+struct feat_account *feat_spill_read(const struct feat_spill *s, const struct feat_spill_loc *loc,
+				     char *errstr, size_t errlen)
 {
-	if (!loc->cap || loc->off + loc->len > s->end) {
+	if (!s || !loc->cap || loc->off + loc->len > s->end) {
 		bw_seterr(errstr, errlen, BW_ENOENT, "spill: no state at this location");
 		return NULL;
 	}
-	s->st.gets++;
 	return feat_account_load(at(s, loc->off), loc->len, errstr, errlen);
+}
+
+struct feat_account *feat_spill_get(struct feat_spill *s, const struct feat_spill_loc *loc,
+				    char *errstr, size_t errlen)
+{
+	struct feat_account *a = feat_spill_read(s, loc, errstr, errlen);
+	s->st.gets += a != NULL;
+	return a;
 }
 
 const struct feat_spill_stats *feat_spill_stats(const struct feat_spill *s)

@@ -53,6 +53,11 @@ int feat_spill_put(struct feat_spill *s, const struct feat_account *a, struct fe
 struct feat_account *feat_spill_get(struct feat_spill *s, const struct feat_spill_loc *loc,
 				    char *errstr, size_t errlen);
 
+/* The same without counting it: changes nothing, so threads may read
+ * concurrently while nothing is written. */
+struct feat_account *feat_spill_read(const struct feat_spill *s, const struct feat_spill_loc *loc,
+				     char *errstr, size_t errlen);
+
 const struct feat_spill_stats *feat_spill_stats(const struct feat_spill *s);
 
 #endif
