@@ -68,6 +68,9 @@ struct rp_entry {
 	uint32_t hash;               /* hash of id (lookups compare it first) */
 	uint32_t mem;                /* heap bytes of the resident state (rp_mem) */
 	uint32_t prev, next;         /* LRU list of resident states: entry index + 1, 0 = end */
+	uint32_t snaps;              /* the state's n_snapshots when str_bytes was measured */
+	uint16_t str_bytes;          /* heap bytes of its strings then (at most 7 x ~1 KB) */
+	bool str_known;              /* str_bytes is valid for this resident state */
 	bool authored;               /* feat_account_authored() of the state */
 };
 
@@ -156,16 +159,34 @@ static const char *id_store(struct feat_replay *r, const char *id, size_t len)
 	return d;
 }
 
-/* Heap bytes a state holds: the structure, its strings and the arrays it
- * allocated, each with an allocator header (16 bytes). */
-static uint32_t rp_mem(const struct feat_account *a)
+/* Heap bytes of a state's strings (id and profile), each with an allocator
+ * header (16 bytes). */
+static size_t rp_str_bytes(const struct feat_account *a)
 {
 	const char *s[] = { a->user_id, a->prof.screen_name, a->prof.name, a->prof.description,
 			    a->prof.location, a->prof.url, a->prof.lang };
-	size_t m = sizeof(*a) + 16;
+	size_t m = 0;
 
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
 		m += s[i] ? strlen(s[i]) + 1 + 16 : 0;
+	return m;
+}
+
+/* Heap bytes state e holds: the structure, its strings and the arrays it
+ * allocated. The strings change only with a profile snapshot, so their size
+ * is measured again only when the snapshot count moved. */
+static uint32_t rp_mem(struct rp_entry *e)
+{
+	const struct feat_account *a = e->a;
+	size_t m = sizeof(*a) + 16;
+
+	if (!e->str_known || e->snaps != a->n_snapshots) {
+		size_t sb = rp_str_bytes(a);
+		e->str_bytes = (uint16_t)(sb > UINT16_MAX ? UINT16_MAX : sb);
+		e->snaps = a->n_snapshots;
+		e->str_known = true;
+	}
+	m += e->str_bytes;
 	m += a->own.cap ? a->own.cap * sizeof(*a->own.r) + 16 : 0;
 	m += a->obs.cap ? a->obs.cap * sizeof(*a->obs.r) + 16 : 0;
 	m += a->postq ? Q__N * sizeof(*a->postq) + 16 : 0;
@@ -253,7 +274,8 @@ static int rp_load(struct feat_replay *r, uint32_t k)
 	}
 	if (!(e->a = feat_spill_get(r->spill, &e->loc, err, sizeof(err))))
 		return spill_error(r, BW_EIO, err);
-	e->mem = rp_mem(e->a);
+	e->str_known = false;
+	e->mem = rp_mem(e);
 	r->resident_bytes += e->mem;
 	r->mem.loads++;
 	lru_push_front(r, k);
@@ -268,7 +290,7 @@ static void rp_touched(struct feat_replay *r, uint32_t k)
 	e->authored = feat_account_authored(e->a);
 	if (!r->opts.mem_budget)
 		return; /* nothing to bound: feat_replay_mem() sums the states when asked */
-	uint32_t m = rp_mem(e->a);
+	uint32_t m = rp_mem(e);
 
 	r->resident_bytes += (uint64_t)m - e->mem;
 	e->mem = m;
@@ -324,9 +346,11 @@ static int fold(struct feat_replay *r, struct feat_account *a, const struct bw_p
 {
 	uint64_t late = feat_account_late(a);
 
-	/* Another account's post is an observation of this one: it updates the
-	 * friend roles and never the profile, so the keys cannot move. */
-	if (!own && strcmp(p->author.id, feat_account_id(a)) != 0) {
+	/* Another account's post is an observation of this one (own is NULL
+	 * only for feat_post_targets(), which never names the author): it
+	 * updates the friend roles and never the profile, so the keys cannot
+	 * move. */
+	if (!own) {
 		int rc = feat_account_update(a, p);
 		if (!rc)
 			r->stats.late += feat_account_late(a) - late;
@@ -736,7 +760,7 @@ const struct feat_replay_mem *feat_replay_mem(struct feat_replay *r)
 	if (!r->opts.mem_budget) { /* every state is resident: its size is the peak */
 		r->resident_bytes = 0;
 		for (size_t i = 0; i < r->n; i++)
-			r->resident_bytes += rp_mem(r->ent[i].a);
+			r->resident_bytes += rp_mem(&r->ent[i]);
 		r->mem.resident_peak = r->resident_bytes;
 	}
 	r->mem.resident_bytes = r->resident_bytes;
