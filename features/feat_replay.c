@@ -49,6 +49,7 @@ struct rp_reader {
 	struct bw_queue *empty;           /* batches folded, back to the reader */
 	struct rp_batch batches[RP_BATCHES]; /* all batches (owned here) */
 	struct rp_batch *cur;             /* batch being filled, or NULL */
+	bool analyse;                     /* analyse texts ahead for the batch being filled */
 	int rc;                           /* reader's result: 0 or a BW_E* code */
 	char err[512];                    /* its message */
 	double cpu_s;                     /* the reader thread's cpu seconds */
@@ -342,7 +343,7 @@ static int get_or_add(struct feat_replay *r, const char *id, uint32_t *k)
  * strings as they are, as every post of one timeline does, the keys are not
  * recomputed. */
 static int fold(struct feat_replay *r, struct feat_account *a, const struct bw_post *p,
-		const struct bw_profile *own)
+		const struct bw_profile *own, const struct feat_text_pre *pre)
 {
 	uint64_t late = feat_account_late(a);
 
@@ -361,7 +362,7 @@ static int fold(struct feat_replay *r, struct feat_account *a, const struct bw_p
 	struct feat_pop_keys before = { 0 }, after;
 	if (authored && !same)
 		feat_account_pop_keys(a, &before);
-	int rc = feat_account_update(a, p);
+	int rc = feat_account_update_pre(a, p, pre);
 
 	if (!rc && same && !feat_pop_same_profile(a, own)) {
 		/* another snapshot in the post moved them: they were own's */
@@ -377,7 +378,10 @@ static int fold(struct feat_replay *r, struct feat_account *a, const struct bw_p
 	return rc;
 }
 
-int feat_replay_post(struct feat_replay *r, const struct bw_post *p)
+/* Route post p (with its text analysis done ahead, or NULL) to its author and
+ * the accounts it names. */
+static int replay_post(struct feat_replay *r, const struct bw_post *p,
+		       const struct feat_text_pre *pre)
 {
 	const char *t[64];
 	size_t nt;
@@ -391,7 +395,7 @@ int feat_replay_post(struct feat_replay *r, const struct bw_post *p)
 		return rc;
 	a = r->ent[k - 1].a;
 	bool was = feat_account_authored(a);
-	rc = fold(r, a, p, &p->author);
+	rc = fold(r, a, p, &p->author, pre);
 	rp_touched(r, k);
 	if (rc)
 		return rc;
@@ -403,7 +407,7 @@ int feat_replay_post(struct feat_replay *r, const struct bw_post *p)
 	for (size_t i = 0; i < nt; i++) {
 		if ((rc = get_or_add(r, t[i], &k)))
 			return rc;
-		rc = fold(r, r->ent[k - 1].a, p, NULL);
+		rc = fold(r, r->ent[k - 1].a, p, NULL, NULL);
 		rp_touched(r, k);
 		if (rc)
 			return rc;
@@ -411,25 +415,47 @@ int feat_replay_post(struct feat_replay *r, const struct bw_post *p)
 	return r->opts.mem_budget ? rp_evict(r, 0) : 0;
 }
 
+int feat_replay_post(struct feat_replay *r, const struct bw_post *p)
+{
+	return replay_post(r, p, NULL);
+}
+
 /* Reader thread: append post p to the batch being filled, handing full
  * batches over. 0, or non-zero to stop decoding (the folding side stopped,
  * or out of memory: then rd->rc says so). */
 static int reader_put(struct rp_reader *rd, const struct bw_post *p)
 {
+	const size_t tail = 1 + sizeof(struct feat_text_pre); /* flag, analysis */
+	struct feat_text_pre pre;
+	bool own = p->kind != BW_POST_PROFILE && p->kind != BW_POST_DELETE, done = false;
 	size_t n;
 
 	for (int tries = 0;; tries++) {
 		if (!rd->cur) {
+			/* Balance the threads: while the folding thread is behind (half
+			 * the batches wait for it) the reader also does the texts'
+			 * analysis, the folding thread's costliest step; otherwise the
+			 * folding thread does it. The result is the same either way. */
+			rd->analyse = bw_queue_len(rd->full) >= RP_BATCHES / 2;
 			if (!(rd->cur = bw_queue_pop(rd->empty)))
 				return 1;
 			rd->cur->len = 0;
 		}
+		own = own && (rd->analyse || done);
+		if (own && !done) {
+			feat_text_analyse(p->text, pre.v, &pre.skel);
+			done = true;
+		}
 		struct rp_batch *b = rd->cur;
-		if (b->cap - b->len > 4 &&
-		    ingest_post_encode(p, b->buf + b->len + 4, b->cap - b->len - 4, &n) == 0) {
+		if (b->cap - b->len > 4 + tail &&
+		    ingest_post_encode(p, b->buf + b->len + 4, b->cap - b->len - 4 - tail, &n) == 0) {
+			unsigned char *w = b->buf + b->len;
 			for (int i = 0; i < 4; i++)
-				b->buf[b->len + (size_t)i] = (unsigned char)(n >> (8 * i));
-			b->len += 4 + n;
+				w[i] = (unsigned char)(n >> (8 * i));
+			w[4 + n] = own;
+			if (own)
+				memcpy(w + 5 + n, &pre, sizeof(pre));
+			b->len += 5 + n + (own ? sizeof(pre) : 0);
 			return 0;
 		}
 		if (b->len) { /* full: hand it over, retry in the next one */
@@ -439,7 +465,7 @@ static int reader_put(struct rp_reader *rd, const struct bw_post *p)
 			continue;
 		}
 		/* one post larger than an empty batch: grow the batch to fit it */
-		size_t need = ingest_post_encoded_size(p) + 4;
+		size_t need = ingest_post_encoded_size(p) + 4 + tail + 1;
 		unsigned char *nb = tries < 2 ? realloc(b->buf, need) : NULL;
 		if (!nb) {
 			rd->rc = bw_seterr(rd->err, sizeof(rd->err), BW_ENOMEM, "out of memory");
@@ -563,20 +589,24 @@ static int routing_error(struct feat_replay *r, char *errstr, size_t errlen);
 static int fold_batch(struct feat_replay *r, const struct rp_batch *b, struct bw_arena *arena,
 		      char *errstr, size_t errlen)
 {
+	struct feat_text_pre pre;
 	struct bw_post p;
 	int rc = 0;
 
 	for (size_t o = 0; o + 4 <= b->len && !rc; ) {
 		size_t n = (size_t)b->buf[o] | (size_t)b->buf[o + 1] << 8 |
 			   (size_t)b->buf[o + 2] << 16 | (size_t)b->buf[o + 3] << 24;
+		bool has_pre = b->buf[o + 4 + n] != 0;
+		if (has_pre)
+			memcpy(&pre, b->buf + o + 5 + n, sizeof(pre));
 		bw_arena_reset(arena);
 		rc = ingest_post_decode(b->buf + o + 4, n, &p, arena, errstr, errlen);
-		if (!rc && (rc = feat_replay_post(r, &p))) {
+		if (!rc && (rc = replay_post(r, &p, has_pre ? &pre : NULL))) {
 			if (!r->err)
 				r->err = rc;
 			routing_error(r, errstr, errlen);
 		}
-		o += 4 + n;
+		o += 5 + n + (has_pre ? sizeof(pre) : 0);
 	}
 	return rc;
 }
