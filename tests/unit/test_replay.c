@@ -21,6 +21,8 @@
 #include "bw_queue.h"
 #include "bw_time.h"
 #include "feat.h"
+#include "decode.h"
+#include "feat_int.h"
 #include "feat_replay.h"
 #include "feat_spill.h"
 
@@ -328,6 +330,58 @@ static void test_replay_budget_and_threads_same_vectors(void **state)
 	unlink(path);
 }
 
+/* ---- text analysis done ahead (the reader thread's share) ---------------------- */
+
+struct two_states {
+	struct feat_account *plain;  /* folded with feat_account_update() */
+	struct feat_account *ahead;  /* folded with the analysis passed in */
+	size_t own;                  /* own posts given an analysis */
+};
+
+static int fold_both(const struct bw_post *p, void *opaque)
+{
+	struct two_states *t = opaque;
+	struct feat_text_pre pre;
+	bool own = p->kind != BW_POST_PROFILE && p->kind != BW_POST_DELETE;
+
+	/* every post: the account's own ones and observations of it (others
+	 * leave it as it is) */
+	if (own)
+		feat_text_analyse(p->text, pre.v, &pre.skel);
+	t->own += own && strcmp(p->author.id, feat_account_id(t->plain)) == 0;
+	assert_int_equal(feat_account_update(t->plain, p), 0);
+	assert_int_equal(feat_account_update_pre(t->ahead, p, own ? &pre : NULL), 0);
+	return 0;
+}
+
+/* feat_account_update_pre() with the analysis done ahead leaves the state
+ * feat_account_update() leaves, byte for byte, whatever thread did it. */
+static void test_update_with_text_analysis_ahead(void **state)
+{
+	(void)state;
+	char path[64], err[256];
+	struct two_states t = { feat_account_new("105"), feat_account_new("105"), 0 };
+	struct bw_decode_opts o = { .probe_time_ms = BW_TIME_NONE, .on_post = fold_both,
+				    .opaque = &t };
+	struct bw_decoder *d;
+
+	write_archive(path, sizeof(path), 4000, 50);
+	assert_non_null(d = ingest_decoder_new(&o, err, sizeof(err)));
+	assert_true(ingest_decode_file(d, path, err, sizeof(err)) >= 0);
+	assert_true(t.own > 20);
+	assert_same_state(t.plain, t.ahead);
+	double *x = malloc(feat_count() * sizeof(double)), *y = malloc(feat_count() * sizeof(double));
+	assert_int_equal(feat_account_extract(t.plain, BW_TIME_NONE, x), 0);
+	assert_int_equal(feat_account_extract(t.ahead, BW_TIME_NONE, y), 0);
+	assert_memory_equal(x, y, feat_count() * sizeof(double));
+	free(x);
+	free(y);
+	ingest_decoder_free(d);
+	feat_account_free(t.plain);
+	feat_account_free(t.ahead);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_queue_cancel_unblocks_producer),
 		cmocka_unit_test(test_spill_round_trips),
 		cmocka_unit_test(test_replay_budget_and_threads_same_vectors),
+		cmocka_unit_test(test_update_with_text_analysis_ahead),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
