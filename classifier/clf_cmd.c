@@ -380,13 +380,16 @@ int clf_id_cmp(const char *a, const char *b)
 	return strcmp(a, b);
 }
 
-/* qsort has no context argument: the driver whose ids are sorted. */
-static _Thread_local const struct feat_replay *sort_r;
+/* An account to list: its id (borrowed from the driver) and index there. */
+struct listed {
+	const char *id;
+	size_t idx;
+};
 
-static int cmp_state(const void *x, const void *y)
+static int cmp_listed(const void *x, const void *y)
 {
-	const size_t *a = x, *b = y;
-	return clf_id_cmp(feat_replay_id(sort_r, *a), feat_replay_id(sort_r, *b));
+	const struct listed *a = x, *b = y;
+	return clf_id_cmp(a->id, b->id);
 }
 
 /* After decoding: list the accounts in id order with their masks. Reads only
@@ -394,23 +397,26 @@ static int cmp_state(const void *x, const void *y)
 static int corpus_list(struct clf_corpus *c)
 {
 	size_t total = feat_replay_count(c->r), n = 0;
-	c->idx = malloc((total ? total : 1) * sizeof(*c->idx));
-	if (!c->idx)
+	struct listed *l = malloc((total ? total : 1) * sizeof(*l));
+	if (!l)
 		return BW_ENOMEM;
 	for (size_t i = 0; i < total; i++)
 		if (c->include_observed || feat_replay_authored(c->r, i))
-			c->idx[n++] = i;
-	sort_r = c->r;
-	qsort(c->idx, n, sizeof(*c->idx), cmp_state);
-	sort_r = NULL;
+			l[n++] = (struct listed){ feat_replay_id(c->r, i), i };
+	qsort(l, n, sizeof(*l), cmp_listed);
+	c->idx = malloc((n ? n : 1) * sizeof(*c->idx));
 	c->id = malloc((n ? n : 1) * sizeof(*c->id));
 	c->mask = malloc((n ? n : 1) * sizeof(uint32_t));
-	if (!c->id || !c->mask)
+	if (!c->idx || !c->id || !c->mask) {
+		free(l);
 		return BW_ENOMEM;
+	}
 	for (size_t i = 0; i < n; i++) {
-		c->id[i] = feat_replay_id(c->r, c->idx[i]);
+		c->idx[i] = l[i].idx;
+		c->id[i] = l[i].id;
 		c->mask[i] = c->idx[i] < c->n_av ? clf_avail_mask(&c->av[c->idx[i]]) : 0;
 	}
+	free(l);
 	c->n = n;
 	return index_build(&c->slot, &c->nslot, n, (char *const *)c->id);
 }
