@@ -288,7 +288,7 @@ static void rp_touched(struct feat_replay *r, uint32_t k)
 {
 	struct rp_entry *e = &r->ent[k - 1];
 
-	e->authored = feat_account_authored(e->a);
+	e->authored = e->a->authored;
 	if (!r->opts.mem_budget)
 		return; /* nothing to bound: feat_replay_mem() sums the states when asked */
 	uint32_t m = rp_mem(e);
@@ -345,7 +345,7 @@ static int get_or_add(struct feat_replay *r, const char *id, uint32_t *k)
 static int fold(struct feat_replay *r, struct feat_account *a, const struct bw_post *p,
 		const struct bw_profile *own, const struct feat_text_pre *pre)
 {
-	uint64_t late = feat_account_late(a);
+	uint64_t late = a->late;
 
 	/* Another account's post is an observation of this one (own is NULL
 	 * only for feat_post_targets(), which never names the author): it
@@ -354,10 +354,10 @@ static int fold(struct feat_replay *r, struct feat_account *a, const struct bw_p
 	if (!own) {
 		int rc = feat_account_update(a, p);
 		if (!rc)
-			r->stats.late += feat_account_late(a) - late;
+			r->stats.late += a->late - late;
 		return rc;
 	}
-	bool authored = feat_account_authored(a);
+	bool authored = a->authored;
 	bool same = authored && own && feat_pop_same_profile(a, own);
 	struct feat_pop_keys before = { 0 }, after;
 	if (authored && !same)
@@ -369,12 +369,12 @@ static int fold(struct feat_replay *r, struct feat_account *a, const struct bw_p
 		feat_pop_text_keys(own->description, own->name, own->screen_name, &before);
 		same = false;
 	}
-	if (!rc && !same && feat_account_authored(a)) {
+	if (!rc && !same && a->authored) {
 		feat_account_pop_keys(a, &after);
 		rc = feat_pop_move(r->pop, &before, &after);
 	}
 	if (!rc)
-		r->stats.late += feat_account_late(a) - late;
+		r->stats.late += a->late - late;
 	return rc;
 }
 
@@ -394,13 +394,13 @@ static int replay_post(struct feat_replay *r, const struct bw_post *p,
 	if ((rc = get_or_add(r, p->author.id, &k)))
 		return rc;
 	a = r->ent[k - 1].a;
-	bool was = feat_account_authored(a);
+	bool was = a->authored;
 	rc = fold(r, a, p, &p->author, pre);
 	rp_touched(r, k);
 	if (rc)
 		return rc;
 	r->stats.posts++;
-	r->stats.authored += !was && feat_account_authored(a);
+	r->stats.authored += !was && a->authored;
 	if (r->opts.on_author)
 		r->opts.on_author(a, p, r->opts.author_opaque);
 	nt = feat_post_targets(p, t, sizeof(t) / sizeof(t[0]));
