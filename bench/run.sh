@@ -236,6 +236,64 @@ bench_classifier() {
 	fi
 }
 
+# --- replay: speed against zcat, memory for 1M accounts ---------------------------
+# Plain `botwatch replay --out` of the decoder's gzip dump (100,000 ~4 KB v1.1
+# statuses, 5,000 accounts) side by side with `zcat` of the same file, medians
+# of 3 (each round runs zcat, replay with 2 threads, replay with 1 thread):
+# the ratio is zcat's wall time over replay's (replay's speed as a fraction of
+# zcat's; issue 14 asks >= 0.5). The two replays must write the same bytes.
+# Then the memory of a replay of 1M accounts: a generated dump of 500,000
+# statuses over a pool of 2,000,000 accounts (~1.0M tracked: authors,
+# retweeted authors, mentioned accounts), piped from the generator (no file),
+# --report giving peak RSS, peak anonymous (heap) and file-backed memory.
+bench_replay() {
+	local lines=${BENCH_DECODE_LINES:-100000}
+	local dump=$BUILD/bench/v1_dump_$lines.ndjson
+	local tmp
+	tmp=$(mktemp -d /tmp/bw_bench_replay_XXXXXX)
+	trap 'rm -rf "$tmp"; trap - RETURN' RETURN
+	if [ ! -s "$dump.gz" ]; then
+		echo "   generating: $BUILD/tests/gen_v1_dump $lines | gzip -1 > $dump.gz"
+		"$BUILD"/tests/gen_v1_dump "$lines" | gzip -1 > "$dump.gz.tmp" && mv "$dump.gz.tmp" "$dump.gz"
+	fi
+	echo "== replay vs zcat: $dump.gz ($lines lines), medians of 3, side by side"
+	echo "   \$ zcat $dump.gz > /dev/null"
+	echo "   \$ $BUILD/botwatch replay --out FILE $dump.gz              (--threads 2, the default)"
+	echo "   \$ $BUILD/botwatch replay --threads 1 --out FILE $dump.gz"
+	cat "$dump.gz" > /dev/null
+	local z=() r2=() r1=()
+	for _ in 1 2 3; do
+		z+=("$(secs zcat "$dump.gz")")
+		r2+=("$(secs "$BUILD"/botwatch replay --out "$tmp/t2.ndjson" "$dump.gz")")
+		r1+=("$(secs "$BUILD"/botwatch replay --threads 1 --out "$tmp/t1.ndjson" "$dump.gz")")
+	done
+	local zw zc w2 c2 w1 c1
+	zw=$(printf '%s\n' "${z[@]}" | awk '{print $1}' | median)
+	zc=$(printf '%s\n' "${z[@]}" | awk '{print $2}' | median)
+	w2=$(printf '%s\n' "${r2[@]}" | awk '{print $1}' | median)
+	c2=$(printf '%s\n' "${r2[@]}" | awk '{print $2}' | median)
+	w1=$(printf '%s\n' "${r1[@]}" | awk '{print $1}' | median)
+	c1=$(printf '%s\n' "${r1[@]}" | awk '{print $2}' | median)
+	printf '   %-28s %7s %7s  %s\n' "" wall_s cpu_s "zcat wall / wall"
+	printf '   %-28s %7.3f %7.3f\n' "zcat" "$zw" "$zc"
+	printf '   %-28s %7.3f %7.3f  %.2f\n' "replay (2 threads)" "$w2" "$c2" "$(div "$zw" "$w2")"
+	printf '   %-28s %7.3f %7.3f  %.2f\n' "replay --threads 1" "$w1" "$c1" "$(div "$zw" "$w1")"
+	echo "   runs (wall cpu): zcat ${z[*]}; replay ${r2[*]}; --threads 1 ${r1[*]}"
+	cmp -s "$tmp/t1.ndjson" "$tmp/t2.ndjson" && echo "   records of 1 and 2 threads: identical ($(wc -l < "$tmp/t1.ndjson") accounts)" ||
+		echo "   records of 1 and 2 threads: DIFFERENT"
+	echo "   machine load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+
+	local n=${BENCH_REPLAY_MEM_LINES:-500000} pool=${BENCH_REPLAY_MEM_POOL:-2000000}
+	local budget=${BENCH_REPLAY_MEM_BUDGET:-256}
+	echo "== replay memory: $n statuses over a pool of $pool accounts (~1M tracked), --mem-budget $budget"
+	echo "   \$ $BUILD/tests/gen_v1_dump $n 1 $pool | $BUILD/botwatch replay --mem-budget $budget --report --spill-dir $tmp --out FILE -"
+	local TIMEFORMAT='%R %U %S' t
+	t=$( { time "$BUILD"/tests/gen_v1_dump "$n" 1 "$pool" | "$BUILD"/botwatch replay --mem-budget "$budget" \
+		--report --spill-dir "$tmp" --out "$tmp/m.ndjson" - 2> "$tmp/m.log"; } 2>&1 )
+	sed -n 's/^botwatch replay: /   /p' "$tmp/m.log"
+	echo "   $(echo "$t" | awk '{printf "%.1f s wall, %.1f s cpu (generator and replay)", $1, $2 + $3}')"
+}
+
 # --- pipeline: the streaming path against the plain replay ----------------------------
 # `botwatch replay --via-kafka` runs ingest -> posts -> features stage -> features
 # -> scoring stage -> store in one process on the embedded broker; the plain
@@ -365,7 +423,7 @@ bench_pipeline_stages() {
 }
 
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(decoder ingest features classifier api pipeline)
+[ ${#sections[@]} -eq 0 ] && sections=(decoder ingest features classifier api replay pipeline)
 for s in "${sections[@]}"; do
 	case $s in
 	decoder) bench_decoder ;;
@@ -373,6 +431,7 @@ for s in "${sections[@]}"; do
 	features) bench_features ;;
 	classifier) bench_classifier ;;
 	api) bench_api ;;
+	replay) bench_replay ;;
 	pipeline) bench_pipeline ;;
 	*) echo "unknown bench section $s" >&2; exit 2 ;;
 	esac

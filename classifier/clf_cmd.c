@@ -298,14 +298,11 @@ struct clf_corpus {
 	struct feat_replay *r;          /* decoder + feature states (owned) */
 	int64_t probe_ms;               /* --probe-time or BW_TIME_NONE */
 	bool include_observed;          /* list accounts that never authored a record */
-	size_t n_av, cap_av;            /* evidence entries used / allocated */
-	char **av_id;                   /* their account ids (borrowed from the states) */
-	struct clf_avail_state *av;     /* evidence per author */
-	size_t *av_slot;                /* id index over av_id */
-	size_t av_nslot;                /* its slots */
+	size_t n_av;                    /* evidence entries (index = the driver's account index) */
+	struct clf_avail_state *av;     /* evidence per account (zero: never authored) */
 	size_t n;                       /* listed accounts */
-	const struct feat_account **fa; /* listed states, sorted by id (borrowed from r) */
-	char **id;                      /* their ids (borrowed) */
+	size_t *idx;                    /* the driver's index of each, sorted by id */
+	const char **id;                /* their ids (borrowed from the driver) */
 	uint32_t *mask;                 /* their CLF_AVAIL_* masks */
 	size_t *slot;                   /* id index over id */
 	size_t nslot;                   /* its slots */
@@ -317,41 +314,33 @@ void clf_corpus_free(struct clf_corpus *c)
 	if (!c)
 		return;
 	feat_replay_free(c->r);
-	free(c->av_id);
 	free(c->av);
-	free(c->av_slot);
-	free(c->fa);
+	free(c->idx);
 	free(c->id);
 	free(c->mask);
 	free(c->slot);
 	free(c);
 }
 
-/* Evidence entry of an author, created on first use; NULL on allocation failure. */
+/* Evidence entry of an author (by the driver's account index, grown on first
+ * use); NULL on allocation failure. */
 static struct clf_avail_state *corpus_av(struct clf_corpus *c, const char *id)
 {
-	long i = index_find(c->av_slot, c->av_nslot, c->av_id, id);
-	if (i >= 0)
-		return &c->av[i];
-	if (c->n_av == c->cap_av) {
-		size_t nc = c->cap_av ? c->cap_av * 2 : 1024;
-		char **a = realloc(c->av_id, nc * sizeof(char *));
-		if (a)
-			c->av_id = a;
-		struct clf_avail_state *v = realloc(c->av, nc * sizeof(*v));
-		if (v)
-			c->av = v;
-		if (!a || !v)
-			return NULL;
-		c->cap_av = nc;
-	}
-	if ((c->n_av + 1) * 2 > c->av_nslot &&
-	    index_grow(&c->av_slot, &c->av_nslot, c->n_av, c->av_id))
+	long i = feat_replay_find(c->r, id);
+	if (i < 0)
 		return NULL;
-	c->av_id[c->n_av] = (char *)id; /* borrowed from the state, which outlives the entry */
-	memset(&c->av[c->n_av], 0, sizeof(c->av[0]));
-	index_put(c->av_slot, c->av_nslot, id, c->n_av);
-	return &c->av[c->n_av++];
+	if ((size_t)i >= c->n_av) {
+		size_t nc = c->n_av ? c->n_av : 1024;
+		while (nc <= (size_t)i)
+			nc *= 2;
+		struct clf_avail_state *v = realloc(c->av, nc * sizeof(*v));
+		if (!v)
+			return NULL;
+		memset(v + c->n_av, 0, (nc - c->n_av) * sizeof(*v));
+		c->av = v;
+		c->n_av = nc;
+	}
+	return &c->av[i];
 }
 
 static void on_author(const struct feat_account *acc, const struct bw_post *p, void *opaque)
@@ -391,36 +380,45 @@ int clf_id_cmp(const char *a, const char *b)
 	return strcmp(a, b);
 }
 
-static int cmp_state(const void *x, const void *y)
+/* An account to list: its id (borrowed from the driver) and index there. */
+struct listed {
+	const char *id;
+	size_t idx;
+};
+
+static int cmp_listed(const void *x, const void *y)
 {
-	const struct feat_account *const *a = x, *const *b = y;
-	return clf_id_cmp(feat_account_id(*a), feat_account_id(*b));
+	const struct listed *a = x, *b = y;
+	return clf_id_cmp(a->id, b->id);
 }
 
-/* After decoding: list the accounts in id order with their masks. */
+/* After decoding: list the accounts in id order with their masks. Reads only
+ * the driver's index, never a state (they may be in its spill file). */
 static int corpus_list(struct clf_corpus *c)
 {
 	size_t total = feat_replay_count(c->r), n = 0;
-	c->fa = malloc((total ? total : 1) * sizeof(*c->fa));
-	if (!c->fa)
+	struct listed *l = malloc((total ? total : 1) * sizeof(*l));
+	if (!l)
 		return BW_ENOMEM;
-	for (size_t i = 0; i < total; i++) {
-		const struct feat_account *a = feat_replay_account(c->r, i);
-		if (c->include_observed || feat_account_authored(a))
-			c->fa[n++] = a;
-	}
-	qsort(c->fa, n, sizeof(*c->fa), cmp_state);
-	c->id = malloc((n ? n : 1) * sizeof(char *));
+	for (size_t i = 0; i < total; i++)
+		if (c->include_observed || feat_replay_authored(c->r, i))
+			l[n++] = (struct listed){ feat_replay_id(c->r, i), i };
+	qsort(l, n, sizeof(*l), cmp_listed);
+	c->idx = malloc((n ? n : 1) * sizeof(*c->idx));
+	c->id = malloc((n ? n : 1) * sizeof(*c->id));
 	c->mask = malloc((n ? n : 1) * sizeof(uint32_t));
-	if (!c->id || !c->mask)
+	if (!c->idx || !c->id || !c->mask) {
+		free(l);
 		return BW_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		c->id[i] = (char *)feat_account_id(c->fa[i]);
-		long k = index_find(c->av_slot, c->av_nslot, c->av_id, c->id[i]);
-		c->mask[i] = k < 0 ? 0 : clf_avail_mask(&c->av[k]);
 	}
+	for (size_t i = 0; i < n; i++) {
+		c->idx[i] = l[i].idx;
+		c->id[i] = l[i].id;
+		c->mask[i] = c->idx[i] < c->n_av ? clf_avail_mask(&c->av[c->idx[i]]) : 0;
+	}
+	free(l);
 	c->n = n;
-	return index_build(&c->slot, &c->nslot, n, c->id);
+	return index_build(&c->slot, &c->nslot, n, (char *const *)c->id);
 }
 
 struct clf_corpus *clf_corpus_build(const struct bw_config *cfg, char **files, size_t nfiles,
@@ -445,13 +443,13 @@ struct clf_corpus *clf_corpus_build(const struct bw_config *cfg, char **files, s
 		.dlq_opaque = opts->dlq_opaque,
 		.on_author = on_author,
 		.author_opaque = c,
+		.threads = opts->threads,
+		.mem_budget = opts->mem_budget,
+		.spill_dir = opts->spill_dir,
 	};
 	if (!(c->r = feat_replay_new(&o, errstr, errlen)))
 		goto out_free;
-	for (size_t k = 0; k < nfiles; k++)
-		if (feat_replay_file(c->r, files[k], errstr, errlen) || c->err)
-			goto out_failed;
-	if (feat_replay_finish(c->r, errstr, errlen) || c->err)
+	if (feat_replay_files(c->r, files, nfiles, errstr, errlen) || c->err)
 		goto out_failed;
 	if (corpus_list(c)) {
 		bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory listing accounts");
@@ -478,22 +476,28 @@ const char *clf_corpus_id(const struct clf_corpus *c, size_t i)
 
 const struct feat_account *clf_corpus_account(const struct clf_corpus *c, size_t i)
 {
-	return c->fa[i];
+	return feat_replay_account(c->r, c->idx[i]);
 }
 
 const char *clf_corpus_screen_name(const struct clf_corpus *c, size_t i)
 {
-	return feat_account_screen_name(c->fa[i]);
+	const struct feat_account *a = clf_corpus_account(c, i);
+	return a ? feat_account_screen_name(a) : NULL;
 }
 
 uint64_t clf_corpus_posts(const struct clf_corpus *c, size_t i)
 {
-	return feat_account_posts(c->fa[i]);
+	const struct feat_account *a = clf_corpus_account(c, i);
+	return a ? feat_account_posts(a) : 0;
 }
 
 int64_t clf_corpus_last_event(const struct clf_corpus *c, size_t i)
 {
-	return c->probe_ms != BW_TIME_NONE ? c->probe_ms : feat_account_last_event(c->fa[i]);
+	const struct feat_account *a;
+	if (c->probe_ms != BW_TIME_NONE)
+		return c->probe_ms;
+	a = clf_corpus_account(c, i);
+	return a ? feat_account_last_event(a) : BW_TIME_NONE;
 }
 
 uint32_t clf_corpus_avail(const struct clf_corpus *c, size_t i)
@@ -503,23 +507,51 @@ uint32_t clf_corpus_avail(const struct clf_corpus *c, size_t i)
 
 long clf_corpus_find(const struct clf_corpus *c, const char *id)
 {
-	return index_find(c->slot, c->nslot, c->id, id);
+	return index_find(c->slot, c->nslot, (char *const *)c->id, id);
 }
 
 int clf_corpus_extract(const struct clf_corpus *c, size_t i, double *out)
 {
-	return feat_replay_extract(c->r, c->fa[i], out);
+	const struct feat_account *a = clf_corpus_account(c, i);
+	return a ? feat_replay_extract(c->r, a, out) : BW_EIO;
+}
+
+const struct feat_account *clf_corpus_peek(const struct clf_corpus *c, size_t i,
+					   struct feat_account **copy, char *errstr, size_t errlen)
+{
+	return feat_replay_peek(c->r, c->idx[i], copy, errstr, errlen);
+}
+
+int clf_corpus_extract_from(const struct clf_corpus *c, const struct feat_account *a, double *out)
+{
+	return feat_replay_extract(c->r, a, out);
+}
+
+int64_t clf_corpus_scored_at(const struct clf_corpus *c, const struct feat_account *a)
+{
+	return c->probe_ms != BW_TIME_NONE ? c->probe_ms : feat_account_last_event(a);
 }
 
 int64_t clf_corpus_latest(const struct clf_corpus *c)
 {
 	int64_t t = BW_TIME_NONE;
 	for (size_t i = 0; i < c->n; i++) {
-		int64_t e = feat_account_last_event(c->fa[i]);
+		const struct feat_account *a = clf_corpus_account(c, i);
+		int64_t e = a ? feat_account_last_event(a) : BW_TIME_NONE;
 		if (e != BW_TIME_NONE && (t == BW_TIME_NONE || e > t))
 			t = e;
 	}
 	return c->probe_ms != BW_TIME_NONE ? c->probe_ms : t;
+}
+
+const struct feat_replay_mem *clf_corpus_mem(const struct clf_corpus *c)
+{
+	return feat_replay_mem(c->r);
+}
+
+const struct feat_replay_stats *clf_corpus_replay_stats(const struct clf_corpus *c)
+{
+	return feat_replay_stats(c->r);
 }
 
 void clf_corpus_summary(const struct clf_corpus *c, char *buf, size_t len)

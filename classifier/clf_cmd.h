@@ -53,6 +53,10 @@ struct clf_corpus_opts {
 	bool include_observed;    /* also list accounts only seen retweeted/mentioned/... */
 	bw_dlq_cb on_dlq;         /* each dead-lettered unit (may be NULL: then only counted) */
 	void *dlq_opaque;         /* passed to on_dlq */
+	int threads;              /* >= 2: decode on a reader thread (feat_replay_files()) */
+	uint64_t mem_budget;      /* bytes of feature states kept in memory (0 = all);
+				   * the rest in a spill file (feat_replay_opts) */
+	const char *spill_dir;    /* its directory (NULL = $TMPDIR or /tmp) */
 };
 
 /*
@@ -74,7 +78,9 @@ int clf_id_cmp(const char *a, const char *b);
 size_t clf_corpus_count(const struct clf_corpus *c);
 /* Account i: id, screen name (may be NULL), posts, latest event, availability. */
 const char *clf_corpus_id(const struct clf_corpus *c, size_t i);
-/* Feature state of account i (borrowed until clf_corpus_free()). */
+/* Feature state of account i: borrowed until clf_corpus_free() without a
+ * memory budget; with one, until the next call for another account (it may
+ * be read back from the spill file). NULL on a spill-file error. */
 const struct feat_account *clf_corpus_account(const struct clf_corpus *c, size_t i);
 const char *clf_corpus_screen_name(const struct clf_corpus *c, size_t i);
 uint64_t clf_corpus_posts(const struct clf_corpus *c, size_t i);
@@ -84,8 +90,23 @@ uint32_t clf_corpus_avail(const struct clf_corpus *c, size_t i);
 long clf_corpus_find(const struct clf_corpus *c, const char *id);
 /* Feature vector of account i at the probe time into out[feat_count()]. */
 int clf_corpus_extract(const struct clf_corpus *c, size_t i, double *out);
+/* Account i's state without bringing it back into memory (feat_replay_peek():
+ * the resident state, or a private copy from the spill file in *copy for the
+ * caller to free with feat_account_free()), its vector at the probe time
+ * (the same as clf_corpus_extract()), and the time its record is scored at
+ * (as clf_corpus_last_event()). Read-only: threads may use them for
+ * different accounts concurrently while no other corpus function runs. */
+const struct feat_account *clf_corpus_peek(const struct clf_corpus *c, size_t i,
+					   struct feat_account **copy, char *errstr, size_t errlen);
+int clf_corpus_extract_from(const struct clf_corpus *c, const struct feat_account *a, double *out);
+int64_t clf_corpus_scored_at(const struct clf_corpus *c, const struct feat_account *a);
 /* Latest event time over every account (the training "date"), or BW_TIME_NONE. */
 int64_t clf_corpus_latest(const struct clf_corpus *c);
+/* The replay driver's memory figures and counters (feat_replay.h). */
+struct feat_replay_mem;
+struct feat_replay_stats;
+const struct feat_replay_mem *clf_corpus_mem(const struct clf_corpus *c);
+const struct feat_replay_stats *clf_corpus_replay_stats(const struct clf_corpus *c);
 /* One-line summary: units, posts, DLQ counts, accounts. Writes into buf. */
 void clf_corpus_summary(const struct clf_corpus *c, char *buf, size_t len);
 

@@ -22,22 +22,30 @@
  * sink beside write_features() / score_account().
  */
 #include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bw_err.h"
+#include "bw_queue.h"
 #include "bw_time.h"
 #include "cfg.h"
 #include "clf.h"
 #include "clf_cmd.h"
 #include "commands.h"
 #include "feat.h"
+#include "feat_replay.h"
 #include "pipeline.h"
 #include "store.h"
 
 /* Records per store transaction. */
 #define REPLAY_TXN_BATCH 5000
+/* --mem-budget default (MB of account states in memory). */
+#define REPLAY_MEM_BUDGET_MB 1024
 
 struct replay_args {
 	const char *features_out;  /* --features-out FILE ("-" = stdout) */
@@ -47,6 +55,10 @@ struct replay_args {
 	int64_t probe_ms;          /* --probe-time, or BW_TIME_NONE */
 	bool include_observed;     /* --include-observed */
 	bool via_kafka;            /* --via-kafka: through the broker and the stages */
+	int threads;               /* --threads: 2 = decode on a reader thread (default), 1 = not */
+	uint64_t mem_budget_mb;    /* --mem-budget: MB of feature states in memory (0 = no limit) */
+	const char *spill_dir;     /* --spill-dir, else $TMPDIR or /tmp */
+	bool report;               /* --report: print memory, spill and time figures */
 	char **files;              /* input files (array owned, strings borrowed from argv) */
 	int n_files;               /* their number */
 };
@@ -57,7 +69,8 @@ static void replay_usage(FILE *out)
 		"usage: botwatch replay [--config FILE] [--set key=value]... [--out FILE]\n"
 		"                       [--features-out FILE] [--store DIR] [--model FILE]\n"
 		"                       [--probe-time ISO8601] [--include-observed] [--via-kafka]\n"
-		"                       [--format F]\n"
+		"                       [--format F] [--threads N] [--mem-budget MB]\n"
+		"                       [--spill-dir DIR] [--report]\n"
 		"                       FILE...\n\n"
 		"Decode the archive FILEs (NDJSON or one JSON document, plain or gzip, `-` = stdin),\n"
 		"fold every post into per-account feature state, and after the whole input write\n"
@@ -73,6 +86,15 @@ static void replay_usage(FILE *out)
 		"  --include-observed   also write accounts only seen retweeted/quoted/replied to/mentioned\n"
 		"  --format F           auto|v1.1|v2|twarc2|sse|ndjson (ingest.format): accept only\n"
 		"                       that shape; others go to the dead letters as wrong_format\n"
+		"  --threads N          1: decode and fold on one thread; 2 (default): decompress and\n"
+		"                       decode on a second thread while this one folds (same output)\n"
+		"  --mem-budget MB      keep at most MB of account states in memory (default 1024;\n"
+		"                       0 = no limit); the least recently active go to a spill file\n"
+		"                       and come back on their next post (same output)\n"
+		"  --spill-dir DIR      directory of the spill file (default $TMPDIR, else /tmp); the\n"
+		"                       file is unlinked at once and gone when replay ends\n"
+		"  --report             print peak memory (heap and file-backed), spill figures and\n"
+		"                       the seconds of each phase and thread\n"
 		"  --via-kafka          replay through Kafka (the embedded broker unless\n"
 		"                       kafka.bootstrap.servers is set): ingest, the features stage and\n"
 		"                       the scoring stage, until drained; same records (--out, --store)\n");
@@ -86,6 +108,8 @@ static int parse_args(int argc, char **argv, struct bw_config *cfg, struct repla
 	int rc;
 
 	a->probe_ms = BW_TIME_NONE;
+	a->threads = 2;
+	a->mem_budget_mb = REPLAY_MEM_BUDGET_MB;
 	for (int i = 1; i < argc; i++) {
 		if ((rc = cfg_flag_apply(cfg, flags, 1, argc, argv, &i, err, sizeof(err))) < 0) {
 			fprintf(stderr, "botwatch replay: %s\n", err);
@@ -110,6 +134,21 @@ static int parse_args(int argc, char **argv, struct bw_config *cfg, struct repla
 				return 2;
 			}
 			i++;
+		} else if (strcmp(arg, "--threads") == 0 && val) {
+			if (strcmp(val, "1") && strcmp(val, "2")) {
+				fprintf(stderr, "botwatch replay: --threads must be 1 or 2\n");
+				return 2;
+			}
+			a->threads = val[0] - '0';
+			i++;
+		} else if (strcmp(arg, "--mem-budget") == 0 && val) {
+			if (clf_cmd_uint_arg("replay", arg, val, 0, (uint64_t)1 << 40, &a->mem_budget_mb))
+				return 2;
+			i++;
+		} else if (strcmp(arg, "--spill-dir") == 0 && val) {
+			a->spill_dir = val, i++;
+		} else if (strcmp(arg, "--report") == 0) {
+			a->report = true;
 		} else if (strcmp(arg, "--include-observed") == 0) {
 			a->include_observed = true;
 		} else if (strcmp(arg, "--via-kafka") == 0) {
@@ -226,22 +265,21 @@ static int sinks_close(struct replay_sinks *s, const struct replay_args *a, int 
 	return rc ? rc : c1 ? c1 : c2;
 }
 
-/* Score account i, write its record to --out and put it into the store. */
-static int score_account(struct replay_sinks *s, const struct clf_corpus *c, size_t i,
-			 const double *v, char *errstr, size_t errlen)
+/* Write account i's score record (score sc, state a, vector v) to --out and
+ * put it into the store. */
+static int write_score(struct replay_sinks *s, const struct clf_corpus *c, size_t i,
+		       const struct feat_account *a, const double *v, const struct clf_score *sc,
+		       char *errstr, size_t errlen)
 {
-	struct clf_score sc;
 	struct clf_record_info info = { .user_id = clf_corpus_id(c, i),
-					.screen_name = clf_corpus_screen_name(c, i),
-					.scored_at_ms = clf_corpus_last_event(c, i),
-					.posts_seen = clf_corpus_posts(c, i) };
+					.screen_name = feat_account_screen_name(a),
+					.scored_at_ms = clf_corpus_scored_at(c, a),
+					.posts_seen = feat_account_posts(a) };
 	int rc = 0;
 
-	clf_score(s->mdl, v, clf_corpus_avail(c, i), s->cap_prior, &sc);
-	s->by_status[sc.status]++;
-	json_t *rec = clf_score_to_json(s->mdl, &sc, &info);
-	char *txt = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
-	json_decref(rec);
+	s->by_status[sc->status]++;
+	char *txt = clf_score_record(s->mdl, sc, &info);
+
 	if (!txt)
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 	if (s->scores && (fputs(txt, s->scores) < 0 || fputc('\n', s->scores) < 0))
@@ -260,34 +298,226 @@ static int score_account(struct replay_sinks *s, const struct clf_corpus *c, siz
 	return rc;
 }
 
-static int visit_accounts(struct replay_sinks *s, const struct clf_corpus *c, char *errstr,
-			  size_t errlen)
+/* Accounts per block of the visit. */
+#define VISIT_BLOCK 64
+
+/* One block of the visit. Its accounts' states are peeked (clf_corpus_peek():
+ * a spilled state is read into a private copy, never brought back into
+ * memory, so the visit spills nothing), extracted and scored — with two
+ * threads the helper takes the odd positions, the main thread the even ones,
+ * both only reading the corpus and the model — and then the main thread
+ * writes the block in order and frees the copies. */
+struct visit_block {
+	const struct replay_sinks *s;            /* model and cap prior (read only) */
+	const struct clf_corpus *c;              /* the accounts */
+	size_t first, n;                         /* accounts [first, first + n) */
+	double *v;                               /* VISIT_BLOCK vectors of feat_count() doubles */
+	const struct feat_account *a[VISIT_BLOCK]; /* their states (NULL: read error) */
+	struct feat_account *copy[VISIT_BLOCK];  /* private copies to free (or NULL) */
+	struct clf_score sc[VISIT_BLOCK];        /* their scores (when scoring) */
+	int rc[VISIT_BLOCK];                     /* their results: 0 or a BW_E* code */
+	char err[VISIT_BLOCK][128];              /* their messages */
+};
+
+static void visit_part(struct visit_block *b, size_t from, size_t step)
 {
-	double *v = malloc((feat_count() ? feat_count() : 1) * sizeof(*v));
+	for (size_t k = from; k < b->n; k += step) {
+		double *v = b->v + k * feat_count();
+		size_t i = b->first + k;
+		b->err[k][0] = '\0';
+		b->a[k] = clf_corpus_peek(b->c, i, &b->copy[k], b->err[k], sizeof(b->err[k]));
+		b->rc[k] = b->a[k] ? clf_corpus_extract_from(b->c, b->a[k], v) : BW_EIO;
+		if (!b->rc[k] && b->s->mdl)
+			clf_score(b->s->mdl, v, clf_corpus_avail(b->c, i), b->s->cap_prior, &b->sc[k]);
+	}
+}
+
+/* Write the block's accounts in order (the main thread, the helper idle). */
+static int visit_write(struct replay_sinks *s, struct visit_block *b, char *errstr, size_t errlen)
+{
 	int rc = 0;
 
-	if (!v)
-		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
-	for (size_t i = 0; i < clf_corpus_count(c) && !rc; i++) {
-		if ((rc = clf_corpus_extract(c, i, v))) {
-			bw_seterr(errstr, errlen, rc, "account %s: feature extraction failed: %s",
-				  clf_corpus_id(c, i), bw_strerror(rc));
-			break;
-		}
-		if (s->features && write_features(clf_corpus_account(c, i), v, s->features))
+	for (size_t k = 0; k < b->n && !rc; k++) {
+		size_t i = b->first + k;
+		const double *v = b->v + k * feat_count();
+		if (b->rc[k])
+			rc = bw_seterr(errstr, errlen, b->rc[k], "account %s: %s", clf_corpus_id(b->c, i),
+				       b->err[k][0] ? b->err[k] : "feature extraction failed");
+		else if (s->features && write_features(b->a[k], v, s->features))
 			rc = bw_seterr(errstr, errlen, BW_EIO, "features output: write failed");
-		if (!rc && s->mdl)
-			rc = score_account(s, c, i, v, errstr, errlen);
+		else if (s->mdl)
+			rc = write_score(s, b->c, i, b->a[k], v, &b->sc[k], errstr, errlen);
 	}
-	free(v);
+	for (size_t k = 0; k < b->n; k++) {
+		feat_account_free(b->copy[k]);
+		b->copy[k] = NULL;
+	}
 	return rc;
+}
+
+/* The helper thread: blocks arrive on todo, go back on done. */
+struct visit_helper {
+	struct bw_queue *todo;  /* blocks to compute (odd positions) */
+	struct bw_queue *done;  /* blocks computed */
+};
+
+static void *visit_helper_main(void *arg)
+{
+	struct visit_helper *h = arg;
+	struct visit_block *b;
+
+	while ((b = bw_queue_pop(h->todo))) {
+		visit_part(b, 1, 2);
+		if (bw_queue_push(h->done, b))
+			break;
+	}
+	return NULL;
+}
+
+/* Extract every listed account, write its features and score it, in id
+ * order; with `threads` >= 2 extraction and scoring run on two threads
+ * (same output). */
+static int visit_accounts(struct replay_sinks *s, const struct clf_corpus *c, int threads,
+			  char *errstr, size_t errlen)
+{
+	struct visit_block *b = calloc(1, sizeof(*b));
+	struct visit_helper h = { NULL, NULL };
+	bool helper = false;
+	pthread_t th;
+	int rc = 0;
+
+	if (!b || !(b->v = malloc(VISIT_BLOCK * (feat_count() ? feat_count() : 1) * sizeof(double)))) {
+		rc = bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	if (threads >= 2 && clf_corpus_count(c) > VISIT_BLOCK && (h.todo = bw_queue_new(1)) &&
+	    (h.done = bw_queue_new(1)))
+		helper = pthread_create(&th, NULL, visit_helper_main, &h) == 0;
+	b->s = s;
+	b->c = c;
+	for (size_t first = 0; first < clf_corpus_count(c) && !rc; first += VISIT_BLOCK) {
+		b->first = first;
+		b->n = clf_corpus_count(c) - first < VISIT_BLOCK ? clf_corpus_count(c) - first
+								: VISIT_BLOCK;
+		if (helper && bw_queue_push(h.todo, b) == 0) {
+			visit_part(b, 0, 2);
+			bw_queue_pop(h.done); /* the helper did the odd ones */
+		} else {
+			visit_part(b, 0, 1);
+		}
+		rc = visit_write(s, b, errstr, errlen);
+	}
+	if (helper) {
+		bw_queue_close(h.todo);
+		pthread_join(th, NULL);
+	}
+out_free:
+	if (b)
+		free(b->v);
+	free(b);
+	bw_queue_free(h.todo);
+	bw_queue_free(h.done);
+	return rc;
+}
+
+/* --report: a thread that samples the process's anonymous (heap) and
+ * file-backed resident memory from /proc/self/status every 20 ms, keeping
+ * the peaks (the kernel keeps only the peak of the whole RSS, VmHWM). */
+struct mem_sampler {
+	pthread_t th;                /* the sampling thread */
+	atomic_bool stop;            /* set to end it */
+	uint64_t anon_peak_kb;       /* largest RssAnon seen */
+	uint64_t file_peak_kb;       /* largest RssFile seen */
+	uint64_t hwm_kb;             /* VmHWM at the last sample */
+};
+
+static double now_s(clockid_t id)
+{
+	struct timespec t;
+	return clock_gettime(id, &t) ? 0.0 : (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* One "Name:  N kB" field of /proc/self/status (0 when absent). */
+static void read_status(uint64_t *anon, uint64_t *file, uint64_t *hwm)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+
+	*anon = *file = *hwm = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		uint64_t *dst = strncmp(line, "RssAnon:", 8) == 0 ? anon
+				: strncmp(line, "RssFile:", 8) == 0 ? file
+				: strncmp(line, "VmHWM:", 6) == 0 ? hwm : NULL;
+		if (dst)
+			*dst = strtoull(strchr(line, ':') + 1, NULL, 10);
+	}
+	fclose(f);
+}
+
+static void mem_sample(struct mem_sampler *m)
+{
+	uint64_t anon, file, hwm;
+
+	read_status(&anon, &file, &hwm);
+	m->anon_peak_kb = anon > m->anon_peak_kb ? anon : m->anon_peak_kb;
+	m->file_peak_kb = file > m->file_peak_kb ? file : m->file_peak_kb;
+	m->hwm_kb = hwm;
+}
+
+static void *mem_sampler_main(void *arg)
+{
+	struct mem_sampler *m = arg;
+	const struct timespec tick = { 0, 20 * 1000 * 1000 };
+
+	while (!atomic_load(&m->stop)) {
+		mem_sample(m);
+		nanosleep(&tick, NULL);
+	}
+	return NULL;
+}
+
+/* Print the memory figures of a finished replay (--report). */
+static void mem_report(struct mem_sampler *m, const struct clf_corpus *c, uint64_t budget_mb,
+		       double visit_wall_s, double visit_cpu_s)
+{
+	const struct feat_replay_mem *rm = clf_corpus_mem(c);
+	const struct feat_replay_stats *st = clf_corpus_replay_stats(c);
+	uint64_t accounts = st->accounts;
+	struct mallinfo2 mi = mallinfo2();
+	const double mb = 1024.0 * 1024.0;
+
+	mem_sample(m);
+	fprintf(stderr, "botwatch replay: memory: peak RSS %.1f MB: peak anonymous (heap) %.1f MB, "
+			"peak file-backed %.1f MB (sampled every 20 ms); %llu accounts tracked, "
+			"%.0f bytes of peak anonymous memory per account\n",
+		m->hwm_kb / 1024.0, m->anon_peak_kb / 1024.0, m->file_peak_kb / 1024.0,
+		(unsigned long long)accounts,
+		accounts ? m->anon_peak_kb * 1024.0 / (double)accounts : 0.0);
+	fprintf(stderr, "botwatch replay: memory: states in memory at most %.1f MB (budget %llu MB%s), "
+			"account index %.1f MB, malloc in use at the end %.1f MB; spilled %llu states "
+			"(%.1f MB written), read back %llu, spill file %.1f MB (page cache, not heap)\n",
+		rm->resident_peak / mb, (unsigned long long)budget_mb, budget_mb ? "" : ": no limit",
+		rm->index_bytes / mb, (double)(mi.uordblks + mi.hblkhd) / mb,
+		(unsigned long long)rm->spills, rm->spill_bytes_written / mb,
+		(unsigned long long)rm->loads, rm->spill_file_bytes / mb);
+	fprintf(stderr, "botwatch replay: time: decoding and folding %.2f s wall (reader thread "
+			"%.2f s cpu, folding thread %.2f s cpu), extraction, scoring and output "
+			"%.2f s wall (%.2f s cpu)\n",
+		st->read_wall_s, st->reader_cpu_s, st->fold_cpu_s, visit_wall_s, visit_cpu_s);
 }
 
 static int run(const struct replay_args *args, const struct bw_config *cfg)
 {
+	struct mem_sampler ms = { .stop = false };
+	bool sampling = args->report && pthread_create(&ms.th, NULL, mem_sampler_main, &ms) == 0;
 	struct clf_corpus_opts o = { .probe_ms = args->probe_ms,
 				     .include_observed = args->include_observed,
-				     .on_dlq = print_dlq };
+				     .on_dlq = print_dlq,
+				     .threads = args->threads,
+				     .mem_budget = args->mem_budget_mb << 20,
+				     .spill_dir = args->spill_dir };
 	struct replay_sinks s = { 0 };
 	struct clf_corpus *c = NULL;
 	char err[512], summary[512];
@@ -297,9 +527,17 @@ static int run(const struct replay_args *args, const struct bw_config *cfg)
 	if ((rc = sinks_open(&s, args, cfg, err, sizeof(err))) == 0 &&
 	    !(c = clf_corpus_build(cfg, args->files, (size_t)args->n_files, &o, err, sizeof(err))))
 		rc = BW_EINVAL;
+	double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
 	if (rc == 0)
-		rc = visit_accounts(&s, c, err, sizeof(err));
+		rc = visit_accounts(&s, c, args->threads, err, sizeof(err));
 	rc = sinks_close(&s, args, rc, err, sizeof(err));
+	double visit_wall = now_s(CLOCK_MONOTONIC) - w0, visit_cpu = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	if (sampling) {
+		atomic_store(&ms.stop, true);
+		pthread_join(ms.th, NULL);
+		if (rc == 0)
+			mem_report(&ms, c, args->mem_budget_mb, visit_wall, visit_cpu);
+	}
 	if (rc) {
 		fprintf(stderr, "botwatch replay: %s\n", err);
 		clf_corpus_free(c);

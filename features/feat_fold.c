@@ -4,6 +4,7 @@
  * quantities, source/language top-K, friend roles and graphs.
  */
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "bw_err.h"
@@ -36,7 +37,8 @@ static void fold_counters(struct feat_account *a, const struct bw_post *p, const
 		feat_topk_add(&a->sources, feat_hash_str(p->source), 1);
 }
 
-static void fold_text(struct feat_account *a, const struct bw_post *p, struct feat_rec *slot)
+static void fold_text(struct feat_account *a, const struct bw_post *p, struct feat_rec *slot,
+		      const struct feat_text_pre *pre)
 {
 	double v[Q__N];
 	uint32_t skel;
@@ -44,7 +46,12 @@ static void fold_text(struct feat_account *a, const struct bw_post *p, struct fe
 				 p->quote_count };
 	bool emoticon = false;
 
-	feat_text_analyse(p->text, v, &skel);
+	if (pre) {
+		memcpy(v, pre->v, sizeof(v));
+		skel = pre->skel;
+	} else {
+		feat_text_analyse(p->text, v, &skel);
+	}
 	slot->skel = skel;
 	v[Q_HASHTAGS] = p->n_hashtags;
 	v[Q_MENTIONS] = p->n_mentions;
@@ -70,7 +77,8 @@ static void fold_text(struct feat_account *a, const struct bw_post *p, struct fe
 				      (uint32_t)v[q]);
 }
 
-int feat_fold_own(struct feat_account *a, const struct bw_post *p, struct feat_rec *slot)
+int feat_fold_own(struct feat_account *a, const struct bw_post *p, struct feat_rec *slot,
+		  const struct feat_text_pre *pre)
 {
 	int rc;
 
@@ -79,7 +87,7 @@ int feat_fold_own(struct feat_account *a, const struct bw_post *p, struct feat_r
 	fold_counters(a, p, slot);
 	if ((rc = feat_snapshot(a, &p->author, p->created_at_ms)))
 		return rc;
-	fold_text(a, p, slot);
+	fold_text(a, p, slot, pre);
 	if ((rc = feat_fold_social(a, p)))
 		return rc;
 	return feat_fold_hashtags(a, p);

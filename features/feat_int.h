@@ -278,6 +278,19 @@ extern const struct feat_postq_def feat_postq_defs[Q__N];
  * engagement counts (set by the caller). `skel` receives the skeleton hash. */
 void feat_text_analyse(const char *text, double *v, uint32_t *skel);
 
+/* A post's text analysis done ahead of its fold (feat_text_analyse() of its
+ * text: a pure function of it), e.g. by replay's reader thread, so that the
+ * folding thread does not do it again. */
+struct feat_text_pre {
+	double v[Q__N];   /* per-post quantities as feat_text_analyse() leaves them */
+	uint32_t skel;    /* its text-skeleton hash */
+};
+
+/* feat_account_update() given the post's text analysis (pre may be NULL:
+ * then it is done here). Same result either way (feat_state.c). */
+int feat_account_update_pre(struct feat_account *a, const struct bw_post *p,
+			    const struct feat_text_pre *pre);
+
 /* Lexicon lookups (feat_lexicon.c). Words are lower-case ASCII/UTF-8. */
 enum feat_pos {
 	POS_NONE = 0, POS_PRON, POS_DET, POS_ADP, POS_CONJ, POS_INTJ, POS_VERB, POS_ADV, POS_NUM
@@ -339,7 +352,9 @@ int feat_recwin_insert(struct feat_recwin *w, const struct feat_rec *r, bool *du
 /* Take `p` as a profile snapshot at event time t (feat_state.c). */
 int feat_snapshot(struct feat_account *a, const struct bw_profile *p, int64_t t);
 /* Fold an inserted own post: counters, text, sketches, graphs (feat_fold.c). */
-int feat_fold_own(struct feat_account *a, const struct bw_post *p, struct feat_rec *slot);
+/* `pre` (may be NULL) is the post's text analysis done ahead. */
+int feat_fold_own(struct feat_account *a, const struct bw_post *p, struct feat_rec *slot,
+		  const struct feat_text_pre *pre);
 int feat_fold_social(struct feat_account *a, const struct bw_post *p);
 int feat_fold_hashtags(struct feat_account *a, const struct bw_post *p);
 

@@ -200,23 +200,55 @@ static int cmp_senti(const void *a, const void *b)
 	return strcmp(((const struct senti_word *)a)->w, ((const struct senti_word *)b)->w);
 }
 
+/* Per list, the range [first[b], first[b + 1]) of its words beginning with
+ * byte b once sorted: a lookup searches only its word's range. */
+static uint16_t closed_first[257], senti_first[257];
+
+static void index_first(const void *base, size_t n, size_t size, uint16_t *first)
+{
+	size_t k = 0;
+	for (int b = 0; b < 256; b++) {
+		first[b] = (uint16_t)k;
+		while (k < n && (unsigned char)**(const char *const *)((const char *)base + k * size) == b)
+			k++;
+	}
+	first[256] = (uint16_t)n;
+}
+
 static void sort_lists(void)
 {
 	qsort(closed, sizeof(closed) / sizeof(closed[0]), sizeof(closed[0]), cmp_closed);
 	qsort(senti, sizeof(senti) / sizeof(senti[0]), sizeof(senti[0]), cmp_senti);
+	index_first(closed, sizeof(closed) / sizeof(closed[0]), sizeof(closed[0]), closed_first);
+	index_first(senti, sizeof(senti) / sizeof(senti[0]), sizeof(senti[0]), senti_first);
 }
 
-/* Binary search of w[0..len) in an array sorted by its leading `const char *`. */
-static const void *find(const void *base, size_t n, size_t size, const char *w, size_t len)
+/* strcmp(k, w[0..len) as a string) for the short words of the lists: an
+ * inline loop instead of a library call per probe (the hot path of text
+ * analysis). Bytes compare as unsigned char, as strcmp's order does. */
+static int word_cmp(const char *k, const char *w, size_t len)
 {
-	size_t lo = 0, hi = n;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char a = (unsigned char)k[i], b = (unsigned char)w[i];
+		if (a != b)
+			return a < b ? -1 : 1; /* k ending first: a = 0 < b */
+	}
+	return k[len] != '\0';
+}
+
+/* Binary search of w[0..len) in a list sorted by its leading `const char *`,
+ * within the range of words that begin with w's first byte. */
+static const void *find(const void *base, const uint16_t *first, size_t size, const char *w,
+			size_t len)
+{
+	if (!len)
+		return NULL; /* no word is empty */
+	size_t lo = first[(unsigned char)w[0]], hi = first[(unsigned char)w[0] + 1];
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		const char *k = *(const char *const *)((const char *)base + mid * size);
-		int c = strncmp(k, w, len);
-		if (c == 0 && k[len] != '\0')
-			c = 1;
+		int c = word_cmp(k, w, len);
 		if (c == 0)
 			return (const char *)base + mid * size;
 		if (c < 0)
@@ -232,7 +264,7 @@ enum feat_pos feat_lex_closed(const char *w, size_t len)
 	const struct closed_word *c;
 
 	pthread_once(&sort_once, sort_lists);
-	c = find(closed, sizeof(closed) / sizeof(closed[0]), sizeof(closed[0]), w, len);
+	c = find(closed, closed_first, sizeof(closed[0]), w, len);
 	return c ? c->pos : POS_NONE;
 }
 
@@ -241,7 +273,7 @@ const struct feat_vad *feat_lex_sentiment(const char *w, size_t len)
 	const struct senti_word *s;
 
 	pthread_once(&sort_once, sort_lists);
-	s = find(senti, sizeof(senti) / sizeof(senti[0]), sizeof(senti[0]), w, len);
+	s = find(senti, senti_first, sizeof(senti[0]), w, len);
 	return s ? &s->vad : NULL;
 }
 

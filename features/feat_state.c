@@ -502,6 +502,12 @@ static int observe(struct feat_account *a, const struct bw_post *p)
 
 int feat_account_update(struct feat_account *a, const struct bw_post *p)
 {
+	return feat_account_update_pre(a, p, NULL);
+}
+
+int feat_account_update_pre(struct feat_account *a, const struct bw_post *p,
+			    const struct feat_text_pre *pre)
+{
 	struct feat_rec r = { 0 }, *slot;
 	bool dup, late;
 	int rc;
@@ -540,7 +546,7 @@ int feat_account_update(struct feat_account *a, const struct bw_post *p)
 		a->late++;
 		return 0;
 	}
-	return feat_fold_own(a, p, slot);
+	return feat_fold_own(a, p, slot, pre);
 }
 
 int feat_account_extract(const struct feat_account *a, int64_t probe_ms, double *out)

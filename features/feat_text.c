@@ -140,25 +140,36 @@ static int emoticon(const char *t, size_t len, bool *whole)
 	return -1;
 }
 
-static bool ends_with(const char *w, size_t n, const char *suf)
+/* Does the word w[0..n) end in suffix (suf, l) with more than one byte before it? */
+static bool ends_with(const char *w, size_t n, const char *suf, size_t l)
 {
-	size_t l = strlen(suf);
-	return n > l + 1 && memcmp(w + n - l, suf, l) == 0;
+	if (n <= l + 1)
+		return false;
+	for (size_t i = 0; i < l; i++) /* 2-4 bytes: no library call */
+		if (w[n - l + i] != suf[i])
+			return false;
+	return true;
 }
 
 static int tag_open_class(const char *w, size_t n)
 {
-	static const char *const adj[] = { "ous", "ful", "ive", "able", "ible", "al", "ic",
-					   "less", "ish", "est", "ary" };
-	static const char *const verb[] = { "ing", "ed", "ize", "ise", "ate", "en" };
+#define SUF(s) { s, sizeof(s) - 1 }
+	static const struct { const char *s; size_t l; } adj[] = {
+		SUF("ous"), SUF("ful"), SUF("ive"), SUF("able"), SUF("ible"), SUF("al"), SUF("ic"),
+		SUF("less"), SUF("ish"), SUF("est"), SUF("ary") };
+	static const struct { const char *s; size_t l; } verb[] = {
+		SUF("ing"), SUF("ed"), SUF("ize"), SUF("ise"), SUF("ate"), SUF("en") };
+#undef SUF
 
-	if (ends_with(w, n, "ly"))
+	if (n < 4) /* every suffix is at least 2 bytes and needs 2 more before it */
+		return Q_POS_NOUN;
+	if (ends_with(w, n, "ly", 2))
 		return Q_POS_ADV;
 	for (size_t i = 0; i < sizeof(verb) / sizeof(verb[0]); i++)
-		if (ends_with(w, n, verb[i]))
+		if (ends_with(w, n, verb[i].s, verb[i].l))
 			return Q_POS_VERB;
 	for (size_t i = 0; i < sizeof(adj) / sizeof(adj[0]); i++)
-		if (ends_with(w, n, adj[i]))
+		if (ends_with(w, n, adj[i].s, adj[i].l))
 			return Q_POS_ADJ;
 	return Q_POS_NOUN;
 }
