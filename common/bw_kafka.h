@@ -20,6 +20,17 @@
 
 #include <librdkafka/rdkafka.h>
 
+/*
+ * Header of every message ingest produces to the posts topic: 16 bytes, the
+ * producing run's id then the message's sequence number within that run
+ * (both unsigned 64-bit, little-endian), counting from 0 in production
+ * order. A features worker that owns every partition folds the messages of
+ * one run in this order, whatever order it fetches them in across
+ * partitions, so its state equals a replay's of the same file.
+ */
+#define BW_KAFKA_SEQ_HEADER "bw-seq"
+#define BW_KAFKA_SEQ_LEN 16
+
 /* Per-partition retention of the embedded broker (librdkafka mock cluster). */
 #define BW_KAFKA_MOCK_MAX_MSGS 100000
 #define BW_KAFKA_MOCK_MAX_BYTES (5 * 1024 * 1024)

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "bw_codec.h"
 #include "bw_err.h"
 #include "bw_kafka.h"
 #include "bw_log.h"
@@ -35,6 +37,8 @@ struct ingest_sink {
 	uint64_t since_check;            /* posts since the last lag query */
 	int64_t last_check_ms;           /* monotonic time of the last lag query */
 	int64_t query_warned_ms;         /* when a failed lag query was last logged */
+	uint64_t run_id;                 /* this sink's run, in the sequence header */
+	uint64_t seq;                    /* sequence number of the next post */
 	struct ingest_sink_stats st;     /* counters */
 };
 
@@ -119,6 +123,18 @@ static int open_producer(struct ingest_sink *s, char *errstr, size_t errlen)
 	return 0;
 }
 
+/* An id for this sink's sequence numbers: distinct across processes and runs. */
+static uint64_t run_id(void)
+{
+	static unsigned n;
+	uint64_t x = (uint64_t)bw_time_now_ms() ^ ((uint64_t)getpid() << 40) ^ ((uint64_t)++n << 56);
+
+	/* splitmix64 finaliser: spread the bits */
+	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+	x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+	return (x ^ (x >> 31)) | 1; /* never 0: 0 means "no run" to readers */
+}
+
 struct ingest_sink *ingest_sink_new(const struct bw_config *cfg, volatile sig_atomic_t *stop,
 				    char *errstr, size_t errlen)
 {
@@ -131,6 +147,7 @@ struct ingest_sink *ingest_sink_new(const struct bw_config *cfg, volatile sig_at
 	s->cfg = cfg;
 	s->stop = stop;
 	s->lag_limit = cfg->ingest_max_lag;
+	s->run_id = run_id();
 	if (!cfg->kafka_bootstrap[0]) {
 		if (start_embedded(s, errstr, errlen))
 			goto out_free;
@@ -275,6 +292,38 @@ static int produce(struct ingest_sink *s, rd_kafka_topic_t *rkt, void *buf, size
 	return 0;
 }
 
+/* Produce one encoded post (buf taken) with its sequence header
+ * (BW_KAFKA_SEQ_HEADER), retrying while the local queue is full. */
+static int produce_post(struct ingest_sink *s, unsigned char *buf, size_t len, const char *key,
+			char *errstr, size_t errlen)
+{
+	unsigned char seq[BW_KAFKA_SEQ_LEN];
+	rd_kafka_resp_err_t err;
+
+	bw_le64_put(seq, s->run_id);
+	bw_le64_put(seq + 8, s->seq);
+	for (;;) {
+		err = rd_kafka_producev(s->rk, RD_KAFKA_V_RKT(s->posts),
+					RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(buf, len),
+					RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+					RD_KAFKA_V_HEADER(BW_KAFKA_SEQ_HEADER, seq, sizeof(seq)),
+					RD_KAFKA_V_END);
+		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			break;
+		s->st.queue_full++;
+		rd_kafka_poll(s->rk, 10);
+	}
+	if (err) {
+		s->st.produce_errors++;
+		free(buf);
+		return bw_seterr(errstr, errlen, BW_EKAFKA, "produce to %s: %s",
+				 rd_kafka_topic_name(s->posts), rd_kafka_err2str(err));
+	}
+	s->seq++;
+	rd_kafka_poll(s->rk, 0);
+	return 0;
+}
+
 int ingest_sink_post(struct ingest_sink *s, const struct bw_post *post, char *errstr,
 		     size_t errlen)
 {
@@ -286,7 +335,7 @@ int ingest_sink_post(struct ingest_sink *s, const struct bw_post *post, char *er
 		return rc;
 	if (ingest_post_encode_alloc(post, &buf, &len))
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
-	rc = produce(s, s->posts, buf, len, post->author.id, RD_KAFKA_MSG_F_FREE, errstr, errlen);
+	rc = produce_post(s, buf, len, post->author.id, errstr, errlen);
 	if (rc)
 		return rc;
 	s->st.produced++;

@@ -49,6 +49,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "bw_arena.h"
+#include "bw_codec.h"
 #include "bw_err.h"
 #include "bw_kafka.h"
 #include "bw_log.h"
@@ -71,6 +72,27 @@ struct centry {
 	int64_t since_ts;           /* Kafka time of its oldest post not in an update yet, 0 */
 	bool emit;                  /* changed (or re-counted) since its last update */
 	bool dirty;                 /* changed since the last checkpoint */
+};
+
+/* A posts message held until its turn (see "folding in production order"). */
+struct held {
+	uint64_t seq;               /* its sequence number in its ingest run */
+	int32_t partition;          /* partition */
+	int64_t offset;             /* offset */
+	int64_t ts;                 /* Kafka timestamp */
+	size_t len, key_len;        /* payload and key lengths */
+	unsigned char *buf;         /* payload then key (owned) */
+};
+
+/* The ordering of one ingest run's messages. */
+struct order {
+	uint64_t run;               /* the run being ordered, 0 = none yet */
+	uint64_t expect;            /* next sequence number to fold */
+	bool known;                 /* expect is known (the run was seen from its start, or a
+				       message was folded from the heap) */
+	int64_t progress_at;        /* monotonic ms of the last progress (a fold from the heap) */
+	struct held *h;             /* min-heap by seq */
+	size_t n, cap;              /* used / allocated */
 };
 
 /* A growable list of cache entries. */
@@ -98,8 +120,12 @@ struct fstage {
 	int64_t ckpt_at;                      /* monotonic ms of the last checkpoint */
 	double *vec;                          /* extraction scratch */
 	bool custom_partitioner;              /* kafka.partitioner is set: always forward */
+	struct order order;                   /* messages held for production order */
 	struct feat_stage_stats st_;          /* counters */
 };
+
+static void hold_lower(const struct fstage *f, rd_kafka_topic_partition_list_t *offs);
+static int hold_release(struct fstage *f, struct stage *st, bool all, int64_t now);
 
 static int fail(struct fstage *f, int err, const char *msg)
 {
@@ -185,10 +211,8 @@ static struct centry *cache_load(struct fstage *f, const char *id, bool create)
 }
 
 /* After a fold: the entry needs an update and a checkpoint. */
-static int mark_changed(struct fstage *f, struct centry *e, const rd_kafka_message_t *m)
+static int mark_changed(struct fstage *f, struct centry *e, int64_t ts)
 {
-	int64_t ts = rd_kafka_message_timestamp(m, NULL);
-
 	if (ts > 0 && (!e->since_ts || ts < e->since_ts))
 		e->since_ts = ts;
 	if (!e->emit && (e->emit = true, elist_push(&f->emit, e)))
@@ -364,6 +388,7 @@ static int emit_update(struct fstage *f, struct centry *e)
 /* Every changed state and the folded offsets in one LMDB transaction. */
 static int checkpoint(struct fstage *f)
 {
+	rd_kafka_topic_partition_list_t *next;
 	char err[256];
 
 	if (f->dirty.n == 0 && !feat_store_in_txn(f->store))
@@ -377,18 +402,23 @@ static int checkpoint(struct fstage *f)
 		e->dirty = false;
 	}
 	f->dirty.n = 0;
-	const rd_kafka_topic_partition_list_t *next = stage_positions(f->st);
-
+	if (!(next = rd_kafka_topic_partition_list_copy(stage_positions(f->st))))
+		return fail(f, BW_ENOMEM, "out of memory");
+	hold_lower(f, next); /* held messages are not folded yet */
 	for (int i = 0; i < next->cnt; i++) {
 		const rd_kafka_topic_partition_t *p = &next->elems[i];
-		if (feat_store_offset_put(f->store, p->topic, p->partition, p->offset, err, sizeof(err)))
+		if (feat_store_offset_put(f->store, p->topic, p->partition, p->offset, err,
+					  sizeof(err))) {
+			rd_kafka_topic_partition_list_destroy(next);
 			return fail(f, BW_ESTORE, err);
+		}
 	}
-	if (feat_store_commit(f->store, err, sizeof(err)))
+	if (feat_store_commit(f->store, err, sizeof(err))) {
+		rd_kafka_topic_partition_list_destroy(next);
 		return fail(f, BW_ESTORE, err);
+	}
 	rd_kafka_topic_partition_list_destroy(f->ckpt);
-	if (!(f->ckpt = rd_kafka_topic_partition_list_copy(next)))
-		return fail(f, BW_ENOMEM, "out of memory");
+	f->ckpt = next;
 	f->st_.commits++;
 	f->ckpt_at = bw_time_mono_ms();
 	return evict(f);
@@ -409,6 +439,8 @@ static int on_cut(void *ctx, struct stage *st, bool all)
 
 	f->st = st;
 	f->cuts++;
+	if (all && hold_release(f, st, true, 0)) /* revocation, shutdown: fold what is held */
+		return -1;
 	if (f->emit.n) {
 		if (ensure_txn(f) || update_population(f))
 			return -1;
@@ -459,7 +491,7 @@ static bool on_due(void *ctx, struct stage *st, int64_t now)
 static bool on_busy(void *ctx)
 {
 	const struct fstage *f = ctx;
-	return f->in_batch > 0 || f->emit.n > 0 || f->dirty.n > 0;
+	return f->in_batch > 0 || f->emit.n > 0 || f->dirty.n > 0 || f->order.n > 0;
 }
 
 /* The runtime's commit point goes no further than the last checkpoint. */
@@ -489,9 +521,21 @@ static bool is_observation(const rd_kafka_message_t *m)
 	       rd_kafka_header_get_last(h, OBSERVE_HEADER, &v, &len) == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
+/* One posts-topic message as folding needs it (borrowed from the consumed
+ * message, or from a held copy). */
+struct pmsg {
+	const unsigned char *payload; /* binary post */
+	size_t len;                   /* its length */
+	const char *key;              /* key bytes (not NUL-terminated) or NULL */
+	size_t key_len;               /* their length */
+	int32_t partition;            /* partition of the posts topic */
+	int64_t offset;               /* offset in it */
+	int64_t ts;                   /* Kafka timestamp (ms), 0 when unknown */
+	bool observe;                 /* a forwarded observation (header bw-observe) */
+};
+
 /* Fold `post` into the state of `id`. */
-static int fold(struct fstage *f, const char *id, const struct bw_post *post,
-		const rd_kafka_message_t *m)
+static int fold(struct fstage *f, const char *id, const struct bw_post *post, int64_t ts)
 {
 	struct centry *e = cache_load(f, id, true);
 	uint64_t late;
@@ -502,7 +546,7 @@ static int fold(struct fstage *f, const char *id, const struct bw_post *post,
 	if (feat_account_update(e->acc, post))
 		return fail(f, BW_ENOMEM, "feature state update failed");
 	f->st_.late += feat_account_late(e->acc) - late;
-	return mark_changed(f, e, m);
+	return mark_changed(f, e, ts);
 }
 
 /* True when the partition that `id`'s messages go to (librdkafka's default
@@ -522,7 +566,7 @@ static bool owns(const struct fstage *f, const struct stage *st, const char *id)
  * the author; if not, the producer used another partitioner: forward every
  * observation from now on (two workers must never write one account). */
 static void check_partitioner(struct fstage *f, const struct stage *st, const struct bw_post *p,
-			      const rd_kafka_message_t *m)
+			      const struct pmsg *m)
 {
 	int32_t n = stage_input_partitions(st);
 
@@ -532,39 +576,34 @@ static void check_partitioner(struct fstage *f, const struct stage *st, const st
 	if (rd_kafka_msg_partitioner_consistent_random(NULL, m->key, m->key_len, n, NULL, NULL) !=
 	    m->partition) {
 		BW_WARN("features: %s[%d]@%lld is not where the default partitioner puts its key: "
-			"observations are forwarded through Kafka from now on",
-			rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
+			"observations are forwarded through Kafka from now on", f->cfg->ingest_topic,
+			(int)m->partition, (long long)m->offset);
 		f->custom_partitioner = true;
 	}
 }
 
 /* Fold one message; undecodable ones are logged and counted, never fatal. */
-static int on_message(void *ctx, struct stage *st, const rd_kafka_message_t *m)
+static int fold_message(struct fstage *f, struct stage *st, const struct pmsg *m)
 {
-	struct fstage *f = ctx;
 	struct bw_post post;
 	char err[256], key[256];
 	const char *targets[64];
 	size_t n;
 
-	f->st = st;
-	if (f->in_batch++ == 0)
-		f->batch_start = bw_time_mono_ms();
-	f->st_.messages++;
 	bw_arena_reset(f->arena);
 	if (ingest_post_decode(m->payload, m->len, &post, f->arena, err, sizeof(err))) {
 		f->st_.bad++;
-		BW_WARN("features: %s[%d]@%lld: undecodable post skipped: %s",
-			rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset, err);
+		BW_WARN("features: %s[%d]@%lld: undecodable post skipped: %s", f->cfg->ingest_topic,
+			(int)m->partition, (long long)m->offset, err);
 		return 0;
 	}
-	if (is_observation(m)) {
+	if (m->observe) {
 		snprintf(key, sizeof(key), "%.*s", (int)(m->key_len < 255 ? m->key_len : 255),
-			 m->key ? (const char *)m->key : "");
+			 m->key ? m->key : "");
 		f->st_.observations++;
-		return fold(f, key, &post, m);
+		return fold(f, key, &post, m->ts);
 	}
-	if (fold(f, post.author.id, &post, m))
+	if (fold(f, post.author.id, &post, m->ts))
 		return -1;
 	f->st_.posts++;
 	check_partitioner(f, st, &post, m);
@@ -573,7 +612,7 @@ static int on_message(void *ctx, struct stage *st, const rd_kafka_message_t *m)
 		if (owns(f, st, targets[i])) {
 			/* this worker owns the named account: fold the observation now,
 			 * in the same checkpoint as the post (no round trip) */
-			if (fold(f, targets[i], &post, m))
+			if (fold(f, targets[i], &post, m->ts))
 				return -1;
 			f->st_.observations++;
 			continue;
@@ -584,6 +623,181 @@ static int on_message(void *ctx, struct stage *st, const rd_kafka_message_t *m)
 		f->st_.forwarded++;
 	}
 	return 0;
+}
+
+/* ---- folding in production order -----------------------------------------------------
+
+ * A worker that owns every partition folds ingest's posts in the order they
+ * were produced (BW_KAFKA_SEQ_HEADER), whatever order the partitions are
+ * fetched in, so an account observed from several partitions sees its
+ * observations in file order, as replay folds them (its Space-Saving tables
+ * and sketches are order-dependent). A message whose turn has not come is
+ * held (a copy); when the next number does not arrive within ORDER_WAIT_MS
+ * (a gap: a message pruned or lost, a restart mid-run, another run) the
+ * lowest held one goes next. Held messages are not in a checkpoint's offsets.
+ */
+
+#define ORDER_WAIT_MS 100 /* longest wait for the next sequence number */
+
+static bool seq_of(const rd_kafka_message_t *m, uint64_t *run, uint64_t *seq)
+{
+	rd_kafka_headers_t *h = NULL;
+	const void *v;
+	size_t len;
+
+	if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    rd_kafka_header_get_last(h, BW_KAFKA_SEQ_HEADER, &v, &len) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    len != BW_KAFKA_SEQ_LEN)
+		return false;
+	*run = bw_le64_get(v);
+	*seq = bw_le64_get((const unsigned char *)v + 8);
+	return *run != 0;
+}
+
+/* True when this worker owns every partition of the input topic. */
+static bool owns_all(const struct stage *st)
+{
+	int32_t n = stage_input_partitions(st);
+
+	for (int32_t p = 0; p < n; p++)
+		if (!stage_owns_partition(st, p))
+			return false;
+	return n > 0;
+}
+
+static void held_swap(struct held *a, struct held *b)
+{
+	struct held t = *a;
+	*a = *b;
+	*b = t;
+}
+
+/* Push a copy of m (sequence number seq) on the min-heap. */
+static int hold_push(struct fstage *f, const rd_kafka_message_t *m, uint64_t seq)
+{
+	struct order *o = &f->order;
+	struct held *h;
+
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 256;
+		struct held *n = realloc(o->h, cap * sizeof(*n));
+		if (!n)
+			return fail(f, BW_ENOMEM, "out of memory");
+		o->h = n;
+		o->cap = cap;
+	}
+	h = &o->h[o->n];
+	*h = (struct held){ .seq = seq, .partition = m->partition, .offset = m->offset,
+			    .ts = rd_kafka_message_timestamp(m, NULL), .len = m->len,
+			    .key_len = m->key_len };
+	if (!(h->buf = malloc(m->len + m->key_len + 1)))
+		return fail(f, BW_ENOMEM, "out of memory");
+	memcpy(h->buf, m->payload, m->len);
+	if (m->key_len)
+		memcpy(h->buf + m->len, m->key, m->key_len);
+	for (size_t i = o->n++; i > 0 && o->h[(i - 1) / 2].seq > o->h[i].seq; i = (i - 1) / 2)
+		held_swap(&o->h[i], &o->h[(i - 1) / 2]);
+	return 0;
+}
+
+/* Fold the lowest held message and drop it from the heap. */
+static int hold_pop_fold(struct fstage *f, struct stage *st)
+{
+	struct order *o = &f->order;
+	struct held top = o->h[0];
+	struct pmsg m = { top.buf, top.len, top.key_len ? (const char *)top.buf + top.len : NULL,
+			  top.key_len, top.partition, top.offset, top.ts, false };
+	size_t i = 0;
+	int rc;
+
+	o->h[0] = o->h[--o->n];
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m_ = i;
+		if (l < o->n && o->h[l].seq < o->h[m_].seq)
+			m_ = l;
+		if (r < o->n && o->h[r].seq < o->h[m_].seq)
+			m_ = r;
+		if (m_ == i)
+			break;
+		held_swap(&o->h[i], &o->h[m_]);
+		i = m_;
+	}
+	o->expect = top.seq + 1;
+	o->known = true;
+	o->progress_at = bw_time_mono_ms();
+	rc = fold_message(f, st, &m);
+	free(top.buf);
+	return rc;
+}
+
+/* Fold the held messages whose turn has come; with `all`, every one. */
+static int hold_release(struct fstage *f, struct stage *st, bool all, int64_t now)
+{
+	struct order *o = &f->order;
+
+	while (o->n) {
+		bool next = o->known && o->h[0].seq <= o->expect; /* below: a repeat, fold it now */
+		if (!next && !all && now - o->progress_at < ORDER_WAIT_MS)
+			break;
+		if (hold_pop_fold(f, st))
+			return -1;
+	}
+	return 0;
+}
+
+/* The lowest offset held in each partition lowers `offs` (a commit point or
+ * a checkpoint's offsets): held messages are not folded yet. */
+static void hold_lower(const struct fstage *f, rd_kafka_topic_partition_list_t *offs)
+{
+	for (size_t i = 0; i < f->order.n; i++) {
+		const struct held *h = &f->order.h[i];
+		for (int j = 0; j < offs->cnt; j++)
+			if (offs->elems[j].partition == h->partition && h->offset < offs->elems[j].offset)
+				offs->elems[j].offset = h->offset;
+	}
+}
+
+static int on_message(void *ctx, struct stage *st, const rd_kafka_message_t *m)
+{
+	struct fstage *f = ctx;
+	struct order *o = &f->order;
+	uint64_t run, seq;
+	struct pmsg pm = { m->payload, m->len, m->key, m->key_len, m->partition, m->offset,
+			   rd_kafka_message_timestamp(m, NULL), is_observation(m) };
+
+	f->st = st;
+	if (f->in_batch++ == 0)
+		f->batch_start = bw_time_mono_ms();
+	f->st_.messages++;
+	if (pm.observe || !owns_all(st) || !seq_of(m, &run, &seq))
+		return fold_message(f, st, &pm);
+	if (run != o->run) {
+		/* another run of ingest: what is held of the last one goes first */
+		if (hold_release(f, st, true, 0))
+			return -1;
+		o->run = run;
+		o->known = seq == 0;
+		o->expect = 0;
+		o->progress_at = bw_time_mono_ms();
+	}
+	if (o->known && seq == o->expect && o->n == 0) {
+		o->expect++;
+		o->progress_at = bw_time_mono_ms();
+		return fold_message(f, st, &pm); /* its turn: no copy */
+	}
+	if (!o->n)
+		o->progress_at = bw_time_mono_ms();
+	if (hold_push(f, m, seq))
+		return -1;
+	return hold_release(f, st, false, bw_time_mono_ms());
+}
+
+static int on_tick(void *ctx, struct stage *st, int64_t now)
+{
+	struct fstage *f = ctx;
+
+	f->st = st;
+	return f->order.n ? hold_release(f, st, false, now) : 0;
 }
 
 /* Each partition resumes from the group's committed offset, or the earliest
@@ -624,6 +838,7 @@ static void on_revoked(void *ctx, const rd_kafka_topic_partition_list_t *parts)
 static const struct stage_ops feat_ops = {
 	.assign = on_assign,
 	.message = on_message,
+	.tick = on_tick,
 	.due = on_due,
 	.cut = on_cut,
 	.hold = on_hold,
@@ -656,6 +871,9 @@ static void teardown(struct fstage *f)
 	free(f->emit.e);
 	free(f->dirty.e);
 	free(f->changed);
+	for (size_t i = 0; i < f->order.n; i++)
+		free(f->order.h[i].buf);
+	free(f->order.h);
 	feat_store_close(f->store); /* aborts an uncommitted transaction after an error */
 	if (f->ckpt)
 		rd_kafka_topic_partition_list_destroy(f->ckpt);

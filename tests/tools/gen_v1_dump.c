@@ -1,15 +1,20 @@
 /*
  * gen_v1_dump.c — write a synthetic Twitter v1.1 stream dump for benchmarks.
  *
- *   build/tests/gen_v1_dump LINES [SEED] > dump.ndjson
+ *   build/tests/gen_v1_dump LINES [SEED [ACCOUNTS [zipf]]] > dump.ndjson
  *
  * Tweet-sized objects (~4 KB a line on average): every status carries a full
  * user object, entities and a source link; ~45% are retweets that nest the
  * retweeted status (with its own user); ~10% carry extended_tweet. Accounts
- * repeat (a pool of 5,000). Deterministic for a given seed. The text is
- * generated, not taken from any dataset.
+ * repeat (a pool of ACCOUNTS, default 5,000: authors,
+ * retweeted authors and mentioned accounts are drawn from it uniformly, so a
+ * large pool makes a dump of many accounts with few posts each). With `zipf`
+ * they are drawn heavy-tailed instead (P(rank i) ~ 1/i: a few accounts post a
+ * lot, most post once or twice, as in a real stream). Deterministic for a
+ * given seed. The text is generated, not taken from any dataset.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +22,9 @@
 #include <string.h>
 
 #define N_ACCOUNTS 5000
+
+static unsigned n_accounts = N_ACCOUNTS; /* the account pool (ACCOUNTS) */
+static bool zipf;                        /* draw accounts heavy-tailed (zipf) */
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 
@@ -27,6 +35,19 @@ static uint64_t rnd(void)
 	rng_state ^= rng_state << 25;
 	rng_state ^= rng_state >> 27;
 	return rng_state * 2685821657736338717ull;
+}
+
+/* An account number in [1000, 1000 + n_accounts): uniform, or with zipf
+ * log-uniform over the ranks (P(rank i) ~ 1/i). */
+static unsigned pick(void)
+{
+	if (zipf) {
+		double u = (double)(rnd() >> 11) / 9007199254740992.0; /* [0, 1) */
+		double r = exp(u * log((double)n_accounts + 1.0)) - 1.0;
+		unsigned k = (unsigned)r;
+		return (k < n_accounts ? k : n_accounts - 1) + 1000;
+	}
+	return (unsigned)(rnd() % n_accounts) + 1000;
 }
 
 static const char *const words[] = {
@@ -92,7 +113,7 @@ static void user(FILE *out, unsigned acct)
 static void status(FILE *out, uint64_t id, unsigned acct, uint64_t t, int depth)
 {
 	char txt[400], when[40];
-	unsigned mention = (unsigned)(rnd() % N_ACCOUNTS) + 1000;
+	unsigned mention = pick();
 	bool rt = depth == 0 && rnd() % 100 < 45;
 	bool ext = !rt && rnd() % 10 == 0;
 
@@ -109,7 +130,7 @@ static void status(FILE *out, uint64_t id, unsigned acct, uint64_t t, int depth)
 	fprintf(out, ",\"geo\":null,\"coordinates\":null,\"place\":null,\"contributors\":null,");
 	if (rt) {
 		fprintf(out, "\"retweeted_status\":");
-		status(out, id - 1000 - rnd() % 100000, (unsigned)(rnd() % N_ACCOUNTS) + 1000, t - 3600, 1);
+		status(out, id - 1000 - rnd() % 100000, pick(), t - 3600, 1);
 		fprintf(out, ",");
 	}
 	if (ext)
@@ -134,8 +155,8 @@ int main(int argc, char **argv)
 	char *end;
 	unsigned long long lines;
 
-	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: %s LINES [SEED] > dump.ndjson\n", argv[0]);
+	if (argc < 2 || argc > 5) {
+		fprintf(stderr, "usage: %s LINES [SEED [ACCOUNTS [zipf]]] > dump.ndjson\n", argv[0]);
 		return 2;
 	}
 	lines = strtoull(argv[1], &end, 10);
@@ -143,7 +164,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: LINES must be a positive integer\n", argv[0]);
 		return 2;
 	}
-	if (argc == 3) {
+	if (argc == 5) {
+		if (strcmp(argv[4], "zipf") != 0) {
+			fprintf(stderr, "%s: the fourth argument can only be zipf\n", argv[0]);
+			return 2;
+		}
+		zipf = true;
+	}
+	if (argc >= 4) {
+		unsigned long long n = strtoull(argv[3], &end, 10);
+		if (*end || !n || n > 4000000000ull) {
+			fprintf(stderr, "%s: ACCOUNTS must be an integer in [1, 4000000000]\n", argv[0]);
+			return 2;
+		}
+		n_accounts = (unsigned)n;
+	}
+	if (argc >= 3) {
 		unsigned long long seed = strtoull(argv[2], &end, 10);
 		if (*end) {
 			fprintf(stderr, "%s: SEED must be an integer\n", argv[0]);
@@ -152,7 +188,7 @@ int main(int argc, char **argv)
 		rng_state ^= seed * 0x2545F4914F6CDD1Dull;
 	}
 	for (unsigned long long i = 0; i < lines; i++) {
-		status(stdout, 1000000000000000000ull + i * 1000, (unsigned)(rnd() % N_ACCOUNTS) + 1000,
+		status(stdout, 1000000000000000000ull + i * 1000, pick(),
 		       i * 7, 0);
 		fputc('\n', stdout);
 	}
