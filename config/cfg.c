@@ -141,12 +141,12 @@ static const struct cfg_entry table[] = {
 	  "per partition, and stops with an error when updates were pruned before a group read "
 	  "them. A group with no committed offset counts as lagging. Empty = off (e.g. no scoring "
 	  "stage runs)." },
-	{ "features.max_update_lag", CFG_INT, OFF(features_max_update_lag), 0, I64MAX, "1000", NULL, 0,
+	{ "features.max_update_lag", CFG_INT, OFF(features_max_update_lag), 0, I64MAX, "2000", NULL, 0,
 	  "Backpressure limit for features.lag_groups, in feature updates per partition (0 = no "
-	  "pausing; loss is still detected). The embedded broker keeps about 2,500 lz4-compressed "
+	  "pausing; loss is still detected). The embedded broker keeps 1,500-3,500 lz4-compressed "
 	  "updates per partition (5 MiB); once a partition was pruned the limit is also capped at "
-	  "half of what it keeps, and a batch is committed early when its updates could overrun "
-	  "the limit. Raise it on a real cluster." },
+	  "half of what it keeps, and a batch is cut early when its updates could overrun the "
+	  "limit (limit x partitions / 2 changed accounts). Raise it on a real cluster." },
 	{ "features.map_size_mb", CFG_INT, OFF(features_map_size_mb), 1, 1048576, "4096", NULL, 0,
 	  "LMDB map size (the state store's maximum size) of features.state_dir, in MiB." },
 
