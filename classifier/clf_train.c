@@ -106,16 +106,23 @@ static int fit_scaler(const struct clf_matrix *m, int g, const size_t *pop, size
 	t->sd = calloc(t->ncol ? t->ncol : 1, sizeof(double));
 	if (!t->mean || !t->sd)
 		return BW_ENOMEM;
-	for (size_t k = 0; k < t->ncol; k++) {
+	for (size_t k = 0; k < t->ncol; k++) { /* over the rows not masked (NaN) */
 		double s = 0, ss = 0;
-		for (size_t i = 0; i < np; i++)
-			s += clf_slog(m->x[pop[i] * m->n_cols + t->cols[k]]);
-		double mu = np ? s / (double)np : 0;
+		size_t nv = 0;
 		for (size_t i = 0; i < np; i++) {
-			double d = clf_slog(m->x[pop[i] * m->n_cols + t->cols[k]]) - mu;
-			ss += d * d;
+			double v = m->x[pop[i] * m->n_cols + t->cols[k]];
+			if (!isnan(v)) {
+				s += clf_slog(v);
+				nv++;
+			}
 		}
-		double sd = np ? sqrt(ss / (double)np) : 0;
+		double mu = nv ? s / (double)nv : 0;
+		for (size_t i = 0; i < np; i++) {
+			double v = m->x[pop[i] * m->n_cols + t->cols[k]];
+			if (!isnan(v))
+				ss += (clf_slog(v) - mu) * (clf_slog(v) - mu);
+		}
+		double sd = nv ? sqrt(ss / (double)nv) : 0;
 		t->mean[k] = mu;
 		t->sd[k] = sd > 1e-9 ? sd : 1.0;
 	}
@@ -493,6 +500,16 @@ static json_t *rows_by_dataset(const struct clf_matrix *m, const size_t *sub, si
 	return o;
 }
 
+/* Does row r have a masked (NaN) column of group g? */
+static bool row_masked(const struct clf_matrix *m, size_t r, int g)
+{
+	for (size_t j = 0; j < m->n_cols; j++)
+		if (isnan(m->x[r * m->n_cols + j]) &&
+		    clf_group_wants(g, m->col_names[j], m->col_class[j]))
+			return true;
+	return false;
+}
+
 /* Train group g for the head of bot type `type` (NULL = overall). */
 static int train_group(struct tctx *c, int g, const char *type, struct tgroup *t)
 {
@@ -505,13 +522,28 @@ static int train_group(struct tctx *c, int g, const char *type, struct tgroup *t
 	memset(t, 0, sizeof(*t));
 	if (!pop || !(t->dec = malloc((m->n_rows ? m->n_rows : 1) * sizeof(double))))
 		goto out_free;
-	for (size_t r = 0; r < m->n_rows; r++) {
-		t->dec[r] = NAN;
-		if (in_head(m, r, type) && (m->avail[r] & clf_groups[g].req) == clf_groups[g].req) {
+	/* an RBF fit takes no row with a masked column (a field its source
+	 * lacks): z = 0 is neutral for a linear weight, not for a kernel, which
+	 * would learn "the population mean" as a place; such rows are listed
+	 * last, out of the subsample, and get the final model's decisions */
+	bool rbf = c->o->kernel == CLF_KERNEL_RBF || clf_groups[g].rbf;
+	size_t nfit;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t r = 0; r < m->n_rows; r++) {
+			if (!in_head(m, r, type) ||
+			    (m->avail[r] & clf_groups[g].req) != clf_groups[g].req ||
+			    (rbf && row_masked(m, r, g)) != (pass == 1))
+				continue;
 			pop[np++] = r;
 			m->label[r] ? t->n_pos++ : t->n_neg++;
 		}
+		if (pass == 0)
+			nfit = np;
+		if (!rbf)
+			break;
 	}
+	for (size_t r = 0; r < m->n_rows; r++)
+		t->dec[r] = NAN;
 	if (t->n_pos < (size_t)c->o->min_class_rows || t->n_neg < (size_t)c->o->min_class_rows) {
 		rc = 0; /* not enough evidence: the group stays untrained */
 		goto out_free;
@@ -520,7 +552,7 @@ static int train_group(struct tctx *c, int g, const char *type, struct tgroup *t
 		goto out_free;
 	if (t->ncol == 0)
 		goto out_free;
-	size_t ns = subsample(m, pop, np, c->o->max_rows, c->o->seed * 1000003u + (uint64_t)g);
+	size_t ns = subsample(m, pop, nfit, c->o->max_rows, c->o->seed * 1000003u + (uint64_t)g);
 	if (!(t->fit_rows = rows_by_dataset(m, pop, ns)) || (rc = build_prob(m, t, pop, ns, &pr)) ||
 	    !(oof = malloc(ns * sizeof(double)))) {
 		rc = BW_ENOMEM;

@@ -613,8 +613,9 @@ static void test_id_order(void **state)
 	assert_true(clf_id_cmp("7", "7") == 0);
 }
 
-/* The activity part of a stack entry is a log-likelihood ratio clipped to
- * +-act_cap; the profile part is not clipped (hand-checked values). */
+/* The activity part of a stack entry is a log-likelihood ratio softly capped
+ * to +-act_cap (act_cap * tanh(a / act_cap)); the profile part is not capped
+ * (hand-checked values). */
 static void test_activity_cap(void **state)
 {
 	(void)state;
@@ -629,20 +630,26 @@ static void test_activity_cap(void **state)
 	struct clf_mentry e = { .nuse = 2, .use = { gp, ga }, .w = { 2.0, 3.0 }, .b = -1.0,
 				.act_b = 0.5, .act_cap = 2.0 };
 	double dec[2] = { 1.0, 0.1 }, scale;
-	/* profile -1 + 2 = 1; activity 0.5 + 0.3 = 0.8, inside the cap */
-	assert_true(fabs(clf_entry_logit(&e, dec, false, &scale) - 1.8) < 1e-12);
-	assert_true(fabs(scale - 1.0) < 1e-12);
-	dec[1] = 10; /* activity 30.5: clipped to 2 */
+	/* profile -1 + 2 = 1; activity 0.5 + 0.3 = 0.8: 2 tanh(0.4) = 0.7599 */
+	assert_true(fabs(clf_entry_logit(&e, dec, false, &scale) - (1 + 2 * tanh(0.4))) < 1e-12);
+	assert_true(fabs(scale - 2 * tanh(0.4) / 0.8) < 1e-12);
+	assert_true(scale < 1 && scale > 0.94);
+	dec[1] = 10; /* activity 30.5: capped to 2 (to 1e-12) */
 	assert_true(fabs(clf_entry_logit(&e, dec, false, &scale) - 3.0) < 1e-12);
 	assert_true(fabs(scale - 2.0 / 30.5) < 1e-12);
-	dec[1] = -10; /* -29.5: clipped to -2 */
+	/* near the cap the order is kept: 6.5 scores below 30.5 */
+	dec[1] = 2; /* activity 6.5: 2 tanh(3.25) = 1.9970 */
+	double f65 = clf_entry_logit(&e, dec, false, NULL);
+	assert_true(fabs(f65 - (1 + 2 * tanh(3.25))) < 1e-12);
+	assert_true(f65 < 3.0 && f65 > 2.99);
+	dec[1] = -10; /* -29.5: capped to -2 */
 	assert_true(fabs(clf_entry_logit(&e, dec, false, NULL) - (-1.0)) < 1e-12);
-	dec[0] = 100; /* the profile part is never clipped */
+	dec[0] = 100; /* the profile part is never capped */
 	assert_true(fabs(clf_entry_logit(&e, dec, false, NULL) - 197.0) < 1e-12);
 	e.act_cap = INFINITY; /* older models: no cap, no offset */
 	e.act_b = 0;
 	assert_true(fabs(clf_entry_logit(&e, dec, false, NULL) - 169.0) < 1e-12);
-	e.decl_w = 1.5; /* a declaring account: + decl_w, outside the clip */
+	e.decl_w = 1.5; /* a declaring account: + decl_w, outside the cap */
 	assert_true(fabs(clf_entry_logit(&e, dec, true, NULL) - 170.5) < 1e-12);
 	assert_true(fabs(clf_entry_logit(&e, dec, false, NULL) - 169.0) < 1e-12);
 }
