@@ -790,6 +790,14 @@ int clf_cmd_train_opt(const char *cmd, const char *opt, const char *v, struct cl
 		o->folds = (int)u;
 		return 0;
 	}
+	if (strcmp(opt, "--balance-sources") == 0) {
+		if (v && (strcmp(v, "on") == 0 || strcmp(v, "off") == 0)) {
+			o->balance_sources = v[1] == 'n';
+			return 0;
+		}
+		fprintf(stderr, "botwatch %s: --balance-sources must be on or off\n", cmd);
+		return -1;
+	}
 	if (strcmp(opt, "--seed") == 0) {
 		if (clf_cmd_uint_arg(cmd, opt, v, 0, UINT64_MAX, &u))
 			return -1;

@@ -129,9 +129,71 @@ static int fit_scaler(const struct clf_matrix *m, int g, const size_t *pop, size
 	return 0;
 }
 
-/* Stratified deterministic subsample of at most `cap` rows (all when 0). */
+/* Length of the source part of a dataset name (up to its first '/'). */
+static size_t source_len(const char *ds)
+{
+	return strcspn(ds, "/");
+}
+
+/* A row's rank among the rows of its source and class before it in pop,
+ * and its position: the sort key of balance_sources(). */
+struct rank_key {
+	size_t rank, pos, row;
+};
+
+static int cmp_rank(const void *a, const void *b)
+{
+	const struct rank_key *x = a, *y = b;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Reorder pop[0..np) so that, within each class, the sources take turns:
+ * the first row of every source, then the second of every source, ...
+ * (shuffled order within a source kept). Taking the first k rows of a class
+ * then gives every source an equal share, up to its size. 0 or BW_ENOMEM. */
+static int balance_sources(const struct clf_matrix *m, size_t *pop, size_t np)
+{
+	struct rank_key *k = malloc((np ? np : 1) * sizeof(*k));
+	const char **src = malloc((np ? np : 1) * sizeof(char *)); /* per (source, class) */
+	int *lab = malloc((np ? np : 1) * sizeof(int));
+	size_t *cnt = malloc((np ? np : 1) * sizeof(size_t)), ns = 0;
+	int rc = BW_ENOMEM;
+	if (!k || !src || !lab || !cnt)
+		goto out_free;
+	for (size_t i = 0; i < np; i++) {
+		const char *ds = m->row_dataset[pop[i]];
+		size_t len = source_len(ds), s = 0;
+		while (s < ns && !(lab[s] == m->label[pop[i]] && source_len(src[s]) == len &&
+				   strncmp(src[s], ds, len) == 0))
+			s++;
+		if (s == ns) {
+			src[ns] = ds;
+			lab[ns] = m->label[pop[i]];
+			cnt[ns++] = 0;
+		}
+		k[i].rank = cnt[s]++;
+		k[i].pos = i;
+		k[i].row = pop[i];
+	}
+	qsort(k, np, sizeof(*k), cmp_rank);
+	for (size_t i = 0; i < np; i++)
+		pop[i] = k[i].row;
+	rc = 0;
+out_free:
+	free(k);
+	free(src);
+	free(lab);
+	free(cnt);
+	return rc;
+}
+
+/* Stratified deterministic subsample of at most `cap` rows (all when 0);
+ * with `balanced`, every source has an equal share of each class's rows
+ * (up to its size) instead of a share proportional to its size. */
 static size_t subsample(const struct clf_matrix *m, size_t *pop, size_t np, size_t cap,
-			uint64_t seed)
+			uint64_t seed, bool balanced)
 {
 	uint64_t st = seed;
 	for (size_t i = np; i > 1; i--) {
@@ -141,6 +203,8 @@ static size_t subsample(const struct clf_matrix *m, size_t *pop, size_t np, size
 	}
 	if (cap == 0 || np <= cap)
 		return np;
+	if (balanced && balance_sources(m, pop, np))
+		return 0;
 	size_t npos = 0;
 	for (size_t i = 0; i < np; i++)
 		npos += m->label[pop[i]] == 1;
@@ -552,7 +616,12 @@ static int train_group(struct tctx *c, int g, const char *type, struct tgroup *t
 		goto out_free;
 	if (t->ncol == 0)
 		goto out_free;
-	size_t ns = subsample(m, pop, nfit, c->o->max_rows, c->o->seed * 1000003u + (uint64_t)g);
+	size_t ns = subsample(m, pop, nfit, c->o->max_rows, c->o->seed * 1000003u + (uint64_t)g,
+			      c->o->balance_sources);
+	if (!ns && nfit) {
+		rc = BW_ENOMEM;
+		goto out_free;
+	}
 	if (!(t->fit_rows = rows_by_dataset(m, pop, ns)) || (rc = build_prob(m, t, pop, ns, &pr)) ||
 	    !(oof = malloc(ns * sizeof(double)))) {
 		rc = BW_ENOMEM;
@@ -1000,6 +1069,8 @@ static json_t *params_json(const struct clf_train_opts *o)
 	json_object_set_new(p, "folds_by", json_string(o->group_folds ? "bot_class" : "stratified"));
 	if (o->no_type_heads)
 		json_object_set_new(p, "type_heads", json_false());
+	if (o->balance_sources)
+		json_object_set_new(p, "balance_sources", json_true());
 	return p;
 }
 

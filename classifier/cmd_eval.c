@@ -30,7 +30,8 @@ static void eval_usage(FILE *out)
 		"                     [--leave-dataset-out] [--leave-class-out] [--probe-time T]\n"
 		"                     [--leave-source-out [--train-only SOURCE...]]\n"
 		"                     [--threshold P] [--kernel linear|rbf|mixed] [--folds K]\n"
-		"                     [--folds-by class|stratified] [--seed S] [--no-type-heads]\n\n"
+		"                     [--folds-by class|stratified] [--seed S] [--no-type-heads]\n"
+		"                     [--balance-sources on|off]\n\n"
 		"  --model M            model file (default: config score.model)\n"
 		"  --report DIR         also write roc.svg, pr.svg, calibration.svg, index.html\n"
 		"  --leave-dataset-out  retrain without each dataset and test on it\n"
@@ -44,7 +45,8 @@ static void eval_usage(FILE *out)
 		"  --train-only SOURCE  never held out nor paired (e.g. simulated)\n"
 		"  --no-type-heads      leave-out runs train the overall head only\n"
 		"  --threshold P        score threshold for precision/recall/F1 (default 0.5)\n"
-		"  --kernel, --folds, --folds-by, --seed  training options for the leave-out runs\n"
+		"  --kernel, --folds, --folds-by, --seed, --balance-sources  training options for\n"
+		"                       the leave-out runs\n"
 		"                       (see botwatch train --help)\n");
 }
 

@@ -12,7 +12,7 @@ collection, not automation. So every set gets:
   record time of the set where the records carry one (the user objects were
   fetched at collection time, their READMEs say), else the README's date;
 - a labels file user_id,label,class,dataset,evidence,fields: dataset = the
-  set's name, class = the bot kind (the cresci-era names where one exists),
+  set's name, class = the bot kind (Botometer's type names where one fits),
   fields = the user fields the set really has, so that every profile column
   reading another field is masked for its rows (docs/MODEL.md, "Sources");
 - pronbots2019 (17,882 accounts of one kind, four fields) is sampled down to
@@ -32,14 +32,18 @@ import os
 import sys
 
 # set: (class of its bots or "human", fixed probe time or None = latest record
-# time, fields column, sample size or None)
+# time, fields column, sample size or None). Classes are named as Botometer's
+# bot types where one fits (its type heads fill the Botometer-compatible
+# raw scores by name): botwiki = self_declared, vendor = fake_follower,
+# political amplification = astroturf, adult-content spam = spammer; the IRA
+# trolls keep a class of their own (largely human-operated).
 SETS = {
     "botwiki2019": ("self_declared", None, "all", None),
     "verified2019": ("human", None, "all", None),
     "vendor2019": ("fake_follower", None, "all", None),
-    "politicalbots2019": ("political_bot", None, "all", None),
+    "politicalbots2019": ("astroturf", None, "all", None),
     # four fields; no creation time, so no account age and no counts evidence
-    "pronbots2019": ("pronbot", "2019-06-01T00:00:00Z",
+    "pronbots2019": ("spammer", "2019-06-01T00:00:00Z",
                      "screen_name+followers_count+friends_count", 1000),
     # 15 fields; profiles as of 2016-17, before the 2017 suspensions: mid-2017
     "ira2018": ("ira_troll", "2017-06-30T00:00:00Z",
