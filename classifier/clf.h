@@ -162,6 +162,9 @@ struct clf_train_opts {
 				 * are at least `folds` of them, so C is chosen, and stacks are
 				 * fitted, on bot kinds unseen in training; else stratified */
 	bool no_type_heads;     /* train only the overall head (no per-bot-type heads) */
+	bool balance_sources;   /* a fit's subsample gives each source (dataset up to its
+				 * first '/') an equal share of each class, up to its
+				 * size, instead of a share proportional to its size */
 	bool profile_rbf;       /* linear kernel: also fit an RBF twin of user_counts in the
 				 * overall head; its stacks fit it on what the linear
 				 * groups leave (docs/MODEL.md, "mixed kernel") */

@@ -3,6 +3,7 @@
  * and the labelled matrix for train/eval/replay (see clf_cmd.h).
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 #include "feat_replay.h"
 
 #define LABEL_LINE_MAX 4096
-#define LABEL_FIELDS 5 /* user_id,label,class,dataset,evidence */
+#define LABEL_FIELDS 6 /* user_id,label,class,dataset,evidence,fields */
 
 static char *xstrdup(const char *s)
 {
@@ -109,6 +110,7 @@ void clf_labels_free(struct clf_labels *lb)
 	free(lb->cls);
 	free(lb->dataset);
 	free(lb->evidence);
+	free(lb->fields);
 	free(lb->slot);
 	memset(lb, 0, sizeof(*lb));
 }
@@ -119,7 +121,7 @@ long clf_labels_find(const struct clf_labels *lb, const char *id)
 }
 
 static int labels_add(struct clf_labels *lb, const char *id, int label, const char *cls,
-		      const char *ds, uint32_t evidence)
+		      const char *ds, uint32_t evidence, uint32_t fields)
 {
 	if (clf_labels_find(lb, id) >= 0) {
 		lb->dup++;
@@ -142,7 +144,10 @@ static int labels_add(struct clf_labels *lb, const char *id, int label, const ch
 		uint32_t *ev = realloc(lb->evidence, nc * sizeof(uint32_t));
 		if (ev)
 			lb->evidence = ev;
-		if (!a || !b || !c || !l || !ev)
+		uint32_t *fl = realloc(lb->fields, nc * sizeof(uint32_t));
+		if (fl)
+			lb->fields = fl;
+		if (!a || !b || !c || !l || !ev || !fl)
 			return BW_ENOMEM;
 		lb->cap = nc;
 	}
@@ -154,6 +159,7 @@ static int labels_add(struct clf_labels *lb, const char *id, int label, const ch
 	lb->dataset[i] = xstrdup(ds);
 	lb->label[i] = label;
 	lb->evidence[i] = evidence;
+	lb->fields[i] = fields;
 	if (!lb->id[i] || !lb->cls[i] || !lb->dataset[i]) {
 		free(lb->id[i]);
 		free(lb->cls[i]);
@@ -231,6 +237,89 @@ static int parse_evidence(const char *s, uint32_t *mask)
 	return 0;
 }
 
+/* Profile fields and the registry columns that read them. A column is
+ * matched by its name: the first entry whose name is a prefix of it (longer
+ * names first where one is a prefix of another). */
+static const struct {
+	const char *name; /* field name in the labels' fields column */
+	uint32_t bit;     /* CLF_FIELD_* */
+} field_names[] = {
+	{ "screen_name", CLF_FIELD_SCREEN_NAME },
+	{ "name", CLF_FIELD_NAME },
+	{ "description", CLF_FIELD_DESCRIPTION },
+	{ "followers_count", CLF_FIELD_FOLLOWERS },
+	{ "friends_count", CLF_FIELD_FRIENDS },
+	{ "statuses_count", CLF_FIELD_STATUSES },
+	{ "listed_count", CLF_FIELD_LISTED },
+	{ "favourites_count", CLF_FIELD_FAVOURITES },
+	{ "created_at", CLF_FIELD_CREATED },
+	{ "other", CLF_FIELD_OTHER },
+};
+
+static const struct {
+	const char *prefix; /* registry column name prefix */
+	uint32_t fields;    /* CLF_FIELD_* it reads */
+} column_fields[] = {
+	{ "user.statuses_count", CLF_FIELD_STATUSES },
+	{ "user.followers_count", CLF_FIELD_FOLLOWERS },
+	{ "user.friends_count", CLF_FIELD_FRIENDS },
+	{ "user.favourites_count", CLF_FIELD_FAVOURITES },
+	{ "user.listed_count", CLF_FIELD_LISTED },
+	{ "user.account_age_days", CLF_FIELD_CREATED },
+	{ "user.tweet_freq", CLF_FIELD_STATUSES | CLF_FIELD_CREATED },
+	{ "user.followers_growth_rate", CLF_FIELD_FOLLOWERS | CLF_FIELD_CREATED },
+	{ "user.friends_growth_rate", CLF_FIELD_FRIENDS | CLF_FIELD_CREATED },
+	{ "user.favourites_growth_rate", CLF_FIELD_FAVOURITES | CLF_FIELD_CREATED },
+	{ "user.listed_growth_rate", CLF_FIELD_LISTED | CLF_FIELD_CREATED },
+	{ "user.followers_friends_ratio", CLF_FIELD_FOLLOWERS | CLF_FIELD_FRIENDS },
+	{ "user.friends_followers_ratio", CLF_FIELD_FOLLOWERS | CLF_FIELD_FRIENDS },
+	{ "user.listed_per_follower", CLF_FIELD_LISTED | CLF_FIELD_FOLLOWERS },
+	{ "user.favourites_per_status", CLF_FIELD_FAVOURITES | CLF_FIELD_STATUSES },
+	{ "user.screen_name_", CLF_FIELD_SCREEN_NAME },
+	{ "user.num_digits_in_screen_name", CLF_FIELD_SCREEN_NAME },
+	{ "user.name_screen_name_similarity", CLF_FIELD_NAME | CLF_FIELD_SCREEN_NAME },
+	{ "user.name_", CLF_FIELD_NAME },
+	{ "user.num_digits_in_name", CLF_FIELD_NAME },
+	{ "user.description_", CLF_FIELD_DESCRIPTION },
+	/* measured from the archive's posts, not read from a profile field */
+	{ "user.posts_seen", 0 },
+	{ "user.screen_names_seen", 0 },
+};
+
+uint32_t clf_cmd_column_fields(const char *name)
+{
+	if (strncmp(name, "user.", 5) != 0)
+		return 0;
+	for (size_t k = 0; k < sizeof(column_fields) / sizeof(column_fields[0]); k++)
+		if (strncmp(name, column_fields[k].prefix, strlen(column_fields[k].prefix)) == 0)
+			return column_fields[k].fields;
+	return CLF_FIELD_OTHER;
+}
+
+/* The fields column: "all" (or empty) or '+'-joined field names (see
+ * field_names). Returns 0 with *mask set, or -1. */
+static int parse_fields(const char *s, uint32_t *mask)
+{
+	*mask = 0;
+	if (!*s || strcmp(s, "all") == 0) {
+		*mask = CLF_FIELDS_ALL;
+		return 0;
+	}
+	while (*s) {
+		size_t n = strcspn(s, "+"), k;
+		for (k = 0; k < sizeof(field_names) / sizeof(field_names[0]); k++)
+			if (strlen(field_names[k].name) == n && strncmp(s, field_names[k].name, n) == 0)
+				break;
+		if (k == sizeof(field_names) / sizeof(field_names[0]))
+			return -1;
+		*mask |= field_names[k].bit;
+		s += n;
+		if (*s == '+' && !*++s)
+			return -1;
+	}
+	return 0;
+}
+
 static bool valid_id(const char *s)
 {
 	if (!*s || strlen(s) > 64)
@@ -252,7 +341,7 @@ int clf_labels_load(struct clf_labels *lb, const char *path, char *errstr, size_
 	dataset_of(path, ds_default, sizeof(ds_default));
 	while (fgets(line, sizeof(line), f)) {
 		char *fld[LABEL_FIELDS];
-		uint32_t evidence = CLF_AVAIL_ALL;
+		uint32_t evidence = CLF_AVAIL_ALL, fields = CLF_FIELDS_ALL;
 		ln++;
 		if (!strchr(line, '\n') && !feof(f)) {
 			rc = bw_seterr(errstr, errlen, BW_ETOOLARGE, "%s:%lu: line longer than %d bytes",
@@ -266,7 +355,8 @@ int clf_labels_load(struct clf_labels *lb, const char *path, char *errstr, size_
 			continue; /* header */
 		if (n < 2 || !valid_id(fld[0]) || (strcmp(fld[1], "0") && strcmp(fld[1], "1"))) {
 			rc = bw_seterr(errstr, errlen, BW_EPARSE,
-				       "%s:%lu: expected user_id,label[,class][,dataset][,evidence] with label 0 or 1",
+				       "%s:%lu: expected user_id,label[,class][,dataset][,evidence][,fields] "
+				       "with label 0 or 1",
 				       path, ln);
 			break;
 		}
@@ -276,8 +366,16 @@ int clf_labels_load(struct clf_labels *lb, const char *path, char *errstr, size_
 				       "profile_text, profile_counts, posts", path, ln, fld[4]);
 			break;
 		}
+		if (n > 5 && parse_fields(fld[5], &fields)) {
+			rc = bw_seterr(errstr, errlen, BW_EPARSE,
+				       "%s:%lu: fields '%s' is not 'all' or a '+'-joined list of "
+				       "screen_name, name, description, followers_count, friends_count, "
+				       "statuses_count, listed_count, favourites_count, created_at, other",
+				       path, ln, fld[5]);
+			break;
+		}
 		if ((rc = labels_add(lb, fld[0], fld[1][0] == '1', n > 2 ? fld[2] : NULL,
-				     n > 3 && fld[3][0] ? fld[3] : ds_default, evidence))) {
+				     n > 3 && fld[3][0] ? fld[3] : ds_default, evidence, fields))) {
 			bw_seterr(errstr, errlen, rc, "out of memory");
 			break;
 		}
@@ -594,13 +692,31 @@ struct clf_matrix *clf_cmd_matrix_new(void)
 	return m;
 }
 
+/* A row's evidence: the account's, plus the profile counts when its
+ * source declares follower and friend counts but lacks the other count
+ * fields or the creation time (a four-field dump): the counts group then
+ * learns from the two it has, the others masked (docs/MODEL.md, "Sources"). */
+static uint32_t row_avail(uint32_t avail, uint32_t fields)
+{
+	const uint32_t ff = CLF_FIELD_FOLLOWERS | CLF_FIELD_FRIENDS;
+	if (fields != CLF_FIELDS_ALL && (fields & ff) == ff)
+		avail |= CLF_AVAIL_COUNTS;
+	return avail;
+}
+
 int clf_cmd_fill(struct clf_matrix *m, const struct clf_corpus *c, const struct clf_labels *lb,
 		 size_t *missing, char *errstr, size_t errlen)
 {
 	double *x = malloc((m->n_cols ? m->n_cols : 1) * sizeof(double));
+	uint32_t *colf = malloc((m->n_cols ? m->n_cols : 1) * sizeof(uint32_t));
 	int rc = 0;
-	if (!x)
+	if (!x || !colf) {
+		free(x);
+		free(colf);
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+	}
+	for (size_t j = 0; j < m->n_cols; j++)
+		colf[j] = clf_cmd_column_fields(m->col_names[j]);
 	*missing = 0;
 	for (size_t k = 0; k < lb->n && !rc; k++) {
 		long i = clf_corpus_find(c, lb->id[k]);
@@ -613,13 +729,21 @@ int clf_cmd_fill(struct clf_matrix *m, const struct clf_corpus *c, const struct 
 				  lb->id[k], bw_strerror(rc));
 			break;
 		}
+		/* the labels' fields column masks the profile columns reading a
+		 * field the row's source does not have (docs/MODEL.md, "Sources") */
+		if (lb->fields[k] != CLF_FIELDS_ALL)
+			for (size_t j = 0; j < m->n_cols; j++)
+				if (colf[j] & ~lb->fields[k])
+					x[j] = NAN;
 		/* the labels' evidence column limits what the row may be trained
 		 * and scored on (docs/MODEL.md, "Real labelled timelines") */
 		rc = clf_matrix_add(m, lb->id[k], x, lb->label[k], lb->cls[k], lb->dataset[k],
-				    clf_corpus_avail(c, (size_t)i) & lb->evidence[k], errstr,
-				    errlen);
+				    row_avail(clf_corpus_avail(c, (size_t)i), lb->fields[k]) &
+					    lb->evidence[k],
+				    errstr, errlen);
 	}
 	free(x);
+	free(colf);
 	return rc;
 }
 
@@ -697,6 +821,14 @@ int clf_cmd_train_opt(const char *cmd, const char *opt, const char *v, struct cl
 			return -1;
 		o->folds = (int)u;
 		return 0;
+	}
+	if (strcmp(opt, "--balance-sources") == 0) {
+		if (v && (strcmp(v, "on") == 0 || strcmp(v, "off") == 0)) {
+			o->balance_sources = v[1] == 'n';
+			return 0;
+		}
+		fprintf(stderr, "botwatch %s: --balance-sources must be on or off\n", cmd);
+		return -1;
 	}
 	if (strcmp(opt, "--seed") == 0) {
 		if (clf_cmd_uint_arg(cmd, opt, v, 0, UINT64_MAX, &u))

@@ -20,7 +20,7 @@
 struct bw_config;
 
 /* Labelled accounts from one or more CSV files
- * (user_id,label[,class][,dataset][,evidence]). */
+ * (user_id,label[,class][,dataset][,evidence][,fields]). */
 struct clf_labels {
 	size_t n, cap;      /* entries used / allocated */
 	char **id;          /* account ids */
@@ -30,10 +30,37 @@ struct clf_labels {
 	uint32_t *evidence; /* CLF_AVAIL_* bits the row may use (5th column: "all" =
 			     * CLF_AVAIL_ALL, default, or e.g. "posts"); ANDed with the
 			     * account's evidence, so a row can be kept out of groups */
+	uint32_t *fields;   /* CLF_FIELD_* bits of the profile fields the row's source
+			     * really has (6th column: "all" = CLF_FIELDS_ALL, default, or
+			     * e.g. "screen_name+followers_count"); profile columns that
+			     * read another field are masked (NaN) in the matrix */
 	size_t dup;         /* ids seen again in a later line or file (first kept) */
 	size_t *slot;       /* hash slots: index + 1, 0 = empty */
 	size_t nslot;       /* slot count (power of two) */
 };
+
+/* Profile fields a source may lack (the labels' fields column). A profile
+ * column reading a field its source does not have is masked: NaN in the
+ * matrix, which training and scoring read as the population mean (z = 0),
+ * so the column tells nothing about that row (docs/MODEL.md, "Sources"). */
+enum {
+	CLF_FIELD_SCREEN_NAME = 1u << 0,
+	CLF_FIELD_NAME = 1u << 1,
+	CLF_FIELD_DESCRIPTION = 1u << 2,
+	CLF_FIELD_FOLLOWERS = 1u << 3,
+	CLF_FIELD_FRIENDS = 1u << 4,
+	CLF_FIELD_STATUSES = 1u << 5,
+	CLF_FIELD_LISTED = 1u << 6,
+	CLF_FIELD_FAVOURITES = 1u << 7,
+	CLF_FIELD_CREATED = 1u << 8, /* the account's creation time */
+	CLF_FIELD_OTHER = 1u << 9,   /* every other v1.1 user field */
+	CLF_FIELDS_ALL = (1u << 10) - 1,
+};
+
+/* Fields (CLF_FIELD_*) a registry column reads: 0 for a column of no
+ * profile field (activity classes), CLF_FIELD_OTHER for a user column not
+ * in the known list. */
+uint32_t clf_cmd_column_fields(const char *name);
 
 void clf_labels_init(struct clf_labels *lb);
 void clf_labels_free(struct clf_labels *lb);
@@ -150,7 +177,7 @@ int clf_cmd_uint_arg(const char *cmd, const char *opt, const char *v, uint64_t l
 
 /* The training options train and eval (for its leave-out runs) share:
  * --kernel linear|rbf|mixed, --folds K (2..20), --folds-by class|stratified,
- * --seed S. Returns 1 when `opt` is none of them, 0 when parsed into o, -1
+ * --seed S, --balance-sources on|off. Returns 1 when `opt` is none of them, 0 when parsed into o, -1
  * (message naming `cmd` on stderr) when its value is missing or bad. */
 int clf_cmd_train_opt(const char *cmd, const char *opt, const char *v, struct clf_train_opts *o);
 

@@ -40,10 +40,13 @@ static inline double clf_slog(double v)
 	return v >= 0 ? log1p(v) : -log1p(-v);
 }
 
-/* Scaled value: standardised signed log, clipped to [-CLF_CLIP, CLF_CLIP]. */
+/* Scaled value: standardised signed log, clipped to [-CLF_CLIP, CLF_CLIP];
+ * a masked value (NaN: a field its source lacks) is the population mean, 0. */
 static inline double clf_scale(double v, double mean, double sd)
 {
 	double z = (clf_slog(v) - mean) / sd;
+	if (isnan(z))
+		return 0;
 	return z > CLF_CLIP ? CLF_CLIP : z < -CLF_CLIP ? -CLF_CLIP : z;
 }
 
@@ -100,7 +103,11 @@ static inline double clf_entry_logit(const struct clf_mentry *e, const double *d
 			f += e->w[k] * dec[k];
 		}
 	}
-	double ac = a > e->act_cap ? e->act_cap : a < -e->act_cap ? -e->act_cap : a;
+	/* soft cap: act_cap * tanh(a / act_cap) stays within +-act_cap, is about a
+	 * when |a| is small, and keeps the order of activity evidence beyond the
+	 * cap (a hard clip made every saturated timeline score alike) */
+	double ac = isfinite(e->act_cap) && e->act_cap > 0 ? e->act_cap * tanh(a / e->act_cap)
+	          : e->act_cap == 0 ? 0 : a;
 	if (act_scale)
 		*act_scale = a != 0 ? ac / a : 1.0;
 	return any ? f + ac : f;

@@ -95,8 +95,8 @@ int clf_matrix_add(struct clf_matrix *m, const char *id, const double *x, int la
 	if (label != 0 && label != 1)
 		return bw_seterr(errstr, errlen, BW_EINVAL, "account %s: label %d is not 0 or 1",
 				 id, label);
-	for (size_t j = 0; j < m->n_cols; j++)
-		if (!isfinite(x[j]))
+	for (size_t j = 0; j < m->n_cols; j++) /* NaN = masked (a field the source lacks) */
+		if (isinf(x[j]))
 			return bw_seterr(errstr, errlen, BW_EINVAL,
 					 "account %s: feature %s is not finite", id,
 					 m->col_names[j]);

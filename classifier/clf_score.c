@@ -37,6 +37,8 @@ static double group_dec(const struct clf_mgroup *g, const double *x, double *lx,
 			double v = lx[g->cols[k]];
 			if (isnan(v))
 				v = lx[g->cols[k]] = clf_slog(x[g->cols[k]]);
+			if (isnan(v)) /* masked: the population mean, z = 0 */
+				v = g->mean[k];
 			v = v < g->lo[k] ? g->lo[k] : v > g->hi[k] ? g->hi[k] : v;
 			f += g->fw[k] * v;
 		}
@@ -51,7 +53,7 @@ static double group_dec(const struct clf_mgroup *g, const double *x, double *lx,
 		double v = lx[g->cols[k]];
 		if (isnan(v))
 			v = lx[g->cols[k]] = clf_slog(x[g->cols[k]]);
-		double z = (v - g->mean[k]) / g->sd[k];
+		double z = isnan(v) ? 0 : (v - g->mean[k]) / g->sd[k]; /* NaN: masked */
 		row[k] = z > CLF_CLIP ? CLF_CLIP : z < -CLF_CLIP ? -CLF_CLIP : z;
 	}
 	double d = clf_svm_decision(g->svm, row);

@@ -106,25 +106,94 @@ static int fit_scaler(const struct clf_matrix *m, int g, const size_t *pop, size
 	t->sd = calloc(t->ncol ? t->ncol : 1, sizeof(double));
 	if (!t->mean || !t->sd)
 		return BW_ENOMEM;
-	for (size_t k = 0; k < t->ncol; k++) {
+	for (size_t k = 0; k < t->ncol; k++) { /* over the rows not masked (NaN) */
 		double s = 0, ss = 0;
-		for (size_t i = 0; i < np; i++)
-			s += clf_slog(m->x[pop[i] * m->n_cols + t->cols[k]]);
-		double mu = np ? s / (double)np : 0;
+		size_t nv = 0;
 		for (size_t i = 0; i < np; i++) {
-			double d = clf_slog(m->x[pop[i] * m->n_cols + t->cols[k]]) - mu;
-			ss += d * d;
+			double v = m->x[pop[i] * m->n_cols + t->cols[k]];
+			if (!isnan(v)) {
+				s += clf_slog(v);
+				nv++;
+			}
 		}
-		double sd = np ? sqrt(ss / (double)np) : 0;
+		double mu = nv ? s / (double)nv : 0;
+		for (size_t i = 0; i < np; i++) {
+			double v = m->x[pop[i] * m->n_cols + t->cols[k]];
+			if (!isnan(v))
+				ss += (clf_slog(v) - mu) * (clf_slog(v) - mu);
+		}
+		double sd = nv ? sqrt(ss / (double)nv) : 0;
 		t->mean[k] = mu;
 		t->sd[k] = sd > 1e-9 ? sd : 1.0;
 	}
 	return 0;
 }
 
-/* Stratified deterministic subsample of at most `cap` rows (all when 0). */
+/* Length of the source part of a dataset name (up to its first '/'). */
+static size_t source_len(const char *ds)
+{
+	return strcspn(ds, "/");
+}
+
+/* A row's rank among the rows of its source and class before it in pop,
+ * and its position: the sort key of balance_sources(). */
+struct rank_key {
+	size_t rank, pos, row;
+};
+
+static int cmp_rank(const void *a, const void *b)
+{
+	const struct rank_key *x = a, *y = b;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Reorder pop[0..np) so that, within each class, the sources take turns:
+ * the first row of every source, then the second of every source, ...
+ * (shuffled order within a source kept). Taking the first k rows of a class
+ * then gives every source an equal share, up to its size. 0 or BW_ENOMEM. */
+static int balance_sources(const struct clf_matrix *m, size_t *pop, size_t np)
+{
+	struct rank_key *k = malloc((np ? np : 1) * sizeof(*k));
+	const char **src = malloc((np ? np : 1) * sizeof(char *)); /* per (source, class) */
+	int *lab = malloc((np ? np : 1) * sizeof(int));
+	size_t *cnt = malloc((np ? np : 1) * sizeof(size_t)), ns = 0;
+	int rc = BW_ENOMEM;
+	if (!k || !src || !lab || !cnt)
+		goto out_free;
+	for (size_t i = 0; i < np; i++) {
+		const char *ds = m->row_dataset[pop[i]];
+		size_t len = source_len(ds), s = 0;
+		while (s < ns && !(lab[s] == m->label[pop[i]] && source_len(src[s]) == len &&
+				   strncmp(src[s], ds, len) == 0))
+			s++;
+		if (s == ns) {
+			src[ns] = ds;
+			lab[ns] = m->label[pop[i]];
+			cnt[ns++] = 0;
+		}
+		k[i].rank = cnt[s]++;
+		k[i].pos = i;
+		k[i].row = pop[i];
+	}
+	qsort(k, np, sizeof(*k), cmp_rank);
+	for (size_t i = 0; i < np; i++)
+		pop[i] = k[i].row;
+	rc = 0;
+out_free:
+	free(k);
+	free(src);
+	free(lab);
+	free(cnt);
+	return rc;
+}
+
+/* Stratified deterministic subsample of at most `cap` rows (all when 0);
+ * with `balanced`, every source has an equal share of each class's rows
+ * (up to its size) instead of a share proportional to its size. */
 static size_t subsample(const struct clf_matrix *m, size_t *pop, size_t np, size_t cap,
-			uint64_t seed)
+			uint64_t seed, bool balanced)
 {
 	uint64_t st = seed;
 	for (size_t i = np; i > 1; i--) {
@@ -134,6 +203,8 @@ static size_t subsample(const struct clf_matrix *m, size_t *pop, size_t np, size
 	}
 	if (cap == 0 || np <= cap)
 		return np;
+	if (balanced && balance_sources(m, pop, np))
+		return 0;
 	size_t npos = 0;
 	for (size_t i = 0; i < np; i++)
 		npos += m->label[pop[i]] == 1;
@@ -493,6 +564,16 @@ static json_t *rows_by_dataset(const struct clf_matrix *m, const size_t *sub, si
 	return o;
 }
 
+/* Does row r have a masked (NaN) column of group g? */
+static bool row_masked(const struct clf_matrix *m, size_t r, int g)
+{
+	for (size_t j = 0; j < m->n_cols; j++)
+		if (isnan(m->x[r * m->n_cols + j]) &&
+		    clf_group_wants(g, m->col_names[j], m->col_class[j]))
+			return true;
+	return false;
+}
+
 /* Train group g for the head of bot type `type` (NULL = overall). */
 static int train_group(struct tctx *c, int g, const char *type, struct tgroup *t)
 {
@@ -505,13 +586,28 @@ static int train_group(struct tctx *c, int g, const char *type, struct tgroup *t
 	memset(t, 0, sizeof(*t));
 	if (!pop || !(t->dec = malloc((m->n_rows ? m->n_rows : 1) * sizeof(double))))
 		goto out_free;
-	for (size_t r = 0; r < m->n_rows; r++) {
-		t->dec[r] = NAN;
-		if (in_head(m, r, type) && (m->avail[r] & clf_groups[g].req) == clf_groups[g].req) {
+	/* an RBF fit takes no row with a masked column (a field its source
+	 * lacks): z = 0 is neutral for a linear weight, not for a kernel, which
+	 * would learn "the population mean" as a place; such rows are listed
+	 * last, out of the subsample, and get the final model's decisions */
+	bool rbf = c->o->kernel == CLF_KERNEL_RBF || clf_groups[g].rbf;
+	size_t nfit;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t r = 0; r < m->n_rows; r++) {
+			if (!in_head(m, r, type) ||
+			    (m->avail[r] & clf_groups[g].req) != clf_groups[g].req ||
+			    (rbf && row_masked(m, r, g)) != (pass == 1))
+				continue;
 			pop[np++] = r;
 			m->label[r] ? t->n_pos++ : t->n_neg++;
 		}
+		if (pass == 0)
+			nfit = np;
+		if (!rbf)
+			break;
 	}
+	for (size_t r = 0; r < m->n_rows; r++)
+		t->dec[r] = NAN;
 	if (t->n_pos < (size_t)c->o->min_class_rows || t->n_neg < (size_t)c->o->min_class_rows) {
 		rc = 0; /* not enough evidence: the group stays untrained */
 		goto out_free;
@@ -520,7 +616,12 @@ static int train_group(struct tctx *c, int g, const char *type, struct tgroup *t
 		goto out_free;
 	if (t->ncol == 0)
 		goto out_free;
-	size_t ns = subsample(m, pop, np, c->o->max_rows, c->o->seed * 1000003u + (uint64_t)g);
+	size_t ns = subsample(m, pop, nfit, c->o->max_rows, c->o->seed * 1000003u + (uint64_t)g,
+			      c->o->balance_sources);
+	if (!ns && nfit) {
+		rc = BW_ENOMEM;
+		goto out_free;
+	}
 	if (!(t->fit_rows = rows_by_dataset(m, pop, ns)) || (rc = build_prob(m, t, pop, ns, &pr)) ||
 	    !(oof = malloc(ns * sizeof(double)))) {
 		rc = BW_ENOMEM;
@@ -968,6 +1069,8 @@ static json_t *params_json(const struct clf_train_opts *o)
 	json_object_set_new(p, "folds_by", json_string(o->group_folds ? "bot_class" : "stratified"));
 	if (o->no_type_heads)
 		json_object_set_new(p, "type_heads", json_false());
+	if (o->balance_sources)
+		json_object_set_new(p, "balance_sources", json_true());
 	return p;
 }
 

@@ -1,8 +1,8 @@
 /*
  * cmd_eval.c — `botwatch eval`: score labelled archives with a model and
  * print one JSON object of figures (overall, per bot class, per dataset,
- * per status, coverage); optionally retrain leaving each dataset or each
- * bot class out, and write an HTML/SVG report.
+ * per status, coverage); optionally retrain leaving each dataset, each bot
+ * class or each source out, and write an HTML/SVG report.
  */
 #include <errno.h>
 #include <math.h>
@@ -21,21 +21,32 @@
 #include "feat.h"
 
 #define MAX_FILES 256
+#define MAX_SOURCES 64
 
 static void eval_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: botwatch eval [--model M] --posts FILE... --labels CSV... [--report DIR]\n"
 		"                     [--leave-dataset-out] [--leave-class-out] [--probe-time T]\n"
+		"                     [--leave-source-out [--train-only SOURCE...]]\n"
 		"                     [--threshold P] [--kernel linear|rbf|mixed] [--folds K]\n"
-		"                     [--folds-by class|stratified] [--seed S]\n\n"
+		"                     [--folds-by class|stratified] [--seed S] [--no-type-heads]\n"
+		"                     [--balance-sources on|off]\n\n"
 		"  --model M            model file (default: config score.model)\n"
 		"  --report DIR         also write roc.svg, pr.svg, calibration.svg, index.html\n"
 		"  --leave-dataset-out  retrain without each dataset and test on it\n"
 		"  --leave-class-out    retrain without each bot class; test it against a\n"
 		"                       held-out fifth of the humans\n"
+		"  --leave-source-out   retrain without each source (dataset up to its first\n"
+		"                       '/') and test on it; a one-sided source is paired with\n"
+		"                       the other class drawn from the remaining sources,\n"
+		"                       masked to the held-out source's fields and evidence;\n"
+		"                       a table (AUC, balanced accuracy, ECE) goes to stderr\n"
+		"  --train-only SOURCE  never held out nor paired (e.g. simulated)\n"
+		"  --no-type-heads      leave-out runs train the overall head only\n"
 		"  --threshold P        score threshold for precision/recall/F1 (default 0.5)\n"
-		"  --kernel, --folds, --folds-by, --seed  training options for the leave-out runs\n"
+		"  --kernel, --folds, --folds-by, --seed, --balance-sources  training options for\n"
+		"                       the leave-out runs\n"
 		"                       (see botwatch train --help)\n");
 }
 
@@ -47,7 +58,9 @@ struct eval_args {
 	size_t nlabels;
 	const char *model;       /* model path */
 	const char *report;      /* report directory or NULL */
-	bool lodo, loco;         /* leave-dataset-out, leave-class-out */
+	bool lodo, loco, loso;   /* leave-dataset-, class-, source-out */
+	char *train_only[MAX_SOURCES]; /* sources never held out nor paired */
+	size_t ntrain_only;
 	double threshold;        /* decision threshold */
 	int64_t probe_ms;        /* --probe-time */
 	struct clf_train_opts o; /* leave-out training options */
@@ -67,8 +80,20 @@ static int eval_parse(int argc, char **argv, struct eval_args *a)
 			i = clf_cmd_take_list(argc, argv, i + 1, a->labels, &a->nlabels, MAX_FILES);
 			continue;
 		}
-		if (strcmp(opt, "--leave-dataset-out") == 0 || strcmp(opt, "--leave-class-out") == 0) {
-			opt[8] == 'd' ? (a->lodo = true) : (a->loco = true);
+		if (strcmp(opt, "--train-only") == 0) {
+			i = clf_cmd_take_list(argc, argv, i + 1, a->train_only, &a->ntrain_only,
+					      MAX_SOURCES);
+			continue;
+		}
+		if (strcmp(opt, "--leave-dataset-out") == 0 || strcmp(opt, "--leave-class-out") == 0 ||
+		    strcmp(opt, "--leave-source-out") == 0) {
+			opt[8] == 'd' ? (a->lodo = true) : opt[8] == 'c' ? (a->loco = true)
+									 : (a->loso = true);
+			i++;
+			continue;
+		}
+		if (strcmp(opt, "--no-type-heads") == 0) {
+			a->o.no_type_heads = true;
 			i++;
 			continue;
 		}
@@ -222,13 +247,19 @@ static json_t *train_and_test(const struct clf_matrix *train, const struct clf_m
 	return res;
 }
 
-/* A fifth of the humans, chosen by id hash, is held out in leave-class-out. */
-static bool held_human(const struct clf_matrix *m, size_t r)
+/* A fifth of the accounts, chosen by id hash. */
+static bool id_fifth(const struct clf_matrix *m, size_t r)
 {
 	uint64_t h = 1469598103934665603ULL;
 	for (const char *s = m->row_id[r]; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return m->label[r] == 0 && h % 5 == 0;
+	return h % 5 == 0;
+}
+
+/* That fifth of the humans is held out in leave-class-out. */
+static bool held_human(const struct clf_matrix *m, size_t r)
+{
+	return m->label[r] == 0 && id_fifth(m, r);
 }
 
 static bool loco_train(const struct clf_matrix *m, size_t r, const void *arg)
@@ -260,6 +291,290 @@ static json_t *leave_out(const struct clf_matrix *m, const struct eval_args *a, 
 		clf_matrix_free(tr);
 		clf_matrix_free(te);
 	}
+	return o;
+}
+
+/* ---- leave one source out ---------------------------------------------------- */
+
+/* Source of row r: its dataset up to the first '/' ("tweepfake/dril" is
+ * tweepfake), into buf. */
+static const char *row_source(const struct clf_matrix *m, size_t r, char *buf, size_t len)
+{
+	const char *ds = m->row_dataset[r];
+	size_t n = strcspn(ds, "/");
+	snprintf(buf, len, "%.*s", (int)(n < len - 1 ? n : len - 1), ds);
+	return buf;
+}
+
+static bool is_train_only(const struct eval_args *a, const char *src)
+{
+	for (size_t k = 0; k < a->ntrain_only; k++)
+		if (strcmp(a->train_only[k], src) == 0)
+			return true;
+	return false;
+}
+
+/* Paired rows of the other class: per remaining source, the rows whose id
+ * hash is 0 mod 5 (as leave-class-out's held-out humans), at most this many
+ * per source, so that no one source's kind dominates the pairing. */
+#define PAIR_PER_SOURCE 500
+
+/* Role of a row when one source is held out. */
+enum loso_role { LOSO_TRAIN = 0, LOSO_TEST, LOSO_PAIRED };
+
+/* Roles for holding out `src`; returns whether the source was paired (it
+ * lacks a class). *evid is the union of the source's evidence; masked[j]
+ * whether column j is masked (NaN) in every row of the source. */
+static bool loso_roles(const struct clf_matrix *m, const struct eval_args *a, const char *src,
+		       unsigned char *role, uint32_t *evid, bool *masked)
+{
+	char b[128], seen[MAX_SOURCES][128];
+	size_t cls[2] = { 0 }, taken[MAX_SOURCES] = { 0 }, ns = 0;
+	*evid = 0;
+	for (size_t j = 0; j < m->n_cols; j++)
+		masked[j] = true;
+	for (size_t r = 0; r < m->n_rows; r++) {
+		role[r] = LOSO_TRAIN;
+		if (strcmp(row_source(m, r, b, sizeof(b)), src) != 0)
+			continue;
+		role[r] = LOSO_TEST;
+		cls[m->label[r]]++;
+		*evid |= m->avail[r];
+		for (size_t j = 0; j < m->n_cols; j++)
+			masked[j] = masked[j] && isnan(m->x[r * m->n_cols + j]);
+	}
+	if (cls[0] >= 10 && cls[1] >= 10) /* two-sided: tested alone */
+		return false;
+	int want = cls[1] ? 0 : 1; /* the class the source lacks */
+	for (size_t r = 0; r < m->n_rows; r++) {
+		row_source(m, r, b, sizeof(b));
+		if (role[r] != LOSO_TRAIN || m->label[r] != want || is_train_only(a, b) ||
+		    !id_fifth(m, r) || !(m->avail[r] & *evid))
+			continue;
+		size_t k = 0;
+		while (k < ns && strcmp(seen[k], b) != 0)
+			k++;
+		if (k == ns) {
+			if (ns == MAX_SOURCES)
+				continue;
+			snprintf(seen[ns++], sizeof(seen[0]), "%s", b);
+		}
+		if (taken[k] < PAIR_PER_SOURCE) {
+			taken[k]++;
+			role[r] = LOSO_PAIRED;
+		}
+	}
+	return true;
+}
+
+/* The training rows and the test rows (paired rows masked to the held-out
+ * source's evidence and columns) of one held-out source. */
+static int loso_split(const struct clf_matrix *m, const unsigned char *role, uint32_t evid,
+		      const bool *masked, struct clf_matrix **tr, struct clf_matrix **te)
+{
+	double *x = malloc((m->n_cols ? m->n_cols : 1) * sizeof(double));
+	*tr = clf_matrix_new(m->n_cols, (const char *const *)m->col_names, m->col_class,
+			     m->col_universal);
+	*te = clf_matrix_new(m->n_cols, (const char *const *)m->col_names, m->col_class,
+			     m->col_universal);
+	if (!x || !*tr || !*te) {
+		free(x);
+		return BW_ENOMEM;
+	}
+	int rc = 0;
+	for (size_t r = 0; r < m->n_rows && !rc; r++) {
+		const double *row = m->x + r * m->n_cols;
+		uint32_t av = m->avail[r];
+		if (role[r] == LOSO_PAIRED) {
+			for (size_t j = 0; j < m->n_cols; j++)
+				x[j] = masked[j] ? NAN : row[j];
+			row = x;
+			av &= evid;
+		}
+		rc = clf_matrix_add(role[r] == LOSO_TRAIN ? *tr : *te, m->row_id[r], row, m->label[r],
+				    m->row_class[r], m->row_dataset[r], av, NULL, 0);
+	}
+	free(x);
+	return rc;
+}
+
+/* Expected calibration error over 10 equal-width bins of p. */
+static double ece10(const double *p, const int *y, size_t n)
+{
+	double cnt[10] = { 0 }, sp[10] = { 0 }, sy[10] = { 0 }, e = 0;
+	for (size_t i = 0; i < n; i++) {
+		int k = (int)(p[i] * 10);
+		k = k < 0 ? 0 : k > 9 ? 9 : k;
+		cnt[k]++;
+		sp[k] += p[i];
+		sy[k] += y[i];
+	}
+	for (int k = 0; k < 10; k++)
+		if (cnt[k])
+			e += fabs(sp[k] - sy[k]) / (double)n;
+	return n ? e : NAN;
+}
+
+/* AUC, balanced accuracy at thr and ECE of p over the test rows with a
+ * numeric score, into o under the keys prefix + "auc", ... */
+static void loso_metrics(const struct clf_matrix *te, const double *p, double thr,
+			 const char *prefix, json_t *o, double *auc_out)
+{
+	double *pp = malloc((te->n_rows ? te->n_rows : 1) * sizeof(double));
+	int *yy = malloc((te->n_rows ? te->n_rows : 1) * sizeof(int));
+	size_t n = 0, tp = 0, tn = 0, np = 0;
+	char key[64];
+	*auc_out = NAN;
+	if (!pp || !yy)
+		goto out_free;
+	for (size_t r = 0; r < te->n_rows; r++) {
+		if (!isfinite(p[r]))
+			continue;
+		pp[n] = p[r];
+		yy[n] = te->label[r];
+		np += (size_t)yy[n];
+		tp += yy[n] && pp[n] >= thr;
+		tn += !yy[n] && pp[n] < thr;
+		n++;
+	}
+	*auc_out = np && np < n ? clf_auc(pp, yy, n) : NAN;
+	double bacc = np && np < n ? 0.5 * ((double)tp / (double)np + (double)tn / (double)(n - np))
+				   : NAN;
+	snprintf(key, sizeof(key), "%sauc", prefix);
+	json_object_set_new(o, key, isfinite(*auc_out) ? json_real(*auc_out) : json_null());
+	snprintf(key, sizeof(key), "%sbalanced_accuracy", prefix);
+	json_object_set_new(o, key, isfinite(bacc) ? json_real(bacc) : json_null());
+	snprintf(key, sizeof(key), "%sece", prefix);
+	json_object_set_new(o, key, n ? json_real(ece10(pp, yy, n)) : json_null());
+	snprintf(key, sizeof(key), "%sscored", prefix);
+	json_object_set_new(o, key, json_integer((json_int_t)n));
+out_free:
+	free(pp);
+	free(yy);
+}
+
+/* Hold out one source: train on the rest, score its test rows with the new
+ * model and with the loaded one (`base`). NULL with err set on failure. */
+static json_t *loso_one(const struct clf_model *base, const struct clf_matrix *m,
+			const struct eval_args *a, const char *src, unsigned char *role,
+			bool *masked, double *auc, char *err, size_t errlen)
+{
+	struct clf_matrix *tr = NULL, *te = NULL;
+	struct clf_model *mdl = NULL;
+	char *doc = NULL;
+	size_t len = 0, n_src = 0, n_pair = 0;
+	uint32_t evid;
+	json_t *res = NULL;
+	double *p = NULL, base_auc;
+	bool paired = loso_roles(m, a, src, role, &evid, masked);
+	if (loso_split(m, role, evid, masked, &tr, &te)) {
+		bw_seterr(err, errlen, BW_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	for (size_t r = 0; r < m->n_rows; r++) {
+		n_src += role[r] == LOSO_TEST;
+		n_pair += role[r] == LOSO_PAIRED;
+	}
+	if (clf_train(tr, &a->o, &doc, &len, err, errlen) ||
+	    !(mdl = clf_model_parse(doc, len, NULL, 0, err, errlen)))
+		goto out_free;
+	if (!(p = malloc((te->n_rows ? te->n_rows : 1) * sizeof(double)))) {
+		bw_seterr(err, errlen, BW_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	res = json_object();
+	json_object_set_new(res, "n", json_integer((json_int_t)n_src));
+	json_object_set_new(res, "paired", json_integer((json_int_t)n_pair));
+	json_object_set_new(res, "one_sided", json_boolean(paired));
+	json_object_set_new(res, "train_rows", json_integer((json_int_t)tr->n_rows));
+	score_rows(mdl, te, 0.15, p, NULL);
+	loso_metrics(te, p, a->threshold, "", res, auc);
+	score_rows(base, te, 0.15, p, NULL);
+	loso_metrics(te, p, a->threshold, "loaded_model_", res, &base_auc);
+out_free:
+	free(p);
+	free(doc);
+	clf_model_free(mdl);
+	clf_matrix_free(tr);
+	clf_matrix_free(te);
+	return res;
+}
+
+static int cmp_name(const void *x, const void *y)
+{
+	return strcmp(x, y);
+}
+
+static double jnum_or_nan(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* Every source but the --train-only ones held out in turn (sorted by name):
+ * per source figures, their mean and worst AUC, and a table on stderr. */
+static json_t *leave_sources_out(const struct clf_model *base, const struct clf_matrix *m,
+				 const struct eval_args *a)
+{
+	char b[128], err[512], names[MAX_SOURCES][128];
+	size_t ns = 0;
+	for (size_t r = 0; r < m->n_rows; r++) {
+		row_source(m, r, b, sizeof(b));
+		size_t k = 0;
+		while (k < ns && strcmp(names[k], b) != 0)
+			k++;
+		if (k == ns && ns < MAX_SOURCES && !is_train_only(a, b))
+			snprintf(names[ns++], sizeof(names[0]), "%s", b);
+	}
+	qsort(names, ns, sizeof(names[0]), cmp_name);
+	unsigned char *role = malloc(m->n_rows ? m->n_rows : 1);
+	bool *masked = malloc((m->n_cols ? m->n_cols : 1) * sizeof(bool));
+	json_t *o = json_object(), *per = json_object();
+	double sum = 0, worst = INFINITY, bsum = 0, bworst = INFINITY;
+	size_t nauc = 0, nb = 0;
+	json_object_set_new(o, "sources", per);
+	if (!role || !masked)
+		goto out_free;
+	fprintf(stderr, "| held-out source | n | paired | AUC | balanced acc. | ECE | loaded model AUC |\n"
+			"|---|---|---|---|---|---|---|\n");
+	for (size_t k = 0; k < ns; k++) {
+		double auc = NAN;
+		json_t *res = loso_one(base, m, a, names[k], role, masked, &auc, err, sizeof(err));
+		if (!res) {
+			json_object_set_new(per, names[k], json_pack("{s:s}", "error", err));
+			fprintf(stderr, "| %s | error: %s |\n", names[k], err);
+			continue;
+		}
+		double bauc = jnum_or_nan(res, "loaded_model_auc");
+		if (isfinite(auc)) {
+			sum += auc;
+			worst = auc < worst ? auc : worst;
+			nauc++;
+		}
+		if (isfinite(bauc)) {
+			bsum += bauc;
+			bworst = bauc < bworst ? bauc : bworst;
+			nb++;
+		}
+		fprintf(stderr, "| %s | %lld | %lld | %.3f | %.3f | %.3f | %.3f |\n", names[k],
+			(long long)json_integer_value(json_object_get(res, "n")),
+			(long long)json_integer_value(json_object_get(res, "paired")), auc,
+			jnum_or_nan(res, "balanced_accuracy"), jnum_or_nan(res, "ece"), bauc);
+		json_object_set_new(per, names[k], res);
+	}
+	if (nauc) {
+		json_object_set_new(o, "mean_auc", json_real(sum / (double)nauc));
+		json_object_set_new(o, "worst_auc", json_real(worst));
+		fprintf(stderr, "| **mean / worst** | | | %.3f / %.3f | | | %.3f / %.3f |\n",
+			sum / (double)nauc, worst, nb ? bsum / (double)nb : NAN, nb ? bworst : NAN);
+	}
+	if (nb) {
+		json_object_set_new(o, "loaded_model_mean_auc", json_real(bsum / (double)nb));
+		json_object_set_new(o, "loaded_model_worst_auc", json_real(bworst));
+	}
+out_free:
+	free(role);
+	free(masked);
 	return o;
 }
 
@@ -346,6 +661,8 @@ int cmd_eval(int argc, char **argv)
 		json_object_set_new(o, "leave_dataset_out", leave_out(m, &a, false));
 	if (a.loco)
 		json_object_set_new(o, "leave_class_out", leave_out(m, &a, true));
+	if (a.loso)
+		json_object_set_new(o, "leave_source_out", leave_sources_out(mdl, m, &a));
 	if (a.report) {
 		int *y = malloc((m->n_rows ? m->n_rows : 1) * sizeof(int));
 		double *pp = malloc((m->n_rows ? m->n_rows : 1) * sizeof(double));

@@ -23,11 +23,14 @@ static void train_usage(FILE *out)
 		"usage: botwatch train --posts FILE... --labels CSV... --out MODEL\n"
 		"                      [--kernel linear|rbf|mixed] [--folds K] [--probe-time ISO8601]\n"
 		"                      [--seed S] [--max-rows N] [--folds-by class|stratified]\n"
-		"                      [--no-type-heads]\n\n"
+		"                      [--no-type-heads] [--balance-sources on|off]\n\n"
 		"  --posts FILE...    archives (NDJSON / gzip, any shape the decoder reads)\n"
-		"  --labels CSV...    user_id,label[,class][,dataset][,evidence]; label 1 = bot.\n"
-		"                     evidence limits what a row trains: all (default) or a\n"
-		"                     '+'-joined list of profile_text, profile_counts, posts.\n"
+		"  --labels CSV...    user_id,label[,class][,dataset][,evidence][,fields]; label\n"
+		"                     1 = bot. evidence limits what a row trains: all (default)\n"
+		"                     or a '+'-joined list of profile_text, profile_counts, posts.\n"
+		"                     fields: the profile fields the row's source has (all, or\n"
+		"                     e.g. screen_name+followers_count+friends_count); columns\n"
+		"                     reading other fields are masked (docs/MODEL.md, Sources).\n"
 		"                     Several files are merged; an id listed twice keeps its\n"
 		"                     first label\n"
 		"  --out MODEL        model file to write (docs/MODEL.md)\n"
@@ -42,7 +45,10 @@ static void train_usage(FILE *out)
 		"  --seed S           fold/subsample seed (default 1)\n"
 		"  --max-rows N       cap on rows per SVM fit, stratified subsample (default 4000)\n"
 		"  --no-type-heads    train only the overall head (no per-bot-type raw scores);\n"
-		"                     overall, universal and category scores are unchanged\n");
+		"                     overall, universal and category scores are unchanged\n"
+		"  --balance-sources on|off  off (default): a fit's subsample takes each source\n"
+		"                     (dataset up to '/') in proportion to its size; on: an\n"
+		"                     equal share of each class per source, up to its size\n");
 }
 
 /* Parsed command line. */

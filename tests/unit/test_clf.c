@@ -385,6 +385,118 @@ static void test_fit_rows_and_no_type_heads(void **state)
 	clf_matrix_free(m);
 }
 
+/* The group of the overall head named `name` in a model document. */
+static json_t *overall_group(json_t *doc, const char *name)
+{
+	size_t i;
+	json_t *g;
+	json_array_foreach(json_object_get(json_array_get(json_object_get(doc, "heads"), 0),
+					   "groups"), i, g)
+		if (strcmp(json_string_value(json_object_get(g, "group")), name) == 0)
+			return g;
+	return NULL;
+}
+
+static json_int_t fit_count(json_t *g, const char *src, const char *cls)
+{
+	return json_integer_value(json_object_get(json_object_get(json_object_get(g, "fit_rows"),
+								   src), cls));
+}
+
+/* Sources in training (docs/MODEL.md, "Sources"): a masked value (NaN, a
+ * field its source lacks) scores as the population mean; RBF fits skip rows
+ * with a masked column while linear fits keep them; --balance-sources gives
+ * each source an equal share of each class in a capped subsample. */
+static void test_masked_and_balanced_sources(void **state)
+{
+	(void)state;
+	struct clf_matrix *m0 = synth_matrix(), *m;
+	struct clf_train_opts o;
+	char *doc = NULL, err[512];
+	size_t len = 0;
+	double x[7];
+	/* every fifth row (both classes, profile counts) from a small source
+	 * lacking the name and friends fields */
+	m = clf_matrix_new(m0->n_cols, (const char *const *)m0->col_names, m0->col_class,
+			   m0->col_universal);
+	assert_non_null(m);
+	for (size_t r = 0; r < m0->n_rows; r++) {
+		bool small = r % 5 == 1;
+		memcpy(x, m0->x + r * m0->n_cols, sizeof(x));
+		if (small)
+			x[1] = x[3] = NAN; /* user.name_length, user.friends_count */
+		assert_int_equal(clf_matrix_add(m, m0->row_id[r], x, m0->label[r], m0->row_class[r],
+						small ? "small/part" : "big", m0->avail[r], err,
+						sizeof(err)), 0);
+	}
+	clf_train_opts_init(&o); /* mixed: the user_counts RBF twin */
+	o.folds = 3;
+	o.no_type_heads = true;
+	assert_int_equal(clf_train(m, &o, &doc, &len, err, sizeof(err)), 0);
+	json_t *d = json_loadb(doc, len, 0, NULL);
+	assert_non_null(d);
+	json_t *lin = overall_group(d, "user_counts"), *twin = overall_group(d, "user_counts_rbf");
+	assert_non_null(lin);
+	assert_non_null(twin);
+	assert_true(fit_count(lin, "small", "bots") > 0);
+	assert_int_equal(fit_count(twin, "small", "bots") + fit_count(twin, "small", "humans"), 0);
+	assert_true(fit_count(twin, "big", "bots") > 0);
+	/* a masked value scores as its group's mean: name_length (user_text) */
+	json_t *ut = overall_group(d, "user_text");
+	size_t k, kn = 99;
+	json_t *c;
+	json_array_foreach(json_object_get(ut, "columns"), k, c)
+		if (strcmp(json_string_value(c), "user.name_length") == 0)
+			kn = k;
+	assert_true(kn < 99);
+	double mean = json_number_value(json_array_get(json_object_get(ut, "mean"), kn));
+	struct clf_model *mdl = clf_model_parse(doc, len, NULL, 0, err, sizeof(err));
+	assert_non_null(mdl);
+	struct clf_score sa, sb;
+	memcpy(x, m0->x, sizeof(x));
+	x[1] = NAN;
+	clf_score(mdl, x, CLF_AVAIL_TEXT, 0.15, &sa);
+	x[1] = expm1(mean); /* slog1p(x) = mean: z = 0 */
+	clf_score(mdl, x, CLF_AVAIL_TEXT, 0.15, &sb);
+	assert_true(isfinite(sa.english));
+	assert_true(fabs(sa.english - sb.english) < 1e-9);
+	x[1] = 0; /* and not as a zero */
+	clf_score(mdl, x, CLF_AVAIL_TEXT, 0.15, &sb);
+	assert_true(fabs(sa.english - sb.english) > 1e-6);
+	clf_model_free(mdl);
+	json_decref(d);
+	free(doc);
+
+	/* balanced subsample: 120 rows, 80 bots and 40 humans; the small source
+	 * has 80 bots and 40 humans of 600 rows, so a proportional subsample
+	 * takes about a fifth of each class from it, a balanced one half */
+	o.max_rows = 120;
+	o.kernel = CLF_KERNEL_LINEAR;
+	o.profile_rbf = false;
+	for (int bal = 0; bal < 2; bal++) {
+		o.balance_sources = bal;
+		assert_int_equal(clf_train(m, &o, &doc, &len, err, sizeof(err)), 0);
+		d = json_loadb(doc, len, 0, NULL);
+		ut = overall_group(d, "user_text");
+		json_int_t sb_ = fit_count(ut, "small", "bots"), bb = fit_count(ut, "big", "bots");
+		json_int_t sh = fit_count(ut, "small", "humans"), bh = fit_count(ut, "big", "humans");
+		assert_int_equal(sb_ + bb + sh + bh, 120);
+		if (bal) {
+			assert_int_equal(sb_, bb);
+			assert_int_equal(sh, bh);
+			assert_true(json_is_true(json_object_get(json_object_get(d, "params"),
+								 "balance_sources")));
+		} else {
+			assert_true(sb_ < bb / 2 && sh < bh / 2);
+			assert_null(json_object_get(json_object_get(d, "params"), "balance_sources"));
+		}
+		json_decref(d);
+		free(doc);
+	}
+	clf_matrix_free(m);
+	clf_matrix_free(m0);
+}
+
 static void test_scores_monotone_in_evidence(void **state)
 {
 	(void)state;
@@ -613,8 +725,9 @@ static void test_id_order(void **state)
 	assert_true(clf_id_cmp("7", "7") == 0);
 }
 
-/* The activity part of a stack entry is a log-likelihood ratio clipped to
- * +-act_cap; the profile part is not clipped (hand-checked values). */
+/* The activity part of a stack entry is a log-likelihood ratio softly capped
+ * to +-act_cap (act_cap * tanh(a / act_cap)); the profile part is not capped
+ * (hand-checked values). */
 static void test_activity_cap(void **state)
 {
 	(void)state;
@@ -629,20 +742,26 @@ static void test_activity_cap(void **state)
 	struct clf_mentry e = { .nuse = 2, .use = { gp, ga }, .w = { 2.0, 3.0 }, .b = -1.0,
 				.act_b = 0.5, .act_cap = 2.0 };
 	double dec[2] = { 1.0, 0.1 }, scale;
-	/* profile -1 + 2 = 1; activity 0.5 + 0.3 = 0.8, inside the cap */
-	assert_true(fabs(clf_entry_logit(&e, dec, false, &scale) - 1.8) < 1e-12);
-	assert_true(fabs(scale - 1.0) < 1e-12);
-	dec[1] = 10; /* activity 30.5: clipped to 2 */
+	/* profile -1 + 2 = 1; activity 0.5 + 0.3 = 0.8: 2 tanh(0.4) = 0.7599 */
+	assert_true(fabs(clf_entry_logit(&e, dec, false, &scale) - (1 + 2 * tanh(0.4))) < 1e-12);
+	assert_true(fabs(scale - 2 * tanh(0.4) / 0.8) < 1e-12);
+	assert_true(scale < 1 && scale > 0.94);
+	dec[1] = 10; /* activity 30.5: capped to 2 (to 1e-12) */
 	assert_true(fabs(clf_entry_logit(&e, dec, false, &scale) - 3.0) < 1e-12);
 	assert_true(fabs(scale - 2.0 / 30.5) < 1e-12);
-	dec[1] = -10; /* -29.5: clipped to -2 */
+	/* near the cap the order is kept: 6.5 scores below 30.5 */
+	dec[1] = 2; /* activity 6.5: 2 tanh(3.25) = 1.9970 */
+	double f65 = clf_entry_logit(&e, dec, false, NULL);
+	assert_true(fabs(f65 - (1 + 2 * tanh(3.25))) < 1e-12);
+	assert_true(f65 < 3.0 && f65 > 2.99);
+	dec[1] = -10; /* -29.5: capped to -2 */
 	assert_true(fabs(clf_entry_logit(&e, dec, false, NULL) - (-1.0)) < 1e-12);
-	dec[0] = 100; /* the profile part is never clipped */
+	dec[0] = 100; /* the profile part is never capped */
 	assert_true(fabs(clf_entry_logit(&e, dec, false, NULL) - 197.0) < 1e-12);
 	e.act_cap = INFINITY; /* older models: no cap, no offset */
 	e.act_b = 0;
 	assert_true(fabs(clf_entry_logit(&e, dec, false, NULL) - 169.0) < 1e-12);
-	e.decl_w = 1.5; /* a declaring account: + decl_w, outside the clip */
+	e.decl_w = 1.5; /* a declaring account: + decl_w, outside the cap */
 	assert_true(fabs(clf_entry_logit(&e, dec, true, NULL) - 170.5) < 1e-12);
 	assert_true(fabs(clf_entry_logit(&e, dec, false, NULL) - 169.0) < 1e-12);
 }
@@ -689,6 +808,7 @@ int main(void)
 		cmocka_unit_test(test_svm_parse_rejects_garbage),
 		cmocka_unit_test(test_train_deterministic_and_schema),
 		cmocka_unit_test(test_fit_rows_and_no_type_heads),
+		cmocka_unit_test(test_masked_and_balanced_sources),
 		cmocka_unit_test(test_scores_monotone_in_evidence),
 		cmocka_unit_test(test_model_parse_rejects_truncation),
 		cmocka_unit_test(test_explain),

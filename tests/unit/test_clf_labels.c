@@ -3,8 +3,11 @@
  * dataset and evidence columns, their errors, and that clf_cmd_fill limits a
  * row's availability to the evidence its label allows (the TweepFake chunks
  * are labelled "posts" so they never train the profile groups; docs/MODEL.md,
- * "Real labelled timelines").
+ * "Real labelled timelines"), and the fields column: a profile column reading
+ * a field the row's source lacks is masked (NaN) in the matrix
+ * (docs/MODEL.md, "Sources").
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +23,7 @@
 #include "cfg.h"
 #include "clf.h"
 #include "clf_cmd.h"
+#include "feat.h"
 
 /* Write text to a new temporary file; its path into path (>= 64 bytes). */
 static void write_tmp(char *path, const char *suffix, const char *text)
@@ -126,12 +130,138 @@ static void test_fill_masks(void **state)
 	unlink(labels);
 }
 
+static void test_fields_column(void **state)
+{
+	(void)state;
+	char path[64], err[256];
+	struct clf_labels lb;
+	write_tmp(path, ".csv",
+		  "user_id,label,class,dataset,evidence,fields\n"
+		  "31,1,pronbot,p,all,screen_name+followers_count+friends_count\n"
+		  "32,0,human,v,all,all\n"
+		  "33,0,human,v,all,\n"
+		  "34,0,human,v\n");
+	clf_labels_init(&lb);
+	assert_int_equal(clf_labels_load(&lb, path, err, sizeof(err)), 0);
+	assert_int_equal(lb.fields[0],
+			 CLF_FIELD_SCREEN_NAME | CLF_FIELD_FOLLOWERS | CLF_FIELD_FRIENDS);
+	assert_int_equal(lb.fields[1], CLF_FIELDS_ALL);
+	assert_int_equal(lb.fields[2], CLF_FIELDS_ALL); /* empty = all */
+	assert_int_equal(lb.fields[3], CLF_FIELDS_ALL); /* absent = all */
+	clf_labels_free(&lb);
+	unlink(path);
+	static const char *bad[] = { "screen_nam", "name+", "+name", "followers", "ALL" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "user_id,label,class,dataset,evidence,fields\n1,0,h,d,all,%s\n",
+			 bad[i]);
+		write_tmp(path, ".csv", text);
+		clf_labels_init(&lb);
+		assert_int_equal(clf_labels_load(&lb, path, err, sizeof(err)), BW_EPARSE);
+		assert_non_null(strstr(err, ":2: fields"));
+		clf_labels_free(&lb);
+		unlink(path);
+	}
+}
+
+/* Which fields the profile columns read. */
+static void test_column_fields(void **state)
+{
+	(void)state;
+	assert_int_equal(clf_cmd_column_fields("user.screen_name_length"), CLF_FIELD_SCREEN_NAME);
+	assert_int_equal(clf_cmd_column_fields("user.num_digits_in_screen_name"),
+			 CLF_FIELD_SCREEN_NAME);
+	assert_int_equal(clf_cmd_column_fields("user.name_length"), CLF_FIELD_NAME);
+	assert_int_equal(clf_cmd_column_fields("user.name_screen_name_similarity"),
+			 CLF_FIELD_NAME | CLF_FIELD_SCREEN_NAME);
+	assert_int_equal(clf_cmd_column_fields("user.description_shared"), CLF_FIELD_DESCRIPTION);
+	assert_int_equal(clf_cmd_column_fields("user.followers_growth_rate"),
+			 CLF_FIELD_FOLLOWERS | CLF_FIELD_CREATED);
+	assert_int_equal(clf_cmd_column_fields("user.followers_friends_ratio"),
+			 CLF_FIELD_FOLLOWERS | CLF_FIELD_FRIENDS);
+	assert_int_equal(clf_cmd_column_fields("user.verified"), CLF_FIELD_OTHER);
+	assert_int_equal(clf_cmd_column_fields("user.default_profile"), CLF_FIELD_OTHER);
+	assert_int_equal(clf_cmd_column_fields("user.posts_seen"), 0);
+	assert_int_equal(clf_cmd_column_fields("content.words"), 0);
+	/* every registry column of the user class is either mapped or OTHER */
+	for (size_t j = 0; j < feat_count(); j++) {
+		const struct feat_def *d = feat_def_get(j);
+		uint32_t f = clf_cmd_column_fields(d->name);
+		assert_true((f & ~(uint32_t)CLF_FIELDS_ALL) == 0);
+		if (strncmp(d->name, "user.", 5) != 0)
+			assert_int_equal(f, 0);
+	}
+}
+
+/* A profile-only record with every field, labelled once with all fields
+ * and once (as another account) with the four a minimal dump has: the
+ * second row's name, bio and count-with-age columns are NaN, its screen
+ * name and follower/friend ratio columns are not. */
+static void test_fill_fields(void **state)
+{
+	(void)state;
+	char posts[64], labels[64], err[256];
+	const char *user = "\"name\":\"Ann Lee\",\"description\":\"Writer and reader\","
+			   "\"followers_count\":120,\"friends_count\":80,\"statuses_count\":900,"
+			   "\"listed_count\":3,\"favourites_count\":10,"
+			   "\"created_at\":\"Mon Jan 05 10:00:00 +0000 2015\"";
+	char text[2048];
+	snprintf(text, sizeof(text),
+		 "{\"created_at\":\"2019-06-01T00:00:00Z\",\"user\":{\"id\":41,\"id_str\":\"41\","
+		 "\"screen_name\":\"ann_lee\",%s},\"_profile_only\":true}\n"
+		 "{\"created_at\":\"2019-06-01T00:00:00Z\",\"user\":{\"id\":42,\"id_str\":\"42\","
+		 "\"screen_name\":\"ann_lee2\",%s},\"_profile_only\":true}\n",
+		 user, user);
+	write_tmp(posts, ".ndjson", text);
+	write_tmp(labels, ".csv",
+		  "user_id,label,class,dataset,evidence,fields\n41,0,human,v,all,all\n"
+		  "42,1,pronbot,p,all,screen_name+followers_count+friends_count\n");
+	struct bw_config *cfg = cfg_new();
+	assert_non_null(cfg);
+	struct clf_labels lb;
+	struct clf_corpus *c = NULL;
+	struct clf_matrix *m = NULL;
+	char *pf[1] = { posts }, *lf[1] = { labels };
+	size_t missing = 1;
+	clf_labels_init(&lb);
+	int rc = clf_cmd_load_labelled(cfg, pf, 1, lf, 1, BW_TIME_NONE, &lb, &c, &m, &missing, err,
+				       sizeof(err));
+	if (rc)
+		fail_msg("%s", err);
+	assert_int_equal(m->n_rows, 2);
+	static const char *masked[] = { "user.name_length", "user.description_length",
+					"user.statuses_count", "user.followers_growth_rate",
+					"user.listed_count", "user.name_screen_name_similarity" };
+	static const char *kept[] = { "user.screen_name_length", "user.followers_count",
+				      "user.friends_count", "user.followers_friends_ratio" };
+	for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
+		long j = feat_index(masked[i]);
+		assert_true(j >= 0);
+		assert_false(isnan(m->x[(size_t)j]));
+		assert_true(isnan(m->x[m->n_cols + (size_t)j]));
+	}
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		long j = feat_index(kept[i]);
+		assert_true(j >= 0);
+		assert_false(isnan(m->x[m->n_cols + (size_t)j]));
+	}
+	clf_matrix_free(m);
+	clf_corpus_free(c);
+	clf_labels_free(&lb);
+	cfg_free(cfg);
+	unlink(posts);
+	unlink(labels);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_columns),
 		cmocka_unit_test(test_bad_evidence),
 		cmocka_unit_test(test_fill_masks),
+		cmocka_unit_test(test_fields_column),
+		cmocka_unit_test(test_column_fields),
+		cmocka_unit_test(test_fill_fields),
 	};
 	return cmocka_run_group_tests_name("clf_labels", tests, NULL, NULL);
 }
