@@ -68,6 +68,7 @@ struct acct {
 	int64_t event_ms;       /* its event time (latest own event) */
 	int64_t since_ts;       /* Kafka timestamp of its oldest unscored update (wall ms), 0 */
 	int64_t pending_at;     /* monotonic ms its first pending update arrived */
+	size_t pidx;            /* its place in the pending list (while msg is set) */
 	bool due;               /* pending and due for scoring */
 };
 
@@ -84,7 +85,9 @@ struct sstage {
 	const struct clf_model *mdl;          /* model (borrowed or owned) */
 	struct clf_model *own_mdl;            /* loaded here, or NULL */
 	struct bw_map *tab;                   /* account id -> struct acct (owned) */
-	size_t n_pending, n_due;              /* accounts with a pending update / of them due */
+	struct acct **pend;                   /* accounts with a pending update (unordered) */
+	size_t n_pending, cap_pending;        /* their number / allocated */
+	size_t n_due;                         /* of them due */
 	int64_t due_since;                    /* monotonic ms the oldest due account became due */
 	int64_t watermark;                    /* largest update event time seen */
 	int64_t scanned_ms;                   /* monotonic ms of the last release scan */
@@ -141,6 +144,32 @@ static struct acct *tab_get(struct sstage *s, const char *id)
 		return NULL;
 	}
 	return a;
+}
+
+/* Enter a (whose first pending update arrives now) in the pending list. */
+static int pend_add(struct sstage *s, struct acct *a)
+{
+	if (s->n_pending == s->cap_pending) {
+		size_t cap = s->cap_pending ? s->cap_pending * 2 : 1024;
+		struct acct **n = realloc(s->pend, cap * sizeof(*n));
+		if (!n)
+			return fail(s, BW_ENOMEM, "out of memory");
+		s->pend = n;
+		s->cap_pending = cap;
+	}
+	a->pidx = s->n_pending;
+	s->pend[s->n_pending++] = a;
+	a->pending_at = bw_time_mono_ms();
+	return 0;
+}
+
+/* Take a out of the pending list (the last entry takes its place). */
+static void pend_remove(struct sstage *s, struct acct *a)
+{
+	struct acct *last = s->pend[--s->n_pending];
+
+	s->pend[a->pidx] = last;
+	last->pidx = a->pidx;
 }
 
 static void mark_due(struct sstage *s, struct acct *a)
@@ -287,12 +316,12 @@ static int score_batch(struct sstage *s)
 		store_txn_abort(txn);
 		return fail(s, BW_ENOMEM, "out of memory");
 	}
-	struct acct *a;
-	size_t pos = 0;
-
-	while (n < max && s->n_due && (a = bw_map_next(s->tab, &pos, NULL))) {
-		if (!a->due)
+	for (size_t i = 0; n < max && s->n_due && i < s->n_pending;) {
+		struct acct *a = s->pend[i];
+		if (!a->due) {
+			i++;
 			continue;
+		}
 		if (score_one(s, txn, a, &txt))
 			break;
 		if (stage_produce(s->rt, s->cfg->score_topic, a->id, strlen(a->id), txt, strlen(txt),
@@ -307,7 +336,7 @@ static int score_batch(struct sstage *s)
 		free(a->msg);
 		a->msg = NULL;
 		s->n_due--;
-		s->n_pending--;
+		pend_remove(s, a); /* its place now holds the list's last: not advanced */
 	}
 	if (stage_error(s->rt)) {
 		store_txn_abort(txn);
@@ -366,12 +395,9 @@ static void release(struct sstage *s, bool all, int64_t now)
 
 	if (s->n_pending == s->n_due || (!all && now - s->scanned_ms < STAGE_SCAN_MS))
 		return;
-	struct acct *a;
-	size_t pos = 0;
-
-	while ((a = bw_map_next(s->tab, &pos, NULL))) {
-		if (a->msg && !a->due &&
-		    (all || idle || over || waited_enough(s, a, now) || holds_back(s, a)))
+	for (size_t i = 0; i < s->n_pending; i++) {
+		struct acct *a = s->pend[i];
+		if (!a->due && (all || idle || over || waited_enough(s, a, now) || holds_back(s, a)))
 			mark_due(s, a);
 	}
 	s->scanned_ms = now;
@@ -410,12 +436,13 @@ static int on_message(void *ctx, struct stage *rt, const rd_kafka_message_t *m)
 		free(a->msg);
 		s->st.debounced++;
 		bw_counter_add(s->m.debounced, NULL, 1);
-	} else {
-		s->n_pending++;
-		a->pending_at = bw_time_mono_ms();
+	} else if (pend_add(s, a)) {
+		return -1;
 	}
-	if (!(a->msg = malloc(m->len ? m->len : 1)))
+	if (!(a->msg = malloc(m->len ? m->len : 1))) {
+		pend_remove(s, a);
 		return fail(s, BW_ENOMEM, "out of memory");
+	}
 	memcpy(a->msg, m->payload, m->len);
 	a->len = m->len;
 	a->partition = m->partition;
@@ -473,13 +500,10 @@ static void on_hold(void *ctx, rd_kafka_topic_partition_list_t *offs)
 {
 	struct sstage *s = ctx;
 
-	const struct acct *a;
-	size_t pos = 0;
-
-	while (s->n_pending && (a = bw_map_next(s->tab, &pos, NULL))) {
+	for (size_t i = 0; i < s->n_pending; i++) {
+		const struct acct *a = s->pend[i];
 		rd_kafka_topic_partition_t *p;
-		if (!a->msg ||
-		    !(p = rd_kafka_topic_partition_list_find(offs, s->cfg->features_topic, a->partition)))
+		if (!(p = rd_kafka_topic_partition_list_find(offs, s->cfg->features_topic, a->partition)))
 			continue;
 		if (a->offset < p->offset)
 			p->offset = a->offset;
@@ -578,6 +602,7 @@ static void teardown(struct sstage *s)
 		free(a);
 	}
 	bw_map_free(s->tab);
+	free(s->pend);
 	if (s->own_store)
 		store_close(s->store);
 	clf_model_free(s->own_mdl);
