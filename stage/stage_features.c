@@ -68,6 +68,7 @@ struct centry {
 	struct feat_account *acc;   /* the state (owned) */
 	struct feat_pop_keys key0;  /* keys it is entered under in the store's table */
 	uint32_t npop;              /* accounts under its most shared key (at the last cut) */
+	bool npop_valid;            /* npop counted since the entry was loaded */
 	uint64_t touched;           /* cut number of its last use (eviction order) */
 	int64_t since_ts;           /* Kafka time of its oldest post not in an update yet, 0 */
 	bool emit;                  /* changed (or re-counted) since its last update */
@@ -326,6 +327,24 @@ static int on_member(const void *id, size_t len, void *opaque)
 	return 0;
 }
 
+/* True when one of k's keys is among the n sorted keys of `set`. */
+static bool keys_meet(const struct feat_pop_keys *k, const uint64_t *set, size_t n)
+{
+	for (size_t i = 0; i < k->n; i++) {
+		size_t lo = 0, hi = n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (set[mid] < k->k[i])
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < n && set[lo] == k->k[i])
+			return true;
+	}
+	return false;
+}
+
 /* In the open transaction: move the accounts whose population keys changed,
  * mark the other accounts of changed keys for an update, then count each
  * updated account's most shared key. */
@@ -355,10 +374,16 @@ static int update_population(struct fstage *f)
 		if (rc)
 			return fail(f, rc, err);
 	}
+	/* count again only where it can have changed: the account's keys moved, or
+	 * one of them is a key whose count this cut changed (a few LMDB lookups per
+	 * key; most accounts of a cut keep their count) */
 	for (size_t i = 0; i < f->emit.n; i++) {
 		struct centry *e = f->emit.e[i];
+		if (e->npop_valid && !keys_meet(&e->key0, f->changed, f->n_changed))
+			continue;
 		if (feat_store_pop_most(f->store, e->key0.k, e->key0.n, &e->npop, err, sizeof(err)))
 			return fail(f, BW_ESTORE, err);
+		e->npop_valid = true;
 	}
 	return 0;
 }
