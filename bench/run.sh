@@ -307,16 +307,29 @@ bench_replay() {
 # 5,000 posts/s for 12 s into `botwatch run`; the run's summary gives the longest
 # wall-clock wait of a post for its account's stored score (asks <= 2 s).
 bench_pipeline() {
-	local lines=${BENCH_PIPELINE_LINES:-100000}
-	local dump=$BUILD/bench/v1_dump_$lines.ndjson.gz out tmp
+	local lines=${BENCH_PIPELINE_LINES:-100000} out
 	out=$(mktemp -d /tmp/bw_bench_pipeline_XXXXXX)
 	trap 'rm -rf "$out"; trap - RETURN' RETURN
+	# the decoder's dump (5,000 accounts drawn uniformly) and a heavy-tailed one
+	# (a pool of 60,000 drawn P(rank i) ~ 1/i: ~27,000 authors, the busiest with
+	# 6 % of the statuses)
+	bench_pipeline_dump "$BUILD/bench/v1_dump_$lines.ndjson.gz" "$lines" "$out" "$lines"
+	bench_pipeline_dump "$BUILD/bench/v1_zipf_$lines.ndjson.gz" "$lines" "$out" "$lines 1 60000 zipf"
+	bench_pipeline_fresh "$out"
+	bench_pipeline_demo
+	bench_pipeline_stages "$BUILD/bench/v1_dump_$lines.ndjson.gz"
+}
+
+# One dump through plain replay, replay --via-kafka and run (see bench_pipeline).
+bench_pipeline_dump() {
+	local dump=$1 lines=$2 out=$3 gen=$4
 	if [ ! -s "$dump" ]; then
-		echo "   generating: $BUILD/tests/gen_v1_dump $lines | gzip -1 > $dump"
+		echo "   generating: $BUILD/tests/gen_v1_dump $gen | gzip -1 > $dump"
 		mkdir -p "$(dirname "$dump")"
-		"$BUILD"/tests/gen_v1_dump "$lines" | gzip -1 > "$dump.tmp" && mv "$dump.tmp" "$dump"
+		# shellcheck disable=SC2086
+		"$BUILD"/tests/gen_v1_dump $gen | gzip -1 > "$dump.tmp" && mv "$dump.tmp" "$dump"
 	fi
-	echo "== pipeline: $dump ($lines lines), medians of 3, side by side"
+	echo "== pipeline: $dump ($lines lines: gen_v1_dump $gen), medians of 3, side by side"
 	echo "   \$ $BUILD/botwatch replay --out FILE $dump"
 	echo "   \$ $BUILD/botwatch replay --via-kafka --out FILE $dump"
 	echo "   \$ $BUILD/botwatch run --source $dump --exit-when-idle --set features.state_dir=D --set store.path=D --set api.listen=127.0.0.1:0"
@@ -354,9 +367,6 @@ bench_pipeline() {
 	echo "   disk written per post in the streaming path (median of the via-Kafka runs): $bpp bytes"
 	grep -o '"run: [0-9]* posts folded[^"]*' "$out/kafka1.log" | sed 's/^"/   via Kafka, run 1: /'
 	echo "   machine load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
-	bench_pipeline_fresh "$out"
-	bench_pipeline_demo
-	bench_pipeline_stages "$dump"
 }
 
 # Freshness under steady load (see bench_pipeline).
