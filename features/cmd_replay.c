@@ -505,8 +505,9 @@ static void mem_report(struct mem_sampler *m, const struct clf_corpus *c, uint64
 		(unsigned long long)rm->loads, rm->spill_file_bytes / mb);
 	fprintf(stderr, "botwatch replay: time: decoding and folding %.2f s wall (reader thread "
 			"%.2f s cpu, folding thread %.2f s cpu), extraction, scoring and output "
-			"%.2f s wall (%.2f s cpu)\n",
-		st->read_wall_s, st->reader_cpu_s, st->fold_cpu_s, visit_wall_s, visit_cpu_s);
+			"%.2f s wall (%.2f s cpu); main thread %.2f s cpu in all, process %.2f s cpu\n",
+		st->read_wall_s, st->reader_cpu_s, st->fold_cpu_s, visit_wall_s, visit_cpu_s,
+		now_s(CLOCK_THREAD_CPUTIME_ID), now_s(CLOCK_PROCESS_CPUTIME_ID));
 }
 
 static int run(const struct replay_args *args, const struct bw_config *cfg)
