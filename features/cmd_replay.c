@@ -3,7 +3,8 @@
  * the feature states and the classifier, without a broker.
  *
  *   botwatch replay [--model M] [--probe-time ISO8601] [--store DIR]
- *                   [--out FILE] [--features-out FILE] FILE...
+ *                   [--out FILE] [--features-out FILE] [--threads N]
+ *                   [--mem-budget MB] [--spill-dir DIR] [--report] FILE...
  *
  * After the whole input, for every account in id order (clf_id_cmp, the
  * store's order): --features-out writes
@@ -15,7 +16,11 @@
  *
  * Decoding goes through the classifier's corpus (classifier/clf_cmd.h), which
  * is the features stage's replay driver plus per-account evidence, so replay,
- * train and eval compute features identically.
+ * train and eval compute features identically. The driver decodes on a
+ * second thread (--threads) and keeps the states in memory under a budget,
+ * spilling the rest (--mem-budget, docs/PIPELINE.md); after the input the
+ * accounts are extracted and scored in blocks on two threads and written by
+ * this one in id order (visit_accounts).
  *
  * Options are parsed into struct replay_args by parse_args(); a stage that
  * extends replay adds its fields there, one `else if` per option, and its
