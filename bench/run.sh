@@ -303,6 +303,12 @@ bench_replay() {
 		echo "   records of 1 and 2 threads: DIFFERENT"
 	echo "   machine load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 
+	echo "== replay spill store: the spill file against the LMDB feature store, same states"
+	local sp=$BUILD/bench/v1_dump_40000_60000.ndjson
+	[ -s "$sp" ] || "$BUILD"/tests/gen_v1_dump 40000 1 60000 > "$sp"
+	echo "   \$ $BUILD/bench/bench_spill $sp 3   ($BUILD/tests/gen_v1_dump 40000 1 60000)"
+	TMPDIR=$tmp "$BUILD"/bench/bench_spill "$sp" 3 | sed 's/^/   /'
+
 	local n=${BENCH_REPLAY_MEM_LINES:-500000} pool=${BENCH_REPLAY_MEM_POOL:-2000000}
 	local budget=${BENCH_REPLAY_MEM_BUDGET:-256}
 	echo "== replay memory: $n statuses over a pool of $pool accounts (~1M tracked), --mem-budget $budget"
