@@ -18,6 +18,14 @@ secs() {
 	echo "$t" | awk '{printf "%.4f %.4f\n", $1, $2 + $3}'
 }
 
+# the same with the command's stderr kept in FILE (first argument)
+secs_err() {
+	local err=$1; shift
+	local TIMEFORMAT='%R %U %S' t
+	t=$( { time "$@" >/dev/null 2>"$err"; } 2>&1 )
+	echo "$t" | awk '{printf "%.4f %.4f\n", $1, $2 + $3}'
+}
+
 # field NAME=value from a bench_decode line
 field() { tr ' ' '\n' | sed -n "s|^$1=||p"; }
 
@@ -258,14 +266,21 @@ bench_replay() {
 	fi
 	echo "== replay vs zcat: $dump.gz ($lines lines), medians of 3, side by side"
 	echo "   \$ zcat $dump.gz > /dev/null"
-	echo "   \$ $BUILD/botwatch replay --out FILE $dump.gz              (--threads 2, the default)"
+	echo "   \$ $BUILD/botwatch replay --report --out FILE $dump.gz     (--threads 2, the default)"
 	echo "   \$ $BUILD/botwatch replay --threads 1 --out FILE $dump.gz"
 	cat "$dump.gz" > /dev/null
-	local z=() r2=() r1=()
-	for _ in 1 2 3; do
+	local z=() r2=() r1=() cp=()
+	for k in 1 2 3; do
 		z+=("$(secs zcat "$dump.gz")")
-		r2+=("$(secs "$BUILD"/botwatch replay --out "$tmp/t2.ndjson" "$dump.gz")")
+		r2+=("$(secs_err "$tmp/r$k.log" "$BUILD"/botwatch replay --report --out "$tmp/t2.ndjson" "$dump.gz")")
 		r1+=("$(secs "$BUILD"/botwatch replay --threads 1 --out "$tmp/t1.ndjson" "$dump.gz")")
+	done
+	# the critical path on two free cores, from --report's per-thread cpu seconds:
+	# everything the main thread did (start, folding, extraction/scoring/output
+	# share, end), plus the time it would wait for a slower reader
+	for k in 1 2 3; do
+		cp+=("$(sed -n 's/.*reader thread \([0-9.]*\) s cpu, folding thread \([0-9.]*\) s cpu.*main thread \([0-9.]*\) s cpu in all.*/\1 \2 \3/p' "$tmp/r$k.log" |
+			awk '{printf "%.3f\n", $3 + ($1 > $2 ? $1 - $2 : 0)}')")
 	done
 	local zw zc w2 c2 w1 c1
 	zw=$(printf '%s\n' "${z[@]}" | awk '{print $1}' | median)
@@ -279,9 +294,20 @@ bench_replay() {
 	printf '   %-28s %7.3f %7.3f  %.2f\n' "replay (2 threads)" "$w2" "$c2" "$(div "$zw" "$w2")"
 	printf '   %-28s %7.3f %7.3f  %.2f\n' "replay --threads 1" "$w1" "$c1" "$(div "$zw" "$w1")"
 	echo "   runs (wall cpu): zcat ${z[*]}; replay ${r2[*]}; --threads 1 ${r1[*]}"
+	local cpm
+	cpm=$(printf '%s\n' "${cp[@]}" | median)
+	echo "   replay --report, per thread (cpu s): $(sed -n 's/^botwatch replay: time: //p' "$tmp/r1.log")"
+	printf '   critical path on two free cores (main thread cpu + any wait for a slower reader): median %.3f s (%s); zcat cpu / that = %.2f\n' \
+		"$cpm" "${cp[*]}" "$(div "$zc" "$cpm")"
 	cmp -s "$tmp/t1.ndjson" "$tmp/t2.ndjson" && echo "   records of 1 and 2 threads: identical ($(wc -l < "$tmp/t1.ndjson") accounts)" ||
 		echo "   records of 1 and 2 threads: DIFFERENT"
 	echo "   machine load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+
+	echo "== replay spill store: the spill file against the LMDB feature store, same states"
+	local sp=$BUILD/bench/v1_dump_40000_60000.ndjson
+	[ -s "$sp" ] || "$BUILD"/tests/gen_v1_dump 40000 1 60000 > "$sp"
+	echo "   \$ $BUILD/bench/bench_spill $sp 3   ($BUILD/tests/gen_v1_dump 40000 1 60000)"
+	TMPDIR=$tmp "$BUILD"/bench/bench_spill "$sp" 3 | sed 's/^/   /'
 
 	local n=${BENCH_REPLAY_MEM_LINES:-500000} pool=${BENCH_REPLAY_MEM_POOL:-2000000}
 	local budget=${BENCH_REPLAY_MEM_BUDGET:-256}

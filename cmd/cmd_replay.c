@@ -3,7 +3,8 @@
  * the feature states and the classifier, without a broker.
  *
  *   botwatch replay [--model M] [--probe-time ISO8601] [--store DIR]
- *                   [--out FILE] [--features-out FILE] FILE...
+ *                   [--out FILE] [--features-out FILE] [--threads N]
+ *                   [--mem-budget MB] [--spill-dir DIR] [--report] FILE...
  *
  * After the whole input, for every account in id order (clf_id_cmp, the
  * store's order): --features-out writes
@@ -15,7 +16,11 @@
  *
  * Decoding goes through the classifier's corpus (classifier/clf_cmd.h), which
  * is the features stage's replay driver plus per-account evidence, so replay,
- * train and eval compute features identically.
+ * train and eval compute features identically. The driver decodes on a
+ * second thread (--threads) and keeps the states in memory under a budget,
+ * spilling the rest (--mem-budget, docs/PIPELINE.md); after the input the
+ * accounts are extracted and scored by two threads and written by this one
+ * in id order (visit_accounts).
  *
  * Options are parsed into struct replay_args by parse_args(); a stage that
  * extends replay adds its fields there, one `else if` per option, and its
@@ -31,7 +36,6 @@
 #include <time.h>
 
 #include "bw_err.h"
-#include "bw_queue.h"
 #include "bw_time.h"
 #include "cfg.h"
 #include "clf.h"
@@ -298,125 +302,167 @@ static int write_score(struct replay_sinks *s, const struct clf_corpus *c, size_
 	return rc;
 }
 
-/* Accounts per block of the visit. */
-#define VISIT_BLOCK 64
+/* Accounts in flight in the visit (computed, not yet written). */
+#define VISIT_WINDOW 256
 
-/* One block of the visit. Its accounts' states are peeked (clf_corpus_peek():
- * a spilled state is read into a private copy, never brought back into
- * memory, so the visit spills nothing), extracted and scored — with two
- * threads the helper takes the odd positions, the main thread the even ones,
- * both only reading the corpus and the model — and then the main thread
- * writes the block in order and frees the copies. */
-struct visit_block {
+/*
+ * The visit after the input. Accounts are computed — state peeked
+ * (clf_corpus_peek(): a spilled state is read into a private copy, never
+ * brought back into memory, so the visit spills nothing), vector extracted,
+ * score computed — by whichever thread claims them first: the main thread
+ * and, with two threads, a helper. Both only read the corpus and the model.
+ * The main thread writes the accounts in id order as they complete and frees
+ * the copies; nobody claims an account more than VISIT_WINDOW past the next
+ * one to write. No thread waits for the other except the main thread for the
+ * one account it must write next, so a helper that is descheduled (a loaded
+ * machine) only leaves the main thread more to do.
+ */
+struct visit {
 	const struct replay_sinks *s;            /* model and cap prior (read only) */
 	const struct clf_corpus *c;              /* the accounts */
-	size_t first, n;                         /* accounts [first, first + n) */
-	double *v;                               /* VISIT_BLOCK vectors of feat_count() doubles */
-	const struct feat_account *a[VISIT_BLOCK]; /* their states (NULL: read error) */
-	struct feat_account *copy[VISIT_BLOCK];  /* private copies to free (or NULL) */
-	struct clf_score sc[VISIT_BLOCK];        /* their scores (when scoring) */
-	int rc[VISIT_BLOCK];                     /* their results: 0 or a BW_E* code */
-	char err[VISIT_BLOCK][128];              /* their messages */
+	size_t n;                                /* accounts to visit */
+	pthread_mutex_t mu;                      /* guards the four fields below */
+	pthread_cond_t cond;                     /* an account completed or was written */
+	size_t next;                             /* next account to claim */
+	size_t written;                          /* accounts written */
+	bool stop;                               /* the main thread gave up (write error) */
+	size_t done[VISIT_WINDOW];               /* account + 1 completed in this slot, 0 = none */
+	double *v;                               /* VISIT_WINDOW vectors of feat_count() doubles */
+	const struct feat_account *a[VISIT_WINDOW]; /* their states (NULL: read error) */
+	struct feat_account *copy[VISIT_WINDOW]; /* private copies to free (or NULL) */
+	struct clf_score sc[VISIT_WINDOW];       /* their scores (when scoring) */
+	int rc[VISIT_WINDOW];                    /* their results: 0 or a BW_E* code */
+	char err[VISIT_WINDOW][128];             /* their messages */
 };
 
-static void visit_part(struct visit_block *b, size_t from, size_t step)
+/* Compute account i into its slot (outside the lock). */
+static void visit_compute(struct visit *vs, size_t i)
 {
-	for (size_t k = from; k < b->n; k += step) {
-		double *v = b->v + k * feat_count();
-		size_t i = b->first + k;
-		b->err[k][0] = '\0';
-		b->a[k] = clf_corpus_peek(b->c, i, &b->copy[k], b->err[k], sizeof(b->err[k]));
-		b->rc[k] = b->a[k] ? clf_corpus_extract_from(b->c, b->a[k], v) : BW_EIO;
-		if (!b->rc[k] && b->s->mdl)
-			clf_score(b->s->mdl, v, clf_corpus_avail(b->c, i), b->s->cap_prior, &b->sc[k]);
-	}
+	size_t k = i % VISIT_WINDOW;
+	double *v = vs->v + k * feat_count();
+
+	vs->err[k][0] = '\0';
+	vs->a[k] = clf_corpus_peek(vs->c, i, &vs->copy[k], vs->err[k], sizeof(vs->err[k]));
+	vs->rc[k] = vs->a[k] ? clf_corpus_extract_from(vs->c, vs->a[k], v) : BW_EIO;
+	if (!vs->rc[k] && vs->s->mdl)
+		clf_score(vs->s->mdl, v, clf_corpus_avail(vs->c, i), vs->s->cap_prior, &vs->sc[k]);
 }
 
-/* Write the block's accounts in order (the main thread, the helper idle). */
-static int visit_write(struct replay_sinks *s, struct visit_block *b, char *errstr, size_t errlen)
+/* With the lock held: claim the next account if the window allows; its
+ * index into *i. */
+static bool visit_claim(struct visit *vs, size_t *i)
 {
-	int rc = 0;
-
-	for (size_t k = 0; k < b->n && !rc; k++) {
-		size_t i = b->first + k;
-		const double *v = b->v + k * feat_count();
-		if (b->rc[k])
-			rc = bw_seterr(errstr, errlen, b->rc[k], "account %s: %s", clf_corpus_id(b->c, i),
-				       b->err[k][0] ? b->err[k] : "feature extraction failed");
-		else if (s->features && write_features(b->a[k], v, s->features))
-			rc = bw_seterr(errstr, errlen, BW_EIO, "features output: write failed");
-		else if (s->mdl)
-			rc = write_score(s, b->c, i, b->a[k], v, &b->sc[k], errstr, errlen);
-	}
-	for (size_t k = 0; k < b->n; k++) {
-		feat_account_free(b->copy[k]);
-		b->copy[k] = NULL;
-	}
-	return rc;
+	if (vs->stop || vs->next >= vs->n || vs->next >= vs->written + VISIT_WINDOW)
+		return false;
+	*i = vs->next++;
+	return true;
 }
-
-/* The helper thread: blocks arrive on todo, go back on done. */
-struct visit_helper {
-	struct bw_queue *todo;  /* blocks to compute (odd positions) */
-	struct bw_queue *done;  /* blocks computed */
-};
 
 static void *visit_helper_main(void *arg)
 {
-	struct visit_helper *h = arg;
-	struct visit_block *b;
+	struct visit *vs = arg;
+	size_t i;
 
-	while ((b = bw_queue_pop(h->todo))) {
-		visit_part(b, 1, 2);
-		if (bw_queue_push(h->done, b))
-			break;
+	pthread_mutex_lock(&vs->mu);
+	while (!vs->stop && vs->next < vs->n) {
+		if (!visit_claim(vs, &i)) {
+			pthread_cond_wait(&vs->cond, &vs->mu); /* the window is full */
+			continue;
+		}
+		pthread_mutex_unlock(&vs->mu);
+		visit_compute(vs, i);
+		pthread_mutex_lock(&vs->mu);
+		vs->done[i % VISIT_WINDOW] = i + 1;
+		pthread_cond_broadcast(&vs->cond);
 	}
+	pthread_mutex_unlock(&vs->mu);
 	return NULL;
 }
 
+/* Write account i from its slot and free its copy (the main thread). */
+static int visit_write(struct replay_sinks *s, struct visit *vs, size_t i, char *errstr,
+		       size_t errlen)
+{
+	size_t k = i % VISIT_WINDOW;
+	const double *v = vs->v + k * feat_count();
+	int rc = 0;
+
+	if (vs->rc[k])
+		rc = bw_seterr(errstr, errlen, vs->rc[k], "account %s: %s", clf_corpus_id(vs->c, i),
+			       vs->err[k][0] ? vs->err[k] : "feature extraction failed");
+	else if (s->features && write_features(vs->a[k], v, s->features))
+		rc = bw_seterr(errstr, errlen, BW_EIO, "features output: write failed");
+	else if (s->mdl)
+		rc = write_score(s, vs->c, i, vs->a[k], v, &vs->sc[k], errstr, errlen);
+	feat_account_free(vs->copy[k]);
+	vs->copy[k] = NULL;
+	return rc;
+}
+
+/* The main thread's loop: write the next account when it is complete, else
+ * compute one itself, else wait. */
+static int visit_main(struct replay_sinks *s, struct visit *vs, char *errstr, size_t errlen)
+{
+	size_t i;
+	int rc = 0;
+
+	pthread_mutex_lock(&vs->mu);
+	while (vs->written < vs->n && !rc) {
+		if (vs->done[vs->written % VISIT_WINDOW] == vs->written + 1) {
+			i = vs->written;
+			pthread_mutex_unlock(&vs->mu);
+			rc = visit_write(s, vs, i, errstr, errlen);
+			pthread_mutex_lock(&vs->mu);
+			vs->done[i % VISIT_WINDOW] = 0;
+			vs->written++;
+			pthread_cond_broadcast(&vs->cond); /* the window moved */
+		} else if (visit_claim(vs, &i)) {
+			pthread_mutex_unlock(&vs->mu);
+			visit_compute(vs, i);
+			pthread_mutex_lock(&vs->mu);
+			vs->done[i % VISIT_WINDOW] = i + 1;
+		} else {
+			pthread_cond_wait(&vs->cond, &vs->mu); /* the helper has the next one */
+		}
+	}
+	vs->stop = true;
+	pthread_cond_broadcast(&vs->cond);
+	pthread_mutex_unlock(&vs->mu);
+	return rc;
+}
+
 /* Extract every listed account, write its features and score it, in id
- * order; with `threads` >= 2 extraction and scoring run on two threads
- * (same output). */
+ * order; with `threads` >= 2 a helper thread computes accounts too (same
+ * output). */
 static int visit_accounts(struct replay_sinks *s, const struct clf_corpus *c, int threads,
 			  char *errstr, size_t errlen)
 {
-	struct visit_block *b = calloc(1, sizeof(*b));
-	struct visit_helper h = { NULL, NULL };
+	struct visit *vs = calloc(1, sizeof(*vs));
 	bool helper = false;
 	pthread_t th;
-	int rc = 0;
+	int rc;
 
-	if (!b || !(b->v = malloc(VISIT_BLOCK * (feat_count() ? feat_count() : 1) * sizeof(double)))) {
-		rc = bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
-		goto out_free;
+	if (!vs || !(vs->v = malloc(VISIT_WINDOW * (feat_count() ? feat_count() : 1) *
+				    sizeof(double)))) {
+		free(vs);
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 	}
-	if (threads >= 2 && clf_corpus_count(c) > VISIT_BLOCK && (h.todo = bw_queue_new(1)) &&
-	    (h.done = bw_queue_new(1)))
-		helper = pthread_create(&th, NULL, visit_helper_main, &h) == 0;
-	b->s = s;
-	b->c = c;
-	for (size_t first = 0; first < clf_corpus_count(c) && !rc; first += VISIT_BLOCK) {
-		b->first = first;
-		b->n = clf_corpus_count(c) - first < VISIT_BLOCK ? clf_corpus_count(c) - first
-								: VISIT_BLOCK;
-		if (helper && bw_queue_push(h.todo, b) == 0) {
-			visit_part(b, 0, 2);
-			bw_queue_pop(h.done); /* the helper did the odd ones */
-		} else {
-			visit_part(b, 0, 1);
-		}
-		rc = visit_write(s, b, errstr, errlen);
-	}
-	if (helper) {
-		bw_queue_close(h.todo);
+	vs->s = s;
+	vs->c = c;
+	vs->n = clf_corpus_count(c);
+	pthread_mutex_init(&vs->mu, NULL);
+	pthread_cond_init(&vs->cond, NULL);
+	if (threads >= 2 && vs->n > 1)
+		helper = pthread_create(&th, NULL, visit_helper_main, vs) == 0;
+	rc = visit_main(s, vs, errstr, errlen);
+	if (helper)
 		pthread_join(th, NULL);
-	}
-out_free:
-	if (b)
-		free(b->v);
-	free(b);
-	bw_queue_free(h.todo);
-	bw_queue_free(h.done);
+	for (size_t k = 0; k < VISIT_WINDOW; k++) /* claimed but not written (an error) */
+		feat_account_free(vs->copy[k]);
+	pthread_cond_destroy(&vs->cond);
+	pthread_mutex_destroy(&vs->mu);
+	free(vs->v);
+	free(vs);
 	return rc;
 }
 
@@ -504,8 +550,9 @@ static void mem_report(struct mem_sampler *m, const struct clf_corpus *c, uint64
 		(unsigned long long)rm->loads, rm->spill_file_bytes / mb);
 	fprintf(stderr, "botwatch replay: time: decoding and folding %.2f s wall (reader thread "
 			"%.2f s cpu, folding thread %.2f s cpu), extraction, scoring and output "
-			"%.2f s wall (%.2f s cpu)\n",
-		st->read_wall_s, st->reader_cpu_s, st->fold_cpu_s, visit_wall_s, visit_cpu_s);
+			"%.2f s wall (%.2f s cpu); main thread %.2f s cpu in all, process %.2f s cpu\n",
+		st->read_wall_s, st->reader_cpu_s, st->fold_cpu_s, visit_wall_s, visit_cpu_s,
+		now_s(CLOCK_THREAD_CPUTIME_ID), now_s(CLOCK_PROCESS_CPUTIME_ID));
 }
 
 static int run(const struct replay_args *args, const struct bw_config *cfg)
