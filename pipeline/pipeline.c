@@ -23,6 +23,7 @@
 #include "api.h"
 #include "bw_err.h"
 #include "bw_fs.h"
+#include "bw_mem.h"
 #include "bw_kafka.h"
 #include "bw_log.h"
 #include "bw_redact.h"
@@ -380,15 +381,23 @@ static bool watch(struct run *r, struct drainwatch *d, const sigset_t *set,
 	}
 }
 
-/* Disk bytes written per post (state, store, logs) and the worst staleness. */
-static void log_costs(const struct run *r, int64_t written0)
+/* Disk bytes written per post (state, store, logs), the worst staleness and
+ * the memory peaks per account the features stage stored. */
+static void log_costs(const struct run *r, int64_t written0, struct bw_mem_sampler *mem)
 {
 	int64_t w = bw_fs_bytes_written();
+	uint64_t n = r->fst.accounts;
 
 	if (w >= 0 && written0 >= 0 && r->fst.posts)
 		BW_INFO("run: %lld bytes written to disk, %.0f per post folded; longest wait of a post "
 			"for its account's stored score %.3f s", (long long)(w - written0),
 			(double)(w - written0) / (double)r->fst.posts, r->sst.staleness_max_s);
+	bw_mem_sampler_stop(mem);
+	BW_INFO("run: memory: peak RSS %.1f MB, peak anonymous (heap) %.1f MB, peak file-backed "
+		"%.1f MB (sampled every 20 ms); %llu accounts stored, %.0f bytes of peak anonymous "
+		"memory per account", mem->hwm_kb / 1024.0, mem->anon_peak_kb / 1024.0,
+		mem->file_peak_kb / 1024.0, (unsigned long long)n,
+		n ? mem->anon_peak_kb * 1024.0 / (double)n : 0.0);
 }
 
 int pipeline_run(struct bw_config *cfg, const struct pipeline_opts *opts,
@@ -398,6 +407,7 @@ int pipeline_run(struct bw_config *cfg, const struct pipeline_opts *opts,
 	struct run r = { .cfg = cfg, .opts = opts };
 	struct drainwatch d = { 0 };
 	int64_t written0 = bw_fs_bytes_written();
+	struct bw_mem_sampler mem;
 	sigset_t set, old;
 	bool drain = false;
 	int rc, rc2;
@@ -408,6 +418,7 @@ int pipeline_run(struct bw_config *cfg, const struct pipeline_opts *opts,
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	signal(SIGPIPE, SIG_IGN);
+	bw_mem_sampler_start(&mem, 20);
 	rc = start(&r, errstr, errlen);
 	if (!rc)
 		rc = drainwatch_open(&d, cfg, errstr, errlen);
@@ -421,7 +432,7 @@ int pipeline_run(struct bw_config *cfg, const struct pipeline_opts *opts,
 		(unsigned long long)r.sst.messages, (unsigned long long)r.sst.debounced,
 		(unsigned long long)r.sst.errors, (unsigned long long)r.sst.scored,
 		(unsigned long long)r.sst.batches);
-	log_costs(&r, written0);
+	log_costs(&r, written0, &mem);
 	if (stats)
 		*stats = (struct pipeline_stats){ .posts = r.fst.posts, .updates = r.fst.updates,
 						  .scored = r.sst.scored,

@@ -890,6 +890,8 @@ static int setup(struct fstage *f, char *errstr, size_t errlen)
 
 static void teardown(struct fstage *f)
 {
+	if (f->store && !feat_store_in_txn(f->store))
+		feat_store_count(f->store, &f->st_.accounts);
 	if (f->cache)
 		cache_clear(f);
 	bw_map_free(f->cache);

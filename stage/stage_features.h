@@ -41,6 +41,7 @@ struct feat_stage_stats {
 	uint64_t commits;       /* LMDB transactions committed */
 	uint64_t updates;       /* feature updates produced */
 	uint64_t delivery_failed; /* produced messages whose delivery failed (fatal) */
+	uint64_t accounts;      /* account states in the store at the end */
 };
 
 /*
