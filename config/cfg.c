@@ -141,12 +141,14 @@ static const struct cfg_entry table[] = {
 	  "per partition, and stops with an error when updates were pruned before a group read "
 	  "them. A group with no committed offset counts as lagging. Empty = off (e.g. no scoring "
 	  "stage runs)." },
-	{ "features.max_update_lag", CFG_INT, OFF(features_max_update_lag), 0, I64MAX, "2000", NULL, 0,
+	{ "features.max_update_lag", CFG_INT, OFF(features_max_update_lag), 0, I64MAX, "1000", NULL, 0,
 	  "Backpressure limit for features.lag_groups, in feature updates per partition (0 = no "
 	  "pausing; loss is still detected). The embedded broker keeps 1,500-3,500 lz4-compressed "
 	  "updates per partition (5 MiB); once a partition was pruned the limit is also capped at "
-	  "half of what it keeps, and a batch is cut early when its updates could overrun the "
-	  "limit (limit x partitions / 2 changed accounts). Raise it on a real cluster." },
+	  "half of what it keeps, in `botwatch run` and `replay --via-kafka` at 40 % of 5 MiB "
+	  "over the updates' size from the first batch on, and a batch is cut early when its "
+	  "updates could overrun the limit (limit x partitions / 2 changed accounts). Raise it "
+	  "on a real cluster." },
 	{ "features.map_size_mb", CFG_INT, OFF(features_map_size_mb), 1, 1048576, "4096", NULL, 0,
 	  "LMDB map size (the state store's maximum size) of features.state_dir, in MiB." },
 
@@ -184,7 +186,7 @@ static const struct cfg_entry table[] = {
 	  "still held back by the debounce is scored; 0 = only event time and shutdown release them." },
 	{ "score.max_pending", CFG_INT, OFF(score_max_pending), 1, 100000000, "100000", NULL, 0,
 	  "Scoring stage: most accounts held back by the debounce; past it all of them are scored." },
-	{ "score.max_holdback", CFG_INT, OFF(score_max_holdback), 0, I64MAX, "500", NULL, 0,
+	{ "score.max_holdback", CFG_INT, OFF(score_max_holdback), 0, I64MAX, "200", NULL, 0,
 	  "Scoring stage: an update held back by the debounce is scored anyway once this many newer "
 	  "updates of its partition were consumed (offsets are committed only up to the oldest "
 	  "held-back update, so this bounds the group's lag; keep it below features.max_update_lag)." },

@@ -104,7 +104,8 @@ static void *features_main(void *arg)
 	/* the embedded broker belongs to this process: no other member can join,
 	 * and its first group join alone would take ~3 s */
 	struct feat_stage_opts o = {
-		.assign_partitions = r->mock ? (int32_t)r->cfg->broker_partitions : 0
+		.assign_partitions = r->mock ? (int32_t)r->cfg->broker_partitions : 0,
+		.embedded = r->mock != NULL
 	};
 
 	r->features.rc = feat_stage_run(r->cfg, &o, &r->features.stop, &r->fst, r->features.err,

@@ -67,6 +67,7 @@ struct stage {
 	struct bw_kafka_lagwatch *lag;         /* downstream lag watch or NULL */
 	int64_t lag_checked;                   /* monotonic ms of the last lag query */
 	int64_t lag_limit;                     /* effective max lag (retention-capped) */
+	int64_t lag_cap;                       /* the stage's cap on it (stage_cap_lag), 0 = none */
 	bool lag_capped;                       /* the retention cap was logged */
 	int32_t lag_partitions;                /* partitions of the watched topic */
 	struct stage_metrics m;                /* metrics */
@@ -461,6 +462,8 @@ static void update_limit(struct stage *s, const struct bw_kafka_lag *lag)
 {
 	int64_t lim = s->sp->max_lag;
 
+	if (lim > 0 && s->lag_cap > 0 && s->lag_cap < lim)
+		lim = s->lag_cap; /* the stage's own estimate (stage_cap_lag) */
 	if (lim > 0 && lag->retained_min > 0 && lag->retained_min / 2 < lim) {
 		lim = lag->retained_min / 2 > 0 ? lag->retained_min / 2 : 1;
 		if (!s->lag_capped)
@@ -472,6 +475,13 @@ static void update_limit(struct stage *s, const struct bw_kafka_lag *lag)
 	}
 	s->lag_limit = lim;
 	s->lag_partitions = lag->partitions;
+}
+
+void stage_cap_lag(struct stage *s, int64_t cap)
+{
+	s->lag_cap = cap;
+	if (cap > 0 && s->lag_limit > cap)
+		s->lag_limit = cap;
 }
 
 int64_t stage_output_budget(const struct stage *s)
@@ -489,7 +499,7 @@ static const char *unit(const struct stage *s)
 /*
  * Wait while a downstream group lags more than the limit (the embedded broker
  * prunes what a slow reader has not read); a group that lost messages to
- * pruning is fatal. The open batch is cut first, so its output counts.
+ * pruning is fatal. Delivery reports and commits go on meanwhile.
  */
 static int backpressure(struct stage *s)
 {
@@ -516,11 +526,9 @@ static int backpressure(struct stage *s)
 		update_limit(s, &lag);
 		if (s->lag_limit <= 0 || lag.max_lag <= s->lag_limit || *s->sp->stop)
 			break;
-		if (!start) {
-			start = s->lag_checked;
-			if (cut(s, false))
-				break;
-		}
+		if (!start)
+			start = s->lag_checked; /* the open batch waits: cutting it would only
+						   add output for the lagging reader */
 		if (s->lag_checked - logged >= 5000) {
 			BW_INFO("%s: paused: consumer group %s lags %lld message(s) on %s[%d]",
 				s->sp->name, lag.group, (long long)lag.max_lag, s->sp->lag_topic,

@@ -164,6 +164,12 @@ int32_t stage_input_partitions(const struct stage *st);
 /* True when partition p of the input topic is assigned to this stage. */
 bool stage_owns_partition(const struct stage *st, int32_t p);
 
+/* Cap the downstream lag limit at `cap` messages per partition (0 = none):
+ * for a stage that knows how many of its messages the broker keeps (the
+ * embedded broker's 5 MiB per partition over the messages' size) before the
+ * broker has pruned anything to show it. */
+void stage_cap_lag(struct stage *st, int64_t cap);
+
 /* Batches whose output is still in delivery. */
 size_t stage_inflight(const struct stage *st);
 

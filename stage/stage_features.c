@@ -121,6 +121,7 @@ struct fstage {
 	int64_t ckpt_at;                      /* monotonic ms of the last checkpoint */
 	double *vec;                          /* extraction scratch */
 	bool custom_partitioner;              /* kafka.partitioner is set: always forward */
+	double update_len;                    /* mean encoded update size (bytes; moving average) */
 	struct order order;                   /* messages held for production order */
 	struct feat_stage_stats st_;          /* counters */
 };
@@ -403,6 +404,7 @@ static int emit_update(struct fstage *f, struct centry *e)
 	feat_pop_set(f->vec, e->npop);
 	if (feat_update_encode(a, f->vec, &buf, &len))
 		return fail(f, BW_ENOMEM, "feature extraction failed");
+	f->update_len = f->update_len ? 0.99 * f->update_len + 0.01 * (double)len : (double)len;
 	rc = stage_produce(f->st, f->cfg->features_topic, id, strlen(id), buf, len, NULL, NULL, 0,
 			   e->since_ts);
 	free(buf);
@@ -457,6 +459,23 @@ static bool want_checkpoint(const struct fstage *f, int64_t now, bool quiet)
 	       (quiet && f->emit.n == 0);
 }
 
+/*
+ * On the embedded broker (5 MiB per partition, pruned silently), keep the
+ * updates a lagging scoring stage may leave unread, plus one cut's share, to
+ * at most 40 % of what a partition holds: the limit in updates follows their
+ * size, known from the first cut on, before any pruning could show it.
+ * Updates are counted uncompressed (lz4 saves little on doubles).
+ */
+static void cap_lag(struct fstage *f, struct stage *st)
+{
+	int64_t cap;
+
+	if (!f->opts->embedded || f->update_len <= 0)
+		return;
+	cap = (int64_t)((double)BW_KAFKA_MOCK_MAX_BYTES * 0.4 / f->update_len / 1.5);
+	stage_cap_lag(st, cap > 1 ? cap : 1);
+}
+
 static int on_cut(void *ctx, struct stage *st, bool all)
 {
 	struct fstage *f = ctx;
@@ -477,6 +496,7 @@ static int on_cut(void *ctx, struct stage *st, bool all)
 			e->since_ts = 0;
 		}
 		f->emit.n = 0;
+		cap_lag(f, st);
 	}
 	f->in_batch = 0;
 	if (all || want_checkpoint(f, now, stage_input_idle(st)))

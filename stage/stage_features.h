@@ -22,6 +22,9 @@ struct feat_stage_opts {
 	uint64_t crash_after;   /* fault injection for tests: stop with BW_ESTOP right after
 				   folding this many messages, abandoning the open batch
 				   uncommitted (0 = never) */
+	bool embedded;          /* the broker is this process's embedded one (librdkafka's mock
+				   cluster, 5 MiB per partition): the downstream lag limit
+				   follows the updates' size */
 	int32_t assign_partitions; /* > 0: consume partitions 0..n-1 of ingest.topic by direct
 				      assignment instead of joining the group (no rebalances;
 				      offsets are still committed under features.group_id), each

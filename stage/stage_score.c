@@ -622,7 +622,9 @@ int clf_stage_run(const struct bw_config *cfg, const struct clf_stage_opts *opts
 		.input = cfg->features_topic,
 		.assign_partitions = opts->assign_partitions,
 		.outputs = { cfg->score_topic, NULL },
-		.commit_ms = 1000, /* one store sync per commit: a group commit */
+		.commit_ms = 1000, /* one store sync per commit: a group commit; the committed lag
+				      this leaves is part of what the features stage throttles on
+				      (features.max_update_lag) */
 		.idle_exit_ms = opts->idle_exit_ms,
 		.stop = stop,
 		.ops = &score_ops,
