@@ -36,6 +36,7 @@
 #include <time.h>
 
 #include "bw_err.h"
+#include "bw_mem.h"
 #include "bw_time.h"
 #include "cfg.h"
 #include "clf.h"
@@ -466,66 +467,14 @@ static int visit_accounts(struct replay_sinks *s, const struct clf_corpus *c, in
 	return rc;
 }
 
-/* --report: a thread that samples the process's anonymous (heap) and
- * file-backed resident memory from /proc/self/status every 20 ms, keeping
- * the peaks (the kernel keeps only the peak of the whole RSS, VmHWM). */
-struct mem_sampler {
-	pthread_t th;                /* the sampling thread */
-	atomic_bool stop;            /* set to end it */
-	uint64_t anon_peak_kb;       /* largest RssAnon seen */
-	uint64_t file_peak_kb;       /* largest RssFile seen */
-	uint64_t hwm_kb;             /* VmHWM at the last sample */
-};
-
 static double now_s(clockid_t id)
 {
 	struct timespec t;
 	return clock_gettime(id, &t) ? 0.0 : (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* One "Name:  N kB" field of /proc/self/status (0 when absent). */
-static void read_status(uint64_t *anon, uint64_t *file, uint64_t *hwm)
-{
-	char line[256];
-	FILE *f = fopen("/proc/self/status", "r");
-
-	*anon = *file = *hwm = 0;
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		uint64_t *dst = strncmp(line, "RssAnon:", 8) == 0 ? anon
-				: strncmp(line, "RssFile:", 8) == 0 ? file
-				: strncmp(line, "VmHWM:", 6) == 0 ? hwm : NULL;
-		if (dst)
-			*dst = strtoull(strchr(line, ':') + 1, NULL, 10);
-	}
-	fclose(f);
-}
-
-static void mem_sample(struct mem_sampler *m)
-{
-	uint64_t anon, file, hwm;
-
-	read_status(&anon, &file, &hwm);
-	m->anon_peak_kb = anon > m->anon_peak_kb ? anon : m->anon_peak_kb;
-	m->file_peak_kb = file > m->file_peak_kb ? file : m->file_peak_kb;
-	m->hwm_kb = hwm;
-}
-
-static void *mem_sampler_main(void *arg)
-{
-	struct mem_sampler *m = arg;
-	const struct timespec tick = { 0, 20 * 1000 * 1000 };
-
-	while (!atomic_load(&m->stop)) {
-		mem_sample(m);
-		nanosleep(&tick, NULL);
-	}
-	return NULL;
-}
-
 /* Print the memory figures of a finished replay (--report). */
-static void mem_report(struct mem_sampler *m, const struct clf_corpus *c, uint64_t budget_mb,
+static void mem_report(struct bw_mem_sampler *m, const struct clf_corpus *c, uint64_t budget_mb,
 		       double visit_wall_s, double visit_cpu_s)
 {
 	const struct feat_replay_mem *rm = clf_corpus_mem(c);
@@ -534,7 +483,7 @@ static void mem_report(struct mem_sampler *m, const struct clf_corpus *c, uint64
 	struct mallinfo2 mi = mallinfo2();
 	const double mb = 1024.0 * 1024.0;
 
-	mem_sample(m);
+	bw_mem_sampler_stop(m);
 	fprintf(stderr, "botwatch replay: memory: peak RSS %.1f MB: peak anonymous (heap) %.1f MB, "
 			"peak file-backed %.1f MB (sampled every 20 ms); %llu accounts tracked, "
 			"%.0f bytes of peak anonymous memory per account\n",
@@ -557,8 +506,8 @@ static void mem_report(struct mem_sampler *m, const struct clf_corpus *c, uint64
 
 static int run(const struct replay_args *args, const struct bw_config *cfg)
 {
-	struct mem_sampler ms = { .stop = false };
-	bool sampling = args->report && pthread_create(&ms.th, NULL, mem_sampler_main, &ms) == 0;
+	struct bw_mem_sampler ms;
+	bool sampling = args->report && bw_mem_sampler_start(&ms, 20) == 0;
 	struct clf_corpus_opts o = { .probe_ms = args->probe_ms,
 				     .include_observed = args->include_observed,
 				     .on_dlq = print_dlq,
@@ -580,8 +529,7 @@ static int run(const struct replay_args *args, const struct bw_config *cfg)
 	rc = sinks_close(&s, args, rc, err, sizeof(err));
 	double visit_wall = now_s(CLOCK_MONOTONIC) - w0, visit_cpu = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
 	if (sampling) {
-		atomic_store(&ms.stop, true);
-		pthread_join(ms.th, NULL);
+		bw_mem_sampler_stop(&ms);
 		if (rc == 0)
 			mem_report(&ms, c, args->mem_budget_mb, visit_wall, visit_cpu);
 	}
