@@ -89,6 +89,15 @@ int feat_store_pop_most(struct feat_store *s, const uint64_t *keys, size_t n, ui
 			char *errstr, size_t errlen);
 int feat_store_pop_counts(struct feat_store *s, struct feat_pop *pop, char *errstr, size_t errlen);
 
+/* The accounts changed before a checkpoint whose update was not produced yet:
+ * unsent_set replaces the set in the open transaction; unsent_each visits it
+ * (a read transaction of its own; ids as bytes, borrowed for the call). 0 or
+ * a BW_E* code with errstr set. */
+int feat_store_unsent_set(struct feat_store *s, const char *const *ids, size_t n, char *errstr,
+			  size_t errlen);
+int feat_store_unsent_each(struct feat_store *s, feat_store_id_cb cb, void *opaque, char *errstr,
+			   size_t errlen);
+
 typedef int (*feat_store_cb)(const struct feat_account *acc, void *opaque);
 int feat_store_each(struct feat_store *s, feat_store_cb cb, void *opaque, char *errstr,
 		    size_t errlen);

@@ -7,6 +7,8 @@
  *   "pop"     population key (8 bytes LE, feat_account_pop_keys) -> account ids, one
  *             duplicate value per account (the population table, feat.h)
  *   "meta"    "format" -> "BWFS2 v<FEAT_SCHEMA_VERSION>" (checked on open)
+ *   "unsent"  account id -> empty: accounts changed before the last checkpoint whose
+ *             feature update was not produced yet (sent again after a restart)
  * State, population and offsets are written in one transaction, so a crash
  * loses none of them and counts nothing twice. One write transaction at a time (LMDB's rule).
  */
@@ -29,6 +31,7 @@ struct feat_store {
 	MDB_dbi offsets;  /* consumer offsets */
 	MDB_dbi meta;     /* format marker */
 	MDB_dbi pop;      /* bio key -> account ids (dupsort) */
+	MDB_dbi unsent;   /* account ids whose update is still to be produced */
 	MDB_txn *txn;     /* the open write transaction, or NULL */
 };
 
@@ -52,7 +55,8 @@ static int open_dbs(struct feat_store *s, char *errstr, size_t errlen)
 	if ((rc = mdb_dbi_open(txn, "acct", MDB_CREATE, &s->acct)) ||
 	    (rc = mdb_dbi_open(txn, "offsets", MDB_CREATE, &s->offsets)) ||
 	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) ||
-	    (rc = mdb_dbi_open(txn, "pop", MDB_CREATE | MDB_DUPSORT, &s->pop))) {
+	    (rc = mdb_dbi_open(txn, "pop", MDB_CREATE | MDB_DUPSORT, &s->pop)) ||
+	    (rc = mdb_dbi_open(txn, "unsent", MDB_CREATE, &s->unsent))) {
 		mdb_txn_abort(txn);
 		return lmdb_err(errstr, errlen, "open databases", rc);
 	}
@@ -93,7 +97,7 @@ struct feat_store *feat_store_open(const char *dir, size_t map_mb, char *errstr,
 		lmdb_err(errstr, errlen, "create", rc);
 		goto out_free;
 	}
-	if ((rc = mdb_env_set_maxdbs(s->env, 5)) ||
+	if ((rc = mdb_env_set_maxdbs(s->env, 6)) ||
 	    (rc = mdb_env_set_mapsize(s->env, map_mb * 1024 * 1024)) ||
 	    (rc = mdb_env_open(s->env, dir, 0, 0644))) {
 		lmdb_err(errstr, errlen, dir, rc);
@@ -434,4 +438,42 @@ int feat_store_pop_counts(struct feat_store *s, struct feat_pop *pop, char *errs
 	if (rc == 0)
 		return bw_seterr(errstr, errlen, BW_ESTORE, "feature state store: bad population key");
 	return rc == MDB_NOTFOUND ? 0 : lmdb_err(errstr, errlen, "population scan", rc);
+}
+
+int feat_store_unsent_set(struct feat_store *s, const char *const *ids, size_t n, char *errstr,
+			  size_t errlen)
+{
+	MDB_val k, v = { 0, "" };
+	int rc;
+
+	if (!s->txn)
+		return bw_seterr(errstr, errlen, BW_ESTORE, "no open transaction");
+	if ((rc = mdb_drop(s->txn, s->unsent, 0)))
+		return lmdb_err(errstr, errlen, "clear unsent", rc);
+	for (size_t i = 0; i < n; i++) {
+		k = (MDB_val){ strlen(ids[i]), (void *)ids[i] };
+		if ((rc = mdb_put(s->txn, s->unsent, &k, &v, 0)))
+			return lmdb_err(errstr, errlen, "put unsent", rc);
+	}
+	return 0;
+}
+
+int feat_store_unsent_each(struct feat_store *s, feat_store_id_cb cb, void *opaque, char *errstr,
+			   size_t errlen)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = read_cursor(s, s->unsent, &txn, &cur, errstr, errlen), mrc;
+
+	if (rc)
+		return rc;
+	for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && !rc;
+	     mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		rc = cb(k.mv_data, k.mv_size, opaque);
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (!rc && mrc != MDB_NOTFOUND)
+		return lmdb_err(errstr, errlen, "read unsent", mrc);
+	return rc;
 }

@@ -63,6 +63,7 @@ struct run {
 	struct api_server *api;             /* the API or NULL */
 	struct job ingest, features, score; /* the stage threads */
 	struct feat_stage_stats fst;        /* features counters (after join) */
+	atomic_bool features_idle;          /* the features stage has nothing unsent (drain) */
 	struct clf_stage_stats sst;         /* score counters (after join) */
 	volatile sig_atomic_t upstream_done;/* set once ingest finished and the features
 					       group committed every post: the scoring
@@ -104,6 +105,7 @@ static void *features_main(void *arg)
 	/* the embedded broker belongs to this process: no other member can join,
 	 * and its first group join alone would take ~3 s */
 	struct feat_stage_opts o = {
+		.idle = &r->features_idle,
 		.assign_partitions = r->mock ? (int32_t)r->cfg->broker_partitions : 0,
 		.embedded = r->mock != NULL
 	};
@@ -214,7 +216,7 @@ static bool drained(struct run *r, struct drainwatch *d)
 	for (int i = 0; i < 2; i++) {
 		if (i)
 			nanosleep(&ts, NULL);
-		if (!caught_up(d->posts, r->cfg->ingest_topic))
+		if (!caught_up(d->posts, r->cfg->ingest_topic) || !atomic_load(&r->features_idle))
 			return false;
 		if (atomic_load(&r->ingest.done))
 			r->upstream_done = 1;
@@ -406,6 +408,8 @@ int pipeline_run(struct bw_config *cfg, const struct pipeline_opts *opts,
 		 size_t errlen)
 {
 	struct run r = { .cfg = cfg, .opts = opts };
+
+	atomic_init(&r.features_idle, false);
 	struct drainwatch d = { 0 };
 	int64_t written0 = bw_fs_bytes_written();
 	struct bw_mem_sampler mem;

@@ -88,6 +88,8 @@ struct held {
 /* The ordering of one ingest run's messages. */
 struct order {
 	uint64_t run;               /* the run being ordered, 0 = none yet */
+	uint64_t prev;              /* the run before it (its stragglers are folded as they come) */
+	bool ordered;               /* this run's messages are being ordered (until a gap) */
 	uint64_t expect;            /* next sequence number to fold */
 	bool known;                 /* expect is known (the run was seen from its start, or a
 				       message was folded from the heap) */
@@ -122,6 +124,9 @@ struct fstage {
 	double *vec;                          /* extraction scratch */
 	bool custom_partitioner;              /* kafka.partitioner is set: always forward */
 	double update_len;                    /* mean encoded update size (bytes; moving average) */
+	char **resend;                        /* ids stored as unsent by the last run (owned), or
+						 NULL once they were marked for an update */
+	size_t n_resend, cap_resend;          /* used / allocated */
 	struct order order;                   /* messages held for production order */
 	struct feat_stage_stats st_;          /* counters */
 };
@@ -219,6 +224,12 @@ static int mark_changed(struct fstage *f, struct centry *e, int64_t ts)
 		e->since_ts = ts;
 	if (!e->emit && (e->emit = true, elist_push(&f->emit, e)))
 		return fail(f, BW_ENOMEM, "out of memory");
+	if (f->in_batch == 0) {
+		/* a change after the last emission that no consumed message counted (a
+		 * held message folded later): the batch is open from now */
+		f->in_batch = 1;
+		f->batch_start = bw_time_mono_ms();
+	}
 	if (!e->dirty && (e->dirty = true, elist_push(&f->dirty, e)))
 		return fail(f, BW_ENOMEM, "out of memory");
 	return 0;
@@ -413,6 +424,67 @@ static int emit_update(struct fstage *f, struct centry *e)
 }
 
 /* Every changed state and the folded offsets in one LMDB transaction. */
+/* In the open transaction: the accounts still waiting for their update. */
+static int store_unsent(struct fstage *f)
+{
+	const char **ids = malloc((f->emit.n ? f->emit.n : 1) * sizeof(*ids));
+	char err[256];
+	int rc;
+
+	if (!ids)
+		return fail(f, BW_ENOMEM, "out of memory");
+	for (size_t i = 0; i < f->emit.n; i++)
+		ids[i] = feat_account_id(f->emit.e[i]->acc);
+	rc = feat_store_unsent_set(f->store, ids, f->emit.n, err, sizeof(err));
+	free(ids);
+	return rc ? fail(f, BW_ESTORE, err) : 0;
+}
+
+static int collect_unsent(const void *id, size_t len, void *opaque)
+{
+	struct fstage *f = opaque;
+	char *s;
+
+	if (f->n_resend == f->cap_resend) {
+		size_t cap = f->cap_resend ? f->cap_resend * 2 : 64;
+		char **n = realloc(f->resend, cap * sizeof(*n));
+		if (!n)
+			return BW_ENOMEM;
+		f->resend = n;
+		f->cap_resend = cap;
+	}
+	if (!(s = malloc(len + 1)))
+		return BW_ENOMEM;
+	memcpy(s, id, len);
+	s[len] = 0;
+	f->resend[f->n_resend++] = s;
+	return 0;
+}
+
+/* After a restart: the accounts the last run stored as waiting for their
+ * update get one at the next emission. */
+static int resend_unsent(struct fstage *f)
+{
+	for (size_t i = 0; i < f->n_resend; i++) {
+		struct centry *e = cache_load(f, f->resend[i], false);
+		if (!e && stage_error(f->st))
+			return -1;
+		if (e && !e->emit && (e->emit = true, elist_push(&f->emit, e)))
+			return fail(f, BW_ENOMEM, "out of memory");
+		if (e && !f->in_batch++)
+			f->batch_start = bw_time_mono_ms();
+	}
+	if (f->n_resend)
+		BW_INFO("features: %zu account(s) changed before the last stop get their update again",
+			f->n_resend);
+	for (size_t i = 0; i < f->n_resend; i++)
+		free(f->resend[i]);
+	free(f->resend);
+	f->resend = NULL;
+	f->n_resend = f->cap_resend = 0;
+	return 0;
+}
+
 static int checkpoint(struct fstage *f)
 {
 	rd_kafka_topic_partition_list_t *next;
@@ -429,6 +501,8 @@ static int checkpoint(struct fstage *f)
 		e->dirty = false;
 	}
 	f->dirty.n = 0;
+	if (store_unsent(f))
+		return -1;
 	if (!(next = rd_kafka_topic_partition_list_copy(stage_positions(f->st))))
 		return fail(f, BW_ENOMEM, "out of memory");
 	hold_lower(f, next); /* held messages are not folded yet */
@@ -456,7 +530,7 @@ static bool want_checkpoint(const struct fstage *f, int64_t now, bool quiet)
 	if (f->dirty.n == 0)
 		return false;
 	return now - f->ckpt_at >= f->cfg->features_commit_ms || f->dirty.n >= f->max_cached ||
-	       (quiet && f->emit.n == 0);
+	       quiet;
 }
 
 /*
@@ -476,15 +550,22 @@ static void cap_lag(struct fstage *f, struct stage *st)
 	stage_cap_lag(st, cap > 1 ? cap : 1);
 }
 
-static int on_cut(void *ctx, struct stage *st, bool all)
+/* True when the changed accounts are due for their updates (see on_due). */
+static bool emit_due(const struct fstage *f, struct stage *st, int64_t now)
 {
-	struct fstage *f = ctx;
-	int64_t now = bw_time_mono_ms();
+	int64_t budget = stage_output_budget(st), open_ms = now - f->batch_start;
 
-	f->st = st;
-	f->cuts++;
-	if (all && hold_release(f, st, true, 0)) /* revocation, shutdown: fold what is held */
-		return -1;
+	if (!f->in_batch)
+		return false;
+	if (f->in_batch >= (size_t)f->cfg->features_batch || (budget && f->emit.n >= (size_t)budget))
+		return true;
+	return open_ms >= f->cfg->features_batch_ms &&
+	       (stage_input_idle(st) || open_ms >= f->cfg->features_catchup_ms);
+}
+
+/* Send the update of every account changed since its last one. */
+static int emit_changed(struct fstage *f, struct stage *st)
+{
 	if (f->emit.n) {
 		if (ensure_txn(f) || update_population(f))
 			return -1;
@@ -499,7 +580,31 @@ static int on_cut(void *ctx, struct stage *st, bool all)
 		cap_lag(f, st);
 	}
 	f->in_batch = 0;
-	if (all || want_checkpoint(f, now, stage_input_idle(st)))
+	return 0;
+}
+
+/*
+ * A cut sends the due updates and takes a due checkpoint; with `all`
+ * (revocation, shutdown) both. The two are independent: a checkpoint also
+ * stores which changed accounts still wait for their update ("unsent"), so a
+ * restart sends those again and the offsets it commits need not wait for the
+ * (catch-up) updates.
+ */
+static int on_cut(void *ctx, struct stage *st, bool all)
+{
+	struct fstage *f = ctx;
+	int64_t now = bw_time_mono_ms();
+	bool quiet = stage_input_idle(st) && now - stage_last_message_ms(st) >= f->cfg->features_batch_ms;
+
+	f->st = st;
+	f->cuts++;
+	if (all && hold_release(f, st, true, 0)) /* revocation, shutdown: fold what is held */
+		return -1;
+	if (f->resend && resend_unsent(f))
+		return -1;
+	if ((all || emit_due(f, st, now)) && emit_changed(f, st))
+		return -1;
+	if (all || want_checkpoint(f, now, quiet))
 		return checkpoint(f);
 	return 0;
 }
@@ -516,19 +621,12 @@ static int on_cut(void *ctx, struct stage *st, bool all)
 static bool on_due(void *ctx, struct stage *st, int64_t now)
 {
 	struct fstage *f = ctx;
-	int64_t budget = stage_output_budget(st), open_ms = now - f->batch_start;
 
 	f->st = st;
-	if (f->in_batch) {
-		if (f->in_batch >= (size_t)f->cfg->features_batch ||
-		    (budget && f->emit.n >= (size_t)budget))
-			return true;
-		if (open_ms >= f->cfg->features_batch_ms &&
-		    (stage_input_idle(st) || open_ms >= f->cfg->features_catchup_ms))
-			return true;
-	}
-	/* the input went quiet with changed states: store them now (a quiet
-	 * moment), so the group's offsets catch up without waiting */
+	if (f->resend || emit_due(f, st, now))
+		return true;
+	/* a checkpoint on its own clock; and when the input went quiet with changed
+	 * states, store them now (a quiet moment), so the group's offsets catch up */
 	return want_checkpoint(f, now, stage_input_idle(st) &&
 					     now - stage_last_message_ms(st) >= f->cfg->features_batch_ms);
 }
@@ -536,7 +634,7 @@ static bool on_due(void *ctx, struct stage *st, int64_t now)
 static bool on_busy(void *ctx)
 {
 	const struct fstage *f = ctx;
-	return f->in_batch > 0 || f->emit.n > 0 || f->dirty.n > 0 || f->order.n > 0;
+	return f->in_batch > 0 || f->emit.n > 0 || f->dirty.n > 0 || f->order.n > 0 || f->resend;
 }
 
 /* The runtime's commit point goes no further than the last checkpoint. */
@@ -677,12 +775,13 @@ static int fold_message(struct fstage *f, struct stage *st, const struct pmsg *m
  * fetched in, so an account observed from several partitions sees its
  * observations in file order, as replay folds them (its Space-Saving tables
  * and sketches are order-dependent). A message whose turn has not come is
- * held (a copy); when the next number does not arrive within ORDER_WAIT_MS
- * (a gap: a message pruned or lost, a restart mid-run, another run) the
- * lowest held one goes next. Held messages are not in a checkpoint's offsets.
+ * held (a copy) until its turn (hold_release says how long a gap is waited
+ * for). Held messages are not in a checkpoint's offsets.
  */
 
-#define ORDER_WAIT_MS 100 /* longest wait for the next sequence number */
+#define ORDER_WAIT_MS 1000 /* longest wait for the next sequence number: a partition
+				   fetched late on a loaded machine must not count as a gap */
+#define ORDER_MAX_HELD 50000 /* messages held at most (memory bound): past it, a gap */
 
 static bool seq_of(const rd_kafka_message_t *m, uint64_t *run, uint64_t *seq)
 {
@@ -775,15 +874,36 @@ static int hold_pop_fold(struct fstage *f, struct stage *st)
 	return rc;
 }
 
-/* Fold the held messages whose turn has come; with `all`, every one. */
+/*
+ * Fold the held messages whose turn has come; with `all`, every one. When the
+ * next number has not come within ORDER_WAIT_MS and the consumer has nothing
+ * else waiting: if the run's start was not
+ * seen (a run met mid-way, or its first messages still in flight), the lowest
+ * held number becomes the next; in a run whose numbers were known, a gap (a
+ * message pruned, lost, or folded before a restart) ends the ordering of that
+ * run: what is held is folded in order, and the rest as it arrives. So a run
+ * costs at most two such waits.
+ */
 static int hold_release(struct fstage *f, struct stage *st, bool all, int64_t now)
 {
 	struct order *o = &f->order;
 
 	while (o->n) {
-		bool next = o->known && o->h[0].seq <= o->expect; /* below: a repeat, fold it now */
-		if (!next && !all && now - o->progress_at < ORDER_WAIT_MS)
-			break;
+		bool next = !o->ordered || (o->known && o->h[0].seq <= o->expect); /* below: a repeat */
+		if (!next && !all) {
+			/* a wait counts only while nothing else is waiting in the consumer
+			 * (not across a pause on the downstream lag, nor behind a backlog) */
+			if ((now - o->progress_at < ORDER_WAIT_MS || !stage_input_idle(st)) &&
+			    o->n < ORDER_MAX_HELD)
+				break;
+			if (o->known) { /* a gap: stop ordering this run */
+				o->ordered = false;
+				BW_INFO("features: sequence number %llu of the posts did not come within "
+					"%d ms: the rest of this ingest run is folded in arrival order",
+					(unsigned long long)o->expect, ORDER_WAIT_MS);
+			}
+			o->known = true;            /* else start from the lowest held */
+		}
 		if (hold_pop_fold(f, st))
 			return -1;
 	}
@@ -814,17 +934,21 @@ static int on_message(void *ctx, struct stage *st, const rd_kafka_message_t *m)
 	if (f->in_batch++ == 0)
 		f->batch_start = bw_time_mono_ms();
 	f->st_.messages++;
-	if (pm.observe || !owns_all(st) || !seq_of(m, &run, &seq))
+	if (pm.observe || !owns_all(st) || !seq_of(m, &run, &seq) || run == o->prev)
 		return fold_message(f, st, &pm);
 	if (run != o->run) {
 		/* another run of ingest: what is held of the last one goes first */
 		if (hold_release(f, st, true, 0))
 			return -1;
+		o->prev = o->run;
 		o->run = run;
+		o->ordered = true;
 		o->known = seq == 0;
 		o->expect = 0;
 		o->progress_at = bw_time_mono_ms();
 	}
+	if (!o->ordered)
+		return fold_message(f, st, &pm);
 	if (o->known && seq == o->expect && o->n == 0) {
 		o->expect++;
 		o->progress_at = bw_time_mono_ms();
@@ -840,9 +964,14 @@ static int on_message(void *ctx, struct stage *st, const rd_kafka_message_t *m)
 static int on_tick(void *ctx, struct stage *st, int64_t now)
 {
 	struct fstage *f = ctx;
+	int rc;
 
 	f->st = st;
-	return f->order.n ? hold_release(f, st, false, now) : 0;
+	rc = f->order.n ? hold_release(f, st, false, now) : 0;
+	if (f->opts->idle)
+		atomic_store(f->opts->idle, !f->in_batch && !f->emit.n && !f->order.n && !f->resend &&
+						    !stage_inflight(st));
+	return rc;
 }
 
 /* Each partition resumes from the group's committed offset, or the earliest
@@ -902,6 +1031,12 @@ static int setup(struct fstage *f, char *errstr, size_t errlen)
 	    !(f->cache = bw_map_new()))
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 	f->max_cached = (size_t)f->cfg->features_cache_accounts;
+	if (feat_store_unsent_each(f->store, collect_unsent, f, errstr, errlen))
+		return BW_ESTORE;
+	if (f->n_resend == 0) {
+		free(f->resend);
+		f->resend = NULL;
+	}
 	for (size_t i = 0; i < f->cfg->n_kafka; i++)
 		f->custom_partitioner |= strcmp(f->cfg->kafka_keys[i], "partitioner") == 0;
 	f->ckpt_at = bw_time_mono_ms();
@@ -920,6 +1055,9 @@ static void teardown(struct fstage *f)
 	free(f->changed);
 	for (size_t i = 0; i < f->order.n; i++)
 		free(f->order.h[i].buf);
+	for (size_t i = 0; i < f->n_resend; i++)
+		free(f->resend[i]);
+	free(f->resend);
 	free(f->order.h);
 	feat_store_close(f->store); /* aborts an uncommitted transaction after an error */
 	if (f->ckpt)

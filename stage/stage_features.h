@@ -10,6 +10,7 @@
 #define BW_STAGE_FEATURES_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +23,11 @@ struct feat_stage_opts {
 	uint64_t crash_after;   /* fault injection for tests: stop with BW_ESTOP right after
 				   folding this many messages, abandoning the open batch
 				   uncommitted (0 = never) */
+	atomic_bool *idle;      /* borrowed flag or NULL: kept true while the stage holds no
+				   folded change whose update is not sent yet, nor any posts
+				   held for their turn (read by `botwatch run`'s drain: since
+				   checkpoints also store unsent accounts, the group's committed
+				   offset alone no longer says "published") */
 	bool embedded;          /* the broker is this process's embedded one (librdkafka's mock
 				   cluster, 5 MiB per partition): the downstream lag limit
 				   follows the updates' size */

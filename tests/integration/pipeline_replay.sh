@@ -65,13 +65,18 @@ S=$DATA/dev/tweets_partial_4accounts.ndjson.gz
 if [ -e "$S" ]; then
 	# small batches and a long debounce (ten years of event time): after its first
 	# score, every update of an account is held back and replaced by the next one.
-	# The wall-clock bound (score.max_staleness_ms) is raised to an hour so that
-	# this holds however slowly a loaded machine delivers the updates.
+	# The wall-clock bounds (score.max_staleness_ms, score.idle_flush_ms) are raised to
+	# an hour so that this holds however slowly a loaded machine delivers the updates.
 	check timelines "$S" --set features.batch=500 --set features.batch_ms=20 \
-		--set score.debounce_ms=315360000000 --set score.max_staleness_ms=3600000
+		--set score.debounce_ms=315360000000 --set score.max_staleness_ms=3600000 \
+		--set score.idle_flush_ms=3600000
 	D=$(grep -o '[0-9]* debounced' "$T/timelines-kafka.log" | tail -1 | cut -d' ' -f1)
-	[ "${D:-0}" -gt 0 ] || fail "no feature update was debounced (summary: '${D:-none}')"
-	ok "timelines: $D updates debounced"
+	U=$(grep -o '[0-9]* feature updates;' "$T/timelines-kafka.log" | tail -1 | cut -d' ' -f1)
+	# an account with two updates or more has one held back (how many updates the
+	# features stage sends depends on how its batches fall)
+	[ "${U:-0}" -le 4 ] || [ "${D:-0}" -gt 0 ] ||
+		fail "no feature update was debounced ($U updates; summary: '${D:-none}')"
+	ok "timelines: $D of $U updates debounced"
 else
 	echo "  skip: $S not found (set BOTWATCH_DATA)"
 fi
