@@ -48,6 +48,10 @@ struct ingest_ctx {
 				      * credentials redacted, path or "-") */
 	char source_buf[8192];       /* storage for the redacted source */
 	uint64_t unit_no;            /* units seen on the stream */
+	bool js;                     /* a Jetstream source: track the cursor */
+	int64_t js_seen_us;          /* time_us of the latest event read (-1 = none yet) */
+	int64_t js_saved_us;         /* the value last written to the cursor file */
+	int64_t js_next_save_ms;     /* when the cursor file is next rewritten (monotonic) */
 	int fatal;                   /* first fatal error (sink), 0 if none */
 	char err[512];               /* its message */
 };
@@ -119,6 +123,36 @@ static bool sse_is_status(const char *event)
 	       strcmp(event, "message") == 0;
 }
 
+/*
+ * Rewrite the Jetstream cursor file (when one is configured) with the latest
+ * event read, once every ingest.jetstream.cursor_every_ms or when `force`d:
+ * only after a flush of the producer left nothing undelivered, so a restart
+ * never resumes past a post Kafka has not acknowledged.
+ */
+static void js_cursor_tick(struct ingest_ctx *c, bool force)
+{
+	const struct bw_config *cfg = c->cfg;
+	uint64_t undelivered = 0;
+	char err[512];
+	int64_t now = bw_time_mono_ms();
+
+	if (!cfg->js_cursor_file[0] || c->js_seen_us < 0 || c->js_seen_us == c->js_saved_us ||
+	    (!force && now < c->js_next_save_ms))
+		return;
+	c->js_next_save_ms = now + cfg->js_cursor_every_ms;
+	if (ingest_sink_flush(c->sink, force ? FLUSH_TIMEOUT_MS : 5000, &undelivered, err,
+			      sizeof(err)) || undelivered) {
+		BW_WARN("Jetstream cursor not saved: %llu message(s) undelivered",
+			(unsigned long long)undelivered);
+		return;
+	}
+	if (ingest_js_cursor_save(cfg->js_cursor_file, c->js_seen_us, err, sizeof(err))) {
+		BW_WARN("Jetstream cursor not saved: %s", err);
+		return;
+	}
+	c->js_saved_us = c->js_seen_us;
+}
+
 static int on_unit(const struct ingest_unit *u, void *opaque)
 {
 	struct ingest_ctx *c = opaque;
@@ -152,10 +186,17 @@ static int on_unit(const struct ingest_unit *u, void *opaque)
 			break;
 		}
 		rc = ingest_decode_unit(c->dec, u->data, u->len, c->source, c->unit_no);
+		if (c->js) {
+			int64_t t = ingest_js_time_us(u->data, u->len);
+			if (t > c->js_seen_us)
+				c->js_seen_us = t;
+		}
 		break;
 	}
 	if (c->fatal)
 		return c->fatal;
+	if (!rc && c->js)
+		js_cursor_tick(c, false);
 	return rc;
 }
 
@@ -246,6 +287,103 @@ static int run_stream(struct ingest_ctx *c, const struct ingest_stream_req *req)
 	return c->fatal;
 }
 
+/* Jetstream's zstd dictionary when compression is asked for; 0 or an error. */
+static int js_dict(struct ingest_ctx *c, void **dict, size_t *len)
+{
+	const struct bw_config *cfg = c->cfg;
+
+	*dict = NULL;
+	*len = 0;
+	if (!cfg->js_compress)
+		return 0;
+	if (!cfg->js_zstd_dict[0])
+		return bw_seterr(c->err, sizeof(c->err), BW_EUSAGE,
+				 "ingest.jetstream.compress needs ingest.jetstream.zstd_dictionary "
+				 "(the dictionary file Jetstream publishes)");
+	return ingest_js_read_file(cfg->js_zstd_dict, (size_t)64 << 20, dict, len, c->err,
+				   sizeof(c->err));
+}
+
+/*
+ * A Jetstream source (ws:// or wss://): connect, reconnect by the same ladder
+ * as HTTP streams, and resume every (re)connection from the cursor less
+ * ingest.jetstream.cursor_overlap_ms — the cursor file's value at start, the
+ * latest event read afterwards.
+ */
+static int run_ws(struct ingest_ctx *c)
+{
+	const struct bw_config *cfg = c->cfg;
+	const size_t ucap = 16384;
+	char ua[64], *url = malloc(ucap), *shown = malloc(ucap);
+	struct ingest_stream_backoff b;
+	struct ingest_stream_result res;
+	void *dict = NULL;
+	size_t dict_len = 0;
+	struct ingest_ws_opts o = {
+		.user_agent = ua, .idle_ms = cfg->ingest_idle_ws_ms,
+		.connect_timeout_ms = cfg->ingest_connect_timeout_ms,
+		.max_unit = (size_t)cfg->ingest_max_line_bytes, .zstd = cfg->js_compress,
+		.on_unit = on_unit, .opaque = c, .stop = c->stop,
+	};
+	int rc = 0;
+
+	c->js = true;
+	c->js_seen_us = c->js_saved_us = -1;
+	snprintf(ua, sizeof(ua), "botwatch/%s", BW_VERSION);
+	if (!url || !shown) {
+		rc = bw_seterr(c->err, sizeof(c->err), BW_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	if ((rc = js_dict(c, &dict, &dict_len)))
+		goto out_free;
+	o.zstd_dict = dict, o.zstd_dict_len = dict_len;
+	if (cfg->js_cursor_file[0] &&
+	    (rc = ingest_js_cursor_load(cfg->js_cursor_file, &c->js_seen_us, c->err, sizeof(c->err))))
+		goto out_free;
+	c->js_saved_us = c->js_seen_us;
+	if (c->js_seen_us >= 0)
+		BW_INFO("resuming Jetstream from cursor %lld (%s)", (long long)c->js_seen_us,
+			cfg->js_cursor_file);
+	ingest_stream_backoff_init(&b, cfg->backoff_tcp_step_ms, cfg->backoff_tcp_max_ms,
+				   cfg->backoff_http_initial_ms, cfg->backoff_http_max_ms,
+				   cfg->backoff_rate_initial_ms, cfg->backoff_rate_max_ms);
+	while (!*c->stop) {
+		int64_t cur = c->js_seen_us < 0 ? -1 : c->js_seen_us - cfg->js_overlap_ms * 1000;
+		if ((rc = ingest_js_url(cfg, cfg->ingest_source, cur < 0 && c->js_seen_us >= 0 ? 0 : cur,
+					url, ucap, c->err, sizeof(c->err))))
+			break;
+		o.url = url;
+		BW_INFO("connecting to %s", bw_redact_url(url, shown, ucap));
+		if ((rc = ingest_ws_connect(&o, &res))) {
+			bw_seterr(c->err, sizeof(c->err), rc, "%s", res.error);
+			break;
+		}
+		if (res.established)
+			ingest_stream_backoff_established(&b);
+		js_cursor_tick(c, false);
+		if (c->fatal || res.stopped || *c->stop || res.cb_rc)
+			break;
+		int64_t wait = ingest_stream_backoff_next(&b, account_attempt(&res), res.reset_hint_ms);
+		if (wait < 0) {
+			rc = bw_seterr(c->err, sizeof(c->err), BW_EHTTP,
+				       "HTTP %ld from %s is not retried (fix the request)", res.status,
+				       shown);
+			break;
+		}
+		BW_INFO("reconnecting in %lld ms", (long long)wait);
+		ingest_metrics_backoff(wait);
+		if (!wait_ms(c, wait))
+			break;
+	}
+	if (!c->fatal)
+		js_cursor_tick(c, true);
+out_free:
+	free(dict);
+	free(url);
+	free(shown);
+	return c->fatal ? c->fatal : rc;
+}
+
 static int run_file(struct ingest_ctx *c, const char *path)
 {
 	int rc = ingest_decode_file(c->dec, path, c->err, sizeof(c->err));
@@ -264,7 +402,8 @@ static void ingest_usage(FILE *out)
 	fprintf(out,
 		"usage: botwatch ingest --source SRC [--format auto|v1.1|v2|twarc2|sse|ndjson]\n"
 		"                       [--brokers LIST] [--topic posts] [--config FILE] [--set key=value]...\n\n"
-		"Reads SRC — an http(s):// stream URL, a file (plain or gzip) or `-` for stdin —\n"
+		"Reads SRC — an http(s):// stream URL, a ws(s):// Bluesky Jetstream URL, a file\n"
+		"(plain or gzip) or `-` for stdin (read as data arrives) —\n"
 		"and produces every decoded post to Kafka (key = account id, value = the post\n"
 		"encoding of docs/KAFKA.md); bad input goes to ingest.dlq_topic with its reason.\n"
 		"Live streams reconnect by Twitter's ladder and never end by themselves; files\n"
@@ -340,6 +479,9 @@ static int ingest_run(struct ingest_ctx *c)
 	struct ingest_stream_req *req;
 	int rc;
 
+	if (strncmp(cfg->ingest_source, "ws://", 5) == 0 ||
+	    strncmp(cfg->ingest_source, "wss://", 6) == 0)
+		return run_ws(c);
 	if (strncmp(cfg->ingest_source, "http://", 7) && strncmp(cfg->ingest_source, "https://", 8))
 		return run_file(c, cfg->ingest_source);
 	if (!(req = malloc(sizeof(*req))))
