@@ -29,6 +29,7 @@
 #include "stream.h"
 
 #define FLUSH_TIMEOUT_MS 30000
+#define JS_PROFILE_EVERY_MS 30000 /* how often the Bluesky profile file is rewritten */
 
 static volatile sig_atomic_t ingest_stop;
 
@@ -52,6 +53,8 @@ struct ingest_ctx {
 	int64_t js_seen_us;          /* time_us of the latest event read (-1 = none yet) */
 	int64_t js_saved_us;         /* the value last written to the cursor file */
 	int64_t js_next_save_ms;     /* when the cursor file is next rewritten (monotonic) */
+	int64_t js_next_prof_ms;     /* when the profile file may next be rewritten */
+	char js_prof_path[4096];     /* <cursor file>.profiles: the decoder's Bluesky profiles */
 	int fatal;                   /* first fatal error (sink), 0 if none */
 	char err[512];               /* its message */
 };
@@ -136,16 +139,25 @@ static void js_cursor_tick(struct ingest_ctx *c, bool force)
 	char err[512];
 	int64_t now = bw_time_mono_ms();
 
-	if (!cfg->js_cursor_file[0] || c->js_seen_us < 0 || c->js_seen_us == c->js_saved_us ||
-	    (!force && now < c->js_next_save_ms))
+	if (!cfg->js_cursor_file[0] || c->js_seen_us < 0 || (!force && now < c->js_next_save_ms))
 		return;
 	c->js_next_save_ms = now + cfg->js_cursor_every_ms;
+	if (!force && c->js_seen_us == c->js_saved_us)
+		return;
 	if (ingest_sink_flush(c->sink, force ? FLUSH_TIMEOUT_MS : 5000, &undelivered, err,
 			      sizeof(err)) || undelivered) {
 		BW_WARN("Jetstream cursor not saved: %llu message(s) undelivered",
 			(unsigned long long)undelivered);
 		return;
 	}
+	if (force || now >= c->js_next_prof_ms) { /* the profiles: at most every 30 s */
+		bool written;
+		c->js_next_prof_ms = now + JS_PROFILE_EVERY_MS;
+		if (ingest_decoder_profiles_save(c->dec, c->js_prof_path, &written, err, sizeof(err)))
+			BW_WARN("Bluesky profiles not saved: %s", err);
+	}
+	if (c->js_seen_us == c->js_saved_us)
+		return;
 	if (ingest_js_cursor_save(cfg->js_cursor_file, c->js_seen_us, err, sizeof(err))) {
 		BW_WARN("Jetstream cursor not saved: %s", err);
 		return;
@@ -329,6 +341,7 @@ static int run_ws(struct ingest_ctx *c)
 
 	c->js = true;
 	c->js_seen_us = c->js_saved_us = -1;
+	snprintf(c->js_prof_path, sizeof(c->js_prof_path), "%s.profiles", cfg->js_cursor_file);
 	snprintf(ua, sizeof(ua), "botwatch/%s", BW_VERSION);
 	if (!url || !shown) {
 		rc = bw_seterr(c->err, sizeof(c->err), BW_ENOMEM, "out of memory");
@@ -338,7 +351,8 @@ static int run_ws(struct ingest_ctx *c)
 		goto out_free;
 	o.zstd_dict = dict, o.zstd_dict_len = dict_len;
 	if (cfg->js_cursor_file[0] &&
-	    (rc = ingest_js_cursor_load(cfg->js_cursor_file, &c->js_seen_us, c->err, sizeof(c->err))))
+	    ((rc = ingest_js_cursor_load(cfg->js_cursor_file, &c->js_seen_us, c->err, sizeof(c->err))) ||
+	     (rc = ingest_decoder_profiles_load(c->dec, c->js_prof_path, c->err, sizeof(c->err)))))
 		goto out_free;
 	c->js_saved_us = c->js_seen_us;
 	if (c->js_seen_us >= 0)

@@ -162,6 +162,20 @@ int ingest_decode_buffer(struct bw_decoder *dec, const char *buf, size_t len, co
 const struct bw_decode_stats *ingest_decoder_stats(const struct bw_decoder *dec);
 
 /*
+ * The Bluesky profiles the decoder remembers (per DID: handle, display name,
+ * description, avatar/banner presence, bot self-label; they fill the author
+ * of later Jetstream posts, which carry only a DID) saved to / loaded from
+ * `path` as NDJSON, so a restarted live ingest keeps them. Save replaces the
+ * file atomically and does nothing when nothing changed since the last save
+ * (*written false). Load of a missing file is 0. 0 or BW_EIO / BW_ENOMEM /
+ * BW_EPARSE with errstr set.
+ */
+int ingest_decoder_profiles_save(struct bw_decoder *dec, const char *path, bool *written,
+				 char *errstr, size_t errlen);
+int ingest_decoder_profiles_load(struct bw_decoder *dec, const char *path, char *errstr,
+				 size_t errlen);
+
+/*
  * Server-sent events (text/event-stream), as Mastodon streams them.
  *
  * The assembler turns lines into events: `event:` sets the name, `data:`

@@ -13,9 +13,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "decode_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bw_err.h"
 #include "bw_time.h"
@@ -537,6 +539,7 @@ static int bsky_profile(struct bw_decoder *d, jd_val commit, const char *did, in
 	}
 	if (!(e = bsky_slot(d, did, true)))
 		return did ? BW_ENOMEM : dec_emit(d, &(struct bw_post){ .kind = BW_POST_PROFILE });
+	d->bsky_dirty = true;
 	bsky_set(&e->name, jd_get_cstr(rec, "displayName"));
 	bsky_set(&e->description, jd_get_cstr(rec, "description"));
 	e->avatar = jd_exists(jd_get(rec, "avatar"));
@@ -563,6 +566,7 @@ static int bsky_identity(struct bw_decoder *d, jd_val ev, const char *did, int64
 		return 0;
 	}
 	bsky_set(&e->handle, handle);
+	d->bsky_dirty = true;
 	return bsky_emit_profile(d, did, t);
 }
 
@@ -654,5 +658,96 @@ int dec_jetstream(struct bw_decoder *d, jd_val ev)
 		return bsky_profile(d, commit, did, t);
 	}
 	dec_ctrl(d, BW_CTRL_OTHER); /* post edits, likes, follows, blocks, lists, ... */
+	return 0;
+}
+
+/* ---- saving and loading the cache ------------------------------------------------------ */
+
+/* One entry as a JSON line into f; false on a write error. */
+static bool bsky_write_entry(FILE *f, const struct dec_bsky_prof *e)
+{
+	json_t *j = json_pack("{s:s, s:s?, s:s?, s:s?, s:b, s:b, s:b, s:b}", "did", e->did, "handle",
+			      e->handle, "name", e->name, "description", e->description, "profile",
+			      e->has_profile, "avatar", e->avatar, "banner", e->banner, "bot", e->bot);
+	int rc = j ? json_dumpf(j, f, JSON_COMPACT) : -1;
+
+	json_decref(j);
+	return rc == 0 && fputc('\n', f) != EOF;
+}
+
+int ingest_decoder_profiles_save(struct bw_decoder *d, const char *path, bool *written,
+				 char *errstr, size_t errlen)
+{
+	char tmp[4096];
+	FILE *f;
+	bool ok = true;
+
+	*written = false;
+	if (!d->bsky_dirty || !d->bsky)
+		return 0;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return bw_seterr(errstr, errlen, BW_ETOOLARGE, "profile file path too long");
+	if (!(f = fopen(tmp, "w")))
+		return bw_seterr(errstr, errlen, BW_EIO, "%s: %s", tmp, strerror(errno));
+	for (size_t i = 0; i < DEC_BSKY_SLOTS && ok; i++)
+		if (d->bsky[i].did)
+			ok = bsky_write_entry(f, &d->bsky[i]);
+	ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
+	if (fclose(f) != 0)
+		ok = false;
+	if (!ok || rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		return bw_seterr(errstr, errlen, BW_EIO, "%s: %s", path, strerror(e));
+	}
+	d->bsky_dirty = false;
+	*written = true;
+	return 0;
+}
+
+/* One saved line into the cache. */
+static int bsky_read_entry(struct bw_decoder *d, json_t *j)
+{
+	const char *did = json_string_value(json_object_get(j, "did"));
+	struct dec_bsky_prof *e;
+
+	if (!did)
+		return BW_EPARSE;
+	if (!(e = bsky_slot(d, did, true)))
+		return BW_ENOMEM;
+	bsky_set(&e->handle, json_string_value(json_object_get(j, "handle")));
+	bsky_set(&e->name, json_string_value(json_object_get(j, "name")));
+	bsky_set(&e->description, json_string_value(json_object_get(j, "description")));
+	e->has_profile = json_is_true(json_object_get(j, "profile"));
+	e->avatar = json_is_true(json_object_get(j, "avatar"));
+	e->banner = json_is_true(json_object_get(j, "banner"));
+	e->bot = json_is_true(json_object_get(j, "bot"));
+	return 0;
+}
+
+int ingest_decoder_profiles_load(struct bw_decoder *d, const char *path, char *errstr,
+				 size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	uint64_t no = 0;
+	int rc = 0;
+
+	if (!f)
+		return errno == ENOENT ? 0 : bw_seterr(errstr, errlen, BW_EIO, "%s: %s", path,
+						       strerror(errno));
+	while (!rc && getline(&line, &cap, f) > 0) {
+		json_t *j = json_loads(line, 0, NULL);
+		no++;
+		rc = j ? bsky_read_entry(d, j) : BW_EPARSE;
+		json_decref(j);
+	}
+	free(line);
+	fclose(f);
+	if (rc)
+		return bw_seterr(errstr, errlen, rc, "%s:%llu: %s", path, (unsigned long long)no,
+				 rc == BW_ENOMEM ? "out of memory" : "not a saved profile");
+	d->bsky_dirty = false;
 	return 0;
 }

@@ -66,6 +66,7 @@ struct bw_decoder {
 
 	/* Bluesky profiles and handles seen in the stream, by DID (decode_fedi.c) */
 	struct dec_bsky_prof *bsky;   /* DEC_BSKY_SLOTS entries, allocated on first use */
+	bool bsky_dirty;              /* changed since the last ingest_decoder_profiles_save() */
 
 	/* embedded (retweeted / quoted) statuses of the current unit, emitted after it */
 	struct bw_post *embedded[DEC_MAX_EMBEDDED]; /* arena records */

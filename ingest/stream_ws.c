@@ -15,7 +15,8 @@
  * buffered and reported as INGEST_UNIT_TOO_LARGE with an excerpt. Binary
  * messages are zstd frames (Jetstream's `compress=true`), decompressed with
  * the configured dictionary into at most the unit cap; one that does not
- * decompress is an INGEST_UNIT_BAD_FRAME. Reads wait at most 50 ms, so the
+ * decompress is an INGEST_UNIT_BAD_FRAME. A ping (answered with a pong) or
+ * a pong is an INGEST_UNIT_KEEPALIVE. Reads wait at most 50 ms, so the
  * stall rule and the stop flag are checked that often.
  *
  * How an attempt ended is reported in struct ingest_stream_result exactly
@@ -501,10 +502,12 @@ static int ws_control(struct ws_conn *c, int op, const char *d, size_t dn)
 		snprintf(c->res->error, sizeof(c->res->error), "closed by the server (code %d)",
 			 dn >= 2 ? ((unsigned char)d[0] << 8 | (unsigned char)d[1]) : 1005);
 		return -1;
-	case 9:
-		return ws_send_control(c, 10, (const unsigned char *)d, dn) ? -1 : 0;
+	case 9: /* ping: pong, and a keep-alive unit for the caller's periodic work */
+		if (ws_send_control(c, 10, (const unsigned char *)d, dn))
+			return -1;
+		/* fall through */
 	case 10:
-		return 0;
+		return ws_emit(c, &(struct ingest_unit){ .kind = INGEST_UNIT_KEEPALIVE, .data = "" }) ? -1 : 0;
 	default:
 		snprintf(c->res->error, sizeof(c->res->error), "unknown frame opcode %d", op);
 		return -1;

@@ -20,9 +20,12 @@ the last entry):
     then=drop       close the TCP connection without a close frame (default hold)
     then=close      send a WebSocket close frame, then close
     then=stall      keep the connection open, send nothing more
-    then=hold       keep sending events as they are added (none are): idle
+    then=hold       keep the connection open with a ping every 200 ms (the client answers pong)
     status=CODE     answer the upgrade with this HTTP status instead
     retry-after=S   with status, a Retry-After header
+
+--bad-every N replaces every Nth event with a JSON payload cut short (its
+time_us still readable), which a client must dead-letter.
 
 --dump FILE writes every event (as served, re-stamped) one per line, so a test
 can compute what the pipeline must produce. The log (--log) has one line per
@@ -143,6 +146,10 @@ def load_events(args):
     lines = []
     for i, ev in enumerate(events):
         ev["time_us"] = BASE_US + 1000 * i
+        if args.bad_every and i % args.bad_every == args.bad_every - 1:
+            # a broken event: valid start (time_us readable), cut inside the commit
+            lines.append(f'{{"did":"{ev.get("did")}","time_us":{ev["time_us"]},"kind":"commit","commit":{{"rev":')
+            continue
         lines.append(json.dumps(ev, separators=(",", ":")))
     return lines
 
@@ -183,13 +190,21 @@ class Server:
         self.args = args
         self.lock = threading.Lock()
         self.events = load_events(args)
-        self.parsed = [json.loads(l) for l in self.events]
+        self.parsed = [self.meta(l) for l in self.events]
         self.plan = parse_plan(args.plan)
         self.conns = 0
         self.zcache = {}
         if args.dump:
             with open(args.dump, "w") as f:
                 f.write("".join(l + "\n" for l in self.events))
+
+    @staticmethod
+    def meta(line):
+        try:
+            return json.loads(line)
+        except ValueError:  # a --bad-every event: only its time_us and did
+            return {"time_us": int(line.split('"time_us":')[1].split(",")[0]),
+                    "did": line.split('"did":"')[1].split('"')[0], "kind": "broken"}
 
     def compress(self, i):
         if i not in self.zcache:
@@ -202,6 +217,8 @@ class Server:
         ev = self.parsed[i]
         if dids and ev.get("did") not in dids:
             return False
+        if ev.get("kind") == "broken":
+            return True
         if ev.get("kind") != "commit" or not colls:
             return True
         c = ev["commit"].get("collection", "")
@@ -267,10 +284,24 @@ class Server:
                 sock.shutdown(socket.SHUT_RDWR)
             elif how == "close":
                 sock.sendall(frame(struct.pack("!H", 1000), 8))
-            else:  # stall / hold: wait until the client goes away
+            elif how == "stall":  # send nothing; wait until the client goes away
                 sock.settimeout(None)
                 while sock.recv(4096):
                     pass
+            else:  # hold: a ping every 200 ms (as a live stream is never silent)
+                sock.settimeout(0.2)
+                pongs = 0
+                while True:
+                    sock.sendall(frame(b"hb", 9))
+                    try:
+                        got = sock.recv(4096)
+                    except socket.timeout:
+                        continue
+                    if not got:
+                        break
+                    if not pongs and b"\x8a" in got:
+                        log("pong")  # the first pong answering a ping
+                    pongs += got.count(b"\x8a")
             log(f"end {how}")
         except OSError as ex:
             log(f"end error {ex}")
@@ -301,6 +332,8 @@ def main():
     ap.add_argument("--accounts", type=int, default=50)
     ap.add_argument("--seed", type=int, default=18)
     ap.add_argument("--plan", default="")
+    ap.add_argument("--bad-every", type=int, default=0,
+                    help="every Nth event is a broken JSON payload (for dead-letter tests)")
     ap.add_argument("--dictionary")
     ap.add_argument("--dump")
     args = ap.parse_args()
