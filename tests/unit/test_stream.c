@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bw_err.h"
 #include "cfg.h"
@@ -305,9 +306,55 @@ static void test_request_building(void **state)
 	cfg_free(cfg);
 }
 
+/* Jetstream: the subscribe URL from the config, the cursor in an event, the cursor file. */
+static void test_jetstream_url_and_cursor(void **state)
+{
+	(void)state;
+	struct bw_config *cfg = cfg_new();
+	char url[1024], err[256], path[] = "/tmp/bw-js-cursor.XXXXXX";
+	int64_t cur;
+	int fd;
+
+	assert_int_equal(ingest_js_url(cfg, "wss://j/subscribe", -1, url, sizeof(url), err, sizeof(err)), 0);
+	assert_string_equal(url, "wss://j/subscribe?wantedCollections=app.bsky.feed.post&wantedCollections="
+				 "app.bsky.feed.repost&wantedCollections=app.bsky.actor.profile");
+	assert_int_equal(cfg_set(cfg, "ingest.jetstream.wanted_dids", " did:plc:a , did:web:b.c ", "t", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(cfg, "ingest.jetstream.compress", "true", "t", err, sizeof(err)), 0);
+	/* collections named in the URL win; DIDs trimmed and encoded; the cursor last */
+	assert_int_equal(ingest_js_url(cfg, "ws://j/subscribe?wantedCollections=app.bsky.graph.*", 1779719000000000,
+				       url, sizeof(url), err, sizeof(err)), 0);
+	assert_string_equal(url, "ws://j/subscribe?wantedCollections=app.bsky.graph.*&wantedDids=did%3Aplc%3Aa"
+				 "&wantedDids=did%3Aweb%3Ab.c&compress=true&cursor=1779719000000000");
+	assert_int_equal(ingest_js_url(cfg, "ws://j/subscribe", 0, url, 40, err, sizeof(err)), BW_ETOOLARGE);
+
+	static const char ev[] = "{\"did\":\"did:plc:x\",\"time_us\": 1779719009132431,\"kind\":\"commit\"}";
+	static const char quoted[] = "{\"text\":\"a \\\"time_us\\\":5\",\"time_us\":7}";
+	assert_int_equal(ingest_js_time_us(ev, strlen(ev)), 1779719009132431LL);
+	assert_int_equal(ingest_js_time_us(quoted, strlen(quoted)), 7);
+	assert_int_equal(ingest_js_time_us("{\"did\":1}", 9), -1);
+	assert_int_equal(ingest_js_time_us("{\"time_us\":", 11), -1);
+
+	/* the cursor file: absent is -1, round trip, garbage is a parse error */
+	assert_true((fd = mkstemp(path)) >= 0);
+	close(fd);
+	unlink(path);
+	assert_int_equal(ingest_js_cursor_load(path, &cur, err, sizeof(err)), 0);
+	assert_int_equal(cur, -1);
+	assert_int_equal(ingest_js_cursor_save(path, 1779719009132431LL, err, sizeof(err)), 0);
+	assert_int_equal(ingest_js_cursor_load(path, &cur, err, sizeof(err)), 0);
+	assert_int_equal(cur, 1779719009132431LL);
+	FILE *f = fopen(path, "w");
+	fputs("cursor 12x\n", f);
+	fclose(f);
+	assert_int_equal(ingest_js_cursor_load(path, &cur, err, sizeof(err)), BW_EPARSE);
+	unlink(path);
+	cfg_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_jetstream_url_and_cursor),
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_length_delimited),
 		cmocka_unit_test(test_sse),
