@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bsky_enrich.h"
 #include "bw_err.h"
 #include "bw_log.h"
 #include "bw_redact.h"
@@ -45,6 +46,7 @@ struct ingest_ctx {
 	volatile sig_atomic_t *stop; /* borrowed stop flag */
 	struct ingest_sink *sink;    /* producer */
 	struct bw_decoder *dec;      /* decoder */
+	struct ingest_enrich *enrich;/* Bluesky AppView enricher, or NULL */
 	const char *source;          /* label for DLQ records and logs (URL with its
 				      * credentials redacted, path or "-") */
 	char source_buf[8192];       /* storage for the redacted source */
@@ -71,6 +73,9 @@ static int on_post(const struct bw_post *post, void *opaque)
 		c->fatal = rc;
 		return rc;
 	}
+	if (c->enrich && post->platform && strcmp(post->platform, "bluesky") == 0 &&
+	    post->kind != BW_POST_DELETE)
+		ingest_enrich_want(c->enrich, post->author.id);
 	ingest_metrics_post();
 	if (ingest_sink_stats(c->sink)->produced % 4096 == 0)
 		ingest_metrics_sink(ingest_sink_stats(c->sink));
@@ -165,6 +170,42 @@ static void js_cursor_tick(struct ingest_ctx *c, bool force)
 	c->js_saved_us = c->js_seen_us;
 }
 
+static int enrich_one(const struct ingest_bsky_profile *p, void *opaque)
+{
+	struct ingest_ctx *c = opaque;
+	int rc = ingest_decoder_bsky_profile(c->dec, p);
+
+	return c->fatal ? c->fatal : rc;
+}
+
+/* Feed the AppView profiles received so far into the decoder (which emits
+ * a profile snapshot for each). */
+static int enrich_apply(struct ingest_ctx *c)
+{
+	return c->enrich ? ingest_enrich_take(c->enrich, enrich_one, c) : 0;
+}
+
+/* At the end of the input: wait (up to 60 s, or a stop) for the enricher's
+ * queue to drain, feeding its answers in; then log what it did. */
+static void enrich_finish(struct ingest_ctx *c)
+{
+	struct ingest_enrich_stats st;
+	int64_t until = bw_time_mono_ms() + 60000;
+
+	if (!c->enrich)
+		return;
+	while (!*c->stop && !c->fatal && bw_time_mono_ms() < until &&
+	       !ingest_enrich_idle(c->enrich, 50))
+		enrich_apply(c);
+	enrich_apply(c);
+	ingest_enrich_stats(c->enrich, &st);
+	BW_INFO("AppView enrichment: %llu call(s), %llu profile(s), %llu failure(s), %llu "
+		"account(s) skipped (queue full), %llu still queued",
+		(unsigned long long)st.calls, (unsigned long long)st.profiles,
+		(unsigned long long)st.failures, (unsigned long long)st.dropped,
+		(unsigned long long)st.queued);
+}
+
 static int on_unit(const struct ingest_unit *u, void *opaque)
 {
 	struct ingest_ctx *c = opaque;
@@ -207,6 +248,8 @@ static int on_unit(const struct ingest_unit *u, void *opaque)
 	}
 	if (c->fatal)
 		return c->fatal;
+	if (!rc && c->enrich)
+		rc = enrich_apply(c);
 	if (!rc && c->js)
 		js_cursor_tick(c, false);
 	return rc;
@@ -526,13 +569,24 @@ int ingest_job_run(const struct bw_config *cfg, volatile sig_atomic_t *stop)
 		fprintf(stderr, "botwatch ingest: %s\n", err);
 		goto out_free;
 	}
+	if (cfg->bsky_appview[0]) {
+		char ua[64];
+		snprintf(ua, sizeof(ua), "botwatch/%s", BW_VERSION);
+		if (!(c.enrich = ingest_enrich_new(cfg, ua, err, sizeof(err)))) {
+			fprintf(stderr, "botwatch ingest: %s\n", err);
+			goto out_free;
+		}
+	}
 	rc = ingest_run(&c);
+	if (!rc || rc == BW_ESTOP)
+		enrich_finish(&c);
 	if (rc && rc != BW_ESTOP)
 		fprintf(stderr, "botwatch ingest: %s\n", c.err[0] ? c.err : bw_strerror(rc));
 	if (*stop)
 		BW_INFO("stopping on signal: flushing");
 	status = finish(&c) == 0 && (rc == 0 || rc == BW_ESTOP) ? 0 : 1;
 out_free:
+	ingest_enrich_free(c.enrich);
 	ingest_decoder_free(c.dec);
 	ingest_sink_free(c.sink);
 	return status;

@@ -93,6 +93,17 @@ static const struct cfg_entry table[] = {
 	{ "ingest.jetstream.zstd_dictionary", CFG_STR, OFF(js_zstd_dict), 0, 0, "", NULL, 0,
 	  "The zstd dictionary Jetstream publishes (`zstd_dictionary` in its repository); required "
 	  "when ingest.jetstream.compress is true." },
+	{ "ingest.bluesky.appview", CFG_STR, OFF(bsky_appview), 0, 0, "", NULL, 0,
+	  "AppView base URL (e.g. `https://public.api.bsky.app`) asked for the follower, following "
+	  "and post counts and creation time of every Bluesky author seen "
+	  "(`app.bsky.actor.getProfiles`, 25 per call, on a thread of its own); each answer becomes "
+	  "a profile snapshot and the account is rescored. Empty = no enrichment." },
+	{ "ingest.bluesky.enrich_rate", CFG_INT, OFF(bsky_enrich_rate), 1, 1000, "5", NULL, 0,
+	  "At most this many getProfiles calls per second." },
+	{ "ingest.bluesky.enrich_ttl_s", CFG_INT, OFF(bsky_enrich_ttl_s), 1, 31536000, "86400", NULL, 0,
+	  "An account enriched is not asked for again for this long." },
+	{ "ingest.bluesky.enrich_queue", CFG_INT, OFF(bsky_enrich_queue), 1, 10000000, "100000", NULL, 0,
+	  "Accounts waiting for enrichment at most; more are skipped (counted) until the queue drains." },
 	{ "ingest.backoff.tcp_step_ms", CFG_INT, OFF(backoff_tcp_step_ms), 1, 3600000, "250", NULL, 0,
 	  "Network errors: wait grows linearly by this step ..." },
 	{ "ingest.backoff.tcp_max_ms", CFG_INT, OFF(backoff_tcp_max_ms), 1, 3600000, "16000", NULL, 0,

@@ -54,6 +54,10 @@ struct bw_config {
 	int64_t js_cursor_every_ms;   /* ingest.jetstream.cursor_every_ms */
 	bool js_compress;             /* ingest.jetstream.compress */
 	char *js_zstd_dict;           /* ingest.jetstream.zstd_dictionary */
+	char *bsky_appview;           /* ingest.bluesky.appview */
+	int64_t bsky_enrich_rate;     /* ingest.bluesky.enrich_rate */
+	int64_t bsky_enrich_ttl_s;    /* ingest.bluesky.enrich_ttl_s */
+	int64_t bsky_enrich_queue;    /* ingest.bluesky.enrich_queue */
 	int64_t backoff_tcp_step_ms;  /* ingest.backoff.tcp_step_ms */
 	int64_t backoff_tcp_max_ms;   /* ingest.backoff.tcp_max_ms */
 	int64_t backoff_http_initial_ms; /* ingest.backoff.http_initial_ms */

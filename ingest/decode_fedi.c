@@ -428,6 +428,11 @@ struct dec_bsky_prof {
 	bool avatar;       /* it has an avatar */
 	bool banner;       /* it has a banner */
 	bool bot;          /* it carries the `bot` self-label */
+	bool has_counts;   /* counts below came from an AppView */
+	int64_t followers; /* followersCount (-1 absent) */
+	int64_t follows;   /* followsCount */
+	int64_t posts;     /* postsCount */
+	int64_t created_ms;/* account creation (BW_TIME_NONE absent) */
 };
 
 static void bsky_slot_clear(struct dec_bsky_prof *e)
@@ -490,6 +495,12 @@ static void bsky_author(struct bw_decoder *d, const char *did, struct bw_profile
 	if (!e)
 		return;
 	a->screen_name = e->handle;
+	if (e->has_counts) {
+		a->followers_count = e->followers;
+		a->friends_count = e->follows;
+		a->statuses_count = e->posts;
+		a->created_at_ms = e->created_ms;
+	}
 	if (!e->has_profile)
 		return;
 	a->name = e->name;
@@ -669,6 +680,15 @@ static bool bsky_write_entry(FILE *f, const struct dec_bsky_prof *e)
 	json_t *j = json_pack("{s:s, s:s?, s:s?, s:s?, s:b, s:b, s:b, s:b}", "did", e->did, "handle",
 			      e->handle, "name", e->name, "description", e->description, "profile",
 			      e->has_profile, "avatar", e->avatar, "banner", e->banner, "bot", e->bot);
+
+	if (j && e->has_counts &&
+	    (json_object_set_new(j, "followers", json_integer(e->followers)) ||
+	     json_object_set_new(j, "follows", json_integer(e->follows)) ||
+	     json_object_set_new(j, "posts", json_integer(e->posts)) ||
+	     json_object_set_new(j, "created_ms", json_integer(e->created_ms)))) {
+		json_decref(j);
+		return false;
+	}
 	int rc = j ? json_dumpf(j, f, JSON_COMPACT) : -1;
 
 	json_decref(j);
@@ -722,6 +742,12 @@ static int bsky_read_entry(struct bw_decoder *d, json_t *j)
 	e->avatar = json_is_true(json_object_get(j, "avatar"));
 	e->banner = json_is_true(json_object_get(j, "banner"));
 	e->bot = json_is_true(json_object_get(j, "bot"));
+	if ((e->has_counts = json_is_integer(json_object_get(j, "followers")))) {
+		e->followers = json_integer_value(json_object_get(j, "followers"));
+		e->follows = json_integer_value(json_object_get(j, "follows"));
+		e->posts = json_integer_value(json_object_get(j, "posts"));
+		e->created_ms = json_integer_value(json_object_get(j, "created_ms"));
+	}
 	return 0;
 }
 
@@ -750,4 +776,35 @@ int ingest_decoder_profiles_load(struct bw_decoder *d, const char *path, char *e
 				 rc == BW_ENOMEM ? "out of memory" : "not a saved profile");
 	d->bsky_dirty = false;
 	return 0;
+}
+
+/* ---- AppView profiles --------------------------------------------------------------- */
+
+int ingest_decoder_bsky_profile(struct bw_decoder *d, const struct ingest_bsky_profile *p)
+{
+	struct dec_bsky_prof *e = bsky_slot(d, p->did, true);
+	int64_t t = d->max_event_ms != BW_TIME_NONE ? d->max_event_ms : bw_time_now_ms();
+
+	if (!e)
+		return BW_ENOMEM;
+	if (p->handle)
+		bsky_set(&e->handle, p->handle);
+	bsky_set(&e->name, p->name);
+	bsky_set(&e->description, p->description);
+	e->avatar = p->avatar;
+	e->banner = p->banner;
+	e->bot = p->bot;
+	e->has_profile = true;
+	e->has_counts = true;
+	e->followers = p->followers;
+	e->follows = p->follows;
+	e->posts = p->posts;
+	e->created_ms = p->created_at_ms;
+	d->bsky_dirty = true;
+	d->src = "appview";
+	d->line = 0;
+	d->unit = p->did;
+	d->unit_len = strlen(p->did);
+	d->fault = -1;
+	return bsky_emit_profile(d, p->did, t);
 }
