@@ -102,3 +102,27 @@ stop_ingest
 grep -m1 ' request ' "$T/fh.log" | grep -q "request /subscribe?.*&cursor=$((last - 5000)) " ||
 	fail "restart did not resume: $(grep -m1 ' request ' "$T/fh.log")"
 ok "a restarted ingest resumes from the cursor file less the overlap"
+
+# wss://: TLS with certificate and host-name verification (OpenSSL's default
+# verify paths honour SSL_CERT_FILE); an untrusted certificate is refused
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 2 \
+	-subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null || fail "openssl req"
+rm -f "$T/tport" "$T/fh.log"
+python3 "$JS" --port-file "$T/tport" --log "$T/fh.log" --tls-cert "$T/cert.pem" --tls-key "$T/key.pem" \
+	--generate 60 --accounts 6 --plan 'send=all,then=hold' &
+PIDS+=($!)
+wait_for "$T/tport" 20
+SSL_CERT_FILE="$T/cert.pem" start_ingest --source "wss://localhost:$(cat "$T/tport")/subscribe" --brokers "$BROKER" \
+	--topic posts.tls --set ingest.lag_groups= "${FAST[@]}"
+wait_log 'conn=1 pong' 20
+stop_ingest
+[ "$ISTATUS" -eq 0 ] || fail "wss ingest exited $ISTATUS"
+sent=$(awk '$3 == "sent" { print $4 }' "$T/fh.log")
+grep -q "botwatch ingest: [1-9][0-9]* post(s), 0 dead-lettered" "$T/ingest.err" || fail "wss: $(tail -1 "$T/ingest.err")"
+start_ingest --source "wss://localhost:$(cat "$T/tport")/subscribe" --brokers "$BROKER" --topic posts.tls2 \
+	--set ingest.lag_groups= "${FAST[@]}"
+for _ in $(seq 40); do grep -q 'certificate verify failed' "$T/ingest.err" && break; sleep 0.1; done
+stop_ingest
+grep -q 'TLS handshake with localhost failed: certificate verify failed' "$T/ingest.err" ||
+	fail "an untrusted certificate was not refused: $(tail -2 "$T/ingest.err")"
+ok "wss:// reads the $sent events over TLS from a trusted certificate and refuses an untrusted one"

@@ -27,6 +27,8 @@ the last entry):
 --bad-every N replaces every Nth event with a JSON payload cut short (its
 time_us still readable), which a client must dead-letter.
 
+--tls-cert/--tls-key serve wss:// instead of ws://.
+
 --dump FILE writes every event (as served, re-stamped) one per line, so a test
 can compute what the pipeline must produce. The log (--log) has one line per
 event of interest: `t=<ms> conn=<n> request <path>`, `... cursor <C> from <index>`,
@@ -39,6 +41,7 @@ import json
 import os
 import random
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -225,6 +228,15 @@ class Server:
         return any(c == w or (w.endswith(".*") and c.startswith(w[:-1])) for w in colls)
 
     def handle(self, sock):
+        if self.args.tls_cert:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(self.args.tls_cert, self.args.tls_key)
+            try:
+                sock = ctx.wrap_socket(sock, server_side=True)
+            except (OSError, ssl.SSLError) as ex:
+                log_line(self.args, self.lock, f"tls handshake failed: {ex}")
+                sock.close()
+                return
         with self.lock:
             self.conns += 1
             n = self.conns
@@ -336,6 +348,8 @@ def main():
                     help="every Nth event is a broken JSON payload (for dead-letter tests)")
     ap.add_argument("--dictionary")
     ap.add_argument("--dump")
+    ap.add_argument("--tls-cert", help="serve wss:// with this certificate (PEM) ...")
+    ap.add_argument("--tls-key", help="... and this key")
     args = ap.parse_args()
     Server(args).serve()
 
