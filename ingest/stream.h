@@ -279,6 +279,16 @@ struct ingest_ws_opts {
  */
 int ingest_ws_connect(const struct ingest_ws_opts *o, struct ingest_stream_result *res);
 
+/*
+ * Parse `len` bytes of server frames as if they had arrived after the
+ * upgrade, `chunk` bytes at a time (for tests and fuzzing: o->url, idle and
+ * stop are unused). No socket: a ping, whose pong cannot be sent, or a close
+ * frame ends the parse, as do a protocol error and on_unit's stop (res->error
+ * says which). Returns 0 or BW_ENOMEM.
+ */
+int ingest_ws_parse(const struct ingest_ws_opts *o, const void *buf, size_t len, size_t chunk,
+		    struct ingest_stream_result *res);
+
 /* ---- Jetstream requests and the cursor --------------------------------------- */
 
 /*

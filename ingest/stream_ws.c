@@ -652,6 +652,49 @@ static int ws_zstd_open(struct ws_conn *c)
 	return 0;
 }
 
+int ingest_ws_parse(const struct ingest_ws_opts *o, const void *buf, size_t len, size_t chunk,
+		    struct ingest_stream_result *res)
+{
+	struct ws_conn *c = calloc(1, sizeof(*c));
+	const unsigned char *p = buf;
+	int rc = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->reset_hint_ms = -1;
+	if (!c)
+		return BW_ENOMEM;
+	c->o = o, c->res = res, c->fd = -1;
+	if ((rc = ws_zstd_open(c)))
+		goto out_free;
+	if (!chunk)
+		chunk = 1;
+	for (size_t off = 0; off < len; off += chunk) {
+		size_t k = len - off < chunk ? len - off : chunk;
+		if (c->in_len + k > c->in_cap) {
+			unsigned char *nb = realloc(c->in, c->in_len + k);
+			if (!nb) {
+				rc = BW_ENOMEM;
+				goto out_free;
+			}
+			c->in = nb, c->in_cap = c->in_len + k;
+		}
+		memcpy(c->in + c->in_len, p + off, k);
+		c->in_len += k;
+		res->bytes += k;
+		if (ws_frames(c))
+			break;
+	}
+	res->partial_bytes = c->len ? c->len : (size_t)c->skip_size;
+out_free:
+	ZSTD_freeDDict(c->ddict);
+	ZSTD_freeDCtx(c->dctx);
+	free(c->zout);
+	free(c->msg);
+	free(c->in);
+	free(c);
+	return rc;
+}
+
 int ingest_ws_connect(const struct ingest_ws_opts *o, struct ingest_stream_result *res)
 {
 	struct ws_conn *c = calloc(1, sizeof(*c));
