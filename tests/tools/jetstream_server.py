@@ -197,6 +197,9 @@ class Server:
         self.plan = parse_plan(args.plan)
         self.conns = 0
         self.zcache = {}
+        if args.dictionary:  # compress every event up front: a client's stall timer
+            for i in range(len(self.events)):  # must not fire while zstd runs
+                self.compress(i)
         if args.dump:
             with open(args.dump, "w") as f:
                 f.write("".join(l + "\n" for l in self.events))
