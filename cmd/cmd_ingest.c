@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bsky_enrich.h"
 #include "bw_err.h"
 #include "bw_log.h"
 #include "bw_redact.h"
@@ -29,6 +30,7 @@
 #include "stream.h"
 
 #define FLUSH_TIMEOUT_MS 30000
+#define JS_PROFILE_EVERY_MS 30000 /* how often the Bluesky profile file is rewritten */
 
 static volatile sig_atomic_t ingest_stop;
 
@@ -44,10 +46,17 @@ struct ingest_ctx {
 	volatile sig_atomic_t *stop; /* borrowed stop flag */
 	struct ingest_sink *sink;    /* producer */
 	struct bw_decoder *dec;      /* decoder */
+	struct ingest_enrich *enrich;/* Bluesky AppView enricher, or NULL */
 	const char *source;          /* label for DLQ records and logs (URL with its
 				      * credentials redacted, path or "-") */
 	char source_buf[8192];       /* storage for the redacted source */
 	uint64_t unit_no;            /* units seen on the stream */
+	bool js;                     /* a Jetstream source: track the cursor */
+	int64_t js_seen_us;          /* time_us of the latest event read (-1 = none yet) */
+	int64_t js_saved_us;         /* the value last written to the cursor file */
+	int64_t js_next_save_ms;     /* when the cursor file is next rewritten (monotonic) */
+	int64_t js_next_prof_ms;     /* when the profile file may next be rewritten */
+	char js_prof_path[4096];     /* <cursor file>.profiles: the decoder's Bluesky profiles */
 	int fatal;                   /* first fatal error (sink), 0 if none */
 	char err[512];               /* its message */
 };
@@ -64,6 +73,9 @@ static int on_post(const struct bw_post *post, void *opaque)
 		c->fatal = rc;
 		return rc;
 	}
+	if (c->enrich && post->platform && strcmp(post->platform, "bluesky") == 0 &&
+	    post->kind != BW_POST_DELETE)
+		ingest_enrich_want(c->enrich, post->author.id);
 	ingest_metrics_post();
 	if (ingest_sink_stats(c->sink)->produced % 4096 == 0)
 		ingest_metrics_sink(ingest_sink_stats(c->sink));
@@ -119,6 +131,81 @@ static bool sse_is_status(const char *event)
 	       strcmp(event, "message") == 0;
 }
 
+/*
+ * Rewrite the Jetstream cursor file (when one is configured) with the latest
+ * event read, once every ingest.jetstream.cursor_every_ms or when `force`d:
+ * only after a flush of the producer left nothing undelivered, so a restart
+ * never resumes past a post Kafka has not acknowledged.
+ */
+static void js_cursor_tick(struct ingest_ctx *c, bool force)
+{
+	const struct bw_config *cfg = c->cfg;
+	uint64_t undelivered = 0;
+	char err[512];
+	int64_t now = bw_time_mono_ms();
+
+	if (!cfg->js_cursor_file[0] || c->js_seen_us < 0 || (!force && now < c->js_next_save_ms))
+		return;
+	c->js_next_save_ms = now + cfg->js_cursor_every_ms;
+	if (!force && c->js_seen_us == c->js_saved_us)
+		return;
+	if (ingest_sink_flush(c->sink, force ? FLUSH_TIMEOUT_MS : 5000, &undelivered, err,
+			      sizeof(err)) || undelivered) {
+		BW_WARN("Jetstream cursor not saved: %llu message(s) undelivered",
+			(unsigned long long)undelivered);
+		return;
+	}
+	if (force || now >= c->js_next_prof_ms) { /* the profiles: at most every 30 s */
+		bool written;
+		c->js_next_prof_ms = now + JS_PROFILE_EVERY_MS;
+		if (ingest_decoder_profiles_save(c->dec, c->js_prof_path, &written, err, sizeof(err)))
+			BW_WARN("Bluesky profiles not saved: %s", err);
+	}
+	if (c->js_seen_us == c->js_saved_us)
+		return;
+	if (ingest_js_cursor_save(cfg->js_cursor_file, c->js_seen_us, err, sizeof(err))) {
+		BW_WARN("Jetstream cursor not saved: %s", err);
+		return;
+	}
+	c->js_saved_us = c->js_seen_us;
+}
+
+static int enrich_one(const struct ingest_bsky_profile *p, void *opaque)
+{
+	struct ingest_ctx *c = opaque;
+	int rc = ingest_decoder_bsky_profile(c->dec, p);
+
+	return c->fatal ? c->fatal : rc;
+}
+
+/* Feed the AppView profiles received so far into the decoder (which emits
+ * a profile snapshot for each). */
+static int enrich_apply(struct ingest_ctx *c)
+{
+	return c->enrich ? ingest_enrich_take(c->enrich, enrich_one, c) : 0;
+}
+
+/* At the end of the input: wait (up to 60 s, or a stop) for the enricher's
+ * queue to drain, feeding its answers in; then log what it did. */
+static void enrich_finish(struct ingest_ctx *c)
+{
+	struct ingest_enrich_stats st;
+	int64_t until = bw_time_mono_ms() + 60000;
+
+	if (!c->enrich)
+		return;
+	while (!*c->stop && !c->fatal && bw_time_mono_ms() < until &&
+	       !ingest_enrich_idle(c->enrich, 50))
+		enrich_apply(c);
+	enrich_apply(c);
+	ingest_enrich_stats(c->enrich, &st);
+	BW_INFO("AppView enrichment: %llu call(s), %llu profile(s), %llu failure(s), %llu "
+		"account(s) skipped (queue full), %llu still queued",
+		(unsigned long long)st.calls, (unsigned long long)st.profiles,
+		(unsigned long long)st.failures, (unsigned long long)st.dropped,
+		(unsigned long long)st.queued);
+}
+
 static int on_unit(const struct ingest_unit *u, void *opaque)
 {
 	struct ingest_ctx *c = opaque;
@@ -152,10 +239,19 @@ static int on_unit(const struct ingest_unit *u, void *opaque)
 			break;
 		}
 		rc = ingest_decode_unit(c->dec, u->data, u->len, c->source, c->unit_no);
+		if (c->js) {
+			int64_t t = ingest_js_time_us(u->data, u->len);
+			if (t > c->js_seen_us)
+				c->js_seen_us = t;
+		}
 		break;
 	}
 	if (c->fatal)
 		return c->fatal;
+	if (!rc && c->enrich)
+		rc = enrich_apply(c);
+	if (!rc && c->js)
+		js_cursor_tick(c, false);
 	return rc;
 }
 
@@ -246,6 +342,105 @@ static int run_stream(struct ingest_ctx *c, const struct ingest_stream_req *req)
 	return c->fatal;
 }
 
+/* Jetstream's zstd dictionary when compression is asked for; 0 or an error. */
+static int js_dict(struct ingest_ctx *c, void **dict, size_t *len)
+{
+	const struct bw_config *cfg = c->cfg;
+
+	*dict = NULL;
+	*len = 0;
+	if (!cfg->js_compress)
+		return 0;
+	if (!cfg->js_zstd_dict[0])
+		return bw_seterr(c->err, sizeof(c->err), BW_EUSAGE,
+				 "ingest.jetstream.compress needs ingest.jetstream.zstd_dictionary "
+				 "(the dictionary file Jetstream publishes)");
+	return ingest_js_read_file(cfg->js_zstd_dict, (size_t)64 << 20, dict, len, c->err,
+				   sizeof(c->err));
+}
+
+/*
+ * A Jetstream source (ws:// or wss://): connect, reconnect by the same ladder
+ * as HTTP streams, and resume every (re)connection from the cursor less
+ * ingest.jetstream.cursor_overlap_ms — the cursor file's value at start, the
+ * latest event read afterwards.
+ */
+static int run_ws(struct ingest_ctx *c)
+{
+	const struct bw_config *cfg = c->cfg;
+	const size_t ucap = 16384;
+	char ua[64], *url = malloc(ucap), *shown = malloc(ucap);
+	struct ingest_stream_backoff b;
+	struct ingest_stream_result res;
+	void *dict = NULL;
+	size_t dict_len = 0;
+	struct ingest_ws_opts o = {
+		.user_agent = ua, .idle_ms = cfg->ingest_idle_ws_ms,
+		.connect_timeout_ms = cfg->ingest_connect_timeout_ms,
+		.max_unit = (size_t)cfg->ingest_max_line_bytes, .zstd = cfg->js_compress,
+		.on_unit = on_unit, .opaque = c, .stop = c->stop,
+	};
+	int rc = 0;
+
+	c->js = true;
+	c->js_seen_us = c->js_saved_us = -1;
+	snprintf(c->js_prof_path, sizeof(c->js_prof_path), "%s.profiles", cfg->js_cursor_file);
+	snprintf(ua, sizeof(ua), "botwatch/%s", BW_VERSION);
+	if (!url || !shown) {
+		rc = bw_seterr(c->err, sizeof(c->err), BW_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	if ((rc = js_dict(c, &dict, &dict_len)))
+		goto out_free;
+	o.zstd_dict = dict, o.zstd_dict_len = dict_len;
+	if (cfg->js_cursor_file[0] &&
+	    ((rc = ingest_js_cursor_load(cfg->js_cursor_file, &c->js_seen_us, c->err, sizeof(c->err))) ||
+	     (rc = ingest_decoder_profiles_load(c->dec, c->js_prof_path, c->err, sizeof(c->err)))))
+		goto out_free;
+	c->js_saved_us = c->js_seen_us;
+	if (c->js_seen_us >= 0)
+		BW_INFO("resuming Jetstream from cursor %lld (%s)", (long long)c->js_seen_us,
+			cfg->js_cursor_file);
+	ingest_stream_backoff_init(&b, cfg->backoff_tcp_step_ms, cfg->backoff_tcp_max_ms,
+				   cfg->backoff_http_initial_ms, cfg->backoff_http_max_ms,
+				   cfg->backoff_rate_initial_ms, cfg->backoff_rate_max_ms);
+	while (!*c->stop) {
+		int64_t cur = c->js_seen_us < 0 ? -1 : c->js_seen_us - cfg->js_overlap_ms * 1000;
+		if ((rc = ingest_js_url(cfg, cfg->ingest_source, cur < 0 && c->js_seen_us >= 0 ? 0 : cur,
+					url, ucap, c->err, sizeof(c->err))))
+			break;
+		o.url = url;
+		BW_INFO("connecting to %s", bw_redact_url(url, shown, ucap));
+		if ((rc = ingest_ws_connect(&o, &res))) {
+			bw_seterr(c->err, sizeof(c->err), rc, "%s", res.error);
+			break;
+		}
+		if (res.established)
+			ingest_stream_backoff_established(&b);
+		js_cursor_tick(c, false);
+		if (c->fatal || res.stopped || *c->stop || res.cb_rc)
+			break;
+		int64_t wait = ingest_stream_backoff_next(&b, account_attempt(&res), res.reset_hint_ms);
+		if (wait < 0) {
+			rc = bw_seterr(c->err, sizeof(c->err), BW_EHTTP,
+				       "HTTP %ld from %s is not retried (fix the request)", res.status,
+				       shown);
+			break;
+		}
+		BW_INFO("reconnecting in %lld ms", (long long)wait);
+		ingest_metrics_backoff(wait);
+		if (!wait_ms(c, wait))
+			break;
+	}
+	if (!c->fatal)
+		js_cursor_tick(c, true);
+out_free:
+	free(dict);
+	free(url);
+	free(shown);
+	return c->fatal ? c->fatal : rc;
+}
+
 static int run_file(struct ingest_ctx *c, const char *path)
 {
 	int rc = ingest_decode_file(c->dec, path, c->err, sizeof(c->err));
@@ -264,7 +459,8 @@ static void ingest_usage(FILE *out)
 	fprintf(out,
 		"usage: botwatch ingest --source SRC [--format auto|v1.1|v2|twarc2|sse|ndjson]\n"
 		"                       [--brokers LIST] [--topic posts] [--config FILE] [--set key=value]...\n\n"
-		"Reads SRC — an http(s):// stream URL, a file (plain or gzip) or `-` for stdin —\n"
+		"Reads SRC — an http(s):// stream URL, a ws(s):// Bluesky Jetstream URL, a file\n"
+		"(plain or gzip) or `-` for stdin (read as data arrives) —\n"
 		"and produces every decoded post to Kafka (key = account id, value = the post\n"
 		"encoding of docs/KAFKA.md); bad input goes to ingest.dlq_topic with its reason.\n"
 		"Live streams reconnect by Twitter's ladder and never end by themselves; files\n"
@@ -340,6 +536,9 @@ static int ingest_run(struct ingest_ctx *c)
 	struct ingest_stream_req *req;
 	int rc;
 
+	if (strncmp(cfg->ingest_source, "ws://", 5) == 0 ||
+	    strncmp(cfg->ingest_source, "wss://", 6) == 0)
+		return run_ws(c);
 	if (strncmp(cfg->ingest_source, "http://", 7) && strncmp(cfg->ingest_source, "https://", 8))
 		return run_file(c, cfg->ingest_source);
 	if (!(req = malloc(sizeof(*req))))
@@ -370,13 +569,24 @@ int ingest_job_run(const struct bw_config *cfg, volatile sig_atomic_t *stop)
 		fprintf(stderr, "botwatch ingest: %s\n", err);
 		goto out_free;
 	}
+	if (cfg->bsky_appview[0]) {
+		char ua[64];
+		snprintf(ua, sizeof(ua), "botwatch/%s", BW_VERSION);
+		if (!(c.enrich = ingest_enrich_new(cfg, ua, err, sizeof(err)))) {
+			fprintf(stderr, "botwatch ingest: %s\n", err);
+			goto out_free;
+		}
+	}
 	rc = ingest_run(&c);
+	if (!rc || rc == BW_ESTOP)
+		enrich_finish(&c);
 	if (rc && rc != BW_ESTOP)
 		fprintf(stderr, "botwatch ingest: %s\n", c.err[0] ? c.err : bw_strerror(rc));
 	if (*stop)
 		BW_INFO("stopping on signal: flushing");
 	status = finish(&c) == 0 && (rc == 0 || rc == BW_ESTOP) ? 0 : 1;
 out_free:
+	ingest_enrich_free(c.enrich);
 	ingest_decoder_free(c.dec);
 	ingest_sink_free(c.sink);
 	return status;

@@ -68,6 +68,42 @@ static const struct cfg_entry table[] = {
 	  "Stall rule for SSE and plain NDJSON streams." },
 	{ "ingest.connect_timeout_ms", CFG_INT, OFF(ingest_connect_timeout_ms), 10, 600000, "10000", NULL, 0,
 	  "TCP/TLS connect timeout for stream connections." },
+	{ "ingest.idle_timeout_ws_ms", CFG_INT, OFF(ingest_idle_ws_ms), 10, 86400000, "60000", NULL, 0,
+	  "Stall rule for WebSocket (Bluesky Jetstream) streams: no message, ping or pong for this long "
+	  "is a drop to reconnect from." },
+	{ "ingest.jetstream.wanted_collections", CFG_STR, OFF(js_collections), 0, 0,
+	  "app.bsky.feed.post,app.bsky.feed.repost,app.bsky.actor.profile", NULL, 0,
+	  "Comma-separated NSIDs sent as `wantedCollections` to a `ws://`/`wss://` Jetstream source "
+	  "(unless its URL already has them); empty = every collection. Identity and account "
+	  "events always arrive." },
+	{ "ingest.jetstream.wanted_dids", CFG_STR, OFF(js_dids), 0, 0, "", NULL, 0,
+	  "Comma-separated DIDs sent as `wantedDids` (Jetstream); empty = every account." },
+	{ "ingest.jetstream.cursor_file", CFG_STR, OFF(js_cursor_file), 0, 0, "", NULL, 0,
+	  "File holding the Jetstream cursor (`time_us` of the last event whose posts Kafka "
+	  "acknowledged), rewritten atomically; a restart resumes from it. Empty = start at the "
+	  "live tip on every start (reconnects within one run still resume)." },
+	{ "ingest.jetstream.cursor_overlap_ms", CFG_INT, OFF(js_overlap_ms), 0, 3600000, "2000", NULL, 0,
+	  "A (re)connection asks for events from this long before the cursor: Jetstream is "
+	  "at-least-once and the features stage drops posts it already folded." },
+	{ "ingest.jetstream.cursor_every_ms", CFG_INT, OFF(js_cursor_every_ms), 10, 3600000, "1000", NULL, 0,
+	  "How often the cursor file is rewritten (after a flush of the producer)." },
+	{ "ingest.jetstream.compress", CFG_BOOL, OFF(js_compress), 0, 0, "false", NULL, 0,
+	  "Ask Jetstream for zstd-compressed messages (`compress=true`); binary messages are "
+	  "decompressed with ingest.jetstream.zstd_dictionary." },
+	{ "ingest.jetstream.zstd_dictionary", CFG_STR, OFF(js_zstd_dict), 0, 0, "", NULL, 0,
+	  "The zstd dictionary Jetstream publishes (`zstd_dictionary` in its repository); required "
+	  "when ingest.jetstream.compress is true." },
+	{ "ingest.bluesky.appview", CFG_STR, OFF(bsky_appview), 0, 0, "", NULL, 0,
+	  "AppView base URL (e.g. `https://public.api.bsky.app`) asked for the follower, following "
+	  "and post counts and creation time of every Bluesky author seen "
+	  "(`app.bsky.actor.getProfiles`, 25 per call, on a thread of its own); each answer becomes "
+	  "a profile snapshot and the account is rescored. Empty = no enrichment." },
+	{ "ingest.bluesky.enrich_rate", CFG_INT, OFF(bsky_enrich_rate), 1, 1000, "5", NULL, 0,
+	  "At most this many getProfiles calls per second." },
+	{ "ingest.bluesky.enrich_ttl_s", CFG_INT, OFF(bsky_enrich_ttl_s), 1, 31536000, "86400", NULL, 0,
+	  "An account enriched is not asked for again for this long." },
+	{ "ingest.bluesky.enrich_queue", CFG_INT, OFF(bsky_enrich_queue), 1, 10000000, "100000", NULL, 0,
+	  "Accounts waiting for enrichment at most; more are skipped (counted) until the queue drains." },
 	{ "ingest.backoff.tcp_step_ms", CFG_INT, OFF(backoff_tcp_step_ms), 1, 3600000, "250", NULL, 0,
 	  "Network errors: wait grows linearly by this step ..." },
 	{ "ingest.backoff.tcp_max_ms", CFG_INT, OFF(backoff_tcp_max_ms), 1, 3600000, "16000", NULL, 0,

@@ -46,6 +46,18 @@ struct bw_config {
 	int64_t ingest_idle_v2_ms;    /* ingest.idle_timeout_v2_ms */
 	int64_t ingest_idle_sse_ms;   /* ingest.idle_timeout_sse_ms */
 	int64_t ingest_connect_timeout_ms; /* ingest.connect_timeout_ms */
+	int64_t ingest_idle_ws_ms;    /* ingest.idle_timeout_ws_ms */
+	char *js_collections;         /* ingest.jetstream.wanted_collections */
+	char *js_dids;                /* ingest.jetstream.wanted_dids */
+	char *js_cursor_file;         /* ingest.jetstream.cursor_file */
+	int64_t js_overlap_ms;        /* ingest.jetstream.cursor_overlap_ms */
+	int64_t js_cursor_every_ms;   /* ingest.jetstream.cursor_every_ms */
+	bool js_compress;             /* ingest.jetstream.compress */
+	char *js_zstd_dict;           /* ingest.jetstream.zstd_dictionary */
+	char *bsky_appview;           /* ingest.bluesky.appview */
+	int64_t bsky_enrich_rate;     /* ingest.bluesky.enrich_rate */
+	int64_t bsky_enrich_ttl_s;    /* ingest.bluesky.enrich_ttl_s */
+	int64_t bsky_enrich_queue;    /* ingest.bluesky.enrich_queue */
 	int64_t backoff_tcp_step_ms;  /* ingest.backoff.tcp_step_ms */
 	int64_t backoff_tcp_max_ms;   /* ingest.backoff.tcp_max_ms */
 	int64_t backoff_http_initial_ms; /* ingest.backoff.http_initial_ms */

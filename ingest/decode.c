@@ -103,6 +103,7 @@ void ingest_decoder_free(struct bw_decoder *d)
 		free(d->held[i].source);
 	}
 	free(d->held);
+	dec_bsky_free(d);
 	jd_parser_free(d->jp);
 	bw_arena_free(d->arena);
 	free(d);

@@ -162,6 +162,44 @@ int ingest_decode_buffer(struct bw_decoder *dec, const char *buf, size_t len, co
 const struct bw_decode_stats *ingest_decoder_stats(const struct bw_decoder *dec);
 
 /*
+ * The Bluesky profiles the decoder remembers (per DID: handle, display name,
+ * description, avatar/banner presence, bot self-label; they fill the author
+ * of later Jetstream posts, which carry only a DID) saved to / loaded from
+ * `path` as NDJSON, so a restarted live ingest keeps them. Save replaces the
+ * file atomically and does nothing when nothing changed since the last save
+ * (*written false). Load of a missing file is 0. 0 or BW_EIO / BW_ENOMEM /
+ * BW_EPARSE with errstr set.
+ */
+int ingest_decoder_profiles_save(struct bw_decoder *dec, const char *path, bool *written,
+				 char *errstr, size_t errlen);
+int ingest_decoder_profiles_load(struct bw_decoder *dec, const char *path, char *errstr,
+				 size_t errlen);
+
+/* A Bluesky profile as an AppView returns it (app.bsky.actor.getProfiles); strings
+ * borrowed for the call. */
+struct ingest_bsky_profile {
+	const char *did;         /* the account */
+	const char *handle;      /* or NULL */
+	const char *name;        /* displayName, or NULL */
+	const char *description; /* or NULL */
+	bool avatar;             /* has an avatar */
+	bool banner;             /* has a banner */
+	bool bot;                /* self-labelled `bot` */
+	int64_t followers;       /* followersCount, -1 if absent */
+	int64_t follows;         /* followsCount, -1 if absent */
+	int64_t posts;           /* postsCount, -1 if absent */
+	int64_t created_at_ms;   /* createdAt, BW_TIME_NONE if absent */
+};
+
+/*
+ * Merge an AppView profile into the decoder's Bluesky memory (later posts of
+ * the account carry its counts and creation time) and emit a profile
+ * snapshot through on_post, dated at the latest event time decoded (the wall
+ * clock before any). Returns on_post's value, or BW_ENOMEM.
+ */
+int ingest_decoder_bsky_profile(struct bw_decoder *dec, const struct ingest_bsky_profile *p);
+
+/*
  * Server-sent events (text/event-stream), as Mastodon streams them.
  *
  * The assembler turns lines into events: `event:` sets the name, `data:`

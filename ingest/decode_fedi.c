@@ -2,13 +2,22 @@
  * decode_fedi.c — Mastodon statuses (REST entity or streaming `update`
  * events), the SSE line assembler and event decoder, and Bluesky Jetstream
  * events. See docs/POST.md for the field mapping.
+ *
+ * Jetstream posts carry only their author's DID: the decoder remembers, per
+ * DID, the latest profile record (`app.bsky.actor.profile`: display name,
+ * description, avatar and banner presence, the `bot` self-label) and handle
+ * (identity events) it saw, and fills every later record's author from it,
+ * as a Twitter status carries its user. The memory is a direct-mapped cache
+ * of DEC_BSKY_SLOTS entries (a collision evicts), so it is bounded.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "decode_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bw_err.h"
 #include "bw_time.h"
@@ -284,6 +293,8 @@ int ingest_decode_sse_event(struct bw_decoder *d, const struct ingest_sse_event 
 
 /* --- Bluesky Jetstream ----------------------------------------------------------- */
 
+static void bsky_author(struct bw_decoder *d, const char *did, struct bw_profile *a);
+
 /* "at://did:plc:x/coll/rkey" → "did:plc:x" in the arena; NULL if not an at:// URI. */
 static const char *did_of_uri(struct bw_decoder *d, const char *uri)
 {
@@ -387,7 +398,7 @@ static int bsky_post(struct bw_decoder *d, jd_val ev, jd_val commit, const char 
 	if (!p)
 		return dec_emit(d, &(struct bw_post){ .kind = BW_POST_ORIGINAL });
 	p->platform = "bluesky";
-	p->author.id = did;
+	bsky_author(d, did, &p->author);
 	p->id = bsky_post_uri(d, did, commit);
 	p->created_at_ms = dx_time(d, rec, "createdAt");
 	if (p->created_at_ms == BW_TIME_NONE)
@@ -403,38 +414,397 @@ static int bsky_post(struct bw_decoder *d, jd_val ev, jd_val commit, const char 
 	return dec_emit(d, p);
 }
 
+/* ---- the per-DID profile cache ---------------------------------------------------- */
+
+#define DEC_BSKY_SLOTS 65536
+#define DEC_BSKY_STR 4096 /* longest string kept per field */
+
+struct dec_bsky_prof {
+	char *did;         /* the account (NULL = empty slot) */
+	char *handle;      /* from identity events, or NULL */
+	char *name;        /* profile displayName, or NULL */
+	char *description; /* profile description, or NULL */
+	bool has_profile;  /* a profile record was seen */
+	bool avatar;       /* it has an avatar */
+	bool banner;       /* it has a banner */
+	bool bot;          /* it carries the `bot` self-label */
+	bool has_counts;   /* counts below came from an AppView */
+	int64_t followers; /* followersCount (-1 absent) */
+	int64_t follows;   /* followsCount */
+	int64_t posts;     /* postsCount */
+	int64_t created_ms;/* account creation (BW_TIME_NONE absent) */
+};
+
+static void bsky_slot_clear(struct dec_bsky_prof *e)
+{
+	free(e->did);
+	free(e->handle);
+	free(e->name);
+	free(e->description);
+	memset(e, 0, sizeof(*e));
+}
+
+void dec_bsky_free(struct bw_decoder *d)
+{
+	if (!d->bsky)
+		return;
+	for (size_t i = 0; i < DEC_BSKY_SLOTS; i++)
+		bsky_slot_clear(&d->bsky[i]);
+	free(d->bsky);
+	d->bsky = NULL;
+}
+
+/* The slot of `did`: its entry, or (create) a fresh one evicting another; NULL
+ * when absent and not created, or on allocation failure. */
+static struct dec_bsky_prof *bsky_slot(struct bw_decoder *d, const char *did, bool create)
+{
+	uint32_t h = 2166136261u;
+	struct dec_bsky_prof *e;
+
+	if (!did)
+		return NULL;
+	if (!d->bsky && (!create || !(d->bsky = calloc(DEC_BSKY_SLOTS, sizeof(*d->bsky)))))
+		return NULL;
+	for (const char *p = did; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	e = &d->bsky[h % DEC_BSKY_SLOTS];
+	if (e->did && strcmp(e->did, did) == 0)
+		return e;
+	if (!create)
+		return NULL;
+	bsky_slot_clear(e);
+	if (!(e->did = strdup(did)))
+		return NULL;
+	return e;
+}
+
+/* Replace *dst with a bounded copy of src (NULL clears). */
+static void bsky_set(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = src ? strndup(src, DEC_BSKY_STR) : NULL;
+}
+
+/* Fill a record's author from what the cache knows of `did` (strings borrowed
+ * from the cache until the decoder's next call). */
+static void bsky_author(struct bw_decoder *d, const char *did, struct bw_profile *a)
+{
+	const struct dec_bsky_prof *e = bsky_slot(d, did, false);
+
+	a->id = did;
+	if (!e)
+		return;
+	a->screen_name = e->handle;
+	if (e->has_counts) {
+		a->followers_count = e->followers;
+		a->friends_count = e->follows;
+		a->statuses_count = e->posts;
+		a->created_at_ms = e->created_ms;
+	}
+	if (!e->has_profile)
+		return;
+	a->name = e->name;
+	a->description = e->description;
+	a->default_profile_image = e->avatar ? BW_TRI_FALSE : BW_TRI_TRUE;
+	a->profile_use_background_image = e->banner ? BW_TRI_TRUE : BW_TRI_FALSE;
+	a->bot = e->bot ? BW_TRI_TRUE : BW_TRI_FALSE;
+}
+
+/* Whether a profile record's self-labels include `bot`. */
+static bool bsky_self_bot(jd_val rec)
+{
+	jd_iter it;
+	jd_val v;
+	const char *s;
+
+	jd_arr_begin(jd_get(jd_get(rec, "labels"), "values"), &it);
+	while (jd_arr_next(&it, &v))
+		if ((s = jd_get_cstr(v, "val")) && strcmp(s, "bot") == 0)
+			return true;
+	return false;
+}
+
+/* Emit the account's profile snapshot as the cache now knows it. */
+static int bsky_emit_profile(struct bw_decoder *d, const char *did, int64_t t)
+{
+	struct bw_post *p = dx_post_new(d);
+
+	if (!p)
+		return dec_emit(d, &(struct bw_post){ .kind = BW_POST_PROFILE });
+	p->kind = BW_POST_PROFILE;
+	p->platform = "bluesky";
+	p->created_at_ms = t;
+	bsky_author(d, did, &p->author);
+	return dec_emit(d, p);
+}
+
+/* app.bsky.actor.profile create/update: remember it, emit a snapshot. */
+static int bsky_profile(struct bw_decoder *d, jd_val commit, const char *did, int64_t t)
+{
+	jd_val rec = jd_get(commit, "record");
+	struct dec_bsky_prof *e;
+
+	if (jd_type(rec) != JD_OBJECT) {
+		dec_dlq(d, BW_DLQ_BAD_FIELD, "profile commit without a record");
+		return 0;
+	}
+	if (!(e = bsky_slot(d, did, true)))
+		return did ? BW_ENOMEM : dec_emit(d, &(struct bw_post){ .kind = BW_POST_PROFILE });
+	d->bsky_dirty = true;
+	bsky_set(&e->name, jd_get_cstr(rec, "displayName"));
+	bsky_set(&e->description, jd_get_cstr(rec, "description"));
+	e->avatar = jd_exists(jd_get(rec, "avatar"));
+	e->banner = jd_exists(jd_get(rec, "banner"));
+	e->bot = bsky_self_bot(rec);
+	e->has_profile = true;
+	return bsky_emit_profile(d, did, t);
+}
+
+/* An identity event: the account's handle (changed). */
+static int bsky_identity(struct bw_decoder *d, jd_val ev, const char *did, int64_t t)
+{
+	const char *handle = jd_get_cstr(jd_get(ev, "identity"), "handle");
+	struct dec_bsky_prof *e;
+
+	if (!handle) {
+		dec_ctrl(d, BW_CTRL_OTHER);
+		return 0;
+	}
+	if (!(e = bsky_slot(d, did, true)))
+		return did ? BW_ENOMEM : dec_emit(d, &(struct bw_post){ .kind = BW_POST_PROFILE });
+	if (e->handle && strcmp(e->handle, handle) == 0) {
+		dec_ctrl(d, BW_CTRL_OTHER); /* nothing new */
+		return 0;
+	}
+	bsky_set(&e->handle, handle);
+	d->bsky_dirty = true;
+	return bsky_emit_profile(d, did, t);
+}
+
+/* "at://<did>/<collection>/<rkey>" of this commit. */
+static const char *bsky_rec_uri(struct bw_decoder *d, const char *did, jd_val commit,
+				const char *coll)
+{
+	const char *rkey = dx_str(d, commit, "rkey");
+	size_t n;
+	char *s;
+
+	if (!did || !rkey)
+		return NULL;
+	n = strlen(did) + strlen(coll) + strlen(rkey) + 16;
+	if ((s = dx_alloc(d, n)))
+		snprintf(s, n, "at://%s/%s/%s", did, coll, rkey);
+	return s;
+}
+
+/* app.bsky.feed.repost create: a retweet of the subject post. */
+static int bsky_repost(struct bw_decoder *d, jd_val commit, const char *did, int64_t t)
+{
+	jd_val rec = jd_get(commit, "record");
+	struct bw_post *p = dx_post_new(d);
+
+	if (!p)
+		return dec_emit(d, &(struct bw_post){ .kind = BW_POST_RETWEET });
+	p->kind = BW_POST_RETWEET;
+	p->platform = "bluesky";
+	bsky_author(d, did, &p->author);
+	p->id = bsky_rec_uri(d, did, commit, "app.bsky.feed.repost");
+	p->created_at_ms = dx_time(d, rec, "createdAt");
+	if (p->created_at_ms == BW_TIME_NONE)
+		p->created_at_ms = t;
+	p->ref_post_id = dx_str(d, jd_get(rec, "subject"), "uri");
+	p->ref_author = did_profile(d, did_of_uri(d, p->ref_post_id));
+	return dec_emit(d, p);
+}
+
+/* A post or repost deleted: a deletion notice for its record. */
+static int bsky_delete(struct bw_decoder *d, jd_val commit, const char *did, const char *coll,
+		       int64_t t)
+{
+	struct bw_post *p;
+
+	dec_ctrl(d, BW_CTRL_DELETE);
+	if (!(p = dx_post_new(d)))
+		return dec_emit(d, &(struct bw_post){ .kind = BW_POST_DELETE });
+	p->kind = BW_POST_DELETE;
+	p->platform = "bluesky";
+	p->author.id = did;
+	p->id = bsky_rec_uri(d, did, commit, coll);
+	p->created_at_ms = t;
+	return dec_emit(d, p);
+}
+
 int dec_jetstream(struct bw_decoder *d, jd_val ev)
 {
 	const char *kind = dx_str(d, ev, "kind"), *did = dx_str(d, ev, "did"), *op, *coll;
 	jd_val commit = jd_get(ev, "commit");
 	int64_t us, t = BW_TIME_NONE;
-	struct bw_post *p;
 
 	if (jd_int(jd_get(ev, "time_us"), &us))
 		t = us / 1000;
+	if (kind && strcmp(kind, "identity") == 0)
+		return bsky_identity(d, ev, did, t);
 	if (!kind || strcmp(kind, "commit") != 0 || jd_type(commit) != JD_OBJECT) {
-		dec_ctrl(d, BW_CTRL_OTHER); /* identity, account */
+		dec_ctrl(d, BW_CTRL_OTHER); /* account (activation) events */
 		return 0;
 	}
 	op = jd_get_cstr(commit, "operation");
 	coll = jd_get_cstr(commit, "collection");
-	if (!op || !coll || strcmp(coll, "app.bsky.feed.post") != 0) {
-		dec_ctrl(d, BW_CTRL_OTHER); /* likes, reposts, follows, blocks, profiles, ... */
+	if (!op || !coll) {
+		dec_dlq(d, BW_DLQ_BAD_FIELD, "commit without operation or collection");
 		return 0;
 	}
-	if (strcmp(op, "create") == 0)
-		return bsky_post(d, ev, commit, did, t);
-	if (strcmp(op, "delete") == 0) {
-		dec_ctrl(d, BW_CTRL_DELETE);
-		if (!(p = dx_post_new(d)))
-			return dec_emit(d, &(struct bw_post){ .kind = BW_POST_DELETE });
-		p->kind = BW_POST_DELETE;
-		p->platform = "bluesky";
-		p->author.id = did;
-		p->id = bsky_post_uri(d, did, commit);
-		p->created_at_ms = t;
-		return dec_emit(d, p);
+	bool create = strcmp(op, "create") == 0, del = strcmp(op, "delete") == 0;
+	if (strcmp(coll, "app.bsky.feed.post") == 0) {
+		if (create)
+			return bsky_post(d, ev, commit, did, t);
+		if (del)
+			return bsky_delete(d, commit, did, coll, t);
+	} else if (strcmp(coll, "app.bsky.feed.repost") == 0) {
+		if (create)
+			return bsky_repost(d, commit, did, t);
+		if (del)
+			return bsky_delete(d, commit, did, coll, t);
+	} else if (strcmp(coll, "app.bsky.actor.profile") == 0 && (create || strcmp(op, "update") == 0)) {
+		return bsky_profile(d, commit, did, t);
 	}
-	dec_ctrl(d, BW_CTRL_OTHER); /* post updates */
+	dec_ctrl(d, BW_CTRL_OTHER); /* post edits, likes, follows, blocks, lists, ... */
 	return 0;
+}
+
+/* ---- saving and loading the cache ------------------------------------------------------ */
+
+/* One entry as a JSON line into f; false on a write error. */
+static bool bsky_write_entry(FILE *f, const struct dec_bsky_prof *e)
+{
+	json_t *j = json_pack("{s:s, s:s?, s:s?, s:s?, s:b, s:b, s:b, s:b}", "did", e->did, "handle",
+			      e->handle, "name", e->name, "description", e->description, "profile",
+			      e->has_profile, "avatar", e->avatar, "banner", e->banner, "bot", e->bot);
+
+	if (j && e->has_counts &&
+	    (json_object_set_new(j, "followers", json_integer(e->followers)) ||
+	     json_object_set_new(j, "follows", json_integer(e->follows)) ||
+	     json_object_set_new(j, "posts", json_integer(e->posts)) ||
+	     json_object_set_new(j, "created_ms", json_integer(e->created_ms)))) {
+		json_decref(j);
+		return false;
+	}
+	int rc = j ? json_dumpf(j, f, JSON_COMPACT) : -1;
+
+	json_decref(j);
+	return rc == 0 && fputc('\n', f) != EOF;
+}
+
+int ingest_decoder_profiles_save(struct bw_decoder *d, const char *path, bool *written,
+				 char *errstr, size_t errlen)
+{
+	char tmp[4096];
+	FILE *f;
+	bool ok = true;
+
+	*written = false;
+	if (!d->bsky_dirty || !d->bsky)
+		return 0;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return bw_seterr(errstr, errlen, BW_ETOOLARGE, "profile file path too long");
+	if (!(f = fopen(tmp, "w")))
+		return bw_seterr(errstr, errlen, BW_EIO, "%s: %s", tmp, strerror(errno));
+	for (size_t i = 0; i < DEC_BSKY_SLOTS && ok; i++)
+		if (d->bsky[i].did)
+			ok = bsky_write_entry(f, &d->bsky[i]);
+	ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
+	if (fclose(f) != 0)
+		ok = false;
+	if (!ok || rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		return bw_seterr(errstr, errlen, BW_EIO, "%s: %s", path, strerror(e));
+	}
+	d->bsky_dirty = false;
+	*written = true;
+	return 0;
+}
+
+/* One saved line into the cache. */
+static int bsky_read_entry(struct bw_decoder *d, json_t *j)
+{
+	const char *did = json_string_value(json_object_get(j, "did"));
+	struct dec_bsky_prof *e;
+
+	if (!did)
+		return BW_EPARSE;
+	if (!(e = bsky_slot(d, did, true)))
+		return BW_ENOMEM;
+	bsky_set(&e->handle, json_string_value(json_object_get(j, "handle")));
+	bsky_set(&e->name, json_string_value(json_object_get(j, "name")));
+	bsky_set(&e->description, json_string_value(json_object_get(j, "description")));
+	e->has_profile = json_is_true(json_object_get(j, "profile"));
+	e->avatar = json_is_true(json_object_get(j, "avatar"));
+	e->banner = json_is_true(json_object_get(j, "banner"));
+	e->bot = json_is_true(json_object_get(j, "bot"));
+	if ((e->has_counts = json_is_integer(json_object_get(j, "followers")))) {
+		e->followers = json_integer_value(json_object_get(j, "followers"));
+		e->follows = json_integer_value(json_object_get(j, "follows"));
+		e->posts = json_integer_value(json_object_get(j, "posts"));
+		e->created_ms = json_integer_value(json_object_get(j, "created_ms"));
+	}
+	return 0;
+}
+
+int ingest_decoder_profiles_load(struct bw_decoder *d, const char *path, char *errstr,
+				 size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	uint64_t no = 0;
+	int rc = 0;
+
+	if (!f)
+		return errno == ENOENT ? 0 : bw_seterr(errstr, errlen, BW_EIO, "%s: %s", path,
+						       strerror(errno));
+	while (!rc && getline(&line, &cap, f) > 0) {
+		json_t *j = json_loads(line, 0, NULL);
+		no++;
+		rc = j ? bsky_read_entry(d, j) : BW_EPARSE;
+		json_decref(j);
+	}
+	free(line);
+	fclose(f);
+	if (rc)
+		return bw_seterr(errstr, errlen, rc, "%s:%llu: %s", path, (unsigned long long)no,
+				 rc == BW_ENOMEM ? "out of memory" : "not a saved profile");
+	d->bsky_dirty = false;
+	return 0;
+}
+
+/* ---- AppView profiles --------------------------------------------------------------- */
+
+int ingest_decoder_bsky_profile(struct bw_decoder *d, const struct ingest_bsky_profile *p)
+{
+	struct dec_bsky_prof *e = bsky_slot(d, p->did, true);
+	int64_t t = d->max_event_ms != BW_TIME_NONE ? d->max_event_ms : bw_time_now_ms();
+
+	if (!e)
+		return BW_ENOMEM;
+	if (p->handle)
+		bsky_set(&e->handle, p->handle);
+	bsky_set(&e->name, p->name);
+	bsky_set(&e->description, p->description);
+	e->avatar = p->avatar;
+	e->banner = p->banner;
+	e->bot = p->bot;
+	e->has_profile = true;
+	e->has_counts = true;
+	e->followers = p->followers;
+	e->follows = p->follows;
+	e->posts = p->posts;
+	e->created_ms = p->created_at_ms;
+	d->bsky_dirty = true;
+	d->src = "appview";
+	d->line = 0;
+	d->unit = p->did;
+	d->unit_len = strlen(p->did);
+	d->fault = -1;
+	return bsky_emit_profile(d, p->did, t);
 }

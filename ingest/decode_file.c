@@ -3,6 +3,12 @@
  * stdin, and the choice between NDJSON, one JSON document spanning lines,
  * and an SSE body, made once from the start of the input.
  *
+ * Pipes, stdin and other non-regular files are read with read(2) as data
+ * arrives (a plain line is decoded as soon as its '\n' is in; gzip on a pipe
+ * is inflated incrementally): `tail -f archive.ndjson | botwatch ingest
+ * --source -` sees each post at once. gzread() would instead block until its
+ * 256 KB buffer fills.
+ *
  * Lines are capped at opts.max_unit_bytes: a longer line is consumed (never
  * buffered past the cap) and dead-lettered as too_large.
  */
@@ -21,10 +27,15 @@
 
 #define READ_CHUNK ((size_t)256 << 10)
 
-/* A line reader over a gzFile or a memory buffer. */
+/* A line reader over a gzFile, a file descriptor or a memory buffer. */
 struct rd {
-	gzFile gz;         /* gzip (or stdin) source, or NULL */
-	int fd;            /* plain regular file read directly (no zlib copy), or -1 */
+	gzFile gz;         /* gzip regular file, or NULL */
+	int fd;            /* plain regular file, pipe or stdin read directly, or -1 */
+	bool pipe;         /* fd is not a regular file: sniff gzip on the first read */
+	bool sniffed;      /* the first bytes of the pipe were looked at */
+	z_stream *zs;      /* gzip arriving on a pipe: incremental inflate, or NULL */
+	unsigned char *zin;/* its input buffer (READ_CHUNK bytes) */
+	bool zend;         /* the last inflate ended a gzip member (clean end) */
 	char *buf;         /* read buffer (file) or the caller's bytes (memory) */
 	size_t pos, len;   /* consumed / valid bytes in buf */
 	bool eof;          /* no more input after buf */
@@ -37,13 +48,120 @@ struct rd {
 	char errmsg[160];  /* read error detail */
 };
 
+/* read(2) what is there (at least one byte, or 0 at end); -1 with errmsg. */
+static ssize_t rd_read(struct rd *r, void *buf, size_t cap)
+{
+	ssize_t got;
+
+	do
+		got = read(r->fd, buf, cap);
+	while (got < 0 && errno == EINTR);
+	if (got < 0) {
+		snprintf(r->errmsg, sizeof(r->errmsg), "%s", strerror(errno));
+		r->err = BW_EIO;
+		r->eof = true;
+	}
+	return got;
+}
+
+/* Start inflating a gzip pipe whose first `have` bytes are in r->buf. */
+static int rd_zstart(struct rd *r, size_t have)
+{
+	if (!(r->zs = calloc(1, sizeof(*r->zs))) || !(r->zin = malloc(READ_CHUNK)))
+		return BW_ENOMEM;
+	if (inflateInit2(r->zs, 15 + 16) != Z_OK)
+		return BW_ENOMEM;
+	memcpy(r->zin, r->buf, have);
+	r->zs->next_in = r->zin;
+	r->zs->avail_in = (uInt)have;
+	return 0;
+}
+
+/* Inflate what the pipe delivered into r->buf: bytes produced, 0 at a clean
+ * end, -1 on error (errmsg set). Returns as soon as any output exists. */
+static ssize_t rd_zfill(struct rd *r)
+{
+	z_stream *zs = r->zs;
+
+	for (;;) {
+		if (zs->avail_in == 0) {
+			ssize_t got = rd_read(r, r->zin, READ_CHUNK);
+			if (got < 0)
+				return -1;
+			if (got == 0) {
+				if (r->zend)
+					return 0;
+				snprintf(r->errmsg, sizeof(r->errmsg),
+					 "truncated gzip input: unexpected end of file (the data "
+					 "before the cut was decoded)");
+				r->err = BW_EIO;
+				return -1;
+			}
+			zs->next_in = r->zin;
+			zs->avail_in = (uInt)got;
+		}
+		if (r->zend) { /* another member follows (concatenated gzip) */
+			inflateReset(zs);
+			r->zend = false;
+		}
+		zs->next_out = (Bytef *)r->buf;
+		zs->avail_out = (uInt)READ_CHUNK;
+		int zrc = inflate(zs, Z_NO_FLUSH);
+		if (zrc == Z_STREAM_END)
+			r->zend = true;
+		else if (zrc != Z_OK && zrc != Z_BUF_ERROR) {
+			snprintf(r->errmsg, sizeof(r->errmsg), "gzip: %s",
+				 zs->msg ? zs->msg : "corrupt data");
+			r->err = BW_EIO;
+			return -1;
+		}
+		size_t out = READ_CHUNK - zs->avail_out;
+		if (out)
+			return (ssize_t)out;
+	}
+}
+
+/* A pipe: plain bytes as they arrive, or gzip inflated as it arrives. */
+static ssize_t rd_pipe_fill(struct rd *r)
+{
+	ssize_t got;
+
+	if (r->zs)
+		return rd_zfill(r);
+	if ((got = rd_read(r, r->buf, READ_CHUNK)) <= 0 || r->sniffed)
+		return got;
+	r->sniffed = true;
+	if ((unsigned char)r->buf[0] == 0x1f && got == 1) { /* wait for the second byte */
+		ssize_t more = rd_read(r, r->buf + 1, READ_CHUNK - 1);
+		if (more < 0)
+			return -1;
+		got += more;
+	}
+	if (got >= 2 && (unsigned char)r->buf[0] == 0x1f && (unsigned char)r->buf[1] == 0x8b) {
+		if (rd_zstart(r, (size_t)got)) {
+			snprintf(r->errmsg, sizeof(r->errmsg), "out of memory");
+			r->err = BW_ENOMEM;
+			return -1;
+		}
+		return rd_zfill(r);
+	}
+	return got;
+}
+
 static bool rd_fill(struct rd *r)
 {
 	int n;
 
 	if (r->eof || (!r->gz && r->fd < 0))
 		return r->eof = true, false;
-	if (r->fd >= 0) {
+	if (r->pipe) {
+		ssize_t got = rd_pipe_fill(r);
+		if (got < 0) {
+			r->eof = true;
+			return false;
+		}
+		n = (int)got;
+	} else if (r->fd >= 0) {
 		ssize_t got;
 		do
 			got = read(r->fd, r->buf, READ_CHUNK);
@@ -474,9 +592,9 @@ int ingest_decode_buffer(struct bw_decoder *d, const char *buf, size_t len, cons
 	return decode_stream(d, &r, source ? source : "-");
 }
 
-/* A regular file without the gzip magic is read with read(2) directly;
- * gzip files and stdin (which cannot be peeked at) go through zlib, which
- * detects the magic and passes plain bytes through. */
+/* A regular file without the gzip magic is read with read(2) directly, a
+ * gzip file through zlib; stdin, pipes and other non-regular files with
+ * read(2) as data arrives (gzip detected from the first bytes, rd_pipe_fill). */
 static int open_source(struct rd *r, int fd, const char *path, char *errstr, size_t errlen)
 {
 	unsigned char magic[2];
@@ -485,6 +603,11 @@ static int open_source(struct rd *r, int fd, const char *path, char *errstr, siz
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    !(pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)) {
 		r->fd = fd;
+		return 0;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		r->fd = fd;
+		r->pipe = true;
 		return 0;
 	}
 	r->gz = gzdopen(fd, "rb");
@@ -515,6 +638,11 @@ int ingest_decode_file(struct bw_decoder *d, const char *path, char *errstr, siz
 	else
 		rc = decode_stream(d, &r, is_stdin ? "-" : path);
 	free(r.buf);
+	if (r.zs) {
+		inflateEnd(r.zs);
+		free(r.zs);
+	}
+	free(r.zin);
 	if (r.gz)
 		gzclose(r.gz);
 	else

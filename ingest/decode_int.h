@@ -64,10 +64,19 @@ struct bw_decoder {
 	int fault;                    /* -1 none, else enum bw_dlq_reason */
 	char fault_detail[160];       /* what and where */
 
+	/* Bluesky profiles and handles seen in the stream, by DID (decode_fedi.c) */
+	struct dec_bsky_prof *bsky;   /* DEC_BSKY_SLOTS entries, allocated on first use */
+	bool bsky_dirty;              /* changed since the last ingest_decoder_profiles_save() */
+
 	/* embedded (retweeted / quoted) statuses of the current unit, emitted after it */
 	struct bw_post *embedded[DEC_MAX_EMBEDDED]; /* arena records */
 	size_t n_embedded;            /* entries used */
 };
+
+/* --- decode_fedi.c (Bluesky) ------------------------------------------------ */
+
+/* Free the Bluesky profile cache (accepts a decoder without one). */
+void dec_bsky_free(struct bw_decoder *d);
 
 /* --- decode.c ------------------------------------------------------------ */
 

@@ -253,4 +253,65 @@ int ingest_stream_req_build(const struct bw_config *cfg, const char *src,
 int ingest_stream_req_auth(const struct bw_config *cfg, const struct ingest_stream_req *r,
 			   char *out, size_t cap, char *errstr, size_t errlen);
 
+/* ---- one WebSocket connection (libwebsockets): Bluesky Jetstream ------------- */
+
+/* How one WebSocket attempt is made. Everything is borrowed for the call. */
+struct ingest_ws_opts {
+	const char *url;                 /* ws:// or wss:// URL with its query */
+	const char *user_agent;          /* "botwatch/<version>" */
+	int64_t idle_ms;                 /* stall rule: no message, ping or pong for this long */
+	int64_t connect_timeout_ms;      /* until the 101 response */
+	size_t max_unit;                 /* message cap (ingest.max_line_bytes), after decompression */
+	bool zstd;                       /* binary messages are zstd frames */
+	const void *zstd_dict;           /* their dictionary (may be NULL) */
+	size_t zstd_dict_len;            /* its bytes */
+	ingest_unit_cb on_unit;          /* gets every message (text, or decompressed) */
+	void *opaque;                    /* its argument */
+	volatile sig_atomic_t *stop;     /* abort when set (may be NULL) */
+};
+
+/*
+ * Open one WebSocket connection and feed every message to on_unit until it
+ * closes, stalls, fails, is stopped or on_unit returns non-zero. Fills *res
+ * as ingest_stream_connect() does (status 101 once established; an HTTP
+ * status on a refused upgrade). Returns 0, or BW_ENOMEM / BW_EUSAGE (not a
+ * ws:// or wss:// URL) with res->error set.
+ */
+int ingest_ws_connect(const struct ingest_ws_opts *o, struct ingest_stream_result *res);
+
+/*
+ * Parse `len` bytes of server frames as if they had arrived after the
+ * upgrade, `chunk` bytes at a time (for tests and fuzzing: o->url, idle and
+ * stop are unused). No socket: a ping, whose pong cannot be sent, or a close
+ * frame ends the parse, as do a protocol error and on_unit's stop (res->error
+ * says which). Returns 0 or BW_ENOMEM.
+ */
+int ingest_ws_parse(const struct ingest_ws_opts *o, const void *buf, size_t len, size_t chunk,
+		    struct ingest_stream_result *res);
+
+/* ---- Jetstream requests and the cursor --------------------------------------- */
+
+/*
+ * The Jetstream URL for one attempt: `src` plus wantedCollections /
+ * wantedDids from the config (one parameter per comma-separated entry,
+ * unless src already names them), compress=true when asked, and
+ * cursor=<cursor_us> when cursor_us >= 0. 0 or BW_ETOOLARGE.
+ */
+int ingest_js_url(const struct bw_config *cfg, const char *src, int64_t cursor_us, char *out,
+		  size_t cap, char *errstr, size_t errlen);
+
+/* An event's top-level "time_us" (unix µs), or -1 when it has none. */
+int64_t ingest_js_time_us(const char *data, size_t len);
+
+/* Read the cursor file: 0 with *cursor_us (-1 when the file does not exist),
+ * or BW_EIO / BW_EPARSE with errstr set. */
+int ingest_js_cursor_load(const char *path, int64_t *cursor_us, char *errstr, size_t errlen);
+
+/* Replace the cursor file atomically (write, fsync, rename). 0 or BW_EIO. */
+int ingest_js_cursor_save(const char *path, int64_t cursor_us, char *errstr, size_t errlen);
+
+/* Read a whole (dictionary) file into *buf (caller frees). 0 or BW_EIO / BW_ENOMEM. */
+int ingest_js_read_file(const char *path, size_t max, void **buf, size_t *len, char *errstr,
+			size_t errlen);
+
 #endif

@@ -8,7 +8,7 @@ PACKAGES=(
 	build-essential pkg-config git ca-certificates
 	librdkafka-dev libjansson-dev libcmocka-dev libcurl4-openssl-dev libssl-dev
 	libsvm-dev liblmdb-dev libmicrohttpd-dev libsimdjson-dev zlib1g-dev
-	libinih-dev libxxhash-dev
+	libinih-dev libxxhash-dev libzstd-dev
 	clang libfuzzer-14-dev libclang-rt-14-dev
 	kcat wrk gnuplot-nox hyperfine valgrind python3 curl
 	wamerican

@@ -770,7 +770,75 @@ static void test_jetstream(void **state)
 	assert_string_equal(jstr(p, "lang"), "en");
 	assert_string_equal(jstr(p, "in_reply_to_user_id"), "did:plc:j76trmiofvaxxpvx2vnb2vwf");
 	assert_int_equal(jint(p, "created_at_ms"), 1779719008757LL);
-	assert_int_equal(ingest_decoder_stats(d)->control[BW_CTRL_OTHER], 9);
+	/* a repost is a retweet of its subject */
+	p = find_post(c.posts, "at://did:plc:eizxoqcsvvvarxeb3pjkblrp/app.bsky.feed.repost/3mmoojpbade2i", false);
+	assert_string_equal(jstr(p, "kind"), "retweet");
+	assert_non_null(jstr(p, "ref_post_id"));
+	assert_int_equal(strncmp(jstr(p, "ref_post_id"), "at://did:plc:", 13), 0);
+	/* a profile record is a profile snapshot at its event time */
+	size_t i, profiles = 0;
+	json_t *r;
+	json_array_foreach(c.posts, i, r) {
+		if (strcmp(jstr(r, "kind"), "profile") != 0)
+			continue;
+		profiles++;
+		assert_string_equal(jstr(r, "author.id"), "did:plc:o6t5vwyr7ae73foww7bgye4r");
+		assert_non_null(strstr(jstr(r, "author.description"), "Loki"));
+		assert_true(json_is_false(json_object_get(json_object_get(r, "author"), "bot")));
+		assert_true(json_is_false(json_object_get(json_object_get(r, "author"), "default_profile_image")));
+	}
+	assert_int_equal(profiles, 1);
+	/* likes, follows and the like stay control messages */
+	assert_int_equal(ingest_decoder_stats(d)->control[BW_CTRL_OTHER], 7);
+	ingest_decoder_free(d);
+	coll_free(&c);
+}
+
+/* Jetstream: a profile record (with the `bot` self-label) and an identity
+ * event fill the author of the account's later posts and reposts. */
+static void test_jetstream_profile_cache(void **state)
+{
+	(void)state;
+	static const char *const units[] = {
+		"{\"did\":\"did:plc:abc\",\"time_us\":1779719000000000,\"kind\":\"identity\","
+		"\"identity\":{\"did\":\"did:plc:abc\",\"handle\":\"bot.example.org\",\"seq\":1}}",
+		"{\"did\":\"did:plc:abc\",\"time_us\":1779719001000000,\"kind\":\"commit\",\"commit\":"
+		"{\"operation\":\"create\",\"collection\":\"app.bsky.actor.profile\",\"rkey\":\"self\","
+		"\"record\":{\"displayName\":\"Auto\",\"description\":\"I post the weather\","
+		"\"banner\":{\"size\":1},\"labels\":{\"values\":[{\"val\":\"bot\"}]}}}}",
+		"{\"did\":\"did:plc:abc\",\"time_us\":1779719002000000,\"kind\":\"commit\",\"commit\":"
+		"{\"operation\":\"create\",\"collection\":\"app.bsky.feed.post\",\"rkey\":\"p1\","
+		"\"record\":{\"text\":\"sunny\",\"createdAt\":\"2026-05-25T14:23:22.000Z\"}}}",
+		"{\"did\":\"did:plc:abc\",\"time_us\":1779719003000000,\"kind\":\"commit\",\"commit\":"
+		"{\"operation\":\"create\",\"collection\":\"app.bsky.feed.repost\",\"rkey\":\"r1\","
+		"\"record\":{\"subject\":{\"uri\":\"at://did:plc:xyz/app.bsky.feed.post/q\"}}}}",
+		"{\"did\":\"did:plc:abc\",\"time_us\":1779719004000000,\"kind\":\"commit\",\"commit\":"
+		"{\"operation\":\"create\",\"collection\":\"app.bsky.actor.profile\",\"rkey\":\"self\"}}",
+	};
+	struct coll c;
+	struct bw_decoder *d = new_dec(&c, 0, 0, BW_TIME_NONE);
+	json_t *p, *a;
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		assert_int_equal(ingest_decode_unit(d, units[i], strlen(units[i]), "t", i + 1), 0);
+	assert_int_equal(json_array_size(c.posts), 4); /* 2 profile snapshots, a post, a repost */
+	assert_string_equal(jstr(json_array_get(c.posts, 0), "kind"), "profile");
+	assert_string_equal(jstr(json_array_get(c.posts, 0), "author.screen_name"), "bot.example.org");
+	p = find_post(c.posts, "at://did:plc:abc/app.bsky.feed.post/p1", false);
+	a = json_object_get(p, "author");
+	assert_string_equal(jstr(a, "screen_name"), "bot.example.org");
+	assert_string_equal(jstr(a, "name"), "Auto");
+	assert_string_equal(jstr(a, "description"), "I post the weather");
+	assert_true(json_is_true(json_object_get(a, "bot")));
+	assert_true(json_is_true(json_object_get(a, "default_profile_image")));
+	assert_true(json_is_true(json_object_get(a, "profile_use_background_image")));
+	p = find_post(c.posts, "at://did:plc:abc/app.bsky.feed.repost/r1", false);
+	assert_string_equal(jstr(p, "kind"), "retweet");
+	assert_string_equal(jstr(p, "ref_post_id"), "at://did:plc:xyz/app.bsky.feed.post/q");
+	assert_string_equal(jstr(p, "author.name"), "Auto");
+	/* a profile commit without its record is dead-lettered with the reason */
+	assert_int_equal(json_array_size(c.dlq), 1);
+	assert_string_equal(jstr(json_array_get(c.dlq, 0), "reason"), "bad_field");
 	ingest_decoder_free(d);
 	coll_free(&c);
 }
@@ -828,8 +896,8 @@ static void test_every_fixture(void **state)
 	(void)state;
 	static const struct { const char *file; unsigned posts, dlq; } want[] = {
 		{ "bluesky_jetstream/jetstream_capture_manifest.json", 0, 1 }, /* metadata, not events */
-		{ "bluesky_jetstream/jetstream_v1_golden_10_events.jsonl", 1, 0 },
-		{ "bluesky_jetstream/jetstream_v1_production_window_152_events.jsonl", 18, 0 },
+		{ "bluesky_jetstream/jetstream_v1_golden_10_events.jsonl", 3, 0 },
+		{ "bluesky_jetstream/jetstream_v1_production_window_152_events.jsonl", 33, 0 },
 		{ "mastodon/mastodonpy_sse_streaming_direct_conversation.txt", 0, 0 },
 		{ "mastodon/mastodonpy_sse_streaming_user_local_update.txt", 1, 0 },
 		{ "mastodon/mastodonpy_sse_streaming_user_update_notification_delete_status-update.txt", 3, 0 },
@@ -1303,7 +1371,7 @@ static void test_format_forced_on_fixtures(void **state)
 		{ sse, INGEST_FORMAT_V11, 0, 14, "ingest.format is v1.1: expected a v1.1 status, "
 		  "control message, timeline, search response or profile-only record, got an SSE line" },
 		{ sse, INGEST_FORMAT_NDJSON, 0, 14, "got an SSE line" },
-		{ js, INGEST_FORMAT_NDJSON, 1, 0, NULL },
+		{ js, INGEST_FORMAT_NDJSON, 3, 0, NULL },
 		{ js, INGEST_FORMAT_TWARC2, 0, 10, "expected a twarc2 page or flattened tweet, got a "
 		  "Bluesky Jetstream event" },
 		{ timeline, INGEST_FORMAT_V11, 22, 0, NULL }, /* one document: 19 statuses + 3 embedded */
@@ -1402,6 +1470,7 @@ int main(void)
 		cmocka_unit_test(test_depth_cap_boundary),
 		cmocka_unit_test(test_sse_assembler),
 		cmocka_unit_test(test_jetstream),
+		cmocka_unit_test(test_jetstream_profile_cache),
 		cmocka_unit_test(test_synthetic_shapes),
 		cmocka_unit_test(test_every_fixture),
 		cmocka_unit_test(test_record_round_trip),

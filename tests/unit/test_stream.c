@@ -11,10 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bw_err.h"
 #include "cfg.h"
 #include "stream.h"
+
+#include <zstd.h>
 
 /* What a framer produced, as one comparable string: "D:<data>|K|T:<size>|B|" */
 struct sink {
@@ -305,9 +308,169 @@ static void test_request_building(void **state)
 	cfg_free(cfg);
 }
 
+/* Jetstream: the subscribe URL from the config, the cursor in an event, the cursor file. */
+static void test_jetstream_url_and_cursor(void **state)
+{
+	(void)state;
+	struct bw_config *cfg = cfg_new();
+	char url[1024], err[256], path[] = "/tmp/bw-js-cursor.XXXXXX";
+	int64_t cur;
+	int fd;
+
+	assert_int_equal(ingest_js_url(cfg, "wss://j/subscribe", -1, url, sizeof(url), err, sizeof(err)), 0);
+	assert_string_equal(url, "wss://j/subscribe?wantedCollections=app.bsky.feed.post&wantedCollections="
+				 "app.bsky.feed.repost&wantedCollections=app.bsky.actor.profile");
+	assert_int_equal(cfg_set(cfg, "ingest.jetstream.wanted_dids", " did:plc:a , did:web:b.c ", "t", err, sizeof(err)), 0);
+	assert_int_equal(cfg_set(cfg, "ingest.jetstream.compress", "true", "t", err, sizeof(err)), 0);
+	/* collections named in the URL win; DIDs trimmed and encoded; the cursor last */
+	assert_int_equal(ingest_js_url(cfg, "ws://j/subscribe?wantedCollections=app.bsky.graph.*", 1779719000000000,
+				       url, sizeof(url), err, sizeof(err)), 0);
+	assert_string_equal(url, "ws://j/subscribe?wantedCollections=app.bsky.graph.*&wantedDids=did%3Aplc%3Aa"
+				 "&wantedDids=did%3Aweb%3Ab.c&compress=true&cursor=1779719000000000");
+	assert_int_equal(ingest_js_url(cfg, "ws://j/subscribe", 0, url, 40, err, sizeof(err)), BW_ETOOLARGE);
+
+	static const char ev[] = "{\"did\":\"did:plc:x\",\"time_us\": 1779719009132431,\"kind\":\"commit\"}";
+	static const char quoted[] = "{\"text\":\"a \\\"time_us\\\":5\",\"time_us\":7}";
+	assert_int_equal(ingest_js_time_us(ev, strlen(ev)), 1779719009132431LL);
+	assert_int_equal(ingest_js_time_us(quoted, strlen(quoted)), 7);
+	assert_int_equal(ingest_js_time_us("{\"did\":1}", 9), -1);
+	assert_int_equal(ingest_js_time_us("{\"time_us\":", 11), -1);
+
+	/* the cursor file: absent is -1, round trip, garbage is a parse error */
+	assert_true((fd = mkstemp(path)) >= 0);
+	close(fd);
+	unlink(path);
+	assert_int_equal(ingest_js_cursor_load(path, &cur, err, sizeof(err)), 0);
+	assert_int_equal(cur, -1);
+	assert_int_equal(ingest_js_cursor_save(path, 1779719009132431LL, err, sizeof(err)), 0);
+	assert_int_equal(ingest_js_cursor_load(path, &cur, err, sizeof(err)), 0);
+	assert_int_equal(cur, 1779719009132431LL);
+	FILE *f = fopen(path, "w");
+	fputs("cursor 12x\n", f);
+	fclose(f);
+	assert_int_equal(ingest_js_cursor_load(path, &cur, err, sizeof(err)), BW_EPARSE);
+	unlink(path);
+	cfg_free(cfg);
+}
+
+/* Units collected from ingest_ws_parse(). */
+struct ws_got {
+	int n_data, n_large, n_bad, n_keep; /* units by kind */
+	char last[256];                     /* the last data unit (cut to fit) */
+	uint64_t large_size;                /* size of the last too-large unit */
+};
+
+static int ws_collect(const struct ingest_unit *u, void *opaque)
+{
+	struct ws_got *g = opaque;
+
+	switch (u->kind) {
+	case INGEST_UNIT_DATA:
+		g->n_data++;
+		snprintf(g->last, sizeof(g->last), "%.*s", (int)u->len, u->data);
+		break;
+	case INGEST_UNIT_TOO_LARGE:
+		g->n_large++;
+		g->large_size = u->size;
+		break;
+	case INGEST_UNIT_BAD_FRAME:
+		g->n_bad++;
+		break;
+	case INGEST_UNIT_KEEPALIVE:
+		g->n_keep++;
+		break;
+	}
+	return 0;
+}
+
+/* A server frame (unmasked unless mask is given) appended at buf + *n. */
+static void ws_frame(unsigned char *buf, size_t *n, int op, bool fin, const void *p, size_t len,
+		     const unsigned char *mask)
+{
+	unsigned char *f = buf + *n;
+	size_t h = 2;
+
+	f[0] = (unsigned char)((fin ? 0x80 : 0) | op);
+	if (len < 126) {
+		f[1] = (unsigned char)len;
+	} else {
+		f[1] = 126, f[2] = (unsigned char)(len >> 8), f[3] = (unsigned char)len;
+		h = 4;
+	}
+	if (mask) {
+		f[1] |= 0x80;
+		memcpy(f + h, mask, 4);
+		h += 4;
+	}
+	for (size_t i = 0; i < len; i++)
+		f[h + i] = ((const unsigned char *)p)[i] ^ (mask ? mask[i & 3] : 0);
+	*n += h + len;
+}
+
+/* WebSocket frames: whole, fragmented, masked, byte by byte, over the cap,
+ * binary without zstd, zstd, and a close frame. */
+static void test_ws_frames(void **state)
+{
+	(void)state;
+	static unsigned char buf[16384];
+	static const unsigned char mask[4] = { 1, 2, 3, 4 };
+	static char big[5000];
+	struct ws_got g = { 0 };
+	struct ingest_ws_opts o = { .max_unit = 4096, .on_unit = ws_collect, .opaque = &g };
+	struct ingest_stream_result res;
+	size_t n = 0;
+
+	ws_frame(buf, &n, 1, true, "{\"a\":1}", 7, NULL);
+	ws_frame(buf, &n, 1, false, "{\"b\"", 4, NULL);
+	ws_frame(buf, &n, 10, true, "", 0, NULL); /* a pong between fragments */
+	ws_frame(buf, &n, 0, true, ":2}", 3, mask);
+	memset(big, 'x', sizeof(big));
+	ws_frame(buf, &n, 1, true, big, sizeof(big), NULL);
+	ws_frame(buf, &n, 2, true, "\x28\xb5", 2, NULL);
+	ws_frame(buf, &n, 1, true, "{\"c\":3}", 7, NULL);
+	ws_frame(buf, &n, 8, true, "\x03\xe8", 2, NULL);
+	ws_frame(buf, &n, 1, true, "{\"after\":1}", 11, NULL);
+	for (size_t chunk = 1; chunk <= 4096; chunk *= 8) {
+		memset(&g, 0, sizeof(g));
+		assert_int_equal(ingest_ws_parse(&o, buf, n, chunk, &res), 0);
+		assert_int_equal(g.n_data, 3); /* {"a":1}, {"b":2}, {"c":3}; nothing after the close */
+		assert_string_equal(g.last, "{\"c\":3}");
+		assert_int_equal(g.n_keep, 1);
+		assert_int_equal(g.n_large, 1);
+		assert_int_equal(g.large_size, sizeof(big));
+		assert_int_equal(g.n_bad, 1); /* binary without ingest.jetstream.compress */
+		assert_string_equal(res.error, "closed by the server (code 1000)");
+	}
+
+	/* zstd: a frame decompresses to the event; garbage is a bad frame */
+	static const char ev[] = "{\"did\":\"did:plc:x\",\"time_us\":1}";
+	char z[256];
+	size_t zn = ZSTD_compress(z, sizeof(z), ev, strlen(ev), 3);
+	assert_false(ZSTD_isError(zn));
+	n = 0;
+	ws_frame(buf, &n, 2, true, z, zn, NULL);
+	ws_frame(buf, &n, 2, true, "nope", 4, NULL);
+	memset(&g, 0, sizeof(g));
+	o.zstd = true;
+	assert_int_equal(ingest_ws_parse(&o, buf, n, 3, &res), 0);
+	assert_int_equal(g.n_data, 1);
+	assert_string_equal(g.last, ev);
+	assert_int_equal(g.n_bad, 1);
+
+	/* a continuation without a message, or a fragmented control frame, ends the stream */
+	n = 0;
+	ws_frame(buf, &n, 0, true, "x", 1, NULL);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(ingest_ws_parse(&o, buf, n, 1, &res), 0);
+	assert_int_equal(g.n_data, 0);
+	assert_non_null(strstr(res.error, "unexpected frame opcode 0"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_jetstream_url_and_cursor),
+		cmocka_unit_test(test_ws_frames),
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_length_delimited),
 		cmocka_unit_test(test_sse),
