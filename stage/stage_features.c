@@ -563,23 +563,35 @@ static bool emit_due(const struct fstage *f, struct stage *st, int64_t now)
 	       (stage_input_idle(st) || open_ms >= f->cfg->features_catchup_ms);
 }
 
-/* Send the update of every account changed since its last one. */
+/*
+ * Send the update of every account changed since its last one — at most the
+ * downstream budget of them (a cut that changes shared bio keys also marks the
+ * keys' other accounts, up to 65 each, which can outgrow what the embedded
+ * broker keeps): the rest keep their mark and go at the next cut, in order.
+ */
 static int emit_changed(struct fstage *f, struct stage *st)
 {
+	int64_t budget = stage_output_budget(st);
+	size_t n;
+
 	if (f->emit.n) {
 		if (ensure_txn(f) || update_population(f))
 			return -1;
-		for (size_t i = 0; i < f->emit.n; i++) {
+		n = budget > 0 && (size_t)budget < f->emit.n ? (size_t)budget : f->emit.n;
+		for (size_t i = 0; i < n; i++) {
 			struct centry *e = f->emit.e[i];
 			if (feat_account_authored(e->acc) && emit_update(f, e))
 				return -1; /* observed-only accounts get no update (no record) */
 			e->emit = false;
 			e->since_ts = 0;
 		}
-		f->emit.n = 0;
+		memmove(f->emit.e, f->emit.e + n, (f->emit.n - n) * sizeof(*f->emit.e));
+		f->emit.n -= n;
 		cap_lag(f, st);
 	}
-	f->in_batch = 0;
+	f->in_batch = f->emit.n ? 1 : 0; /* what is left opens the next batch */
+	if (f->in_batch)
+		f->batch_start = bw_time_mono_ms();
 	return 0;
 }
 
