@@ -239,6 +239,10 @@ struct clf_score {
 	size_t n_types;                  /* raw scores filled */
 	double raw[CLF_MAX_TYPES];       /* per bot type (model type order); NaN if not computable */
 	uint32_t avail;                  /* the availability mask used */
+	int in_support;                  /* 1: every profile group the account has lies within
+					  * the training profiles' support (RMS scaled value at
+					  * most the training 99th percentile), 0: one does not,
+					  * -1: unknown (no profile evidence, older model) */
 };
 
 /* Score dense x[0..n_features) (registry order) with availability `avail`.

@@ -65,6 +65,8 @@ struct clf_mgroup {
 	double *fw;         /* linear only: sign * w / sd per column (scaler folded in), else NULL */
 	double *lo, *hi;    /* linear only: clip bounds on the log value, mean -/+ CLF_CLIP sd */
 	double fb;          /* linear only: folded bias */
+	double support;     /* "support_d99": 99th percentile of the training population's
+			     * RMS scaled value; 0 = absent (older models, other groups) */
 };
 
 /* One availability-pattern entry of a stack. */

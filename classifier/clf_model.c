@@ -240,6 +240,10 @@ static int parse_group(json_t *jg, size_t n_features, struct clf_mgroup **out, c
 	for (size_t k = 0; k < g->ncol; k++)
 		if (!(g->sd[k] > 0))
 			goto out_bad;
+	json_t *sup = json_object_get(jg, "support_d99"); /* optional */
+	if (sup && (!json_is_number(sup) || !isfinite(g->support = json_number_value(sup)) ||
+		    g->support < 0))
+		goto out_bad;
 	g->svm = clf_svm_parse(json_string_value(svm), json_string_length(svm), g->ncol, errstr,
 			       errlen);
 	if (!g->svm) {

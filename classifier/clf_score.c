@@ -92,6 +92,36 @@ static double stack_prob(const struct clf_model *mdl, int s, const double *x, ui
 	return clf_sigmoid(f);
 }
 
+/* Whether the account's profile lies within the english stack's head's training
+ * support: for each of its profile groups with a stored support, the RMS of
+ * the scaled values (masked = 0) at most the training 99th percentile.
+ * 1, 0, or -1 when no group could be checked. lx is the slog cache. */
+static int support_of(const struct clf_model *mdl, const double *x, double *lx, uint32_t avail)
+{
+	int checked = -1;
+	if (mdl->st_english < 0)
+		return -1;
+	const struct clf_mhead *h = &mdl->heads[mdl->stacks[mdl->st_english].head];
+	for (int gi = 0; gi < CLF_N_GROUPS; gi++) {
+		const struct clf_mgroup *g = h->grp[gi];
+		if (!g || !(g->support > 0) || (g->req & ~avail) || clf_group_is_activity(gi))
+			continue;
+		double ss = 0;
+		for (size_t k = 0; k < g->ncol; k++) {
+			double v = lx[g->cols[k]];
+			if (isnan(v))
+				v = lx[g->cols[k]] = clf_slog(x[g->cols[k]]);
+			double z = isnan(v) ? 0 : (v - g->mean[k]) / g->sd[k];
+			z = z > CLF_CLIP ? CLF_CLIP : z < -CLF_CLIP ? -CLF_CLIP : z;
+			ss += z * z;
+		}
+		if (sqrt(ss / (double)(g->ncol ? g->ncol : 1)) > g->support)
+			return 0;
+		checked = 1;
+	}
+	return checked;
+}
+
 /* CAP = P(bot | p >= s) = prior B(s) / (prior B(s) + (1 - prior) H(s)). */
 static double cap_of(const struct clf_model *mdl, int v, double p, double prior)
 {
@@ -117,6 +147,7 @@ void clf_score(const struct clf_model *mdl, const double *x, uint32_t avail, dou
 	lz.lx = mdl->n_features <= STACK_FEATURES ? lx_buf : malloc(mdl->n_features * sizeof(double));
 	out->avail = avail & CLF_AVAIL_ALL;
 	out->n_types = mdl->ntypes;
+	out->in_support = -1;
 	if (!lz.lx) { /* out of memory: nothing computable */
 		out->english = out->universal = out->cap_english = out->cap_universal = NAN;
 		for (int c = 0; c < CLF_NCLASS; c++)
@@ -140,6 +171,7 @@ void clf_score(const struct clf_model *mdl, const double *x, uint32_t avail, dou
 		out->categories[c] = stack_prob(mdl, mdl->st_class[c], x, out->avail, &lz);
 	for (size_t t = 0; t < mdl->ntypes; t++)
 		out->raw[t] = stack_prob(mdl, mdl->st_type[t], x, out->avail, &lz);
+	out->in_support = support_of(mdl, x, lz.lx, out->avail);
 	if (lz.lx != lx_buf)
 		free(lz.lx);
 	bool act = out->avail & CLF_AVAIL_ACTIVITY;
@@ -198,6 +230,8 @@ json_t *clf_score_to_json(const struct clf_model *mdl, const struct clf_score *s
 						    : json_string(bw_time_format(info->scored_at_ms, ts,
 										 sizeof(ts))));
 	json_object_set_new(o, "posts_seen", json_integer((json_int_t)info->posts_seen));
+	json_object_set_new(o, "in_support", sc->in_support < 0 ? json_null()
+							       : json_boolean(sc->in_support));
 	return o;
 }
 

@@ -62,6 +62,8 @@ struct tgroup {
 	char *svm_text;      /* libsvm model text */
 	double *dec;         /* n_rows decision values; NaN outside the population */
 	json_t *fit_rows;    /* rows the SVM was fitted on per dataset ("bots", "humans") */
+	double support;      /* overall head's linear profile groups: 99th percentile of
+			      * the population's RMS scaled value (0 = not computed) */
 };
 
 /* Training context shared by the steps. */
@@ -574,6 +576,40 @@ static bool row_masked(const struct clf_matrix *m, size_t r, int g)
 	return false;
 }
 
+/* RMS of a row's scaled values in group t: its distance from the
+ * population mean in standard deviations per column (masked = 0). */
+static double rms_z(const struct clf_matrix *m, const struct tgroup *t, size_t r)
+{
+	double ss = 0;
+	for (size_t k = 0; k < t->ncol; k++) {
+		double z = clf_scale(m->x[r * m->n_cols + t->cols[k]], t->mean[k], t->sd[k]);
+		ss += z * z;
+	}
+	return t->ncol ? sqrt(ss / (double)t->ncol) : 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The support of a linear profile group: the 99th percentile of rms_z over
+ * its population; a scored account beyond it lies outside the profiles the
+ * model was trained on (docs/SCORES.md, in_support). 0 or BW_ENOMEM. */
+static int fit_support(const struct clf_matrix *m, struct tgroup *t, const size_t *pop, size_t np)
+{
+	double *d = malloc((np ? np : 1) * sizeof(double));
+	if (!d)
+		return BW_ENOMEM;
+	for (size_t i = 0; i < np; i++)
+		d[i] = rms_z(m, t, pop[i]);
+	qsort(d, np, sizeof(double), cmp_double);
+	t->support = np ? d[(size_t)(0.99 * (double)(np - 1))] : 0;
+	free(d);
+	return 0;
+}
+
 /* Train group g for the head of bot type `type` (NULL = overall). */
 static int train_group(struct tctx *c, int g, const char *type, struct tgroup *t)
 {
@@ -615,6 +651,8 @@ static int train_group(struct tctx *c, int g, const char *type, struct tgroup *t
 	if ((rc = fit_scaler(m, g, pop, np, t)))
 		goto out_free;
 	if (t->ncol == 0)
+		goto out_free;
+	if (!type && !rbf && !clf_group_is_activity(g) && (rc = fit_support(m, t, pop, np)))
 		goto out_free;
 	size_t ns = subsample(m, pop, nfit, c->o->max_rows, c->o->seed * 1000003u + (uint64_t)g,
 			      c->o->balance_sources);
@@ -801,7 +839,10 @@ static int fit_entry(struct tctx *c, struct tgroup *tg, const char *type, struct
 	if (rc)
 		return rc;
 	e->b = pb;
-	e->decl_w = e->mask & CLF_AVAIL_TEXT ? decl_weight(c, type, e->mask) : 0;
+	/* the declaration is profile text: its likelihood ratio is measured on
+	 * the rows having the entry's profile evidence (real profiles), not only
+	 * on those that also have posts (which may all be simulated) */
+	e->decl_w = e->mask & CLF_AVAIL_TEXT ? decl_weight(c, type, pmask) : 0;
 	e->act_b = 0;
 	e->act_cap = INFINITY;
 	if (na) {
@@ -950,6 +991,8 @@ static json_t *group_json(const struct clf_matrix *m, int g, const struct tgroup
 	json_object_set_new(o, "n_neg", json_integer((json_int_t)t->n_neg));
 	json_object_set_new(o, "oof_auc", jreal(t->cv_auc));
 	json_object_set_new(o, "fit_rows", json_incref(t->fit_rows));
+	if (t->support > 0)
+		json_object_set_new(o, "support_d99", json_real(t->support));
 	json_object_set_new(o, "columns", names);
 	json_object_set_new(o, "index", idx);
 	json_object_set_new(o, "mean", mu);

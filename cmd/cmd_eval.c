@@ -152,9 +152,10 @@ static struct clf_matrix *subset(const struct clf_matrix *m,
 	return s;
 }
 
-/* Score every row with mdl: english probabilities (NaN when not computable). */
-static void score_rows(const struct clf_model *mdl, const struct clf_matrix *m, double prior,
-		       double *p, int *status)
+/* Score every row with mdl: english probabilities (NaN when not computable),
+ * statuses and in_support (-1, 0, 1) when asked for. */
+static void score_rows_support(const struct clf_model *mdl, const struct clf_matrix *m,
+			       double prior, double *p, int *status, int *support)
 {
 	for (size_t r = 0; r < m->n_rows; r++) {
 		struct clf_score sc;
@@ -162,7 +163,15 @@ static void score_rows(const struct clf_model *mdl, const struct clf_matrix *m, 
 		p[r] = sc.english;
 		if (status)
 			status[r] = (int)sc.status;
+		if (support)
+			support[r] = sc.in_support;
 	}
+}
+
+static void score_rows(const struct clf_model *mdl, const struct clf_matrix *m, double prior,
+		       double *p, int *status)
+{
+	score_rows_support(mdl, m, prior, p, status, NULL);
 }
 
 /* Metrics over rows where sel(r) holds and the score is numeric. */
@@ -466,6 +475,8 @@ static json_t *loso_one(const struct clf_model *base, const struct clf_matrix *m
 	uint32_t evid;
 	json_t *res = NULL;
 	double *p = NULL, base_auc;
+	int *sup = NULL;
+	char b[128];
 	bool paired = loso_roles(m, a, src, role, &evid, masked);
 	if (loso_split(m, role, evid, masked, &tr, &te)) {
 		bw_seterr(err, errlen, BW_ENOMEM, "out of memory");
@@ -478,7 +489,9 @@ static json_t *loso_one(const struct clf_model *base, const struct clf_matrix *m
 	if (clf_train(tr, &a->o, &doc, &len, err, errlen) ||
 	    !(mdl = clf_model_parse(doc, len, NULL, 0, err, errlen)))
 		goto out_free;
-	if (!(p = malloc((te->n_rows ? te->n_rows : 1) * sizeof(double)))) {
+	p = malloc((te->n_rows ? te->n_rows : 1) * sizeof(double));
+	sup = malloc((te->n_rows ? te->n_rows : 1) * sizeof(int));
+	if (!p || !sup) {
 		bw_seterr(err, errlen, BW_ENOMEM, "out of memory");
 		goto out_free;
 	}
@@ -487,12 +500,23 @@ static json_t *loso_one(const struct clf_model *base, const struct clf_matrix *m
 	json_object_set_new(res, "paired", json_integer((json_int_t)n_pair));
 	json_object_set_new(res, "one_sided", json_boolean(paired));
 	json_object_set_new(res, "train_rows", json_integer((json_int_t)tr->n_rows));
-	score_rows(mdl, te, 0.15, p, NULL);
+	score_rows_support(mdl, te, 0.15, p, NULL, sup);
 	loso_metrics(te, p, a->threshold, "", res, auc);
+	/* share of the held-out source's rows the new model flags as inside its
+	 * training support, and their AUC against the paired rows */
+	size_t nin = 0, nsrc = 0;
+	for (size_t r = 0; r < te->n_rows; r++) {
+		bool own = strcmp(row_source(te, r, b, sizeof(b)), src) == 0;
+		nsrc += own;
+		nin += own && sup[r] == 1;
+	}
+	json_object_set_new(res, "in_support_share",
+			    nsrc ? json_real((double)nin / (double)nsrc) : json_null());
 	score_rows(base, te, 0.15, p, NULL);
 	loso_metrics(te, p, a->threshold, "loaded_model_", res, &base_auc);
 out_free:
 	free(p);
+	free(sup);
 	free(doc);
 	clf_model_free(mdl);
 	clf_matrix_free(tr);
@@ -535,8 +559,8 @@ static json_t *leave_sources_out(const struct clf_model *base, const struct clf_
 	json_object_set_new(o, "sources", per);
 	if (!role || !masked)
 		goto out_free;
-	fprintf(stderr, "| held-out source | n | paired | AUC | balanced acc. | ECE | loaded model AUC |\n"
-			"|---|---|---|---|---|---|---|\n");
+	fprintf(stderr, "| held-out source | n | paired | AUC | balanced acc. | ECE | in support |"
+			" loaded model AUC |\n|---|---|---|---|---|---|---|---|\n");
 	for (size_t k = 0; k < ns; k++) {
 		double auc = NAN;
 		json_t *res = loso_one(base, m, a, names[k], role, masked, &auc, err, sizeof(err));
@@ -556,16 +580,17 @@ static json_t *leave_sources_out(const struct clf_model *base, const struct clf_
 			bworst = bauc < bworst ? bauc : bworst;
 			nb++;
 		}
-		fprintf(stderr, "| %s | %lld | %lld | %.3f | %.3f | %.3f | %.3f |\n", names[k],
+		fprintf(stderr, "| %s | %lld | %lld | %.3f | %.3f | %.3f | %.2f | %.3f |\n", names[k],
 			(long long)json_integer_value(json_object_get(res, "n")),
 			(long long)json_integer_value(json_object_get(res, "paired")), auc,
-			jnum_or_nan(res, "balanced_accuracy"), jnum_or_nan(res, "ece"), bauc);
+			jnum_or_nan(res, "balanced_accuracy"), jnum_or_nan(res, "ece"),
+			jnum_or_nan(res, "in_support_share"), bauc);
 		json_object_set_new(per, names[k], res);
 	}
 	if (nauc) {
 		json_object_set_new(o, "mean_auc", json_real(sum / (double)nauc));
 		json_object_set_new(o, "worst_auc", json_real(worst));
-		fprintf(stderr, "| **mean / worst** | | | %.3f / %.3f | | | %.3f / %.3f |\n",
+		fprintf(stderr, "| **mean / worst** | | | %.3f / %.3f | | | | %.3f / %.3f |\n",
 			sum / (double)nauc, worst, nb ? bsum / (double)nb : NAN, nb ? bworst : NAN);
 	}
 	if (nb) {

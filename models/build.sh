@@ -16,5 +16,5 @@ OUT=${1:-models/default.model}
 TMP=$BUILD/model-data
 mkdir -p "$TMP"
 . models/prepare.sh
-"$BUILD/botwatch" train --kernel mixed --folds 5 --seed 1 \
+"$BUILD/botwatch" train --kernel mixed --folds 5 --seed 1 --balance-sources on \
 	--posts "${POSTS[@]}" --labels "${LABELS[@]}" --out "$OUT"

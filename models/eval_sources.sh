@@ -13,6 +13,6 @@ OUT=${OUT:-$BUILD/eval-sources.json}
 TMP=$BUILD/model-data
 mkdir -p "$TMP"
 . models/prepare.sh
-"$BUILD/botwatch" eval --kernel mixed --folds 5 --seed 1 --no-type-heads \
+"$BUILD/botwatch" eval --kernel mixed --folds 5 --seed 1 --balance-sources on --no-type-heads \
 	--posts "${POSTS[@]}" --labels "${LABELS[@]}" \
 	--leave-source-out --train-only simulated "$@" > "$OUT"

@@ -31,9 +31,12 @@ python3 models/sources.py "$DATA" "$TMP"
 python3 models/tweepfake_chunks.py "$DATA/tweepfake" models/tweepfake_pairs.csv "$TMP"
 "$BUILD/botwatch" simulate --accounts 2000 --bot-share 0.5 --seed 20210401 \
 	--out "$TMP/sim.jsonl.gz" --labels "$TMP/sim-raw.csv"
-# dataset column "simulated", so the model's fit_rows tell real from simulated
-awk -F, 'BEGIN { OFS = "," } FNR == 1 { print "user_id,label,class,dataset"; next }
-	 { print $1, $2, $3, "simulated" }' "$TMP/sim-raw.csv" > "$TMP/sim.csv"
+# dataset column "simulated", so the model's fit_rows tell real from simulated;
+# evidence column SIM_EVIDENCE (default all; "posts": the simulated accounts
+# train the activity groups only, the profile groups learn from real profiles)
+awk -F, -v ev="${SIM_EVIDENCE:-all}" 'BEGIN { OFS = "," }
+	FNR == 1 { print "user_id,label,class,dataset,evidence"; next }
+	{ print $1, $2, $3, "simulated", ev }' "$TMP/sim-raw.csv" > "$TMP/sim.csv"
 EXTRA_SETS=(botwiki2019 verified2019 vendor2019 politicalbots2019 pronbots2019 ira2018)
 POSTS=("$TMP/dev.ndjson.gz" "$TMP/cresci2015.ndjson.gz" "$TMP/sim.jsonl.gz" "$TMP/tf_chunks.ndjson.gz")
 # models/relabel.csv comes first (the first label of an id wins): 13 accounts

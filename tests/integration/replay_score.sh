@@ -48,7 +48,7 @@ assert ids == sorted(ids, key=int), "records not in account-id order"
 assert [f["user_id"] for f in feats] == ids, "features and scores differ in accounts or order"
 keys = ["user_id", "screen_name", "status", "score", "english", "universal", "cap",
         "categories", "raw_scores", "evidence", "model_version", "feature_schema",
-        "scored_at", "posts_seen"]
+        "scored_at", "posts_seen", "in_support"]
 for r in recs:
     assert list(r) == keys, list(r)
     assert r["model_version"] == sys.argv[4], r["model_version"]

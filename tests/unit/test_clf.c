@@ -497,6 +497,46 @@ static void test_masked_and_balanced_sources(void **state)
 	clf_matrix_free(m0);
 }
 
+/* in_support: the training rows lie inside the support (all but about 1 %
+ * per group), a profile far from them does not, and an account without
+ * profile evidence is unknown (-1); the score is given in every case. */
+static void test_in_support(void **state)
+{
+	(void)state;
+	struct clf_matrix *m = synth_matrix();
+	struct clf_train_opts o;
+	char *doc = NULL, err[512];
+	size_t len = 0, inside = 0, n = 0;
+	clf_train_opts_init(&o);
+	o.folds = 3;
+	o.no_type_heads = true;
+	assert_int_equal(clf_train(m, &o, &doc, &len, err, sizeof(err)), 0);
+	assert_non_null(strstr(doc, "\"support_d99\""));
+	struct clf_model *mdl = clf_model_parse(doc, len, NULL, 0, err, sizeof(err));
+	assert_non_null(mdl);
+	struct clf_score sc;
+	for (size_t r = 0; r < m->n_rows; r++) {
+		clf_score(mdl, m->x + r * m->n_cols, m->avail[r], 0.15, &sc);
+		assert_true(sc.in_support == 0 || sc.in_support == 1);
+		inside += sc.in_support == 1;
+		n++;
+	}
+	assert_true(inside >= n * 95 / 100 && inside < n);
+	double x[7];
+	memcpy(x, m->x, sizeof(x));
+	x[0] = x[1] = 1e6; /* a handle and a name of a million characters */
+	x[2] = x[3] = 1e12;
+	clf_score(mdl, x, CLF_AVAIL_ALL, 0.15, &sc);
+	assert_int_equal(sc.in_support, 0);
+	assert_true(isfinite(sc.english)); /* still scored */
+	clf_score(mdl, m->x, CLF_AVAIL_ACTIVITY, 0.15, &sc);
+	assert_int_equal(sc.in_support, -1);
+	assert_true(isfinite(sc.english));
+	clf_model_free(mdl);
+	free(doc);
+	clf_matrix_free(m);
+}
+
 static void test_scores_monotone_in_evidence(void **state)
 {
 	(void)state;
@@ -809,6 +849,7 @@ int main(void)
 		cmocka_unit_test(test_train_deterministic_and_schema),
 		cmocka_unit_test(test_fit_rows_and_no_type_heads),
 		cmocka_unit_test(test_masked_and_balanced_sources),
+		cmocka_unit_test(test_in_support),
 		cmocka_unit_test(test_scores_monotone_in_evidence),
 		cmocka_unit_test(test_model_parse_rejects_truncation),
 		cmocka_unit_test(test_explain),
