@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bw_err.h"
+
 #define ARENA_CHUNK 65536
 
 struct chunk {
@@ -96,4 +98,20 @@ char *bw_arena_strndup(struct bw_arena *a, const char *s, size_t len)
 size_t bw_arena_used(const struct bw_arena *a)
 {
 	return a->used;
+}
+
+int bw_array_room(void *pp, size_t n, size_t *cap, size_t elem, size_t first)
+{
+	void **p = pp;
+	size_t c;
+	void *np;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : first;
+	if (c < n + 1 || c > SIZE_MAX / elem || !(np = realloc(*p, c * elem)))
+		return BW_ENOMEM;
+	*p = np;
+	*cap = c;
+	return 0;
 }

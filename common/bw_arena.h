@@ -33,4 +33,11 @@ char *bw_arena_strndup(struct bw_arena *a, const char *s, size_t len);
 /* Bytes handed out since the last reset. */
 size_t bw_arena_used(const struct bw_arena *a);
 
+/*
+ * Growable arrays: make room for one more element in the array *pp (elements
+ * of `elem` bytes, *n used, *cap allocated), doubling from `first`. 0, or
+ * BW_ENOMEM with the array unchanged. The array is realloc'd: caller frees.
+ */
+int bw_array_room(void *pp, size_t n, size_t *cap, size_t elem, size_t first);
+
 #endif

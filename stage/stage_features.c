@@ -143,14 +143,8 @@ static int fail(struct fstage *f, int err, const char *msg)
 
 static int elist_push(struct elist *l, struct centry *e)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		struct centry **n = realloc(l->e, cap * sizeof(*n));
-		if (!n)
-			return BW_ENOMEM;
-		l->e = n;
-		l->cap = cap;
-	}
+	if (bw_array_room(&l->e, l->n, &l->cap, sizeof(*l->e), 256))
+		return BW_ENOMEM;
 	l->e[l->n++] = e;
 	return 0;
 }
@@ -286,14 +280,8 @@ static void cache_clear(struct fstage *f)
 
 static int push_changed(struct fstage *f, uint64_t key)
 {
-	if (f->n_changed == f->cap_changed) {
-		size_t cap = f->cap_changed ? f->cap_changed * 2 : 64;
-		uint64_t *c = realloc(f->changed, cap * sizeof(*c));
-		if (!c)
-			return fail(f, BW_ENOMEM, "out of memory");
-		f->changed = c;
-		f->cap_changed = cap;
-	}
+	if (bw_array_room(&f->changed, f->n_changed, &f->cap_changed, sizeof(*f->changed), 64))
+		return fail(f, BW_ENOMEM, "out of memory");
 	f->changed[f->n_changed++] = key;
 	return 0;
 }
@@ -445,15 +433,8 @@ static int collect_unsent(const void *id, size_t len, void *opaque)
 	struct fstage *f = opaque;
 	char *s;
 
-	if (f->n_resend == f->cap_resend) {
-		size_t cap = f->cap_resend ? f->cap_resend * 2 : 64;
-		char **n = realloc(f->resend, cap * sizeof(*n));
-		if (!n)
-			return BW_ENOMEM;
-		f->resend = n;
-		f->cap_resend = cap;
-	}
-	if (!(s = malloc(len + 1)))
+	if (bw_array_room(&f->resend, f->n_resend, &f->cap_resend, sizeof(*f->resend), 64) ||
+	    !(s = malloc(len + 1)))
 		return BW_ENOMEM;
 	memcpy(s, id, len);
 	s[len] = 0;
@@ -834,14 +815,8 @@ static int hold_push(struct fstage *f, const rd_kafka_message_t *m, uint64_t seq
 	struct order *o = &f->order;
 	struct held *h;
 
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 256;
-		struct held *n = realloc(o->h, cap * sizeof(*n));
-		if (!n)
-			return fail(f, BW_ENOMEM, "out of memory");
-		o->h = n;
-		o->cap = cap;
-	}
+	if (bw_array_room(&o->h, o->n, &o->cap, sizeof(*o->h), 256))
+		return fail(f, BW_ENOMEM, "out of memory");
 	h = &o->h[o->n];
 	*h = (struct held){ .seq = seq, .partition = m->partition, .offset = m->offset,
 			    .ts = rd_kafka_message_timestamp(m, NULL), .len = m->len,

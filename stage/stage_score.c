@@ -39,6 +39,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "bw_arena.h"
 #include "bw_err.h"
 #include "bw_kafka.h"
 #include "bw_log.h"
@@ -149,14 +150,8 @@ static struct acct *tab_get(struct sstage *s, const char *id)
 /* Enter a (whose first pending update arrives now) in the pending list. */
 static int pend_add(struct sstage *s, struct acct *a)
 {
-	if (s->n_pending == s->cap_pending) {
-		size_t cap = s->cap_pending ? s->cap_pending * 2 : 1024;
-		struct acct **n = realloc(s->pend, cap * sizeof(*n));
-		if (!n)
-			return fail(s, BW_ENOMEM, "out of memory");
-		s->pend = n;
-		s->cap_pending = cap;
-	}
+	if (bw_array_room(&s->pend, s->n_pending, &s->cap_pending, sizeof(*s->pend), 1024))
+		return fail(s, BW_ENOMEM, "out of memory");
 	a->pidx = s->n_pending;
 	s->pend[s->n_pending++] = a;
 	a->pending_at = bw_time_mono_ms();
