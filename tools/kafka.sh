@@ -86,23 +86,35 @@ fetch() {
 	say "fetched $(ls "$LIBS" | wc -l) jars in $((SECONDS - t)) s"
 }
 
-java_run() { # log file, main class, args...
-	local log=$1
+# The JVM command line for a main class (an array in JAVA).
+java_cmd() { # log dir, main class, args...
+	local logdir=$1
 	shift
-	java -Xms64m -Xmx"$HEAP" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k \
-		-Djava.awt.headless=true -Dlog4j2.configurationFile="$DIR/log4j2.properties" \
-		-Dkafka.logs.dir="$(dirname "$log")" -cp "$LIBS/*" "$@"
+	JAVA=(java -Xms64m -Xmx"$HEAP" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k
+	      -Djava.awt.headless=true -Dlog4j2.configurationFile="$DIR/log4j2.properties"
+	      -Dkafka.logs.dir="$logdir" -cp "$LIBS/*" "$@")
 }
 
-# Ports: 2 free loopback ports per node (client, controller), chosen once.
+# Ports: 2 free loopback ports per node (client, controller), chosen once,
+# below the kernel's ephemeral range so that no outgoing connection takes a
+# stopped node's port before it restarts.
 choose_ports() {
 	[ -s "$DIR/ports" ] && return 0
 	python3 - "$((NODES * 2))" >"$DIR/ports" <<'PY'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
+import random, socket, sys
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+socks, tried = [], set()
+while len(socks) < int(sys.argv[1]):
+    port = random.randrange(10000, max(lo, 10100))
+    if port in tried:
+        continue
+    tried.add(port)
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        s.close()
+        continue
     socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
@@ -187,9 +199,10 @@ start_node() { # i
 		return 0
 	fi
 	: >"$DIR/node$i/server.log"
-	(java_run "$DIR/node$i/server.log" kafka.Kafka "$DIR/node$i/server.properties" \
-		>"$DIR/node$i/stdout.log" 2>&1 </dev/null & echo $! >"$DIR/node$i/pid")
-	pid=$(cat "$DIR/node$i/pid")
+	java_cmd "$DIR/node$i" kafka.Kafka "$DIR/node$i/server.properties"
+	"${JAVA[@]}" >"$DIR/node$i/stdout.log" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >"$DIR/node$i/pid"
 	say "node $i: pid $pid, 127.0.0.1:$(port_of "$i" 0) (log $DIR/node$i/server.log)"
 }
 
@@ -197,7 +210,7 @@ wait_node() { # i: until its log says the server started
 	local i=$1 end=$((SECONDS + START_S)) pid
 	pid=$(cat "$DIR/node$i/pid")
 	until grep -q "Kafka Server started" "$DIR/node$i/server.log" 2>/dev/null; do
-		kill -0 "$pid" 2>/dev/null || { tail -20 "$DIR/node$i/stdout.log" "$DIR/node$i/server.log" >&2; die "node $i exited"; }
+		kill -0 "$pid" 2>/dev/null || { tail -n 20 "$DIR/node$i/server.log" >&2; die "node $i exited"; }
 		[ $SECONDS -lt $end ] || die "node $i did not start within $START_S s"
 		sleep 0.2
 	done
@@ -229,11 +242,13 @@ up() {
 	[ "$n" -eq "$NODES" ] || { [ "$NODES" -eq 3 ] || die "$DIR holds a $n-node cluster"; }
 	if [ ! -s "$DIR/cluster.id" ]; then
 		write_config "$n"
-		cid=$(java_run "$DIR/format.log" kafka.tools.StorageTool random-uuid 2>>"$DIR/format.log" | tail -1)
+		java_cmd "$DIR" kafka.tools.StorageTool random-uuid
+		cid=$("${JAVA[@]}" 2>>"$DIR/format.log" | tail -1)
 		[ -n "$cid" ] || die "no cluster id (see $DIR/format.log)"
 		for ((i = 1; i <= n; i++)); do
-			java_run "$DIR/format.log" kafka.tools.StorageTool format -t "$cid" \
-				-c "$DIR/node$i/server.properties" >>"$DIR/format.log" 2>&1 ||
+			java_cmd "$DIR" kafka.tools.StorageTool format -t "$cid" \
+				-c "$DIR/node$i/server.properties"
+			"${JAVA[@]}" >>"$DIR/format.log" 2>&1 ||
 				{ tail -20 "$DIR/format.log" >&2; die "formatting node $i failed"; }
 		done
 		echo "$cid" >"$DIR/cluster.id"
