@@ -188,6 +188,14 @@ int stage_produce(struct stage *s, const char *topic, const void *key, size_t ke
 		  const void *value, size_t len, const char *hdr_name, const void *hdr_val,
 		  size_t hdr_len, int64_t ts_ms)
 {
+	return stage_produce_to(s, topic, RD_KAFKA_PARTITION_UA, key, key_len, value, len, hdr_name,
+				hdr_val, hdr_len, ts_ms);
+}
+
+int stage_produce_to(struct stage *s, const char *topic, int32_t partition, const void *key,
+		     size_t key_len, const void *value, size_t len, const char *hdr_name,
+		     const void *hdr_val, size_t hdr_len, int64_t ts_ms)
+{
 	struct flight *f = &s->fl[s->n_fl];
 	rd_kafka_headers_t *h = NULL;
 	rd_kafka_resp_err_t e;
@@ -199,7 +207,7 @@ int stage_produce(struct stage *s, const char *topic, const void *key, size_t ke
 			h = rd_kafka_headers_new(1);
 			rd_kafka_header_add(h, hdr_name, -1, hdr_val, (ssize_t)hdr_len);
 		}
-		e = rd_kafka_producev(s->prod, RD_KAFKA_V_TOPIC(topic),
+		e = rd_kafka_producev(s->prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
 				      RD_KAFKA_V_KEY((void *)key, key_len),
 				      RD_KAFKA_V_VALUE((void *)value, len),
 				      RD_KAFKA_V_OPAQUE((void *)(uintptr_t)f->seq),

@@ -132,6 +132,12 @@ int stage_produce(struct stage *st, const char *topic, const void *key, size_t k
 		  const void *value, size_t len, const char *hdr_name, const void *hdr_val,
 		  size_t hdr_len, int64_t ts_ms);
 
+/* stage_produce() to one partition of `topic` (RD_KAFKA_PARTITION_UA: the
+ * partitioner's choice, as stage_produce()). */
+int stage_produce_to(struct stage *st, const char *topic, int32_t partition, const void *key,
+		     size_t key_len, const void *value, size_t len, const char *hdr_name,
+		     const void *hdr_val, size_t hdr_len, int64_t ts_ms);
+
 /* Record the first fatal error (later ones are dropped); returns err. */
 int stage_fail(struct stage *st, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -1,13 +1,15 @@
 /*
  * gen_v1_dump.c — write a synthetic Twitter v1.1 stream dump for benchmarks.
  *
- *   build/tests/gen_v1_dump LINES [SEED] > dump.ndjson
+ *   build/tests/gen_v1_dump LINES [SEED [distinct-bios]] > dump.ndjson
  *
  * Tweet-sized objects (~4 KB a line on average): every status carries a full
  * user object, entities and a source link; ~45% are retweets that nest the
  * retweeted status (with its own user); ~10% carry extended_tweet. Accounts
  * repeat (a pool of 5,000). Deterministic for a given seed. The text is
- * generated, not taken from any dataset.
+ * generated, not taken from any dataset. With "distinct-bios" every 4th word
+ * of a bio is a letter code of the account, so no two accounts share a run of
+ * bio words (no population feature: docs/FEATURES.md, "Population features").
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -19,6 +21,7 @@
 #define N_ACCOUNTS 5000
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static int distinct_bios; /* code words in every bio */
 
 static uint64_t rnd(void)
 {
@@ -62,6 +65,25 @@ static void user(FILE *out, unsigned acct)
 
 	rng_state = 0x51ED2701ull + acct * 0x9E3779B97F4A7C15ull; /* same account, same profile */
 	text(desc, sizeof(desc), 18);
+	if (distinct_bios) { /* "zq" + the account in base 26, every 4th word */
+		char code[16], words4[200];
+		size_t o = 0, c = 2;
+		code[0] = 'z';
+		code[1] = 'q';
+		for (unsigned v = acct; v && c < sizeof(code) - 1; v /= 26)
+			code[c++] = (char)('a' + v % 26);
+		code[c] = 0;
+		int w = 0;
+		for (const char *p = desc; *p && o + 24 < sizeof(words4); w++) {
+			const char *sp = strchr(p, ' ');
+			size_t n = sp ? (size_t)(sp - p) : strlen(p);
+			if (w % 4 == 0)
+				o += (size_t)snprintf(words4 + o, sizeof(words4) - o, "%s%s", o ? " " : "", code);
+			o += (size_t)snprintf(words4 + o, sizeof(words4) - o, " %.*s", (int)n, p);
+			p += n + (sp ? 1 : 0);
+		}
+		snprintf(desc, sizeof(desc), "%s", words4);
+	}
 	text(name, sizeof(name), 2);
 	twitter_time(when, sizeof(when), acct * 7919u);
 	fprintf(out,
@@ -134,8 +156,8 @@ int main(int argc, char **argv)
 	char *end;
 	unsigned long long lines;
 
-	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: %s LINES [SEED] > dump.ndjson\n", argv[0]);
+	if (argc < 2 || argc > 4 || (argc == 4 && strcmp(argv[3], "distinct-bios") != 0)) {
+		fprintf(stderr, "usage: %s LINES [SEED [distinct-bios]] > dump.ndjson\n", argv[0]);
 		return 2;
 	}
 	lines = strtoull(argv[1], &end, 10);
@@ -143,7 +165,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: LINES must be a positive integer\n", argv[0]);
 		return 2;
 	}
-	if (argc == 3) {
+	distinct_bios = argc == 4;
+	if (argc >= 3) {
 		unsigned long long seed = strtoull(argv[2], &end, 10);
 		if (*end) {
 			fprintf(stderr, "%s: SEED must be an integer\n", argv[0]);

@@ -26,3 +26,9 @@ make_topics() {
 node_ctl() {
 	tools/kafka.sh "$1-node" "$2" --dir "$KAFKA_DIR" 2>>"$T/cluster.log" || fail "$1 node $2"
 }
+
+# keep the logs of a failed test for a look (KEEP_LOGS=DIR)
+if [ -n "${KEEP_LOGS:-}" ]; then
+	eval "orig_$(declare -f fail)"
+	fail() { rm -rf "$KEEP_LOGS"; cp -r "$T" "$KEEP_LOGS"; orig_fail "$@"; }
+fi
