@@ -86,6 +86,9 @@ struct stage_spec {
 					  group membership, offsets still committed), else subscribe */
 	const char *outputs[2];        /* topics produced to (NULL-padded): leaders learnt at start */
 	bool lz4;                      /* compress with lz4 unless kafka.compression.* is set */
+	const char *instance;          /* "" or NULL: plain commits; else (subscribed only) output
+					  and offsets are committed in Kafka transactions with
+					  transactional.id <group>.<instance> */
 	const char *lag_groups;        /* downstream groups to throttle on ("" or NULL: none) */
 	const char *lag_topic;         /* the topic they consume */
 	int64_t max_lag;               /* pause while one lags more than this per partition (0: no

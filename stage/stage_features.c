@@ -740,6 +740,11 @@ static void open_changelog(struct fstage *f)
 	if (f->cl_tried || f->opts->assign_partitions > 0)
 		return;
 	f->cl_tried = true;
+	if (bw_kafka_is_embedded(stage_producer(f->st))) {
+		BW_INFO("features: no state handover (the embedded broker has no admin API): "
+			"account states stay in %s", f->cfg->features_state);
+		return;
+	}
 	snprintf(topic, sizeof(topic), "%s.changelog", f->cfg->features_topic);
 	if (!(f->cl = stage_changelog_open(f->cfg, stage_producer(f->st), topic, f->cfg->ingest_topic,
 					   err, sizeof(err))))
@@ -888,6 +893,7 @@ int feat_stage_run(const struct bw_config *cfg, const struct feat_stage_opts *op
 		.input = cfg->ingest_topic,
 		.assign_partitions = opts->assign_partitions,
 		.outputs = { cfg->features_topic, cfg->ingest_topic },
+		.instance = cfg->features_instance,
 		.lz4 = true,
 		.lag_groups = cfg->features_lag_groups,
 		.lag_topic = cfg->features_topic,
