@@ -20,7 +20,8 @@ PIDS+=($A)
 	2>"$T/score.log" &
 PIDS+=($!)
 for ((i = 0; i < 300; i++)); do
-	grep -aq '"features: assigned [1-9]' "$T/featuresA.log" && break
+	grep -aq '"features: assigned [1-9]' "$T/featuresA.log" &&
+		grep -aq 'committed in transactions' "$T/score.log" && break
 	sleep 0.1
 done
 grep -aq 'committed in transactions (transactional.id f\.' "$T/featuresA.log" ||
