@@ -159,6 +159,11 @@ static void own(struct stage *s, const rd_kafka_topic_partition_list_t *parts, b
 			s->owned[parts->elems[i].partition] = on;
 }
 
+bool stage_transactional(const struct stage *s)
+{
+	return s->txn;
+}
+
 size_t stage_inflight(const struct stage *s)
 {
 	return s->n_fl;

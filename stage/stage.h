@@ -169,6 +169,9 @@ int32_t stage_input_partitions(const struct stage *st);
 /* True when partition p of the input topic is assigned to this stage. */
 bool stage_owns_partition(const struct stage *st, int32_t p);
 
+/* True when the stage commits in Kafka transactions (spec->instance set). */
+bool stage_transactional(const struct stage *st);
+
 /* Batches whose output is still in delivery. */
 size_t stage_inflight(const struct stage *st);
 

@@ -486,7 +486,9 @@ static int on_cut(void *ctx, struct stage *st, bool all)
 		f->emit.n = 0;
 	}
 	f->in_batch = 0;
-	if (all || want_checkpoint(f, now, stage_input_idle(st)))
+	/* transactional: a checkpoint at every cut, so the commit point is not
+	 * held below the cut and a transaction's output is exactly its input's */
+	if (all || stage_transactional(st) || want_checkpoint(f, now, stage_input_idle(st)))
 		return checkpoint(f);
 	return 0;
 }
