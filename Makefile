@@ -11,6 +11,9 @@
 #   make docs            regenerate docs/CONFIG.md and docs/FEATURES.md
 #   make model           train models/default.model from ../shared/data + simulator output
 #   make install         install under PREFIX (default /usr/local), staged under DESTDIR
+#   make kafka-up        a 3-node Apache Kafka (KRaft) on loopback; last line: bootstrap list
+#   make kafka-down      stop it (KAFKA_ARGS passes options to tools/kafka.sh)
+#   make test-kafka      integration tests on a real 3-node cluster of their own
 
 V        ?= 0
 ifeq ($(V),0)
@@ -80,7 +83,7 @@ REPLAY_BIN := $(patsubst fuzz/%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRC))
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: FORCE install uninstall all test test-run bench-run demo-run run run-job deps-check fuzz-targets unit integration fuzz-replay fuzz bench demo deps docs check-docs clean model
+.PHONY: FORCE install uninstall all test test-run bench-run demo-run run run-job deps-check fuzz-targets unit integration fuzz-replay fuzz bench demo deps docs check-docs clean model test-kafka test-kafka-run kafka-up kafka-down
 
 all: $(BIN)
 
@@ -147,6 +150,22 @@ unit: all $(UNIT_BIN)
 
 integration: all $(TOOL_BIN)
 	@BUILD=$(BUILD) tests/run.sh integration
+
+# Tests on a real Apache Kafka cluster (tests/kafka/; starts and stops its own).
+test-kafka: deps-check
+	@$(MAKE) --no-print-directory test-kafka-run
+
+test-kafka-run: all $(TOOL_BIN)
+	@BUILD=$(BUILD) tests/kafka/run.sh
+
+# A real Apache Kafka on loopback (tools/kafka.sh, docs/KAFKA.md): the jars are
+# downloaded once into build/kafka/; data under build/kafka/cluster.
+KAFKA_ARGS ?=
+kafka-up:
+	@tools/kafka.sh up $(KAFKA_ARGS)
+
+kafka-down:
+	@tools/kafka.sh down $(KAFKA_ARGS)
 
 fuzz-replay: $(REPLAY_BIN)
 	@BUILD=$(BUILD) tests/run.sh fuzz

@@ -458,8 +458,59 @@ bench_pipeline_stages() {
 	echo "   score stage alone:    $upd updates, ${sw}s wall, ${sc}s cpu: $(div "$upd" "$sc") updates per cpu second"
 }
 
+# --- real Apache Kafka ------------------------------------------------------------
+# The pipeline on a 3-node KRaft cluster on loopback (tools/kafka.sh) against
+# the embedded broker, and the features stage with 1 and 2 workers in one
+# group on a backlog (ingested first; each worker exits 2 s after its input
+# dries up, so 2 s of each wall time is that wait). The dump has distinct bios
+# (gen_v1_dump distinct-bios) so 1 and 2 workers compute the same features.
+bench_kafka() {
+	local lines=${BENCH_KAFKA_LINES:-10000} tmp dump B TIMEFORMAT='%R %U %S' t ew ec kw kc
+	tmp=$(mktemp -d /tmp/bw_bench_kafka_XXXXXX)
+	trap 'tools/kafka.sh down --dir "$tmp/cluster" >/dev/null 2>&1; rm -rf "$tmp"; trap - RETURN' RETURN
+	dump=$tmp/dump.ndjson.gz
+	"$BUILD"/tests/gen_v1_dump "$lines" 3 distinct-bios | gzip -1 > "$dump"
+	echo "== kafka: a 3-node Apache Kafka on loopback vs the embedded broker ($lines lines, distinct bios)"
+	echo "   \$ tools/kafka.sh up --nodes 3 --heap 320m"
+	B=$(tools/kafka.sh up --nodes 3 --dir "$tmp/cluster" --heap 320m 2>"$tmp/up.log" | tail -1)
+	[ -n "$B" ] || { echo "   cluster did not start: $(tail -1 "$tmp/up.log")"; return 0; }
+	"$BUILD"/botwatch replay --out "$tmp/plain.ndjson" "$dump" 2>/dev/null
+	echo "   \$ $BUILD/botwatch replay --via-kafka [--set kafka.bootstrap.servers=B] --out FILE DUMP"
+	t=$( { time "$BUILD"/botwatch replay --via-kafka --out "$tmp/emb.ndjson" "$dump" 2>"$tmp/emb.log" >/dev/null; } 2>&1 )
+	read -r ew ec < <(echo "$t" | awk '{printf "%.3f %.3f\n", $1, $2 + $3}')
+	t=$( { time "$BUILD"/botwatch replay --via-kafka --set "kafka.bootstrap.servers=$B" --out "$tmp/real.ndjson" "$dump" 2>"$tmp/real.log" >/dev/null; } 2>&1 )
+	read -r kw kc < <(echo "$t" | awk '{printf "%.3f %.3f\n", $1, $2 + $3}')
+	local posts
+	posts=$(grep -o '"run: [0-9]* posts folded' "$tmp/real.log" | tail -1 | grep -o '[0-9]*')
+	printf '   %-30s %8s %8s %10s  %s\n' "" wall_s cpu_s posts/s records
+	printf '   %-30s %8s %8s %10.0f  %s\n' "embedded broker" "$ew" "$ec" "$(div "${posts:-0}" "$ew")" \
+		"$(cmp -s "$tmp/emb.ndjson" "$tmp/plain.ndjson" && echo "= replay" || echo DIFFERENT)"
+	printf '   %-30s %8s %8s %10.0f  %s\n' "3-node Kafka" "$kw" "$kc" "$(div "${posts:-0}" "$kw")" \
+		"$(cmp -s "$tmp/real.ndjson" "$tmp/plain.ndjson" && echo "= replay" || echo DIFFERENT)"
+	for n in 1 2; do
+		local S=bench$n-$$ i ws=() line
+		local names=(--brokers "$B" --set "ingest.topic=posts.$S" --set "features.topic=features.$S"
+			     --set "features.group_id=f.$S" --set ingest.lag_groups= --set features.lag_groups=)
+		"$BUILD"/tests/kadmin -b "$B" create "posts.$S" 4 && "$BUILD"/tests/kadmin -b "$B" create "features.$S" 4
+		"$BUILD"/botwatch ingest "${names[@]}" --source "$dump" >/dev/null 2>&1
+		t=$( { time {
+			for ((i = 1; i <= n; i++)); do
+				"$BUILD"/botwatch features "${names[@]}" --set "features.state_dir=$tmp/s$S$i" \
+					--idle-exit-ms 2000 2>"$tmp/f$S$i.log" >/dev/null &
+				ws+=($!)
+			done
+			wait "${ws[@]}"; }; } 2>&1 )
+		line="   features, $n worker(s): $(echo "$t" | awk '{printf "%.2f s wall, %.2f s cpu", $1, $2 + $3}')"
+		for ((i = 1; i <= n; i++)); do
+			line+="; worker $i $(grep -o '[0-9]* posts,' "$tmp/f$S$i.log" | tail -1 | cut -d' ' -f1) posts"
+		done
+		echo "$line"
+	done
+	echo "   machine load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+}
+
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(decoder ingest features classifier api replay pipeline)
+[ ${#sections[@]} -eq 0 ] && sections=(decoder ingest features classifier api replay pipeline kafka)
 for s in "${sections[@]}"; do
 	case $s in
 	decoder) bench_decoder ;;
@@ -469,6 +520,7 @@ for s in "${sections[@]}"; do
 	api) bench_api ;;
 	replay) bench_replay ;;
 	pipeline) bench_pipeline ;;
+	kafka) bench_kafka ;;
 	*) echo "unknown bench section $s" >&2; exit 2 ;;
 	esac
 done

@@ -514,3 +514,13 @@ int bw_kafka_lag_query(struct bw_kafka_lagwatch *w, int timeout_ms, struct bw_ka
 	}
 	return rc;
 }
+
+bool bw_kafka_is_embedded(rd_kafka_t *rk)
+{
+	char *id = rd_kafka_clusterid(rk, 5000);
+	bool mock = id && strncmp(id, "mockCluster", 11) == 0;
+
+	if (id)
+		rd_kafka_mem_free(rk, id);
+	return mock;
+}

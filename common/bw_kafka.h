@@ -94,6 +94,14 @@ rd_kafka_topic_t *bw_kafka_topic_warm(rd_kafka_t *rk, const char *topic, int tim
 				      char *errstr, size_t errlen);
 
 /*
+ * True when `rk` is connected to librdkafka's mock cluster (the embedded
+ * broker: its cluster id starts with "mockCluster"), which has no admin API
+ * (an admin request would wait for its timeout). Waits up to 5 s for the
+ * cluster id; false when none came.
+ */
+bool bw_kafka_is_embedded(rd_kafka_t *rk);
+
+/*
  * What a stage consumes of `topic`: with partitions > 0 the list of
  * partitions 0..partitions-1 from offset 0, for direct assignment; else the
  * topic alone (RD_KAFKA_PARTITION_UA), for a group subscription. Caller

@@ -143,6 +143,11 @@ static const struct cfg_entry table[] = {
 
 	{ "features.group_id", CFG_STR, OFF(features_group), 0, 0, "botwatch-features", NULL, 0,
 	  "Consumer group of the features stage." },
+	{ "features.instance_id", CFG_STR, OFF(features_instance), 0, 0, "", NULL, 0,
+	  "This features worker's name within features.group_id: when set (on a real cluster, "
+	  "joined to the group), its output and offsets are committed in Kafka transactions with "
+	  "transactional.id <group>.<instance>, so another process started with the same name "
+	  "fences this one. Empty: no transactions (at-least-once outputs, idempotent state)." },
 	{ "features.state_dir", CFG_STR, OFF(features_state), 0, 0, "var/state", NULL, 0,
 	  "LMDB directory holding per-account feature state and consumer offsets." },
 	{ "features.topic", CFG_STR, OFF(features_topic), 0, 0, "features", NULL, 0,
@@ -214,6 +219,10 @@ static const struct cfg_entry table[] = {
 	  "Scoring stage: most accounts scored per batch (one store transaction, one offset commit)." },
 	{ "score.group_id", CFG_STR, OFF(score_group), 0, 0, "botwatch-score", NULL, 0,
 	  "Consumer group of the scoring stage on features.topic." },
+	{ "score.instance_id", CFG_STR, OFF(score_instance), 0, 0, "", NULL, 0,
+	  "This scoring worker's name within score.group_id: when set (joined to the group), "
+	  "records and offsets are committed in Kafka transactions with transactional.id "
+	  "<group>.<instance> (see features.instance_id). Empty: no transactions." },
 	{ "score.batch_ms", CFG_INT, OFF(score_batch_ms), 1, 3600000, "200", NULL, 0,
 	  "Scoring stage: longest a due account waits for its batch to fill before the batch is "
 	  "scored, stored and committed (a batch is scored at once when no update is waiting)." },

@@ -76,6 +76,7 @@ struct bw_config {
 
 	/* features */
 	char *features_group;         /* features.group_id */
+	char *features_instance;      /* features.instance_id ("" = no transactions) */
 	char *features_state;         /* features.state_dir */
 	char *features_topic;         /* features.topic */
 	int64_t features_lateness_ms; /* features.lateness_ms */
@@ -97,6 +98,7 @@ struct bw_config {
 	int64_t score_batch;          /* score.batch */
 	double score_cap_prior;       /* score.cap_prior */
 	char *score_group;            /* score.group_id */
+	char *score_instance;         /* score.instance_id ("" = no transactions) */
 	int64_t score_batch_ms;       /* score.batch_ms */
 	int64_t score_idle_flush_ms;  /* score.idle_flush_ms */
 	int64_t score_max_pending;    /* score.max_pending */

@@ -62,8 +62,12 @@ static int unique_names(struct bw_config *cfg, char *errstr, size_t errlen)
 		    cfg_set(cfg, keys[i], val, "replay --via-kafka", errstr, errlen))
 			return bw_seterr(errstr, errlen, BW_EINVAL, "cannot name the replay's topics");
 	}
+	/* the watches follow the renamed groups: a watch on the unsuffixed group
+	 * (which never commits here) paused the features stage for good once
+	 * score lagged features.max_update_lag on a partition */
 	if (cfg_set(cfg, "ingest.lag_groups", cfg->features_group, "replay --via-kafka", errstr,
-		    errlen))
+		    errlen) ||
+	    cfg_set(cfg, "features.lag_groups", cfg->score_group, "replay --via-kafka", errstr, errlen))
 		return BW_EINVAL;
 	BW_INFO("replay: topics and groups of this run end in %s", suffix);
 	return 0;

@@ -38,6 +38,7 @@
 struct flight {
 	uint64_t seq;                          /* batch number (message opaque) */
 	size_t remaining;                      /* produced, not yet reported */
+	size_t produced;                       /* produced in all */
 	rd_kafka_topic_partition_list_t *offs; /* commit point (owned), NULL while open */
 };
 
@@ -73,6 +74,10 @@ struct stage {
 	struct stage_metrics m;                /* metrics */
 	const char *label[1];                  /* metric label values: the stage name */
 	struct stage_stats st;                 /* counters */
+	bool txn;                              /* commits are Kafka transactions */
+	bool txn_open;                         /* a transaction was begun */
+	bool txn_new;                          /* a batch was cut since the last commit */
+	char txn_id[512];                      /* transactional.id */
 	int err;                               /* first fatal error */
 	char errbuf[512];                      /* its message */
 };
@@ -160,6 +165,11 @@ static void own(struct stage *s, const rd_kafka_topic_partition_list_t *parts, b
 			s->owned[parts->elems[i].partition] = on;
 }
 
+bool stage_transactional(const struct stage *s)
+{
+	return s->txn;
+}
+
 size_t stage_inflight(const struct stage *s)
 {
 	return s->n_fl;
@@ -194,6 +204,14 @@ int stage_produce(struct stage *s, const char *topic, const void *key, size_t ke
 		  const void *value, size_t len, const char *hdr_name, const void *hdr_val,
 		  size_t hdr_len, int64_t ts_ms)
 {
+	return stage_produce_to(s, topic, RD_KAFKA_PARTITION_UA, key, key_len, value, len, hdr_name,
+				hdr_val, hdr_len, ts_ms);
+}
+
+int stage_produce_to(struct stage *s, const char *topic, int32_t partition, const void *key,
+		     size_t key_len, const void *value, size_t len, const char *hdr_name,
+		     const void *hdr_val, size_t hdr_len, int64_t ts_ms)
+{
 	struct flight *f = &s->fl[s->n_fl];
 	rd_kafka_headers_t *h = NULL;
 	rd_kafka_resp_err_t e;
@@ -205,7 +223,7 @@ int stage_produce(struct stage *s, const char *topic, const void *key, size_t ke
 			h = rd_kafka_headers_new(1);
 			rd_kafka_header_add(h, hdr_name, -1, hdr_val, (ssize_t)hdr_len);
 		}
-		e = rd_kafka_producev(s->prod, RD_KAFKA_V_TOPIC(topic),
+		e = rd_kafka_producev(s->prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
 				      RD_KAFKA_V_KEY((void *)key, key_len),
 				      RD_KAFKA_V_VALUE((void *)value, len),
 				      RD_KAFKA_V_OPAQUE((void *)(uintptr_t)f->seq),
@@ -225,6 +243,7 @@ int stage_produce(struct stage *s, const char *topic, const void *key, size_t ke
 		return stage_fail(s, BW_EKAFKA, "%s: produce to %s: %s", s->sp->name, topic,
 				  rd_kafka_err2str(e));
 	f->remaining++;
+	f->produced++;
 	s->st.produced++;
 	bw_counter_add(s->m.produced, s->label, 1);
 	return 0;
@@ -252,6 +271,91 @@ static int stage_commit(struct stage *s, const rd_kafka_topic_partition_list_t *
 	return 0;
 }
 
+/* ---- transactions ------------------------------------------------------------------ */
+
+/* A transactional call's error: fatal (a zombie fenced by a newer instance
+ * with the same transactional.id, among others) or abortable; either way the
+ * stage stops, and what the open transaction held is never seen by
+ * read_committed readers. The error is destroyed. */
+static int txn_fail(struct stage *s, rd_kafka_error_t *e, const char *what)
+{
+	rd_kafka_error_t *ae;
+
+	if (rd_kafka_error_txn_requires_abort(e) &&
+	    (ae = rd_kafka_abort_transaction(s->prod, STAGE_DELIVERY_MS)))
+		rd_kafka_error_destroy(ae);
+	stage_fail(s, BW_EKAFKA, "%s: %s: %s%s", s->sp->name, what, rd_kafka_error_string(e),
+		   rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__FENCED ||
+		   rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+		   rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH
+			   ? " (fenced: another instance runs as this transactional.id)" : "");
+	rd_kafka_error_destroy(e);
+	s->txn_open = false;
+	return s->err;
+}
+
+static int txn_begin(struct stage *s)
+{
+	rd_kafka_error_t *e;
+
+	if (s->txn_open)
+		return 0;
+	if ((e = rd_kafka_begin_transaction(s->prod)))
+		return txn_fail(s, e, "begin transaction");
+	s->txn_open = true;
+	return 0;
+}
+
+/*
+ * The transactional commit step: everything produced so far and the offsets
+ * `offs` (the newest cut's commit point) in one transaction. Called only when
+ * the open batch produced nothing, so the transaction's output is exactly the
+ * output of the input it commits. commit_transaction waits for delivery.
+ */
+static int txn_commit(struct stage *s, const rd_kafka_topic_partition_list_t *offs)
+{
+	rd_kafka_consumer_group_metadata_t *md;
+	rd_kafka_error_t *e;
+	int rc;
+
+	if (s->sp->ops->durable && (rc = s->sp->ops->durable(s->sp->ctx)))
+		return cb_fail(s, rc, "making the state durable");
+	if (txn_begin(s))
+		return s->err;
+	md = rd_kafka_consumer_group_metadata(s->rk);
+	e = rd_kafka_send_offsets_to_transaction(s->prod, offs, md, STAGE_DELIVERY_MS);
+	rd_kafka_consumer_group_metadata_destroy(md);
+	if (e)
+		return txn_fail(s, e, "sending offsets to the transaction");
+	if ((e = rd_kafka_commit_transaction(s->prod, STAGE_DELIVERY_MS)))
+		return txn_fail(s, e, "committing the transaction");
+	s->txn_open = false;
+	s->st.commits++;
+	bw_counter_add(s->m.commits, s->label, 1);
+	return txn_begin(s);
+}
+
+/* Transactional form of commit_delivered(): commit the newest cut's point with
+ * everything produced, then every cut batch is done. */
+static void commit_txn_point(struct stage *s, bool force)
+{
+	int64_t now = bw_time_mono_ms();
+
+	if (s->err || !s->txn_new || !s->point || s->fl[s->n_fl].produced ||
+	    (!force && now - s->committed_at < s->sp->commit_ms))
+		return;
+	if (txn_commit(s, s->point))
+		return;
+	for (size_t i = 0; i < s->n_fl; i++)
+		if (s->fl[i].offs)
+			rd_kafka_topic_partition_list_destroy(s->fl[i].offs);
+	s->fl[0] = s->fl[s->n_fl];
+	s->n_fl = 0;
+	s->txn_new = false;
+	s->committed_at = now;
+	bw_gauge_set(s->m.inflight, s->label, 0);
+}
+
 /*
  * Move the commit points of the oldest delivered batches into `ready`, then
  * commit `ready` when `force` or spec->commit_ms has passed. Nothing is
@@ -262,6 +366,10 @@ static void commit_delivered(struct stage *s, bool force)
 	size_t done = 0;
 	int64_t now;
 
+	if (s->txn) {
+		commit_txn_point(s, force);
+		return;
+	}
 	while (!s->err && done < s->n_fl && s->fl[done].remaining == 0) {
 		if (s->ready)
 			rd_kafka_topic_partition_list_destroy(s->ready);
@@ -285,13 +393,24 @@ static void commit_delivered(struct stage *s, bool force)
 	s->committed_at = now;
 }
 
-/* Wait until at most `keep` cut batches are in delivery, committing as they finish. */
+/* True when every cut batch's output was delivered. */
+static bool delivered(const struct stage *s)
+{
+	for (size_t i = 0; i < s->n_fl; i++)
+		if (s->fl[i].remaining)
+			return false;
+	return true;
+}
+
+/* Wait until at most `keep` cut batches are in delivery, committing as they
+ * finish (transactional: until every cut batch is delivered; they are
+ * committed together). */
 static void await_delivery(struct stage *s, size_t keep)
 {
 	int64_t end = bw_time_mono_ms() + STAGE_DELIVERY_MS;
 
 	commit_delivered(s, false);
-	while (s->n_fl > keep && !s->err) {
+	while (s->n_fl > keep && !s->err && !(s->txn && delivered(s))) {
 		if (bw_time_mono_ms() >= end) {
 			stage_fail(s, BW_EKAFKA, "%s: output not delivered within %d s", s->sp->name,
 				   STAGE_DELIVERY_MS / 1000);
@@ -351,11 +470,15 @@ static int cut(struct stage *s, bool all)
 		return stage_fail(s, BW_ENOMEM, "%s: out of memory", s->sp->name);
 	}
 	f->offs = offs;
+	s->txn_new = true;
 	s->fl[++s->n_fl] = (struct flight){ .seq = f->seq + 1 };
 	s->st.batches++;
 	bw_counter_add(s->m.batches, s->label, 1);
 	bw_gauge_set(s->m.inflight, s->label, (double)s->n_fl);
-	commit_delivered(s, false);
+	if (s->txn) /* the open batch is empty now: a commit covers exactly the cut ones */
+		commit_txn_point(s, s->n_fl >= STAGE_INFLIGHT);
+	else
+		commit_delivered(s, false);
 	return s->err;
 }
 
@@ -571,6 +694,8 @@ static rd_kafka_t *make_client(struct stage *s, rd_kafka_type_t type, char *errs
 	if (type == RD_KAFKA_PRODUCER && s->sp->lz4 &&
 	    !user_sets(c, "compression.type", "compression.codec"))
 		rc = bw_kafka_conf_set(conf, "compression.type", "lz4", errstr, errlen);
+	if (!rc && type == RD_KAFKA_PRODUCER && s->txn)
+		rc = bw_kafka_conf_set(conf, "transactional.id", s->txn_id, errstr, errlen);
 	if (!rc && type == RD_KAFKA_CONSUMER && !user_sets(c, "partition.assignment.strategy", NULL))
 		rc = bw_kafka_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky",
 				       errstr, errlen);
@@ -613,11 +738,28 @@ static int setup(struct stage *s, char *errstr, size_t errlen)
 				 "kafka.bootstrap.servers is empty: start `botwatch broker` (or point at a "
 				 "cluster) and pass its address with --brokers");
 	register_metrics(s);
+	if (sp->instance && sp->instance[0] && sp->assign_partitions <= 0) {
+		s->txn = true;
+		snprintf(s->txn_id, sizeof(s->txn_id), "%s.%s", sp->group, sp->instance);
+	}
 	if (!(s->next = rd_kafka_topic_partition_list_new(8)))
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 	if (!(s->prod = make_client(s, RD_KAFKA_PRODUCER, errstr, errlen)) ||
 	    !(s->rk = make_client(s, RD_KAFKA_CONSUMER, errstr, errlen)))
 		return BW_EKAFKA;
+	if (s->txn) {
+		rd_kafka_error_t *te = rd_kafka_init_transactions(s->prod, STAGE_DELIVERY_MS);
+		if (te) {
+			bw_seterr(errstr, errlen, BW_EKAFKA, "%s: transactions (transactional.id %s): %s",
+				  sp->name, s->txn_id, rd_kafka_error_string(te));
+			rd_kafka_error_destroy(te);
+			return BW_EKAFKA;
+		}
+		if (txn_begin(s))
+			return bw_seterr(errstr, errlen, BW_EKAFKA, "%s", s->errbuf);
+		BW_INFO("%s: output and offsets committed in transactions (transactional.id %s)",
+			sp->name, s->txn_id);
+	}
 	if (sp->ops->start && (rc = sp->ops->start(sp->ctx, s)))
 		return bw_seterr(errstr, errlen, rc, "%s", s->err ? s->errbuf : bw_strerror(rc));
 	/* learn the outputs' leaders now, not at the first message (bw_kafka_topic_warm) */
@@ -721,6 +863,9 @@ static void teardown(struct stage *s)
 		rd_kafka_destroy(s->rk);
 	}
 	if (s->prod) {
+		rd_kafka_error_t *e;
+		if (s->txn_open && (e = rd_kafka_abort_transaction(s->prod, STAGE_DELIVERY_MS)))
+			rd_kafka_error_destroy(e); /* the empty one begun after the last commit */
 		rd_kafka_flush(s->prod, STAGE_DELIVERY_MS);
 		if (rd_kafka_outq_len(s->prod) > 0)
 			stage_fail(s, BW_EKAFKA, "%s: output still queued after %d s", s->sp->name,

@@ -86,6 +86,9 @@ struct stage_spec {
 					  group membership, offsets still committed), else subscribe */
 	const char *outputs[2];        /* topics produced to (NULL-padded): leaders learnt at start */
 	bool lz4;                      /* compress with lz4 unless kafka.compression.* is set */
+	const char *instance;          /* "" or NULL: plain commits; else (subscribed only) output
+					  and offsets are committed in Kafka transactions with
+					  transactional.id <group>.<instance> */
 	const char *lag_groups;        /* downstream groups to throttle on ("" or NULL: none) */
 	const char *lag_topic;         /* the topic they consume */
 	int64_t max_lag;               /* pause while one lags more than this per partition (0: no
@@ -132,6 +135,12 @@ int stage_produce(struct stage *st, const char *topic, const void *key, size_t k
 		  const void *value, size_t len, const char *hdr_name, const void *hdr_val,
 		  size_t hdr_len, int64_t ts_ms);
 
+/* stage_produce() to one partition of `topic` (RD_KAFKA_PARTITION_UA: the
+ * partitioner's choice, as stage_produce()). */
+int stage_produce_to(struct stage *st, const char *topic, int32_t partition, const void *key,
+		     size_t key_len, const void *value, size_t len, const char *hdr_name,
+		     const void *hdr_val, size_t hdr_len, int64_t ts_ms);
+
 /* Record the first fatal error (later ones are dropped); returns err. */
 int stage_fail(struct stage *st, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -169,6 +178,9 @@ bool stage_owns_partition(const struct stage *st, int32_t p);
  * embedded broker's 5 MiB per partition over the messages' size) before the
  * broker has pruned anything to show it. */
 void stage_cap_lag(struct stage *st, int64_t cap);
+
+/* True when the stage commits in Kafka transactions (spec->instance set). */
+bool stage_transactional(const struct stage *st);
 
 /* Batches whose output is still in delivery. */
 size_t stage_inflight(const struct stage *st);

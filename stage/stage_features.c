@@ -60,6 +60,7 @@
 #include "stage_features.h"
 #include "postcodec.h"
 #include "stage.h"
+#include "stage_changelog.h"
 
 #define OBSERVE_HEADER "bw-observe"
 
@@ -73,6 +74,7 @@ struct centry {
 	int64_t since_ts;           /* Kafka time of its oldest post not in an update yet, 0 */
 	bool emit;                  /* changed (or re-counted) since its last update */
 	bool dirty;                 /* changed since the last checkpoint */
+	int32_t part;               /* input partition its key belongs to (-1: not folded here) */
 };
 
 /* A posts message held until its turn (see "folding in production order"). */
@@ -128,11 +130,15 @@ struct fstage {
 						 NULL once they were marked for an update */
 	size_t n_resend, cap_resend;          /* used / allocated */
 	struct order order;                   /* messages held for production order */
+	struct stage_changelog *cl;           /* features.changelog, or NULL: state stays local */
+	bool cl_tried;                        /* opening the changelog was tried */
+	uint64_t logged, restored;            /* states written to / read back from it */
 	struct feat_stage_stats st_;          /* counters */
 };
 
 static void hold_lower(const struct fstage *f, rd_kafka_topic_partition_list_t *offs);
 static int hold_release(struct fstage *f, struct stage *st, bool all, int64_t now);
+static bool owns(const struct fstage *f, const struct stage *st, const char *id);
 
 static int fail(struct fstage *f, int err, const char *msg)
 {
@@ -200,6 +206,7 @@ static struct centry *cache_load(struct fstage *f, const char *id, bool create)
 		return NULL;
 	}
 	e->acc = a;
+	e->part = -1;
 	e->touched = f->cuts;
 	entered_keys(a, &e->key0);
 	if (bw_map_put(f->cache, feat_account_id(a), e)) {
@@ -320,6 +327,8 @@ static int on_member(const void *id, size_t len, void *opaque)
 		return 0; /* ids are short; a longer one was never stored by this stage */
 	memcpy(key, id, len);
 	key[len] = 0;
+	if (m->f->cl && !owns(m->f, m->f->st, key))
+		return 0; /* another worker's account (its state here may be stale) */
 	if (!(e = cache_load(m->f, key, false)))
 		return stage_error(m->f->st); /* not stored (0), or the load failed */
 	if (!e->emit && (e->emit = true, elist_push(&m->f->emit, e)))
@@ -411,6 +420,28 @@ static int emit_update(struct fstage *f, struct centry *e)
 	return rc;
 }
 
+/* The state of `e` to the changelog, into the input partition of its key. It
+ * belongs to the batch being cut, whose commit point (held at this
+ * checkpoint) is committed only once the record is delivered: a committed
+ * offset always has its states in the changelog. */
+static int log_state(struct fstage *f, const struct centry *e)
+{
+	const char *id = feat_account_id(e->acc);
+	void *buf;
+	size_t len;
+	int rc;
+
+	if (!f->cl || e->part < 0)
+		return 0;
+	if (feat_account_save(e->acc, &buf, &len))
+		return fail(f, BW_ENOMEM, "serialising a state failed");
+	rc = stage_produce_to(f->st, stage_changelog_topic(f->cl), e->part, id, strlen(id), buf, len,
+			      NULL, NULL, 0, 0);
+	free(buf);
+	f->logged++;
+	return rc;
+}
+
 /* Every changed state and the folded offsets in one LMDB transaction. */
 /* In the open transaction: the accounts still waiting for their update. */
 static int store_unsent(struct fstage *f)
@@ -479,6 +510,8 @@ static int checkpoint(struct fstage *f)
 		struct centry *e = f->dirty.e[i];
 		if (feat_store_put(f->store, e->acc, err, sizeof(err)))
 			return fail(f, BW_ESTORE, err);
+		if (log_state(f, e))
+			return -1;
 		e->dirty = false;
 	}
 	f->dirty.n = 0;
@@ -595,9 +628,12 @@ static int on_cut(void *ctx, struct stage *st, bool all)
 		return -1;
 	if (f->resend && resend_unsent(f))
 		return -1;
-	if ((all || emit_due(f, st, now)) && emit_changed(f, st))
+	if ((all || stage_transactional(st) || emit_due(f, st, now)) && emit_changed(f, st))
 		return -1;
-	if (all || want_checkpoint(f, now, quiet))
+	/* transactional: every cut sends what changed and takes a checkpoint, so the
+	 * commit point is not held below the cut and a transaction's output is
+	 * exactly its input's */
+	if (all || stage_transactional(st) || want_checkpoint(f, now, quiet))
 		return checkpoint(f);
 	return 0;
 }
@@ -671,18 +707,27 @@ struct pmsg {
 };
 
 /* Fold `post` into the state of `id`. */
-static int fold(struct fstage *f, const char *id, const struct bw_post *post, int64_t ts)
+static int fold(struct fstage *f, const char *id, const struct bw_post *post, int64_t ts,
+		int32_t part)
 {
 	struct centry *e = cache_load(f, id, true);
 	uint64_t late;
 
 	if (!e)
 		return -1;
+	e->part = part;
 	late = feat_account_late(e->acc);
 	if (feat_account_update(e->acc, post))
 		return fail(f, BW_ENOMEM, "feature state update failed");
 	f->st_.late += feat_account_late(e->acc) - late;
 	return mark_changed(f, e, ts);
+}
+
+/* The input partition librdkafka's default partitioner gives key `id`. */
+static int32_t key_partition(const struct stage *st, const char *id)
+{
+	return rd_kafka_msg_partitioner_consistent_random(NULL, id, strlen(id),
+							  stage_input_partitions(st), NULL, NULL);
 }
 
 /* True when the partition that `id`'s messages go to (librdkafka's default
@@ -694,8 +739,7 @@ static bool owns(const struct fstage *f, const struct stage *st, const char *id)
 
 	if (f->custom_partitioner || n <= 0)
 		return false;
-	return stage_owns_partition(st, rd_kafka_msg_partitioner_consistent_random(
-						NULL, id, strlen(id), n, NULL, NULL));
+	return stage_owns_partition(st, key_partition(st, id));
 }
 
 /* A post keyed by its author must sit in the partition owns() computes for
@@ -737,9 +781,9 @@ static int fold_message(struct fstage *f, struct stage *st, const struct pmsg *m
 		snprintf(key, sizeof(key), "%.*s", (int)(m->key_len < 255 ? m->key_len : 255),
 			 m->key ? m->key : "");
 		f->st_.observations++;
-		return fold(f, key, &post, m->ts);
+		return fold(f, key, &post, m->ts, m->partition); /* keyed by the observed account */
 	}
-	if (fold(f, post.author.id, &post, m->ts))
+	if (fold(f, post.author.id, &post, m->ts, m->partition))
 		return -1;
 	f->st_.posts++;
 	check_partitioner(f, st, &post, m);
@@ -748,7 +792,7 @@ static int fold_message(struct fstage *f, struct stage *st, const struct pmsg *m
 		if (owns(f, st, targets[i])) {
 			/* this worker owns the named account: fold the observation now,
 			 * in the same checkpoint as the post (no round trip) */
-			if (fold(f, targets[i], &post, m->ts))
+			if (fold(f, targets[i], &post, m->ts, key_partition(st, targets[i])))
 				return -1;
 			f->st_.observations++;
 			continue;
@@ -961,24 +1005,157 @@ static int on_tick(void *ctx, struct stage *st, int64_t now)
 	return rc;
 }
 
+/* ---- state handover ------------------------------------------------------------------ */
+
+/* Drop a clean cached state (its stored copy was replaced). */
+static void cache_drop(struct fstage *f, const char *id)
+{
+	struct centry *e = bw_map_get(f->cache, id);
+
+	if (!e || e->emit || e->dirty)
+		return;
+	bw_map_del(f->cache, id);
+	feat_account_free(e->acc);
+	free(e);
+}
+
+struct restore_ctx {
+	struct fstage *f;
+	const char *id; /* the account being restored */
+};
+
+static int restore_move(uint64_t key, bool join, void *opaque)
+{
+	struct restore_ctx *r = opaque;
+	char err[256];
+
+	if (feat_store_pop_move(r->f->store, r->id, join ? 0 : key, join ? key : 0, err,
+				sizeof(err)))
+		return fail(r->f, BW_ESTORE, err);
+	return 0;
+}
+
+/* One changelog record: the account's state replaces the stored one (and its
+ * population keys follow), in the open transaction. */
+static int restore_one(const void *key, size_t key_len, const void *value, size_t len,
+		       void *opaque)
+{
+	struct fstage *f = opaque;
+	struct feat_account *a, *old = NULL;
+	struct feat_pop_keys k0, k1;
+	struct restore_ctx r = { f, NULL };
+	char err[256];
+	int rc = 0;
+
+	if (!(a = feat_account_load(value, len, err, sizeof(err)))) {
+		BW_WARN("features: changelog record of %.*s skipped: %s",
+			(int)(key_len < 64 ? key_len : 64), (const char *)key, err);
+		return 0;
+	}
+	r.id = feat_account_id(a);
+	if (feat_store_get(f->store, r.id, &old, err, sizeof(err)) ||
+	    feat_store_put(f->store, a, err, sizeof(err))) {
+		rc = fail(f, BW_ESTORE, err);
+		goto out_free;
+	}
+	k0.n = 0;
+	k0.print = 0;
+	if (old)
+		entered_keys(old, &k0);
+	entered_keys(a, &k1);
+	if (k0.print != k1.print && feat_pop_keys_diff(&k0, &k1, restore_move, &r))
+		rc = -1;
+	cache_drop(f, r.id);
+	f->restored++;
+out_free:
+	feat_account_free(old);
+	feat_account_free(a);
+	return rc;
+}
+
+/* Open features.changelog once, at the first assignment of a subscribed
+ * worker (the input topic exists by then). Without an admin API (the
+ * embedded broker) the state stays local, as before. */
+static void open_changelog(struct fstage *f)
+{
+	char topic[300], err[256];
+
+	if (f->cl_tried || f->opts->assign_partitions > 0)
+		return;
+	f->cl_tried = true;
+	if (bw_kafka_is_embedded(stage_producer(f->st))) {
+		BW_INFO("features: no state handover (the embedded broker has no admin API): "
+			"account states stay in %s", f->cfg->features_state);
+		return;
+	}
+	snprintf(topic, sizeof(topic), "%s.changelog", f->cfg->features_topic);
+	if (!(f->cl = stage_changelog_open(f->cfg, stage_producer(f->st), topic, f->cfg->ingest_topic,
+					   err, sizeof(err))))
+		BW_INFO("features: no state handover (%s): account states stay in %s", err,
+			f->cfg->features_state);
+	else
+		BW_INFO("features: account states are logged to %s and restored from it on "
+			"assignment", topic);
+}
+
+/* Restore partition p's states from the changelog when the local copy is
+ * not current: its stored offset is missing or below the group's committed
+ * one (another worker folded the partition since). The restored partition
+ * then resumes from the committed offset. */
+static int restore_partition(struct fstage *f, rd_kafka_topic_partition_t *p)
+{
+	char err[256];
+	int64_t local, t0 = bw_time_mono_ms();
+	uint64_t n = 0, before = f->restored;
+	int rc;
+
+	if (!f->cl || p->offset < 0 || strcmp(p->topic, f->cfg->ingest_topic) != 0 ||
+	    (feat_store_offset_get(f->store, p->topic, p->partition, &local) == 0 &&
+	     local >= p->offset))
+		return 0;
+	if (ensure_txn(f))
+		return -1;
+	if ((rc = stage_changelog_read(f->cl, p->partition, restore_one, f, &n, err, sizeof(err))))
+		return stage_error(f->st) ? -1 : fail(f, rc, err);
+	if (feat_store_offset_put(f->store, p->topic, p->partition, p->offset, err, sizeof(err)))
+		return fail(f, BW_ESTORE, err);
+	BW_INFO("features: restored %llu account state(s) of %s[%d] from %s (%llu records, %lld "
+		"ms); resuming at %lld", (unsigned long long)(f->restored - before), p->topic,
+		(int)p->partition, stage_changelog_topic(f->cl), (unsigned long long)n,
+		(long long)(bw_time_mono_ms() - t0), (long long)p->offset);
+	return 0;
+}
+
 /* Each partition resumes from the group's committed offset, or the earliest
  * message when it has none, and never past its checkpoint: what lies between
  * the committed offset and the checkpoint was folded and stored but its
  * updates were not confirmed delivered, so it is folded again (a no-op on the
- * state) and its updates are sent again. */
+ * state) and its updates are sent again. A partition whose local state is
+ * not current is first restored from the changelog. */
 static int on_assign(void *ctx, rd_kafka_topic_partition_list_t *parts)
 {
 	struct fstage *f = ctx;
 
+	open_changelog(f);
 	for (int i = 0; i < parts->cnt; i++) {
 		rd_kafka_topic_partition_t *p = &parts->elems[i];
 		int64_t off;
+		if (restore_partition(f, p))
+			return -1;
 		if (p->offset < 0)
 			p->offset = RD_KAFKA_OFFSET_BEGINNING;
 		if (p->offset >= 0 &&
 		    feat_store_offset_get(f->store, p->topic, p->partition, &off) == 0 && off < p->offset)
 			p->offset = off;
 	}
+	return 0;
+}
+
+static int on_start(void *ctx, struct stage *st)
+{
+	struct fstage *f = ctx;
+
+	f->st = st;
 	return 0;
 }
 
@@ -997,6 +1174,7 @@ static void on_revoked(void *ctx, const rd_kafka_topic_partition_list_t *parts)
 /* ---- run ---------------------------------------------------------------------------------- */
 
 static const struct stage_ops feat_ops = {
+	.start = on_start,
 	.assign = on_assign,
 	.message = on_message,
 	.tick = on_tick,
@@ -1047,6 +1225,7 @@ static void teardown(struct fstage *f)
 	free(f->resend);
 	free(f->order.h);
 	feat_store_close(f->store); /* aborts an uncommitted transaction after an error */
+	stage_changelog_close(f->cl);
 	if (f->ckpt)
 		rd_kafka_topic_partition_list_destroy(f->ckpt);
 	bw_arena_free(f->arena);
@@ -1066,6 +1245,7 @@ int feat_stage_run(const struct bw_config *cfg, const struct feat_stage_opts *op
 		.input = cfg->ingest_topic,
 		.assign_partitions = opts->assign_partitions,
 		.outputs = { cfg->features_topic, cfg->ingest_topic },
+		.instance = cfg->features_instance,
 		.lz4 = true,
 		.lag_groups = cfg->features_lag_groups,
 		.lag_topic = cfg->features_topic,
@@ -1085,6 +1265,10 @@ int feat_stage_run(const struct bw_config *cfg, const struct feat_stage_opts *op
 			cfg->features_group, cfg->features_state);
 		rc = stage_run(&sp, &rs, errstr, errlen);
 	}
+	if (f.cl)
+		BW_INFO("features: %llu state(s) logged to %s, %llu restored from it",
+			(unsigned long long)f.logged, stage_changelog_topic(f.cl),
+			(unsigned long long)f.restored);
 	teardown(&f);
 	f.st_.delivery_failed = rs.failed;
 	if (stats)

@@ -614,6 +614,7 @@ int clf_stage_run(const struct bw_config *cfg, const struct clf_stage_opts *opts
 		.name = "score",
 		.cfg = cfg,
 		.group = cfg->score_group,
+		.instance = cfg->score_instance,
 		.input = cfg->features_topic,
 		.assign_partitions = opts->assign_partitions,
 		.outputs = { cfg->score_topic, NULL },

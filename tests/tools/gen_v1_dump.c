@@ -1,7 +1,7 @@
 /*
  * gen_v1_dump.c — write a synthetic Twitter v1.1 stream dump for benchmarks.
  *
- *   build/tests/gen_v1_dump LINES [SEED [ACCOUNTS [zipf]]] > dump.ndjson
+ *   build/tests/gen_v1_dump LINES [SEED [ACCOUNTS] [zipf] [distinct-bios]] > dump.ndjson
  *
  * Tweet-sized objects (~4 KB a line on average): every status carries a full
  * user object, entities and a source link; ~45% are retweets that nest the
@@ -12,6 +12,9 @@
  * they are drawn heavy-tailed instead (P(rank i) ~ 1/i: a few accounts post a
  * lot, most post once or twice, as in a real stream). Deterministic for a
  * given seed. The text is generated, not taken from any dataset.
+ * With "distinct-bios" every 4th word of a bio is a letter code of the
+ * account, so no two accounts share a run of bio words (no population
+ * feature: docs/FEATURES.md, "Population features").
  */
 #include <inttypes.h>
 #include <math.h>
@@ -27,6 +30,7 @@ static unsigned n_accounts = N_ACCOUNTS; /* the account pool (ACCOUNTS) */
 static bool zipf;                        /* draw accounts heavy-tailed (zipf) */
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static int distinct_bios; /* code words in every bio */
 
 static uint64_t rnd(void)
 {
@@ -83,6 +87,25 @@ static void user(FILE *out, unsigned acct)
 
 	rng_state = 0x51ED2701ull + acct * 0x9E3779B97F4A7C15ull; /* same account, same profile */
 	text(desc, sizeof(desc), 18);
+	if (distinct_bios) { /* "zq" + the account in base 26, every 4th word */
+		char code[16], words4[200];
+		size_t o = 0, c = 2;
+		code[0] = 'z';
+		code[1] = 'q';
+		for (unsigned v = acct; v && c < sizeof(code) - 1; v /= 26)
+			code[c++] = (char)('a' + v % 26);
+		code[c] = 0;
+		int w = 0;
+		for (const char *p = desc; *p && o + 24 < sizeof(words4); w++) {
+			const char *sp = strchr(p, ' ');
+			size_t n = sp ? (size_t)(sp - p) : strlen(p);
+			if (w % 4 == 0)
+				o += (size_t)snprintf(words4 + o, sizeof(words4) - o, "%s%s", o ? " " : "", code);
+			o += (size_t)snprintf(words4 + o, sizeof(words4) - o, " %.*s", (int)n, p);
+			p += n + (sp ? 1 : 0);
+		}
+		snprintf(desc, sizeof(desc), "%s", words4);
+	}
 	text(name, sizeof(name), 2);
 	twitter_time(when, sizeof(when), acct * 7919u);
 	fprintf(out,
@@ -155,8 +178,9 @@ int main(int argc, char **argv)
 	char *end;
 	unsigned long long lines;
 
-	if (argc < 2 || argc > 5) {
-		fprintf(stderr, "usage: %s LINES [SEED [ACCOUNTS [zipf]]] > dump.ndjson\n", argv[0]);
+	if (argc < 2 || argc > 6) {
+		fprintf(stderr, "usage: %s LINES [SEED [ACCOUNTS] [zipf] [distinct-bios]] > dump.ndjson\n",
+			argv[0]);
 		return 2;
 	}
 	lines = strtoull(argv[1], &end, 10);
@@ -164,17 +188,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: LINES must be a positive integer\n", argv[0]);
 		return 2;
 	}
-	if (argc == 5) {
-		if (strcmp(argv[4], "zipf") != 0) {
-			fprintf(stderr, "%s: the fourth argument can only be zipf\n", argv[0]);
-			return 2;
+	for (int i = 3; i < argc; i++) { /* after SEED: the pool size and the modes, any order */
+		unsigned long long n;
+		if (strcmp(argv[i], "zipf") == 0) {
+			zipf = true;
+			continue;
 		}
-		zipf = true;
-	}
-	if (argc >= 4) {
-		unsigned long long n = strtoull(argv[3], &end, 10);
+		if (strcmp(argv[i], "distinct-bios") == 0) {
+			distinct_bios = 1;
+			continue;
+		}
+		n = strtoull(argv[i], &end, 10);
 		if (*end || !n || n > 4000000000ull) {
-			fprintf(stderr, "%s: ACCOUNTS must be an integer in [1, 4000000000]\n", argv[0]);
+			fprintf(stderr, "%s: ACCOUNTS must be an integer in [1, 4000000000] (or zipf, "
+					"distinct-bios): %s\n", argv[0], argv[i]);
 			return 2;
 		}
 		n_accounts = (unsigned)n;
