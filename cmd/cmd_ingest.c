@@ -30,7 +30,10 @@
 
 #define FLUSH_TIMEOUT_MS 30000
 
-static volatile sig_atomic_t ingest_stop;
+/* Set by the signal handler, read by the stage: a lock-free C11 atomic is both
+   async-signal-safe and race-free across threads. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag must be lock-free");
+static atomic_int ingest_stop;
 
 static void on_signal(int sig)
 {
@@ -41,7 +44,7 @@ static void on_signal(int sig)
 /* Everything one ingest run shares between its callbacks. */
 struct ingest_ctx {
 	const struct bw_config *cfg; /* borrowed */
-	volatile sig_atomic_t *stop; /* borrowed stop flag */
+	atomic_int *stop; /* borrowed stop flag */
 	struct ingest_sink *sink;    /* producer */
 	struct bw_decoder *dec;      /* decoder */
 	const char *source;          /* label for DLQ records and logs (URL with its
@@ -352,7 +355,7 @@ static int ingest_run(struct ingest_ctx *c)
 	return rc;
 }
 
-int ingest_job_run(const struct bw_config *cfg, volatile sig_atomic_t *stop)
+int ingest_job_run(const struct bw_config *cfg, atomic_int *stop)
 {
 	struct ingest_ctx c = { .cfg = cfg, .stop = stop, .source = cfg->ingest_source };
 	c.source = bw_redact_url(cfg->ingest_source, c.source_buf, sizeof(c.source_buf));

@@ -23,7 +23,7 @@
 
 struct ingest_sink {
 	const struct bw_config *cfg;     /* borrowed */
-	volatile sig_atomic_t *stop;     /* borrowed stop flag, may be NULL */
+	atomic_int *stop;     /* borrowed stop flag, may be NULL */
 	struct bw_kafka_mock *mock;      /* in-process embedded broker, or NULL */
 	char *bootstrap;                 /* servers in use */
 	rd_kafka_t *rk;                  /* the producer */
@@ -119,7 +119,7 @@ static int open_producer(struct ingest_sink *s, char *errstr, size_t errlen)
 	return 0;
 }
 
-struct ingest_sink *ingest_sink_new(const struct bw_config *cfg, volatile sig_atomic_t *stop,
+struct ingest_sink *ingest_sink_new(const struct bw_config *cfg, atomic_int *stop,
 				    char *errstr, size_t errlen)
 {
 	struct ingest_sink *s = calloc(1, sizeof(*s));

@@ -10,6 +10,7 @@
 #define BW_STAGE_FEATURES_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,7 +50,7 @@ struct feat_stage_stats {
  * BW_ENOMEM with errstr set; *stats (may be NULL) receives the counters.
  */
 int feat_stage_run(const struct bw_config *cfg, const struct feat_stage_opts *opts,
-		   volatile sig_atomic_t *stop, struct feat_stage_stats *stats, char *errstr,
+		   atomic_int *stop, struct feat_stage_stats *stats, char *errstr,
 		   size_t errlen);
 
 #endif
