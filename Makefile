@@ -8,6 +8,8 @@
 #   make run             the main job: `botwatch run` on its embedded defaults (Ctrl-C stops it)
 #   make deps            install the Debian packages everything needs (idempotent)
 #   make fuzz            libFuzzer targets with clang (build-fuzz/)
+#   make fuzz-long       run every fuzz target for a bounded budget (FUZZ_SECONDS, FUZZ_RUNS)
+#   make torture         crash, outage and exhaustion probes (tests/torture/torture.sh, 5-9 min)
 #   make docs            regenerate docs/CONFIG.md and docs/FEATURES.md
 #   make model           train models/default.model from ../shared/data + simulator output
 #   make install         install under PREFIX (default /usr/local), staged under DESTDIR
@@ -80,7 +82,7 @@ REPLAY_BIN := $(patsubst fuzz/%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRC))
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: FORCE install uninstall all test test-run bench-run demo-run run run-job deps-check fuzz-targets unit integration fuzz-replay fuzz bench demo deps docs check-docs clean model
+.PHONY: torture torture-run fuzz-long FORCE install uninstall all test test-run bench-run demo-run run run-job deps-check fuzz-targets unit integration fuzz-replay fuzz bench demo deps docs check-docs clean model
 
 all: $(BIN)
 
@@ -150,6 +152,13 @@ integration: all $(TOOL_BIN)
 
 fuzz-replay: $(REPLAY_BIN)
 	@BUILD=$(BUILD) tests/run.sh fuzz
+
+# The torture run: one table, non-zero exit on any loss, duplicate or crash.
+torture: deps-check
+	@$(MAKE) --no-print-directory torture-run
+
+torture-run: all $(TOOL_BIN)
+	@BUILD=$(BUILD) tests/torture/torture.sh $(TORTURE_ARGS)
 
 # libFuzzer binaries (clang); run e.g. build-fuzz/fuzz/fuzz_decode fuzz/corpus/decode
 fuzz:
