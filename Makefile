@@ -3,6 +3,7 @@
 #   make                 build build/botwatch (strict warnings, -Werror)
 #   make test            unit tests (cmocka) + integration tests + fuzz-corpus replay
 #   make SANITIZE=address,undefined test   the same under sanitizers (in build-san/)
+#   make SANITIZE=thread  ThreadSanitizer build (build-tsan/; tests/tsan/run.sh runs it)
 #   make bench           benchmarks (figures on stdout)
 #   make demo            replay the bundled demo sample and print per-account results
 #   make run             the main job: `botwatch run` on its embedded defaults (Ctrl-C stops it)
@@ -28,7 +29,13 @@ CXX      ?= g++
 SANITIZE ?=
 FUZZ     ?=
 
-ifneq ($(SANITIZE),)
+ifneq ($(findstring thread,$(SANITIZE)),)
+# ThreadSanitizer: its own build directory, and librdkafka's C11 threads and
+# locks made visible to it (tests/tsan/c11_threads.c, docs/PIPELINE.md)
+BUILD    ?= build-tsan
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+TSAN_OBJ  = $(BUILD)/obj/tests/tsan/c11_threads.o
+else ifneq ($(SANITIZE),)
 BUILD    ?= build-san
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 else ifneq ($(FUZZ),)
@@ -110,9 +117,9 @@ $(LIB): $(LIB_OBJ)
 	$(MSG) AR $@
 	$(Q)ar rcs $@ $^
 
-$(BIN): $(CMD_OBJ) $(LIB)
+$(BIN): $(CMD_OBJ) $(LIB) $(TSAN_OBJ)
 	$(MSG) LINK $@
-	$(Q)$(CC) $(ALL_LDFLAGS) $(CMD_OBJ) $(LIB) $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $(CMD_OBJ) $(TSAN_OBJ) $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(LIB)
 	@mkdir -p $(@D)
@@ -163,6 +170,11 @@ torture-run: all $(TOOL_BIN)
 # libFuzzer binaries (clang); run e.g. build-fuzz/fuzz/fuzz_decode fuzz/corpus/decode
 fuzz:
 	$(MAKE) FUZZ=1 CC=clang CXX=clang++ fuzz-targets
+
+# every target for a bounded budget (fuzz/long.sh: FUZZ_RUNS, FUZZ_SECONDS,
+# FUZZ_TARGETS); new coverage-raising inputs are merged into fuzz/corpus/
+fuzz-long: fuzz
+	fuzz/long.sh
 
 FUZZ_BIN := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 fuzz-targets: $(FUZZ_BIN)
@@ -219,7 +231,7 @@ model: all
 	BUILD=$(BUILD) models/build.sh models/default.model
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-tsan build-fuzz
 
 # --- install -------------------------------------------------------------------
 # PREFIX/bin/botwatch, PREFIX/share/botwatch/{models/default.model, data/demo/,

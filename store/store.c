@@ -425,12 +425,19 @@ void store_read_end(struct bw_store_read *rd)
 }
 
 /* Borrowed record for key k, or NULL with *err. */
+/* A stored record is its JSON bytes and a NUL (store_txn_put); anything else
+ * (an empty or unterminated value of a damaged store) is refused. */
+static bool record_ok(const MDB_val *v)
+{
+	return v->mv_size > 0 && ((const char *)v->mv_data)[v->mv_size - 1] == '\0';
+}
+
 static const char *read_record(struct bw_store_read *rd, MDB_val *k, size_t *len, int *err)
 {
 	MDB_val v;
 	int rc = mdb_get(rd->txn, rd->st->records, k, &v);
 
-	if (rc) {
+	if (rc || !record_ok(&v)) {
 		*err = rc == MDB_NOTFOUND ? BW_ENOENT : BW_ESTORE;
 		return NULL;
 	}
@@ -619,6 +626,10 @@ int store_scan(struct bw_store *st, const char *after_id, store_scan_cb cb, void
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size > BW_STORE_MAX_KEY)
 			continue; /* never written by store_txn_put */
+		if (!record_ok(&v)) {
+			err = BW_ESTORE; /* damaged: fail closed */
+			break;
+		}
 		memcpy(id, k.mv_data, k.mv_size);
 		id[k.mv_size] = '\0';
 		if ((err = cb(id, v.mv_data, v.mv_size - 1, opaque)))
