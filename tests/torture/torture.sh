@@ -143,7 +143,7 @@ alive() { [ -n "${PID[$1]:-}" ] && kill -0 "${PID[$1]}" 2>/dev/null; }
 reap() {
 	local name=$1
 	[ -n "${PID[$name]:-}" ] || { RC=0; return; }
-	wait "${PID[$name]}"
+	wait "${PID[$name]}" 2>/dev/null
 	RC=$?
 	if [ "${KILLED[$name]}" = 1 ]; then
 		:
@@ -295,7 +295,7 @@ probe_run() {
 		# a random point of the run: it takes ~2 s (quick) or ~8 s on this dump
 		sleep "$((RANDOM % RUN_WINDOW)).$((RANDOM % 10))"
 		if kill -9 "$RPID" 2>/dev/null; then
-			wait "$RPID"
+			wait "$RPID" 2>/dev/null
 			landed=$((landed + 1))
 		else
 			wait "$RPID"; rc=$?
