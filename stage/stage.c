@@ -462,10 +462,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 /*
  * A member the group dropped during a broker outage is normally admitted again
  * by librdkafka's rejoin; the embedded broker (librdkafka's mock cluster) may
- * never answer it (tests/torture: a 8-30 s SIGSTOP of `botwatch broker`). Stop
+ * never answer it (tests/torture: an 8-30 s SIGSTOP of `botwatch broker`). Stop
  * with a clear error once the wait exceeds max.poll.interval.ms, so that a
  * supervisor restarts the stage from the committed offsets instead of it
- * waiting forever. 1 when the stage failed.
+ * waiting forever. True when the stage failed.
  */
 static bool rejoin_overdue(struct stage *s, int64_t now)
 {
