@@ -25,7 +25,7 @@ PIDS+=($FEAT)
 SCORE=$!
 PIDS+=($SCORE)
 for ((i = 0; i < 200; i++)); do
-	grep -q 'score: assigned' "$T/score.log" && grep -q 'features: assigned' "$T/features.log" && break
+	grep -qs 'score: assigned' "$T/score.log" && grep -qs 'features: assigned' "$T/features.log" && break
 	sleep 0.1
 done
 timeout -k 5 60 "$BW" ingest --source "$DEMO" --brokers "$B" 2>"$T/ingest.log" || fail "ingest exit $?"
@@ -57,6 +57,12 @@ for s in features score; do
 	fi
 done
 ok "after an 8 s broker stop:$outcome"
+# the refused commits are logged once per loss of membership, not at every cut
+for s in features score; do
+	n=$(grep -c 'offset commit failed' "$T/$s.log")
+	[ "$n" -le 4 ] || fail "$s logged $n refused commits"
+done
+ok "refused commits logged once per loss of membership"
 
 "$BW" features "${COMMON[@]}" --idle-exit-ms 4000 2>"$T/features2.log" &
 FEAT=$!
