@@ -25,7 +25,7 @@
 # from posts_seen, duplicated = posts counted twice) and counts crashes (a
 # process ending on a signal we did not send). Exit 1 on any loss, duplicate,
 # differing record, crash or unclear error. --quick (inside `make test`) runs
-# crash/stages (3 kills), crash/run (2) and four of the full/ rows on a 3,000-line
+# crash/stages (2 kills), crash/run (2) and four of the full/ rows on a 3,000-line
 # dump in about a minute; the full run takes 5-9 minutes on 2 cores.
 # TORTURE_PROBES="stages run pause fail restart full" picks probes;
 # TORTURE_KEEP=1 keeps the scratch directory (logs). Needs root for the tmpfs and read-only bind mounts (skipped,
@@ -46,9 +46,9 @@ while [ $# -gt 0 ]; do
 done
 RANDOM=$SEED
 if [ $QUICK -eq 1 ]; then
-	LINES=3000 STAGE_KILLS=3 RUN_KILLS=2 PAUSE_S=8 RUN_WINDOW=2
+	LINES=3000 STAGE_KILLS=2 RUN_KILLS=2 PAUSE_S=8 RUN_WINDOW=2 IDLE_MS=3000
 else
-	LINES=12000 STAGE_KILLS=14 RUN_KILLS=8 PAUSE_S=30 RUN_WINDOW=4
+	LINES=12000 STAGE_KILLS=14 RUN_KILLS=8 PAUSE_S=30 RUN_WINDOW=4 IDLE_MS=5000
 fi
 T=$(mktemp -d /tmp/bw-torture.XXXXXX)
 MOUNTS=()
@@ -124,9 +124,9 @@ start() {
 	local lf=$T/$name.$RUNNO.log
 	case $name in
 	features) "$BW" features --brokers "$B" "${KFAST[@]}" --set "features.state_dir=$W/state" \
-		--set features.batch_ms=50 --idle-exit-ms 5000 "$@" 2>"$lf" & ;;
+		--set features.batch_ms=50 --idle-exit-ms "$IDLE_MS" "$@" 2>"$lf" & ;;
 	score) "$BW" score --brokers "$B" "${KFAST[@]}" --set "store.path=$W/store" \
-		--idle-exit-ms 5000 "$@" 2>"$lf" & ;;
+		--idle-exit-ms "$IDLE_MS" "$@" 2>"$lf" & ;;
 	ingest) "$BW" ingest --source "$DUMP" --brokers "$B" "$@" 2>"$lf" & ;;
 	esac
 	PID[$name]=$!
