@@ -3,11 +3,14 @@
 #   make                 build build/botwatch (strict warnings, -Werror)
 #   make test            unit tests (cmocka) + integration tests + fuzz-corpus replay
 #   make SANITIZE=address,undefined test   the same under sanitizers (in build-san/)
+#   make SANITIZE=thread  ThreadSanitizer build (build-tsan/; tests/tsan/run.sh runs it)
 #   make bench           benchmarks (figures on stdout)
 #   make demo            replay the bundled demo sample and print per-account results
 #   make run             the main job: `botwatch run` on its embedded defaults (Ctrl-C stops it)
 #   make deps            install the Debian packages everything needs (idempotent)
 #   make fuzz            libFuzzer targets with clang (build-fuzz/)
+#   make fuzz-long       run every fuzz target for a bounded budget (FUZZ_SECONDS, FUZZ_RUNS)
+#   make torture         crash, outage and exhaustion probes (tests/torture/torture.sh, 5-9 min)
 #   make docs            regenerate docs/CONFIG.md and docs/FEATURES.md
 #   make model           train models/default.model from ../shared/data + simulator output
 #   make install         install under PREFIX (default /usr/local), staged under DESTDIR
@@ -29,7 +32,13 @@ CXX      ?= g++
 SANITIZE ?=
 FUZZ     ?=
 
-ifneq ($(SANITIZE),)
+ifneq ($(findstring thread,$(SANITIZE)),)
+# ThreadSanitizer: its own build directory, and librdkafka's C11 threads and
+# locks made visible to it (tests/tsan/c11_threads.c, docs/PIPELINE.md)
+BUILD    ?= build-tsan
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+TSAN_OBJ  = $(BUILD)/obj/tests/tsan/c11_threads.o
+else ifneq ($(SANITIZE),)
 BUILD    ?= build-san
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 else ifneq ($(FUZZ),)
@@ -83,7 +92,7 @@ REPLAY_BIN := $(patsubst fuzz/%.c,$(BUILD)/fuzz/replay_%,$(FUZZ_SRC))
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: FORCE install uninstall all test test-run bench-run demo-run run run-job deps-check fuzz-targets unit integration fuzz-replay fuzz bench demo deps docs check-docs clean model test-kafka test-kafka-run kafka-up kafka-down
+.PHONY: FORCE install uninstall all test test-run bench-run demo-run run run-job deps-check fuzz-targets unit integration fuzz-replay fuzz bench demo deps docs check-docs clean model test-kafka test-kafka-run kafka-up kafka-down torture torture-run fuzz-long
 
 all: $(BIN)
 
@@ -111,9 +120,9 @@ $(LIB): $(LIB_OBJ)
 	$(MSG) AR $@
 	$(Q)ar rcs $@ $^
 
-$(BIN): $(CMD_OBJ) $(LIB)
+$(BIN): $(CMD_OBJ) $(LIB) $(TSAN_OBJ)
 	$(MSG) LINK $@
-	$(Q)$(CC) $(ALL_LDFLAGS) $(CMD_OBJ) $(LIB) $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $(CMD_OBJ) $(TSAN_OBJ) $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(LIB)
 	@mkdir -p $(@D)
@@ -170,9 +179,21 @@ kafka-down:
 fuzz-replay: $(REPLAY_BIN)
 	@BUILD=$(BUILD) tests/run.sh fuzz
 
+# The torture run: one table, non-zero exit on any loss, duplicate or crash.
+torture: deps-check
+	@$(MAKE) --no-print-directory torture-run
+
+torture-run: all $(TOOL_BIN)
+	@BUILD=$(BUILD) tests/torture/torture.sh $(TORTURE_ARGS)
+
 # libFuzzer binaries (clang); run e.g. build-fuzz/fuzz/fuzz_decode fuzz/corpus/decode
 fuzz:
 	$(MAKE) FUZZ=1 CC=clang CXX=clang++ fuzz-targets
+
+# every target for a bounded budget (fuzz/long.sh: FUZZ_RUNS, FUZZ_SECONDS,
+# FUZZ_TARGETS); new coverage-raising inputs are merged into fuzz/corpus/
+fuzz-long: fuzz
+	fuzz/long.sh
 
 FUZZ_BIN := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 fuzz-targets: $(FUZZ_BIN)
@@ -229,7 +250,7 @@ model: all
 	BUILD=$(BUILD) models/build.sh models/default.model
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-tsan build-fuzz
 
 # --- install -------------------------------------------------------------------
 # PREFIX/bin/botwatch, PREFIX/share/botwatch/{models/default.model, data/demo/,

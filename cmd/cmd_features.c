@@ -19,7 +19,10 @@
 #include "feat_stage.h"
 #include "stage_features.h"
 
-static volatile sig_atomic_t features_stop;
+/* Set by the signal handler, read by the stage: a lock-free C11 atomic is both
+   async-signal-safe and race-free across threads. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag must be lock-free");
+static atomic_int features_stop;
 
 static void on_signal(int sig)
 {

@@ -32,7 +32,10 @@
 #define FLUSH_TIMEOUT_MS 30000
 #define JS_PROFILE_EVERY_MS 30000 /* how often the Bluesky profile file is rewritten */
 
-static volatile sig_atomic_t ingest_stop;
+/* Set by the signal handler, read by the stage: a lock-free C11 atomic is both
+   async-signal-safe and race-free across threads. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag must be lock-free");
+static atomic_int ingest_stop;
 
 static void on_signal(int sig)
 {
@@ -43,7 +46,7 @@ static void on_signal(int sig)
 /* Everything one ingest run shares between its callbacks. */
 struct ingest_ctx {
 	const struct bw_config *cfg; /* borrowed */
-	volatile sig_atomic_t *stop; /* borrowed stop flag */
+	atomic_int *stop; /* borrowed stop flag */
 	struct ingest_sink *sink;    /* producer */
 	struct bw_decoder *dec;      /* decoder */
 	struct ingest_enrich *enrich;/* Bluesky AppView enricher, or NULL */
@@ -551,7 +554,7 @@ static int ingest_run(struct ingest_ctx *c)
 	return rc;
 }
 
-int ingest_job_run(const struct bw_config *cfg, volatile sig_atomic_t *stop)
+int ingest_job_run(const struct bw_config *cfg, atomic_int *stop)
 {
 	struct ingest_ctx c = { .cfg = cfg, .stop = stop, .source = cfg->ingest_source };
 	c.source = bw_redact_url(cfg->ingest_source, c.source_buf, sizeof(c.source_buf));

@@ -90,7 +90,7 @@ int cmd_run(int argc, char **argv)
 {
 	struct bw_config *cfg;
 	struct pipeline_opts o = { .serve_api = true, .drain_timeout_ms = RUN_DRAIN_MS };
-	volatile sig_atomic_t stop = 0;
+	atomic_int stop = 0;
 	char err[1024];
 	bool idle = false;
 	int rc;

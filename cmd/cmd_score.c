@@ -18,7 +18,10 @@
 #include "stage_score.h"
 #include "commands.h"
 
-static volatile sig_atomic_t score_stop;
+/* Set by the signal handler, read by the stage: a lock-free C11 atomic is both
+   async-signal-safe and race-free across threads. */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag must be lock-free");
+static atomic_int score_stop;
 
 static void on_signal(int sig)
 {

@@ -33,12 +33,21 @@ struct feat_store {
 	MDB_dbi pop;      /* bio key -> account ids (dupsort) */
 	MDB_dbi unsent;   /* account ids whose update is still to be produced */
 	MDB_txn *txn;     /* the open write transaction, or NULL */
+	bool env_open;    /* mdb_env_open succeeded (the path is known) */
 };
 
-static int lmdb_err(char *errstr, size_t errlen, const char *what, int rc)
+/* The error of LMDB call `what`, naming the state directory once the
+ * environment is open (a full map or disk must say which store). */
+static int lmdb_err(const struct feat_store *s, char *errstr, size_t errlen, const char *what,
+		    int rc)
 {
-	return bw_seterr(errstr, errlen, BW_ESTORE, "feature state store: %s: %s", what,
-			 mdb_strerror(rc));
+	const char *path = NULL;
+
+	if (s && s->env && s->env_open)
+		mdb_env_get_path(s->env, &path);
+	return bw_seterr(errstr, errlen, BW_ESTORE, "feature state store%s%s: %s: %s%s",
+			 path ? " " : "", path ? path : "", what, mdb_strerror(rc),
+			 rc == MDB_MAP_FULL ? " (raise features.map_size_mb)" : "");
 }
 
 /* Create the databases and check (or write) the format marker. */
@@ -51,14 +60,14 @@ static int open_dbs(struct feat_store *s, char *errstr, size_t errlen)
 
 	snprintf(want, sizeof(want), "BWFS2 v%d", FEAT_SCHEMA_VERSION);
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)))
-		return lmdb_err(errstr, errlen, "begin", rc);
+		return lmdb_err(s, errstr, errlen, "begin", rc);
 	if ((rc = mdb_dbi_open(txn, "acct", MDB_CREATE, &s->acct)) ||
 	    (rc = mdb_dbi_open(txn, "offsets", MDB_CREATE, &s->offsets)) ||
 	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) ||
 	    (rc = mdb_dbi_open(txn, "pop", MDB_CREATE | MDB_DUPSORT, &s->pop)) ||
 	    (rc = mdb_dbi_open(txn, "unsent", MDB_CREATE, &s->unsent))) {
 		mdb_txn_abort(txn);
-		return lmdb_err(errstr, errlen, "open databases", rc);
+		return lmdb_err(s, errstr, errlen, "open databases", rc);
 	}
 	rc = mdb_get(txn, s->meta, &k, &v);
 	if (rc == 0 && (v.mv_size != strlen(want) || memcmp(v.mv_data, want, v.mv_size) != 0)) {
@@ -75,10 +84,10 @@ static int open_dbs(struct feat_store *s, char *errstr, size_t errlen)
 	}
 	if (rc) {
 		mdb_txn_abort(txn);
-		return lmdb_err(errstr, errlen, "format marker", rc);
+		return lmdb_err(s, errstr, errlen, "format marker", rc);
 	}
 	if ((rc = mdb_txn_commit(txn)))
-		return lmdb_err(errstr, errlen, "commit", rc);
+		return lmdb_err(s, errstr, errlen, "commit", rc);
 	return 0;
 }
 
@@ -94,15 +103,16 @@ struct feat_store *feat_store_open(const char *dir, size_t map_mb, char *errstr,
 	if (bw_mkdir_p(dir, 0755, errstr, errlen))
 		goto out_free;
 	if ((rc = mdb_env_create(&s->env))) {
-		lmdb_err(errstr, errlen, "create", rc);
+		lmdb_err(s, errstr, errlen, "create", rc);
 		goto out_free;
 	}
 	if ((rc = mdb_env_set_maxdbs(s->env, 6)) ||
 	    (rc = mdb_env_set_mapsize(s->env, map_mb * 1024 * 1024)) ||
 	    (rc = mdb_env_open(s->env, dir, 0, 0644))) {
-		lmdb_err(errstr, errlen, dir, rc);
+		lmdb_err(s, errstr, errlen, dir, rc);
 		goto out_close;
 	}
+	s->env_open = true;
 	if (open_dbs(s, errstr, errlen))
 		goto out_close;
 	return s;
@@ -135,7 +145,7 @@ int feat_store_begin(struct feat_store *s, char *errstr, size_t errlen)
 		return bw_seterr(errstr, errlen, BW_EINVAL, "feature state store: transaction open");
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &s->txn))) {
 		s->txn = NULL;
-		return lmdb_err(errstr, errlen, "begin", rc);
+		return lmdb_err(s, errstr, errlen, "begin", rc);
 	}
 	return 0;
 }
@@ -148,7 +158,7 @@ int feat_store_commit(struct feat_store *s, char *errstr, size_t errlen)
 		return 0;
 	rc = mdb_txn_commit(s->txn);
 	s->txn = NULL;
-	return rc ? lmdb_err(errstr, errlen, "commit", rc) : 0;
+	return rc ? lmdb_err(s, errstr, errlen, "commit", rc) : 0;
 }
 
 void feat_store_abort(struct feat_store *s)
@@ -172,7 +182,7 @@ int feat_store_get(struct feat_store *s, const char *user_id, struct feat_accoun
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc)
-		return lmdb_err(errstr, errlen, "get", rc);
+		return lmdb_err(s, errstr, errlen, "get", rc);
 	*out = feat_account_load(v.mv_data, v.mv_size, errstr, errlen);
 	return *out ? 0 : BW_EPARSE;
 }
@@ -194,7 +204,7 @@ int feat_store_put(struct feat_store *s, const struct feat_account *acc, char *e
 	v.mv_data = buf;
 	rc = mdb_put(s->txn, s->acct, &k, &v, 0);
 	free(buf);
-	return rc ? lmdb_err(errstr, errlen, "put", rc) : 0;
+	return rc ? lmdb_err(s, errstr, errlen, "put", rc) : 0;
 }
 
 /* "<topic>\0" + partition (4 bytes LE) into buf; returns the key length or 0. */
@@ -255,7 +265,7 @@ int feat_store_offset_put(struct feat_store *s, const char *topic, int32_t parti
 	for (int i = 0; i < 8; i++)
 		val[i] = (unsigned char)(((uint64_t)offset >> (8 * i)) & 0xFF);
 	rc = mdb_put(s->txn, s->offsets, &k, &v, 0);
-	return rc ? lmdb_err(errstr, errlen, "put offset", rc) : 0;
+	return rc ? lmdb_err(s, errstr, errlen, "put offset", rc) : 0;
 }
 
 int feat_store_count(struct feat_store *s, uint64_t *n)
@@ -283,10 +293,10 @@ static int read_cursor(struct feat_store *s, MDB_dbi dbi, MDB_txn **txn, MDB_cur
 	int rc;
 
 	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn)))
-		return lmdb_err(errstr, errlen, "begin", rc);
+		return lmdb_err(s, errstr, errlen, "begin", rc);
 	if ((rc = mdb_cursor_open(*txn, dbi, cur))) {
 		mdb_txn_abort(*txn);
-		return lmdb_err(errstr, errlen, "cursor", rc);
+		return lmdb_err(s, errstr, errlen, "cursor", rc);
 	}
 	return 0;
 }
@@ -314,7 +324,7 @@ int feat_store_each(struct feat_store *s, feat_store_cb cb, void *opaque, char *
 	mdb_txn_abort(txn);
 	if (cbrc)
 		return cbrc;
-	return rc == MDB_NOTFOUND ? 0 : lmdb_err(errstr, errlen, "scan", rc);
+	return rc == MDB_NOTFOUND ? 0 : lmdb_err(s, errstr, errlen, "scan", rc);
 }
 
 /* ---- population table ---------------------------------------------------------- */
@@ -340,7 +350,7 @@ int feat_store_pop_move(struct feat_store *s, const char *user_id, uint64_t from
 		pop_key(kb, from);
 		rc = mdb_del(s->txn, s->pop, &k, &v);
 		if (rc && rc != MDB_NOTFOUND)
-			return lmdb_err(errstr, errlen, "population delete", rc);
+			return lmdb_err(s, errstr, errlen, "population delete", rc);
 	}
 	if (to) {
 		pop_key(kb, to);
@@ -348,7 +358,7 @@ int feat_store_pop_move(struct feat_store *s, const char *user_id, uint64_t from
 		v.mv_data = (void *)user_id;
 		rc = mdb_put(s->txn, s->pop, &k, &v, MDB_NODUPDATA);
 		if (rc && rc != MDB_KEYEXIST)
-			return lmdb_err(errstr, errlen, "population put", rc);
+			return lmdb_err(s, errstr, errlen, "population put", rc);
 	}
 	return 0;
 }
@@ -369,7 +379,7 @@ int feat_store_pop_members(struct feat_store *s, uint64_t key, size_t max, feat_
 		return 0;
 	pop_key(kb, key);
 	if ((rc = mdb_cursor_open(s->txn, s->pop, &cur)))
-		return lmdb_err(errstr, errlen, "population cursor", rc);
+		return lmdb_err(s, errstr, errlen, "population cursor", rc);
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
 	if (rc == 0 && (rc = mdb_cursor_count(cur, &n)) == 0) {
 		*count = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
@@ -381,7 +391,7 @@ int feat_store_pop_members(struct feat_store *s, uint64_t key, size_t max, feat_
 	mdb_cursor_close(cur);
 	if (cbrc)
 		return cbrc;
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(errstr, errlen, "population scan", rc);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(s, errstr, errlen, "population scan", rc);
 }
 
 int feat_store_pop_most(struct feat_store *s, const uint64_t *keys, size_t n, uint32_t *most,
@@ -398,7 +408,7 @@ int feat_store_pop_most(struct feat_store *s, const uint64_t *keys, size_t n, ui
 	if (n == 0)
 		return 0;
 	if ((rc = mdb_cursor_open(s->txn, s->pop, &cur)))
-		return lmdb_err(errstr, errlen, "population cursor", rc);
+		return lmdb_err(s, errstr, errlen, "population cursor", rc);
 	for (size_t i = 0; i < n && (rc == 0 || rc == MDB_NOTFOUND); i++) {
 		size_t c = 0;
 		pop_key(kb, keys[i]);
@@ -409,7 +419,7 @@ int feat_store_pop_most(struct feat_store *s, const uint64_t *keys, size_t n, ui
 			*most = c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
 	}
 	mdb_cursor_close(cur);
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(errstr, errlen, "population count", rc);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(s, errstr, errlen, "population count", rc);
 }
 
 int feat_store_pop_counts(struct feat_store *s, struct feat_pop *pop, char *errstr, size_t errlen)
@@ -437,7 +447,7 @@ int feat_store_pop_counts(struct feat_store *s, struct feat_pop *pop, char *errs
 		return bw_seterr(errstr, errlen, err, "out of memory");
 	if (rc == 0)
 		return bw_seterr(errstr, errlen, BW_ESTORE, "feature state store: bad population key");
-	return rc == MDB_NOTFOUND ? 0 : lmdb_err(errstr, errlen, "population scan", rc);
+	return rc == MDB_NOTFOUND ? 0 : lmdb_err(s, errstr, errlen, "population scan", rc);
 }
 
 int feat_store_unsent_set(struct feat_store *s, const char *const *ids, size_t n, char *errstr,
@@ -449,11 +459,11 @@ int feat_store_unsent_set(struct feat_store *s, const char *const *ids, size_t n
 	if (!s->txn)
 		return bw_seterr(errstr, errlen, BW_ESTORE, "no open transaction");
 	if ((rc = mdb_drop(s->txn, s->unsent, 0)))
-		return lmdb_err(errstr, errlen, "clear unsent", rc);
+		return lmdb_err(s, errstr, errlen, "clear unsent", rc);
 	for (size_t i = 0; i < n; i++) {
 		k = (MDB_val){ strlen(ids[i]), (void *)ids[i] };
 		if ((rc = mdb_put(s->txn, s->unsent, &k, &v, 0)))
-			return lmdb_err(errstr, errlen, "put unsent", rc);
+			return lmdb_err(s, errstr, errlen, "put unsent", rc);
 	}
 	return 0;
 }
@@ -474,6 +484,6 @@ int feat_store_unsent_each(struct feat_store *s, feat_store_id_cb cb, void *opaq
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	if (!rc && mrc != MDB_NOTFOUND)
-		return lmdb_err(errstr, errlen, "read unsent", mrc);
+		return lmdb_err(s, errstr, errlen, "read unsent", mrc);
 	return rc;
 }

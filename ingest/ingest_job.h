@@ -12,6 +12,7 @@
 #define BW_INGEST_JOB_H
 
 #include <signal.h>
+#include <stdatomic.h>
 
 struct bw_config;
 
@@ -22,6 +23,6 @@ struct bw_config;
  * "botwatch ingest: ..." lines on stderr. Returns 0 when everything read was
  * delivered, else 1 (an exit status).
  */
-int ingest_job_run(const struct bw_config *cfg, volatile sig_atomic_t *stop);
+int ingest_job_run(const struct bw_config *cfg, atomic_int *stop);
 
 #endif

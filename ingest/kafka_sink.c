@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "kafka_sink.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,7 +26,7 @@
 
 struct ingest_sink {
 	const struct bw_config *cfg;     /* borrowed */
-	volatile sig_atomic_t *stop;     /* borrowed stop flag, may be NULL */
+	atomic_int *stop;     /* borrowed stop flag, may be NULL */
 	struct bw_kafka_mock *mock;      /* in-process embedded broker, or NULL */
 	char *bootstrap;                 /* servers in use */
 	rd_kafka_t *rk;                  /* the producer */
@@ -126,8 +127,9 @@ static int open_producer(struct ingest_sink *s, char *errstr, size_t errlen)
 /* An id for this sink's sequence numbers: distinct across processes and runs. */
 static uint64_t run_id(void)
 {
-	static unsigned n;
-	uint64_t x = (uint64_t)bw_time_now_ms() ^ ((uint64_t)getpid() << 40) ^ ((uint64_t)++n << 56);
+	static atomic_uint n;
+	uint64_t x = (uint64_t)bw_time_now_ms() ^ ((uint64_t)getpid() << 40) ^
+		     ((uint64_t)atomic_fetch_add(&n, 1) << 56);
 
 	/* splitmix64 finaliser: spread the bits */
 	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -135,7 +137,7 @@ static uint64_t run_id(void)
 	return (x ^ (x >> 31)) | 1; /* never 0: 0 means "no run" to readers */
 }
 
-struct ingest_sink *ingest_sink_new(const struct bw_config *cfg, volatile sig_atomic_t *stop,
+struct ingest_sink *ingest_sink_new(const struct bw_config *cfg, atomic_int *stop,
 				    char *errstr, size_t errlen)
 {
 	struct ingest_sink *s = calloc(1, sizeof(*s));

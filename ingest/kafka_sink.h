@@ -21,6 +21,7 @@
 #define BW_INGEST_KAFKA_SINK_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "cfg.h"
@@ -46,7 +47,7 @@ struct ingest_sink;
  * may be NULL) is checked while waiting on lag so a signal ends the wait.
  * NULL with errstr set on failure. Free with ingest_sink_free().
  */
-struct ingest_sink *ingest_sink_new(const struct bw_config *cfg, volatile sig_atomic_t *stop,
+struct ingest_sink *ingest_sink_new(const struct bw_config *cfg, atomic_int *stop,
 				    char *errstr, size_t errlen);
 
 /* Bootstrap address in use (the embedded broker's when started here). Borrowed. */

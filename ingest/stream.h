@@ -22,6 +22,7 @@
 #define BW_INGEST_STREAM_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -192,7 +193,7 @@ struct ingest_stream_conn_opts {
 	size_t max_unit;                 /* unit cap (ingest.max_line_bytes) */
 	ingest_unit_cb on_unit;          /* gets every unit of the body */
 	void *opaque;                    /* its argument */
-	volatile sig_atomic_t *stop;     /* abort when set (may be NULL) */
+	atomic_int *stop;     /* abort when set (may be NULL) */
 };
 
 /* How a connection attempt ended. */
@@ -267,7 +268,7 @@ struct ingest_ws_opts {
 	size_t zstd_dict_len;            /* its bytes */
 	ingest_unit_cb on_unit;          /* gets every message (text, or decompressed) */
 	void *opaque;                    /* its argument */
-	volatile sig_atomic_t *stop;     /* abort when set (may be NULL) */
+	atomic_int *stop;                /* abort when set (may be NULL) */
 };
 
 /*

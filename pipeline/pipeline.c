@@ -47,7 +47,7 @@ struct job {
 	const char *name;              /* "ingest", "features", "score" */
 	pthread_t th;                  /* the thread */
 	bool started;                  /* th is valid */
-	volatile sig_atomic_t stop;    /* set to stop the stage */
+	atomic_int stop;               /* set to stop the stage (read by its thread) */
 	atomic_int done;               /* the thread function returned */
 	int rc;                        /* its result (0 ok) */
 	char err[512];                 /* its message */
@@ -65,7 +65,7 @@ struct run {
 	struct feat_stage_stats fst;        /* features counters (after join) */
 	atomic_bool features_idle;          /* the features stage has nothing unsent (drain) */
 	struct clf_stage_stats sst;         /* score counters (after join) */
-	volatile sig_atomic_t upstream_done;/* set once ingest finished and the features
+	atomic_int upstream_done;           /* set once ingest finished and the features
 					       group committed every post: the scoring
 					       stage need not wait to coalesce any more */
 };
@@ -361,7 +361,7 @@ static int stop_all(struct run *r, struct drainwatch *d, bool drain, char *errst
 /* Watch signals, failures and (with exit_when_idle) the drain. Returns true
  * when the stages still need a bounded drain at shutdown. */
 static bool watch(struct run *r, struct drainwatch *d, const sigset_t *set,
-		  volatile sig_atomic_t *stop)
+		  atomic_int *stop)
 {
 	for (;;) {
 		struct timespec ts = { 0, WATCH_TICK_MS * 1000000L };
@@ -404,7 +404,7 @@ static void log_costs(const struct run *r, int64_t written0, struct bw_mem_sampl
 }
 
 int pipeline_run(struct bw_config *cfg, const struct pipeline_opts *opts,
-		 volatile sig_atomic_t *stop, struct pipeline_stats *stats, char *errstr,
+		 atomic_int *stop, struct pipeline_stats *stats, char *errstr,
 		 size_t errlen)
 {
 	struct run r = { .cfg = cfg, .opts = opts };

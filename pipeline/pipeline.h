@@ -18,6 +18,7 @@
 #define BW_PIPELINE_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,7 +50,7 @@ struct pipeline_stats {
  * delivered). *stats (may be NULL) receives the counters.
  */
 int pipeline_run(struct bw_config *cfg, const struct pipeline_opts *opts,
-		 volatile sig_atomic_t *stop, struct pipeline_stats *stats, char *errstr,
+		 atomic_int *stop, struct pipeline_stats *stats, char *errstr,
 		 size_t errlen);
 
 /* `botwatch replay --via-kafka`: what `botwatch replay` would write, through the pipeline. */

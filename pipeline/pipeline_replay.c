@@ -125,7 +125,7 @@ int pipeline_replay(struct bw_config *cfg, const struct pipeline_replay_args *a)
 	struct pipeline_opts o = { .exit_when_idle = true, .sources = a->files,
 				   .n_sources = a->n_files, .drain_timeout_ms = REPLAY_DRAIN_MS };
 	struct pipeline_stats st = { 0 };
-	volatile sig_atomic_t stop = 0;
+	atomic_int stop = 0;
 	const char *base = getenv("TMPDIR");
 	char tmp[1024], state[1100], store[1100], err[1024];
 	uint64_t n = 0;

@@ -34,6 +34,7 @@
 #define BW_STAGE_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -100,7 +101,7 @@ struct stage_spec {
 	uint64_t max_messages;         /* stop after this many messages (0 = no limit) */
 	uint64_t crash_after;          /* fault injection: stop with BW_ESTOP right after this many
 					  messages, abandoning the open batch (0 = never) */
-	volatile sig_atomic_t *stop;   /* stop flag (borrowed) */
+	atomic_int *stop;   /* stop flag (borrowed) */
 	const struct stage_ops *ops;   /* the stage's logic */
 	void *ctx;                     /* its opaque */
 };

@@ -1233,7 +1233,7 @@ static void teardown(struct fstage *f)
 }
 
 int feat_stage_run(const struct bw_config *cfg, const struct feat_stage_opts *opts,
-		   volatile sig_atomic_t *stop, struct feat_stage_stats *stats, char *errstr,
+		   atomic_int *stop, struct feat_stage_stats *stats, char *errstr,
 		   size_t errlen)
 {
 	struct fstage f = { .cfg = cfg, .opts = opts };

@@ -59,7 +59,7 @@ struct feat_stage_stats {
  * BW_ENOMEM with errstr set; *stats (may be NULL) receives the counters.
  */
 int feat_stage_run(const struct bw_config *cfg, const struct feat_stage_opts *opts,
-		   volatile sig_atomic_t *stop, struct feat_stage_stats *stats, char *errstr,
+		   atomic_int *stop, struct feat_stage_stats *stats, char *errstr,
 		   size_t errlen);
 
 #endif

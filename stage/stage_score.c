@@ -605,7 +605,7 @@ static void teardown(struct sstage *s)
 }
 
 int clf_stage_run(const struct bw_config *cfg, const struct clf_stage_opts *opts,
-		  volatile sig_atomic_t *stop, struct clf_stage_stats *stats, char *errstr,
+		  atomic_int *stop, struct clf_stage_stats *stats, char *errstr,
 		  size_t errlen)
 {
 	struct sstage s = { .cfg = cfg, .opts = opts, .watermark = BW_TIME_NONE };

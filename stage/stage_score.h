@@ -16,6 +16,7 @@
 #define BW_STAGE_SCORE_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,7 +34,7 @@ struct clf_stage_opts {
 					  direct assignment instead of joining the group (no
 					  rebalances; offsets still committed under score.group_id),
 					  from offset 0; see feat_stage_opts. 0 = subscribe */
-	volatile sig_atomic_t *upstream_done; /* borrowed flag or NULL: once set (by a caller
+	atomic_int *upstream_done;     /* borrowed flag or NULL: once set (by a caller
 					  that knows no further update will come, e.g. `botwatch
 					  replay --via-kafka` after the features stage folded every
 					  post), every pending account is scored as soon as the
@@ -62,7 +63,7 @@ struct clf_stage_stats {
  * botwatch_score_*_total (common/bw_metrics.h).
  */
 int clf_stage_run(const struct bw_config *cfg, const struct clf_stage_opts *opts,
-		  volatile sig_atomic_t *stop, struct clf_stage_stats *stats, char *errstr,
+		  atomic_int *stop, struct clf_stage_stats *stats, char *errstr,
 		  size_t errlen);
 
 #endif

@@ -45,6 +45,7 @@ struct bw_store {
 	MDB_dbi names;                /* lower(screen name) → id */
 	MDB_dbi id2name;              /* id → lower(screen name) */
 	bool writable;                /* opened for writing */
+	bool env_open;                /* mdb_env_open succeeded (the path is known) */
 	pthread_rwlock_t resize;      /* shared by open snapshots, exclusive to adopt a grown map */
 	pthread_mutex_t pool_lock;    /* guards pool / n_pool */
 	MDB_txn *pool[READ_POOL];     /* reset read txns ready for mdb_txn_renew */
@@ -90,9 +91,18 @@ static int id_cmp(const MDB_val *a, const MDB_val *b)
 	return a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size;
 }
 
-static int lmdb_err(char *errstr, size_t errlen, int rc, const char *what)
+/* The error of LMDB call `what` on the store `st` (NULL before it is open),
+ * naming its directory (a full map or disk must say which store). */
+static int lmdb_err(const struct bw_store *st, char *errstr, size_t errlen, int rc,
+		    const char *what)
 {
-	return bw_seterr(errstr, errlen, BW_ESTORE, "%s: %s", what, mdb_strerror(rc));
+	const char *path = NULL;
+
+	if (st && st->env_open)
+		mdb_env_get_path(st->env, &path);
+	return bw_seterr(errstr, errlen, BW_ESTORE, "%s%s%s: %s%s", path ? path : "",
+			 path ? ": " : "", what, mdb_strerror(rc),
+			 rc == MDB_MAP_FULL ? " (raise store.map_size_mb)" : "");
 }
 
 static bool valid_key(const char *s, size_t *len)
@@ -137,7 +147,7 @@ static int open_dbis(struct bw_store *st, char *errstr, size_t errlen)
 	int rc = mdb_txn_begin(st->env, NULL, st->writable ? 0 : MDB_RDONLY, &txn);
 
 	if (rc)
-		return lmdb_err(errstr, errlen, rc, "begin");
+		return lmdb_err(st, errstr, errlen, rc, "begin");
 	if ((rc = mdb_dbi_open(txn, "records", flags, &st->records)) ||
 	    (rc = mdb_dbi_open(txn, "features", flags, &st->features)) ||
 	    (rc = mdb_dbi_open(txn, "names", flags, &st->names)) ||
@@ -146,12 +156,12 @@ static int open_dbis(struct bw_store *st, char *errstr, size_t errlen)
 		if (rc == MDB_NOTFOUND)
 			return bw_seterr(errstr, errlen, BW_ESTORE,
 					 "not a botwatch store (no score records written yet)");
-		return lmdb_err(errstr, errlen, rc, "open databases");
+		return lmdb_err(st, errstr, errlen, rc, "open databases");
 	}
 	rc = mdb_dbi_open(txn, "fvec", flags, &st->fvec);
 	if (rc && rc != MDB_NOTFOUND) {
 		mdb_txn_abort(txn);
-		return lmdb_err(errstr, errlen, rc, "open databases");
+		return lmdb_err(st, errstr, errlen, rc, "open databases");
 	}
 	st->has_fvec = rc == 0;
 	if (st->has_fvec)
@@ -160,7 +170,7 @@ static int open_dbis(struct bw_store *st, char *errstr, size_t errlen)
 	mdb_set_compare(txn, st->features, id_cmp);
 	mdb_set_compare(txn, st->id2name, id_cmp);
 	if ((rc = mdb_txn_commit(txn)))
-		return lmdb_err(errstr, errlen, rc, "commit");
+		return lmdb_err(st, errstr, errlen, rc, "commit");
 	return 0;
 }
 
@@ -181,7 +191,7 @@ struct bw_store *store_open(const char *path, bool writable, size_t map_size_mb,
 	if (writable && bw_mkdir_p(path, 0775, errstr, errlen))
 		goto out_free;
 	if ((rc = mdb_env_create(&st->env))) {
-		lmdb_err(errstr, errlen, rc, path);
+		lmdb_err(st, errstr, errlen, rc, path);
 		goto out_free;
 	}
 	if ((rc = mdb_env_set_maxdbs(st->env, 8)) ||
@@ -192,6 +202,7 @@ struct bw_store *store_open(const char *path, bool writable, size_t map_size_mb,
 			  rc == ENOENT ? "no such store directory" : mdb_strerror(rc));
 		goto out_close_env;
 	}
+	st->env_open = true;
 	if (open_dbis(st, errstr, errlen))
 		goto out_close_env;
 	return st;
@@ -234,7 +245,7 @@ struct bw_store_txn *store_txn_begin(struct bw_store *st, char *errstr, size_t e
 	}
 	t->st = st;
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &t->txn))) {
-		lmdb_err(errstr, errlen, rc, "begin write");
+		lmdb_err(st, errstr, errlen, rc, "begin write");
 		free(t);
 		return NULL;
 	}
@@ -244,9 +255,10 @@ struct bw_store_txn *store_txn_begin(struct bw_store *st, char *errstr, size_t e
 int store_txn_commit(struct bw_store_txn *txn, char *errstr, size_t errlen)
 {
 	int rc = mdb_txn_commit(txn->txn);
+	const struct bw_store *st = txn->st;
 
 	free(txn);
-	return rc ? lmdb_err(errstr, errlen, rc, "commit") : 0;
+	return rc ? lmdb_err(st, errstr, errlen, rc, "commit") : 0;
 }
 
 void store_txn_abort(struct bw_store_txn *txn)
@@ -278,13 +290,13 @@ static int put_name(struct bw_store_txn *t, MDB_val *id, const char *name, char 
 		MDB_val ok = old;
 		if (mdb_get(t->txn, t->st->names, &ok, &owner) == 0 && id_cmp(&owner, id) == 0 &&
 		    (rc = mdb_del(t->txn, t->st->names, &ok, NULL)))
-			return lmdb_err(errstr, errlen, rc, "delete old name");
+			return lmdb_err(t->st, errstr, errlen, rc, "delete old name");
 	} else if (rc && rc != MDB_NOTFOUND) {
-		return lmdb_err(errstr, errlen, rc, "read name");
+		return lmdb_err(t->st, errstr, errlen, rc, "read name");
 	}
 	if ((rc = mdb_put(t->txn, t->st->names, &nk, id, 0)) ||
 	    (rc = mdb_put(t->txn, t->st->id2name, id, &nk, 0)))
-		return lmdb_err(errstr, errlen, rc, "put name");
+		return lmdb_err(t->st, errstr, errlen, rc, "put name");
 	return 0;
 }
 
@@ -305,7 +317,7 @@ int store_txn_put(struct bw_store_txn *txn, const char *user_id, const char *scr
 	/* reserve len + 1 and copy, so the stored value ends in NUL */
 	v = (MDB_val){ len + 1, NULL };
 	if ((rc = mdb_put(txn->txn, txn->st->records, &k, &v, MDB_RESERVE)))
-		return lmdb_err(errstr, errlen, rc, "put record");
+		return lmdb_err(txn->st, errstr, errlen, rc, "put record");
 	memcpy(v.mv_data, record_json, len);
 	((char *)v.mv_data)[len] = '\0';
 	if (features) {
@@ -319,7 +331,7 @@ int store_txn_put(struct bw_store_txn *txn, const char *user_id, const char *scr
 		rc = mdb_put(txn->txn, txn->st->fvec, &k, &fv, 0);
 		free(p);
 		if (rc)
-			return lmdb_err(errstr, errlen, rc, "put features");
+			return lmdb_err(txn->st, errstr, errlen, rc, "put features");
 	}
 	if (screen_name)
 		return put_name(txn, &k, screen_name, errstr, errlen);
@@ -330,14 +342,14 @@ int store_set_deferred_sync(struct bw_store *st, bool deferred, char *errstr, si
 {
 	int rc = mdb_env_set_flags(st->env, MDB_NOSYNC, deferred ? 1 : 0);
 
-	return rc ? lmdb_err(errstr, errlen, rc, "set flags") : 0;
+	return rc ? lmdb_err(st, errstr, errlen, rc, "set flags") : 0;
 }
 
 int store_sync(struct bw_store *st, char *errstr, size_t errlen)
 {
 	int rc = mdb_env_sync(st->env, 1);
 
-	return rc ? lmdb_err(errstr, errlen, rc, "sync") : 0;
+	return rc ? lmdb_err(st, errstr, errlen, rc, "sync") : 0;
 }
 
 /* --- reading ------------------------------------------------------------- */
@@ -413,12 +425,19 @@ void store_read_end(struct bw_store_read *rd)
 }
 
 /* Borrowed record for key k, or NULL with *err. */
+/* A stored record is its JSON bytes and a NUL (store_txn_put); anything else
+ * (an empty or unterminated value of a damaged store) is refused. */
+static bool record_ok(const MDB_val *v)
+{
+	return v->mv_size > 0 && ((const char *)v->mv_data)[v->mv_size - 1] == '\0';
+}
+
 static const char *read_record(struct bw_store_read *rd, MDB_val *k, size_t *len, int *err)
 {
 	MDB_val v;
 	int rc = mdb_get(rd->txn, rd->st->records, k, &v);
 
-	if (rc) {
+	if (rc || !record_ok(&v)) {
 		*err = rc == MDB_NOTFOUND ? BW_ENOENT : BW_ESTORE;
 		return NULL;
 	}
@@ -607,6 +626,10 @@ int store_scan(struct bw_store *st, const char *after_id, store_scan_cb cb, void
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size > BW_STORE_MAX_KEY)
 			continue; /* never written by store_txn_put */
+		if (!record_ok(&v)) {
+			err = BW_ESTORE; /* damaged: fail closed */
+			break;
+		}
 		memcpy(id, k.mv_data, k.mv_size);
 		id[k.mv_size] = '\0';
 		if ((err = cb(id, v.mv_data, v.mv_size - 1, opaque)))

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Run botwatch's tests: cmocka unit tests, integration tests, fuzz-corpus replay.
-#   tests/run.sh [unit|integration|fuzz]...   (default: all three)
+#   tests/run.sh [unit|integration|torture|fuzz]...   (default: all four; torture is
+#   the reduced tests/torture/torture.sh --quick, about a minute)
 # BUILD names the build directory (build, build-san). Exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(unit integration fuzz)
+[ ${#suites[@]} -eq 0 ] && suites=(unit integration torture fuzz)
 
 pass=0 fail=0 failed=()
 
@@ -35,6 +36,9 @@ for suite in "${suites[@]}"; do
 			[ -e "$t" ] || continue
 			run_one "integration/$(basename "$t" .sh)" bash "$t"
 		done ;;
+	torture)
+		echo "== torture (reduced)"
+		run_one "torture/quick" bash tests/torture/torture.sh --quick ;;
 	fuzz)
 		echo "== fuzz corpus replay"
 		# one replay per fuzz target source (a stale binary of a removed target is ignored)

@@ -32,7 +32,7 @@ start_pipe posts.live
 for i in 1 2 3; do
 	line $((7000 + i)) $((40 + i)) >&3
 	count_in posts.live "$i"
-	[ "$(awk '{ print $1 }' "$T/got.raw" | tail -1)" = $((7000 + i)) ] || fail "post $i: $(cat "$T/got.raw")"
+	grep -q "^$((7000 + i)) " "$T/got.raw" || fail "post $i: $(cat "$T/got.raw")" # any partition
 done
 ok "three lines written one at a time to an open pipe each reached Kafka before the next was written"
 exec 3>&-

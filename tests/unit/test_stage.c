@@ -145,7 +145,7 @@ static int distinct_update_keys(const char *bootstrap)
 static void test_failed_delivery_commits_nothing_after_it(void **state)
 {
 	char err[512], dir[] = "/tmp/bw_test_stage.XXXXXX";
-	volatile sig_atomic_t stop = 0;
+	atomic_int stop = 0;
 	struct feat_stage_opts opts = { .idle_exit_ms = 1500, .assign_partitions = 1 };
 	struct feat_stage_stats st;
 	struct bw_kafka_mock *m;

@@ -264,6 +264,43 @@ static void test_readonly_and_errors(void **state)
 	store_close(NULL);
 }
 
+/* Regression (torture run, full/store-map): a full map says which store and
+ * what to raise; it was "put name: MDB_MAP_FULL: ..." with no path. The
+ * failed transaction leaves the committed records readable. */
+static void test_map_full_names_the_path(void **state)
+{
+	struct fixture *f = *state;
+	char err[512], rec[2048], id[32];
+	int rc = 0;
+
+	store_close(f->st);
+	assert_non_null(f->st = store_open(f->dir, true, 1, err, sizeof(err)));
+	put(f->st, "1", "first", 0.5);
+	memset(rec, ' ', sizeof(rec));
+	rec[0] = '{';
+	rec[sizeof(rec) - 1] = '}';
+	struct bw_store_txn *t = store_txn_begin(f->st, err, sizeof(err));
+	assert_non_null(t);
+	for (int i = 2; i < 5000 && !rc; i++) {
+		snprintf(id, sizeof(id), "%d", i);
+		rc = store_txn_put(t, id, NULL, rec, sizeof(rec), NULL, 0, err, sizeof(err));
+	}
+	if (rc) {
+		store_txn_abort(t);
+	} else {
+		rc = store_txn_commit(t, err, sizeof(err));
+	}
+	assert_int_equal(rc, BW_ESTORE);
+	assert_non_null(strstr(err, f->dir));
+	assert_non_null(strstr(err, "MDB_MAP_FULL"));
+	assert_non_null(strstr(err, "store.map_size_mb"));
+	size_t len;
+	int e;
+	char *r = store_get(f->st, "1", &len, &e);
+	assert_non_null(r);
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +310,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_snapshot_isolated_from_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_screen_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_and_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_map_full_names_the_path, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
