@@ -503,11 +503,11 @@ static json_t *loso_one(const struct clf_model *base, const struct clf_matrix *m
 	score_rows_support(mdl, te, 0.15, p, NULL, sup);
 	loso_metrics(te, p, a->threshold, "", res, auc);
 	/* share of the held-out source's rows the new model flags as inside its
-	 * training support, and their AUC against the paired rows */
+	 * training support, among those it can tell (profile evidence) */
 	size_t nin = 0, nsrc = 0;
 	for (size_t r = 0; r < te->n_rows; r++) {
 		bool own = strcmp(row_source(te, r, b, sizeof(b)), src) == 0;
-		nsrc += own;
+		nsrc += own && sup[r] >= 0;
 		nin += own && sup[r] == 1;
 	}
 	json_object_set_new(res, "in_support_share",
