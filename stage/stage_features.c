@@ -506,6 +506,11 @@ static int checkpoint(struct fstage *f)
 		return 0;
 	if (ensure_txn(f))
 		return -1;
+	/* the population table must hold the keys of the states stored with it: move
+	 * those of accounts changed since the last cut now (a restart reads an
+	 * account's keys from its stored state, not from the table) */
+	if (f->emit.n && update_population(f))
+		return -1;
 	for (size_t i = 0; i < f->dirty.n; i++) {
 		struct centry *e = f->dirty.e[i];
 		if (feat_store_put(f->store, e->acc, err, sizeof(err)))
