@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api_int.h"
+#include "bw_codec.h"
 #include "bw_err.h"
 #include "post.h"
 
@@ -83,43 +84,13 @@ int api_json_response(struct api_response *resp, unsigned status, json_t *v)
 	return api_buf_response(resp, status, &b);
 }
 
-/* Length of the UTF-8 sequence at s (n bytes left), or 0 when it is not one
- * (overlong forms, surrogates and values past U+10FFFF are not). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len;
-	unsigned cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2, cp = c & 0x1F;
-	else if (c >= 0xE0 && c <= 0xEF)
-		len = 3, cp = c & 0x0F;
-	else if (c >= 0xF0 && c <= 0xF4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3F);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-		return 0;
-	return len;
-}
 
 bool api_utf8_valid(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
 	for (size_t i = 0, k; i < n; i += k)
-		if (!(k = utf8_seq(p + i, n - i)) || p[i] == 0)
+		if (!(k = bw_utf8_seq(p + i, n - i)) || p[i] == 0)
 			return false;
 	return true;
 }
@@ -137,7 +108,7 @@ int api_error(struct api_response *resp, unsigned status, const char *fmt, ...)
 	 * replace each bad byte with '?' so the JSON error can always be built */
 	n = strlen(msg);
 	for (size_t i = 0, k; i < n; i += k)
-		if (!(k = utf8_seq((unsigned char *)msg + i, n - i))) {
+		if (!(k = bw_utf8_seq((unsigned char *)msg + i, n - i))) {
 			msg[i] = '?';
 			k = 1;
 		}

@@ -43,6 +43,10 @@ uint64_t bw_le64_get(const unsigned char *p);
 uint64_t bw_uvar_get(struct bw_cursor *c);
 int64_t bw_svar_get(struct bw_cursor *c);
 
+/* Length of the valid UTF-8 sequence at s[0..n) (n >= 1), or 0 when it is not
+ * one: overlong forms, surrogates and values past U+10FFFF are refused. */
+size_t bw_utf8_seq(const unsigned char *s, size_t n);
+
 /* Bytes bw_svec_put() may write for n values (an upper bound). */
 size_t bw_svec_bound(size_t n);
 

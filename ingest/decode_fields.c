@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bw_codec.h"
 #include "bw_time.h"
 
 void dec_fault(struct bw_decoder *d, enum bw_dlq_reason r, const char *fmt, ...)
@@ -268,35 +269,6 @@ int64_t dx_epoch_ms_v(struct bw_decoder *d, jd_val v, const char *key)
 
 /* --- UTF-8 ------------------------------------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2, cp = c & 0x1F;
-	else if (c >= 0xE0 && c <= 0xEF)
-		len = 3, cp = c & 0x0F;
-	else if (c >= 0xF0 && c <= 0xF4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-		return 0;
-	return len;
-}
 
 size_t dec_utf8_excerpt(char *out, size_t cap, const char *s, size_t len)
 {
@@ -306,7 +278,7 @@ size_t dec_utf8_excerpt(char *out, size_t cap, const char *s, size_t len)
 	if (!cap)
 		return 0;
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq(u + i, len - i);
+		size_t n = bw_utf8_seq(u + i, len - i);
 		if (n == 0) {
 			if (o + 4 > cap)
 				break;
