@@ -652,6 +652,19 @@ static int ws_zstd_open(struct ws_conn *c)
 	return 0;
 }
 
+/* Free a connection's buffers, decompressor and TLS context (the socket and
+ * the TLS session are closed by the caller). */
+static void conn_free(struct ws_conn *c)
+{
+	SSL_CTX_free(c->tls_ctx); /* NULL when never made */
+	ZSTD_freeDDict(c->ddict);
+	ZSTD_freeDCtx(c->dctx);
+	free(c->zout);
+	free(c->msg);
+	free(c->in);
+	free(c);
+}
+
 int ingest_ws_parse(const struct ingest_ws_opts *o, const void *buf, size_t len, size_t chunk,
 		    struct ingest_stream_result *res)
 {
@@ -686,12 +699,7 @@ int ingest_ws_parse(const struct ingest_ws_opts *o, const void *buf, size_t len,
 	}
 	res->partial_bytes = c->len ? c->len : (size_t)c->skip_size;
 out_free:
-	ZSTD_freeDDict(c->ddict);
-	ZSTD_freeDCtx(c->dctx);
-	free(c->zout);
-	free(c->msg);
-	free(c->in);
-	free(c);
+	conn_free(c);
 	return rc;
 }
 
@@ -726,12 +734,6 @@ out_close:
 	if (c->fd >= 0)
 		close(c->fd);
 out_free:
-	SSL_CTX_free(c->tls_ctx);
-	ZSTD_freeDDict(c->ddict);
-	ZSTD_freeDCtx(c->dctx);
-	free(c->zout);
-	free(c->msg);
-	free(c->in);
-	free(c);
+	conn_free(c);
 	return rc;
 }
