@@ -156,9 +156,10 @@ static const struct cfg_entry table[] = {
 	  "Reserved; the feature state does not use it: a post is accepted in any order unless it "
 	  "is older than the newest 10,000 posts of its account (then it is counted as late and "
 	  "ignored; docs/STATE.md)." },
-	{ "features.batch", CFG_INT, OFF(features_batch), 1, 10000000, "50000", NULL, 0,
+	{ "features.batch", CFG_INT, OFF(features_batch), 1, 10000000, "1000000", NULL, 0,
 	  "Features stage: most messages folded before the batch is cut (its feature updates "
-	  "produced)." },
+	  "produced). Behind a backlog, cuts otherwise come every features.catchup_ms; a small "
+	  "value sends a busy account's update once per this many messages." },
 	{ "features.batch_ms", CFG_INT, OFF(features_batch_ms), 1, 3600000, "500", NULL, 0,
 	  "Features stage: longest a batch stays open: every account changed in it gets one "
 	  "feature update at the cut. Keep it well below score.max_staleness_ms." },
