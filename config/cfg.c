@@ -176,7 +176,9 @@ static const struct cfg_entry table[] = {
 	  NULL, 0,
 	  "Features stage: most account states kept in memory between batches (least recently used "
 	  "ones are evicted at a checkpoint and read back from features.state_dir on their next "
-	  "post). A checkpoint is taken early when this many states changed." },
+	  "post). A checkpoint is taken early when this many states changed, and a cut when this "
+	  "many accounts await their update (behind a backlog, a larger cache sends busy accounts "
+	  "fewer times)." },
 	{ "features.lag_groups", CFG_STR, OFF(features_lag_groups), 0, 0, "botwatch-score", NULL, 0,
 	  "Consumer groups (comma-separated) whose lag on features.topic throttles the features "
 	  "stage: it stops folding posts while one lags more than features.max_update_lag updates "

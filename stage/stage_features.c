@@ -218,12 +218,14 @@ static struct centry *cache_load(struct fstage *f, const char *id, bool create)
 	return e;
 }
 
-/* After a fold: the entry needs an update and a checkpoint. */
+/* After a fold: the entry needs a checkpoint and, once it has authored a
+ * post, an update (an account only ever observed gets none: no record). */
 static int mark_changed(struct fstage *f, struct centry *e, int64_t ts)
 {
 	if (ts > 0 && (!e->since_ts || ts < e->since_ts))
 		e->since_ts = ts;
-	if (!e->emit && (e->emit = true, elist_push(&f->emit, e)))
+	if (!e->emit && feat_account_authored(e->acc) &&
+	    (e->emit = true, elist_push(&f->emit, e)))
 		return fail(f, BW_ENOMEM, "out of memory");
 	if (f->in_batch == 0) {
 		/* a change after the last emission that no consumed message counted (a
@@ -578,6 +580,8 @@ static void cap_lag(struct fstage *f, struct stage *st)
  * heavy-tailed backlog (many accounts, each changed again in most cuts) would
  * cut every few thousand posts and send its busy accounts once per cut
  * (bench heavy-tailed dump: 67,873 updates for 26,830 accounts; 28,322 so).
+ * Accounts awaiting their update stay in the cache, so as many of them as
+ * the cache holds (features.cache_accounts) cut at once, backlog or not.
  */
 static bool emit_due(const struct fstage *f, struct stage *st, int64_t now)
 {
@@ -587,7 +591,7 @@ static bool emit_due(const struct fstage *f, struct stage *st, int64_t now)
 	if (!f->in_batch)
 		return false;
 	if (f->in_batch >= (size_t)f->cfg->features_batch ||
-	    (idle && budget && f->emit.n >= (size_t)budget))
+	    (idle && budget && f->emit.n >= (size_t)budget) || f->emit.n >= f->max_cached)
 		return true;
 	return open_ms >= f->cfg->features_batch_ms &&
 	       (idle || open_ms >= f->cfg->features_catchup_ms);
