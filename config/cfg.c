@@ -267,6 +267,13 @@ static const struct cfg_entry table[] = {
 	  "closed however steadily it sends (slowloris)." },
 	{ "api.max_batch", CFG_INT, OFF(api_max_batch), 1, 100000, "1000", NULL, 0,
 	  "Most ids in one POST /v1/accounts:lookup." },
+	{ "serve.follow", CFG_BOOL, OFF(serve_follow), 0, 0, "false", NULL, 0,
+	  "`botwatch serve` keeps its store from the compacted score.topic on "
+	  "kafka.bootstrap.servers (an API replica; creates store.path; no feature vectors, so "
+	  "explanations answer from a scoring worker's store)." },
+	{ "serve.follow_group", CFG_STR, OFF(serve_follow_group), 0, 0, "botwatch-serve", NULL, 0,
+	  "Group a following serve commits its positions under, only to show its lag (it resumes "
+	  "from the positions kept in its store)." },
 };
 
 #define TABLE_LEN (sizeof(table) / sizeof(table[0]))
