@@ -10,11 +10,17 @@
 source "$(dirname "$0")/lib/pipeline.bash"
 expected
 
-"$BW" broker --partitions 4 >"$T/broker.out" 2>"$T/broker.log" &
-PIDS+=($!)
-wait_for "$T/broker.out"
-B=$(head -1 "$T/broker.out")
+start_broker
 COMMON=(--brokers "$B" "${KAFKA_FAST[@]}")
+replica() { # DIR LOG: a `serve --follow` replica on store DIR; sets SERVE and URL
+	rm -f "$T/port"
+	"$BW" serve --follow "${COMMON[@]}" --store "$1" --listen 127.0.0.1:0 \
+		--port-file "$T/port" 2>"$2" &
+	SERVE=$!
+	PIDS+=($SERVE)
+	wait_for "$T/port"
+	URL="http://127.0.0.1:$(cat "$T/port")"
+}
 
 "$BW" features "${COMMON[@]}" --set "features.state_dir=$T/state" --set features.batch_ms=50 \
 	2>"$T/features.log" &
@@ -26,11 +32,7 @@ PIDS+=($S1)
 "$BW" score "${COMMON[@]}" --set "store.path=$T/store2" 2>"$T/score2.log" &
 S2=$!
 PIDS+=($S2)
-"$BW" serve --follow "${COMMON[@]}" --store "$T/replica" --listen 127.0.0.1:0 \
-	--port-file "$T/port" 2>"$T/serve.log" &
-SERVE=$!
-PIDS+=($SERVE)
-wait_for "$T/port"
+replica "$T/replica" "$T/serve.log"
 # both workers joined the group before the first update: each gets partitions
 for _ in $(seq 100); do
 	grep -q 'assigned\|assign' "$T/score1.log" && grep -q 'assigned\|assign' "$T/score2.log" && break
@@ -39,7 +41,6 @@ done
 timeout -k 5 60 "$BW" ingest --source "$DEMO" --brokers "$B" 2>"$T/ingest.log" || fail "ingest exit $?"
 ok "ingest delivered the demo sample"
 
-URL="http://127.0.0.1:$(cat "$T/port")"
 poll_export "$URL" 60 "$T/expected.ndjson"
 ok "the replica serves the replay's $N_EXPECTED records, read from the scores topic"
 
@@ -64,13 +65,7 @@ copied=$(grep -o 'follow: [0-9]* records' "$T/serve.log" | grep -o '[0-9]*')
 [ "${copied:-0}" -ge "$N_EXPECTED" ] || fail "the replica copied ${copied:-no} records of $N_EXPECTED"
 
 # restart on the same store: resumes from its positions, reads nothing again
-rm -f "$T/port"
-"$BW" serve --follow "${COMMON[@]}" --store "$T/replica" --listen 127.0.0.1:0 \
-	--port-file "$T/port" 2>"$T/serve2.log" &
-SERVE=$!
-PIDS+=($SERVE)
-wait_for "$T/port"
-URL="http://127.0.0.1:$(cat "$T/port")"
+replica "$T/replica" "$T/serve2.log"
 poll_export "$URL" 20 "$T/expected.ndjson"
 sleep 1
 kill -TERM "$SERVE"
@@ -81,13 +76,8 @@ grep -q 'follow: 0 records' "$T/serve2.log" ||
 ok "a restarted replica resumes from the positions in its store"
 
 # a new replica on an empty store catches up from the beginning of the topic
-rm -f "$T/port"
-"$BW" serve --follow "${COMMON[@]}" --store "$T/replica3" --listen 127.0.0.1:0 \
-	--port-file "$T/port" 2>"$T/serve3.log" &
-SERVE=$!
-PIDS+=($SERVE)
-wait_for "$T/port"
-poll_export "http://127.0.0.1:$(cat "$T/port")" 30 "$T/expected.ndjson"
+replica "$T/replica3" "$T/serve3.log"
+poll_export "$URL" 30 "$T/expected.ndjson"
 kill -TERM "$SERVE"
 wait_exit "$SERVE" 30
 [ "$RC" -eq 0 ] || fail "third replica exited $RC"
