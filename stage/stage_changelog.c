@@ -246,3 +246,50 @@ out_free:
 	rd_kafka_topic_partition_list_destroy(tp);
 	return rc;
 }
+
+int stage_changelog_follow(struct stage_changelog *cl, int32_t n,
+			   const rd_kafka_topic_partition_list_t *from, char *errstr,
+			   size_t errlen)
+{
+	rd_kafka_topic_partition_list_t *tp = bw_kafka_input_list(cl->topic, n);
+	rd_kafka_resp_err_t e;
+
+	if (!tp)
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+	for (int i = 0; i < tp->cnt; i++) {
+		const rd_kafka_topic_partition_t *f =
+			from ? rd_kafka_topic_partition_list_find(from, cl->topic,
+								  tp->elems[i].partition)
+			     : NULL;
+		tp->elems[i].offset = f && f->offset >= 0 ? f->offset : RD_KAFKA_OFFSET_BEGINNING;
+	}
+	e = rd_kafka_assign(cl->rk, tp);
+	rd_kafka_topic_partition_list_destroy(tp);
+	if (e)
+		return bw_seterr(errstr, errlen, BW_EKAFKA, "assign %s: %s", cl->topic,
+				 rd_kafka_err2str(e));
+	return 0;
+}
+
+int stage_changelog_poll(struct stage_changelog *cl, size_t max, stage_changelog_cb cb,
+			 void *opaque, rd_kafka_topic_partition_list_t *pos, size_t *n)
+{
+	rd_kafka_message_t *m;
+	int rc = 0;
+
+	*n = 0;
+	while (!rc && *n < max && (m = rd_kafka_consumer_poll(cl->rk, 0))) {
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			/* nothing more for now */
+		} else if (m->err) {
+			BW_WARN("reading %s: %s", cl->topic, rd_kafka_message_errstr(m));
+		} else {
+			(*n)++;
+			bw_kafka_note_offset(pos, m);
+			if (m->key)
+				rc = cb(m->key, m->key_len, m->payload, m->len, opaque);
+		}
+		rd_kafka_message_destroy(m);
+	}
+	return rc;
+}
