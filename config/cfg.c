@@ -143,6 +143,11 @@ static const struct cfg_entry table[] = {
 
 	{ "features.group_id", CFG_STR, OFF(features_group), 0, 0, "botwatch-features", NULL, 0,
 	  "Consumer group of the features stage." },
+	{ "features.standby", CFG_BOOL, OFF(features_standby), 0, 0, "false", NULL, 0,
+	  "Features stage on a real cluster: also follow the whole features changelog, keeping the "
+	  "account states of every other worker's partitions current here, so a partition handed "
+	  "over (a worker lost) is restored from where this worker stands instead of from the "
+	  "changelog's beginning; costs applying every other worker's states." },
 	{ "features.instance_id", CFG_STR, OFF(features_instance), 0, 0, "", NULL, 0,
 	  "This features worker's name within features.group_id: when set (on a real cluster, "
 	  "joined to the group), its output and offsets are committed in Kafka transactions with "

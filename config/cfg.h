@@ -76,6 +76,7 @@ struct bw_config {
 
 	/* features */
 	char *features_group;         /* features.group_id */
+	bool features_standby;        /* features.standby */
 	char *features_instance;      /* features.instance_id ("" = no transactions) */
 	char *features_state;         /* features.state_dir */
 	char *features_topic;         /* features.topic */

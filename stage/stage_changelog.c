@@ -194,8 +194,9 @@ void stage_changelog_close(struct stage_changelog *cl)
 	free(cl);
 }
 
-int stage_changelog_read(struct stage_changelog *cl, int32_t partition, stage_changelog_cb cb,
-			 void *opaque, uint64_t *n, char *errstr, size_t errlen)
+int stage_changelog_read(struct stage_changelog *cl, int32_t partition, int64_t from,
+			 stage_changelog_cb cb, void *opaque, uint64_t *n, char *errstr,
+			 size_t errlen)
 {
 	rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
 	int64_t lo = 0, hi = 0, end = bw_time_mono_ms() + CL_READ_MS;
@@ -211,9 +212,12 @@ int stage_changelog_read(struct stage_changelog *cl, int32_t partition, stage_ch
 			       (int)partition, rd_kafka_err2str(e));
 		goto out_free;
 	}
+	if (from > lo)
+		lo = from;
 	if (hi <= lo)
-		goto out_free; /* empty */
-	rd_kafka_topic_partition_list_add(tp, cl->topic, partition)->offset = RD_KAFKA_OFFSET_BEGINNING;
+		goto out_free; /* empty, or nothing past `from` */
+	rd_kafka_topic_partition_list_add(tp, cl->topic, partition)->offset =
+		from > 0 ? lo : RD_KAFKA_OFFSET_BEGINNING;
 	if ((e = rd_kafka_assign(cl->rk, tp))) {
 		rc = bw_seterr(errstr, errlen, BW_EKAFKA, "assign %s[%d]: %s", cl->topic,
 			       (int)partition, rd_kafka_err2str(e));

@@ -48,14 +48,15 @@ typedef int (*stage_changelog_cb)(const void *key, size_t key_len, const void *v
 				  size_t len, void *opaque);
 
 /*
- * Read partition `partition` of the changelog from its first record to its
- * end as of now (the high watermark), calling cb per record in order (later
- * records of a key supersede earlier ones). *n receives the records read.
- * 0, cb's non-zero result, or BW_EKAFKA with errstr set (unreachable leader,
- * timeout).
+ * Read partition `partition` of the changelog from offset `from` (< 0 or
+ * below the first record: its first record) to its end as of now (the high
+ * watermark), calling cb per record in order (later records of a key
+ * supersede earlier ones). *n receives the records read. 0, cb's non-zero
+ * result, or BW_EKAFKA with errstr set (unreachable leader, timeout).
  */
-int stage_changelog_read(struct stage_changelog *cl, int32_t partition, stage_changelog_cb cb,
-			 void *opaque, uint64_t *n, char *errstr, size_t errlen);
+int stage_changelog_read(struct stage_changelog *cl, int32_t partition, int64_t from,
+			 stage_changelog_cb cb, void *opaque, uint64_t *n, char *errstr,
+			 size_t errlen);
 
 /*
  * Tail the whole changelog instead (a topic every worker reads in full, such

@@ -141,10 +141,17 @@ struct fstage {
 	uint64_t *remote;                     /* keys other workers' accounts joined or left */
 	size_t n_remote, cap_remote;          /* used / allocated */
 	uint64_t pl_sent, pl_applied;         /* population moves published / taken from others */
+	struct stage_changelog *sb;           /* features.standby: the changelog followed whole */
+	rd_kafka_topic_partition_list_t *sb_pos; /* its next offsets as applied to the store */
+	bool sb_moved;                        /* sb_pos moved since the last checkpoint */
+	uint64_t sb_applied;                  /* other workers' states kept warm */
 	struct feat_stage_stats st_;          /* counters */
 };
 
 static void hold_lower(const struct fstage *f, rd_kafka_topic_partition_list_t *offs);
+static int follow_log(struct fstage *f, const char *topic, struct stage_changelog **cl,
+		      rd_kafka_topic_partition_list_t **pos, char *errstr, size_t errlen);
+static int read_standby(struct fstage *f);
 static int hold_release(struct fstage *f, struct stage *st, bool all, int64_t now);
 static bool owns(const struct fstage *f, const struct stage *st, const char *id);
 
@@ -535,6 +542,21 @@ static int resend_unsent(struct fstage *f)
 	return 0;
 }
 
+/* A followed log's positions into the open transaction (with the states and
+ * moves read up to them). */
+static int store_positions(struct fstage *f, const rd_kafka_topic_partition_list_t *pos)
+{
+	char err[256];
+
+	for (int i = 0; pos && i < pos->cnt; i++) {
+		const rd_kafka_topic_partition_t *p = &pos->elems[i];
+		if (p->offset >= 0 &&
+		    feat_store_offset_put(f->store, p->topic, p->partition, p->offset, err, sizeof(err)))
+			return fail(f, BW_ESTORE, err);
+	}
+	return 0;
+}
+
 static int checkpoint(struct fstage *f)
 {
 	rd_kafka_topic_partition_list_t *next;
@@ -563,15 +585,11 @@ static int checkpoint(struct fstage *f)
 	if (!(next = rd_kafka_topic_partition_list_copy(stage_positions(f->st))))
 		return fail(f, BW_ENOMEM, "out of memory");
 	hold_lower(f, next); /* held messages are not folded yet */
-	for (int i = 0; f->pl_pos && i < f->pl_pos->cnt; i++) {
-		const rd_kafka_topic_partition_t *p = &f->pl_pos->elems[i];
-		if (feat_store_offset_put(f->store, p->topic, p->partition, p->offset, err,
-					  sizeof(err))) {
-			rd_kafka_topic_partition_list_destroy(next);
-			return fail(f, BW_ESTORE, err);
-		}
+	if (store_positions(f, f->pl_pos) || store_positions(f, f->sb_pos)) {
+		rd_kafka_topic_partition_list_destroy(next);
+		return -1;
 	}
-	f->pl_moved = false;
+	f->pl_moved = f->sb_moved = false;
 	for (int i = 0; i < next->cnt; i++) {
 		const rd_kafka_topic_partition_t *p = &next->elems[i];
 		if (feat_store_offset_put(f->store, p->topic, p->partition, p->offset, err,
@@ -594,7 +612,7 @@ static int checkpoint(struct fstage *f)
 static bool want_checkpoint(const struct fstage *f, int64_t now, bool quiet)
 {
 	if (f->dirty.n == 0)
-		return f->pl_moved && now - f->ckpt_at >= f->cfg->features_commit_ms;
+		return (f->pl_moved || f->sb_moved) && now - f->ckpt_at >= f->cfg->features_commit_ms;
 	return now - f->ckpt_at >= f->cfg->features_commit_ms || f->dirty.n >= f->max_cached ||
 	       quiet;
 }
@@ -1115,6 +1133,8 @@ static int on_tick(void *ctx, struct stage *st, int64_t now)
 	rc = f->order.n ? hold_release(f, st, false, now) : 0;
 	if (!rc && f->pl)
 		rc = read_population_log(f, now);
+	if (!rc && f->sb)
+		rc = read_standby(f);
 	if (f->opts->idle)
 		atomic_store(f->opts->idle, !f->in_batch && !f->emit.n && !f->order.n && !f->resend &&
 						    !f->n_remote && !stage_inflight(st));
@@ -1151,12 +1171,12 @@ static int restore_move(uint64_t key, bool join, void *opaque)
 	return 0;
 }
 
-/* One changelog record: the account's state replaces the stored one (and its
- * population keys follow), in the open transaction. */
-static int restore_one(const void *key, size_t key_len, const void *value, size_t len,
-		       void *opaque)
+/* A changelog record's state replaces the stored one (and its population
+ * keys follow), in the open transaction; *count counts it. A record that does
+ * not decode is logged and skipped. */
+static int apply_state(struct fstage *f, const void *key, size_t key_len, const void *value,
+		       size_t len, uint64_t *count)
 {
-	struct fstage *f = opaque;
 	struct feat_account *a, *old = NULL;
 	struct feat_pop_keys k0, k1;
 	struct restore_ctx r = { f, NULL };
@@ -1182,45 +1202,99 @@ static int restore_one(const void *key, size_t key_len, const void *value, size_
 	if (k0.print != k1.print && feat_pop_keys_diff(&k0, &k1, restore_move, &r))
 		rc = -1;
 	cache_drop(f, r.id);
-	f->restored++;
+	(*count)++;
 out_free:
 	feat_account_free(old);
 	feat_account_free(a);
 	return rc;
 }
 
+
+/* One changelog record, restoring a partition assigned here. */
+static int restore_one(const void *key, size_t key_len, const void *value, size_t len,
+		       void *opaque)
+{
+	struct fstage *f = opaque;
+
+	return apply_state(f, key, key_len, value, len, &f->restored);
+}
+
+/* A changelog record followed as a standby: another worker's account is kept
+ * warm (this worker's own accounts are written here first). */
+static int standby_one(const void *key, size_t key_len, const void *value, size_t len,
+		       void *opaque)
+{
+	struct fstage *f = opaque;
+	char id[256];
+
+	if (key_len >= sizeof(id))
+		return 0;
+	memcpy(id, key, key_len);
+	id[key_len] = 0;
+	if (owns(f, f->st, id) || ensure_txn(f))
+		return stage_error(f->st) ? -1 : 0;
+	return apply_state(f, key, key_len, value, len, &f->sb_applied);
+}
+
+/* Keep the states of the partitions other workers own current from the
+ * changelog, so a partition handed over here is restored from where this
+ * worker stands, not from the changelog's beginning. */
+static int read_standby(struct fstage *f)
+{
+	size_t n = 0;
+	int rc = stage_changelog_poll(f->sb, POP_LOG_PER_TICK, standby_one, f, f->sb_pos, &n);
+
+	if (n)
+		f->sb_moved = true;
+	return rc ? (stage_error(f->st) ? -1 : fail(f, rc, "following the changelog")) : 0;
+}
 /* The population log (see publish_move), read from the positions stored with
  * the state (from its beginning for a new worker). Without it, population
  * counts stay those of this worker's partitions. */
 static void open_population_log(struct fstage *f)
 {
 	char topic[300], err[256];
-	int32_t n = bw_kafka_partitions_of(stage_producer(f->st), f->cfg->ingest_topic, 10000);
 
 	snprintf(topic, sizeof(topic), "%s.population", f->cfg->features_topic);
-	if (n <= 0 || !(f->pl = stage_changelog_open(f->cfg, stage_producer(f->st), topic,
-						     f->cfg->ingest_topic, err, sizeof(err)))) {
+	if (follow_log(f, topic, &f->pl, &f->pl_pos, err, sizeof(err)))
 		BW_WARN("features: no population log (%s): population counts are this worker's "
-			"partitions' only", n <= 0 ? "partitions unknown" : err);
-		return;
-	}
-	if (!(f->pl_pos = rd_kafka_topic_partition_list_new(n))) {
-		stage_changelog_close(f->pl);
-		f->pl = NULL;
-		return;
+			"partitions' only", err);
+	else
+		BW_INFO("features: population moves are shared through %s", topic);
+}
+
+/* A compacted log co-partitioned with the input, followed whole from the
+ * positions stored with the state (its beginning for a new worker): *cl and
+ * *pos, or non-zero with errstr and both NULL. */
+static int follow_log(struct fstage *f, const char *topic, struct stage_changelog **cl,
+		      rd_kafka_topic_partition_list_t **pos, char *errstr, size_t errlen)
+{
+	int32_t n = bw_kafka_partitions_of(stage_producer(f->st), f->cfg->ingest_topic, 10000);
+
+	*pos = NULL;
+	if (n <= 0)
+		return bw_seterr(errstr, errlen, BW_EKAFKA, "partitions of %s unknown",
+				 f->cfg->ingest_topic);
+	if (!(*cl = stage_changelog_open(f->cfg, stage_producer(f->st), topic, f->cfg->ingest_topic,
+					 errstr, errlen)))
+		return BW_EKAFKA;
+	if (!(*pos = rd_kafka_topic_partition_list_new(n))) {
+		bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+		goto out_close;
 	}
 	for (int32_t p = 0; p < n; p++) {
 		int64_t off;
 		if (feat_store_offset_get(f->store, topic, p, &off) == 0)
-			rd_kafka_topic_partition_list_add(f->pl_pos, topic, p)->offset = off;
+			rd_kafka_topic_partition_list_add(*pos, topic, p)->offset = off;
 	}
-	if (stage_changelog_follow(f->pl, n, f->pl_pos, err, sizeof(err))) {
-		BW_WARN("features: no population log (%s)", err);
-		stage_changelog_close(f->pl);
-		f->pl = NULL;
-		return;
-	}
-	BW_INFO("features: population moves are shared through %s (%d partitions)", topic, (int)n);
+	if (stage_changelog_follow(*cl, n, *pos, errstr, errlen) == 0)
+		return 0;
+	rd_kafka_topic_partition_list_destroy(*pos);
+	*pos = NULL;
+out_close:
+	stage_changelog_close(*cl);
+	*cl = NULL;
+	return BW_EKAFKA;
 }
 
 /* Open features.changelog once, at the first assignment of a subscribed
@@ -1248,6 +1322,23 @@ static void open_changelog(struct fstage *f)
 			"assignment", topic);
 	if (f->cl)
 		open_population_log(f);
+	if (f->cl && f->cfg->features_standby) {
+		if (follow_log(f, topic, &f->sb, &f->sb_pos, err, sizeof(err)))
+			BW_WARN("features: no standby (%s): a partition handed over here is restored "
+				"from the changelog's beginning", err);
+		else
+			BW_INFO("features: standby: keeping every other worker's account states "
+				"current from %s", topic);
+	}
+}
+
+/* Where a standby stands in partition p of the changelog (-1: not following). */
+static int64_t standby_position(const struct fstage *f, int32_t p)
+{
+	const rd_kafka_topic_partition_t *e =
+		f->sb_pos ? rd_kafka_topic_partition_list_find(f->sb_pos, stage_changelog_topic(f->sb), p)
+			  : NULL;
+	return e && e->offset >= 0 ? e->offset : -1;
 }
 
 /* Restore partition p's states from the changelog when the local copy is
@@ -1257,7 +1348,7 @@ static void open_changelog(struct fstage *f)
 static int restore_partition(struct fstage *f, rd_kafka_topic_partition_t *p)
 {
 	char err[256];
-	int64_t local, t0 = bw_time_mono_ms();
+	int64_t local, from, t0 = bw_time_mono_ms();
 	uint64_t n = 0, before = f->restored;
 	int rc;
 
@@ -1267,13 +1358,18 @@ static int restore_partition(struct fstage *f, rd_kafka_topic_partition_t *p)
 		return 0;
 	if (ensure_txn(f))
 		return -1;
-	if ((rc = stage_changelog_read(f->cl, p->partition, restore_one, f, &n, err, sizeof(err))))
+	if (f->sb && (rc = read_standby(f))) /* first what the standby has ready */
+		return -1;
+	from = standby_position(f, p->partition);
+	if ((rc = stage_changelog_read(f->cl, p->partition, from, restore_one, f, &n, err,
+				       sizeof(err))))
 		return stage_error(f->st) ? -1 : fail(f, rc, err);
 	if (feat_store_offset_put(f->store, p->topic, p->partition, p->offset, err, sizeof(err)))
 		return fail(f, BW_ESTORE, err);
-	BW_INFO("features: restored %llu account state(s) of %s[%d] from %s (%llu records, %lld "
-		"ms); resuming at %lld", (unsigned long long)(f->restored - before), p->topic,
-		(int)p->partition, stage_changelog_topic(f->cl), (unsigned long long)n,
+	BW_INFO("features: restored %llu account state(s) of %s[%d] from %s (%llu records from "
+		"%s %lld, %lld ms); resuming at %lld", (unsigned long long)(f->restored - before),
+		p->topic, (int)p->partition, stage_changelog_topic(f->cl), (unsigned long long)n,
+		from >= 0 ? "the standby's offset" : "offset", (long long)(from >= 0 ? from : 0),
 		(long long)(bw_time_mono_ms() - t0), (long long)p->offset);
 	return 0;
 }
@@ -1381,6 +1477,9 @@ static void teardown(struct fstage *f)
 	stage_changelog_close(f->pl);
 	if (f->pl_pos)
 		rd_kafka_topic_partition_list_destroy(f->pl_pos);
+	stage_changelog_close(f->sb);
+	if (f->sb_pos)
+		rd_kafka_topic_partition_list_destroy(f->sb_pos);
 	free(f->remote);
 	if (f->ckpt)
 		rd_kafka_topic_partition_list_destroy(f->ckpt);
@@ -1425,6 +1524,9 @@ int feat_stage_run(const struct bw_config *cfg, const struct feat_stage_opts *op
 		BW_INFO("features: %llu state(s) logged to %s, %llu restored from it",
 			(unsigned long long)f.logged, stage_changelog_topic(f.cl),
 			(unsigned long long)f.restored);
+	if (f.sb)
+		BW_INFO("features: standby: %llu state(s) of other workers kept current",
+			(unsigned long long)f.sb_applied);
 	if (f.pl)
 		BW_INFO("features: %llu population move(s) published to %s, %llu of other workers "
 			"taken from it", (unsigned long long)f.pl_sent, stage_changelog_topic(f.pl),
