@@ -172,7 +172,16 @@ static bool take(struct stage_drift *sd, json_t *w)
 		sd->alarm = alarm;
 		export(sd, w);
 	}
-	char *txt = json_dumps(w, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	/* the log line holds the verdict; the per-feature lists are in /v1/drift */
+	json_t *brief = json_object();
+	static const char *const keep[] = { "start", "end", "scores", "evaluated", "alarm", "reasons",
+					    "score_psi", "bot_rate", "features_over_psi",
+					    "presence_shifted" };
+	for (size_t i = 0; brief && i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (json_object_get(w, keep[i]))
+			json_object_set(brief, keep[i], json_object_get(w, keep[i]));
+	char *txt = brief ? json_dumps(brief, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+	json_decref(brief);
 	if (alarm) {
 		sd->alarms++;
 		BW_WARN("%s: drift alarm: %s", sd->who, txt ? txt : "(out of memory)");
