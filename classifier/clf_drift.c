@@ -21,7 +21,9 @@
  * evaluated when it closes — once the watermark is a whole window past its
  * end, or at the end of a replay — against the bounds: per-feature and
  * per-class PSI (population stability index over the baseline bins),
- * presence-rate shifts, the score's PSI and the bot rate. The monitor never
+ * presence-rate shifts (the share of non-zero values among the decisions on
+ * which the feature is computable, against the baseline's present /
+ * computable), the score's PSI and the bot rate. The monitor never
  * logs: it returns each closed window as JSON and the caller logs and
  * publishes it (stage/stage_drift.c).
  */
