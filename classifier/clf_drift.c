@@ -95,6 +95,13 @@ static int feature_class(size_t j)
 	return d ? (int)d->cls : 0;
 }
 
+/* Registry name of feature j ("?" past the registry: a model of another build). */
+static const char *feature_name(size_t j)
+{
+	const struct feat_def *d = feat_def_get(j);
+	return d ? d->name : "?";
+}
+
 /* Bin of v among the edges. */
 static uint32_t bin_of(const struct dr_fbase *b, double v)
 {
@@ -576,9 +583,8 @@ static int by_shift(const void *a, const void *b)
 static json_t *feat_entry(const struct clf_drift *d, const struct dr_window *w,
 			  const struct dr_feat *f)
 {
-	const struct feat_def *def = feat_def_get(f->j);
 	const struct dr_fbase *b = &d->base->f[f->j];
-	return json_pack("{s:s, s:o, s:f, s:f, s:I}", "feature", def ? def->name : "?", "psi",
+	return json_pack("{s:s, s:o, s:f, s:f, s:I}", "feature", feature_name(f->j), "psi",
 			 isnan(f->psi) ? json_null() : json_real(r6(f->psi)), "presence",
 			 w->comp[f->j] ? r6((double)w->pres[f->j] / (double)w->comp[f->j]) : 0.0,
 			 "baseline_presence", b->computable > 0 ? r6(b->present / b->computable) : 0.0,
@@ -660,13 +666,13 @@ static json_t *evaluate(const struct clf_drift *d, const struct dr_window *w)
 		json_array_append_new(top, feat_entry(d, w, &f[i]));
 	if (over > bd->features_over)
 		reason(rep, "%zu feature(s) with PSI > %.3f (most: %s %.3f)", over, bd->feature_psi,
-		       feat_def_get(f[0].j)->name, f[0].psi);
+		       feature_name(f[0].j), f[0].psi);
 	qsort(f, nf, sizeof(*f), by_shift);
 	for (size_t i = 0; i < nf && i < DR_TOP && fabs(f[i].shift) > 0; i++)
 		json_array_append_new(pres, feat_entry(d, w, &f[i]));
 	if (shifted)
 		reason(rep, "%zu feature(s) whose presence moved by more than %.3f (most: %s %+.3f)",
-		       shifted, bd->presence_shift, feat_def_get(f[0].j)->name, f[0].shift);
+		       shifted, bd->presence_shift, feature_name(f[0].j), f[0].shift);
 	json_object_set_new(rep, "features_over_psi", json_integer((json_int_t)over));
 	json_object_set_new(rep, "presence_shifted", json_integer((json_int_t)shifted));
 	json_object_set_new(rep, "top_psi", top);
