@@ -23,6 +23,7 @@ struct stage_drift {
 	const struct clf_model *mdl; /* borrowed */
 	const char *who;             /* "score", "replay" (static string) */
 	json_t *recent;              /* closed window reports, newest first (at most SD_KEEP) */
+	json_t *batch;               /* scratch: windows closed by the current call (emptied after) */
 	uint64_t closed, alarms;     /* windows judged or not / alarms raised */
 	bool alarm;                  /* the last judged window alarmed */
 	int64_t published_ms;        /* monotonic ms of the last publication */
@@ -117,7 +118,8 @@ struct stage_drift *stage_drift_new(const struct bw_config *cfg, const struct cl
 	b.threshold = cfg->drift_threshold;
 	sd->mdl = mdl;
 	sd->who = who;
-	if (!(sd->mon = clf_drift_new(mdl, &b)) || !(sd->recent = json_array())) {
+	if (!(sd->mon = clf_drift_new(mdl, &b)) || !(sd->recent = json_array()) ||
+	    !(sd->batch = json_array())) {
 		stage_drift_free(sd);
 		return NULL;
 	}
@@ -135,6 +137,7 @@ void stage_drift_free(struct stage_drift *sd)
 		return;
 	clf_drift_free(sd->mon);
 	json_decref(sd->recent);
+	json_decref(sd->batch);
 	free(sd);
 }
 
@@ -207,27 +210,27 @@ static size_t take_all(struct stage_drift *sd, json_t *closed)
 void stage_drift_observe(struct stage_drift *sd, const double *x, size_t n, uint32_t avail,
 			 const struct clf_score *sc, int64_t event_ms)
 {
-	json_t *closed;
-	if (!sd || !clf_drift_active(sd->mon) || !(closed = json_array()))
+	if (!sd || !clf_drift_active(sd->mon))
 		return;
-	if (clf_drift_observe(sd->mon, x, n, avail, sc, event_ms, closed))
+	if (clf_drift_observe(sd->mon, x, n, avail, sc, event_ms, sd->batch))
 		BW_WARN("%s: drift monitor: out of memory; a score decision was not observed", sd->who);
-	take_all(sd, closed);
-	if (json_array_size(closed))
+	if (json_array_size(sd->batch)) { /* an observation closed the oldest window */
+		take_all(sd, sd->batch);
 		publish(sd);
-	json_decref(closed);
+		json_array_clear(sd->batch);
+	}
 }
 
 size_t stage_drift_advance(struct stage_drift *sd, int64_t watermark_ms, bool all)
 {
-	json_t *closed;
 	size_t alarms;
-	if (!sd || !clf_drift_active(sd->mon) || !(closed = json_array()))
+	if (!sd || !clf_drift_active(sd->mon))
 		return 0;
-	clf_drift_advance(sd->mon, watermark_ms, all, closed);
-	alarms = take_all(sd, closed);
-	if (json_array_size(closed) || all || bw_time_mono_ms() - sd->published_ms >= SD_PUBLISH_MS)
+	clf_drift_advance(sd->mon, watermark_ms, all, sd->batch);
+	alarms = take_all(sd, sd->batch);
+	if (json_array_size(sd->batch) || all ||
+	    bw_time_mono_ms() - sd->published_ms >= SD_PUBLISH_MS)
 		publish(sd);
-	json_decref(closed);
+	json_array_clear(sd->batch);
 	return alarms;
 }

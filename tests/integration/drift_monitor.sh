@@ -94,22 +94,23 @@ ok "a model without baselines loads; drift says no baselines"
 python3 tests/tools/shift_dump.py drop "$T/small.gz" "$T/smalldrop.gz" || fail "shift small"
 "$BW" run --listen 127.0.0.1:0 --store "$T/store" "${KAFKA_FAST[@]}" --source "$T/smalldrop.gz" \
 	--set "score.model=$T/m.model" --set "features.state_dir=$T/state" \
-	--set drift.window_ms=31536000000 --set drift.min_scores=100 2>"$T/run.log" &
+	--set drift.window_ms=31536000000 --set drift.min_scores=50 2>"$T/run.log" &
 RUN=$!
 PIDS+=($RUN)
 for _ in $(seq 100); do grep -q '"run: API listening' "$T/run.log" && break; sleep 0.1; done
 PORT=$(grep -o '"run: API listening on [^"]*(port [0-9]*)' "$T/run.log" | grep -o 'port [0-9]*' | cut -d' ' -f2)
 [ -n "$PORT" ] || fail "run did not log its API address"
 URL=http://127.0.0.1:$PORT
-for _ in $(seq 240); do
-	curl -sf "$URL/v1/drift" >"$T/live.json" && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["monitor"] == "running" and d["open"] and d["open"][0]["scores"] >= 100' "$T/live.json" 2>/dev/null && break
+# (at least drift.min_scores decisions in the window, so that it is judged at shutdown)
+for _ in $(seq 480); do
+	curl -sf "$URL/v1/drift" >"$T/live.json" && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["monitor"] == "running" and max([w["scores"] for w in d["open"]] + [0]) >= 50' "$T/live.json" 2>/dev/null && break
 	sleep 0.25
 done
 python3 - "$T/live.json" <<'PY' || fail "GET /v1/drift"
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["monitor"] == "running" and d["source"] == "score" and d["baselines"] is True, d
-assert d["open"] and d["open"][0]["scores"] >= 100, d["open"]
+assert max([w["scores"] for w in d["open"]] + [0]) >= 50, d["open"]
 e = [x for x in d["expectations"] if x["field"] == "author.followers_count"][0]
 assert e["absent"] > 0, e
 PY
