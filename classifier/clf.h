@@ -396,7 +396,8 @@ int clf_drift_observe(struct clf_drift *d, const double *x, size_t n, uint32_t a
  * open window when `all`), appending each one's report to `closed`, oldest
  * first. A report: {start, end, scores, scored, evaluated, alarm, reasons[],
  * classes{psi_mean}, features_over_psi, presence_shifted, top_psi[],
- * top_presence_shift[], score_psi, bot_rate, baseline_bot_rate}.
+ * top_presence_shift[], score_psi, bot_rate, baseline_bot_rate,
+ * mixture_bot_share, mixture_psi} (docs/DRIFT.md).
  */
 void clf_drift_advance(struct clf_drift *d, int64_t watermark_ms, bool all, json_t *closed);
 /* The open windows [{start, end, scores}] and the bounds with the late and

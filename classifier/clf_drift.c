@@ -622,6 +622,29 @@ static void feature_figures(const struct clf_drift *d, const struct dr_window *w
 	}
 }
 
+/* The share of bots π for which π·(training bot scores) + (1-π)·(training
+ * human scores) is closest (PSI) to the window's score histogram, and that
+ * PSI: a window whose bot share moved is matched again at another π; a
+ * residual PSI well above zero means the scores changed shape, not only
+ * their mix. Grid search in steps of 0.001. */
+static void mixture(const struct clf_baselines *b, const struct dr_window *w, double *share,
+		    double *resid)
+{
+	double best = INFINITY, mix[DR_SBINS];
+	*share = NAN;
+	for (int k = 0; k <= 1000; k++) {
+		double pi = k / 1000.0;
+		for (int i = 0; i < DR_SBINS; i++)
+			mix[i] = pi * b->score[1][i] + (1 - pi) * b->score[2][i];
+		double v = psi(w->shist, w->scored, mix, DR_SBINS);
+		if (v < best) {
+			best = v;
+			*share = pi;
+		}
+	}
+	*resid = best;
+}
+
 static json_t *evaluate(const struct clf_drift *d, const struct dr_window *w)
 {
 	const struct clf_drift_bounds *bd = &d->b;
@@ -683,6 +706,10 @@ static json_t *evaluate(const struct clf_drift *d, const struct dr_window *w)
 		json_object_set_new(rep, "score_psi", json_real(r6(sp)));
 		json_object_set_new(rep, "bot_rate", json_real(r6(br)));
 		json_object_set_new(rep, "baseline_bot_rate", json_real(d->base->bot_rate));
+		double share, resid;
+		mixture(d->base, w, &share, &resid);
+		json_object_set_new(rep, "mixture_bot_share", json_real(share));
+		json_object_set_new(rep, "mixture_psi", json_real(r6(resid)));
 		if (sp > bd->score_psi)
 			reason(rep, "score distribution: PSI %.3f > %.3f", sp, bd->score_psi);
 		if (br < bd->bot_rate_min || br > bd->bot_rate_max)

@@ -178,8 +178,8 @@ static bool take(struct stage_drift *sd, json_t *w)
 	/* the log line holds the verdict; the per-feature lists are in /v1/drift */
 	json_t *brief = json_object();
 	static const char *const keep[] = { "start", "end", "scores", "evaluated", "alarm", "reasons",
-					    "score_psi", "bot_rate", "features_over_psi",
-					    "presence_shifted" };
+					    "score_psi", "bot_rate", "mixture_bot_share",
+					    "mixture_psi", "features_over_psi", "presence_shifted" };
 	for (size_t i = 0; brief && i < sizeof(keep) / sizeof(keep[0]); i++)
 		if (json_object_get(w, keep[i]))
 			json_object_set(brief, keep[i], json_object_get(w, keep[i]));

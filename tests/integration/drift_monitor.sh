@@ -77,6 +77,8 @@ ok "follower counts inflated tenfold: alarm (PSI)"
 replay wave
 judged wave True "bot rate"
 alarm_logged wave
+python3 -c 'import json,sys; w=[x for x in json.load(open(sys.argv[1]))["windows"] if x["evaluated"]][0]; assert w["mixture_bot_share"] > 0.6 and w["mixture_psi"] < w["score_psi"] / 3, w' \
+	"$T/wave.drift" || fail "wave: the training score mix does not explain the new bot share"
 ok "new bot wave: alarm (bot rate)"
 
 # 3. an older model: no baselines section

@@ -169,6 +169,10 @@ static void test_unshifted_no_alarm_shifted_alarms(void **state)
 	w = judge(mdl, 99, 600, 1, false, 0.95); /* a bot wave */
 	assert_true(json_is_true(json_object_get(w, "alarm")));
 	assert_true(has_reason(w, "bot rate"));
+	/* the scores are the training ones at another mix of bots and humans */
+	assert_true(json_number_value(json_object_get(w, "mixture_bot_share")) > 0.8);
+	assert_true(json_number_value(json_object_get(w, "mixture_psi")) <
+		    json_number_value(json_object_get(w, "score_psi")) / 2);
 	json_decref(w);
 
 	w = judge(mdl, 99, 100, 1, false, 1.0 / 3); /* too few to judge */
