@@ -20,7 +20,7 @@
  * The groups need what the feature vectors do not keep, so the inputs are
  * decoded a second time (ingest_decode_file): the platform of an account's
  * records, the majority language of its posts ("und" excluded; else the
- * profile's language; else "und"). Account age comes from the
+ * profile's language; else "und"), by primary subtag ("en-GB" counts as "en"). Account age comes from the
  * user.account_age_days column when the row has profile counts.
  */
 #include <math.h>
@@ -56,6 +56,15 @@ static void copy_tag(char *dst, size_t len, const char *s)
 	snprintf(dst, len, "%s", s ? s : "");
 }
 
+/* A language tag's primary subtag, lower case ("en-GB" and "en" are one group). */
+static void copy_lang(char *dst, size_t len, const char *s)
+{
+	size_t n = 0;
+	for (; s && s[n] && s[n] != '-' && s[n] != '_' && n + 1 < len; n++)
+		dst[n] = (char)(s[n] >= 'A' && s[n] <= 'Z' ? s[n] - 'A' + 'a' : s[n]);
+	dst[n] = '\0';
+}
+
 static int on_post(const struct bw_post *p, void *opaque)
 {
 	struct scan *sc = opaque;
@@ -65,14 +74,16 @@ static int on_post(const struct bw_post *p, void *opaque)
 	if (!a->platform[0] && p->platform)
 		copy_tag(a->platform, sizeof(a->platform), p->platform);
 	if (p->author.lang && !a->profile_lang[0])
-		copy_tag(a->profile_lang, sizeof(a->profile_lang), p->author.lang);
-	if (p->kind == BW_POST_PROFILE || p->kind == BW_POST_DELETE || !p->lang || !*p->lang ||
-	    strcmp(p->lang, "und") == 0 || (p->flags & BW_POSTF_EMBEDDED))
+		copy_lang(a->profile_lang, sizeof(a->profile_lang), p->author.lang);
+	char lang[16];
+	copy_lang(lang, sizeof(lang), p->lang);
+	if (p->kind == BW_POST_PROFILE || p->kind == BW_POST_DELETE || !lang[0] ||
+	    strcmp(lang, "und") == 0 || (p->flags & BW_POSTF_EMBEDDED))
 		return 0;
 	for (int k = 0; k < FAIR_LANGS; k++) {
 		if (!a->lang[k][0])
-			copy_tag(a->lang[k], sizeof(a->lang[k]), p->lang);
-		if (strcmp(a->lang[k], p->lang) == 0) {
+			copy_tag(a->lang[k], sizeof(a->lang[k]), lang);
+		if (strcmp(a->lang[k], lang) == 0) {
 			a->lang_n[k]++;
 			break;
 		}
