@@ -11,7 +11,7 @@
 #   make fuzz            libFuzzer targets with clang (build-fuzz/)
 #   make fuzz-long       run every fuzz target for a bounded budget (FUZZ_SECONDS, FUZZ_RUNS)
 #   make torture         crash, outage and exhaustion probes (tests/torture/torture.sh, 5-9 min)
-#   make docs            regenerate docs/CONFIG.md and docs/FEATURES.md
+#   make docs            regenerate docs/CONFIG.md, docs/FEATURES.md and docs/EXPECTATIONS.md
 #   make model           train models/default.model from ../shared/data + simulator output
 #   make install         install under PREFIX (default /usr/local), staged under DESTDIR
 #   make kafka-up        a 3-node Apache Kafka (KRaft) on loopback; last line: bootstrap list
@@ -230,6 +230,7 @@ docs: all
 	$(BIN) config --markdown > docs/CONFIG.md
 	$(BIN) config --template > config/botwatch.conf
 	$(BIN) features --markdown > docs/FEATURES.md
+	$(BIN) decode --expectations-markdown > docs/EXPECTATIONS.md
 
 check-docs: all
 	@$(BIN) config --markdown | cmp -s - docs/CONFIG.md || \
@@ -238,6 +239,8 @@ check-docs: all
 	  { echo "config/botwatch.conf is stale: run 'make docs'"; exit 1; }
 	@$(BIN) features --markdown | cmp -s - docs/FEATURES.md || \
 	  { echo "docs/FEATURES.md is stale: run 'make docs'"; exit 1; }
+	@$(BIN) decode --expectations-markdown | cmp -s - docs/EXPECTATIONS.md || \
+	  { echo "docs/EXPECTATIONS.md is stale: run 'make docs'"; exit 1; }
 
 deps:
 	tools/install-deps.sh

@@ -106,6 +106,8 @@ int api_check_args(const struct api_request *req, const char *const *known, size
 		   struct api_response *resp);
 
 /* Route handlers (api_routes.c, api_export.c). */
+/* GET /v1/drift (api_drift.c). */
+int api_route_drift(struct api_server *srv, struct api_response *resp);
 int api_route_account(struct api_server *srv, const char *id, struct api_response *resp);
 int api_route_by_name(struct api_server *srv, const char *name, struct api_response *resp);
 int api_route_lookup(struct api_server *srv, const struct api_request *req,

@@ -16,10 +16,11 @@
 #include "api_int.h"
 #include "bw_err.h"
 #include "bw_metrics.h"
+#include "ingest_expect.h"
 #include "store.h"
 
 enum route_id {
-	R_HEALTHZ, R_METRICS, R_MODELS, R_EXPORT, R_LOOKUP, R_BOM_CHECK, R_BOM_LITE, R_BY_NAME,
+	R_HEALTHZ, R_METRICS, R_MODELS, R_DRIFT, R_EXPORT, R_LOOKUP, R_BOM_CHECK, R_BOM_LITE, R_BY_NAME,
 	R_EXPLAIN, R_ACCOUNT, R_NONE
 };
 
@@ -33,6 +34,7 @@ static const struct route routes[] = {
 	[R_HEALTHZ] = { "/healthz", "GET", true },
 	[R_METRICS] = { "/metrics", "GET", false },
 	[R_MODELS] = { "/v1/models", "GET", false },
+	[R_DRIFT] = { "/v1/drift", "GET", false },
 	[R_EXPORT] = { "/v1/accounts", "GET", false },
 	[R_LOOKUP] = { "/v1/accounts:lookup", "POST", false },
 	[R_BOM_CHECK] = { "/4/check_account", "POST", false },
@@ -111,6 +113,7 @@ static int route_metrics(struct api_server *srv, struct api_response *resp)
 
 	if (store_count(srv->store, &n) == 0)
 		bw_gauge_set(srv->m_accounts, NULL, (double)n);
+	ingest_expect_publish();
 	if (!(resp->body = bw_metrics_render(&len))) {
 		resp->status = 500;
 		return BW_ENOMEM;
@@ -203,6 +206,7 @@ int api_handle(struct api_server *srv, const struct api_request *req, struct api
 	case R_HEALTHZ: return route_healthz(srv, resp);
 	case R_METRICS: return route_metrics(srv, resp);
 	case R_MODELS: return route_models(srv, resp);
+	case R_DRIFT: return api_route_drift(srv, resp);
 	case R_BOM_CHECK: return api_route_bom_check(srv, req, resp);
 	case R_BOM_LITE: return api_route_bom_lite(srv, req, resp);
 	case R_EXPLAIN: return api_route_explain(srv, param, req, resp);

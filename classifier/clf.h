@@ -339,4 +339,70 @@ void clf_avail_update(struct clf_avail_state *st, const struct bw_post *post);
 /* The mask: TEXT/COUNTS as seen, ACTIVITY when posts >= CLF_MIN_POSTS. */
 uint32_t clf_avail_mask(const struct clf_avail_state *st);
 
+/* ---- training baselines and the drift monitor (clf_drift.c, docs/DRIFT.md) ------ */
+
+/*
+ * The model file's "baselines" section: per feature (registry order) its
+ * presence (share of rows on which it is computable and non-zero), the share
+ * on which it is computable, its decile edges and the share of values per
+ * bin; the english score's histogram over all rows, bots and humans, and the
+ * bot rate at `threshold`. `mdl` is the model just trained on `m` (it scores
+ * the rows). *out is a new reference. Deterministic for the same inputs.
+ * Returns 0 or BW_ENOMEM.
+ */
+int clf_baselines_json(const struct clf_matrix *m, const struct clf_model *mdl, double threshold,
+		       json_t **out, char *errstr, size_t errlen);
+/* Does the model carry baselines (models trained before them do not)? */
+bool clf_model_has_baselines(const struct clf_model *mdl);
+
+/* Bounds a closed window is judged by (config drift.*). */
+struct clf_drift_bounds {
+	int64_t window_ms;     /* tumbling event-time window length */
+	uint64_t min_scores;   /* a window with fewer observations is not evaluated */
+	double feature_psi;    /* a feature's PSI above this counts as shifted */
+	uint64_t features_over;/* alarm when more features than this are shifted */
+	double class_psi;      /* alarm when a feature class's mean PSI is above this */
+	double presence_shift; /* alarm when a feature's presence moves more than this */
+	double score_psi;      /* alarm when the english score's PSI is above this */
+	double bot_rate_min;   /* alarm when the share of scores >= threshold is below ... */
+	double bot_rate_max;   /* ... or above these */
+	double threshold;      /* score threshold of the bot rate */
+};
+/* The defaults (docs/CONFIG.md, drift.*). */
+void clf_drift_bounds_init(struct clf_drift_bounds *b);
+
+/*
+ * A drift monitor over score decisions, for one thread. `mdl` is borrowed and
+ * must outlive it. Without baselines in the model it observes nothing
+ * (clf_drift_active() false). Caller frees with clf_drift_free(). NULL on
+ * allocation failure.
+ */
+struct clf_drift;
+struct clf_drift *clf_drift_new(const struct clf_model *mdl, const struct clf_drift_bounds *b);
+void clf_drift_free(struct clf_drift *d);
+bool clf_drift_active(const struct clf_drift *d);
+
+/*
+ * Observe one score decision: features x[0..n), availability, the score and
+ * its event time (BW_TIME_NONE: counted as undated, not observed). When the
+ * observation opens a window while DR_MAX_WINDOWS are open, the oldest is
+ * closed and its report appended to `closed` (a JSON array, borrowed).
+ * Returns 0 or BW_ENOMEM.
+ */
+int clf_drift_observe(struct clf_drift *d, const double *x, size_t n, uint32_t avail,
+		      const struct clf_score *sc, int64_t event_ms, json_t *closed);
+/*
+ * Close the windows that ended a whole window before `watermark_ms` (every
+ * open window when `all`), appending each one's report to `closed`, oldest
+ * first. A report: {start, end, scores, scored, evaluated, alarm, reasons[],
+ * classes{psi_mean}, features_over_psi, presence_shifted, top_psi[],
+ * top_presence_shift[], score_psi, bot_rate, baseline_bot_rate,
+ * mixture_bot_share, mixture_psi} (docs/DRIFT.md).
+ */
+void clf_drift_advance(struct clf_drift *d, int64_t watermark_ms, bool all, json_t *closed);
+/* The open windows [{start, end, scores}] and the bounds with the late and
+ * undated counts, as new references. */
+json_t *clf_drift_open_json(const struct clf_drift *d);
+json_t *clf_drift_bounds_json(const struct clf_drift *d);
+
 #endif

@@ -147,6 +147,7 @@ struct clf_model {
 	double cap_bot[2][CLF_CAP_GRID];   /* english/universal: P(p >= k/100 | bot) */
 	double cap_human[2][CLF_CAP_GRID]; /* same for humans */
 	json_t *training;           /* training metadata (owned) */
+	struct clf_baselines *base; /* training baselines (owned), NULL when the file has none */
 };
 
 /* Pick the entry of `st` with the largest mask contained in `avail`; NULL if none. */
@@ -157,5 +158,17 @@ const struct clf_mentry *clf_stack_entry(const struct clf_mstack *st, uint32_t a
  * flag)? Columns at or past n count as absent. The first declaring column's
  * index goes to *first (may be NULL; -1 if none); docs/MODEL.md. */
 bool clf_declares(const double *x, size_t n, long *first);
+
+/* The model file's "baselines" section (clf_drift.c): parse `o` for a model
+ * of n_features columns into *out (caller frees with clf_baselines_free()).
+ * 0 or BW_EPARSE / BW_ENOMEM. */
+struct clf_baselines;
+int clf_baselines_parse(const json_t *o, size_t n_features, struct clf_baselines **out,
+			char *errstr, size_t errlen);
+void clf_baselines_free(struct clf_baselines *b);
+/* Score the training rows `m` with the model document `doc` (complete but for
+ * its baselines) and set doc's "baselines" (clf_baselines_json(), threshold
+ * 0.5). Called once by clf_train(). 0 or a BW_E* code. */
+int clf_baselines_attach(json_t *doc, const struct clf_matrix *m, char *errstr, size_t errlen);
 
 #endif

@@ -146,6 +146,7 @@ void clf_model_free(struct clf_model *mdl)
 	free(mdl->id);
 	free(mdl->schema_hash);
 	json_decref(mdl->training);
+	clf_baselines_free(mdl->base);
 	free(mdl);
 }
 
@@ -484,6 +485,9 @@ struct clf_model *clf_model_parse(const char *buf, size_t len, const char *schem
 	    (rc = parse_heads(mdl, json_object_get(doc, "heads"), errstr, errlen)) ||
 	    (rc = parse_stacks(mdl, json_object_get(doc, "stacks"), errstr, errlen)) ||
 	    (rc = parse_cap(mdl, json_object_get(doc, "cap"), errstr, errlen)))
+		goto out_free;
+	json_t *bl = json_object_get(doc, "baselines"); /* optional: older models have none */
+	if (bl && clf_baselines_parse(bl, mdl->n_features, &mdl->base, errstr, errlen))
 		goto out_free;
 	json_t *tr = json_object_get(doc, "training");
 	mdl->training = json_is_object(tr) ? json_incref(tr) : json_object();

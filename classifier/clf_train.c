@@ -1163,6 +1163,8 @@ int clf_train(const struct clf_matrix *m, const struct clf_train_opts *o, char *
 	json_object_set_new(tr, "rows", json_integer((json_int_t)m->n_rows));
 	json_object_set_new(tr, "positives", json_integer((json_int_t)npos));
 	json_object_set_new(doc, "training", tr);
+	if ((rc = clf_baselines_attach(doc, m, errstr, errlen)))
+		goto out_free;
 	*out = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
 	if (!*out) {
 		rc = bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory writing the model");

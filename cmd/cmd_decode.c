@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ingest_expect.h"
 #include "bw_err.h"
 #include "bw_log.h"
 #include "bw_time.h"
@@ -29,7 +30,8 @@ static void decode_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: botwatch decode [--config FILE] [--set key=value]... [--dlq FILE]\n"
-		"                       [--format F] [--probe-time ISO8601] FILE...\n\n"
+		"                       [--format F] [--probe-time ISO8601] FILE...\n"
+		"       botwatch decode --expectations-markdown\n\n"
 		"Decode posts from files (plain or gzip; '-' = stdin) of any supported shape\n"
 		"(docs/POST.md) and write normalised posts to stdout as NDJSON.\n\n"
 		"  --dlq FILE             write dead-lettered input as NDJSON to FILE\n"
@@ -38,7 +40,9 @@ static void decode_usage(FILE *out)
 		"                         wrong_format (default auto: detect each line's shape)\n"
 		"  --probe-time ISO8601   probe time for profile-only records\n"
 		"                         (default: the record's created_at, else the latest\n"
-		"                         event time in the input)\n\n"
+		"                         event time in the input)\n"
+		"  --expectations-markdown  print the data expectations checked at ingest\n"
+		"                         (docs/EXPECTATIONS.md) and exit\n\n"
 		"Caps: ingest.max_line_bytes, ingest.max_depth. Exit 0 when every file was\n"
 		"read (even if some lines were dead-lettered), 1 when a file could not be\n"
 		"read, 2 on usage errors.\n");
@@ -144,6 +148,8 @@ int cmd_decode(int argc, char **argv)
 	char err[512];
 	int nfiles, failed = 0, rc;
 
+	if (argc == 2 && strcmp(argv[1], "--expectations-markdown") == 0)
+		return ingest_expect_write_markdown(stdout) || fflush(stdout) ? 1 : 0;
 	int begun = cfg_cli_begin("decode", decode_usage, &argc, argv, &cfg);
 	if (begun >= 0)
 		return begun;

@@ -33,7 +33,10 @@ static void eval_usage(FILE *out)
 		"                     [--folds-by class|stratified] [--seed S] [--no-type-heads]\n"
 		"                     [--balance-sources on|off]\n\n"
 		"  --model M            model file (default: config score.model)\n"
-		"  --report DIR         also write roc.svg, pr.svg, calibration.svg, index.html\n"
+		"  --report DIR         also write the report: score_hist.svg, roc.svg, pr.svg,\n"
+		"                       roc_by_class.svg, pr_by_class.svg, calibration.svg,\n"
+		"                       confusion.svg and index.html (metrics and fairness tables);\n"
+		"                       the JSON gains \"fairness\" (by language, platform, age)\n"
 		"  --leave-dataset-out  retrain without each dataset and test on it\n"
 		"  --leave-class-out    retrain without each bot class; test it against a\n"
 		"                       held-out fifth of the humans\n"
@@ -641,6 +644,51 @@ static json_t *eval_model(const struct clf_model *mdl, const struct clf_matrix *
 	return o;
 }
 
+/* --report: the fairness figures (added to `o`) and the plots and page in
+ * a.report, over the rows with a numeric score. */
+static int write_report(const struct bw_config *cfg, const struct eval_args *a,
+			const struct clf_matrix *m, const double *p, json_t *o, char *err,
+			size_t errlen)
+{
+	size_t rows = m->n_rows ? m->n_rows : 1, n = 0;
+	int *y = malloc(rows * sizeof(int));
+	double *pp = malloc(rows * sizeof(double));
+	const char **cls = malloc(rows * sizeof(char *)), **lang = malloc(rows * sizeof(char *));
+	const char **plat = malloc(rows * sizeof(char *)), **age = malloc(rows * sizeof(char *));
+	struct clf_groups g = { 0 };
+	int rc = BW_ENOMEM;
+
+	if (!y || !pp || !cls || !lang || !plat || !age) {
+		bw_seterr(err, errlen, BW_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	if ((rc = clf_groups_build(cfg, (char *const *)a->posts, a->nposts, m, &g, err, errlen)))
+		goto out_free;
+	for (size_t r = 0; r < m->n_rows; r++)
+		if (isfinite(p[r])) {
+			pp[n] = p[r];
+			y[n] = m->label[r];
+			cls[n] = m->label[r] ? m->row_class[r] : "human";
+			lang[n] = g.lang[r];
+			plat[n] = g.platform[r];
+			age[n++] = g.age[r];
+		}
+	struct clf_report_input in = { .n = n, .p = pp, .y = y, .cls = cls, .lang = lang,
+				       .platform = plat, .age = age, .threshold = a->threshold };
+	json_object_set_new(o, "fairness", clf_report_fairness(&in));
+	mkdir(a->report, 0755);
+	rc = clf_report_write(a->report, &in, o, err, errlen);
+out_free:
+	clf_groups_free(&g);
+	free(y);
+	free(pp);
+	free(cls);
+	free(lang);
+	free(plat);
+	free(age);
+	return rc;
+}
+
 int cmd_eval(int argc, char **argv)
 {
 	struct bw_config *cfg = NULL;
@@ -688,24 +736,10 @@ int cmd_eval(int argc, char **argv)
 		json_object_set_new(o, "leave_class_out", leave_out(m, &a, true));
 	if (a.loso)
 		json_object_set_new(o, "leave_source_out", leave_sources_out(mdl, m, &a));
-	if (a.report) {
-		int *y = malloc((m->n_rows ? m->n_rows : 1) * sizeof(int));
-		double *pp = malloc((m->n_rows ? m->n_rows : 1) * sizeof(double));
-		size_t n = 0;
-		for (size_t r = 0; y && pp && r < m->n_rows; r++)
-			if (isfinite(p[r])) {
-				pp[n] = p[r];
-				y[n++] = m->label[r];
-			}
-		mkdir(a.report, 0755);
-		int rc = y && pp ? clf_report_write(a.report, pp, y, n, o, err, sizeof(err)) : BW_ENOMEM;
-		free(y);
-		free(pp);
-		if (rc) {
-			fprintf(stderr, "botwatch eval: %s\n", err);
-			json_decref(o);
-			goto out_free;
-		}
+	if (a.report && write_report(cfg, &a, m, p, o, err, sizeof(err))) {
+		fprintf(stderr, "botwatch eval: %s\n", err);
+		json_decref(o);
+		goto out_free;
 	}
 	char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	json_decref(o);

@@ -45,6 +45,7 @@
 #include "feat.h"
 #include "feat_replay.h"
 #include "pipeline.h"
+#include "stage_drift.h"
 #include "store.h"
 
 /* Records per store transaction. */
@@ -63,6 +64,7 @@ struct replay_args {
 	int threads;               /* --threads: 2 = decode on a reader thread (default), 1 = not */
 	uint64_t mem_budget_mb;    /* --mem-budget: MB of feature states in memory (0 = no limit) */
 	const char *spill_dir;     /* --spill-dir, else $TMPDIR or /tmp */
+	const char *drift_out;     /* --drift-out FILE: the drift monitor's document (docs/DRIFT.md) */
 	bool report;               /* --report: print memory, spill and time figures */
 	char **files;              /* input files (array owned, strings borrowed from argv) */
 	int n_files;               /* their number */
@@ -75,7 +77,7 @@ static void replay_usage(FILE *out)
 		"                       [--features-out FILE] [--store DIR] [--model FILE]\n"
 		"                       [--probe-time ISO8601] [--include-observed] [--via-kafka]\n"
 		"                       [--format F] [--threads N] [--mem-budget MB]\n"
-		"                       [--spill-dir DIR] [--report]\n"
+		"                       [--spill-dir DIR] [--report] [--drift-out FILE]\n"
 		"                       FILE...\n\n"
 		"Decode the archive FILEs (NDJSON or one JSON document, plain or gzip, `-` = stdin),\n"
 		"fold every post into per-account feature state, and after the whole input write\n"
@@ -98,6 +100,9 @@ static void replay_usage(FILE *out)
 		"                       and come back on their next post (same output)\n"
 		"  --spill-dir DIR      directory of the spill file (default $TMPDIR, else /tmp); the\n"
 		"                       file is unlinked at once and gone when replay ends\n"
+		"  --drift-out FILE     write the drift monitor's document (GET /v1/drift's shape:\n"
+		"                       windows judged against the model's training baselines,\n"
+		"                       docs/DRIFT.md); alarms are also logged (warn)\n"
 		"  --report             print peak memory (heap and file-backed), spill figures and\n"
 		"                       the seconds of each phase and thread\n"
 		"  --via-kafka          replay through Kafka (the embedded broker unless\n"
@@ -152,6 +157,8 @@ static int parse_args(int argc, char **argv, struct bw_config *cfg, struct repla
 			i++;
 		} else if (strcmp(arg, "--spill-dir") == 0 && val) {
 			a->spill_dir = val, i++;
+		} else if (strcmp(arg, "--drift-out") == 0 && val) {
+			a->drift_out = val, i++;
 		} else if (strcmp(arg, "--report") == 0) {
 			a->report = true;
 		} else if (strcmp(arg, "--include-observed") == 0) {
@@ -215,6 +222,7 @@ struct replay_sinks {
 	size_t in_txn;               /* records in the open transaction */
 	double cap_prior;            /* score.cap_prior */
 	uint64_t by_status[4];       /* accounts per enum clf_status */
+	struct stage_drift *drift;   /* drift monitor over the scores (when scoring) */
 };
 
 static FILE *open_out(const char *path, char *errstr, size_t errlen)
@@ -243,6 +251,8 @@ static int sinks_open(struct replay_sinks *s, const struct replay_args *a,
 		const char *path = a->model ? a->model : cfg->score_model;
 		if (!(s->mdl = clf_model_load(path, feat_schema_hash(), feat_count(), errstr, errlen)))
 			return BW_EINVAL;
+		if (!(s->drift = stage_drift_new(cfg, s->mdl, "replay")))
+			return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 	}
 	if (a->features_out && !(s->features = open_out(a->features_out, errstr, errlen)))
 		return BW_EIO;
@@ -252,6 +262,20 @@ static int sinks_open(struct replay_sinks *s, const struct replay_args *a,
 						errstr, errlen)))
 		return BW_ESTORE;
 	return 0;
+}
+
+/* The drift monitor's document into `path` (--drift-out). */
+static int write_drift(const char *path, char *errstr, size_t errlen)
+{
+	json_t *doc = stage_drift_document();
+	FILE *f = doc ? open_out(path, errstr, errlen) : NULL;
+	int rc = f ? json_dumpf(doc, f, JSON_INDENT(1) | JSON_REAL_PRECISION(6)) : -1;
+	json_decref(doc);
+	if (f && f != stdout)
+		rc |= fputc('\n', f) == EOF;
+	if (f)
+		rc |= close_out(f, path, errstr, errlen);
+	return rc ? bw_seterr(errstr, errlen, BW_EIO, "%s: cannot write the drift document", path) : 0;
 }
 
 /* Commit the open transaction (if any); closes the files and the store. */
@@ -266,8 +290,15 @@ static int sinks_close(struct replay_sinks *s, const struct replay_args *a, int 
 	store_close(s->store);
 	int c1 = close_out(s->features, a->features_out, errstr, errlen);
 	int c2 = close_out(s->scores, a->out, errstr, errlen);
+	int c3 = 0;
+	if (rc == 0 && s->drift) {
+		stage_drift_advance(s->drift, BW_TIME_NONE, true);
+		if (a->drift_out)
+			c3 = write_drift(a->drift_out, errstr, errlen);
+	}
+	stage_drift_free(s->drift);
 	clf_model_free(s->mdl);
-	return rc ? rc : c1 ? c1 : c2;
+	return rc ? rc : c1 ? c1 : c2 ? c2 : c3;
 }
 
 /* Write account i's score record (score sc, state a, vector v) to --out and
@@ -283,6 +314,7 @@ static int write_score(struct replay_sinks *s, const struct clf_corpus *c, size_
 	int rc = 0;
 
 	s->by_status[sc->status]++;
+	stage_drift_observe(s->drift, v, feat_count(), clf_corpus_avail(c, i), sc, info.scored_at_ms);
 	char *txt = clf_score_record(s->mdl, sc, &info);
 
 	if (!txt)

@@ -249,6 +249,34 @@ static const struct cfg_entry table[] = {
 	{ "score.cap_prior", CFG_DBL, OFF(score_cap_prior), 1e-6, 0.999999, "0.15", NULL, 0,
 	  "Prior share of bots used for CAP = P(bot | score >= s)." },
 
+	{ "drift.window_ms", CFG_INT, OFF(drift_window_ms), 1000, I64MAX, "3600000", NULL, 0,
+	  "Drift monitor (scoring stage and replay, docs/DRIFT.md): length of the tumbling "
+	  "event-time window score decisions are compared with the model's training baselines "
+	  "over. A window is judged once the event time is a whole window past its end (replay: "
+	  "at the end)." },
+	{ "drift.min_scores", CFG_INT, OFF(drift_min_scores), 1, I64MAX, "500", NULL, 0,
+	  "Drift monitor: a window with fewer score decisions is reported but not judged." },
+	{ "drift.feature_psi", CFG_DBL, OFF(drift_feature_psi), 0, 1e9, "0.25", NULL, 0,
+	  "Drift monitor: a feature whose population stability index (PSI, over the baseline's "
+	  "decile bins) is above this counts as shifted." },
+	{ "drift.features_over", CFG_INT, OFF(drift_features_over), 0, I64MAX, "0", NULL, 0,
+	  "Drift monitor: alarm when more features than this are shifted (drift.feature_psi)." },
+	{ "drift.class_psi", CFG_DBL, OFF(drift_class_psi), 0, 1e9, "0.1", NULL, 0,
+	  "Drift monitor: alarm when a feature class's mean PSI is above this." },
+	{ "drift.presence_shift", CFG_DBL, OFF(drift_presence_shift), 0, 1, "0.2", NULL, 0,
+	  "Drift monitor: alarm when a feature's presence (share of non-zero values among the "
+	  "accounts that have its evidence) moves by more than this from the baseline." },
+	{ "drift.score_psi", CFG_DBL, OFF(drift_score_psi), 0, 1e9, "0.25", NULL, 0,
+	  "Drift monitor: alarm when the english score's PSI against the training scores is above "
+	  "this." },
+	{ "drift.bot_rate_min", CFG_DBL, OFF(drift_bot_rate_min), 0, 1, "0", NULL, 0,
+	  "Drift monitor: alarm when the share of score decisions at or above drift.threshold is "
+	  "below this." },
+	{ "drift.bot_rate_max", CFG_DBL, OFF(drift_bot_rate_max), 0, 1, "0.6", NULL, 0,
+	  "Drift monitor: alarm when that share is above this." },
+	{ "drift.threshold", CFG_DBL, OFF(drift_threshold), 0, 1, "0.5", NULL, 0,
+	  "Drift monitor: the english score at or above which a decision counts as a bot." },
+
 	{ "store.path", CFG_STR, OFF(store_path), 0, 0, "var/store", NULL, 0,
 	  "LMDB directory of score records served by the API." },
 	{ "store.map_size_mb", CFG_INT, OFF(store_map_size_mb), 1, 1048576, "8192", NULL, 0,

@@ -106,6 +106,18 @@ struct bw_config {
 	int64_t score_max_holdback;   /* score.max_holdback */
 	bool score_create_topic;      /* score.create_topic */
 
+	/* drift monitor (docs/DRIFT.md) */
+	int64_t drift_window_ms;      /* drift.window_ms */
+	int64_t drift_min_scores;     /* drift.min_scores */
+	double drift_feature_psi;     /* drift.feature_psi */
+	int64_t drift_features_over;  /* drift.features_over */
+	double drift_class_psi;       /* drift.class_psi */
+	double drift_presence_shift;  /* drift.presence_shift */
+	double drift_score_psi;       /* drift.score_psi */
+	double drift_bot_rate_min;    /* drift.bot_rate_min */
+	double drift_bot_rate_max;    /* drift.bot_rate_max */
+	double drift_threshold;       /* drift.threshold */
+
 	/* store and API */
 	char *store_path;             /* store.path */
 	int64_t store_map_size_mb;    /* store.map_size_mb */

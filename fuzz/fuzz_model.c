@@ -1,7 +1,9 @@
 /*
  * fuzz_model.c — fuzz the model-file parser (JSON document, embedded libsvm
  * text) and, when a document parses, score with it under every
- * availability pattern; also feed the input to the libsvm-text parser alone.
+ * availability pattern and feed the scores to a drift monitor over the
+ * model's baselines (when it has them); also feed the input to the
+ * libsvm-text parser alone.
  */
 #include <math.h>
 #include <stdint.h>
@@ -25,16 +27,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	/* every column index was checked against n_features by the parser */
 	double *x = calloc(clf_model_n_features(mdl) + 1, sizeof(double));
-	if (x) {
+	struct clf_drift_bounds b;
+	clf_drift_bounds_init(&b);
+	b.min_scores = 1;
+	struct clf_drift *d = clf_drift_new(mdl, &b);
+	json_t *closed = json_array();
+	if (x && d && closed) {
 		for (uint32_t avail = 0; avail < CLF_N_PATTERNS; avail++) {
 			struct clf_score sc;
 			struct clf_record_info info = { "1", "x", 0, 0 };
+			for (size_t j = 0; j < clf_model_n_features(mdl); j++)
+				x[j] = (double)(avail * 7 + j % 5) - 3; /* some in each bin */
 			clf_score(mdl, x, avail, 0.15, &sc);
 			json_t *j = clf_score_to_json(mdl, &sc, &info);
 			json_decref(j);
+			clf_drift_observe(d, x, clf_model_n_features(mdl), avail, &sc,
+					  (int64_t)avail * 1800000, closed);
 		}
-		free(x);
+		clf_drift_advance(d, 0, true, closed);
 	}
+	json_decref(closed);
+	clf_drift_free(d);
+	free(x);
 	clf_model_free(mdl);
 	return 0;
 }

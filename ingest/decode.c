@@ -12,6 +12,7 @@
 #include "bw_err.h"
 #include "bw_log.h"
 #include "bw_time.h"
+#include "ingest_expect.h"
 
 #define DEFAULT_MAX_UNIT ((size_t)1 << 20)
 #define DEFAULT_MAX_DEPTH 64
@@ -209,6 +210,7 @@ int dec_emit(struct bw_decoder *d, struct bw_post *p)
 	if (p->kind != BW_POST_PROFILE)
 		dec_note_event(d, p->created_at_ms);
 	d->stats.posts++;
+	ingest_expect_check(p);
 	if (p->flags & BW_POSTF_EMBEDDED)
 		d->stats.embedded++;
 	rc = d->opts.on_post(p, d->opts.opaque);

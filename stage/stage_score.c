@@ -48,6 +48,7 @@
 #include "bw_time.h"
 #include "cfg.h"
 #include "clf.h"
+#include "stage_drift.h"
 #include "stage_score.h"
 #include "feat.h"
 #include "feat_stage.h"
@@ -93,6 +94,7 @@ struct sstage {
 	int64_t watermark;                    /* largest update event time seen */
 	int64_t scanned_ms;                   /* monotonic ms of the last release scan */
 	double *vec;                          /* scoring scratch */
+	struct stage_drift *drift;            /* drift monitor (owned; stage_drift.h) */
 	struct stage_metrics m;               /* metrics */
 	struct clf_stage_stats st;            /* counters */
 	struct stage *rt;                     /* the runtime (valid during its callbacks) */
@@ -203,6 +205,7 @@ static int score_one(struct sstage *s, struct bw_store_txn *txn, const struct ac
 		return fail(s, BW_EPARSE, "a pending feature update no longer decodes");
 	feat_update_values(&u, s->vec);
 	clf_score(s->mdl, s->vec, update_avail(&u), s->cfg->score_cap_prior, &sc);
+	stage_drift_observe(s->drift, s->vec, u.n, update_avail(&u), &sc, u.last_event_ms);
 	struct clf_record_info info = { .user_id = u.user_id,
 					.screen_name = u.screen_name[0] ? u.screen_name : NULL,
 					.scored_at_ms = u.last_event_ms,
@@ -352,6 +355,7 @@ static int score_batch(struct sstage *s)
 		done[i]->since_ts = 0;
 	}
 	free(done);
+	stage_drift_advance(s->drift, s->watermark, false);
 	s->st.batches++;
 	s->st.scored += n;
 	bw_counter_add(s->m.batches, NULL, 1);
@@ -566,7 +570,7 @@ static int setup(struct sstage *s, char *errstr, size_t errlen)
 		s->own_store = true;
 	}
 	if (!(s->vec = malloc((clf_model_n_features(s->mdl) + 1) * sizeof(*s->vec))) ||
-	    !(s->tab = bw_map_new()))
+	    !(s->tab = bw_map_new()) || !(s->drift = stage_drift_new(c, s->mdl, "score")))
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 	s->m.updates = bw_counter("botwatch_score_updates_total", "Feature updates consumed.", NULL);
 	s->m.scored = bw_counter("botwatch_score_accounts_scored_total",
@@ -598,6 +602,8 @@ static void teardown(struct sstage *s)
 	}
 	bw_map_free(s->tab);
 	free(s->pend);
+	stage_drift_advance(s->drift, s->watermark, true); /* judge the open windows as they are */
+	stage_drift_free(s->drift);
 	if (s->own_store)
 		store_close(s->store);
 	clf_model_free(s->own_mdl);
