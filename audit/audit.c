@@ -444,3 +444,119 @@ out_free:
 	free(p);
 	return rc;
 }
+
+/* ---- re-performing everything ----------------------------------------------------------- */
+
+struct idlist {
+	char **id;         /* account ids (owned) */
+	size_t n, cap;     /* used / allocated */
+};
+
+static int collect_id(const char *user_id, const char *rec, size_t len, void *opaque)
+{
+	struct idlist *l = opaque;
+
+	(void)rec;
+	(void)len;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 256;
+		char **p = realloc(l->id, cap * sizeof(*p));
+		if (!p)
+			return BW_ENOMEM;
+		l->id = p;
+		l->cap = cap;
+	}
+	return (l->id[l->n] = strdup(user_id)) ? (l->n++, 0) : BW_ENOMEM;
+}
+
+struct declist {
+	struct store_decision *d; /* decisions (owned) */
+	size_t n, cap;            /* used / allocated */
+};
+
+static int collect_decision(const struct store_decision *d, void *opaque)
+{
+	struct declist *l = opaque;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 8;
+		struct store_decision *p = realloc(l->d, cap * sizeof(*p));
+		if (!p)
+			return BW_ENOMEM;
+		l->d = p;
+		l->cap = cap;
+	}
+	l->d[l->n++] = *d;
+	return 0;
+}
+
+/* Re-perform every decision of one account; 0, the callback's value or a BW_E* code. */
+static int rescore_account(struct bw_store *st, const char *id, const struct audit_rescore_opts *o,
+			   struct clf_model **cache, uint64_t *same, uint64_t *different,
+			   audit_each_cb cb, void *opaque, char *errstr, size_t errlen)
+{
+	struct declist l = { 0 };
+	struct pick p = { .at = INT64_MIN, .found = true };
+	int rc = store_scan_history(st, id, collect_decision, &l), err = 0;
+
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		const struct clf_model *m = NULL;
+		size_t n = 0;
+		double *x = store_get_vector(st, l.d[i].vec_hash, &n, &err);
+		json_t *out = NULL;
+		if (!x) {
+			rc = bw_seterr(errstr, errlen, BW_ESTORE, "vector of %s decision %llu: %s", id,
+				       (unsigned long long)l.d[i].seq, bw_strerror(err));
+			break;
+		}
+		if (o->loaded && strcmp(clf_model_id(o->loaded), l.d[i].model_id) == 0) {
+			m = o->loaded;
+		} else if (*cache && strcmp(clf_model_id(*cache), l.d[i].model_id) == 0) {
+			m = *cache;
+		} else {
+			clf_model_free(*cache);
+			m = *cache = audit_model_load(st, l.d[i].model_id, &err, errstr, errlen);
+		}
+		p.d = l.d[i];
+		if (!m)
+			rc = err ? err : BW_ENOENT;
+		else if (clf_model_n_features(m) != n)
+			rc = bw_seterr(errstr, errlen, BW_ESCHEMA, "vector of %s has %zu values; the "
+				       "model reads %zu", id, n, clf_model_n_features(m));
+		else if ((rc = reperform(&p, id, m, m, x, n, 0, &out)))
+			bw_seterr(errstr, errlen, rc, "out of memory");
+		if (rc == 0) {
+			const char *r = json_string_value(json_object_get(out, "result"));
+			if (r && strcmp(r, "identical") == 0)
+				(*same)++;
+			else
+				(*different)++;
+			rc = cb ? cb(id, out, opaque) : 0;
+		}
+		json_decref(out);
+		free(x);
+	}
+	free(l.d);
+	return rc;
+}
+
+int audit_rescore_all(struct bw_store *st, const struct audit_rescore_opts *opts,
+		      uint64_t *same, uint64_t *different, audit_each_cb cb, void *opaque,
+		      char *errstr, size_t errlen)
+{
+	struct idlist ids = { 0 };
+	struct clf_model *cache = NULL;
+	int rc = store_scan(st, NULL, collect_id, &ids);
+
+	*same = *different = 0;
+	if (rc)
+		bw_seterr(errstr, errlen, rc, "store: %s", bw_strerror(rc));
+	for (size_t i = 0; rc == 0 && i < ids.n; i++)
+		rc = rescore_account(st, ids.id[i], opts, &cache, same, different, cb, opaque, errstr,
+				     errlen);
+	for (size_t i = 0; i < ids.n; i++)
+		free(ids.id[i]);
+	free(ids.id);
+	clf_model_free(cache);
+	return rc;
+}

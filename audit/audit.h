@@ -90,4 +90,18 @@ struct audit_rescore_opts {
 int audit_rescore(struct bw_store *st, const char *user_id, const struct audit_rescore_opts *opts,
 		  json_t **out, char *errstr, size_t errlen);
 
+/* Called for each decision re-performed by audit_rescore_all(): `result` is
+ * the same JSON audit_rescore() answers (borrowed for the call). Non-zero stops. */
+typedef int (*audit_each_cb)(const char *user_id, const json_t *result, void *opaque);
+
+/*
+ * Re-perform every decision of every account in the store with its archived
+ * model (each model parsed once; opts->loaded reused when it is one of them),
+ * counting *same and *different; `cb` (may be NULL) sees each result.
+ * 0, the callback's value, or a BW_E* code with errstr set.
+ */
+int audit_rescore_all(struct bw_store *st, const struct audit_rescore_opts *opts,
+		      uint64_t *same, uint64_t *different, audit_each_cb cb, void *opaque,
+		      char *errstr, size_t errlen);
+
 #endif

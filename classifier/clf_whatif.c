@@ -13,6 +13,9 @@
  * groups, the activity soft cap and clipping are honoured: a reported flip
  * flips, a reported rule holds (or says it does not).
  *
+ * A searched value keeps the sign of the current one (a masked value counts
+ * as non-negative): most features are counts, lengths, rates or shares.
+ *
  * Training-population shares are estimated from the scaler alone (the model
  * carries no per-feature distribution): the signed-log value is taken as
  * normal with the scaler's mean and standard deviation. The answers say so.
@@ -25,7 +28,7 @@
 #include "clf_int.h"
 
 #define BISECT_STEPS 20   /* refinement of a flipping value (scaled units, 1e-6 of the span) */
-#define VERIFY_FACTOR 4   /* candidates checked per flip wanted */
+#define VERIFY_FACTOR 8   /* candidates checked per flip wanted */
 
 /* A feature's place in the english stack for one availability. */
 struct col {
@@ -131,17 +134,24 @@ static bool try_flip(const struct clf_model *mdl, double *x, const struct col *c
 		     double cap_prior, double t, bool bot, double dz, struct clf_flip *out)
 {
 	double keep = x[c->feature], z0 = clf_scale(keep, c->mean, c->sd);
-	double z1 = z0 + dz, p;
+	double z1 = z0 + dz, p, lo = -CLF_CLIP, hi = CLF_CLIP, zero = clf_scale(0, c->mean, c->sd);
 	bool ok;
 
-	if (z1 > CLF_CLIP)
-		z1 = CLF_CLIP;
-	if (z1 < -CLF_CLIP)
-		z1 = -CLF_CLIP;
+	/* a value keeps its sign: counts, lengths and rates never go negative */
+	if (!(keep < 0) && zero > lo)
+		lo = zero;
+	if (keep < 0 && zero < hi)
+		hi = zero;
+	if ((dz > 0 && z0 >= hi) || (dz < 0 && z0 <= lo))
+		return false;
+	if (z1 > hi)
+		z1 = hi;
+	if (z1 < lo)
+		z1 = lo;
 	x[c->feature] = slog_inv(c->mean + z1 * c->sd);
 	ok = flipped(english(mdl, x, avail, cap_prior), t, bot);
 	if (!ok) { /* not linear enough: the far end of that direction */
-		z1 = dz > 0 ? CLF_CLIP : -CLF_CLIP;
+		z1 = dz > 0 ? hi : lo;
 		x[c->feature] = slog_inv(c->mean + z1 * c->sd);
 		ok = flipped(english(mdl, x, avail, cap_prior), t, bot);
 	}

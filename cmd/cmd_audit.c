@@ -4,6 +4,7 @@
  *   botwatch models  [--store DIR] list | show ID | import FILE | export ID [FILE]
  *   botwatch history [--store DIR] ID
  *   botwatch rescore [--store DIR] ID [--at TIME] [--model MODEL_ID] [--top N]
+ *   botwatch rescore [--store DIR] --all
  *
  * `rescore` prints the re-performance as JSON, then one last line beginning
  * `identical` or `different`; it exits 0 when identical, 1 when different and
@@ -50,7 +51,8 @@ static void rescore_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: botwatch rescore [--config FILE] [--set key=value]... [--store DIR] ID\n"
-		"                        [--at TIME] [--model MODEL_ID] [--top N]\n\n"
+		"                        [--at TIME] [--model MODEL_ID] [--top N]\n"
+		"       botwatch rescore [--store DIR] --all\n\n"
 		"Re-perform a stored decision of account ID with its archived model and feature\n"
 		"vector: the record is rebuilt and compared byte for byte. The last line of\n"
 		"stdout begins `identical` (exit 0) or `different` (exit 1); errors exit 2.\n\n"
@@ -58,7 +60,9 @@ static void rescore_usage(FILE *out)
 		"  --at TIME         the decision in force at TIME (ISO 8601; default: the latest)\n"
 		"  --model MODEL_ID  rescore with this registered model instead (`botwatch models\n"
 		"                    import FILE` registers one): the difference, feature by feature\n"
-		"  --top N           feature differences listed (default 20)\n");
+		"  --top N           feature differences listed (default 20)\n"
+		"  --all             re-perform every decision of every account; one line per\n"
+		"                    decision that differs, then the summary line\n");
 }
 
 /* --store DIR (store.path) and the positional arguments into pos[0..*npos). */
@@ -242,10 +246,15 @@ int cmd_history(int argc, char **argv)
 /* ---- rescore ------------------------------------------------------------------- */
 
 /* The rescore options after the common ones; 0 or 2. */
-static int rescore_opts(int argc, char **argv, struct audit_rescore_opts *o, int *first)
+static int rescore_opts(int argc, char **argv, struct audit_rescore_opts *o, bool *all,
+			int *first)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--all") == 0) {
+			*all = true;
+			continue;
+		}
 		if (strcmp(a, "--at") == 0 && v) {
 			if (bw_time_parse_any(v, strlen(v), &o->at_ms)) {
 				fprintf(stderr, "botwatch rescore: --at: '%s' is not a time\n", v);
@@ -271,8 +280,36 @@ static int rescore_opts(int argc, char **argv, struct audit_rescore_opts *o, int
 	return 0;
 }
 
+static int print_different(const char *user_id, const json_t *result, void *opaque)
+{
+	const json_t *d = json_object_get(result, "decision");
+
+	(void)opaque;
+	if (strcmp(json_string_value(json_object_get(result, "result")), "identical") != 0)
+		printf("different %s decision %lld\n", user_id,
+		       (long long)json_integer_value(json_object_get(d, "seq")));
+	return 0;
+}
+
+/* --all: every decision of every account; 0 identical, 1 different, 2 error. */
+static int rescore_all(struct bw_store *st, const struct audit_rescore_opts *o)
+{
+	uint64_t same = 0, diff = 0;
+	char err[512];
+
+	if (audit_rescore_all(st, o, &same, &diff, print_different, NULL, err, sizeof(err))) {
+		fprintf(stderr, "botwatch rescore: %s\n", err);
+		return 2;
+	}
+	printf("%s: %llu of %llu decisions re-performed identically\n",
+	       diff ? "different" : "identical", (unsigned long long)same,
+	       (unsigned long long)(same + diff));
+	return diff ? 1 : 0;
+}
+
 int cmd_rescore(int argc, char **argv)
 {
+	bool all = false;
 	struct audit_rescore_opts o = { .at_ms = INT64_MIN };
 	const char *pos[1];
 	struct bw_config *cfg;
@@ -284,10 +321,16 @@ int cmd_rescore(int argc, char **argv)
 	int begun = cfg_cli_begin("rescore", rescore_usage, &argc, argv, &cfg);
 	if (begun >= 0)
 		return begun == 0 ? 0 : 2;
-	rc = rescore_opts(argc, argv, &o, &rest);
+	rc = rescore_opts(argc, argv, &o, &all, &rest);
 	if (!rc)
 		rc = split_args("rescore", rescore_usage, rest, argv, cfg, pos, &npos, 1);
-	if (!rc && npos != 1) {
+	if (!rc && all && npos == 0) {
+		rc = (st = open_store("rescore", cfg, false)) ? rescore_all(st, &o) : 2;
+		store_close(st);
+		cfg_free(cfg);
+		return rc;
+	}
+	if (!rc && (all || npos != 1)) {
 		rescore_usage(stderr);
 		rc = 2;
 	}
