@@ -2,7 +2,7 @@
  * cmd_audit.c — the audit trail's commands (audit/audit.h, docs/AUDIT.md):
  *
  *   botwatch models  [--store DIR] list | show ID | import FILE | export ID [FILE]
- *   botwatch history [--store DIR] ID
+ *   botwatch history [--store DIR] ID | --stats
  *   botwatch rescore [--store DIR] ID [--at TIME] [--model MODEL_ID] [--top N]
  *   botwatch rescore [--store DIR] --all
  *
@@ -41,10 +41,13 @@ static void models_usage(FILE *out)
 static void history_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: botwatch history [--config FILE] [--set key=value]... [--store DIR] ID\n\n"
+		"usage: botwatch history [--config FILE] [--set key=value]... [--store DIR] ID\n"
+		"       botwatch history [--store DIR] --stats\n\n"
 		"Every score decision kept for account ID, oldest first, as JSON: model id,\n"
 		"feature schema, vector hash, input watermark, scored_at (wall clock), score.\n\n"
-		"  --store DIR    the LMDB store (store.path)\n");
+		"  --store DIR    the LMDB store (store.path)\n"
+		"  --stats        the trail's size: decisions, distinct vectors, models, and\n"
+		"                 the bytes (LMDB pages) each takes, per decision\n");
 }
 
 static void rescore_usage(FILE *out)
@@ -214,6 +217,30 @@ int cmd_models(int argc, char **argv)
 
 /* ---- history ------------------------------------------------------------------- */
 
+/* --stats: the audit trail's size. */
+static int print_stats(struct bw_store *st)
+{
+	struct store_audit_stats a;
+	uint64_t accounts = 0;
+	int rc = store_audit_stats(st, &a);
+
+	if (rc || (rc = store_count(st, &accounts))) {
+		fprintf(stderr, "botwatch history: %s\n", bw_strerror(rc));
+		return 1;
+	}
+	double d = a.decisions ? (double)a.decisions : 1;
+	printf("accounts %llu\ndecisions %llu\nvectors %llu\nmodels %llu\n"
+	       "history_bytes %llu\nvector_bytes %llu\nmodel_bytes %llu\n"
+	       "history_bytes_per_decision %.1f\nvector_bytes_per_decision %.1f\n"
+	       "bytes_per_decision %.1f\n",
+	       (unsigned long long)accounts, (unsigned long long)a.decisions,
+	       (unsigned long long)a.vectors, (unsigned long long)a.models,
+	       (unsigned long long)a.history_bytes, (unsigned long long)a.vector_bytes,
+	       (unsigned long long)a.model_bytes, (double)a.history_bytes / d,
+	       (double)a.vector_bytes / d, (double)(a.history_bytes + a.vector_bytes) / d);
+	return 0;
+}
+
 int cmd_history(int argc, char **argv)
 {
 	const char *pos[1];
@@ -225,7 +252,21 @@ int cmd_history(int argc, char **argv)
 	int begun = cfg_cli_begin("history", history_usage, &argc, argv, &cfg);
 	if (begun >= 0)
 		return begun;
+	bool stats = false;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--stats") == 0) {
+			stats = true;
+			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i - 1) * sizeof(*argv));
+			argc--;
+			break;
+		}
 	rc = split_args("history", history_usage, argc, argv, cfg, pos, &npos, 1);
+	if (!rc && stats && npos == 0) {
+		rc = (st = open_store("history", cfg, false)) ? print_stats(st) : 1;
+		store_close(st);
+		cfg_free(cfg);
+		return rc;
+	}
 	if (!rc && npos != 1) {
 		history_usage(stderr);
 		rc = 2;

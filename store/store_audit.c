@@ -5,7 +5,8 @@
  * Four more named databases in the store's environment:
  *   models   model id ("sha256:<hex>") → registered-at ms (8 bytes LE) + bytes
  *   history  account id, NUL, sequence (8 bytes big-endian) → one decision
- *   vectors  sha256 of an encoded vector → the encoding (uvar n, bw_svec)
+ *   vectors  sha256 of an encoded vector (uvar n, bw_svec) → a byte 0 and the
+ *            encoding, or a byte 1 and its zstd frame (when smaller)
  *   vref     the same hash → how many kept decisions use it (8 bytes LE)
  *
  * The history key sorts an account's decisions together, oldest first; the
@@ -25,6 +26,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "bw_codec.h"
 #include "bw_err.h"
@@ -32,6 +34,10 @@
 
 #define DECISION_VERSION 1
 #define MAX_VECTOR 1000000 /* most values a stored vector may claim */
+#define VEC_RAW 0           /* vector value: the encoding follows */
+#define VEC_ZSTD 1          /* vector value: its zstd frame follows */
+#define VEC_ZSTD_LEVEL 3    /* compression level of stored vectors */
+#define VEC_MAX_BYTES (64u << 20) /* largest decompressed vector accepted */
 #define DECISION_MAX (256 + STORE_MAX_TOPIC + STORE_MAX_HANDLE + STORE_MAX_POST_ID + 3 * 32)
 
 int store_audit_open(struct bw_store *st, MDB_txn *txn)
@@ -371,14 +377,34 @@ static int vref_add(struct bw_store_txn *t, const unsigned char *h, int delta, c
 	return 0;
 }
 
-/* Store the encoded vector enc[0..len) once under its hash h and count one more use. */
-static int put_vector(struct bw_store_txn *t, unsigned char *enc, size_t len,
+/* Store the encoded vector enc[0..len) once under its hash h (zstd-compressed
+ * when that is smaller) and count one more use. */
+static int put_vector(struct bw_store_txn *t, const unsigned char *enc, size_t len,
 		      const unsigned char *h, char *errstr, size_t errlen)
 {
-	MDB_val k = { STORE_HASH_LEN, (void *)h }, v = { len, enc };
-	int rc = mdb_put(t->txn, t->st->vectors, &k, &v, MDB_NOOVERWRITE);
+	MDB_val k = { STORE_HASH_LEN, (void *)h }, v;
+	size_t bound = ZSTD_compressBound(len), z;
+	unsigned char *buf;
+	int rc = mdb_get(t->txn, t->st->vectors, &k, &v);
 
-	if (rc && rc != MDB_KEYEXIST)
+	if (rc == 0) /* stored already: an unchanged vector costs one count */
+		return vref_add(t, h, 1, errstr, errlen);
+	if (rc != MDB_NOTFOUND)
+		return store_lmdb_err(t->st, errstr, errlen, rc, "read vector");
+	if (!(buf = malloc(1 + (bound > len ? bound : len))))
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+	z = ZSTD_compress(buf + 1, bound, enc, len, VEC_ZSTD_LEVEL);
+	if (!ZSTD_isError(z) && z < len) {
+		buf[0] = VEC_ZSTD;
+		v = (MDB_val){ 1 + z, buf };
+	} else {
+		buf[0] = VEC_RAW;
+		memcpy(buf + 1, enc, len);
+		v = (MDB_val){ 1 + len, buf };
+	}
+	rc = mdb_put(t->txn, t->st->vectors, &k, &v, 0);
+	free(buf);
+	if (rc)
 		return store_lmdb_err(t->st, errstr, errlen, rc, "put vector");
 	return vref_add(t, h, 1, errstr, errlen);
 }
@@ -552,6 +578,52 @@ int store_scan_history(struct bw_store *st, const char *user_id, store_decision_
 	return err;
 }
 
+/* The doubles of a stored vector value (checked against its hash h): malloc'd,
+ * or NULL with *err. */
+static double *vector_decode(const MDB_val *v, const unsigned char *h, size_t *n, int *err)
+{
+	const unsigned char *p = v->mv_data, *enc = p + 1;
+	unsigned char *dec = NULL, got[STORE_HASH_LEN];
+	size_t len = v->mv_size ? v->mv_size - 1 : 0, nnz;
+	const unsigned char *pairs;
+	double *out = NULL;
+
+	*err = BW_ESTORE;
+	if (!v->mv_size || (p[0] != VEC_RAW && p[0] != VEC_ZSTD))
+		return NULL;
+	if (p[0] == VEC_ZSTD) {
+		unsigned long long m = ZSTD_getFrameContentSize(enc, len);
+		if (m == ZSTD_CONTENTSIZE_ERROR || m == ZSTD_CONTENTSIZE_UNKNOWN || m > VEC_MAX_BYTES)
+			return NULL;
+		if (!(dec = malloc(m ? (size_t)m : 1))) {
+			*err = BW_ENOMEM;
+			return NULL;
+		}
+		size_t z = ZSTD_decompress(dec, (size_t)m, enc, len);
+		if (ZSTD_isError(z) || z != m)
+			goto out_free;
+		enc = dec;
+		len = (size_t)m;
+	}
+	/* the content address is checked: a damaged vector fails closed */
+	if (!sha256(enc, len, got) || memcmp(got, h, STORE_HASH_LEN) != 0)
+		goto out_free;
+	struct bw_cursor c = { enc, len, 0, false };
+	uint64_t m = bw_uvar_get(&c);
+	if (c.bad || m > MAX_VECTOR || !bw_svec_check(&c, (size_t)m, &nnz, &pairs))
+		goto out_free;
+	if (!(out = malloc(m ? m * sizeof(*out) : 1))) {
+		*err = BW_ENOMEM;
+		goto out_free;
+	}
+	bw_svec_get(pairs, nnz, out, (size_t)m);
+	*n = (size_t)m;
+	*err = 0;
+out_free:
+	free(dec);
+	return out;
+}
+
 double *store_get_vector(struct bw_store *st, const unsigned char hash[STORE_HASH_LEN],
 			 size_t *n, int *err)
 {
@@ -566,23 +638,10 @@ double *store_get_vector(struct bw_store *st, const unsigned char hash[STORE_HAS
 	}
 	if (!(rd = store_read_begin(st, err)))
 		return NULL;
-	if ((rc = mdb_get(rd->txn, st->vectors, &k, &v))) {
+	if ((rc = mdb_get(rd->txn, st->vectors, &k, &v)))
 		*err = rc == MDB_NOTFOUND ? BW_ENOENT : BW_ESTORE;
-	} else {
-		struct bw_cursor c = { v.mv_data, v.mv_size, 0, false };
-		const unsigned char *pairs;
-		uint64_t m = bw_uvar_get(&c);
-		size_t nnz;
-		if (c.bad || m > MAX_VECTOR || !bw_svec_check(&c, (size_t)m, &nnz, &pairs)) {
-			*err = BW_ESTORE;
-		} else if (!(out = malloc(m ? m * sizeof(*out) : 1))) {
-			*err = BW_ENOMEM;
-		} else {
-			bw_svec_get(pairs, nnz, out, (size_t)m);
-			*n = (size_t)m;
-			*err = 0;
-		}
-	}
+	else
+		out = vector_decode(&v, hash, n, err);
 	store_read_end(rd);
 	return out;
 }
