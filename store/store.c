@@ -202,6 +202,7 @@ void store_close(struct bw_store *st)
 		return;
 	for (size_t i = 0; i < st->n_pool; i++)
 		mdb_txn_abort(st->pool[i]);
+	store_audit_close(st);
 	mdb_env_close(st->env);
 	pthread_rwlock_destroy(&st->resize);
 	pthread_mutex_destroy(&st->pool_lock);

@@ -54,6 +54,12 @@ int store_audit_open(struct bw_store *st, MDB_txn *txn)
 	return 0;
 }
 
+void store_audit_close(struct bw_store *st)
+{
+	ZSTD_freeCCtx(st->zc);
+	st->zc = NULL;
+}
+
 void store_set_history_keep(struct bw_store *st, int64_t keep)
 {
 	st->history_keep = keep;
@@ -391,9 +397,11 @@ static int put_vector(struct bw_store_txn *t, const unsigned char *enc, size_t l
 		return vref_add(t, h, 1, errstr, errlen);
 	if (rc != MDB_NOTFOUND)
 		return store_lmdb_err(t->st, errstr, errlen, rc, "read vector");
-	if (!(buf = malloc(1 + (bound > len ? bound : len))))
+	/* one context for the store's one writer: a new one per call costs more than the work */
+	if ((!t->st->zc && !(t->st->zc = ZSTD_createCCtx())) ||
+	    !(buf = malloc(1 + (bound > len ? bound : len))))
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
-	z = ZSTD_compress(buf + 1, bound, enc, len, VEC_ZSTD_LEVEL);
+	z = ZSTD_compressCCtx(t->st->zc, buf + 1, bound, enc, len, VEC_ZSTD_LEVEL);
 	if (!ZSTD_isError(z) && z < len) {
 		buf[0] = VEC_ZSTD;
 		v = (MDB_val){ 1 + z, buf };

@@ -32,6 +32,7 @@ struct bw_store {
 	MDB_dbi vref;                 /* sha256 of an encoded vector → decisions using it (8 bytes LE) */
 	bool has_audit;               /* the four audit databases exist (an older store may lack them) */
 	int64_t history_keep;         /* newest decisions kept per account; 0 = all, -1 = none */
+	void *zc;                     /* the writer's zstd compression context (ZSTD_CCtx), lazily */
 };
 
 struct bw_store_txn {
@@ -53,5 +54,7 @@ int store_lmdb_err(const struct bw_store *st, char *errstr, size_t errlen, int r
 bool store_valid_key(const char *s, size_t *len);
 /* Open (creating when writable) the audit databases in txn; 0 or an LMDB code. */
 int store_audit_open(struct bw_store *st, MDB_txn *txn);
+/* Free what the audit trail holds (store_close). */
+void store_audit_close(struct bw_store *st);
 
 #endif
