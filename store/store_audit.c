@@ -36,7 +36,7 @@
 #define MAX_VECTOR 1000000 /* most values a stored vector may claim */
 #define VEC_RAW 0           /* vector value: the encoding follows */
 #define VEC_ZSTD 1          /* vector value: its zstd frame follows */
-#define VEC_ZSTD_LEVEL 3    /* compression level of stored vectors */
+#define VEC_ZSTD_LEVEL 1    /* compression level of stored vectors */
 #define VEC_MAX_BYTES (64u << 20) /* largest decompressed vector accepted */
 #define DECISION_MAX (256 + STORE_MAX_TOPIC + STORE_MAX_HANDLE + STORE_MAX_POST_ID + 3 * 32)
 
