@@ -30,7 +30,9 @@ struct clf_record_info;
 /*
  * Register `mdl`, loaded from the file `path`, in the store's model registry:
  * the file is read again and must still hash to clf_model_id(mdl). A model
- * already registered is left as it is. 0 or a BW_E* code with errstr set.
+ * already registered is left as it is. Commits its own write transaction:
+ * never call it while this thread holds one open on the same store (LMDB has
+ * one writer). 0 or a BW_E* code with errstr set.
  */
 int audit_model_register(struct bw_store *st, const struct clf_model *mdl, const char *path,
 			 char *errstr, size_t errlen);
