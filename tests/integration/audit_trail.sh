@@ -175,4 +175,13 @@ set +e
 "$BIN" whatif --store "$tmp/r" 678033 -o followers_count=5 2>"$tmp/err"; rc=$?
 set -e
 [ $rc -eq 1 ] && grep -q "not a feature name" "$tmp/err" || fail "whatif CLI profile field: rc $rc"
+printf '%s\n' '{"user": {"id_str": "42", "screen_name": "bot12345", "followers_count": 3,' \
+	'"friends_count": 2000, "statuses_count": 50000, "created_at": "Mon Dec 21 16:00:00 +0000 2020"},' \
+	'"overrides": {"followers_count": 50000}}' > "$tmp/req.json"
+"$BIN" whatif --model models/default.model --input "$tmp/req.json" --threshold 0.4 |
+	python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["user_id"] == "42" and d["threshold"] == 0.4, d
+assert "user.followers_count" in {c["name"] for c in d["changed_features"]}' || fail "whatif --input"
 echo "  ok: whatif CLI"
