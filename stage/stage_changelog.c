@@ -37,25 +37,6 @@ const char *stage_changelog_topic(const struct stage_changelog *cl)
 	return cl->topic;
 }
 
-/* Partitions of `topic` as the cluster knows them: > 0, 0 when it does not
- * exist, < 0 on an error. Asks for every topic: a request naming the topic
- * would make a producer's broker create it with the default policy. */
-static int partitions_of(rd_kafka_t *rk, const char *topic)
-{
-	const struct rd_kafka_metadata *md = NULL;
-	int n = -1;
-
-	if (rd_kafka_metadata(rk, 1, NULL, &md, CL_ADMIN_MS) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-		n = 0;
-		for (int i = 0; i < md->topic_cnt; i++)
-			if (strcmp(md->topics[i].topic, topic) == 0)
-				n = md->topics[i].err ? -1 : md->topics[i].partition_cnt;
-	}
-	if (md)
-		rd_kafka_metadata_destroy(md);
-	return n;
-}
-
 /* Wait for the one result event of an admin request on q. */
 static rd_kafka_event_t *admin_result(rd_kafka_queue_t *q, char *errstr, size_t errlen)
 {
@@ -146,12 +127,12 @@ static int cleanup_policy(rd_kafka_t *admin, const char *topic, char *out, size_
 static int ensure_topic(rd_kafka_t *admin, const char *topic, const char *input, char *errstr,
 			size_t errlen)
 {
-	int in = partitions_of(admin, input), have;
+	int in = bw_kafka_partitions_of(admin, input, CL_ADMIN_MS), have;
 	char policy[64];
 
 	if (in <= 0)
 		return bw_seterr(errstr, errlen, BW_EKAFKA, "partitions of %s unknown", input);
-	if ((have = partitions_of(admin, topic)) < 0)
+	if ((have = bw_kafka_partitions_of(admin, topic, CL_ADMIN_MS)) < 0)
 		return bw_seterr(errstr, errlen, BW_EKAFKA, "metadata of %s unknown", topic);
 	if (have == 0) /* created as asked (or by a worker racing us, the same way) */
 		return create_topic(admin, topic, in, errstr, errlen);

@@ -18,6 +18,8 @@ struct bw_store {
 	MDB_dbi features;             /* id → doubles (dense; written before the sparse vectors) */
 	MDB_dbi fvec;                 /* id → uvar n + sparse vector (bw_codec.h) */
 	bool has_fvec;                /* fvec exists (a read-only older store may lack it) */
+	MDB_dbi meta;                 /* name → small value (store_txn_meta_put) */
+	bool has_meta;                /* meta exists (older stores lack it until written) */
 	MDB_dbi names;                /* lower(screen name) → id */
 	MDB_dbi id2name;              /* id → lower(screen name) */
 	bool writable;                /* opened for writing */
