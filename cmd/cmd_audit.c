@@ -171,13 +171,13 @@ static int models_export(struct bw_store *st, const char *id, const char *path)
 		return 1;
 	}
 	f = path && strcmp(path, "-") != 0 ? fopen(path, "wb") : stdout;
-	if (!f || fwrite(bytes, 1, len, f) != len || fflush(f) || (f != stdout && fclose(f))) {
+	bool bad = !f || fwrite(bytes, 1, len, f) != len || fflush(f);
+	if (f && f != stdout && fclose(f))
+		bad = true;
+	if (bad)
 		fprintf(stderr, "botwatch models: %s: %s\n", path ? path : "stdout", strerror(errno));
-		free(bytes);
-		return 1;
-	}
 	free(bytes);
-	return 0;
+	return bad ? 1 : 0;
 }
 
 int cmd_models(int argc, char **argv)

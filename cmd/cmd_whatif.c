@@ -109,11 +109,12 @@ static int build_request(int argc, char **argv, struct bw_config *cfg, json_t **
 			json_decref(ov);
 			return 2;
 		}
-		if (json_object_size(ov) && json_is_object(*body))
-			json_object_update(json_object_get(*body, "overrides") ?
-					   json_object_get(*body, "overrides") :
-					   (json_object_set_new(*body, "overrides", json_object()),
-					    json_object_get(*body, "overrides")), ov);
+		/* -o adds to (or replaces keys of) the file's "overrides" */
+		if (json_object_size(ov) && json_is_object(*body)) {
+			if (!json_is_object(json_object_get(*body, "overrides")))
+				json_object_set_new(*body, "overrides", json_object());
+			json_object_update(json_object_get(*body, "overrides"), ov);
+		}
 	} else {
 		*body = json_pack("{s:s, s:O}", "user_id", id, "overrides", ov);
 	}
