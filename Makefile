@@ -51,7 +51,7 @@ BUILD    ?= build
 SANFLAGS :=
 endif
 
-MODULES  := common config ingest features classifier store api stage pipeline
+MODULES  := common config ingest features classifier store audit api stage pipeline
 PKGS     := rdkafka jansson libcurl lmdb libmicrohttpd simdjson zlib inih libxxhash libcrypto libssl libzstd
 
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)

@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 struct bw_store;
 
 #define API_MAX_ARGS 32 /* query parameters kept per request; more is a 400 */
@@ -98,5 +100,18 @@ void api_stream_free(struct api_stream *s);
 
 /* Free what the response owns (body, stream); the struct itself is the caller's. */
 void api_response_release(struct api_response *resp);
+
+/*
+ * What-if (docs/API.md, POST /v1/whatif; also `botwatch whatif`): the
+ * answer to request `body` ({"user_id"} of an account in `st`, or {"user",
+ * "timeline"}, plus "overrides" and an optional "threshold") scored with
+ * `mdl` at prior `cap_prior`; `max_unit` bounds one decoded post. *out is a
+ * new reference. 0, or BW_EINVAL (a bad request: a 400), BW_ENOENT (no such
+ * stored account: a 404), BW_ESCHEMA (a stored vector the model cannot read),
+ * BW_ENOMEM / BW_ESTORE, with errstr set.
+ */
+struct clf_model;
+int api_whatif(struct bw_store *st, const struct clf_model *mdl, double cap_prior,
+	       size_t max_unit, const json_t *body, json_t **out, char *errstr, size_t errlen);
 
 #endif

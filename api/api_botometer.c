@@ -113,10 +113,10 @@ static void on_dlq(const struct bw_dlq_rec *rec, void *opaque)
 }
 
 /* New check of `user_id` with its own decoder; NULL on allocation failure. */
-static struct bw_decoder *check_begin(struct api_server *srv, struct bom_check *c,
+static struct bw_decoder *check_begin(size_t max_unit, struct bom_check *c,
 				      const char *user_id)
 {
-	struct bw_decode_opts o = { .max_unit_bytes = srv->opts.max_body, .max_depth = 64,
+	struct bw_decode_opts o = { .max_unit_bytes = max_unit, .max_depth = 64,
 				    .probe_time_ms = BW_TIME_NONE, .on_post = on_post,
 				    .on_dlq = on_dlq, .opaque = c };
 	struct feat_replay_opts ro = { .probe_time_ms = BW_TIME_NONE, .on_author = on_author,
@@ -153,11 +153,12 @@ static void decode_value(struct bw_decoder *dec, struct bom_check *c, const json
 
 /* A profile-only unit {"created_at": now, "user": user}: probe time is now,
  * as the Botometer clients do for accounts given without tweets. */
-static void decode_profile_now(struct bw_decoder *dec, struct bom_check *c, json_t *user)
+static void decode_profile_now(struct bw_decoder *dec, struct bom_check *c, json_t *user,
+			       int64_t now_ms)
 {
 	char now[40];
 	json_t *u = json_pack("{s:s, s:O}", "created_at",
-			      bw_time_format(bw_time_now_ms(), now, sizeof(now)), "user", user);
+			      bw_time_format(now_ms, now, sizeof(now)), "user", user);
 
 	if (!u) {
 		c->bad++;
@@ -167,13 +168,9 @@ static void decode_profile_now(struct bw_decoder *dec, struct bom_check *c, json
 	json_decref(u);
 }
 
-/* Score the checked account; 0 or a BW_E* code. */
-static int check_score(struct api_server *srv, struct bom_check *c, struct bw_decoder *dec,
-		       struct clf_score *sc)
+/* The checked account's feature vector into x[0..feat_count()); 0 or a BW_E* code. */
+static int check_extract(struct bom_check *c, struct bw_decoder *dec, double *x)
 {
-	double *x;
-	int rc;
-
 	const struct feat_account *acc;
 
 	ingest_decoder_finish(dec);
@@ -181,9 +178,19 @@ static int check_score(struct api_server *srv, struct bom_check *c, struct bw_de
 		return c->err;
 	if (!(acc = checked_account(c)))
 		return BW_ENOENT;
+	return feat_account_extract(acc, BW_TIME_NONE, x);
+}
+
+/* Score the checked account; 0 or a BW_E* code. */
+static int check_score(struct api_server *srv, struct bom_check *c, struct bw_decoder *dec,
+		       struct clf_score *sc)
+{
+	double *x;
+	int rc;
+
 	if (!(x = malloc(feat_count() * sizeof(double))))
 		return BW_ENOMEM;
-	if (!(rc = feat_account_extract(acc, BW_TIME_NONE, x)))
+	if (!(rc = check_extract(c, dec, x)))
 		clf_score(srv->model->mdl, x, clf_avail_mask(&c->avail), srv->opts.cap_prior, sc);
 	free(x);
 	return rc;
@@ -337,14 +344,14 @@ int api_route_bom_check(struct api_server *srv, const struct api_request *req,
 		json_decref(doc);
 		return api_error(resp, 503, "no model loaded (score.model)");
 	}
-	if (!(dec = check_begin(srv, &c, id))) {
+	if (!(dec = check_begin(srv->opts.max_body, &c, id))) {
 		check_end(&c, NULL);
 		json_decref(doc);
 		return api_error(resp, 500, "out of memory");
 	}
 	json_t *tl = json_object_get(doc, "timeline");
 	if (json_array_size(tl) == 0) {
-		decode_profile_now(dec, &c, user);
+		decode_profile_now(dec, &c, user, bw_time_now_ms());
 	} else { /* profile record; its probe time is the latest post's */
 		json_t *u = json_pack("{s:O}", "user", user);
 		if (u)
@@ -387,7 +394,7 @@ static json_t *lite_one(struct api_server *srv, json_t *el)
 	if (!id)
 		return json_pack("{s:n, s:o, s:n, s:s}", "botscore", "tweet_id", tweet_id, "user_id",
 				 "error", "no user id (id_str) in this input");
-	if (!(dec = check_begin(srv, &c, id))) {
+	if (!(dec = check_begin(srv->opts.max_body, &c, id))) {
 		check_end(&c, NULL);
 		json_decref(tweet_id);
 		return NULL;
@@ -395,7 +402,7 @@ static json_t *lite_one(struct api_server *srv, json_t *el)
 	if (tweet && json_is_string(json_object_get(el, "created_at")))
 		decode_value(dec, &c, el, 1);
 	else
-		decode_profile_now(dec, &c, tweet ? user : el);
+		decode_profile_now(dec, &c, tweet ? user : el, bw_time_now_ms());
 	rc = check_score(srv, &c, dec, &sc);
 	json_t *out = rc ? json_pack("{s:n, s:o, s:s, s:s}", "botscore", "tweet_id", tweet_id,
 				     "user_id", id, "error", rc == BW_ENOENT ? "no decodable record of this account"
@@ -438,4 +445,39 @@ int api_route_bom_lite(struct api_server *srv, const struct api_request *req,
 	}
 	json_decref(doc);
 	return api_json_response(resp, 200, out);
+}
+
+int api_account_features(size_t max_unit, const json_t *user, const json_t *timeline,
+			 int64_t now_ms, double *x, uint32_t *avail, char *errstr, size_t errlen)
+{
+	struct bom_check c;
+	struct bw_decoder *dec;
+	char idbuf[32];
+	const char *id = user_id_of(user, idbuf, sizeof(idbuf));
+	json_t *v;
+	size_t i;
+	int rc;
+
+	if (!id)
+		return bw_seterr(errstr, errlen, BW_EINVAL, "user.id_str missing or not an account id");
+	if (!(dec = check_begin(max_unit, &c, id))) {
+		check_end(&c, NULL);
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+	}
+	if (json_array_size(timeline) == 0) {
+		decode_profile_now(dec, &c, (json_t *)user, now_ms);
+	} else { /* as POST /4/check_account: the profile, then the posts */
+		json_t *u = json_pack("{s:O}", "user", (json_t *)user);
+		if (u)
+			decode_value(dec, &c, u, 0);
+		json_decref(u);
+	}
+	json_array_foreach(timeline, i, v)
+		decode_value(dec, &c, v, i + 1);
+	rc = check_extract(&c, dec, x);
+	*avail = clf_avail_mask(&c.avail);
+	check_end(&c, dec);
+	if (rc == BW_ENOENT)
+		return bw_seterr(errstr, errlen, BW_EINVAL, "no decodable record of account %s", id);
+	return rc ? bw_seterr(errstr, errlen, rc, "feature extraction failed: %s", bw_strerror(rc)) : 0;
 }

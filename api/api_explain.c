@@ -26,7 +26,7 @@
 #define TOP_MAX 100
 
 /* CLF_AVAIL_* bits from a record's "evidence" array. */
-static uint32_t evidence_mask(const json_t *rec)
+uint32_t api_evidence_mask(const json_t *rec)
 {
 	static const struct { const char *name; uint32_t bit; } map[] = {
 		{ "profile_text", CLF_AVAIL_TEXT },
@@ -86,7 +86,7 @@ static json_t *explain_json(struct api_server *srv, const json_t *rec, const dou
 	const struct api_model *m = srv->model;
 	struct clf_score sc;
 
-	clf_score(m->mdl, x, evidence_mask(rec), srv->opts.cap_prior, &sc);
+	clf_score(m->mdl, x, api_evidence_mask(rec), srv->opts.cap_prior, &sc);
 	return json_pack("{s:O?, s:O?, s:s, s:s, s:o, s:o, s:o, s:b, s:s, s:s, s:O?, s:o, s:o, s:o}",
 		"user_id", json_object_get(rec, "user_id"), "screen_name",
 		json_object_get(rec, "screen_name"), "status", clf_status_name(sc.status),
@@ -170,12 +170,15 @@ int api_route_explain(struct api_server *srv, const char *id, const struct api_r
 			       n, srv->model->n);
 		goto out_free;
 	}
-	if ((rc = clf_explain(srv->model->mdl, x, evidence_mask(rec), api_arg(req, "score"), &e, err,
+	if ((rc = clf_explain(srv->model->mdl, x, api_evidence_mask(rec), api_arg(req, "score"), &e, err,
 			      sizeof(err)))) {
 		rc = api_error(resp, rc == BW_ENOENT ? 400 : 500, "%s", err);
 		goto out_free;
 	}
 	out = explain_json(srv, rec, x, &e, top);
+	if (out && (!api_arg(req, "score") || strcmp(api_arg(req, "score"), "english") == 0))
+		json_object_set_new(out, "reason", api_reason_json(srv->model->mdl, x,
+			api_evidence_mask(rec), srv->opts.cap_prior, API_DECISION_THRESHOLD, &e));
 	clf_explanation_free(&e);
 	rc = out ? api_json_response(resp, 200, out) : api_error(resp, 500, "out of memory");
 out_free:

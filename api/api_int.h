@@ -9,12 +9,14 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "api.h"
 
 struct api_guard;
 struct bw_metric;
 struct clf_model;
+struct clf_explanation;
 
 /* The loaded model (api_model.c). */
 struct api_model {
@@ -29,6 +31,7 @@ struct api_model *api_model_load(const char *path, char *errstr, size_t errlen);
 void api_model_free(struct api_model *m);
 
 #define API_MAX_NAME 64  /* longest screen name accepted */
+#define API_DECISION_THRESHOLD 0.5 /* english score from which a decision reads "bot" */
 
 struct api_server {
 	struct bw_store *store;         /* borrowed score store */
@@ -105,9 +108,35 @@ const char *api_arg(const struct api_request *req, const char *key);
 int api_check_args(const struct api_request *req, const char *const *known, size_t n,
 		   struct api_response *resp);
 
-/* Route handlers (api_routes.c, api_export.c). */
+/*
+ * The feature vector (x, feat_count() doubles) and evidence mask of the
+ * account `user` with its posts `timeline` (an array or NULL), decoded and
+ * folded exactly as POST /4/check_account does (api_botometer.c); a profile
+ * without posts is probed at `now_ms`. 0, or BW_EINVAL (no decodable record
+ * of the account) / BW_ENOMEM / a feature-state error, with errstr set.
+ */
+int api_account_features(size_t max_unit, const json_t *user, const json_t *timeline,
+			 int64_t now_ms, double *x, uint32_t *avail, char *errstr, size_t errlen);
+
+/* CLF_AVAIL_* bits from a score record's "evidence" array (api_explain.c). */
+uint32_t api_evidence_mask(const json_t *rec);
+
+/* The rule-style reason of the english decision at `threshold` for x / avail,
+ * explained by `e` (api_whatif.c); NULL on allocation failure. */
+json_t *api_reason_json(const struct clf_model *mdl, const double *x, uint32_t avail,
+			double cap_prior, double threshold, const struct clf_explanation *e);
+
 /* GET /v1/drift (api_drift.c). */
 int api_route_drift(struct api_server *srv, struct api_response *resp);
+
+/* Route handlers (api_routes.c, api_export.c, api_audit.c, api_whatif.c). */
+int api_route_models(struct api_server *srv, struct api_response *resp);
+int api_route_history(struct api_server *srv, const char *id, const struct api_request *req,
+		      struct api_response *resp);
+int api_route_audit(struct api_server *srv, const char *id, const struct api_request *req,
+		    struct api_response *resp);
+int api_route_whatif(struct api_server *srv, const struct api_request *req,
+		     struct api_response *resp);
 int api_route_account(struct api_server *srv, const char *id, struct api_response *resp);
 int api_route_by_name(struct api_server *srv, const char *name, struct api_response *resp);
 int api_route_lookup(struct api_server *srv, const struct api_request *req,

@@ -20,8 +20,8 @@
 #include "store.h"
 
 enum route_id {
-	R_HEALTHZ, R_METRICS, R_MODELS, R_DRIFT, R_EXPORT, R_LOOKUP, R_BOM_CHECK, R_BOM_LITE, R_BY_NAME,
-	R_EXPLAIN, R_ACCOUNT, R_NONE
+	R_HEALTHZ, R_METRICS, R_MODELS, R_DRIFT, R_EXPORT, R_LOOKUP, R_BOM_CHECK, R_BOM_LITE,
+	R_WHATIF, R_BY_NAME, R_EXPLAIN, R_HISTORY, R_AUDIT, R_ACCOUNT, R_NONE
 };
 
 struct route {
@@ -39,8 +39,11 @@ static const struct route routes[] = {
 	[R_LOOKUP] = { "/v1/accounts:lookup", "POST", false },
 	[R_BOM_CHECK] = { "/4/check_account", "POST", false },
 	[R_BOM_LITE] = { "/litev1/check_accounts_in_bulk", "POST", false },
+	[R_WHATIF] = { "/v1/whatif", "POST", false },
 	[R_BY_NAME] = { "/v1/accounts/by-name/{screen_name}", "GET", false },
 	[R_EXPLAIN] = { "/v1/accounts/{id}/explain", "GET", false },
+	[R_HISTORY] = { "/v1/accounts/{id}/history", "GET", false },
+	[R_AUDIT] = { "/v1/accounts/{id}/audit", "GET", false },
 	[R_ACCOUNT] = { "/v1/accounts/{id}", "GET", false },
 };
 
@@ -52,11 +55,10 @@ static const struct route routes[] = {
 static enum route_id match_route(const char *path, char *param)
 {
 	static const char acc[] = "/v1/accounts/", by[] = "/v1/accounts/by-name/";
-	const size_t sl = sizeof(EXPLAIN_SUFFIX) - 1;
 	const char *rest, *slash;
 
 	param[0] = '\0';
-	for (enum route_id r = R_HEALTHZ; r <= R_BOM_LITE; r++)
+	for (enum route_id r = R_HEALTHZ; r <= R_WHATIF; r++)
 		if (strcmp(path, routes[r].tmpl) == 0)
 			return r;
 	if (strncmp(path, by, sizeof(by) - 1) == 0 && !strchr(path + sizeof(by) - 1, '/')) {
@@ -70,9 +72,14 @@ static enum route_id match_route(const char *path, char *param)
 		snprintf(param, API_MAX_PARAM + 1, "%s", rest);
 		return R_ACCOUNT;
 	}
-	if (strlen(slash) == sl && strcmp(slash, EXPLAIN_SUFFIX) == 0) {
-		snprintf(param, API_MAX_PARAM + 1, "%.*s", (int)(slash - rest), rest);
-		return R_EXPLAIN;
+	static const struct { const char *suffix; enum route_id r; } sub[] = {
+		{ EXPLAIN_SUFFIX, R_EXPLAIN }, { "/history", R_HISTORY }, { "/audit", R_AUDIT },
+	};
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		if (strcmp(slash, sub[i].suffix) == 0) {
+			snprintf(param, API_MAX_PARAM + 1, "%.*s", (int)(slash - rest), rest);
+			return sub[i].r;
+		}
 	}
 	return R_NONE;
 }
@@ -122,15 +129,6 @@ static int route_metrics(struct api_server *srv, struct api_response *resp)
 	resp->status = 200;
 	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	return 0;
-}
-
-static int route_models(struct api_server *srv, struct api_response *resp)
-{
-	json_t *models = json_array();
-
-	if (srv->model)
-		json_array_append(models, srv->model->info);
-	return api_json_response(resp, 200, json_pack("{s:o}", "models", models));
 }
 
 /*
@@ -205,11 +203,14 @@ int api_handle(struct api_server *srv, const struct api_request *req, struct api
 	switch (r) {
 	case R_HEALTHZ: return route_healthz(srv, resp);
 	case R_METRICS: return route_metrics(srv, resp);
-	case R_MODELS: return route_models(srv, resp);
+	case R_MODELS: return api_route_models(srv, resp);
 	case R_DRIFT: return api_route_drift(srv, resp);
 	case R_BOM_CHECK: return api_route_bom_check(srv, req, resp);
 	case R_BOM_LITE: return api_route_bom_lite(srv, req, resp);
 	case R_EXPLAIN: return api_route_explain(srv, param, req, resp);
+	case R_HISTORY: return api_route_history(srv, param, req, resp);
+	case R_AUDIT: return api_route_audit(srv, param, req, resp);
+	case R_WHATIF: return api_route_whatif(srv, req, resp);
 	case R_EXPORT: return api_route_export(srv, req, resp);
 	case R_LOOKUP: return api_route_lookup(srv, req, resp);
 	case R_BY_NAME: return api_route_by_name(srv, param, resp);

@@ -509,8 +509,35 @@ bench_kafka() {
 	echo "   machine load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 }
 
+# the audit trail (docs/AUDIT.md): what appending each decision costs the scorer,
+# the bytes per decision, and re-performance latency, on the accounts of a
+# replayed bench dump; then a CLI rescore (its own process, parsing the archived
+# model) timed over 11 runs
+bench_audit() {
+	local lines=${BENCH_AUDIT_LINES:-20000}
+	local dump=$BUILD/bench/v1_dump_$lines.ndjson
+	local tmp
+	tmp=$(mktemp -d /tmp/bw_bench_audit_XXXXXX)
+	trap 'rm -rf "$tmp"; trap - RETURN' RETURN
+	[ -s "$dump" ] || "$BUILD"/tests/gen_v1_dump "$lines" > "$dump"
+	echo "== audit trail: $dump ($lines lines)"
+	echo "   \$ $BUILD/botwatch replay --store STORE $dump; $BUILD/bench/bench_audit STORE models/default.model 5"
+	"$BUILD"/botwatch replay --store "$tmp/store" "$dump" 2>/dev/null
+	"$BUILD"/botwatch history --store "$tmp/store" --stats | sed 's/^/   /'
+	"$BUILD"/bench/bench_audit "$tmp/store" models/default.model 5 | sed 's/^/   /'
+	local id ts=()
+	id=$("$BUILD"/botwatch history --store "$tmp/store" 1000 >/dev/null 2>&1 && echo 1000)
+	if [ -n "$id" ]; then
+		for _ in $(seq 11); do
+			ts+=("$( { /usr/bin/time -f '%e %U' "$BUILD"/botwatch rescore --store "$tmp/store" "$id" > /dev/null; } 2>&1 | tail -1)")
+		done
+		echo "   \$ botwatch rescore --store STORE $id: median $(printf '%s\n' "${ts[@]}" | awk '{print $1}' | median) s wall, $(printf '%s\n' "${ts[@]}" | awk '{print $2}' | median) s user (11 runs)"
+	fi
+	echo "   machine load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+}
+
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(decoder ingest features classifier api replay pipeline kafka)
+[ ${#sections[@]} -eq 0 ] && sections=(decoder ingest features classifier api replay pipeline kafka audit)
 for s in "${sections[@]}"; do
 	case $s in
 	decoder) bench_decoder ;;
@@ -521,6 +548,7 @@ for s in "${sections[@]}"; do
 	replay) bench_replay ;;
 	pipeline) bench_pipeline ;;
 	kafka) bench_kafka ;;
+	audit) bench_audit ;;
 	*) echo "unknown bench section $s" >&2; exit 2 ;;
 	esac
 done

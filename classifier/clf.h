@@ -324,6 +324,64 @@ int clf_explain(const struct clf_model *mdl, const double *x, uint32_t avail, co
 /* Frees the contributions (not `e` itself); accepts NULL. */
 void clf_explanation_free(struct clf_explanation *e);
 
+/* ---- what-if: nearest flips and rule-style reasons (clf_whatif.c) ------------------- */
+
+/* One single-feature change that moves the overall (english) score across a threshold. */
+struct clf_flip {
+	size_t feature;  /* registry index */
+	double from;     /* its value now (NaN: masked) */
+	double to;       /* the nearest value that flips the decision (verified by scoring) */
+	double dz;       /* the change in scaled units (standard deviations of the signed log) */
+	double score;    /* the english score at `to` */
+};
+
+/*
+ * Up to `max` single-feature changes of x[0..n_features) (availability
+ * `avail`, prior `cap_prior`) that move the english score across `threshold`
+ * (in (0,1); score >= threshold is "bot"), the smallest |dz| first, into
+ * out[0..*n). Candidates come from the model's linear weights; each is
+ * verified and narrowed by re-scoring (clf_score), so RBF and clipped parts
+ * are honoured. *n is 0 when nothing is computable. 0 or BW_ENOMEM.
+ * Thread-safe on a shared model.
+ */
+int clf_nearest_flips(const struct clf_model *mdl, const double *x, uint32_t avail,
+		      double cap_prior, double threshold, struct clf_flip *out, size_t max,
+		      size_t *n, char *errstr, size_t errlen);
+
+#define CLF_REASON_MAX 4
+
+/* One condition of a reason: feature >= bound (at_least) or feature <= bound. */
+struct clf_condition {
+	size_t feature;  /* registry index */
+	bool at_least;   /* >= (true) or <= */
+	double bound;    /* the account's own value */
+	double share;    /* estimated share of the training population meeting it */
+};
+
+/* A rule-style reason for a decision. */
+struct clf_reason {
+	bool bot;                                  /* the decision: english >= threshold */
+	size_t n;                                  /* conditions */
+	struct clf_condition c[CLF_REASON_MAX];    /* strongest first */
+	bool holds;                                /* with only these (every other feature at the
+						    * population mean) the decision stays */
+	double score_alone;                        /* the english score in that case (NaN: none) */
+	double share_all;                          /* product of the shares (independence assumed) */
+};
+
+/*
+ * The fewest (<= CLF_REASON_MAX) conditions, taken in the order of
+ * explanation `e` (clf_explain of the english score for the same x and
+ * avail) among the features pushing toward the decision, that keep the
+ * decision on its side of `threshold` when every other feature is at the
+ * training population's mean. Shares are estimated from the model's scaler
+ * (signed-log values taken as normal): the model carries no per-feature
+ * distribution. 0 or BW_ENOMEM. Thread-safe on a shared model.
+ */
+int clf_reason(const struct clf_model *mdl, const double *x, uint32_t avail, double cap_prior,
+	       double threshold, const struct clf_explanation *e, struct clf_reason *out,
+	       char *errstr, size_t errlen);
+
 /* ---- availability tracking (clf_avail.c) ---------------------------------------- */
 
 struct bw_post;

@@ -47,6 +47,7 @@
 #include "pipeline.h"
 #include "stage_drift.h"
 #include "store.h"
+#include "audit.h"
 
 /* Records per store transaction. */
 #define REPLAY_TXN_BATCH 5000
@@ -261,6 +262,11 @@ static int sinks_open(struct replay_sinks *s, const struct replay_args *a,
 	if (a->store && !(s->store = store_open(a->store, true, (size_t)cfg->store_map_size_mb,
 						errstr, errlen)))
 		return BW_ESTORE;
+	if (s->store) { /* the audit trail: the model by id, then every decision */
+		store_set_history_keep(s->store, cfg->store_history_keep);
+		if (audit_model_register(s->store, s->mdl, cfg->score_model, errstr, errlen))
+			return BW_ESTORE;
+	}
 	return 0;
 }
 
@@ -326,6 +332,9 @@ static int write_score(struct replay_sinks *s, const struct clf_corpus *c, size_
 	if (!rc && s->store)
 		rc = store_txn_put(s->txn, info.user_id, info.screen_name, txt, strlen(txt), v,
 				   feat_count(), errstr, errlen);
+	if (!rc && s->store)
+		rc = audit_decision_put(s->txn, s->mdl, v, feat_count(), sc->avail, s->cap_prior, sc,
+					&info, NULL, txt, errstr, errlen);
 	free(txt);
 	if (!rc && s->txn && ++s->in_txn == REPLAY_TXN_BATCH) {
 		rc = store_txn_commit(s->txn, errstr, errlen);

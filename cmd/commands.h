@@ -24,5 +24,9 @@ int cmd_train(int argc, char **argv);    /* cmd/cmd_train.c */
 int cmd_eval(int argc, char **argv);     /* cmd/cmd_eval.c */
 int cmd_score(int argc, char **argv);    /* cmd/cmd_score.c */
 int cmd_run(int argc, char **argv);      /* cmd/cmd_run.c */
+int cmd_models(int argc, char **argv);   /* cmd/cmd_audit.c */
+int cmd_history(int argc, char **argv);  /* cmd/cmd_audit.c */
+int cmd_rescore(int argc, char **argv);  /* cmd/cmd_audit.c */
+int cmd_whatif(int argc, char **argv);   /* cmd/cmd_whatif.c */
 
 #endif

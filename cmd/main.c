@@ -29,6 +29,10 @@ static const struct command commands[] = {
 	{ "run", cmd_run, "the whole pipeline in one process (embedded broker, ingest, features, score, API)" },
 	{ "score", cmd_score, "the Kafka scoring stage: feature updates in, score records to the store and topic" },
 	{ "serve", cmd_serve, "serve score records over HTTP: lookups, batches, export, metrics" },
+	{ "models", cmd_models, "the store's model registry: list, show, import, export (by sha256 id)" },
+	{ "history", cmd_history, "every score decision kept for an account (audit trail)" },
+	{ "rescore", cmd_rescore, "re-perform a stored decision with its archived model and vector" },
+	{ "whatif", cmd_whatif, "what-if: a score with features or profile fields changed, and the nearest flip" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

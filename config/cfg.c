@@ -281,6 +281,9 @@ static const struct cfg_entry table[] = {
 	  "LMDB directory of score records served by the API." },
 	{ "store.map_size_mb", CFG_INT, OFF(store_map_size_mb), 1, 1048576, "8192", NULL, 0,
 	  "LMDB map size (the store's maximum size) in MiB." },
+	{ "store.history_keep", CFG_INT, OFF(store_history_keep), -1, I64MAX, "0", NULL, 0,
+	  "Audit trail: how many score decisions are kept per account, the newest (docs/AUDIT.md); "
+	  "0 keeps every decision, -1 records none (models are still registered)." },
 	{ "api.listen", CFG_STR, OFF(api_listen), 0, 0, "127.0.0.1:8080", NULL, 0,
 	  "HOST:PORT the lookup API listens on." },
 	{ "api.token", CFG_STR, OFF(api_token), 0, 0, "", NULL, CFG_SECRET,

@@ -121,6 +121,7 @@ struct bw_config {
 	/* store and API */
 	char *store_path;             /* store.path */
 	int64_t store_map_size_mb;    /* store.map_size_mb */
+	int64_t store_history_keep;   /* store.history_keep */
 	char *api_listen;             /* api.listen */
 	char *api_token;              /* api.token (secret) */
 	int64_t api_threads;          /* api.threads */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "audit.h"
 #include "bw_log.h"
 #include "bw_time.h"
 #include "cfg.h"
@@ -106,6 +107,7 @@ static int init(void)
 	    !(t = store_txn_begin(store, err, sizeof(err))) ||
 	    !(x = calloc(feat_count(), sizeof(double))))
 		return -1;
+	struct clf_model *mdl = clf_model_load(model, feat_schema_hash(), feat_count(), err, sizeof(err));
 	for (int i = 0; i < 20; i++) {
 		snprintf(id, sizeof(id), "%d", 100 + i);
 		snprintf(name, sizeof(name), "n%d", i);
@@ -118,11 +120,23 @@ static int init(void)
 			x[k] = (double)((k * 7 + (size_t)i) % 13);
 		store_txn_put(t, id, name, rec, (size_t)n, i % 2 ? x : NULL, feat_count(), err,
 			      sizeof(err));
+		if (i % 2 && mdl) { /* a decision in the audit trail (history, audit routes) */
+			struct clf_score sc;
+			struct clf_record_info info = { .user_id = id, .scored_at_ms = BW_TIME_NONE };
+			clf_score(mdl, x, CLF_AVAIL_TEXT | CLF_AVAIL_ACTIVITY, 0.15, &sc);
+			audit_decision_put(t, mdl, x, feat_count(), sc.avail, 0.15, &sc, &info, NULL, rec,
+					   err, sizeof(err));
+		}
 	}
 	free(x);
 	o.model_path = model;
-	if (store_txn_commit(t, err, sizeof(err)) || !(server = api_server_new(store, &o, err, sizeof(err))))
+	if (store_txn_commit(t, err, sizeof(err)) ||
+	    (mdl && audit_model_register(store, mdl, model, err, sizeof(err))) ||
+	    !(server = api_server_new(store, &o, err, sizeof(err)))) {
+		clf_model_free(mdl);
 		return -1;
+	}
+	clf_model_free(mdl);
 	atexit(cleanup);
 	return 0;
 }

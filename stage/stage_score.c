@@ -18,7 +18,8 @@
  *     the upstream is done, and on revocation and shutdown.
  *
  * Due accounts are scored in batches of at most score.batch (or after
- * score.batch_ms): one store transaction with every record and vector, then
+ * score.batch_ms): one store transaction with every record and vector (and
+ * each decision's audit-trail entry, audit.h), then
  * the records to score.topic through the runtime, which commits the
  * consumed offsets once they are delivered — held back to the earliest
  * update still pending in a partition, so a crash re-delivers every
@@ -39,6 +40,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "audit.h"
 #include "bw_arena.h"
 #include "bw_err.h"
 #include "bw_kafka.h"
@@ -215,6 +217,11 @@ static int score_one(struct sstage *s, struct bw_store_txn *txn, const struct ac
 		return fail(s, BW_ENOMEM, "out of memory building a score record");
 	if (store_txn_put(txn, info.user_id, info.screen_name, *txt, strlen(*txt), s->vec, u.n, err,
 			  sizeof(err)))
+		return fail(s, BW_ESTORE, err);
+	struct audit_watermark wm = { .topic = s->cfg->features_topic, .partition = a->partition,
+				      .offset = a->offset };
+	if (audit_decision_put(txn, s->mdl, s->vec, u.n, sc.avail, s->cfg->score_cap_prior, &sc,
+			       &info, &wm, *txt, err, sizeof(err)))
 		return fail(s, BW_ESTORE, err);
 	return 0;
 }
@@ -569,6 +576,9 @@ static int setup(struct sstage *s, char *errstr, size_t errlen)
 			return BW_ESTORE;
 		s->own_store = true;
 	}
+	store_set_history_keep(s->store, c->store_history_keep);
+	if (audit_model_register(s->store, s->mdl, c->score_model, errstr, errlen))
+		return BW_ESTORE;
 	if (!(s->vec = malloc((clf_model_n_features(s->mdl) + 1) * sizeof(*s->vec))) ||
 	    !(s->tab = bw_map_new()) || !(s->drift = stage_drift_new(c, s->mdl, "score")))
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");

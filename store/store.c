@@ -8,6 +8,8 @@
  *   names     lower-cased screen name → id
  *   id2name   id → lower-cased screen name (to retire a renamed account's old
  *             name from `names`)
+ * (and `fvec`, the sparse vectors), plus the audit trail's models, history,
+ * vectors and vref (store_audit.c).
  *
  * Readers use read-only transactions on an MDB_NOTLS environment. Ended
  * snapshots are reset and kept in a small pool, so a lookup renews a reader
@@ -32,37 +34,9 @@
 #include "bw_codec.h"
 #include "bw_err.h"
 #include "bw_fs.h"
+#include "store_int.h"
 
 #define STORE_MAX_FEATURES 1000000 /* most values a stored vector may claim */
-#define READ_POOL 64 /* reset read transactions kept for reuse */
-
-struct bw_store {
-	MDB_env *env;                 /* the LMDB environment */
-	MDB_dbi records;              /* id → record JSON + NUL */
-	MDB_dbi features;             /* id → doubles (dense; written before the sparse vectors) */
-	MDB_dbi fvec;                 /* id → uvar n + sparse vector (bw_codec.h) */
-	bool has_fvec;                /* fvec exists (a read-only older store may lack it) */
-	MDB_dbi meta;                 /* name → small value (store_txn_meta_put) */
-	bool has_meta;                /* meta exists (older stores lack it until written) */
-	MDB_dbi names;                /* lower(screen name) → id */
-	MDB_dbi id2name;              /* id → lower(screen name) */
-	bool writable;                /* opened for writing */
-	bool env_open;                /* mdb_env_open succeeded (the path is known) */
-	pthread_rwlock_t resize;      /* shared by open snapshots, exclusive to adopt a grown map */
-	pthread_mutex_t pool_lock;    /* guards pool / n_pool */
-	MDB_txn *pool[READ_POOL];     /* reset read txns ready for mdb_txn_renew */
-	size_t n_pool;                /* used entries of pool */
-};
-
-struct bw_store_txn {
-	struct bw_store *st; /* owning store */
-	MDB_txn *txn;        /* the LMDB write transaction */
-};
-
-struct bw_store_read {
-	struct bw_store *st; /* owning store */
-	MDB_txn *txn;        /* read-only LMDB transaction */
-};
 
 static bool all_digits(const MDB_val *v)
 {
@@ -77,7 +51,7 @@ static bool all_digits(const MDB_val *v)
 }
 
 /* Numeric order for decimal ids (shorter is smaller), before other ids (bytewise). */
-static int id_cmp(const MDB_val *a, const MDB_val *b)
+int store_id_cmp(const MDB_val *a, const MDB_val *b)
 {
 	bool da = all_digits(a), db = all_digits(b);
 	size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
@@ -95,7 +69,7 @@ static int id_cmp(const MDB_val *a, const MDB_val *b)
 
 /* The error of LMDB call `what` on the store `st` (NULL before it is open),
  * naming its directory (a full map or disk must say which store). */
-static int lmdb_err(const struct bw_store *st, char *errstr, size_t errlen, int rc,
+int store_lmdb_err(const struct bw_store *st, char *errstr, size_t errlen, int rc,
 		    const char *what)
 {
 	const char *path = NULL;
@@ -107,7 +81,7 @@ static int lmdb_err(const struct bw_store *st, char *errstr, size_t errlen, int 
 			 rc == MDB_MAP_FULL ? " (raise store.map_size_mb)" : "");
 }
 
-static bool valid_key(const char *s, size_t *len)
+bool store_valid_key(const char *s, size_t *len)
 {
 	if (!s)
 		return false;
@@ -149,7 +123,7 @@ static int open_dbis(struct bw_store *st, char *errstr, size_t errlen)
 	int rc = mdb_txn_begin(st->env, NULL, st->writable ? 0 : MDB_RDONLY, &txn);
 
 	if (rc)
-		return lmdb_err(st, errstr, errlen, rc, "begin");
+		return store_lmdb_err(st, errstr, errlen, rc, "begin");
 	if ((rc = mdb_dbi_open(txn, "records", flags, &st->records)) ||
 	    (rc = mdb_dbi_open(txn, "features", flags, &st->features)) ||
 	    (rc = mdb_dbi_open(txn, "names", flags, &st->names)) ||
@@ -158,27 +132,31 @@ static int open_dbis(struct bw_store *st, char *errstr, size_t errlen)
 		if (rc == MDB_NOTFOUND)
 			return bw_seterr(errstr, errlen, BW_ESTORE,
 					 "not a botwatch store (no score records written yet)");
-		return lmdb_err(st, errstr, errlen, rc, "open databases");
+		return store_lmdb_err(st, errstr, errlen, rc, "open databases");
 	}
 	rc = mdb_dbi_open(txn, "fvec", flags, &st->fvec);
 	if (rc && rc != MDB_NOTFOUND) {
 		mdb_txn_abort(txn);
-		return lmdb_err(st, errstr, errlen, rc, "open databases");
+		return store_lmdb_err(st, errstr, errlen, rc, "open databases");
 	}
 	st->has_fvec = rc == 0;
+	if ((rc = store_audit_open(st, txn))) {
+		mdb_txn_abort(txn);
+		return store_lmdb_err(st, errstr, errlen, rc, "open audit databases");
+	}
 	if (st->has_fvec)
-		mdb_set_compare(txn, st->fvec, id_cmp);
+		mdb_set_compare(txn, st->fvec, store_id_cmp);
 	rc = mdb_dbi_open(txn, "meta", flags, &st->meta);
 	if (rc && rc != MDB_NOTFOUND) {
 		mdb_txn_abort(txn);
-		return lmdb_err(st, errstr, errlen, rc, "open databases");
+		return store_lmdb_err(st, errstr, errlen, rc, "open databases");
 	}
 	st->has_meta = rc == 0;
-	mdb_set_compare(txn, st->records, id_cmp);
-	mdb_set_compare(txn, st->features, id_cmp);
-	mdb_set_compare(txn, st->id2name, id_cmp);
+	mdb_set_compare(txn, st->records, store_id_cmp);
+	mdb_set_compare(txn, st->features, store_id_cmp);
+	mdb_set_compare(txn, st->id2name, store_id_cmp);
 	if ((rc = mdb_txn_commit(txn)))
-		return lmdb_err(st, errstr, errlen, rc, "commit");
+		return store_lmdb_err(st, errstr, errlen, rc, "commit");
 	return 0;
 }
 
@@ -199,10 +177,10 @@ struct bw_store *store_open(const char *path, bool writable, size_t map_size_mb,
 	if (writable && bw_mkdir_p(path, 0775, errstr, errlen))
 		goto out_free;
 	if ((rc = mdb_env_create(&st->env))) {
-		lmdb_err(st, errstr, errlen, rc, path);
+		store_lmdb_err(st, errstr, errlen, rc, path);
 		goto out_free;
 	}
-	if ((rc = mdb_env_set_maxdbs(st->env, 8)) ||
+	if ((rc = mdb_env_set_maxdbs(st->env, 12)) ||
 	    (rc = mdb_env_set_maxreaders(st->env, 512)) ||
 	    (rc = mdb_env_set_mapsize(st->env, (size_t)map_size_mb << 20)) ||
 	    (rc = mdb_env_open(st->env, path, flags, 0664))) {
@@ -230,6 +208,7 @@ void store_close(struct bw_store *st)
 		return;
 	for (size_t i = 0; i < st->n_pool; i++)
 		mdb_txn_abort(st->pool[i]);
+	store_audit_close(st);
 	mdb_env_close(st->env);
 	pthread_rwlock_destroy(&st->resize);
 	pthread_mutex_destroy(&st->pool_lock);
@@ -253,7 +232,7 @@ struct bw_store_txn *store_txn_begin(struct bw_store *st, char *errstr, size_t e
 	}
 	t->st = st;
 	if ((rc = mdb_txn_begin(st->env, NULL, 0, &t->txn))) {
-		lmdb_err(st, errstr, errlen, rc, "begin write");
+		store_lmdb_err(st, errstr, errlen, rc, "begin write");
 		free(t);
 		return NULL;
 	}
@@ -266,7 +245,7 @@ int store_txn_commit(struct bw_store_txn *txn, char *errstr, size_t errlen)
 	const struct bw_store *st = txn->st;
 
 	free(txn);
-	return rc ? lmdb_err(st, errstr, errlen, rc, "commit") : 0;
+	return rc ? store_lmdb_err(st, errstr, errlen, rc, "commit") : 0;
 }
 
 void store_txn_abort(struct bw_store_txn *txn)
@@ -291,20 +270,20 @@ static int put_name(struct bw_store_txn *t, MDB_val *id, const char *name, char 
 	nk = (MDB_val){ len, lower };
 	rc = mdb_get(t->txn, t->st->id2name, id, &old);
 	if (rc == 0 && old.mv_size == len && memcmp(old.mv_data, lower, len) == 0 &&
-	    mdb_get(t->txn, t->st->names, &nk, &owner) == 0 && id_cmp(&owner, id) == 0)
+	    mdb_get(t->txn, t->st->names, &nk, &owner) == 0 && store_id_cmp(&owner, id) == 0)
 		return 0; /* the same name, still this account's: no page to rewrite */
 	if (rc == 0 && !(old.mv_size == len && memcmp(old.mv_data, lower, len) == 0)) {
 		/* renamed: drop the old name unless another account took it since */
 		MDB_val ok = old;
-		if (mdb_get(t->txn, t->st->names, &ok, &owner) == 0 && id_cmp(&owner, id) == 0 &&
+		if (mdb_get(t->txn, t->st->names, &ok, &owner) == 0 && store_id_cmp(&owner, id) == 0 &&
 		    (rc = mdb_del(t->txn, t->st->names, &ok, NULL)))
-			return lmdb_err(t->st, errstr, errlen, rc, "delete old name");
+			return store_lmdb_err(t->st, errstr, errlen, rc, "delete old name");
 	} else if (rc && rc != MDB_NOTFOUND) {
-		return lmdb_err(t->st, errstr, errlen, rc, "read name");
+		return store_lmdb_err(t->st, errstr, errlen, rc, "read name");
 	}
 	if ((rc = mdb_put(t->txn, t->st->names, &nk, id, 0)) ||
 	    (rc = mdb_put(t->txn, t->st->id2name, id, &nk, 0)))
-		return lmdb_err(t->st, errstr, errlen, rc, "put name");
+		return store_lmdb_err(t->st, errstr, errlen, rc, "put name");
 	return 0;
 }
 
@@ -316,7 +295,7 @@ int store_txn_put(struct bw_store_txn *txn, const char *user_id, const char *scr
 	MDB_val k, v;
 	int rc;
 
-	if (!valid_key(user_id, &idlen))
+	if (!store_valid_key(user_id, &idlen))
 		return bw_seterr(errstr, errlen, BW_EINVAL, "account id must be 1..%d bytes",
 				 BW_STORE_MAX_KEY);
 	if (!record_json || len == 0)
@@ -325,7 +304,7 @@ int store_txn_put(struct bw_store_txn *txn, const char *user_id, const char *scr
 	/* reserve len + 1 and copy, so the stored value ends in NUL */
 	v = (MDB_val){ len + 1, NULL };
 	if ((rc = mdb_put(txn->txn, txn->st->records, &k, &v, MDB_RESERVE)))
-		return lmdb_err(txn->st, errstr, errlen, rc, "put record");
+		return store_lmdb_err(txn->st, errstr, errlen, rc, "put record");
 	memcpy(v.mv_data, record_json, len);
 	((char *)v.mv_data)[len] = '\0';
 	if (features) {
@@ -339,7 +318,7 @@ int store_txn_put(struct bw_store_txn *txn, const char *user_id, const char *scr
 		rc = mdb_put(txn->txn, txn->st->fvec, &k, &fv, 0);
 		free(p);
 		if (rc)
-			return lmdb_err(txn->st, errstr, errlen, rc, "put features");
+			return store_lmdb_err(txn->st, errstr, errlen, rc, "put features");
 	}
 	if (screen_name)
 		return put_name(txn, &k, screen_name, errstr, errlen);
@@ -350,14 +329,14 @@ int store_set_deferred_sync(struct bw_store *st, bool deferred, char *errstr, si
 {
 	int rc = mdb_env_set_flags(st->env, MDB_NOSYNC, deferred ? 1 : 0);
 
-	return rc ? lmdb_err(st, errstr, errlen, rc, "set flags") : 0;
+	return rc ? store_lmdb_err(st, errstr, errlen, rc, "set flags") : 0;
 }
 
 int store_sync(struct bw_store *st, char *errstr, size_t errlen)
 {
 	int rc = mdb_env_sync(st->env, 1);
 
-	return rc ? lmdb_err(st, errstr, errlen, rc, "sync") : 0;
+	return rc ? store_lmdb_err(st, errstr, errlen, rc, "sync") : 0;
 }
 
 /* --- reading ------------------------------------------------------------- */
@@ -460,7 +439,7 @@ const char *store_read_get(struct bw_store_read *rd, const char *user_id, size_t
 	size_t idlen;
 	MDB_val k;
 
-	if (!valid_key(user_id, &idlen)) {
+	if (!store_valid_key(user_id, &idlen)) {
 		*err = BW_EINVAL;
 		return NULL;
 	}
@@ -564,7 +543,7 @@ double *store_read_get_features(struct bw_store_read *rd, const char *user_id, s
 	double *out;
 	int rc;
 
-	if (!valid_key(user_id, &idlen)) {
+	if (!store_valid_key(user_id, &idlen)) {
 		*err = BW_EINVAL;
 		return NULL;
 	}
@@ -606,12 +585,12 @@ static int scan_start(MDB_cursor *cur, const char *after_id, MDB_val *k, MDB_val
 
 	if (!after_id)
 		return mdb_cursor_get(cur, k, v, MDB_FIRST);
-	if (!valid_key(after_id, &n))
+	if (!store_valid_key(after_id, &n))
 		return EINVAL;
 	MDB_val want = { n, (void *)after_id };
 	*k = want;
 	rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
-	if (rc == 0 && id_cmp(k, &want) == 0)
+	if (rc == 0 && store_id_cmp(k, &want) == 0)
 		rc = mdb_cursor_get(cur, k, v, MDB_NEXT);
 	return rc;
 }
@@ -678,7 +657,7 @@ int store_txn_del(struct bw_store_txn *txn, const char *user_id, char *errstr, s
 	MDB_val k, name, owner;
 	int rc;
 
-	if (!valid_key(user_id, &idlen))
+	if (!store_valid_key(user_id, &idlen))
 		return bw_seterr(errstr, errlen, BW_EINVAL, "account id must be 1..%d bytes",
 				 BW_STORE_MAX_KEY);
 	k = (MDB_val){ idlen, (void *)user_id };
@@ -689,20 +668,20 @@ int store_txn_del(struct bw_store_txn *txn, const char *user_id, char *errstr, s
 		size_t n = name.mv_size < sizeof(lower) ? name.mv_size : sizeof(lower) - 1;
 		memcpy(lower, name.mv_data, n);
 		name = (MDB_val){ n, lower };
-		if (mdb_get(txn->txn, st->names, &name, &owner) == 0 && id_cmp(&owner, &k) == 0 &&
+		if (mdb_get(txn->txn, st->names, &name, &owner) == 0 && store_id_cmp(&owner, &k) == 0 &&
 		    (rc = mdb_del(txn->txn, st->names, &name, NULL)))
-			return lmdb_err(st, errstr, errlen, rc, "delete name");
+			return store_lmdb_err(st, errstr, errlen, rc, "delete name");
 		if ((rc = mdb_del(txn->txn, st->id2name, &k, NULL)))
-			return lmdb_err(st, errstr, errlen, rc, "delete name");
+			return store_lmdb_err(st, errstr, errlen, rc, "delete name");
 	} else if (rc != MDB_NOTFOUND) {
-		return lmdb_err(st, errstr, errlen, rc, "read name");
+		return store_lmdb_err(st, errstr, errlen, rc, "read name");
 	}
 	if ((rc = mdb_del(txn->txn, st->records, &k, NULL)) && rc != MDB_NOTFOUND)
-		return lmdb_err(st, errstr, errlen, rc, "delete record");
+		return store_lmdb_err(st, errstr, errlen, rc, "delete record");
 	if ((rc = mdb_del(txn->txn, st->features, &k, NULL)) && rc != MDB_NOTFOUND)
-		return lmdb_err(st, errstr, errlen, rc, "delete features");
+		return store_lmdb_err(st, errstr, errlen, rc, "delete features");
 	if (st->has_fvec && (rc = mdb_del(txn->txn, st->fvec, &k, NULL)) && rc != MDB_NOTFOUND)
-		return lmdb_err(st, errstr, errlen, rc, "delete features");
+		return store_lmdb_err(st, errstr, errlen, rc, "delete features");
 	return 0;
 }
 
@@ -717,7 +696,7 @@ int store_txn_meta_put(struct bw_store_txn *txn, const char *key, const void *va
 		return bw_seterr(errstr, errlen, BW_EINVAL, "meta key must be 1..%d bytes",
 				 BW_STORE_MAX_KEY);
 	if ((rc = mdb_put(txn->txn, st->meta, &k, &v, 0)))
-		return lmdb_err(st, errstr, errlen, rc, "put meta");
+		return store_lmdb_err(st, errstr, errlen, rc, "put meta");
 	return 0;
 }
 

@@ -121,4 +121,99 @@ int store_txn_meta_put(struct bw_store_txn *txn, const char *key, const void *va
  * *err (BW_ENOENT when never put). */
 void *store_meta_get(struct bw_store *st, const char *key, size_t *len, int *err);
 
+/* ---- audit trail (store_audit.c): model registry and decision history ------
+ *
+ * Models: every model that scored into the store, kept by its id
+ * ("sha256:<hex>" of its bytes, checked on registration), never overwritten.
+ * History: every score decision, appended per account with a sequence number
+ * (1, 2, ...), never rewritten; store_set_history_keep() bounds how many are
+ * kept per account (the oldest go first). A decision names its model and
+ * feature vector; vectors are stored once per content (sha256 of their
+ * encoding) and dropped with the last decision that uses them. A store
+ * written before the audit trail existed opens read-only without it (the
+ * getters then answer BW_ENOENT).
+ */
+
+#define STORE_HASH_LEN 32     /* bytes of a sha256 */
+#define STORE_MODEL_ID_LEN 71 /* "sha256:" + 64 hex digits */
+#define STORE_MAX_TOPIC 249   /* longest Kafka topic name */
+#define STORE_MAX_POST_ID 64  /* longest post id kept in a watermark */
+#define STORE_MAX_HANDLE 1024 /* longest screen name kept in a decision */
+
+/* One score decision. Strings are NUL-terminated in place. */
+struct store_decision {
+	uint64_t seq;                                /* 1, 2, ... per account (set by the store) */
+	int64_t scored_at_ms;                        /* wall clock when it was made */
+	int64_t event_ms;                            /* watermark: latest input event time, or INT64_MIN */
+	char last_post_id[STORE_MAX_POST_ID + 1];    /* watermark: last post id ("" unknown) */
+	char topic[STORE_MAX_TOPIC + 1];             /* watermark: Kafka topic of the input ("" none) */
+	int32_t partition;                           /* its partition (-1 none) */
+	int64_t offset;                              /* its offset (-1 none) */
+	char model_id[STORE_MODEL_ID_LEN + 1];       /* the model that decided */
+	char schema[17];                             /* feature schema hash of the vector */
+	uint32_t schema_version;                     /* feature schema version */
+	uint32_t avail;                              /* evidence mask the score used (CLF_AVAIL_*) */
+	double cap_prior;                            /* score.cap_prior in force */
+	uint64_t posts_seen;                         /* authored posts folded in (record field) */
+	char screen_name[STORE_MAX_HANDLE + 1];      /* handle in the record ("" none) */
+	unsigned char vec_hash[STORE_HASH_LEN];      /* sha256 of the stored vector (set by the store) */
+	unsigned char record_hash[STORE_HASH_LEN];   /* sha256 of the exact score record text */
+	uint32_t status;                             /* enum clf_status of the score */
+	double english, universal;                   /* the scores at full precision */
+};
+
+/* Keep the newest `keep` decisions per account (0 = all, -1 = record none). */
+void store_set_history_keep(struct bw_store *st, int64_t keep);
+
+/*
+ * Register a model's bytes under `model_id`, which must be their sha256
+ * ("sha256:<hex>"), else BW_EINVAL. An id already present is left untouched
+ * (*added false; may be NULL). 0, BW_EINVAL or BW_ESTORE with errstr set.
+ */
+int store_txn_put_model(struct bw_store_txn *txn, const char *model_id, const void *bytes,
+			size_t len, int64_t now_ms, bool *added, char *errstr, size_t errlen);
+
+/* A registered model's bytes: malloc'd (caller frees), *len bytes, registered
+ * at *registered_ms (may be NULL); NULL with *err BW_ENOENT when absent. */
+void *store_get_model(struct bw_store *st, const char *model_id, size_t *len,
+		      int64_t *registered_ms, int *err);
+
+/* Visit the registered models in id order; the callback returns non-zero to
+ * stop (returned). */
+typedef int (*store_model_cb)(const char *model_id, size_t len, int64_t registered_ms,
+			      void *opaque);
+int store_scan_models(struct bw_store *st, store_model_cb cb, void *opaque);
+
+/*
+ * Append decision `d` of `user_id` with its feature vector x[0..n): the
+ * vector is stored once per content; d->seq and d->vec_hash are filled in.
+ * A decision equal to the account's latest (same model, vector, evidence,
+ * prior and record) is not appended again (*appended false; may be NULL):
+ * a re-delivered update costs nothing. Then the oldest decisions past the
+ * retention are deleted. 0, BW_EINVAL or BW_ESTORE with errstr set.
+ */
+int store_txn_put_decision(struct bw_store_txn *txn, const char *user_id,
+			   struct store_decision *d, const double *x, size_t n, bool *appended,
+			   char *errstr, size_t errlen);
+
+/* Visit an account's decisions oldest first (the decision is borrowed for
+ * the callback). 0 (also when there are none), the callback's non-zero
+ * value, or BW_ESTORE / BW_EINVAL. */
+typedef int (*store_decision_cb)(const struct store_decision *d, void *opaque);
+int store_scan_history(struct bw_store *st, const char *user_id, store_decision_cb cb,
+		       void *opaque);
+
+/* A stored vector by content hash: malloc'd (caller frees) *n doubles, or
+ * NULL with *err (BW_ENOENT when absent). */
+double *store_get_vector(struct bw_store *st, const unsigned char hash[STORE_HASH_LEN],
+			 size_t *n, int *err);
+
+/* Sizes of the audit trail (entries and LMDB pages of each database). */
+struct store_audit_stats {
+	uint64_t models, decisions, vectors;        /* entries */
+	uint64_t history_bytes, vector_bytes;       /* pages used × page size (with vref) */
+	uint64_t model_bytes;                       /* pages of the model registry */
+};
+int store_audit_stats(struct bw_store *st, struct store_audit_stats *out);
+
 #endif
