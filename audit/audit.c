@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <math.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,20 +209,70 @@ struct models_ctx {
 	json_t *list;        /* the array being filled */
 };
 
+/*
+ * What a model's listing shows of its file (schema, parameters, training),
+ * parsed once per process: a registered model never changes (its id is the
+ * hash of its bytes), and parsing a 2 MB model takes 20-30 ms, which GET
+ * /v1/models would otherwise spend per model per request. A small table
+ * under a mutex (the API's threads share it); past its size the summary is
+ * parsed and not kept.
+ */
+#define SUMMARY_CACHE 32
+
+static struct summary {
+	char *id;     /* model id (owned) */
+	json_t *doc;  /* {feature_schema, params, training} (owned) */
+} summaries[SUMMARY_CACHE];
+static size_t n_summaries;
+static pthread_mutex_t summaries_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A new reference to the summary of model `id`, or NULL. */
+static json_t *model_summary(struct bw_store *st, const char *id)
+{
+	json_t *doc = NULL, *sum;
+	size_t n = 0;
+	int err = 0;
+	char *bytes;
+
+	pthread_mutex_lock(&summaries_lock);
+	for (size_t i = 0; i < n_summaries; i++)
+		if (strcmp(summaries[i].id, id) == 0) {
+			sum = json_incref(summaries[i].doc);
+			pthread_mutex_unlock(&summaries_lock);
+			return sum;
+		}
+	pthread_mutex_unlock(&summaries_lock);
+	if ((bytes = store_get_model(st, id, &n, NULL, &err)))
+		doc = json_loadb(bytes, n, 0, NULL);
+	free(bytes);
+	sum = json_pack("{s:O?, s:O?, s:O?}", "feature_schema", json_object_get(doc, "feature_schema"),
+			"params", json_object_get(doc, "params"), "training",
+			json_object_get(doc, "training"));
+	json_decref(doc);
+	if (!sum || !bytes)
+		return sum; /* not read (kept out of the table: the next request tries again) */
+	pthread_mutex_lock(&summaries_lock);
+	if (n_summaries < SUMMARY_CACHE) {
+		char *copy = strdup(id);
+		if (copy) {
+			summaries[n_summaries].id = copy;
+			summaries[n_summaries++].doc = json_incref(sum);
+		}
+	}
+	pthread_mutex_unlock(&summaries_lock);
+	return sum;
+}
+
 static int model_cb(const char *id, size_t len, int64_t registered_ms, void *opaque)
 {
 	struct models_ctx *m = opaque;
-	size_t n = 0;
-	int err = 0;
-	char *bytes = store_get_model(m->st, id, &n, NULL, &err);
-	json_t *doc = bytes ? json_loadb(bytes, n, 0, NULL) : NULL, *o;
+	json_t *sum = model_summary(m->st, id), *o;
 
-	free(bytes);
 	o = json_pack("{s:s, s:I, s:o, s:O?, s:O?, s:O?}", "id", id, "bytes", (json_int_t)len,
 		      "registered_at", time_json(registered_ms), "feature_schema",
-		      json_object_get(doc, "feature_schema"), "params", json_object_get(doc, "params"),
-		      "training", json_object_get(doc, "training"));
-	json_decref(doc);
+		      json_object_get(sum, "feature_schema"), "params", json_object_get(sum, "params"),
+		      "training", json_object_get(sum, "training"));
+	json_decref(sum);
 	return o && json_array_append_new(m->list, o) == 0 ? 0 : BW_ENOMEM;
 }
 
