@@ -24,5 +24,6 @@ int cmd_train(int argc, char **argv);    /* cmd/cmd_train.c */
 int cmd_eval(int argc, char **argv);     /* cmd/cmd_eval.c */
 int cmd_score(int argc, char **argv);    /* cmd/cmd_score.c */
 int cmd_run(int argc, char **argv);      /* cmd/cmd_run.c */
+int cmd_report(int argc, char **argv);   /* cmd/cmd_report.c */
 
 #endif

@@ -117,6 +117,11 @@ struct bw_config {
 	int64_t api_request_timeout_s;/* api.request_timeout_s */
 	int64_t api_max_batch;        /* api.max_batch */
 
+	/* conversation report (docs/REPORT.md) */
+	int64_t report_bucket_s;      /* report.bucket_s */
+	int64_t report_max_keys;      /* report.max_keys */
+	char *report_keywords;        /* report.keywords */
+
 	/* librdkafka pass-through: kafka.* keys not in the table */
 	size_t n_kafka;               /* number of pairs */
 	char **kafka_keys;            /* librdkafka property names (without "kafka.") */

@@ -32,6 +32,7 @@
 #include "bw_codec.h"
 #include "bw_err.h"
 #include "bw_fs.h"
+#include "store_int.h"
 
 #define STORE_MAX_FEATURES 1000000 /* most values a stored vector may claim */
 #define READ_POOL 64 /* reset read transactions kept for reuse */
@@ -42,6 +43,8 @@ struct bw_store {
 	MDB_dbi features;             /* id → doubles (dense; written before the sparse vectors) */
 	MDB_dbi fvec;                 /* id → uvar n + sparse vector (bw_codec.h) */
 	bool has_fvec;                /* fvec exists (a read-only older store may lack it) */
+	MDB_dbi tally;                /* conversation tallies (store_tally.c) */
+	bool has_tally;               /* tally exists (a read-only older store may lack it) */
 	MDB_dbi names;                /* lower(screen name) → id */
 	MDB_dbi id2name;              /* id → lower(screen name) */
 	bool writable;                /* opened for writing */
@@ -164,6 +167,12 @@ static int open_dbis(struct bw_store *st, char *errstr, size_t errlen)
 		return lmdb_err(st, errstr, errlen, rc, "open databases");
 	}
 	st->has_fvec = rc == 0;
+	rc = mdb_dbi_open(txn, "tally", flags, &st->tally);
+	if (rc && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return lmdb_err(st, errstr, errlen, rc, "open databases");
+	}
+	st->has_tally = rc == 0;
 	if (st->has_fvec)
 		mdb_set_compare(txn, st->fvec, id_cmp);
 	mdb_set_compare(txn, st->records, id_cmp);
@@ -659,4 +668,27 @@ int store_count(struct bw_store *st, uint64_t *n)
 		*n = s.ms_entries;
 	store_read_end(rd);
 	return err;
+}
+
+/* --- for the module's other files (store_int.h) ---------------------------- */
+
+MDB_txn *store_int_txn(struct bw_store_txn *txn)
+{
+	return txn->txn;
+}
+
+MDB_txn *store_int_read_txn(struct bw_store_read *rd)
+{
+	return rd->txn;
+}
+
+bool store_int_tally_dbi(const struct bw_store *st, MDB_dbi *dbi)
+{
+	*dbi = st->tally;
+	return st->has_tally;
+}
+
+struct bw_store *store_int_txn_store(struct bw_store_txn *txn)
+{
+	return txn->st;
 }
