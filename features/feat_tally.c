@@ -334,3 +334,106 @@ int feat_tally_flush(struct feat_tally *t, struct bw_store_txn *txn, char *errst
 	return rc;
 }
 
+
+/* --- the stage's sink ------------------------------------------------------ */
+
+#define SINK_MAX_PARTITIONS 4096 /* partitions whose mark is cached */
+
+struct feat_tally_sink {
+	struct feat_tally *t;         /* the recorder (owned) */
+	struct bw_store *store;       /* the store written */
+	bool own_store;               /* opened here (closed by feat_tally_sink_free) */
+	char *topic;                  /* input topic (copy) */
+	int64_t *mark;                /* per partition: next offset to count; -1 unknown */
+};
+
+int feat_tally_sink_open(const struct bw_config *cfg, struct bw_store *store, const char *topic,
+			 struct feat_tally_sink **out, char *errstr, size_t errlen)
+{
+	struct feat_tally_sink *s;
+	struct feat_tally *t;
+
+	*out = NULL;
+	if (feat_tally_new_cfg(cfg, &t, errstr, errlen))
+		return BW_EINVAL;
+	if (!t)
+		return 0;
+	if (!(s = calloc(1, sizeof(*s))) || !(s->topic = strdup(topic)) ||
+	    !(s->mark = malloc(SINK_MAX_PARTITIONS * sizeof(*s->mark)))) {
+		feat_tally_free(t);
+		if (s)
+			free(s->topic);
+		free(s);
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+	}
+	s->t = t;
+	for (size_t i = 0; i < SINK_MAX_PARTITIONS; i++)
+		s->mark[i] = -1;
+	s->store = store;
+	if (!store) {
+		s->own_store = true;
+		if (!(s->store = store_open(cfg->store_path, true, (size_t)cfg->store_map_size_mb,
+					    errstr, errlen))) {
+			feat_tally_sink_free(s);
+			return BW_ESTORE;
+		}
+	}
+	*out = s;
+	return 0;
+}
+
+void feat_tally_sink_free(struct feat_tally_sink *s)
+{
+	if (!s)
+		return;
+	feat_tally_free(s->t);
+	if (s->own_store)
+		store_close(s->store);
+	free(s->topic);
+	free(s->mark);
+	free(s);
+}
+
+int feat_tally_sink_post(struct feat_tally_sink *s, int32_t partition, int64_t offset,
+			 const struct bw_post *post)
+{
+	if (partition < 0 || partition >= SINK_MAX_PARTITIONS)
+		return feat_tally_post(s->t, post); /* no mark kept: counted as read */
+	if (s->mark[partition] < 0) {
+		int64_t m = 0;
+		int rc = store_tally_mark_get(s->store, s->topic, partition, &m);
+		if (rc && rc != BW_ENOENT)
+			return rc;
+		s->mark[partition] = rc ? 0 : m;
+	}
+	if (offset < s->mark[partition])
+		return 0;
+	return feat_tally_post(s->t, post);
+}
+
+int feat_tally_sink_commit(struct feat_tally_sink *s, size_t n, const int32_t *partitions,
+			   const int64_t *offsets, char *errstr, size_t errlen)
+{
+	struct bw_store_txn *txn;
+	int rc = 0;
+
+	if (!feat_tally_pending(s->t) && !n)
+		return 0;
+	if (!(txn = store_txn_begin(s->store, errstr, errlen)))
+		return BW_ESTORE;
+	rc = feat_tally_flush(s->t, txn, errstr, errlen);
+	for (size_t i = 0; i < n && !rc; i++)
+		if (offsets[i] >= 0)
+			rc = store_tally_mark_put(txn, s->topic, partitions[i], offsets[i], errstr,
+						  errlen);
+	if (rc) {
+		store_txn_abort(txn);
+		return rc;
+	}
+	if ((rc = store_txn_commit(txn, errstr, errlen)))
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if (partitions[i] >= 0 && partitions[i] < SINK_MAX_PARTITIONS && offsets[i] >= 0)
+			s->mark[partitions[i]] = offsets[i];
+	return 0;
+}

@@ -57,6 +57,31 @@ size_t feat_tally_pending(const struct feat_tally *t);
  * with errstr set (the counts are kept then). */
 int feat_tally_flush(struct feat_tally *t, struct bw_store_txn *txn, char *errstr, size_t errlen);
 
+/*
+ * The recorder of a Kafka stage that folds posts from input partitions
+ * (the features stage): a recorder plus the store it writes (borrowed, or
+ * opened from store.path) and the per-partition marks (store.h), so a post
+ * is counted once even when a restart reads it again: posts below their
+ * partition's mark were counted before. feat_tally_sink_open() sets *out to
+ * NULL when report.max_keys is 0. 0, or BW_ESTORE / BW_ENOMEM / BW_EINVAL
+ * with errstr set.
+ */
+struct feat_tally_sink;
+int feat_tally_sink_open(const struct bw_config *cfg, struct bw_store *store, const char *topic,
+			 struct feat_tally_sink **out, char *errstr, size_t errlen);
+void feat_tally_sink_free(struct feat_tally_sink *s);
+
+/* Count the post read at (`partition`, `offset`) unless it is below the
+ * partition's mark. 0, or BW_ENOMEM / BW_ESTORE (a mark unreadable). */
+int feat_tally_sink_post(struct feat_tally_sink *s, int32_t partition, int64_t offset,
+			 const struct bw_post *post);
+
+/* Write the counts and, as the new marks, the next offset to fold of each of
+ * the `n` partitions (what the stage's checkpoint stores), in one store
+ * transaction. 0, or BW_ESTORE with errstr set. */
+int feat_tally_sink_commit(struct feat_tally_sink *s, size_t n, const int32_t *partitions,
+			   const int64_t *offsets, char *errstr, size_t errlen);
+
 /* The URL's host as the tally keys it (lower case, without "www." and port),
  * into buf (size n); false when the URL has none. */
 bool feat_tally_domain(const char *url, char *buf, size_t n);

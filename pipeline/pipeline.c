@@ -107,7 +107,8 @@ static void *features_main(void *arg)
 	struct feat_stage_opts o = {
 		.idle = &r->features_idle,
 		.assign_partitions = r->mock ? (int32_t)r->cfg->broker_partitions : 0,
-		.embedded = r->mock != NULL
+		.embedded = r->mock != NULL,
+		.store = r->store, /* conversation tallies (docs/REPORT.md) */
 	};
 
 	r->features.rc = feat_stage_run(r->cfg, &o, &r->features.stop, &r->fst, r->features.err,
