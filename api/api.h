@@ -112,6 +112,10 @@ struct api_report_opts {
 	int64_t from_s, to_s;   /* bucket starts in [from_s, to_s) only; 0 = unbounded */
 	size_t top;             /* keys per window, the most posted (0 = all) */
 	const char *key;        /* only this key (NULL = every key) */
+	/* instead of the store's CAP, the value compared with the threshold
+	 * (NAN = unscored), e.g. ground-truth labels as 1 / 0; NULL = the CAP */
+	double (*value_of)(void *ctx, const char *account);
+	void *value_ctx;        /* passed to value_of */
 };
 
 /*

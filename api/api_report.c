@@ -205,7 +205,8 @@ static void group_fill(struct build *b, struct bw_store_read *rd, size_t i, size
 		for (; k < j && b->rows[k].acct == a; k++)
 			m += b->rows[k].posts;
 		if (b->cap_of[a] == -1)
-			b->cap_of[a] = record_cap(rd, b->accts[a]->s, b->o->cap);
+			b->cap_of[a] = b->o->value_of ? b->o->value_of(b->o->value_ctx, b->accts[a]->s)
+						      : record_cap(rd, b->accts[a]->s, b->o->cap);
 		g->posts += m;
 		g->accounts++;
 		if (isnan(b->cap_of[a]))
@@ -418,6 +419,8 @@ int api_report_build(const struct api_report_opts *o, json_t **out, char *errstr
 		bw_seterr(errstr, errlen, rc, "building the report: %s", bw_strerror(rc));
 		goto out_free;
 	}
+	if (o->value_of)
+		json_object_set_new(rep, "cap", json_string("values given by the caller (labels)"));
 	json_object_set_new(rep, "truncated", json_boolean(b.truncated));
 	json_object_set_new(rep, "rows", rows);
 	rows = NULL;
@@ -487,6 +490,8 @@ int api_report_parse(const char *(*get)(void *ctx, const char *name), void *ctx,
 	o->from_s = o->to_s = 0;
 	o->top = 20;
 	o->key = key && *key ? key : NULL;
+	o->value_of = NULL;
+	o->value_ctx = NULL;
 	if (by && strcmp(by, "hashtag") == 0)
 		o->kind = STORE_TALLY_HASHTAG;
 	else if (by && strcmp(by, "domain") == 0)

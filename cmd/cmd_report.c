@@ -6,6 +6,7 @@
  * GET /v1/report (api/api_report.c builds both).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "api.h"
 #include "bw_err.h"
 #include "cfg.h"
+#include "clf_cmd.h"
 #include "commands.h"
 #include "store.h"
 
@@ -37,7 +39,9 @@ static void report_usage(FILE *out)
 		"  --from, --to TIME  only buckets starting in [from, to) (ISO 8601)\n"
 		"  --top N            keys per window, the most posted (default 20; 0 = all)\n"
 		"  --key KEY          only this key (lower case; a domain without www.)\n"
-		"  --format F         csv (default) or json\n");
+		"  --format F         csv (default) or json\n"
+		"  --labels CSV       ground truth instead of scores: accounts labelled 1 count as\n"
+		"                     above, 0 as below, unlisted ones as unscored (user_id,label)\n");
 }
 
 /* The report's options as name/value pairs, read like query parameters. */
@@ -58,7 +62,8 @@ static const char *arg_get(void *ctx, const char *name)
 }
 
 /* 0, or 2 on a usage error. */
-static int report_args(int argc, char **argv, struct bw_config *cfg, struct report_args *a)
+static int report_args(int argc, char **argv, struct bw_config *cfg, struct report_args *a,
+		       struct clf_labels *labels)
 {
 	static const char *const known[] = { "by", "window", "threshold", "cap", "from",
 					     "to", "top", "key", "format" };
@@ -67,6 +72,13 @@ static int report_args(int argc, char **argv, struct bw_config *cfg, struct repo
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		size_t k;
+		if (strcmp(o, "--labels") == 0 && i + 1 < argc) {
+			if (clf_labels_load(labels, argv[++i], err, sizeof(err))) {
+				fprintf(stderr, "botwatch report: %s\n", err);
+				return 2;
+			}
+			continue;
+		}
 		if (strcmp(o, "--store") == 0 && i + 1 < argc) {
 			if (cfg_set(cfg, "store.path", argv[++i], "--store", err, sizeof(err))) {
 				fprintf(stderr, "botwatch report: %s\n", err);
@@ -93,9 +105,19 @@ static int report_args(int argc, char **argv, struct bw_config *cfg, struct repo
 	return 0;
 }
 
+/* --labels: 1 for a bot, 0 for a human, NAN when unlabelled. */
+static double label_value(void *ctx, const char *account)
+{
+	const struct clf_labels *lb = ctx;
+	long i = clf_labels_find(lb, account);
+
+	return i < 0 ? NAN : lb->label[i];
+}
+
 int cmd_report(int argc, char **argv)
 {
 	struct report_args a = { 0 };
+	struct clf_labels lb;
 	struct api_report_opts o;
 	struct bw_config *cfg;
 	struct bw_store *st = NULL;
@@ -107,19 +129,23 @@ int cmd_report(int argc, char **argv)
 	int begun = cfg_cli_begin("report", report_usage, &argc, argv, &cfg);
 	if (begun >= 0)
 		return begun;
-	if (report_args(argc, argv, cfg, &a)) {
+	clf_labels_init(&lb);
+	if (report_args(argc, argv, cfg, &a, &lb)) {
 		report_usage(stderr);
+		clf_labels_free(&lb);
 		cfg_free(cfg);
 		return 2;
 	}
 	fmt = arg_get(&a, "format");
 	if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0) {
 		fprintf(stderr, "botwatch report: --format: '%s' is not csv or json\n", fmt);
+		clf_labels_free(&lb);
 		cfg_free(cfg);
 		return 2;
 	}
 	if (api_report_parse(arg_get, &a, &o, err, sizeof(err))) {
 		fprintf(stderr, "botwatch report: --%s\n", err);
+		clf_labels_free(&lb);
 		cfg_free(cfg);
 		return 2;
 	}
@@ -129,6 +155,10 @@ int cmd_report(int argc, char **argv)
 		goto out;
 	}
 	o.store = st;
+	if (lb.n) {
+		o.value_of = label_value;
+		o.value_ctx = &lb;
+	}
 	if (api_report_build(&o, &rep, err, sizeof(err))) {
 		fprintf(stderr, "botwatch report: %s\n", err);
 		goto out;
@@ -151,6 +181,7 @@ int cmd_report(int argc, char **argv)
 out:
 	json_decref(rep);
 	store_close(st);
+	clf_labels_free(&lb);
 	cfg_free(cfg);
 	return rc;
 }
