@@ -9,6 +9,8 @@
 #ifndef BW_COMMANDS_H
 #define BW_COMMANDS_H
 
+#include <stdatomic.h>
+
 #define BW_VERSION "0.1.0"
 
 int cmd_config(int argc, char **argv);   /* cmd/cmd_config.c */
@@ -25,5 +27,17 @@ int cmd_eval(int argc, char **argv);     /* cmd/cmd_eval.c */
 int cmd_score(int argc, char **argv);    /* cmd/cmd_score.c */
 int cmd_run(int argc, char **argv);      /* cmd/cmd_run.c */
 int cmd_report(int argc, char **argv);   /* cmd/cmd_report.c */
+int cmd_demo(int argc, char **argv);     /* cmd/cmd_demo.c */
+
+/* `simulate --serve` (cmd/sim_stream.c): serve the dump at `dump` as a live
+ * stream until *stop; 0, or BW_EIO with errstr set (cannot listen). */
+struct sim_stream_opts {
+	const char *listen;    /* HOST:PORT (port 0: any free port) */
+	double rate;           /* posts a second per connection (0: as fast as it reads) */
+	const char *port_file; /* the bound port is written here, or NULL */
+	atomic_int *stop;      /* borrowed: set by a signal handler */
+};
+int sim_stream_serve(const char *dump, const struct sim_stream_opts *o, char *errstr,
+		     size_t errlen);
 
 #endif
