@@ -29,6 +29,7 @@ static const struct command commands[] = {
 	{ "run", cmd_run, "the whole pipeline in one process (embedded broker, ingest, features, score, API)" },
 	{ "score", cmd_score, "the Kafka scoring stage: feature updates in, score records to the store and topic" },
 	{ "serve", cmd_serve, "serve score records over HTTP: lookups, batches, export, metrics" },
+	{ "demo", cmd_demo, "the live demo: simulated stream -> pipeline -> API, live view, JSON summary" },
 	{ "report", cmd_report, "the conversation report: bot shares per hashtag/domain/keyword and window" },
 };
 
