@@ -5,7 +5,8 @@
 #   make SANITIZE=address,undefined test   the same under sanitizers (in build-san/)
 #   make SANITIZE=thread  ThreadSanitizer build (build-tsan/; tests/tsan/run.sh runs it)
 #   make bench           benchmarks (figures on stdout)
-#   make demo            replay the bundled demo sample and print per-account results
+#   make demo            replay the bundled demo sample and print per-account results, then
+#                        the live demo (simulated stream -> pipeline -> dashboard; DEMO_DURATION)
 #   make run             the main job: `botwatch run` on its embedded defaults (Ctrl-C stops it)
 #   make deps            install the Debian packages everything needs (idempotent)
 #   make fuzz            libFuzzer targets with clang (build-fuzz/)

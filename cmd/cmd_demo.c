@@ -319,7 +319,7 @@ static void show(const struct view *v, const struct demo_args *a, const char *ba
 	       !v->api_up ? "starting" : v->api_ok ? "ok" : "ERRORS");
 	printf("  top bots\n");
 	json_array_foreach(json_object_get(v->summary, "top"), i, x)
-		printf("    %-22s %-14s score %.3f  CAP %.3f\n",
+		printf("    @%-21s %-14s score %.3f  CAP %.3f\n",
 		       str_or(json_object_get(x, "screen_name"), "-"),
 		       str_or(json_object_get(x, "status"), ""),
 		       json_number_value(json_object_get(x, "score")),
