@@ -248,7 +248,7 @@ int feat_tally_post(struct feat_tally *t, const struct bw_post *p)
 	    p->kind == BW_POST_PROFILE || p->kind == BW_POST_DELETE ||
 	    p->created_at_ms == BW_TIME_NONE)
 		return 0;
-	bucket = p->created_at_ms / 1000;
+	bucket = p->created_at_ms / 1000 - (p->created_at_ms % 1000 < 0); /* floor, also before 1970 */
 	bucket -= ((bucket % t->bucket_s) + t->bucket_s) % t->bucket_s;
 	for (uint32_t i = 0; p->hashtags && i < p->n_hashtags && !rc; i++) {
 		char tag[STORE_TALLY_KEY_MAX + 1];
