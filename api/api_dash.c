@@ -5,8 +5,8 @@
  * GET /v1/summary gives it the score histogram by status and the
  * highest-scored accounts.
  *
- * /v1/summary scans every record (O(accounts), ~0.2 µs per record: the
- * fields are found in the record text, whose key order is fixed by
+ * /v1/summary scans every record on each request (O(accounts): the fields
+ * are found in the record text, whose key order is fixed by
  * clf_score_to_json(), without a JSON parse); only the top accounts are
  * parsed.
  */

@@ -32,7 +32,7 @@
 #include "store.h"
 
 #define Z95 1.959963984540054 /* two-sided 95 % normal quantile */
-#define REPORT_MAX_ROWS 100000 /* rows collected from the tallies at most (memory bound) */
+#define REPORT_MAX_ROWS 2000000 /* rows collected from the tallies at most (memory bound) */
 
 /* One tally row, interned. */
 struct row {
