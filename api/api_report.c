@@ -404,7 +404,8 @@ int api_report_build(const struct api_report_opts *o, json_t **out, char *errstr
 			       bw_strerror(b.err ? b.err : rc));
 		goto out_free;
 	}
-	qsort(b.rows, b.n, sizeof(*b.rows), by_window_key_acct);
+	if (b.n)
+		qsort(b.rows, b.n, sizeof(*b.rows), by_window_key_acct);
 	if (!(b.cap_of = malloc((b.n_accts ? b.n_accts : 1) * sizeof(*b.cap_of)))) {
 		rc = bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 		goto out_free;
