@@ -4,7 +4,9 @@
 # `botwatch run` — ends with one JSON line whose figures are real: posts
 # ingested, accounts stored and scored, every API request answered, and scores
 # that separate the simulator's bots from its humans (AUC > 0.75). Also the
-# served stream itself: each framing's first unit, a 404 for other paths.
+# served stream itself: each framing's first unit, a 404 for other paths. The
+# Jetstream run is also the regression test for the WebSocket client's RFC 6455
+# accept GUID (it had a wrong one, which only a server with the same typo accepted).
 set -euo pipefail
 BUILD=${BUILD:-build}
 BIN=$BUILD/botwatch
