@@ -437,3 +437,24 @@ int feat_tally_sink_commit(struct feat_tally_sink *s, size_t n, const int32_t *p
 			s->mark[partitions[i]] = offsets[i];
 	return 0;
 }
+
+int feat_tally_marks_reset(struct bw_store *st, const char *topic, int32_t n, char *errstr,
+			   size_t errlen)
+{
+	struct bw_store_txn *txn = NULL;
+	int64_t off;
+	int rc = 0;
+
+	for (int32_t p = 0; p < n && !rc; p++) {
+		if (store_tally_mark_get(st, topic, p, &off) || off == 0)
+			continue;
+		if (!txn && !(txn = store_txn_begin(st, errstr, errlen)))
+			return BW_ESTORE;
+		rc = store_tally_mark_put(txn, topic, p, 0, errstr, errlen);
+	}
+	if (rc) {
+		store_txn_abort(txn);
+		return rc;
+	}
+	return txn ? store_txn_commit(txn, errstr, errlen) : 0;
+}

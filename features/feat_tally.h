@@ -71,6 +71,12 @@ int feat_tally_sink_open(const struct bw_config *cfg, struct bw_store *store, co
 			 struct feat_tally_sink **out, char *errstr, size_t errlen);
 void feat_tally_sink_free(struct feat_tally_sink *s);
 
+/* A new embedded broker starts `topic` at offset 0 again: set the marks of
+ * its partitions 0..n-1 that exist in `st` to 0 (as `run` does with the
+ * feature state's offsets), so this run's posts are counted. 0 or BW_ESTORE. */
+int feat_tally_marks_reset(struct bw_store *st, const char *topic, int32_t n, char *errstr,
+			   size_t errlen);
+
 /* Count the post read at (`partition`, `offset`) unless it is below the
  * partition's mark. 0, or BW_ENOMEM / BW_ESTORE (a mark unreadable). */
 int feat_tally_sink_post(struct feat_tally_sink *s, int32_t partition, int64_t offset,

@@ -824,9 +824,15 @@ static int fold_message(struct fstage *f, struct stage *st, const struct pmsg *m
 		f->st_.observations++;
 		return fold(f, key, &post, m->ts, m->partition); /* keyed by the observed account */
 	}
+	/* the report counts a post the author's state takes as new (not a duplicate) */
+	struct centry *te = f->tally ? cache_load(f, post.author.id, true) : NULL;
+	uint64_t seen = te ? feat_account_posts(te->acc) : 0;
+	if (f->tally && !te)
+		return -1;
 	if (fold(f, post.author.id, &post, m->ts, m->partition))
 		return -1;
-	if (f->tally && feat_tally_sink_post(f->tally, m->partition, m->offset, &post))
+	if (te && feat_account_posts(te->acc) > seen &&
+	    feat_tally_sink_post(f->tally, m->partition, m->offset, &post))
 		return fail(f, BW_ESTORE, "conversation tallies: store unreadable");
 	f->st_.posts++;
 	check_partitioner(f, st, &post, m);
