@@ -5,7 +5,8 @@
 #   make SANITIZE=address,undefined test   the same under sanitizers (in build-san/)
 #   make SANITIZE=thread  ThreadSanitizer build (build-tsan/; tests/tsan/run.sh runs it)
 #   make bench           benchmarks (figures on stdout)
-#   make demo            replay the bundled demo sample and print per-account results
+#   make demo            replay the bundled demo sample and print per-account results, then
+#                        the live demo (simulated stream -> pipeline -> dashboard; DEMO_DURATION)
 #   make run             the main job: `botwatch run` on its embedded defaults (Ctrl-C stops it)
 #   make deps            install the Debian packages everything needs (idempotent)
 #   make fuzz            libFuzzer targets with clang (build-fuzz/)
@@ -77,6 +78,9 @@ ALL_LDFLAGS  = $(LDFLAGS) $(SANFLAGS)
 LIB_C    := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 LIB_CXX  := $(foreach m,$(MODULES),$(wildcard $(m)/*.cpp))
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_C)) $(patsubst %.cpp,$(BUILD)/obj/%.o,$(LIB_CXX))
+# the dashboard page (api/dashboard.html) as a C string, generated (api_dash.c)
+DASH_OBJ := $(BUILD)/obj/gen/api_dash_page.o
+LIB_OBJ  += $(DASH_OBJ)
 CMD_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cmd/*.c))
 LIB      := $(BUILD)/libbotwatch.a
 BIN      := $(BUILD)/botwatch
@@ -108,6 +112,22 @@ $(BUILD)/git-commit: FORCE
 	@echo '$(GIT_COMMIT)' | cmp -s - $@ || echo '$(GIT_COMMIT)' > $@
 $(BUILD)/obj/cmd/cmd_train.o: $(BUILD)/git-commit
 FORCE:
+
+# Every line of the page becomes a string literal: backslashes, quotes and '?'
+# (no trigraphs) escaped.
+$(BUILD)/gen/api_dash_page.c: api/dashboard.html
+	@mkdir -p $(@D)
+	$(MSG) GEN $@
+	$(Q){ echo '/* generated from api/dashboard.html by the Makefile: do not edit */'; \
+	  echo 'extern const char api_dash_page[];'; \
+	  echo 'const char api_dash_page[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/\t"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@
+
+$(DASH_OBJ): $(BUILD)/gen/api_dash_page.c
+	@mkdir -p $(@D)
+	$(MSG) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(@D)

@@ -113,5 +113,41 @@ void api_response_release(struct api_response *resp);
 struct clf_model;
 int api_whatif(struct bw_store *st, const struct clf_model *mdl, double cap_prior,
 	       size_t max_unit, const json_t *body, json_t **out, char *errstr, size_t errlen);
+/* ---- The conversation report (api_report.c; docs/REPORT.md) ------------------ */
+
+struct json_t;
+
+struct api_report_opts {
+	struct bw_store *store; /* borrowed */
+	char kind;              /* STORE_TALLY_HASHTAG / _DOMAIN / _KEYWORD (store.h) */
+	int64_t window_s;       /* window width in seconds; 0 = one window over all time */
+	double threshold;       /* an account is "above" when its CAP >= this */
+	const char *cap;        /* CAP head: "english" or "universal" */
+	int64_t from_s, to_s;   /* bucket starts in [from_s, to_s) only; 0 = unbounded */
+	size_t top;             /* keys per window, the most posted (0 = all) */
+	const char *key;        /* only this key (NULL = every key) */
+	/* instead of the store's CAP, the value compared with the threshold
+	 * (NAN = unscored), e.g. ground-truth labels as 1 / 0; NULL = the CAP */
+	double (*value_of)(void *ctx, const char *account);
+	void *value_ctx;        /* passed to value_of */
+};
+
+/*
+ * Parse the report's query parameters (by, window, threshold, cap, from, to,
+ * top, key; format is checked by the caller) into *o (strings borrowed from
+ * `get(ctx, name)`, which returns NULL for an absent one). 0, or BW_EINVAL
+ * with errstr saying which value is wrong.
+ */
+int api_report_parse(const char *(*get)(void *ctx, const char *name), void *ctx,
+		     struct api_report_opts *o, char *errstr, size_t errlen);
+
+/* Build the report as JSON into *out (a new reference; caller decrefs).
+ * 0, or a BW_E* code with errstr set. */
+int api_report_build(const struct api_report_opts *o, struct json_t **out, char *errstr,
+		     size_t errlen);
+
+/* The report's rows as CSV (header line first): malloc'd, NUL-terminated
+ * (caller frees), NULL when out of memory. */
+char *api_report_csv(const struct json_t *report);
 
 #endif

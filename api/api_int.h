@@ -147,6 +147,12 @@ int api_route_explain(struct api_server *srv, const char *id, const struct api_r
 		      struct api_response *resp);
 int api_route_bom_check(struct api_server *srv, const struct api_request *req,
 			struct api_response *resp);
+int api_route_report(struct api_server *srv, const struct api_request *req,
+		     struct api_response *resp);
+int api_route_summary(struct api_server *srv, const struct api_request *req,
+		      struct api_response *resp);
+int api_route_dash(struct api_server *srv, const struct api_request *req,
+		   struct api_response *resp);
 int api_route_bom_lite(struct api_server *srv, const struct api_request *req,
 		       struct api_response *resp);
 

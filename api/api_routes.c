@@ -20,8 +20,10 @@
 #include "store.h"
 
 enum route_id {
-	R_HEALTHZ, R_METRICS, R_MODELS, R_DRIFT, R_EXPORT, R_LOOKUP, R_BOM_CHECK, R_BOM_LITE,
-	R_WHATIF, R_BY_NAME, R_EXPLAIN, R_HISTORY, R_AUDIT, R_ACCOUNT, R_NONE
+	R_HEALTHZ, R_METRICS, R_MODELS, R_DRIFT, R_EXPORT, R_LOOKUP,
+	R_REPORT, R_SUMMARY, R_DASH, /* api_report.c, api_dash.c */
+	R_BOM_CHECK, R_BOM_LITE, R_WHATIF, R_BY_NAME, R_EXPLAIN, R_HISTORY, R_AUDIT, R_ACCOUNT,
+	R_NONE
 };
 
 struct route {
@@ -37,6 +39,9 @@ static const struct route routes[] = {
 	[R_DRIFT] = { "/v1/drift", "GET", false },
 	[R_EXPORT] = { "/v1/accounts", "GET", false },
 	[R_LOOKUP] = { "/v1/accounts:lookup", "POST", false },
+	[R_REPORT] = { "/v1/report", "GET", false },
+	[R_SUMMARY] = { "/v1/summary", "GET", false },
+	[R_DASH] = { "/", "GET", true }, /* the page holds no data; its requests carry the token */
 	[R_BOM_CHECK] = { "/4/check_account", "POST", false },
 	[R_BOM_LITE] = { "/litev1/check_accounts_in_bulk", "POST", false },
 	[R_WHATIF] = { "/v1/whatif", "POST", false },
@@ -213,6 +218,9 @@ int api_handle(struct api_server *srv, const struct api_request *req, struct api
 	case R_WHATIF: return api_route_whatif(srv, req, resp);
 	case R_EXPORT: return api_route_export(srv, req, resp);
 	case R_LOOKUP: return api_route_lookup(srv, req, resp);
+	case R_REPORT: return api_route_report(srv, req, resp);
+	case R_SUMMARY: return api_route_summary(srv, req, resp);
+	case R_DASH: return api_route_dash(srv, req, resp);
 	case R_BY_NAME: return api_route_by_name(srv, param, resp);
 	case R_ACCOUNT: return api_route_account(srv, param, resp);
 	case R_NONE: break;

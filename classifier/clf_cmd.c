@@ -544,6 +544,7 @@ struct clf_corpus *clf_corpus_build(const struct bw_config *cfg, char **files, s
 		.threads = opts->threads,
 		.mem_budget = opts->mem_budget,
 		.spill_dir = opts->spill_dir,
+		.tally = opts->tally,
 	};
 	if (!(c->r = feat_replay_new(&o, errstr, errlen)))
 		goto out_free;

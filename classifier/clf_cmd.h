@@ -84,6 +84,7 @@ struct clf_corpus_opts {
 	uint64_t mem_budget;      /* bytes of feature states kept in memory (0 = all);
 				   * the rest in a spill file (feat_replay_opts) */
 	const char *spill_dir;    /* its directory (NULL = $TMPDIR or /tmp) */
+	struct feat_tally *tally; /* borrowed: counts the posts for the report (feat_replay_opts) */
 };
 
 /*

@@ -545,6 +545,15 @@ static void mem_report(struct bw_mem_sampler *m, const struct clf_corpus *c, uin
 		now_s(CLOCK_THREAD_CPUTIME_ID), now_s(CLOCK_PROCESS_CPUTIME_ID));
 }
 
+/* The conversation tallies (docs/REPORT.md) into the store's last transaction. */
+static int store_tallies(struct replay_sinks *s, struct feat_tally *t, char *errstr,
+			 size_t errlen)
+{
+	if (!s->txn && !(s->txn = store_txn_begin(s->store, errstr, errlen)))
+		return BW_ESTORE;
+	return feat_tally_flush(t, s->txn, errstr, errlen);
+}
+
 static int run(const struct replay_args *args, const struct bw_config *cfg)
 {
 	struct bw_mem_sampler ms;
@@ -561,12 +570,17 @@ static int run(const struct replay_args *args, const struct bw_config *cfg)
 	int rc;
 
 	/* open (and load the model) first: a bad --model fails before the decode */
-	if ((rc = sinks_open(&s, args, cfg, err, sizeof(err))) == 0 &&
+	if ((rc = sinks_open(&s, args, cfg, err, sizeof(err))) == 0 && s.store)
+		rc = feat_tally_new_cfg(cfg, &o.tally, err, sizeof(err)); /* docs/REPORT.md */
+	if (rc == 0 &&
 	    !(c = clf_corpus_build(cfg, args->files, (size_t)args->n_files, &o, err, sizeof(err))))
 		rc = BW_EINVAL;
 	double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
 	if (rc == 0)
 		rc = visit_accounts(&s, c, args->threads, err, sizeof(err));
+	if (rc == 0 && o.tally)
+		rc = store_tallies(&s, o.tally, err, sizeof(err));
+	feat_tally_free(o.tally);
 	rc = sinks_close(&s, args, rc, err, sizeof(err));
 	double visit_wall = now_s(CLOCK_MONOTONIC) - w0, visit_cpu = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
 	if (sampling) {

@@ -1,8 +1,12 @@
 /*
  * cmd_simulate.c — `botwatch simulate`: write a simulated dump of human and
- * bot timelines with ground-truth labels (docs/SIMULATOR.md).
+ * bot timelines with ground-truth labels (docs/SIMULATOR.md); with --serve,
+ * then serve it as a live stream (cmd/sim_stream.c).
  */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,14 +21,22 @@ static void sim_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: botwatch simulate --accounts N --bot-share F --seed S --out DUMP.jsonl.gz\n"
-		"                         --labels CSV [--posts-per-account K] [--end ISO8601]\n\n"
+		"                         --labels CSV [--posts-per-account K] [--end ISO8601]\n"
+		"       botwatch simulate --serve HOST:PORT [--rate N] [--port-file FILE] [options above]\n\n"
 		"  --accounts N           labelled accounts to simulate (default 1000)\n"
 		"  --bot-share F          share of bots, 0..1 (default 0.5)\n"
 		"  --seed S               generator seed; same seed, same bytes (default 1)\n"
 		"  --out FILE             gzip NDJSON of v1.1 statuses (required)\n"
 		"  --labels FILE          CSV user_id,label,class (required)\n"
 		"  --posts-per-account K  newest posts kept per account (default 200)\n"
-		"  --end TIME             end of the simulated window (default 2021-04-01)\n");
+		"  --end TIME             end of the simulated window (default 2021-04-01)\n"
+		"  --serve HOST:PORT      then serve the dump as a live stream until SIGINT/SIGTERM:\n"
+		"                         /1.1/statuses/sample.json (v1.1, delimited=length),\n"
+		"                         /2/tweets/search/stream (v2 NDJSON), /subscribe (Bluesky\n"
+		"                         Jetstream over WebSocket); port 0 picks a free port\n"
+		"                         (--out and --labels are optional then)\n"
+		"  --rate N               posts a second per connection (default 100; 0 = unpaced)\n"
+		"  --port-file FILE       write the bound port to FILE\n");
 }
 
 static int parse_num(const char *opt, const char *v, double lo, double hi, double *out)
@@ -42,8 +54,15 @@ static int parse_num(const char *opt, const char *v, double lo, double hi, doubl
 }
 
 /* Parse the options into o and the paths; 0 ok, 2 usage error, 3 help. */
+/* --serve options. */
+struct serve_args {
+	const char *listen;    /* --serve or NULL */
+	double rate;           /* --rate */
+	const char *port_file; /* --port-file or NULL */
+};
+
 static int sim_args(int argc, char **argv, struct clf_sim_opts *o, const char **out,
-		    const char **labels)
+		    const char **labels, struct serve_args *sv)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -59,6 +78,13 @@ static int sim_args(int argc, char **argv, struct clf_sim_opts *o, const char **
 			*out = v;
 		} else if (strcmp(a, "--labels") == 0) {
 			*labels = v;
+		} else if (strcmp(a, "--serve") == 0) {
+			sv->listen = v;
+		} else if (strcmp(a, "--port-file") == 0) {
+			sv->port_file = v;
+		} else if (strcmp(a, "--rate") == 0) {
+			if (parse_num(a, v, 0, 1e7, &sv->rate))
+				return 2;
 		} else if (strcmp(a, "--accounts") == 0) {
 			if (parse_num(a, v, 1, 1e7, &d))
 				return 2;
@@ -84,11 +110,49 @@ static int sim_args(int argc, char **argv, struct clf_sim_opts *o, const char **
 			return 2;
 		}
 	}
-	if (!*out || !*labels) {
+	if (!sv->listen && (!*out || !*labels)) {
 		fprintf(stderr, "botwatch simulate: --out and --labels are required\n");
 		return 2;
 	}
 	return 0;
+}
+
+static atomic_int sim_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&sim_stop, 1);
+}
+
+/* --serve: stream the dump until a signal. */
+static int serve(const char *out, const struct serve_args *sv)
+{
+	struct sim_stream_opts so = { sv->listen, sv->rate, sv->port_file, &sim_stop };
+	struct sigaction sa = { .sa_handler = on_signal };
+	char err[512];
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (sim_stream_serve(out, &so, err, sizeof(err))) {
+		fprintf(stderr, "botwatch simulate: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+/* A temporary file name (--serve without --out / --labels): unlinked at exit. */
+static const char *tmp_path(char *buf, size_t n, const char *suffix)
+{
+	const char *dir = getenv("TMPDIR");
+	int fd;
+
+	snprintf(buf, n, "%s/botwatch-sim-XXXXXX%s", dir && *dir ? dir : "/tmp", suffix);
+	if ((fd = mkstemps(buf, (int)strlen(suffix))) < 0)
+		return NULL;
+	close(fd);
+	return buf;
 }
 
 int cmd_simulate(int argc, char **argv)
@@ -96,24 +160,40 @@ int cmd_simulate(int argc, char **argv)
 	struct bw_config *cfg = NULL;
 	struct clf_sim_opts o;
 	struct clf_sim_stats st;
+	struct serve_args sv = { NULL, 100, NULL };
 	const char *out = NULL, *labels = NULL;
-	char err[512];
+	char err[512], tmp_out[512] = "", tmp_lab[512] = "";
 
 	int begun = cfg_cli_begin("simulate", sim_usage, &argc, argv, &cfg);
 	if (begun >= 0)
 		return begun;
 	cfg_free(cfg);
 	clf_sim_opts_init(&o);
-	int rc = sim_args(argc, argv, &o, &out, &labels);
+	int rc = sim_args(argc, argv, &o, &out, &labels, &sv);
 	if (rc) {
 		sim_usage(stderr);
 		return 2;
 	}
+	if ((!out && !(out = tmp_path(tmp_out, sizeof(tmp_out), ".jsonl.gz"))) ||
+	    (!labels && !(labels = tmp_path(tmp_lab, sizeof(tmp_lab), ".csv")))) {
+		fprintf(stderr, "botwatch simulate: cannot create a temporary file: %s\n",
+			strerror(errno));
+		rc = 1;
+		goto out_unlink;
+	}
 	if (clf_sim_run(&o, out, labels, &st, err, sizeof(err))) {
 		fprintf(stderr, "botwatch simulate: %s\n", err);
-		return 1;
+		rc = 1;
+		goto out_unlink;
 	}
 	fprintf(stderr, "botwatch simulate: %zu accounts (%zu humans, %zu bots), %zu posts -> %s\n",
 		st.humans + st.bots, st.humans, st.bots, st.posts, out);
-	return 0;
+	if (sv.listen)
+		rc = serve(out, &sv);
+out_unlink:
+	if (*tmp_out)
+		unlink(tmp_out);
+	if (*tmp_lab)
+		unlink(tmp_lab);
+	return rc;
 }

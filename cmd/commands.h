@@ -9,6 +9,8 @@
 #ifndef BW_COMMANDS_H
 #define BW_COMMANDS_H
 
+#include <stdatomic.h>
+
 #define BW_VERSION "0.1.0"
 
 int cmd_config(int argc, char **argv);   /* cmd/cmd_config.c */
@@ -28,5 +30,18 @@ int cmd_models(int argc, char **argv);   /* cmd/cmd_audit.c */
 int cmd_history(int argc, char **argv);  /* cmd/cmd_audit.c */
 int cmd_rescore(int argc, char **argv);  /* cmd/cmd_audit.c */
 int cmd_whatif(int argc, char **argv);   /* cmd/cmd_whatif.c */
+int cmd_report(int argc, char **argv);   /* cmd/cmd_report.c */
+int cmd_demo(int argc, char **argv);     /* cmd/cmd_demo.c */
+
+/* `simulate --serve` (cmd/sim_stream.c): serve the dump at `dump` as a live
+ * stream until *stop; 0, or BW_EIO with errstr set (cannot listen). */
+struct sim_stream_opts {
+	const char *listen;    /* HOST:PORT (port 0: any free port) */
+	double rate;           /* posts a second per connection (0: as fast as it reads) */
+	const char *port_file; /* the bound port is written here, or NULL */
+	atomic_int *stop;      /* borrowed: set by a signal handler */
+};
+int sim_stream_serve(const char *dump, const struct sim_stream_opts *o, char *errstr,
+		     size_t errlen);
 
 #endif

@@ -33,6 +33,8 @@ static const struct command commands[] = {
 	{ "history", cmd_history, "every score decision kept for an account (audit trail)" },
 	{ "rescore", cmd_rescore, "re-perform a stored decision with its archived model and vector" },
 	{ "whatif", cmd_whatif, "what-if: a score with features or profile fields changed, and the nearest flip" },
+	{ "demo", cmd_demo, "the live demo: simulated stream -> pipeline -> API, live view, JSON summary" },
+	{ "report", cmd_report, "the conversation report: bot shares per hashtag/domain/keyword and window" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -310,6 +310,13 @@ static const struct cfg_entry table[] = {
 	{ "serve.follow_group", CFG_STR, OFF(serve_follow_group), 0, 0, "botwatch-serve", NULL, 0,
 	  "Group a following serve commits its positions under, only to show its lag (it resumes "
 	  "from the positions kept in its store)." },
+
+	{ "report.bucket_s", CFG_INT, OFF(report_bucket_s), 60, 604800, "3600", NULL, 0,
+	  "Event-time bucket of the conversation tallies (seconds); report windows are whole buckets (docs/REPORT.md)." },
+	{ "report.max_keys", CFG_INT, OFF(report_max_keys), 0, 1000000, "1000", NULL, 0,
+	  "Hashtags, domains and keywords kept per kind and bucket, the most posted (up to twice as many between prunes); 0 records no tallies." },
+	{ "report.keywords", CFG_STR, OFF(report_keywords), 0, 0, "", NULL, 0,
+	  "Comma-separated keywords counted in post text (whole words, ASCII case-insensitive) for `botwatch report --by keyword`." },
 };
 
 #define TABLE_LEN (sizeof(table) / sizeof(table[0]))

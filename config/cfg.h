@@ -133,6 +133,11 @@ struct bw_config {
 	bool serve_follow;            /* serve.follow */
 	char *serve_follow_group;     /* serve.follow_group */
 
+	/* conversation report (docs/REPORT.md) */
+	int64_t report_bucket_s;      /* report.bucket_s */
+	int64_t report_max_keys;      /* report.max_keys */
+	char *report_keywords;        /* report.keywords */
+
 	/* librdkafka pass-through: kafka.* keys not in the table */
 	size_t n_kafka;               /* number of pairs */
 	char **kafka_keys;            /* librdkafka property names (without "kafka.") */

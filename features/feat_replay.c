@@ -404,6 +404,7 @@ static int replay_post(struct feat_replay *r, const struct bw_post *p,
 		return rc;
 	a = r->ent[k - 1].a;
 	bool was = a->authored;
+	uint64_t seen = feat_account_posts(a); /* the report counts new posts only */
 	rc = fold(r, a, p, &p->author, pre);
 	rp_touched(r, k);
 	if (rc)
@@ -412,6 +413,8 @@ static int replay_post(struct feat_replay *r, const struct bw_post *p,
 	r->stats.authored += !was && a->authored;
 	if (r->opts.on_author)
 		r->opts.on_author(a, p, r->opts.author_opaque);
+	if (r->opts.tally && feat_account_posts(a) > seen && (rc = feat_tally_post(r->opts.tally, p)))
+		return rc;
 	nt = feat_post_targets(p, t, sizeof(t) / sizeof(t[0]));
 	for (size_t i = 0; i < nt; i++) {
 		if ((rc = get_or_add(r, t[i], &k)))

@@ -34,6 +34,7 @@
 
 #include "decode.h"
 #include "feat.h"
+#include "feat_tally.h"
 
 /* Called after a record is folded into its author's state (observations of
  * other accounts do not call it); both arguments borrowed for the call. */
@@ -55,6 +56,8 @@ struct feat_replay_opts {
 	uint64_t mem_budget;     /* bytes of account states kept in memory; past it the
 				  * least recently used go to a spill file (0 = keep all) */
 	const char *spill_dir;   /* directory of the spill file (NULL = $TMPDIR or /tmp) */
+	struct feat_tally *tally; /* borrowed: each authored post is counted in it for the
+				   * conversation report (feat_tally.h); NULL = not counted */
 };
 
 /* Memory of the driver (feat_replay_mem()). */

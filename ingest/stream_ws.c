@@ -370,7 +370,7 @@ out_err:
 /* base64(SHA-1(key + GUID)) into out (>= 29 bytes). */
 static void ws_accept_of(const char *key, char *out)
 {
-	static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC11B85";
+	static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	char buf[128];

@@ -33,6 +33,7 @@
 #include "stage_score.h"
 #include "feat.h"
 #include "feat_stage.h"
+#include "feat_tally.h"
 #include "stage_features.h"
 #include "ingest_job.h"
 #include "pipeline.h"
@@ -107,7 +108,8 @@ static void *features_main(void *arg)
 	struct feat_stage_opts o = {
 		.idle = &r->features_idle,
 		.assign_partitions = r->mock ? (int32_t)r->cfg->broker_partitions : 0,
-		.embedded = r->mock != NULL
+		.embedded = r->mock != NULL,
+		.store = r->store, /* conversation tallies (docs/REPORT.md) */
 	};
 
 	r->features.rc = feat_stage_run(r->cfg, &o, &r->features.stop, &r->fst, r->features.err,
@@ -316,6 +318,10 @@ static int start(struct run *r, char *errstr, size_t errlen)
 	if (!(r->store = store_open(c->store_path, true, (size_t)c->store_map_size_mb, errstr,
 				    errlen)))
 		return BW_ESTORE;
+	/* the report's marks, like the feature state's offsets, restart with a new broker */
+	if (r->mock && (rc = feat_tally_marks_reset(r->store, c->ingest_topic,
+						    (int32_t)c->broker_partitions, errstr, errlen)))
+		return rc;
 	if (r->opts->serve_api && (rc = start_api(r, errstr, errlen)))
 		return rc;
 	if ((rc = job_start(&r->features, "features", features_main, r, errstr, errlen)) ||

@@ -57,6 +57,7 @@
 #include "bw_time.h"
 #include "cfg.h"
 #include "feat_stage.h"
+#include "feat_tally.h"
 #include "stage_features.h"
 #include "postcodec.h"
 #include "stage.h"
@@ -146,6 +147,7 @@ struct fstage {
 	bool sb_moved;                        /* sb_pos moved since the last checkpoint */
 	uint64_t sb_applied;                  /* other workers' states kept warm */
 	struct feat_stage_stats st_;          /* counters */
+	struct feat_tally_sink *tally;        /* conversation-report counts (feat_tally.h) or NULL */
 };
 
 static void hold_lower(const struct fstage *f, rd_kafka_topic_partition_list_t *offs);
@@ -557,6 +559,34 @@ static int store_positions(struct fstage *f, const rd_kafka_topic_partition_list
 	return 0;
 }
 
+/* The conversation tallies of the posts folded since the last checkpoint and
+ * its offsets as their marks, committed to the score store before the state
+ * (a crash between the two then counts nothing twice: docs/REPORT.md). */
+static int tally_commit(struct fstage *f, const rd_kafka_topic_partition_list_t *next)
+{
+	int32_t *parts = malloc(((size_t)next->cnt + 1) * sizeof(*parts));
+	int64_t *offs = malloc(((size_t)next->cnt + 1) * sizeof(*offs));
+	size_t n = 0;
+	char err[256];
+	int rc;
+
+	if (!parts || !offs) {
+		free(parts);
+		free(offs);
+		return fail(f, BW_ENOMEM, "out of memory");
+	}
+	for (int i = 0; i < next->cnt; i++) {
+		if (strcmp(next->elems[i].topic, f->cfg->ingest_topic) != 0)
+			continue;
+		parts[n] = next->elems[i].partition;
+		offs[n++] = next->elems[i].offset;
+	}
+	rc = feat_tally_sink_commit(f->tally, n, parts, offs, err, sizeof(err));
+	free(parts);
+	free(offs);
+	return rc ? fail(f, BW_ESTORE, err) : 0;
+}
+
 static int checkpoint(struct fstage *f)
 {
 	rd_kafka_topic_partition_list_t *next;
@@ -597,6 +627,10 @@ static int checkpoint(struct fstage *f)
 			rd_kafka_topic_partition_list_destroy(next);
 			return fail(f, BW_ESTORE, err);
 		}
+	}
+	if (f->tally && tally_commit(f, next)) {
+		rd_kafka_topic_partition_list_destroy(next);
+		return -1;
 	}
 	if (feat_store_commit(f->store, err, sizeof(err))) {
 		rd_kafka_topic_partition_list_destroy(next);
@@ -867,8 +901,16 @@ static int fold_message(struct fstage *f, struct stage *st, const struct pmsg *m
 		f->st_.observations++;
 		return fold(f, key, &post, m->ts, m->partition); /* keyed by the observed account */
 	}
+	/* the report counts a post the author's state takes as new (not a duplicate) */
+	struct centry *te = f->tally ? cache_load(f, post.author.id, true) : NULL;
+	uint64_t seen = te ? feat_account_posts(te->acc) : 0;
+	if (f->tally && !te)
+		return -1;
 	if (fold(f, post.author.id, &post, m->ts, m->partition))
 		return -1;
+	if (te && feat_account_posts(te->acc) > seen &&
+	    feat_tally_sink_post(f->tally, m->partition, m->offset, &post))
+		return fail(f, BW_ESTORE, "conversation tallies: store unreadable");
 	f->st_.posts++;
 	check_partitioner(f, st, &post, m);
 	n = feat_post_targets(&post, targets, sizeof(targets) / sizeof(targets[0]));
@@ -1453,7 +1495,8 @@ static int setup(struct fstage *f, char *errstr, size_t errlen)
 	for (size_t i = 0; i < f->cfg->n_kafka; i++)
 		f->custom_partitioner |= strcmp(f->cfg->kafka_keys[i], "partitioner") == 0;
 	f->ckpt_at = bw_time_mono_ms();
-	return 0;
+	return feat_tally_sink_open(f->cfg, f->opts->store, f->cfg->ingest_topic, &f->tally, errstr,
+				    errlen);
 }
 
 static void teardown(struct fstage *f)
@@ -1473,6 +1516,7 @@ static void teardown(struct fstage *f)
 	free(f->resend);
 	free(f->order.h);
 	feat_store_close(f->store); /* aborts an uncommitted transaction after an error */
+	feat_tally_sink_free(f->tally);
 	stage_changelog_close(f->cl);
 	stage_changelog_close(f->pl);
 	if (f->pl_pos)

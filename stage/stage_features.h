@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 struct bw_config;
+struct bw_store;
 
 struct feat_stage_opts {
 	uint64_t max_messages;  /* stop after this many consumed messages (0 = no limit) */
@@ -38,6 +39,9 @@ struct feat_stage_opts {
 				      that owns its new embedded broker (topics begin at 0; the
 				      broker's first group join alone takes ~3 s and a logical
 				      start offset another ~0.5 s). 0 = subscribe as a member */
+	struct bw_store *store; /* borrowed score store the conversation tallies go to
+				   (docs/REPORT.md), or NULL: open store.path when
+				   report.max_keys > 0 */
 };
 
 struct feat_stage_stats {

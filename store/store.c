@@ -144,6 +144,12 @@ static int open_dbis(struct bw_store *st, char *errstr, size_t errlen)
 		mdb_txn_abort(txn);
 		return store_lmdb_err(st, errstr, errlen, rc, "open audit databases");
 	}
+	rc = mdb_dbi_open(txn, "tally", flags, &st->tally);
+	if (rc && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return store_lmdb_err(st, errstr, errlen, rc, "open databases");
+	}
+	st->has_tally = rc == 0;
 	if (st->has_fvec)
 		mdb_set_compare(txn, st->fvec, store_id_cmp);
 	rc = mdb_dbi_open(txn, "meta", flags, &st->meta);
@@ -725,4 +731,27 @@ void *store_meta_get(struct bw_store *st, const char *key, size_t *len, int *err
 	}
 	store_read_end(rd);
 	return out;
+}
+
+/* --- for the module's other files (store_int.h) ---------------------------- */
+
+MDB_txn *store_int_txn(struct bw_store_txn *txn)
+{
+	return txn->txn;
+}
+
+MDB_txn *store_int_read_txn(struct bw_store_read *rd)
+{
+	return rd->txn;
+}
+
+bool store_int_tally_dbi(const struct bw_store *st, MDB_dbi *dbi)
+{
+	*dbi = st->tally;
+	return st->has_tally;
+}
+
+struct bw_store *store_int_txn_store(struct bw_store_txn *txn)
+{
+	return txn->st;
 }

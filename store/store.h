@@ -216,4 +216,51 @@ struct store_audit_stats {
 };
 int store_audit_stats(struct bw_store *st, struct store_audit_stats *out);
 
+/* ---- Conversation tallies (store_tally.c; docs/REPORT.md) --------------------
+ *
+ * What `botwatch report` and GET /v1/report count: per tally kind (hashtag,
+ * URL domain, keyword), event-time bucket (start, seconds since the epoch) and
+ * key, each account's number of posts. Shares above a threshold are formed at
+ * report time against the accounts' current score records. Writers add deltas
+ * inside their write transaction; store_tally_prune() bounds the keys kept per
+ * (kind, bucket) to the most posted ones. A per-partition mark records up to
+ * which input offset the tallies are counted, so a stage that re-reads
+ * messages after a crash counts none twice.
+ */
+
+#define STORE_TALLY_HASHTAG 'h' /* lower-cased hashtag without '#' */
+#define STORE_TALLY_DOMAIN 'd'  /* URL host, lower-cased, without "www." */
+#define STORE_TALLY_KEYWORD 'k' /* a configured keyword (report.keywords) found in the text */
+#define STORE_TALLY_KEY_MAX 128 /* longest key kept, bytes (longer ones are cut at a
+				   UTF-8 character boundary) */
+
+/* Add `posts` to the count of (`kind`, `bucket`, `key`, `account`). 0, or
+ * BW_EINVAL (bad kind, empty key or account) / BW_ESTORE with errstr set. */
+int store_tally_add(struct bw_store_txn *txn, char kind, int64_t bucket, const char *key,
+		    const char *account, uint64_t posts, char *errstr, size_t errlen);
+
+/* When more than 2 × `max_keys` keys of (`kind`, `bucket`) are kept, drop all
+ * but the `max_keys` with the most posts (ties: the smaller key stays).
+ * *dropped (may be NULL) receives the number of keys dropped. 0 or BW_ESTORE. */
+int store_tally_prune(struct bw_store_txn *txn, char kind, int64_t bucket, size_t max_keys,
+		      uint64_t *dropped, char *errstr, size_t errlen);
+
+/* The mark of (`topic`, `partition`): the next input offset to count. 0, or
+ * BW_ENOENT when none was written. */
+int store_tally_mark_get(struct bw_store *st, const char *topic, int32_t partition,
+			 int64_t *offset);
+int store_tally_mark_put(struct bw_store_txn *txn, const char *topic, int32_t partition,
+			 int64_t offset, char *errstr, size_t errlen);
+
+/* One tally row: key and account borrowed for the duration of the callback,
+ * which returns non-zero to stop the scan (that value is returned). */
+typedef int (*store_tally_cb)(char kind, int64_t bucket, const char *key, const char *account,
+			      uint64_t posts, void *opaque);
+
+/* Visit the rows of `kind` with from <= bucket < to, ordered by bucket, key,
+ * account (bytewise). 0 (also when the store has no tallies), the callback's
+ * value, or BW_ESTORE for a damaged row. */
+int store_tally_scan(struct bw_store *st, char kind, int64_t from, int64_t to, store_tally_cb cb,
+		     void *opaque);
+
 #endif

@@ -1,6 +1,7 @@
 /*
  * store_int.h — private to store/: the store's state, shared by store.c (score
- * records) and store_audit.c (model registry and decision history).
+ * records), store_audit.c (model registry and decision history) and
+ * store_tally.c (conversation tallies).
  */
 #ifndef BW_STORE_INT_H
 #define BW_STORE_INT_H
@@ -20,6 +21,8 @@ struct bw_store {
 	bool has_fvec;                /* fvec exists (a read-only older store may lack it) */
 	MDB_dbi meta;                 /* name → small value (store_txn_meta_put) */
 	bool has_meta;                /* meta exists (older stores lack it until written) */
+	MDB_dbi tally;                /* conversation tallies (store_tally.c) */
+	bool has_tally;               /* tally exists (a read-only older store may lack it) */
 	MDB_dbi names;                /* lower(screen name) → id */
 	MDB_dbi id2name;              /* id → lower(screen name) */
 	bool writable;                /* opened for writing */
@@ -58,5 +61,18 @@ bool store_valid_key(const char *s, size_t *len);
 int store_audit_open(struct bw_store *st, MDB_txn *txn);
 /* Free what the audit trail holds (store_close). */
 void store_audit_close(struct bw_store *st);
+
+/* The LMDB write transaction of `txn` (borrowed for its life). */
+MDB_txn *store_int_txn(struct bw_store_txn *txn);
+
+/* The store a write transaction belongs to. */
+struct bw_store *store_int_txn_store(struct bw_store_txn *txn);
+
+/* The LMDB read transaction of a snapshot (borrowed until store_read_end()). */
+MDB_txn *store_int_read_txn(struct bw_store_read *rd);
+
+/* The tally database; false when the store has none (an older store opened
+ * read-only: no tallies were recorded). */
+bool store_int_tally_dbi(const struct bw_store *st, MDB_dbi *dbi);
 
 #endif

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# `make demo`: replay the bundled demo sample through decode → features →
+# `make demo`: 1. replay the bundled demo sample through decode → features →
 # scores with the default model, print one line per account (label, status,
-# score, CAP), then a summary (AUC on the sample's labels). BUILD names the
-# build directory.
+# score, CAP), then a summary (AUC on the sample's labels); 2. the live demo
+# (`botwatch demo`): a simulated stream served by `botwatch simulate --serve`
+# read by the whole pipeline (`botwatch run`), with a live view (posts/s,
+# accounts, scored, top bots, the conversation report), the dashboard's URL,
+# and a one-line JSON summary at the end. BUILD names the build directory;
+# DEMO_DURATION (seconds, default 60; 0 = until Ctrl-C), DEMO_RATE (posts/s,
+# default 200) and DEMO_FRAMING (v1.1, v2, jetstream) shape the live part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -45,3 +50,8 @@ print(f"demo: {len(rows)} accounts scored; {len(scored)} labelled "
 print(f"model: {rows[0].get('model_version') if rows else '-'}")
 PY
 echo "demo: serve these scores with: $BIN serve --store $OUT/store --listen 127.0.0.1:8080"
+echo "demo: conversation report of the sample: $BIN report --store $OUT/store --window all"
+
+echo
+echo "demo: live: $BIN demo --duration ${DEMO_DURATION:-60} --rate ${DEMO_RATE:-200} --framing ${DEMO_FRAMING:-v1.1} (open the dashboard URL it prints)"
+"$BIN" demo --duration "${DEMO_DURATION:-60}" --rate "${DEMO_RATE:-200}" --framing "${DEMO_FRAMING:-v1.1}"

@@ -11,6 +11,7 @@ PACKAGES=(
 	libinih-dev libxxhash-dev libzstd-dev
 	clang libfuzzer-14-dev libclang-rt-14-dev
 	kcat wrk gnuplot-nox hyperfine valgrind python3 curl
+	chromium
 	wamerican
 )
 

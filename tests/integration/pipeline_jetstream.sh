@@ -57,6 +57,8 @@ PIDS+=($RUN)
 for _ in $(seq 100); do grep -q '"run: API listening' "$T/run2.log" && break; sleep 0.1; done
 PORT=$(grep -o '"run: API listening on [^"]*(port [0-9]*)' "$T/run2.log" | grep -o 'port [0-9]*' | cut -d' ' -f2)
 [ -n "$PORT" ] || fail "run 2 did not log its API address"
+# the API may listen before ingest has connected (a loaded machine): wait for the request
+for _ in $(seq 100); do grep -q 'conn=2 request' "$T/js.log" && break; sleep 0.1; done
 grep -q "conn=2 request /subscribe?.*&cursor=$((last - 20000)) " "$T/js.log" ||
 	fail "run 2 did not resume from the cursor: $(grep 'conn=2 request' "$T/js.log")"
 poll_export "http://127.0.0.1:$PORT" 60 "$T/expected.ndjson"
