@@ -5,10 +5,11 @@
  * GET /v1/summary gives it the score histogram by status and the
  * highest-scored accounts.
  *
- * /v1/summary scans every record on each request (O(accounts): the fields
- * are found in the record text, whose key order is fixed by
- * clf_score_to_json(), without a JSON parse); only the top accounts are
- * parsed.
+ * /v1/summary scans every record (O(accounts): the fields are found in the
+ * record text, whose key order is fixed by clf_score_to_json(), without a
+ * JSON parse); only the top accounts are parsed. A scan is reused for
+ * SUMMARY_TTL_MS, so a dashboard left open by many researchers (or a flood
+ * of requests) costs one scan of a large store per interval, not one each.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -17,7 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include "api_int.h"
+#include "bw_time.h"
 #include "bw_err.h"
 #include "store.h"
 
@@ -25,6 +29,7 @@ extern const char api_dash_page[]; /* generated from api/dashboard.html */
 
 #define BINS 20     /* histogram bins over [0, 1] */
 #define TOP_MAX 100 /* most accounts in "top" */
+#define SUMMARY_TTL_MS 2000 /* how long one scan answers for */
 
 static const char *const statuses[] = { "ok", "profile_only", "posts_only",
 					"insufficient_data" };
@@ -133,6 +138,41 @@ static json_t *top_json(struct api_server *srv, const struct summary *s)
 	return arr;
 }
 
+/* The last scan, by store (one per process in practice; a store that is not
+ * the cached one is scanned and replaces it). */
+static struct {
+	pthread_mutex_t lock;
+	const struct bw_store *store; /* whose scan `s` is, or NULL */
+	int64_t at;                   /* monotonic ms of the scan */
+	struct summary s;             /* with the TOP_MAX highest */
+} cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* s->want_top is kept; the rest comes from a scan at most SUMMARY_TTL_MS old. */
+static int summary_scan(struct bw_store *store, struct summary *s)
+{
+	size_t want = s->want_top;
+	int rc = 0;
+
+	pthread_mutex_lock(&cache.lock);
+	if (cache.store != store || bw_time_mono_ms() - cache.at >= SUMMARY_TTL_MS) {
+		memset(&cache.s, 0, sizeof(cache.s));
+		cache.s.want_top = TOP_MAX;
+		cache.store = NULL;
+		if ((rc = store_scan(store, NULL, on_record, &cache.s)) == 0) {
+			cache.store = store;
+			cache.at = bw_time_mono_ms();
+		}
+	}
+	if (rc == 0) {
+		*s = cache.s;
+		s->want_top = want;
+		if (s->n_top > want)
+			s->n_top = want;
+	}
+	pthread_mutex_unlock(&cache.lock);
+	return rc;
+}
+
 int api_route_summary(struct api_server *srv, const struct api_request *req,
 		      struct api_response *resp)
 {
@@ -158,7 +198,7 @@ int api_route_summary(struct api_server *srv, const struct api_request *req,
 		}
 		s->want_top = (size_t)n;
 	}
-	if ((rc = store_scan(srv->store, NULL, on_record, s))) {
+	if ((rc = summary_scan(srv->store, s))) {
 		free(s);
 		return api_error(resp, 500, "store scan failed: %s", bw_strerror(rc));
 	}
