@@ -11,7 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-VENV=$BUILD/pyvenv
+VENV=$PWD/$BUILD/pyvenv
+[[ $BUILD = /* ]] && VENV=$BUILD/pyvenv
 REQ=tools/requirements-test.txt
 PY=${PYTHON:-python3}
 
