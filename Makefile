@@ -106,7 +106,7 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/git-commit: FORCE
 	@mkdir -p $(@D)
 	@echo '$(GIT_COMMIT)' | cmp -s - $@ || echo '$(GIT_COMMIT)' > $@
-$(BUILD)/obj/cmd/cmd_train.o: $(BUILD)/git-commit
+$(BUILD)/obj/cmd/cmd_train.o $(BUILD)/obj/cmd/main.o: $(BUILD)/git-commit
 FORCE:
 
 $(BUILD)/obj/%.o: %.cpp

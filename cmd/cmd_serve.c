@@ -1,6 +1,7 @@
 /*
  * cmd_serve.c — `botwatch serve`: the lookup API over a score store
- * (docs/API.md). Opens the store read-only, serves until SIGINT/SIGTERM.
+ * (docs/API.md). Opens the store read-only, serves until SIGINT/SIGTERM;
+ * SIGHUP reloads the model (score.model) atomically.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -30,7 +31,9 @@ static void serve_usage(FILE *out)
 		"  --model FILE       model for explanations and the Botometer routes (score.model);\n"
 		"                     when the file does not exist those routes answer 503\n"
 		"  --port-file FILE   write the bound port to FILE once listening\n"
-		"The bearer token comes from api.token (e.g. BOTWATCH_API_TOKEN).\n");
+		"The bearer token comes from api.token (e.g. BOTWATCH_API_TOKEN).\n"
+		"SIGHUP loads score.model again and swaps it in (the old and new ids are logged;\n"
+		"a model that does not load leaves the old one). SIGINT/SIGTERM stop.\n");
 }
 
 /* Apply serve's own flags onto the config; 0, or 2 on a usage error. */
@@ -104,6 +107,7 @@ static int serve_run(struct bw_config *cfg, const char *port_file)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (!(srv = api_server_new(st, &o, err, sizeof(err))) ||
@@ -116,7 +120,9 @@ static int serve_run(struct bw_config *cfg, const char *port_file)
 	if (port_file && write_port(port_file, api_server_port(srv)))
 		goto out_free;
 	sigdelset(&set, SIGPIPE);
-	sigwait(&set, &sig);
+	/* SIGHUP: load score.model again and swap it in (the old one stays on failure) */
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+		api_server_reload_model(srv, cfg->score_model, err, sizeof(err));
 	BW_INFO("signal %d: stopping", sig);
 	status = 0;
 out_free:
