@@ -6,6 +6,8 @@ the client) or against replay's own output.
 
 usage: python_client.py URL TOKEN REPLAY_OUT
 """
+import csv
+import io
 import json
 import math
 import sys
@@ -87,7 +89,7 @@ def main():
     df = bw.dataframe()
     types = sorted({t for r in recs for t in r["raw_scores"]})
     assert list(df.columns[:3]) == ["user_id", "screen_name", "status"]
-    for c in botwatch.SCORE_COLUMNS + ["type." + t for t in types]:
+    for c in botwatch.SCORE_COLUMNS + ["raw_scores." + t for t in types]:
         assert c in df.columns, c
     assert len(df) == len(recs)
     for _, row in df.iterrows():
@@ -96,12 +98,32 @@ def main():
                        ("categories.user", r["categories"]["user"])):
             assert same(row[col], v), (col, row[col], v)
         for t in types:
-            assert same(row["type." + t], r["raw_scores"].get(t)), (t, row["type." + t])
+            assert same(row["raw_scores." + t], r["raw_scores"].get(t)), (t, row["raw_scores." + t])
+        for k in ("profile_text", "profile_counts", "posts"):
+            assert row["evidence." + k] == (k in r["evidence"]), (k, row["evidence." + k])
     sub = bw.dataframe([recs[3]["user_id"], "@" + recs[1]["screen_name"], "5"])
     assert list(sub["user_id"][:2]) == [recs[3]["user_id"], recs[1]["user_id"]]
     assert sub["status"][2] == "not_found"
     print("  dataframe: %d rows x %d columns (%d bot types); lookups keep input order"
           % (df.shape[0], df.shape[1], len(types)))
+
+    # the server's CSV export has the DataFrame's columns and values
+    code, text = raw_get(url + "/v1/accounts?format=csv", token)
+    assert code == 200
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == len(recs)
+    header = list(rows[0].keys())
+    assert header == list(df.columns), (header, list(df.columns))
+    for row, r in zip(rows, recs):
+        for t in types:
+            v = r["raw_scores"].get(t)
+            assert (row["raw_scores." + t] == "" if v is None
+                    else float(row["raw_scores." + t]) == v), (t, row, r)
+        for k in ("profile_text", "profile_counts", "posts"):
+            assert row["evidence." + k] == ("true" if k in r["evidence"] else "false")
+        assert row["in_support"] == ("" if r["in_support"] is None else str(r["in_support"]).lower())
+    print("  csv export: %d columns (bot types, evidence, in_support) = the DataFrame's"
+          % len(header))
 
     # explain: the route's answer; with the default linear model, exact log-odds
     ok = [r for r in recs if r["status"] == "ok"][0]

@@ -21,7 +21,8 @@ import urllib.request
 _ID = re.compile(r"^(0|[1-9][0-9]{0,19})$|^did:[a-z]+:[A-Za-z0-9:._%-]+$")
 
 #: The score columns of a flattened record, before the per-type columns
-#: (``type.<name>``, one per bot type the model has).
+#: (``raw_scores.<name>``, one per bot type the model has). The names are those
+#: of the server's CSV export (GET /v1/accounts?format=csv).
 SCORE_COLUMNS = ["score", "english", "universal", "cap.english", "cap.universal",
                  "categories.user", "categories.friend", "categories.network",
                  "categories.temporal", "categories.content", "categories.sentiment"]
@@ -194,10 +195,14 @@ class Client:
         return self._request("GET", "/healthz")
 
 
+EVIDENCE = ("profile_text", "profile_counts", "posts")
+
+
 def flatten_record(rec):
-    """A score record as one flat dict: ``cap.english``, ``categories.user``,
-    ``type.<bot type>`` for each of raw_scores, ``evidence`` joined by '|';
-    a not-found entry keeps its id / screen name and status."""
+    """A score record as one flat dict with the CSV export's column names:
+    ``cap.english``, ``categories.user``, ``raw_scores.<bot type>`` for each bot
+    type, ``evidence.<kind>`` (True/False) for each kind of evidence; a
+    not-found entry keeps its id / screen name and status."""
     row = {"user_id": rec.get("user_id", rec.get("id")),
            "screen_name": rec.get("screen_name"), "status": rec.get("status")}
     for k in ("score", "english", "universal"):
@@ -206,27 +211,32 @@ def flatten_record(rec):
         for k, v in (rec.get(group) or {}).items():
             row["%s.%s" % (group, k)] = v
     for k, v in (rec.get("raw_scores") or {}).items():
-        row["type." + k] = v
-    if "evidence" in rec:
-        row["evidence"] = "|".join(rec.get("evidence") or [])
-    for k in ("posts_seen", "in_support", "scored_at", "model_version"):
+        row["raw_scores." + k] = v
+    if isinstance(rec.get("evidence"), list):
+        for k in EVIDENCE:
+            row["evidence." + k] = k in rec["evidence"]
+    for k in ("posts_seen", "in_support", "scored_at", "model_version", "feature_schema"):
         if k in rec:
             row[k] = rec[k]
     return row
 
 
 def to_dataframe(records):
-    """A pandas DataFrame of score records, one column per score (SCORE_COLUMNS,
-    then ``type.<name>`` per bot type). Needs pandas (pip install
-    'botwatch[pandas]')."""
+    """A pandas DataFrame of score records with the columns of the server's CSV
+    export, in its order: user_id, screen_name, status, SCORE_COLUMNS,
+    model_version, feature_schema, scored_at, posts_seen, in_support,
+    ``evidence.<kind>`` (True/False), then ``raw_scores.<name>`` per bot type.
+    Needs pandas (pip install 'botwatch[pandas]')."""
     try:
         import pandas as pd
     except ImportError:
         raise ImportError("to_dataframe needs pandas: pip install 'botwatch[pandas]'") from None
     rows = [flatten_record(r) for r in records]
-    types = sorted({k for r in rows for k in r if k.startswith("type.")})
+    types = []
+    for r in rows:  # in the records' order (the model's), each once
+        types += [k for k in r if k.startswith("raw_scores.") and k not in types]
     lead = ["user_id", "screen_name", "status"]
-    tail = [c for c in ("evidence", "posts_seen", "in_support", "scored_at", "model_version")
-            if any(c in r for r in rows)]
-    cols = lead + SCORE_COLUMNS + types + tail
+    meta = [c for c in ("model_version", "feature_schema", "scored_at", "posts_seen", "in_support")
+            + tuple("evidence." + k for k in EVIDENCE) if any(c in r for r in rows)]
+    cols = lead + SCORE_COLUMNS + meta + types  # the CSV export's order
     return pd.DataFrame([[r.get(c) for c in cols] for r in rows], columns=cols)
