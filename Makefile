@@ -230,6 +230,8 @@ docs: all
 	$(BIN) config --markdown > docs/CONFIG.md
 	$(BIN) config --template > config/botwatch.conf
 	$(BIN) features --markdown > docs/FEATURES.md
+	n=$$($(BIN) features --list | wc -l | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'); \
+	  sed -i "s/Prints the feature registry: [0-9,]* named features/Prints the feature registry: $$n named features/" README.md
 
 check-docs: all
 	@$(BIN) config --markdown | cmp -s - docs/CONFIG.md || \
@@ -238,6 +240,9 @@ check-docs: all
 	  { echo "config/botwatch.conf is stale: run 'make docs'"; exit 1; }
 	@$(BIN) features --markdown | cmp -s - docs/FEATURES.md || \
 	  { echo "docs/FEATURES.md is stale: run 'make docs'"; exit 1; }
+	@n=$$($(BIN) features --list | wc -l | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'); \
+	  grep -q "Prints the feature registry: $$n named features" README.md || \
+	  { echo "README.md's feature count is not the registry's $$n: run 'make docs'"; exit 1; }
 
 deps:
 	tools/install-deps.sh
