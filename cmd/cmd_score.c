@@ -107,7 +107,7 @@ int cmd_score(int argc, char **argv)
 		return rc;
 	}
 	if (cfg_resolve_model(cfg, NULL, err, sizeof(err))) {
-		fprintf(stderr, "botwatch score: %s\n", err);
+		BW_ERROR("botwatch score: %s", err);
 		cfg_free(cfg);
 		return 1;
 	}
@@ -122,7 +122,7 @@ int cmd_score(int argc, char **argv)
 		(unsigned long long)st.batches, (unsigned long long)st.debounced,
 		(unsigned long long)st.errors, (unsigned long long)st.commits);
 	if (rc)
-		fprintf(stderr, "botwatch score: %s\n", err);
+		BW_ERROR("botwatch score: %s", err);
 	cfg_free(cfg);
 	return rc ? 1 : 0;
 }

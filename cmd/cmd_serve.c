@@ -70,7 +70,7 @@ static int write_port(const char *path, uint16_t port)
 	FILE *f = fopen(path, "w");
 
 	if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0) {
-		fprintf(stderr, "botwatch serve: %s: %s\n", path, strerror(errno));
+		BW_ERROR("botwatch serve: %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -100,7 +100,7 @@ static int serve_run(struct bw_config *cfg, const char *port_file)
 	else
 		BW_WARN("%s: explain and the Botometer routes answer 503", merr);
 	if (!st) {
-		fprintf(stderr, "botwatch serve: store %s: %s\n", cfg->store_path, err);
+		BW_ERROR("botwatch serve: store %s: %s", cfg->store_path, err);
 		return 1;
 	}
 	/* block the signals before the daemon's threads exist, so they inherit the mask */
@@ -112,7 +112,7 @@ static int serve_run(struct bw_config *cfg, const char *port_file)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (!(srv = api_server_new(st, &o, err, sizeof(err))) ||
 	    api_server_start(srv, err, sizeof(err))) {
-		fprintf(stderr, "botwatch serve: %s\n", err);
+		BW_ERROR("botwatch serve: %s", err);
 		goto out_free;
 	}
 	BW_INFO("serving %s on port %u (%u threads%s)", cfg->store_path, api_server_port(srv),

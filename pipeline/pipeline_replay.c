@@ -134,7 +134,7 @@ int pipeline_replay(struct bw_config *cfg, const struct pipeline_replay_args *a)
 	bw_log_set_level(bw_log_level_parse(cfg->log_level));
 	snprintf(tmp, sizeof(tmp), "%s/botwatch-replay.XXXXXX", base && *base ? base : "/tmp");
 	if (!mkdtemp(tmp)) {
-		fprintf(stderr, "botwatch replay: cannot create a temporary directory: %s\n",
+		BW_ERROR("botwatch replay: cannot create a temporary directory: %s",
 			strerror(errno));
 		return 1;
 	}
@@ -152,11 +152,11 @@ int pipeline_replay(struct bw_config *cfg, const struct pipeline_replay_args *a)
 	remove_env_dir(a->store ? NULL : store);
 	rmdir(tmp);
 	if (rc) {
-		fprintf(stderr, "botwatch replay: %s\n", err);
+		BW_ERROR("botwatch replay: %s", err);
 		return 1;
 	}
-	fprintf(stderr, "botwatch replay: via Kafka: %llu posts folded, %llu feature updates, "
-			"%llu accounts scored (%llu updates not scored); %llu records written\n",
+	BW_INFO("botwatch replay: via Kafka: %llu posts folded, %llu feature updates, "
+			"%llu accounts scored (%llu updates not scored); %llu records written",
 		(unsigned long long)st.posts, (unsigned long long)st.updates,
 		(unsigned long long)st.scored, (unsigned long long)st.score_errors,
 		(unsigned long long)n);
