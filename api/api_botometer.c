@@ -12,7 +12,14 @@
  * routing `botwatch replay` and the model's training corpus use — while the
  * author's evidence mask follows clf_avail_update(), as in clf_corpus_build.
  * Bad tweets are counted and reported in the response, never dropped
- * silently. See docs/API.md for the field mapping.
+ * silently. The request's user object is one more profile record; a stub
+ * ({id_str, screen_name}, botometer-python's default) never replaces the
+ * timeline's fuller snapshot (feat_snapshot), so the answer equals `botwatch
+ * replay` of the same units (tests/integration/botometer_real.sh runs the
+ * real botometer-python against this). The answer's shape follows the
+ * service: every bot-type key a number, majority_lang over the timeline's
+ * lang values ("und" included), Lite's user_id a number. See docs/API.md for
+ * the field mapping.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
