@@ -389,7 +389,8 @@ static int write_score(struct replay_sinks *s, const struct clf_corpus *c, size_
 	if (!txt)
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 	if (s->scores && (fputs(txt, s->scores) < 0 || fputc('\n', s->scores) < 0))
-		rc = bw_seterr(errstr, errlen, BW_EIO, "score output: write failed");
+		rc = bw_seterr(errstr, errlen, BW_EIO, "%s: write failed: %s", s->scores_f.path,
+			       strerror(errno));
 	if (!rc && s->store && !s->txn && !(s->txn = store_txn_begin(s->store, errstr, errlen)))
 		rc = BW_ESTORE;
 	if (!rc && s->store)
@@ -493,7 +494,8 @@ static int visit_write(struct replay_sinks *s, struct visit *vs, size_t i, char 
 		rc = bw_seterr(errstr, errlen, vs->rc[k], "account %s: %s", clf_corpus_id(vs->c, i),
 			       vs->err[k][0] ? vs->err[k] : "feature extraction failed");
 	else if (s->features && write_features(vs->a[k], v, s->features))
-		rc = bw_seterr(errstr, errlen, BW_EIO, "features output: write failed");
+		rc = bw_seterr(errstr, errlen, BW_EIO, "%s: write failed: %s", s->features_f.path,
+			       strerror(errno));
 	else if (s->mdl)
 		rc = write_score(s, vs->c, i, vs->a[k], v, &vs->sc[k], errstr, errlen);
 	feat_account_free(vs->copy[k]);
