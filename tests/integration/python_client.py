@@ -150,7 +150,16 @@ def main():
     else:
         assert code == 200, (code, text)
         assert bw.report() == json.loads(text)
-        print("  report: = GET /v1/report")
+        code, text = raw_get(url + "/v1/report?by=domain&window=all&threshold=0.3&top=5", token)
+        assert code == 200
+        want = json.loads(text)
+        assert bw.report(by="domain", window="all", threshold=0.3, top=5) == want
+        rdf = bw.report_dataframe(by="domain", window="all", threshold=0.3, top=5)
+        assert len(rdf) == len(want["rows"])
+        for (_, row), r in zip(rdf.iterrows(), want["rows"]):
+            assert row["key"] == r["key"] and row["posts"] == r["posts"]
+            assert same(row["share_posts_lo"], (r.get("share_posts_ci") or [None])[0])
+        print("  report: = GET /v1/report (%d rows by domain; as a DataFrame too)" % len(rdf))
 
     # errors carry the server's JSON error
     try:

@@ -177,14 +177,34 @@ class Client:
         return self._request("GET", "/v1/accounts/%s/explain" % urllib.parse.quote(str(account_id)),
                              params={"top": top, "score": score})
 
-    def report(self, by=None, window=None, threshold=None, **params):
-        """The conversation report (GET /v1/report): per tracked hashtag /
-        rule / domain and time window, posts and accounts seen and the shares
-        above the CAP threshold, with their confidence intervals. Extra keyword
-        arguments are passed as query parameters."""
-        q = {"by": by, "window": window, "threshold": threshold}
+    def report(self, by=None, window=None, threshold=None, cap=None, since=None,
+               until=None, top=None, key=None, **params):
+        """The conversation report (GET /v1/report, docs/REPORT.md): for each
+        hashtag / domain / keyword (``by``) and event-time window (``window``:
+        "1h", "1d", "all", ...), the posts and accounts seen and the shares of
+        each above the CAP ``threshold``, with 95 % intervals. ``since`` /
+        ``until`` (ISO 8601) are the route's ``from`` / ``to``; ``top`` keys per
+        window, ``key`` one key only; other keyword arguments are passed as
+        query parameters. Returns the route's JSON ({"rows": [...], ...})."""
+        q = {"by": by, "window": window, "threshold": threshold, "cap": cap,
+             "from": since, "to": until, "top": top, "key": key}
         q.update(params)
         return self._request("GET", "/v1/report", params=q)
+
+    def report_dataframe(self, **kwargs):
+        """report(**kwargs)'s rows as a pandas DataFrame, one row per key and
+        window; the intervals split into ``share_accounts_lo``/``_hi`` and
+        ``share_posts_lo``/``_hi``."""
+        pd = _pandas()
+        rows = []
+        for r in self.report(**kwargs).get("rows", []):
+            r = dict(r)
+            for f in ("share_accounts_ci", "share_posts_ci"):
+                ci = r.pop(f, None) or [None, None]
+                base = f[:-3]
+                r[base + "_lo"], r[base + "_hi"] = ci[0], ci[1]
+            rows.append(r)
+        return pd.DataFrame(rows)
 
     def models(self):
         """The loaded model's identity and metadata (GET /v1/models)."""
@@ -221,16 +241,21 @@ def flatten_record(rec):
     return row
 
 
+def _pandas():
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError("DataFrame export needs pandas: pip install 'botwatch[pandas]'") from None
+    return pd
+
+
 def to_dataframe(records):
     """A pandas DataFrame of score records with the columns of the server's CSV
     export, in its order: user_id, screen_name, status, SCORE_COLUMNS,
     model_version, feature_schema, scored_at, posts_seen, in_support,
     ``evidence.<kind>`` (True/False), then ``raw_scores.<name>`` per bot type.
     Needs pandas (pip install 'botwatch[pandas]')."""
-    try:
-        import pandas as pd
-    except ImportError:
-        raise ImportError("to_dataframe needs pandas: pip install 'botwatch[pandas]'") from None
+    pd = _pandas()
     rows = [flatten_record(r) for r in records]
     types = []
     for r in rows:  # in the records' order (the model's), each once
