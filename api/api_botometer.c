@@ -305,26 +305,29 @@ static json_t *native_raw(const struct clf_model *mdl, const struct clf_score *s
 	return o;
 }
 
-/* The Botometer v4 response, plus a "botwatch" object with what it adds. */
+/* The Botometer v4 response, plus a "botwatch" object with what it adds.
+ * user.user_data is the request's user object as sent (Botometer returns it
+ * "untouched": the stub or the full object); botwatch.screen_name is the
+ * latest handle the records carried. */
 static json_t *v4_response(struct api_server *srv, const struct bom_check *c,
-			   const struct clf_score *sc, const char *sn_in, const json_t *tl)
+			   const struct clf_score *sc, json_t *user, const json_t *tl)
 {
 	const struct clf_model *mdl = srv->model->mdl;
-	const char *sn = c->screen_name ? c->screen_name : sn_in;
+	const char *sn = c->screen_name ? c->screen_name
+					: json_string_value(json_object_get(user, "screen_name"));
 
 	return json_pack(
 		"{s:{s:o, s:o}, s:{s:o, s:o}, s:{s:o, s:o},"
-		" s:{s:s, s:{s:s, s:s?}},"
-		" s:{s:s, s:s, s:o, s:o, s:I, s:I, s:I}}",
+		" s:{s:s, s:O},"
+		" s:{s:s, s:s, s:s?, s:o, s:o, s:I, s:I, s:I}}",
 		"cap", "english", num(sc->cap_english), "universal", num(sc->cap_universal),
 		"display_scores", "english", score_set(mdl, sc, sc->english, 5), "universal",
 		score_set(mdl, sc, sc->universal, 5),
 		"raw_scores", "english", score_set(mdl, sc, sc->english, 1), "universal",
 		score_set(mdl, sc, sc->universal, 1),
-		"user", "majority_lang", majority_lang(tl), "user_data", "id_str", c->user_id,
-		"screen_name", sn,
+		"user", "majority_lang", majority_lang(tl), "user_data", user,
 		"botwatch", "status", clf_status_name(sc->status), "model_version", clf_model_id(mdl),
-		"raw_scores", native_raw(mdl, sc), "types_not_modelled",
+		"screen_name", sn, "raw_scores", native_raw(mdl, sc), "types_not_modelled",
 		types_not_modelled(mdl, sc), "posts_seen",
 		(json_int_t)feat_account_posts(checked_account(c)), "records_decoded",
 		(json_int_t)c->posts,
@@ -421,8 +424,7 @@ int api_route_bom_check(struct api_server *srv, const struct api_request *req,
 			return api_error(resp, 400, "no decodable record of account %s in the request", id);
 		return api_error(resp, 500, "feature extraction failed: %s", bw_strerror(rc));
 	}
-	json_t *out = v4_response(srv, &c, &sc, json_string_value(json_object_get(user, "screen_name")),
-				  tl);
+	json_t *out = v4_response(srv, &c, &sc, user, tl);
 	check_end(&c, dec);
 	json_decref(doc);
 	return out ? api_json_response(resp, 200, out) : api_error(resp, 500, "out of memory");
