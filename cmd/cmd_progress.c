@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bw_log.h"
 #include "cmd_progress.h"
 
 #define PROGRESS_TICK_MS 500
@@ -190,9 +191,11 @@ struct cmd_progress *cmd_progress_start(const char *cmd, char *const *files, siz
 		p->total += p->size[i];
 	}
 	p->t0 = mono_s();
+	bw_log_set_status_line(true);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	if (pthread_create(&p->th, NULL, progress_main, p)) {
+		bw_log_set_status_line(false);
 		pthread_cond_destroy(&p->cond);
 		pthread_mutex_destroy(&p->mu);
 		progress_free(p);
@@ -222,6 +225,7 @@ void cmd_progress_stop(struct cmd_progress *p)
 	if (p->width)
 		fprintf(stderr, "\r%*s\r", p->width, "");
 	fflush(stderr);
+	bw_log_set_status_line(false);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->mu);
 	progress_free(p);
