@@ -60,4 +60,30 @@ ok "run: SIGHUP reloaded the scoring stage's and the API's model ($A -> $B), sti
 kill -TERM $RUN
 wait_exit $RUN 40
 [ "$RC" -eq 0 ] || fail "run exited $RC after SIGTERM"
+# 3. score as its own process (against a standalone embedded broker)
+cp "$T/a.model" "$T/live.model"
+"$BW" broker >"$T/broker.out" 2>"$T/broker.log" &
+PIDS+=($!)
+wait_for "$T/broker.out"
+"$BW" score --brokers "$(head -n 1 "$T/broker.out")" --store "$T/store3" "${KAFKA_FAST[@]}" \
+	--set "score.model=$T/live.model" 2>"$T/score.log" &
+SCORE=$!
+PIDS+=($SCORE)
+wait_log "$T/score.log" "score: consuming .*model $A"
+cp "$T/b.model" "$T/live.tmp" && mv "$T/live.tmp" "$T/live.model"
+kill -HUP $SCORE
+wait_log "$T/score.log" "score: model reloaded from $T/live.model: $A -> $B"
+kill -TERM $SCORE
+wait_exit $SCORE 30
+[ "$RC" -eq 0 ] || fail "score exited $RC after SIGTERM"
+ok "score: SIGHUP reloaded its model ($A -> $B), SIGTERM stopped it (exit 0)"
+
+# version names the commit it was built from and the default model's id
+if git rev-parse --short=12 HEAD >/dev/null 2>&1; then
+	"$BW" version | head -n 1 | grep -q "(commit $(git rev-parse --short=12 HEAD))" ||
+		fail "version: $("$BW" version | head -n 1), HEAD is $(git rev-parse --short=12 HEAD)"
+fi
+"$BW" version --set "score.model=$T/a.model" | grep -q "^default model $A ($T/a.model)" ||
+	fail "version: $("$BW" version --set "score.model=$T/a.model")"
+ok "version: $("$BW" version | head -n 1)"
 echo "model_reload: ok"
