@@ -198,10 +198,12 @@ static int parse_args(int argc, char **argv, struct bw_config *cfg, struct repla
 		fprintf(stderr, "botwatch replay: no input files\n");
 		return 2;
 	}
-	if (a->via_kafka && (a->features_out || a->include_observed || a->probe_ms != BW_TIME_NONE)) {
+	if (a->via_kafka && (a->features_out || a->include_observed || a->probe_ms != BW_TIME_NONE ||
+			     a->dlq)) {
 		fprintf(stderr, "botwatch replay: --via-kafka writes score records (--out, --store) at "
-				"each account's latest event time; --features-out, --probe-time and "
-				"--include-observed need the plain replay\n");
+				"each account's latest event time and dead letters to ingest.dlq_topic; "
+				"--features-out, --probe-time, --include-observed and --dlq need the "
+				"plain replay\n");
 		return 2;
 	}
 	return 0;
@@ -644,9 +646,6 @@ static int run(const struct replay_args *args, const struct bw_config *cfg)
 	bool all_bad = false, sampling;
 	int rc, drc;
 
-	/* a missing input fails before any output is opened */
-	if (inputs_readable(args->files, args->n_files))
-		return 1;
 	if (args->dlq && out_open(&dlq.file, args->dlq, err, sizeof(err))) {
 		BW_ERROR("%s", err);
 		return 1;
@@ -711,6 +710,9 @@ int cmd_replay(int argc, char **argv)
 		}
 		args.model = NULL; /* score.model holds it now */
 	}
+	/* a missing input fails before any output is opened, either way */
+	if (rc == 0 && inputs_readable(args.files, args.n_files))
+		rc = 1;
 	if (rc == 0 && args.via_kafka) {
 		struct pipeline_replay_args pa = { .files = args.files, .n_files = (size_t)args.n_files,
 						   .out = args.out, .store = args.store,

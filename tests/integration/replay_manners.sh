@@ -36,7 +36,10 @@ cmp -s "$tmp/feat.ndjson" "$tmp/feat.before" || fail "missing input: --features-
 grep -q 'no-such-file.jsonl: No such file or directory; nothing written' "$tmp/missing.log" ||
 	fail "missing input: $(cat "$tmp/missing.log")"
 json_lines "$tmp/missing.log"
-echo "  ok: a missing input: exit 1, --out and --features-out unchanged"
+if "$BIN" replay --via-kafka --out "$tmp/scores.ndjson" "$DEMO" "$tmp/no-such-file.jsonl" \
+	2>"$tmp/missing2.log"; then fail "missing input, --via-kafka: exit 0"; fi
+cmp -s "$tmp/scores.ndjson" "$tmp/scores.before" || fail "missing input, --via-kafka: --out changed"
+echo "  ok: a missing input: exit 1, --out and --features-out unchanged (with --via-kafka too)"
 
 # 2. a model that does not load: the same
 echo 'not a model' >"$tmp/bad.model"
