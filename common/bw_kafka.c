@@ -132,6 +132,22 @@ rd_kafka_conf_t *bw_kafka_consumer_conf_new(const char *bootstrap, size_t n, cha
 			errstr, errlen);
 }
 
+int bw_kafka_partitions_of(rd_kafka_t *rk, const char *topic, int timeout_ms)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	int n = -1;
+
+	if (rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		n = 0;
+		for (int i = 0; i < md->topic_cnt; i++)
+			if (strcmp(md->topics[i].topic, topic) == 0)
+				n = md->topics[i].err ? -1 : md->topics[i].partition_cnt;
+	}
+	if (md)
+		rd_kafka_metadata_destroy(md);
+	return n;
+}
+
 rd_kafka_topic_t *bw_kafka_topic_warm(rd_kafka_t *rk, const char *topic, int timeout_ms,
 				      char *errstr, size_t errlen)
 {

@@ -94,6 +94,14 @@ rd_kafka_topic_t *bw_kafka_topic_warm(rd_kafka_t *rk, const char *topic, int tim
 				      char *errstr, size_t errlen);
 
 /*
+ * Partitions of `topic` as the cluster knows them: > 0, 0 when it does not
+ * exist, < 0 on an error (no answer in timeout_ms). Asks for every topic: a
+ * request naming the topic would make a producer's broker create it with the
+ * default policy.
+ */
+int bw_kafka_partitions_of(rd_kafka_t *rk, const char *topic, int timeout_ms);
+
+/*
  * True when `rk` is connected to librdkafka's mock cluster (the embedded
  * broker: its cluster id starts with "mockCluster"), which has no admin API
  * (an admin request would wait for its timeout). Waits up to 5 s for the

@@ -156,9 +156,10 @@ static const struct cfg_entry table[] = {
 	  "Reserved; the feature state does not use it: a post is accepted in any order unless it "
 	  "is older than the newest 10,000 posts of its account (then it is counted as late and "
 	  "ignored; docs/STATE.md)." },
-	{ "features.batch", CFG_INT, OFF(features_batch), 1, 10000000, "50000", NULL, 0,
+	{ "features.batch", CFG_INT, OFF(features_batch), 1, 10000000, "1000000", NULL, 0,
 	  "Features stage: most messages folded before the batch is cut (its feature updates "
-	  "produced)." },
+	  "produced). Behind a backlog, cuts otherwise come every features.catchup_ms; a small "
+	  "value sends a busy account's update once per this many messages." },
 	{ "features.batch_ms", CFG_INT, OFF(features_batch_ms), 1, 3600000, "500", NULL, 0,
 	  "Features stage: longest a batch stays open: every account changed in it gets one "
 	  "feature update at the cut. Keep it well below score.max_staleness_ms." },
@@ -175,7 +176,9 @@ static const struct cfg_entry table[] = {
 	  NULL, 0,
 	  "Features stage: most account states kept in memory between batches (least recently used "
 	  "ones are evicted at a checkpoint and read back from features.state_dir on their next "
-	  "post). A checkpoint is taken early when this many states changed." },
+	  "post). A checkpoint is taken early when this many states changed, and a cut when this "
+	  "many accounts await their update (behind a backlog, a larger cache sends busy accounts "
+	  "fewer times)." },
 	{ "features.lag_groups", CFG_STR, OFF(features_lag_groups), 0, 0, "botwatch-score", NULL, 0,
 	  "Consumer groups (comma-separated) whose lag on features.topic throttles the features "
 	  "stage: it stops folding posts while one lags more than features.max_update_lag updates "
@@ -264,6 +267,13 @@ static const struct cfg_entry table[] = {
 	  "closed however steadily it sends (slowloris)." },
 	{ "api.max_batch", CFG_INT, OFF(api_max_batch), 1, 100000, "1000", NULL, 0,
 	  "Most ids in one POST /v1/accounts:lookup." },
+	{ "serve.follow", CFG_BOOL, OFF(serve_follow), 0, 0, "false", NULL, 0,
+	  "`botwatch serve` keeps its store from the compacted score.topic on "
+	  "kafka.bootstrap.servers (an API replica; creates store.path; no feature vectors, so "
+	  "explanations answer from a scoring worker's store)." },
+	{ "serve.follow_group", CFG_STR, OFF(serve_follow_group), 0, 0, "botwatch-serve", NULL, 0,
+	  "Group a following serve commits its positions under, only to show its lag (it resumes "
+	  "from the positions kept in its store)." },
 };
 
 #define TABLE_LEN (sizeof(table) / sizeof(table[0]))

@@ -116,6 +116,8 @@ struct bw_config {
 	int64_t api_timeout_s;        /* api.timeout_s */
 	int64_t api_request_timeout_s;/* api.request_timeout_s */
 	int64_t api_max_batch;        /* api.max_batch */
+	bool serve_follow;            /* serve.follow */
+	char *serve_follow_group;     /* serve.follow_group */
 
 	/* librdkafka pass-through: kafka.* keys not in the table */
 	size_t n_kafka;               /* number of pairs */

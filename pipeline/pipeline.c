@@ -13,7 +13,7 @@
  * after its work is stored and produced, and the scoring stage never commits
  * past an account it still holds back.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -139,6 +139,7 @@ static int job_start(struct job *j, const char *name, void *(*fn)(void *), struc
 	j->name = name;
 	if (pthread_create(&j->th, NULL, fn, r))
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "cannot start the %s thread", name);
+	pthread_setname_np(j->th, name); /* top -H, perf and /proc show which stage is which */
 	j->started = true;
 	return 0;
 }

@@ -30,6 +30,7 @@
 #define STAGE_INFLIGHT 16     /* cut batches that may be in delivery at once */
 #define STAGE_DELIVERY_MS 30000 /* longest wait for a batch's delivery */
 #define STAGE_WARM_MS 5000    /* longest wait for a topic's metadata at start */
+#define STAGE_UNKNOWN_TOPIC_MS 30000 /* longest wait for a just-created topic to be known */
 #define STAGE_COMMITTED_MS 10000 /* longest wait for the group's committed offsets */
 #define LAG_CHECK_MS 50       /* least time between two downstream lag queries */
 #define LAG_QUERY_MS 5000     /* timeout of one lag query */
@@ -220,6 +221,7 @@ int stage_produce_to(struct stage *s, const char *topic, int32_t partition, cons
 	struct flight *f = &s->fl[s->n_fl];
 	rd_kafka_headers_t *h = NULL;
 	rd_kafka_resp_err_t e;
+	int64_t unknown_since = 0;
 
 	if (s->err)
 		return s->err;
@@ -238,6 +240,20 @@ int stage_produce_to(struct stage *s, const char *topic, int32_t partition, cons
 		if (e && h)
 			rd_kafka_headers_destroy(h); /* owned by the message only on success */
 		h = NULL;
+		if (e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
+			/* a topic created a moment ago (the scores topic at the scoring
+			 * stage's start) is not in every broker's metadata at once: wait
+			 * for librdkafka's refresh of unknown topics, for a while */
+			int64_t now = bw_time_mono_ms();
+			if (!unknown_since)
+				unknown_since = now;
+			if (now - unknown_since >= STAGE_UNKNOWN_TOPIC_MS)
+				break;
+			rd_kafka_poll(s->prod, 100);
+			if (s->err)
+				return s->err;
+			continue;
+		}
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			break;
 		rd_kafka_poll(s->prod, 10);

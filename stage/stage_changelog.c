@@ -37,25 +37,6 @@ const char *stage_changelog_topic(const struct stage_changelog *cl)
 	return cl->topic;
 }
 
-/* Partitions of `topic` as the cluster knows them: > 0, 0 when it does not
- * exist, < 0 on an error. Asks for every topic: a request naming the topic
- * would make a producer's broker create it with the default policy. */
-static int partitions_of(rd_kafka_t *rk, const char *topic)
-{
-	const struct rd_kafka_metadata *md = NULL;
-	int n = -1;
-
-	if (rd_kafka_metadata(rk, 1, NULL, &md, CL_ADMIN_MS) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-		n = 0;
-		for (int i = 0; i < md->topic_cnt; i++)
-			if (strcmp(md->topics[i].topic, topic) == 0)
-				n = md->topics[i].err ? -1 : md->topics[i].partition_cnt;
-	}
-	if (md)
-		rd_kafka_metadata_destroy(md);
-	return n;
-}
-
 /* Wait for the one result event of an admin request on q. */
 static rd_kafka_event_t *admin_result(rd_kafka_queue_t *q, char *errstr, size_t errlen)
 {
@@ -146,12 +127,12 @@ static int cleanup_policy(rd_kafka_t *admin, const char *topic, char *out, size_
 static int ensure_topic(rd_kafka_t *admin, const char *topic, const char *input, char *errstr,
 			size_t errlen)
 {
-	int in = partitions_of(admin, input), have;
+	int in = bw_kafka_partitions_of(admin, input, CL_ADMIN_MS), have;
 	char policy[64];
 
 	if (in <= 0)
 		return bw_seterr(errstr, errlen, BW_EKAFKA, "partitions of %s unknown", input);
-	if ((have = partitions_of(admin, topic)) < 0)
+	if ((have = bw_kafka_partitions_of(admin, topic, CL_ADMIN_MS)) < 0)
 		return bw_seterr(errstr, errlen, BW_EKAFKA, "metadata of %s unknown", topic);
 	if (have == 0) /* created as asked (or by a worker racing us, the same way) */
 		return create_topic(admin, topic, in, errstr, errlen);
@@ -263,5 +244,52 @@ int stage_changelog_read(struct stage_changelog *cl, int32_t partition, stage_ch
 	rd_kafka_assign(cl->rk, NULL);
 out_free:
 	rd_kafka_topic_partition_list_destroy(tp);
+	return rc;
+}
+
+int stage_changelog_follow(struct stage_changelog *cl, int32_t n,
+			   const rd_kafka_topic_partition_list_t *from, char *errstr,
+			   size_t errlen)
+{
+	rd_kafka_topic_partition_list_t *tp = bw_kafka_input_list(cl->topic, n);
+	rd_kafka_resp_err_t e;
+
+	if (!tp)
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+	for (int i = 0; i < tp->cnt; i++) {
+		const rd_kafka_topic_partition_t *f =
+			from ? rd_kafka_topic_partition_list_find(from, cl->topic,
+								  tp->elems[i].partition)
+			     : NULL;
+		tp->elems[i].offset = f && f->offset >= 0 ? f->offset : RD_KAFKA_OFFSET_BEGINNING;
+	}
+	e = rd_kafka_assign(cl->rk, tp);
+	rd_kafka_topic_partition_list_destroy(tp);
+	if (e)
+		return bw_seterr(errstr, errlen, BW_EKAFKA, "assign %s: %s", cl->topic,
+				 rd_kafka_err2str(e));
+	return 0;
+}
+
+int stage_changelog_poll(struct stage_changelog *cl, size_t max, stage_changelog_cb cb,
+			 void *opaque, rd_kafka_topic_partition_list_t *pos, size_t *n)
+{
+	rd_kafka_message_t *m;
+	int rc = 0;
+
+	*n = 0;
+	while (!rc && *n < max && (m = rd_kafka_consumer_poll(cl->rk, 0))) {
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			/* nothing more for now */
+		} else if (m->err) {
+			BW_WARN("reading %s: %s", cl->topic, rd_kafka_message_errstr(m));
+		} else {
+			(*n)++;
+			bw_kafka_note_offset(pos, m);
+			if (m->key)
+				rc = cb(m->key, m->key_len, m->payload, m->len, opaque);
+		}
+		rd_kafka_message_destroy(m);
+	}
 	return rc;
 }

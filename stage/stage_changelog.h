@@ -57,4 +57,23 @@ typedef int (*stage_changelog_cb)(const void *key, size_t key_len, const void *v
 int stage_changelog_read(struct stage_changelog *cl, int32_t partition, stage_changelog_cb cb,
 			 void *opaque, uint64_t *n, char *errstr, size_t errlen);
 
+/*
+ * Tail the whole changelog instead (a topic every worker reads in full, such
+ * as the population log): assign every one of its `n` partitions, each from
+ * its offset in `from` (missing or negative: the beginning). Not to be mixed
+ * with stage_changelog_read() on the same changelog. 0 or BW_EKAFKA.
+ */
+int stage_changelog_follow(struct stage_changelog *cl, int32_t n,
+			   const rd_kafka_topic_partition_list_t *from, char *errstr,
+			   size_t errlen);
+
+/*
+ * The records a followed changelog has ready now (no waiting), at most
+ * `max`, through cb in order per partition; each record's next offset is
+ * noted in `pos` (partitions added as needed). *n receives the records
+ * taken. 0 or cb's non-zero result.
+ */
+int stage_changelog_poll(struct stage_changelog *cl, size_t max, stage_changelog_cb cb,
+			 void *opaque, rd_kafka_topic_partition_list_t *pos, size_t *n);
+
 #endif

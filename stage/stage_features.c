@@ -63,6 +63,8 @@
 #include "stage_changelog.h"
 
 #define OBSERVE_HEADER "bw-observe"
+#define BW_POP_LOG_KEY 300     /* longest population log key: 16 hex digits, ':', the id */
+#define POP_LOG_PER_TICK 20000 /* most population log records taken per loop turn */
 
 /* One cached account state. */
 struct centry {
@@ -133,6 +135,12 @@ struct fstage {
 	struct stage_changelog *cl;           /* features.changelog, or NULL: state stays local */
 	bool cl_tried;                        /* opening the changelog was tried */
 	uint64_t logged, restored;            /* states written to / read back from it */
+	struct stage_changelog *pl;           /* the population log (with cl), or NULL */
+	rd_kafka_topic_partition_list_t *pl_pos; /* its next offsets as read into the store */
+	bool pl_moved;                        /* pl_pos moved since the last checkpoint */
+	uint64_t *remote;                     /* keys other workers' accounts joined or left */
+	size_t n_remote, cap_remote;          /* used / allocated */
+	uint64_t pl_sent, pl_applied;         /* population moves published / taken from others */
 	struct feat_stage_stats st_;          /* counters */
 };
 
@@ -218,12 +226,14 @@ static struct centry *cache_load(struct fstage *f, const char *id, bool create)
 	return e;
 }
 
-/* After a fold: the entry needs an update and a checkpoint. */
+/* After a fold: the entry needs a checkpoint and, once it has authored a
+ * post, an update (an account only ever observed gets none: no record). */
 static int mark_changed(struct fstage *f, struct centry *e, int64_t ts)
 {
 	if (ts > 0 && (!e->since_ts || ts < e->since_ts))
 		e->since_ts = ts;
-	if (!e->emit && (e->emit = true, elist_push(&f->emit, e)))
+	if (!e->emit && feat_account_authored(e->acc) &&
+	    (e->emit = true, elist_push(&f->emit, e)))
 		return fail(f, BW_ENOMEM, "out of memory");
 	if (f->in_batch == 0) {
 		/* a change after the last emission that no consumed message counted (a
@@ -298,6 +308,27 @@ struct move_ctx {
 	const char *id; /* the account moved */
 };
 
+/*
+ * The population log (with state handover): every move of this worker's
+ * accounts between bio keys goes to <features.topic>.population, keyed
+ * "<key in hex>:<account id>", value 1 (joined) or a tombstone (left), in
+ * the batch being cut. Every worker reads the whole log into its own
+ * population table (its own accounts' moves it already holds), so a key's
+ * count covers the accounts of every worker, as replay counts them.
+ */
+static int publish_move(struct fstage *f, uint64_t key, const char *id, bool join)
+{
+	char k[BW_POP_LOG_KEY];
+	int n = snprintf(k, sizeof(k), "%016llx:%s", (unsigned long long)key, id);
+	static const unsigned char one = 1;
+
+	if (n < 0 || (size_t)n >= sizeof(k))
+		return 0; /* ids are short; a longer one is never in the population table */
+	f->pl_sent++;
+	return stage_produce(f->st, stage_changelog_topic(f->pl), k, (size_t)n, join ? &one : NULL,
+			     join ? 1 : 0, NULL, NULL, 0, 0);
+}
+
 /* One key of a move: the store's table follows, and the key's count changed. */
 static int on_move(uint64_t key, bool join, void *opaque)
 {
@@ -307,6 +338,8 @@ static int on_move(uint64_t key, bool join, void *opaque)
 	if (feat_store_pop_move(m->f->store, m->id, join ? 0 : key, join ? key : 0, err,
 				sizeof(err)))
 		return fail(m->f, BW_ESTORE, err);
+	if (m->f->pl && publish_move(m->f, key, m->id, join))
+		return -1;
 	return push_changed(m->f, key);
 }
 
@@ -363,7 +396,12 @@ static int update_population(struct fstage *f)
 	struct feat_pop_keys k;
 	size_t n = f->emit.n;
 
+	/* keys other workers' accounts moved in or out of count as changed too */
 	f->n_changed = 0;
+	for (size_t i = 0; i < f->n_remote; i++)
+		if (push_changed(f, f->remote[i]))
+			return -1;
+	f->n_remote = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct centry *e = f->emit.e[i];
 		struct move_ctx m = { f, feat_account_id(e->acc) };
@@ -509,7 +547,7 @@ static int checkpoint(struct fstage *f)
 	/* the population table must hold the keys of the states stored with it: move
 	 * those of accounts changed since the last cut now (a restart reads an
 	 * account's keys from its stored state, not from the table) */
-	if (f->emit.n && update_population(f))
+	if ((f->emit.n || f->n_remote) && update_population(f))
 		return -1;
 	for (size_t i = 0; i < f->dirty.n; i++) {
 		struct centry *e = f->dirty.e[i];
@@ -525,6 +563,15 @@ static int checkpoint(struct fstage *f)
 	if (!(next = rd_kafka_topic_partition_list_copy(stage_positions(f->st))))
 		return fail(f, BW_ENOMEM, "out of memory");
 	hold_lower(f, next); /* held messages are not folded yet */
+	for (int i = 0; f->pl_pos && i < f->pl_pos->cnt; i++) {
+		const rd_kafka_topic_partition_t *p = &f->pl_pos->elems[i];
+		if (feat_store_offset_put(f->store, p->topic, p->partition, p->offset, err,
+					  sizeof(err))) {
+			rd_kafka_topic_partition_list_destroy(next);
+			return fail(f, BW_ESTORE, err);
+		}
+	}
+	f->pl_moved = false;
 	for (int i = 0; i < next->cnt; i++) {
 		const rd_kafka_topic_partition_t *p = &next->elems[i];
 		if (feat_store_offset_put(f->store, p->topic, p->partition, p->offset, err,
@@ -547,7 +594,7 @@ static int checkpoint(struct fstage *f)
 static bool want_checkpoint(const struct fstage *f, int64_t now, bool quiet)
 {
 	if (f->dirty.n == 0)
-		return false;
+		return f->pl_moved && now - f->ckpt_at >= f->cfg->features_commit_ms;
 	return now - f->ckpt_at >= f->cfg->features_commit_ms || f->dirty.n >= f->max_cached ||
 	       quiet;
 }
@@ -571,17 +618,28 @@ static void cap_lag(struct fstage *f, struct stage *st)
 	stage_cap_lag(st, cap > 1 ? cap : 1);
 }
 
-/* True when the changed accounts are due for their updates (see on_due). */
+/*
+ * True when the changed accounts are due for their updates (see on_due). The
+ * downstream budget cuts early only between arrivals: behind a backlog it
+ * bounds how many updates a cut sends, not how often cuts come, or a
+ * heavy-tailed backlog (many accounts, each changed again in most cuts) would
+ * cut every few thousand posts and send its busy accounts once per cut
+ * (bench heavy-tailed dump: 67,873 updates for 26,830 accounts; 28,322 so).
+ * Accounts awaiting their update stay in the cache, so as many of them as
+ * the cache holds (features.cache_accounts) cut at once, backlog or not.
+ */
 static bool emit_due(const struct fstage *f, struct stage *st, int64_t now)
 {
 	int64_t budget = stage_output_budget(st), open_ms = now - f->batch_start;
+	bool idle = stage_input_idle(st);
 
 	if (!f->in_batch)
 		return false;
-	if (f->in_batch >= (size_t)f->cfg->features_batch || (budget && f->emit.n >= (size_t)budget))
+	if (f->in_batch >= (size_t)f->cfg->features_batch ||
+	    (idle && budget && f->emit.n >= (size_t)budget) || f->emit.n >= f->max_cached)
 		return true;
 	return open_ms >= f->cfg->features_batch_ms &&
-	       (stage_input_idle(st) || open_ms >= f->cfg->features_catchup_ms);
+	       (idle || open_ms >= f->cfg->features_catchup_ms);
 }
 
 /*
@@ -595,7 +653,7 @@ static int emit_changed(struct fstage *f, struct stage *st)
 	int64_t budget = stage_output_budget(st);
 	size_t n;
 
-	if (f->emit.n) {
+	if (f->emit.n || f->n_remote) {
 		if (ensure_txn(f) || update_population(f))
 			return -1;
 		n = budget > 0 && (size_t)budget < f->emit.n ? (size_t)budget : f->emit.n;
@@ -646,10 +704,10 @@ static int on_cut(void *ctx, struct stage *st, bool all)
 }
 
 /*
- * A cut is due after features.batch_ms, features.batch messages or the
- * downstream budget. While input keeps arriving (a backlog: a replay, a
- * restart, a burst) the time-based cut waits until the input pauses or
- * features.catchup_ms passed: catching up, an account's updates are worth
+ * A cut is due after features.batch_ms, features.batch messages or (between
+ * arrivals) the downstream budget. While input keeps arriving (a backlog: a
+ * replay, a restart, a burst) the time-based cut waits until the input pauses
+ * or features.catchup_ms passed: catching up, an account's updates are worth
  * sending once it is caught up, not every batch_ms (each costs an
  * extraction and a scoring). Under steady load the input pauses between
  * arrivals, so the cut follows batch_ms and the freshness bound holds.
@@ -670,7 +728,8 @@ static bool on_due(void *ctx, struct stage *st, int64_t now)
 static bool on_busy(void *ctx)
 {
 	const struct fstage *f = ctx;
-	return f->in_batch > 0 || f->emit.n > 0 || f->dirty.n > 0 || f->order.n > 0 || f->resend;
+	return f->in_batch > 0 || f->emit.n > 0 || f->dirty.n > 0 || f->order.n > 0 || f->resend ||
+	       f->n_remote > 0;
 }
 
 /* The runtime's commit point goes no further than the last checkpoint. */
@@ -999,6 +1058,54 @@ static int on_message(void *ctx, struct stage *st, const rd_kafka_message_t *m)
 	return hold_release(f, st, false, bw_time_mono_ms());
 }
 
+/* One record of the population log: another worker's account joined or left
+ * a key. This worker's own accounts are skipped (its table holds their moves
+ * already, and a late echo must not undo a newer one). */
+static int take_move(const void *key, size_t key_len, const void *value, size_t len,
+		     void *opaque)
+{
+	struct fstage *f = opaque;
+	char k[BW_POP_LOG_KEY], err[256], *id;
+	unsigned long long pk;
+	bool join = value && len == 1 && *(const unsigned char *)value == 1;
+
+	if (key_len >= sizeof(k))
+		return 0;
+	memcpy(k, key, key_len);
+	k[key_len] = 0;
+	if (key_len < 18 || k[16] != ':' || sscanf(k, "%16llx", &pk) != 1 || !pk)
+		return 0; /* not a population log key */
+	id = k + 17;
+	if (owns(f, f->st, id))
+		return 0;
+	if (ensure_txn(f))
+		return -1;
+	if (feat_store_pop_move(f->store, id, join ? 0 : (uint64_t)pk, join ? (uint64_t)pk : 0, err,
+				sizeof(err)))
+		return fail(f, BW_ESTORE, err);
+	if (bw_array_room(&f->remote, f->n_remote, &f->cap_remote, sizeof(*f->remote), 64))
+		return fail(f, BW_ENOMEM, "out of memory");
+	f->remote[f->n_remote++] = (uint64_t)pk;
+	f->pl_applied++;
+	return 0;
+}
+
+/* Take what the population log has ready; keys it changed are counted again
+ * at the next cut, which this opens. */
+static int read_population_log(struct fstage *f, int64_t now)
+{
+	size_t n = 0, before = f->n_remote;
+	int rc = stage_changelog_poll(f->pl, POP_LOG_PER_TICK, take_move, f, f->pl_pos, &n);
+
+	if (n)
+		f->pl_moved = true;
+	if (f->n_remote > before && f->in_batch == 0) {
+		f->in_batch = 1;
+		f->batch_start = now;
+	}
+	return rc ? (stage_error(f->st) ? -1 : fail(f, rc, "reading the population log")) : 0;
+}
+
 static int on_tick(void *ctx, struct stage *st, int64_t now)
 {
 	struct fstage *f = ctx;
@@ -1006,9 +1113,11 @@ static int on_tick(void *ctx, struct stage *st, int64_t now)
 
 	f->st = st;
 	rc = f->order.n ? hold_release(f, st, false, now) : 0;
+	if (!rc && f->pl)
+		rc = read_population_log(f, now);
 	if (f->opts->idle)
 		atomic_store(f->opts->idle, !f->in_batch && !f->emit.n && !f->order.n && !f->resend &&
-						    !stage_inflight(st));
+						    !f->n_remote && !stage_inflight(st));
 	return rc;
 }
 
@@ -1080,6 +1189,40 @@ out_free:
 	return rc;
 }
 
+/* The population log (see publish_move), read from the positions stored with
+ * the state (from its beginning for a new worker). Without it, population
+ * counts stay those of this worker's partitions. */
+static void open_population_log(struct fstage *f)
+{
+	char topic[300], err[256];
+	int32_t n = bw_kafka_partitions_of(stage_producer(f->st), f->cfg->ingest_topic, 10000);
+
+	snprintf(topic, sizeof(topic), "%s.population", f->cfg->features_topic);
+	if (n <= 0 || !(f->pl = stage_changelog_open(f->cfg, stage_producer(f->st), topic,
+						     f->cfg->ingest_topic, err, sizeof(err)))) {
+		BW_WARN("features: no population log (%s): population counts are this worker's "
+			"partitions' only", n <= 0 ? "partitions unknown" : err);
+		return;
+	}
+	if (!(f->pl_pos = rd_kafka_topic_partition_list_new(n))) {
+		stage_changelog_close(f->pl);
+		f->pl = NULL;
+		return;
+	}
+	for (int32_t p = 0; p < n; p++) {
+		int64_t off;
+		if (feat_store_offset_get(f->store, topic, p, &off) == 0)
+			rd_kafka_topic_partition_list_add(f->pl_pos, topic, p)->offset = off;
+	}
+	if (stage_changelog_follow(f->pl, n, f->pl_pos, err, sizeof(err))) {
+		BW_WARN("features: no population log (%s)", err);
+		stage_changelog_close(f->pl);
+		f->pl = NULL;
+		return;
+	}
+	BW_INFO("features: population moves are shared through %s (%d partitions)", topic, (int)n);
+}
+
 /* Open features.changelog once, at the first assignment of a subscribed
  * worker (the input topic exists by then). Without an admin API (the
  * embedded broker) the state stays local, as before. */
@@ -1103,6 +1246,8 @@ static void open_changelog(struct fstage *f)
 	else
 		BW_INFO("features: account states are logged to %s and restored from it on "
 			"assignment", topic);
+	if (f->cl)
+		open_population_log(f);
 }
 
 /* Restore partition p's states from the changelog when the local copy is
@@ -1233,6 +1378,10 @@ static void teardown(struct fstage *f)
 	free(f->order.h);
 	feat_store_close(f->store); /* aborts an uncommitted transaction after an error */
 	stage_changelog_close(f->cl);
+	stage_changelog_close(f->pl);
+	if (f->pl_pos)
+		rd_kafka_topic_partition_list_destroy(f->pl_pos);
+	free(f->remote);
 	if (f->ckpt)
 		rd_kafka_topic_partition_list_destroy(f->ckpt);
 	bw_arena_free(f->arena);
@@ -1276,6 +1425,10 @@ int feat_stage_run(const struct bw_config *cfg, const struct feat_stage_opts *op
 		BW_INFO("features: %llu state(s) logged to %s, %llu restored from it",
 			(unsigned long long)f.logged, stage_changelog_topic(f.cl),
 			(unsigned long long)f.restored);
+	if (f.pl)
+		BW_INFO("features: %llu population move(s) published to %s, %llu of other workers "
+			"taken from it", (unsigned long long)f.pl_sent, stage_changelog_topic(f.pl),
+			(unsigned long long)f.pl_applied);
 	teardown(&f);
 	f.st_.delivery_failed = rs.failed;
 	if (stats)

@@ -42,6 +42,8 @@ struct bw_store {
 	MDB_dbi features;             /* id → doubles (dense; written before the sparse vectors) */
 	MDB_dbi fvec;                 /* id → uvar n + sparse vector (bw_codec.h) */
 	bool has_fvec;                /* fvec exists (a read-only older store may lack it) */
+	MDB_dbi meta;                 /* name → small value (store_txn_meta_put) */
+	bool has_meta;                /* meta exists (older stores lack it until written) */
 	MDB_dbi names;                /* lower(screen name) → id */
 	MDB_dbi id2name;              /* id → lower(screen name) */
 	bool writable;                /* opened for writing */
@@ -139,7 +141,7 @@ static bool name_key(const char *name, char *buf, size_t *len)
 	return true;
 }
 
-/* Open the four databases in one transaction; creates them when writable. */
+/* Open the databases in one transaction; creates them when writable. */
 static int open_dbis(struct bw_store *st, char *errstr, size_t errlen)
 {
 	unsigned flags = st->writable ? MDB_CREATE : 0;
@@ -166,6 +168,12 @@ static int open_dbis(struct bw_store *st, char *errstr, size_t errlen)
 	st->has_fvec = rc == 0;
 	if (st->has_fvec)
 		mdb_set_compare(txn, st->fvec, id_cmp);
+	rc = mdb_dbi_open(txn, "meta", flags, &st->meta);
+	if (rc && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return lmdb_err(st, errstr, errlen, rc, "open databases");
+	}
+	st->has_meta = rc == 0;
 	mdb_set_compare(txn, st->records, id_cmp);
 	mdb_set_compare(txn, st->features, id_cmp);
 	mdb_set_compare(txn, st->id2name, id_cmp);
@@ -659,4 +667,83 @@ int store_count(struct bw_store *st, uint64_t *n)
 		*n = s.ms_entries;
 	store_read_end(rd);
 	return err;
+}
+
+/* --- deletion and named values ------------------------------------------- */
+
+int store_txn_del(struct bw_store_txn *txn, const char *user_id, char *errstr, size_t errlen)
+{
+	struct bw_store *st = txn->st;
+	size_t idlen;
+	MDB_val k, name, owner;
+	int rc;
+
+	if (!valid_key(user_id, &idlen))
+		return bw_seterr(errstr, errlen, BW_EINVAL, "account id must be 1..%d bytes",
+				 BW_STORE_MAX_KEY);
+	k = (MDB_val){ idlen, (void *)user_id };
+	rc = mdb_get(txn->txn, st->id2name, &k, &name);
+	if (rc == 0) {
+		/* copy: the page goes away with the deletion below */
+		char lower[BW_STORE_MAX_KEY + 1];
+		size_t n = name.mv_size < sizeof(lower) ? name.mv_size : sizeof(lower) - 1;
+		memcpy(lower, name.mv_data, n);
+		name = (MDB_val){ n, lower };
+		if (mdb_get(txn->txn, st->names, &name, &owner) == 0 && id_cmp(&owner, &k) == 0 &&
+		    (rc = mdb_del(txn->txn, st->names, &name, NULL)))
+			return lmdb_err(st, errstr, errlen, rc, "delete name");
+		if ((rc = mdb_del(txn->txn, st->id2name, &k, NULL)))
+			return lmdb_err(st, errstr, errlen, rc, "delete name");
+	} else if (rc != MDB_NOTFOUND) {
+		return lmdb_err(st, errstr, errlen, rc, "read name");
+	}
+	if ((rc = mdb_del(txn->txn, st->records, &k, NULL)) && rc != MDB_NOTFOUND)
+		return lmdb_err(st, errstr, errlen, rc, "delete record");
+	if ((rc = mdb_del(txn->txn, st->features, &k, NULL)) && rc != MDB_NOTFOUND)
+		return lmdb_err(st, errstr, errlen, rc, "delete features");
+	if (st->has_fvec && (rc = mdb_del(txn->txn, st->fvec, &k, NULL)) && rc != MDB_NOTFOUND)
+		return lmdb_err(st, errstr, errlen, rc, "delete features");
+	return 0;
+}
+
+int store_txn_meta_put(struct bw_store_txn *txn, const char *key, const void *val, size_t len,
+		       char *errstr, size_t errlen)
+{
+	struct bw_store *st = txn->st;
+	MDB_val k = { strlen(key), (void *)key }, v = { len, (void *)val };
+	int rc;
+
+	if (k.mv_size == 0 || k.mv_size > BW_STORE_MAX_KEY)
+		return bw_seterr(errstr, errlen, BW_EINVAL, "meta key must be 1..%d bytes",
+				 BW_STORE_MAX_KEY);
+	if ((rc = mdb_put(txn->txn, st->meta, &k, &v, 0)))
+		return lmdb_err(st, errstr, errlen, rc, "put meta");
+	return 0;
+}
+
+void *store_meta_get(struct bw_store *st, const char *key, size_t *len, int *err)
+{
+	struct bw_store_read *rd;
+	MDB_val k = { strlen(key), (void *)key }, v;
+	void *out = NULL;
+	int rc;
+
+	if (!st->has_meta) {
+		*err = BW_ENOENT;
+		return NULL;
+	}
+	if (!(rd = store_read_begin(st, err)))
+		return NULL;
+	rc = mdb_get(rd->txn, st->meta, &k, &v);
+	if (rc) {
+		*err = rc == MDB_NOTFOUND ? BW_ENOENT : BW_ESTORE;
+	} else if (!(out = malloc(v.mv_size ? v.mv_size : 1))) {
+		*err = BW_ENOMEM;
+	} else {
+		memcpy(out, v.mv_data, v.mv_size);
+		*len = v.mv_size;
+		*err = 0;
+	}
+	store_read_end(rd);
+	return out;
 }

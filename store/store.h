@@ -106,4 +106,19 @@ const char *store_read_get_by_name(struct bw_store_read *rd, const char *screen_
 double *store_read_get_features(struct bw_store_read *rd, const char *user_id, size_t *n,
 				int *err);
 
+/* ---- deletion and small named values (a follower of the scores topic) ---- */
+
+/* Remove an account: its record, vector and by-name entry (a tombstone in the
+ * scores topic). 0 when removed or absent, BW_EINVAL / BW_ESTORE with errstr. */
+int store_txn_del(struct bw_store_txn *txn, const char *user_id, char *errstr, size_t errlen);
+
+/* Put a small named value (e.g. a topic position) in the write transaction,
+ * so it commits with the records it describes. 0 or BW_ESTORE with errstr. */
+int store_txn_meta_put(struct bw_store_txn *txn, const char *key, const void *val, size_t len,
+		       char *errstr, size_t errlen);
+
+/* The named value: malloc'd copy of *len bytes (caller frees), or NULL with
+ * *err (BW_ENOENT when never put). */
+void *store_meta_get(struct bw_store *st, const char *key, size_t *len, int *err);
+
 #endif

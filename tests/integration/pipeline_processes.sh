@@ -7,10 +7,7 @@
 source "$(dirname "$0")/lib/pipeline.bash"
 expected
 
-"$BW" broker --partitions 4 >"$T/broker.out" 2>"$T/broker.log" &
-PIDS+=($!)
-wait_for "$T/broker.out"
-B=$(head -1 "$T/broker.out")
+start_broker
 COMMON=(--brokers "$B" "${KAFKA_FAST[@]}" --set "store.path=$T/store")
 
 "$BW" features "${COMMON[@]}" --set "features.state_dir=$T/state" --set features.batch_ms=50 \

@@ -10,11 +10,7 @@
 source "$(dirname "$0")/lib/pipeline.bash"
 expected
 
-"$BW" broker --partitions 4 >"$T/broker.out" 2>"$T/broker.log" &
-BPID=$!
-PIDS+=($BPID)
-wait_for "$T/broker.out"
-B=$(head -1 "$T/broker.out")
+start_broker
 COMMON=(--brokers "$B" "${KAFKA_FAST[@]}" --set kafka.max.poll.interval.ms=10000
 	--set "store.path=$T/store" --set "features.state_dir=$T/state" --set features.batch_ms=50)
 
@@ -29,9 +25,9 @@ for ((i = 0; i < 200; i++)); do
 	sleep 0.1
 done
 timeout -k 5 60 "$BW" ingest --source "$DEMO" --brokers "$B" 2>"$T/ingest.log" || fail "ingest exit $?"
-kill -STOP "$BPID"
+kill -STOP "$BROKER"
 sleep 8
-kill -CONT "$BPID"
+kill -CONT "$BROKER"
 # settled: exited, or assigned partitions again after the outage
 settled() { # pid log
 	! kill -0 "$1" 2>/dev/null || [ "$(grep -c ': assigned' "$2")" -ge 2 ]

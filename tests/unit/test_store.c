@@ -1,7 +1,8 @@
 /*
  * test_store.c — the LMDB score store: records, the by-name index (renames,
  * reuse of a name), feature vectors, numeric id order and scan cursors,
- * snapshots that do not block the writer, read-only opening, bad keys.
+ * snapshots that do not block the writer, read-only opening, bad keys,
+ * deletion (tombstones) and named values.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
@@ -301,6 +302,65 @@ static void test_map_full_names_the_path(void **state)
 	free(r);
 }
 
+/* A tombstone removes the record, its vector and its name (unless another
+ * account took the name since); named values commit with the transaction. */
+static void test_delete_and_meta(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	double v[3] = { 1, 0, 2 };
+	size_t len = 0, n = 0;
+	int e = 0;
+
+	put(f->st, "7", "seven", 0.5);
+	struct bw_store_txn *t = store_txn_begin(f->st, err, sizeof(err));
+	assert_non_null(t);
+	assert_int_equal(store_txn_put(t, "8", "eight", "{\"user_id\":\"8\"}", 15, v, 3, err,
+				       sizeof(err)), 0);
+	assert_int_equal(store_txn_commit(t, err, sizeof(err)), 0);
+
+	/* a value never put, then one put in an aborted transaction: absent */
+	assert_null(store_meta_get(f->st, "follow/scores/0", &len, &e));
+	assert_int_equal(e, BW_ENOENT);
+	t = store_txn_begin(f->st, err, sizeof(err));
+	assert_int_equal(store_txn_meta_put(t, "follow/scores/0", "abc", 3, err, sizeof(err)), 0);
+	store_txn_abort(t);
+	assert_null(store_meta_get(f->st, "follow/scores/0", &len, &e));
+	assert_int_equal(e, BW_ENOENT);
+
+	t = store_txn_begin(f->st, err, sizeof(err));
+	assert_int_equal(store_txn_del(t, "8", err, sizeof(err)), 0);
+	assert_int_equal(store_txn_del(t, "404", err, sizeof(err)), 0); /* absent: fine */
+	assert_int_equal(store_txn_del(t, "", err, sizeof(err)), BW_EINVAL);
+	assert_int_equal(store_txn_meta_put(t, "follow/scores/0", "abcd", 4, err, sizeof(err)), 0);
+	assert_int_equal(store_txn_commit(t, err, sizeof(err)), 0);
+
+	char *m = store_meta_get(f->st, "follow/scores/0", &len, &e);
+	assert_non_null(m);
+	assert_int_equal(len, 4);
+	assert_memory_equal(m, "abcd", 4);
+	free(m);
+	assert_null(store_get(f->st, "8", &len, &e));
+	assert_int_equal(e, BW_ENOENT);
+	assert_null(store_get_by_name(f->st, "eight", &len, &e));
+	assert_int_equal(e, BW_ENOENT);
+	assert_null(store_get_features(f->st, "8", &n, &e));
+	assert_int_equal(e, BW_ENOENT);
+	uint64_t count = 0;
+	assert_int_equal(store_count(f->st, &count), 0);
+	assert_int_equal(count, 1);
+
+	/* the name moved to another account before the deletion: it stays theirs */
+	put(f->st, "9", "seven", 0.1);
+	t = store_txn_begin(f->st, err, sizeof(err));
+	assert_int_equal(store_txn_del(t, "7", err, sizeof(err)), 0);
+	assert_int_equal(store_txn_commit(t, err, sizeof(err)), 0);
+	char *r = store_get_by_name(f->st, "seven", &len, &e);
+	assert_non_null(r);
+	assert_non_null(strstr(r, "\"user_id\":\"9\""));
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +371,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_long_screen_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_and_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_full_names_the_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_and_meta, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

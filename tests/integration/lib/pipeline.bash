@@ -69,3 +69,13 @@ if a != b:
     sys.exit(1)
 PY
 }
+
+# start_broker: `botwatch broker --partitions 4` in the background; sets B (its
+# address) and BROKER (its pid)
+start_broker() {
+	"$BW" broker --partitions 4 >"$T/broker.out" 2>"$T/broker.log" &
+	BROKER=$!
+	PIDS+=($BROKER)
+	wait_for "$T/broker.out"
+	B=$(head -1 "$T/broker.out")
+}
