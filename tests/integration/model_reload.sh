@@ -15,7 +15,7 @@ cp "$T/a.model" "$T/live.model"
 
 models_id() { curl -sf "$1/v1/models" | python3 -c 'import json,sys; print(json.load(sys.stdin)["models"][0]["id"])'; }
 wait_log() { # FILE PATTERN
-	for _ in $(seq 100); do grep -q "$2" "$1" && return 0; sleep 0.1; done
+	for _ in $(seq 300); do grep -q "$2" "$1" && return 0; sleep 0.1; done
 	fail "no '$2' in $1: $(tail -n 3 "$1")"
 }
 
