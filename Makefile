@@ -110,7 +110,7 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/git-commit: FORCE
 	@mkdir -p $(@D)
 	@echo '$(GIT_COMMIT)' | cmp -s - $@ || echo '$(GIT_COMMIT)' > $@
-$(BUILD)/obj/cmd/cmd_train.o: $(BUILD)/git-commit
+$(BUILD)/obj/cmd/cmd_train.o $(BUILD)/obj/cmd/main.o: $(BUILD)/git-commit
 FORCE:
 
 # Every line of the page becomes a string literal: backslashes, quotes and '?'
@@ -251,6 +251,8 @@ docs: all
 	$(BIN) config --template > config/botwatch.conf
 	$(BIN) features --markdown > docs/FEATURES.md
 	$(BIN) decode --expectations-markdown > docs/EXPECTATIONS.md
+	n=$$($(BIN) features --list | wc -l | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'); \
+	  sed -i "s/Prints the feature registry: [0-9,]* named features/Prints the feature registry: $$n named features/" README.md
 
 check-docs: all
 	@$(BIN) config --markdown | cmp -s - docs/CONFIG.md || \
@@ -261,6 +263,9 @@ check-docs: all
 	  { echo "docs/FEATURES.md is stale: run 'make docs'"; exit 1; }
 	@$(BIN) decode --expectations-markdown | cmp -s - docs/EXPECTATIONS.md || \
 	  { echo "docs/EXPECTATIONS.md is stale: run 'make docs'"; exit 1; }
+	@n=$$($(BIN) features --list | wc -l | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'); \
+	  grep -q "Prints the feature registry: $$n named features" README.md || \
+	  { echo "README.md's feature count is not the registry's $$n: run 'make docs'"; exit 1; }
 
 deps:
 	tools/install-deps.sh
@@ -280,10 +285,16 @@ clean:
 # botwatch.conf (the commented template)}, PREFIX/share/doc/botwatch/. botwatch
 # finds its data through its own location (<bin>/../share/botwatch), so the
 # installed tree works under any PREFIX and can be moved as a whole.
+# The systemd units (systemd/: botwatch.service for `run`, one unit per stage and
+# botwatch-stages.target) go to UNITDIR with the installed paths filled in, the
+# system user they run as to SYSUSERSDIR (docs/PIPELINE.md, "Running as a service").
 PREFIX   ?= /usr/local
 INST_BIN  = $(DESTDIR)$(PREFIX)/bin
 INST_DATA = $(DESTDIR)$(PREFIX)/share/botwatch
 INST_DOC  = $(DESTDIR)$(PREFIX)/share/doc/botwatch
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+UNITS := $(wildcard systemd/*.service systemd/*.target)
 
 install: all
 	install -d $(INST_BIN) $(INST_DATA)/models $(INST_DATA)/data/demo $(INST_DOC)
@@ -293,9 +304,17 @@ install: all
 	  $(INST_DATA)/data/demo/
 	install -m 0644 config/botwatch.conf $(INST_DATA)/botwatch.conf
 	install -m 0644 README.md docs/*.md $(INST_DOC)/
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	for u in $(UNITS); do \
+	  sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@DATADIR@|$(PREFIX)/share/botwatch|g' \
+	      -e 's|@DOCDIR@|$(PREFIX)/share/doc/botwatch|g' $$u > $(DESTDIR)$(UNITDIR)/$${u#systemd/} && \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$${u#systemd/} || exit 1; \
+	done
+	install -m 0644 systemd/botwatch.sysusers $(DESTDIR)$(SYSUSERSDIR)/botwatch.conf
 
 uninstall:
 	rm -f $(INST_BIN)/botwatch
 	rm -rf $(INST_DATA) $(INST_DOC)
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS))) $(DESTDIR)$(SYSUSERSDIR)/botwatch.conf
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d)

@@ -80,6 +80,15 @@ int api_server_start(struct api_server *srv, char *errstr, size_t errlen);
 /* The bound TCP port once started (useful with port 0), else 0. */
 uint16_t api_server_port(const struct api_server *srv);
 
+/*
+ * Load the model at `path` and swap it in atomically (SIGHUP): requests in
+ * flight finish with the old model, later ones get the new one. A model that
+ * does not load leaves the old one in place (BW_EINVAL with errstr set).
+ * Logs the old and new model ids. Thread-safe against the request threads.
+ */
+int api_server_reload_model(struct api_server *srv, const char *path, char *errstr,
+			    size_t errlen);
+
 /* Stop the daemon (waiting for in-flight requests) and free. Accepts NULL. */
 void api_server_free(struct api_server *srv);
 

@@ -12,9 +12,17 @@
  * routing `botwatch replay` and the model's training corpus use — while the
  * author's evidence mask follows clf_avail_update(), as in clf_corpus_build.
  * Bad tweets are counted and reported in the response, never dropped
- * silently. See docs/API.md for the field mapping.
+ * silently. The request's user object is one more profile record; a stub
+ * ({id_str, screen_name}, botometer-python's default) never replaces the
+ * timeline's fuller snapshot (feat_snapshot), so the answer equals `botwatch
+ * replay` of the same units (tests/integration/botometer_real.sh runs the
+ * real botometer-python against this). The answer's shape follows the
+ * service: every bot-type key a number, majority_lang over the timeline's
+ * lang values ("und" included), Lite's user_id a number. See docs/API.md for
+ * the field mapping.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +36,7 @@
 #include "feat.h"
 #include "feat_replay.h"
 
-#define BOM_MAX_LANGS 16 /* distinct post languages counted for majority_lang */
+#define BOM_MAX_LANGS 32 /* distinct timeline languages counted for majority_lang */
 #define LITE_MAX 100     /* BotometerLite's per-request cap */
 
 /* The bot types of Botometer v4, in its order. */
@@ -42,30 +50,10 @@ struct bom_check {
 	struct feat_replay *r;              /* routing driver; owns every account's state */
 	struct clf_avail_state avail;       /* the checked account's evidence */
 	char *screen_name;                  /* latest handle seen (owned) */
-	size_t n_langs;                     /* entries in langs */
-	char langs[BOM_MAX_LANGS][8];       /* languages of its own posts */
-	unsigned lang_n[BOM_MAX_LANGS];     /* their counts */
 	uint64_t posts;                     /* records decoded (any author, embedded included) */
 	uint64_t bad;                       /* units dead-lettered by the decoder */
 	int err;                            /* first routing / feature-state error */
 };
-
-static void count_lang(struct bom_check *c, const char *lang)
-{
-	size_t i;
-
-	/* "und" (undetermined: links, mentions only) is not a language */
-	if (!lang || !*lang || strcmp(lang, "und") == 0 || strlen(lang) >= sizeof(c->langs[0]))
-		return;
-	for (i = 0; i < c->n_langs && strcmp(c->langs[i], lang) != 0; i++)
-		;
-	if (i == c->n_langs) {
-		if (i == BOM_MAX_LANGS)
-			return;
-		snprintf(c->langs[c->n_langs++], sizeof(c->langs[0]), "%s", lang);
-	}
-	c->lang_n[i]++;
-}
 
 /* Every decoded record, routed as `botwatch replay` routes it. */
 static int on_post(const struct bw_post *p, void *opaque)
@@ -87,8 +75,6 @@ static void on_author(const struct feat_account *acc, const struct bw_post *p, v
 	if (strcmp(feat_account_id(acc), c->user_id) != 0)
 		return;
 	clf_avail_update(&c->avail, p);
-	if (p->kind != BW_POST_PROFILE && !(p->flags & BW_POSTF_EMBEDDED))
-		count_lang(c, p->lang);
 	if (p->author.screen_name) {
 		free(c->screen_name);
 		c->screen_name = strdup(p->author.screen_name);
@@ -196,23 +182,72 @@ static int check_score(struct api_server *srv, struct bom_check *c, struct bw_de
 	return rc;
 }
 
-/* The model's raw score for a Botometer bot type, matched by name: the same
- * name, else its plural (fake_followers → fake_follower); NaN if neither. */
+/* Whether model type `name` answers Botometer key `bom`: the same name or
+ * its plural (fake_followers → fake_follower). */
+static bool type_matches(const char *name, const char *bom)
+{
+	size_t n = strlen(bom);
+
+	return strncmp(name, bom, n) == 0 && (!name[n] || (name[n] == 's' && !name[n + 1]));
+}
+
+/* Whether model type `name` answers any Botometer key but "other". */
+static bool type_named(const char *name)
+{
+	for (size_t i = 0; i < N_BOM_TYPES; i++)
+		if (strcmp(bom_types[i], "other") != 0 && type_matches(name, bom_types[i]))
+			return true;
+	return false;
+}
+
+/* The model's raw score for Botometer bot type `bom`, or NaN when the model
+ * has no head for it (see type_score):
+ *   - a key takes the head of the same name, else of its plural (the exact
+ *     name wins when a model has both);
+ *   - "other" (Botometer's catch-all, "miscellaneous other bots") takes the
+ *     highest raw score among the heads that answer no other key, when the
+ *     model has no head named "other". */
+static double type_head(const struct clf_model *mdl, const struct clf_score *sc, const char *bom)
+{
+	size_t types = sc->n_types < clf_model_n_types(mdl) ? sc->n_types : clf_model_n_types(mdl);
+	double v = NAN;
+
+	for (int plural = 0; plural < 2; plural++)
+		for (size_t t = 0; t < types; t++) {
+			const char *name = clf_model_type_name(mdl, t);
+			if (plural ? type_matches(name, bom) : strcmp(name, bom) == 0)
+				return sc->raw[t];
+		}
+	if (strcmp(bom, "other") != 0)
+		return NAN;
+	for (size_t t = 0; t < types; t++)
+		if (!type_named(clf_model_type_name(mdl, t)) && isfinite(sc->raw[t]) &&
+		    !(sc->raw[t] <= v))
+			v = sc->raw[t];
+	return v;
+}
+
+/* The Botometer key's score: type_head(), or 0 when the model has no head for
+ * the type (e.g. `financial`: no cashtag-bot training data). A number, never
+ * null, so that clients taking max() over a score set work; the keys scored
+ * so are listed in the answer's botwatch.types_not_modelled. */
 static double type_score(const struct clf_model *mdl, const struct clf_score *sc,
 			 const char *bom)
 {
-	size_t n = strlen(bom), types = sc->n_types < clf_model_n_types(mdl) ? sc->n_types
-									  : clf_model_n_types(mdl);
+	double v = type_head(mdl, sc, bom);
 
-	for (int plural = 0; plural < 2; plural++) {
-		for (size_t t = 0; t < types; t++) {
-			const char *name = clf_model_type_name(mdl, t);
-			if (plural ? strncmp(name, bom, n) == 0 && name[n] == 's' && !name[n + 1]
-				   : strcmp(name, bom) == 0)
-				return sc->raw[t];
-		}
-	}
-	return NAN;
+	return isfinite(v) ? v : 0.0;
+}
+
+/* ["financial", ...]: the Botometer keys the model has no head for. */
+static json_t *types_not_modelled(const struct clf_model *mdl, const struct clf_score *sc)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < N_BOM_TYPES; i++)
+		if (!isfinite(type_head(mdl, sc, bom_types[i])))
+			json_array_append_new(a, json_string(bom_types[i]));
+	return a;
 }
 
 static json_t *num(double v)
@@ -236,16 +271,37 @@ static json_t *score_set(const struct clf_model *mdl, const struct clf_score *sc
 	return o;
 }
 
-static const char *majority_lang(const struct bom_check *c)
+/* Botometer's majority_lang: the most frequent `lang` value among the
+ * timeline's tweets as sent, "und" (undetermined) counted like any other
+ * value; on a tie the value met first (the newest tweet's side, as the
+ * timeline comes newest first). "und" when no tweet has a language. Borrowed
+ * from `tl`. */
+static const char *majority_lang(const json_t *tl)
 {
-	size_t best = 0;
+	const char *langs[BOM_MAX_LANGS];
+	unsigned n[BOM_MAX_LANGS] = { 0 };
+	size_t n_langs = 0, i, best = 0, k;
+	const json_t *tw;
 
-	if (!c->n_langs)
+	json_array_foreach(tl, i, tw) {
+		const char *l = json_string_value(json_object_get(tw, "lang"));
+		if (!l || !*l)
+			continue;
+		for (k = 0; k < n_langs && strcmp(langs[k], l) != 0; k++)
+			;
+		if (k == n_langs) {
+			if (k == BOM_MAX_LANGS)
+				continue;
+			langs[n_langs++] = l;
+		}
+		n[k]++;
+	}
+	if (!n_langs)
 		return "und";
-	for (size_t i = 1; i < c->n_langs; i++)
-		if (c->lang_n[i] > c->lang_n[best])
-			best = i;
-	return c->langs[best];
+	for (k = 1; k < n_langs; k++)
+		if (n[k] > n[best])
+			best = k;
+	return langs[best];
 }
 
 static json_t *native_raw(const struct clf_model *mdl, const struct clf_score *sc)
@@ -256,26 +312,30 @@ static json_t *native_raw(const struct clf_model *mdl, const struct clf_score *s
 	return o;
 }
 
-/* The Botometer v4 response, plus a "botwatch" object with what it adds. */
+/* The Botometer v4 response, plus a "botwatch" object with what it adds.
+ * user.user_data is the request's user object as sent (Botometer returns it
+ * "untouched": the stub or the full object); botwatch.screen_name is the
+ * latest handle the records carried. */
 static json_t *v4_response(struct api_server *srv, const struct bom_check *c,
-			   const struct clf_score *sc, const char *sn_in)
+			   const struct clf_score *sc, json_t *user, const json_t *tl)
 {
 	const struct clf_model *mdl = srv->model->mdl;
-	const char *sn = c->screen_name ? c->screen_name : sn_in;
+	const char *sn = c->screen_name ? c->screen_name
+					: json_string_value(json_object_get(user, "screen_name"));
 
 	return json_pack(
 		"{s:{s:o, s:o}, s:{s:o, s:o}, s:{s:o, s:o},"
-		" s:{s:s, s:{s:s, s:s?}},"
-		" s:{s:s, s:s, s:o, s:I, s:I, s:I}}",
+		" s:{s:s, s:O},"
+		" s:{s:s, s:s, s:s?, s:o, s:o, s:I, s:I, s:I}}",
 		"cap", "english", num(sc->cap_english), "universal", num(sc->cap_universal),
 		"display_scores", "english", score_set(mdl, sc, sc->english, 5), "universal",
 		score_set(mdl, sc, sc->universal, 5),
 		"raw_scores", "english", score_set(mdl, sc, sc->english, 1), "universal",
 		score_set(mdl, sc, sc->universal, 1),
-		"user", "majority_lang", majority_lang(c), "user_data", "id_str", c->user_id,
-		"screen_name", sn,
+		"user", "majority_lang", majority_lang(tl), "user_data", user,
 		"botwatch", "status", clf_status_name(sc->status), "model_version", clf_model_id(mdl),
-		"raw_scores", native_raw(mdl, sc), "posts_seen",
+		"screen_name", sn, "raw_scores", native_raw(mdl, sc), "types_not_modelled",
+		types_not_modelled(mdl, sc), "posts_seen",
 		(json_int_t)feat_account_posts(checked_account(c)), "records_decoded",
 		(json_int_t)c->posts,
 		"units_rejected", (json_int_t)c->bad);
@@ -371,10 +431,24 @@ int api_route_bom_check(struct api_server *srv, const struct api_request *req,
 			return api_error(resp, 400, "no decodable record of account %s in the request", id);
 		return api_error(resp, 500, "feature extraction failed: %s", bw_strerror(rc));
 	}
-	json_t *out = v4_response(srv, &c, &sc, json_string_value(json_object_get(user, "screen_name")));
+	json_t *out = v4_response(srv, &c, &sc, user, tl);
 	check_end(&c, dec);
 	json_decref(doc);
 	return out ? api_json_response(resp, 200, out) : api_error(resp, 500, "out of memory");
+}
+
+/* BotometerLite's user_id: a JSON number, as the service answers (its
+ * tweet_id is a string); an id that is not a decimal int64 stays a string. */
+static json_t *lite_user_id(const char *id)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(id, &end, 10);
+	if (errno || end == id || *end || v < 0)
+		return json_string(id);
+	return json_integer((json_int_t)v);
 }
 
 /* One BotometerLite input: a tweet (scored from its user object at the
@@ -404,11 +478,11 @@ static json_t *lite_one(struct api_server *srv, json_t *el)
 	else
 		decode_profile_now(dec, &c, tweet ? user : el, bw_time_now_ms());
 	rc = check_score(srv, &c, dec, &sc);
-	json_t *out = rc ? json_pack("{s:n, s:o, s:s, s:s}", "botscore", "tweet_id", tweet_id,
-				     "user_id", id, "error", rc == BW_ENOENT ? "no decodable record of this account"
+	json_t *out = rc ? json_pack("{s:n, s:o, s:o, s:s}", "botscore", "tweet_id", tweet_id,
+				     "user_id", lite_user_id(id), "error", rc == BW_ENOENT ? "no decodable record of this account"
 								 : bw_strerror(rc))
-			 : json_pack("{s:o, s:o, s:s}", "botscore", num(sc.english), "tweet_id",
-				     tweet_id, "user_id", id);
+			 : json_pack("{s:o, s:o, s:o}", "botscore", num(sc.english), "tweet_id",
+				     tweet_id, "user_id", lite_user_id(id));
 	check_end(&c, dec);
 	return out;
 }

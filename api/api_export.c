@@ -18,6 +18,7 @@
 #include "api_int.h"
 #include "bw_err.h"
 #include "bw_log.h"
+#include "clf.h"
 #include "store.h"
 
 #define REFILL_BYTES (32 * 1024) /* pause a scan once this much output is pending */
@@ -40,16 +41,24 @@ struct api_stream {
 	size_t visited;                  /* records visited in the current refill */
 	struct api_buf out;              /* pending output */
 	size_t pos;                      /* bytes of `out` already read */
+	json_t *types;                   /* CSV: the bot types, one raw_scores.<type> column
+					    each (array of strings, owned) */
 };
 
-/* CSV columns: record fields, "a.b" for a field of an object field. */
+/* CSV columns: record fields, "a.b" for a field of an object field; then
+ * in_support, one true/false column per kind of evidence, and one
+ * raw_scores.<type> column per bot type (csv_header). */
 static const char *const csv_columns[] = {
 	"user_id", "screen_name", "status", "score", "english", "universal", "cap.english",
 	"cap.universal", "categories.user", "categories.friend", "categories.network",
 	"categories.temporal", "categories.content", "categories.sentiment", "model_version",
-	"feature_schema", "scored_at", "posts_seen",
+	"feature_schema", "scored_at", "posts_seen", "in_support",
 };
 #define N_CSV (sizeof(csv_columns) / sizeof(csv_columns[0]))
+
+/* The record's evidence kinds (docs/SCORES.md), one evidence.<kind> column each. */
+static const char *const csv_evidence[] = { "profile_text", "profile_counts", "posts" };
+#define N_EVIDENCE (sizeof(csv_evidence) / sizeof(csv_evidence[0]))
 
 /* One CSV cell: RFC 4180 quoting for text, shortest round-trip numbers. */
 static void csv_cell(struct api_buf *b, const json_t *v)
@@ -84,9 +93,24 @@ static void csv_cell(struct api_buf *b, const json_t *v)
 	}
 }
 
-static void csv_row(struct api_buf *b, const json_t *rec)
+/* Whether the record's evidence array names `kind`. */
+static bool has_evidence(const json_t *rec, const char *kind)
 {
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(rec, "evidence"), i, e)
+		if (json_is_string(e) && strcmp(json_string_value(e), kind) == 0)
+			return true;
+	return false;
+}
+
+static void csv_row(struct api_buf *b, const json_t *rec, const json_t *types)
+{
+	const json_t *raw = json_object_get(rec, "raw_scores"), *t;
+	bool ev = json_is_array(json_object_get(rec, "evidence"));
 	char outer[32];
+	size_t k;
 
 	for (size_t i = 0; i < N_CSV; i++) {
 		const char *col = csv_columns[i], *dot = strchr(col, '.');
@@ -98,6 +122,65 @@ static void csv_row(struct api_buf *b, const json_t *rec)
 		} else {
 			csv_cell(b, json_object_get(rec, col));
 		}
+	}
+	for (k = 0; k < N_EVIDENCE; k++)
+		api_buf_puts(b, !ev ? "," : has_evidence(rec, csv_evidence[k]) ? ",true" : ",false");
+	json_array_foreach(types, k, t) {
+		api_buf_puts(b, ",");
+		csv_cell(b, json_object_get(raw, json_string_value(t)));
+	}
+	api_buf_puts(b, "\n");
+}
+
+/* store_scan callback: the raw_scores keys of the first record into *opaque. */
+static int first_types(const char *user_id, const char *record, size_t len, void *opaque)
+{
+	json_t *rec = json_loadb(record, len, 0, NULL), *types = opaque;
+	const char *key;
+	json_t *v;
+
+	(void)user_id;
+	json_object_foreach(json_object_get(rec, "raw_scores"), key, v)
+		json_array_append_new(types, json_string(key));
+	json_decref(rec);
+	return SCAN_PAUSE;
+}
+
+/* The CSV's bot types: the loaded model's (the records it scores), else those
+ * of the store's first record; NULL when out of memory. */
+static json_t *csv_types(const struct api_server *srv)
+{
+	json_t *types = json_array();
+
+	if (!types)
+		return NULL;
+	if (srv->model) {
+		for (size_t t = 0; t < clf_model_n_types(srv->model->mdl); t++)
+			json_array_append_new(types, json_string(clf_model_type_name(srv->model->mdl, t)));
+	} else if (store_scan(srv->store, NULL, first_types, types) < 0) {
+		json_array_clear(types);
+	}
+	return types;
+}
+
+/* The header row. */
+static void csv_header(struct api_buf *b, const json_t *types)
+{
+	const json_t *t;
+	size_t i;
+
+	for (i = 0; i < N_CSV; i++) {
+		if (i)
+			api_buf_puts(b, ",");
+		api_buf_puts(b, csv_columns[i]);
+	}
+	for (i = 0; i < N_EVIDENCE; i++) {
+		api_buf_puts(b, ",evidence.");
+		api_buf_puts(b, csv_evidence[i]);
+	}
+	json_array_foreach(types, i, t) {
+		api_buf_puts(b, ",raw_scores.");
+		csv_cell(b, t);
 	}
 	api_buf_puts(b, "\n");
 }
@@ -134,7 +217,7 @@ static int export_cb(const char *user_id, const char *record, size_t len, void *
 			goto out_next;
 	}
 	if (s->fmt == FMT_CSV)
-		csv_row(&s->out, rec);
+		csv_row(&s->out, rec, s->types);
 	else if (api_buf_append(&s->out, record, len))
 		api_buf_puts(&s->out, "\n");
 	s->remaining--;
@@ -183,6 +266,7 @@ void api_stream_free(struct api_stream *s)
 	if (!s)
 		return;
 	free(s->out.data);
+	json_decref(s->types);
 	free(s);
 }
 
@@ -244,13 +328,9 @@ int api_route_export(struct api_server *srv, const struct api_request *req,
 		return 0;
 	}
 	if (s->fmt == FMT_CSV) {
-		for (size_t i = 0; i < N_CSV; i++) {
-			if (i)
-				api_buf_puts(&s->out, ",");
-			api_buf_puts(&s->out, csv_columns[i]);
-		}
-		api_buf_puts(&s->out, "\n");
-		if (s->out.failed) {
+		if ((s->types = csv_types(srv)))
+			csv_header(&s->out, s->types);
+		if (!s->types || s->out.failed) {
 			api_stream_free(s);
 			return api_error(resp, 500, "out of memory");
 		}

@@ -6,6 +6,7 @@
 #define BW_API_INT_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -35,7 +36,9 @@ void api_model_free(struct api_model *m);
 
 struct api_server {
 	struct bw_store *store;         /* borrowed score store */
-	struct api_model *model;        /* loaded model or NULL (owned) */
+	struct api_model *model;        /* loaded model or NULL (owned); read under model_lock */
+	pthread_rwlock_t model_lock;    /* held for reading around each request's handling,
+					   for writing by api_server_reload_model() to swap model */
 	struct api_opts opts;           /* options; strings point into the copies below */
 	char *listen;                   /* copy of opts.listen */
 	bool has_token;                 /* a bearer token is required */

@@ -9,7 +9,7 @@
  * accumulate up to api.max_body_bytes; the final call routes and queues.
  * Latency is observed when the request completes (after streaming).
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* pthread_rwlockattr_setkind_np: a reload is not starved by readers */
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -25,6 +25,7 @@
 #include "api_int.h"
 #include "bw_err.h"
 #include "bw_log.h"
+#include "clf.h"
 #include "bw_metrics.h"
 
 #define STREAM_BLOCK (32 * 1024) /* bytes per streamed read */
@@ -129,7 +130,9 @@ static enum MHD_Result dispatch(struct api_server *srv, struct MHD_Connection *c
 	}
 	req.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							MHD_HTTP_HEADER_CONTENT_TYPE);
+	pthread_rwlock_rdlock(&srv->model_lock);
 	api_handle(srv, &req, &resp);
+	pthread_rwlock_unlock(&srv->model_lock);
 	ctx->route = resp.route;
 	ctx->status = resp.status;
 	return send_response(conn, &resp);
@@ -279,6 +282,11 @@ struct api_server *api_server_new(struct bw_store *st, const struct api_opts *op
 		bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 		return NULL;
 	}
+	pthread_rwlockattr_t la;
+	pthread_rwlockattr_init(&la);
+	pthread_rwlockattr_setkind_np(&la, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&srv->model_lock, &la);
+	pthread_rwlockattr_destroy(&la);
 	srv->store = st;
 	srv->opts = *opts;
 	if (!(srv->listen = strdup(opts->listen ? opts->listen : "127.0.0.1:8080"))) {
@@ -416,6 +424,28 @@ void api_server_free(struct api_server *srv)
 		MHD_stop_daemon(srv->daemon);
 	api_guard_free(srv->guard); /* after the daemon: it reported every close */
 	api_model_free(srv->model);
+	pthread_rwlock_destroy(&srv->model_lock);
 	free(srv->listen);
 	free(srv);
+}
+
+int api_server_reload_model(struct api_server *srv, const char *path, char *errstr,
+			    size_t errlen)
+{
+	char merr[512], old_id[80];
+	struct api_model *m = api_model_load(path, merr, sizeof(merr)), *old;
+
+	if (!m) {
+		BW_ERROR("model reload from %s failed, keeping %s: %s", path,
+			 srv->model ? clf_model_id(srv->model->mdl) : "no model", merr);
+		return bw_seterr(errstr, errlen, BW_EINVAL, "model %s: %s", path, merr);
+	}
+	pthread_rwlock_wrlock(&srv->model_lock);
+	old = srv->model;
+	srv->model = m;
+	pthread_rwlock_unlock(&srv->model_lock);
+	snprintf(old_id, sizeof(old_id), "%s", old ? clf_model_id(old->mdl) : "no model");
+	api_model_free(old);
+	BW_INFO("model reloaded from %s: %s -> %s", path, old_id, clf_model_id(m->mdl));
+	return 0;
 }

@@ -296,7 +296,7 @@ bench_replay() {
 	echo "   runs (wall cpu): zcat ${z[*]}; replay ${r2[*]}; --threads 1 ${r1[*]}"
 	local cpm
 	cpm=$(printf '%s\n' "${cp[@]}" | median)
-	echo "   replay --report, per thread (cpu s): $(sed -n 's/^botwatch replay: time: //p' "$tmp/r1.log")"
+	echo "   replay --report, per thread (cpu s): $(sed -n 's/.*"msg":"time: \(.*\)"}$/\1/p' "$tmp/r1.log")"
 	printf '   critical path on two free cores (main thread cpu + any wait for a slower reader): median %.3f s (%s); zcat cpu / that = %.2f\n' \
 		"$cpm" "${cp[*]}" "$(div "$zc" "$cpm")"
 	cmp -s "$tmp/t1.ndjson" "$tmp/t2.ndjson" && echo "   records of 1 and 2 threads: identical ($(wc -l < "$tmp/t1.ndjson") accounts)" ||
@@ -316,7 +316,7 @@ bench_replay() {
 	local TIMEFORMAT='%R %U %S' t
 	t=$( { time "$BUILD"/tests/gen_v1_dump "$n" 1 "$pool" | "$BUILD"/botwatch replay --mem-budget "$budget" \
 		--report --spill-dir "$tmp" --out "$tmp/m.ndjson" - 2> "$tmp/m.log"; } 2>&1 )
-	sed -n 's/^botwatch replay: /   /p' "$tmp/m.log"
+	sed -n 's/.*"level":"info".*"msg":"\(.*\)"}$/   \1/p' "$tmp/m.log"
 	echo "   $(echo "$t" | awk '{printf "%.1f s wall, %.1f s cpu (generator and replay)", $1, $2 + $3}')"
 }
 

@@ -82,7 +82,7 @@ int cmd_broker(int argc, char **argv)
 		goto out_cfg;
 	m = bw_kafka_mock_new((int)cfg->broker_count, err, sizeof(err));
 	if (!m) {
-		fprintf(stderr, "botwatch broker: %s\n", err);
+		BW_ERROR("botwatch broker: %s", err);
 		rc = 1;
 		goto out_cfg;
 	}
@@ -91,7 +91,7 @@ int cmd_broker(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
 		if (bw_kafka_mock_topic_create(m, topics[i], (int)cfg->broker_partitions, err,
 					       sizeof(err))) {
-			fprintf(stderr, "botwatch broker: %s\n", err);
+			BW_ERROR("botwatch broker: %s", err);
 			rc = 1;
 			goto out_mock;
 		}

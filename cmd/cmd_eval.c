@@ -16,6 +16,7 @@
 #include "cfg.h"
 #include "clf.h"
 #include "clf_cmd.h"
+#include "cmd_progress.h"
 #include "clf_report.h"
 #include "commands.h"
 #include "feat.h"
@@ -718,8 +719,11 @@ int cmd_eval(int argc, char **argv)
 		fprintf(stderr, "botwatch eval: %s\n", err);
 		goto out_free;
 	}
-	if (clf_cmd_load_labelled(cfg, a.posts, a.nposts, a.labels, a.nlabels, a.probe_ms, &lb,
-				  &corpus, &m, &missing, err, sizeof(err))) {
+	struct cmd_progress *pg = cmd_progress_start("eval", a.posts, a.nposts);
+	int lrc = clf_cmd_load_labelled(cfg, a.posts, a.nposts, a.labels, a.nlabels, a.probe_ms,
+					&lb, &corpus, &m, &missing, err, sizeof(err));
+	cmd_progress_stop(pg);
+	if (lrc) {
 		fprintf(stderr, "botwatch eval: %s\n", err);
 		goto out_free;
 	}

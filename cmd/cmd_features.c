@@ -103,7 +103,7 @@ static int export_state(const struct bw_config *cfg, bool include_observed)
 	int rc;
 
 	if (!s) {
-		fprintf(stderr, "botwatch features: %s\n", x.vec && x.pop ? err : "out of memory");
+		BW_ERROR("botwatch features: %s", x.vec && x.pop ? err : "out of memory");
 		feat_pop_free(x.pop);
 		free(x.vec);
 		return 1;
@@ -115,11 +115,11 @@ static int export_state(const struct bw_config *cfg, bool include_observed)
 	feat_pop_free(x.pop);
 	free(x.vec);
 	if (rc || fflush(stdout)) {
-		fprintf(stderr, "botwatch features: export: %s\n",
+		BW_ERROR("botwatch features: export: %s",
 			err[0] ? err : rc ? bw_strerror(rc) : "write failed");
 		return 1;
 	}
-	fprintf(stderr, "botwatch features: exported %llu accounts\n", (unsigned long long)x.written);
+	BW_INFO("botwatch features: exported %llu accounts", (unsigned long long)x.written);
 	return 0;
 }
 
@@ -150,11 +150,11 @@ static int run_stage(struct bw_config *cfg, const struct feat_stage_opts *o)
 		(unsigned long long)st.bad, (unsigned long long)st.late,
 		(unsigned long long)st.commits, (unsigned long long)st.updates);
 	if (rc == BW_ESTOP && o->crash_after) {
-		fprintf(stderr, "botwatch features: %s\n", err);
+		BW_ERROR("botwatch features: %s", err);
 		return 3; /* the test's "crashed" status */
 	}
 	if (rc) {
-		fprintf(stderr, "botwatch features: %s\n", err);
+		BW_ERROR("botwatch features: %s", err);
 		return 1;
 	}
 	return 0;

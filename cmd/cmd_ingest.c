@@ -523,12 +523,12 @@ static int finish(struct ingest_ctx *c)
 		(unsigned long long)ds->units, (unsigned long long)st->produced,
 		(unsigned long long)st->dlq_produced, (unsigned long long)st->delivered,
 		(unsigned long long)undelivered, (unsigned long long)st->lag_pauses);
-	fprintf(stderr, "botwatch ingest: %llu post(s), %llu dead-lettered (%llu by the decoder), "
-			"%llu undelivered\n",
+	BW_INFO("botwatch ingest: %llu post(s), %llu dead-lettered (%llu by the decoder), "
+			"%llu undelivered",
 		(unsigned long long)st->produced, (unsigned long long)st->dlq_produced,
 		(unsigned long long)dlq, (unsigned long long)undelivered);
 	if (rc)
-		fprintf(stderr, "botwatch ingest: %s\n", err);
+		BW_ERROR("botwatch ingest: %s", err);
 	return rc;
 }
 
@@ -569,14 +569,14 @@ int ingest_job_run(const struct bw_config *cfg, atomic_int *stop)
 	ingest_metrics_register();
 	if (!(c.sink = ingest_sink_new(cfg, stop, err, sizeof(err))) ||
 	    !(c.dec = ingest_decoder_new(&dopts, err, sizeof(err)))) {
-		fprintf(stderr, "botwatch ingest: %s\n", err);
+		BW_ERROR("botwatch ingest: %s", err);
 		goto out_free;
 	}
 	if (cfg->bsky_appview[0]) {
 		char ua[64];
 		snprintf(ua, sizeof(ua), "botwatch/%s", BW_VERSION);
 		if (!(c.enrich = ingest_enrich_new(cfg, ua, err, sizeof(err)))) {
-			fprintf(stderr, "botwatch ingest: %s\n", err);
+			BW_ERROR("botwatch ingest: %s", err);
 			goto out_free;
 		}
 	}
@@ -584,7 +584,7 @@ int ingest_job_run(const struct bw_config *cfg, atomic_int *stop)
 	if (!rc || rc == BW_ESTOP)
 		enrich_finish(&c);
 	if (rc && rc != BW_ESTOP)
-		fprintf(stderr, "botwatch ingest: %s\n", c.err[0] ? c.err : bw_strerror(rc));
+		BW_ERROR("botwatch ingest: %s", c.err[0] ? c.err : bw_strerror(rc));
 	if (*stop)
 		BW_INFO("stopping on signal: flushing");
 	status = finish(&c) == 0 && (rc == 0 || rc == BW_ESTOP) ? 0 : 1;

@@ -27,21 +27,27 @@
  * sink beside write_features() / score_account().
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bw_err.h"
+#include "bw_log.h"
 #include "bw_mem.h"
 #include "bw_time.h"
 #include "cfg.h"
 #include "clf.h"
 #include "clf_cmd.h"
+#include "cmd_progress.h"
 #include "commands.h"
+#include "decode.h"
 #include "feat.h"
 #include "feat_replay.h"
 #include "pipeline.h"
@@ -66,6 +72,7 @@ struct replay_args {
 	uint64_t mem_budget_mb;    /* --mem-budget: MB of feature states in memory (0 = no limit) */
 	const char *spill_dir;     /* --spill-dir, else $TMPDIR or /tmp */
 	const char *drift_out;     /* --drift-out FILE: the drift monitor's document (docs/DRIFT.md) */
+	const char *dlq;           /* --dlq FILE: dead-lettered input as NDJSON */
 	bool report;               /* --report: print memory, spill and time figures */
 	char **files;              /* input files (array owned, strings borrowed from argv) */
 	int n_files;               /* their number */
@@ -78,12 +85,15 @@ static void replay_usage(FILE *out)
 		"                       [--features-out FILE] [--store DIR] [--model FILE]\n"
 		"                       [--probe-time ISO8601] [--include-observed] [--via-kafka]\n"
 		"                       [--format F] [--threads N] [--mem-budget MB]\n"
-		"                       [--spill-dir DIR] [--report] [--drift-out FILE]\n"
+		"                       [--spill-dir DIR] [--dlq FILE] [--report] [--drift-out FILE]\n"
 		"                       FILE...\n\n"
 		"Decode the archive FILEs (NDJSON or one JSON document, plain or gzip, `-` = stdin),\n"
 		"fold every post into per-account feature state, and after the whole input write\n"
 		"one result per account, in account-id order. At least one of --out,\n"
-		"--features-out, --store is required.\n\n"
+		"--features-out, --store is required. Output files are written under a temporary\n"
+		"name and renamed into place when replay succeeds: a failed replay (a missing\n"
+		"input, a bad model) leaves them as they were. Exits 1 when every input unit was\n"
+		"dead-lettered.\n\n"
 		"  --out FILE           write score records (docs/SCORES.md), one per line (`-` = stdout)\n"
 		"  --features-out FILE  write {user_id, screen_name, posts_seen, features} lines (`-` = stdout)\n"
 		"  --store DIR          put the score records and feature vectors into the LMDB store\n"
@@ -101,6 +111,8 @@ static void replay_usage(FILE *out)
 		"                       and come back on their next post (same output)\n"
 		"  --spill-dir DIR      directory of the spill file (default $TMPDIR, else /tmp); the\n"
 		"                       file is unlinked at once and gone when replay ends\n"
+		"  --dlq FILE           write each dead-lettered input unit as an NDJSON line\n"
+		"                       {reason, detail, source, line, excerpt} to FILE\n"
 		"  --drift-out FILE     write the drift monitor's document (GET /v1/drift's shape:\n"
 		"                       windows judged against the model's training baselines,\n"
 		"                       docs/DRIFT.md); alarms are also logged (warn)\n"
@@ -160,6 +172,8 @@ static int parse_args(int argc, char **argv, struct bw_config *cfg, struct repla
 			a->spill_dir = val, i++;
 		} else if (strcmp(arg, "--drift-out") == 0 && val) {
 			a->drift_out = val, i++;
+		} else if (strcmp(arg, "--dlq") == 0 && val) {
+			a->dlq = val, i++;
 		} else if (strcmp(arg, "--report") == 0) {
 			a->report = true;
 		} else if (strcmp(arg, "--include-observed") == 0) {
@@ -192,10 +206,12 @@ static int parse_args(int argc, char **argv, struct bw_config *cfg, struct repla
 		fprintf(stderr, "botwatch replay: no input files\n");
 		return 2;
 	}
-	if (a->via_kafka && (a->features_out || a->include_observed || a->probe_ms != BW_TIME_NONE)) {
+	if (a->via_kafka && (a->features_out || a->include_observed || a->probe_ms != BW_TIME_NONE ||
+			     a->dlq)) {
 		fprintf(stderr, "botwatch replay: --via-kafka writes score records (--out, --store) at "
-				"each account's latest event time; --features-out, --probe-time and "
-				"--include-observed need the plain replay\n");
+				"each account's latest event time and dead letters to ingest.dlq_topic; "
+				"--features-out, --probe-time, --include-observed and --dlq need the "
+				"plain replay\n");
 		return 2;
 	}
 	return 0;
@@ -206,17 +222,120 @@ static int write_features(const struct feat_account *acc, const double *v, void 
 	return feat_write_ndjson(opaque, acc, v);
 }
 
-static void print_dlq(const struct bw_dlq_rec *rec, void *opaque)
+/* An output file written under a temporary name in its directory and
+ * renamed over `path` only when the replay succeeded (out_commit), so that a
+ * failed replay leaves a previous output as it was; "-" is stdout. */
+struct out_file {
+	const char *path; /* the final name, "-" for stdout, NULL: not asked for */
+	char *tmp;        /* the temporary name (owned) or NULL */
+	FILE *f;          /* the stream or NULL */
+};
+
+/* Open o for writing; 0 or BW_EIO with errstr set. */
+static int out_open(struct out_file *o, const char *path, char *errstr, size_t errlen)
 {
-	(void)opaque;
-	fprintf(stderr, "botwatch replay: %s:%llu: %s: %s\n", rec->source,
-		(unsigned long long)rec->line, bw_dlq_reason_name(rec->reason), rec->detail);
+	size_t n = strlen(path) + sizeof(".tmp.XXXXXX");
+	mode_t mask;
+	int fd;
+
+	o->path = path;
+	if (strcmp(path, "-") == 0) {
+		o->f = stdout;
+		return 0;
+	}
+	if (!(o->tmp = malloc(n)))
+		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+	snprintf(o->tmp, n, "%s.tmp.XXXXXX", path);
+	if ((fd = mkstemp(o->tmp)) < 0) {
+		int e = errno;
+		free(o->tmp);
+		o->tmp = NULL;
+		return bw_seterr(errstr, errlen, BW_EIO, "%s: %s", path, strerror(e));
+	}
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) || !(o->f = fdopen(fd, "w"))) {
+		int e = errno;
+		close(fd);
+		unlink(o->tmp);
+		return bw_seterr(errstr, errlen, BW_EIO, "%s: %s", path, strerror(e));
+	}
+	return 0;
+}
+
+/* Close o: when `keep`, flush it and rename it into place (0 or BW_EIO with
+ * errstr set); otherwise remove the temporary file. Accepts an unopened o. */
+static int out_close(struct out_file *o, bool keep, char *errstr, size_t errlen)
+{
+	int bad = 0;
+
+	if (o->f) {
+		bad = fflush(o->f) || ferror(o->f);
+		if (o->f != stdout && fclose(o->f))
+			bad = 1;
+	}
+	o->f = NULL;
+	if (o->tmp) {
+		if (keep && !bad && rename(o->tmp, o->path))
+			bad = 1;
+		if (!keep || bad)
+			unlink(o->tmp);
+		free(o->tmp);
+		o->tmp = NULL;
+	}
+	return keep && bad ? bw_seterr(errstr, errlen, BW_EIO, "%s: write failed", o->path) : 0;
+}
+
+/* What the dead letters go to: the log, --dlq, and a count. */
+struct replay_dlq {
+	struct out_file file;   /* --dlq or unopened */
+	atomic_ullong n;        /* units dead-lettered */
+	atomic_int write_error; /* an errno writing file */
+};
+
+static void on_dlq(const struct bw_dlq_rec *rec, void *opaque)
+{
+	struct replay_dlq *d = opaque;
+	json_t *j;
+
+	d->n++;
+	BW_WARN("dead letter: %s:%llu: %s: %s", rec->source, (unsigned long long)rec->line,
+		bw_dlq_reason_name(rec->reason), rec->detail);
+	if (!d->file.f || d->write_error)
+		return;
+	if (!(j = bw_dlq_to_json(rec)) || json_dumpf(j, d->file.f, JSON_COMPACT) ||
+	    fputc('\n', d->file.f) == EOF)
+		d->write_error = errno ? errno : EIO;
+	json_decref(j);
+}
+
+/* 0 when every input file can be opened for reading, else 1 with the reason
+ * logged: checked before any output is opened. */
+static int inputs_readable(char *const *files, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct stat st;
+		int fd;
+		if (strcmp(files[i], "-") == 0)
+			continue;
+		if ((fd = open(files[i], O_RDONLY)) < 0 || fstat(fd, &st) || S_ISDIR(st.st_mode)) {
+			int e = fd < 0 ? errno : EISDIR;
+			if (fd >= 0)
+				close(fd);
+			BW_ERROR("input %s: %s; nothing written", files[i], strerror(e));
+			return 1;
+		}
+		close(fd);
+	}
+	return 0;
 }
 
 /* Everything one replay writes to, opened before the accounts are visited. */
 struct replay_sinks {
 	FILE *features;              /* --features-out stream or NULL */
 	FILE *scores;                /* --out stream or NULL */
+	struct out_file features_f;  /* --features-out, written atomically */
+	struct out_file scores_f;    /* --out, likewise */
 	struct clf_model *mdl;       /* model when scoring (--out or --store) */
 	struct bw_store *store;      /* --store or NULL */
 	struct bw_store_txn *txn;    /* open store transaction or NULL */
@@ -225,24 +344,6 @@ struct replay_sinks {
 	uint64_t by_status[4];       /* accounts per enum clf_status */
 	struct stage_drift *drift;   /* drift monitor over the scores (when scoring) */
 };
-
-static FILE *open_out(const char *path, char *errstr, size_t errlen)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-	if (!f)
-		bw_seterr(errstr, errlen, BW_EIO, "%s: %s", path, strerror(errno));
-	return f;
-}
-
-static int close_out(FILE *f, const char *path, char *errstr, size_t errlen)
-{
-	if (!f)
-		return 0;
-	int bad = fflush(f) || ferror(f);
-	if (f != stdout && fclose(f))
-		bad = 1;
-	return bad ? bw_seterr(errstr, errlen, BW_EIO, "%s: write failed", path) : 0;
-}
 
 static int sinks_open(struct replay_sinks *s, const struct replay_args *a,
 		      const struct bw_config *cfg, char *errstr, size_t errlen)
@@ -255,10 +356,12 @@ static int sinks_open(struct replay_sinks *s, const struct replay_args *a,
 		if (!(s->drift = stage_drift_new(cfg, s->mdl, "replay")))
 			return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 	}
-	if (a->features_out && !(s->features = open_out(a->features_out, errstr, errlen)))
+	if (a->features_out && out_open(&s->features_f, a->features_out, errstr, errlen))
 		return BW_EIO;
-	if (a->out && !(s->scores = open_out(a->out, errstr, errlen)))
+	s->features = s->features_f.f;
+	if (a->out && out_open(&s->scores_f, a->out, errstr, errlen))
 		return BW_EIO;
+	s->scores = s->scores_f.f;
 	if (a->store && !(s->store = store_open(a->store, true, (size_t)cfg->store_map_size_mb,
 						errstr, errlen)))
 		return BW_ESTORE;
@@ -270,23 +373,28 @@ static int sinks_open(struct replay_sinks *s, const struct replay_args *a,
 	return 0;
 }
 
-/* The drift monitor's document into `path` (--drift-out). */
+/* The drift monitor's document into `path` (--drift-out), written like --out. */
 static int write_drift(const char *path, char *errstr, size_t errlen)
 {
+	struct out_file o = { 0 };
 	json_t *doc = stage_drift_document();
-	FILE *f = doc ? open_out(path, errstr, errlen) : NULL;
-	int rc = f ? json_dumpf(doc, f, JSON_INDENT(1) | JSON_REAL_PRECISION(6)) : -1;
+	int rc = doc ? out_open(&o, path, errstr, errlen) : BW_ENOMEM;
+
+	if (rc == 0 && (json_dumpf(doc, o.f, JSON_INDENT(1) | JSON_REAL_PRECISION(6)) ||
+			fputc('\n', o.f) == EOF))
+		rc = BW_EIO;
 	json_decref(doc);
-	if (f && f != stdout)
-		rc |= fputc('\n', f) == EOF;
-	if (f)
-		rc |= close_out(f, path, errstr, errlen);
+	if (o.f || o.tmp) {
+		int c = out_close(&o, rc == 0, errstr, errlen);
+		rc = rc ? rc : c;
+	}
 	return rc ? bw_seterr(errstr, errlen, BW_EIO, "%s: cannot write the drift document", path) : 0;
 }
 
-/* Commit the open transaction (if any); closes the files and the store. */
-static int sinks_close(struct replay_sinks *s, const struct replay_args *a, int rc, char *errstr,
-		       size_t errlen)
+/* Commit the open transaction (if any); closes the store and the files,
+ * renaming them into place when rc is 0 and `keep`; the drift document last. */
+static int sinks_close(struct replay_sinks *s, const struct replay_args *a, int rc, bool keep,
+		       char *errstr, size_t errlen)
 {
 	if (s->txn && rc == 0)
 		rc = store_txn_commit(s->txn, errstr, errlen);
@@ -294,10 +402,10 @@ static int sinks_close(struct replay_sinks *s, const struct replay_args *a, int 
 		store_txn_abort(s->txn);
 	s->txn = NULL;
 	store_close(s->store);
-	int c1 = close_out(s->features, a->features_out, errstr, errlen);
-	int c2 = close_out(s->scores, a->out, errstr, errlen);
+	int c1 = out_close(&s->features_f, rc == 0 && keep, errstr, errlen);
+	int c2 = out_close(&s->scores_f, rc == 0 && keep, errstr, errlen);
 	int c3 = 0;
-	if (rc == 0 && s->drift) {
+	if (rc == 0 && keep && s->drift) {
 		stage_drift_advance(s->drift, BW_TIME_NONE, true);
 		if (a->drift_out)
 			c3 = write_drift(a->drift_out, errstr, errlen);
@@ -326,7 +434,8 @@ static int write_score(struct replay_sinks *s, const struct clf_corpus *c, size_
 	if (!txt)
 		return bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 	if (s->scores && (fputs(txt, s->scores) < 0 || fputc('\n', s->scores) < 0))
-		rc = bw_seterr(errstr, errlen, BW_EIO, "score output: write failed");
+		rc = bw_seterr(errstr, errlen, BW_EIO, "%s: write failed: %s", s->scores_f.path,
+			       strerror(errno));
 	if (!rc && s->store && !s->txn && !(s->txn = store_txn_begin(s->store, errstr, errlen)))
 		rc = BW_ESTORE;
 	if (!rc && s->store)
@@ -433,7 +542,8 @@ static int visit_write(struct replay_sinks *s, struct visit *vs, size_t i, char 
 		rc = bw_seterr(errstr, errlen, vs->rc[k], "account %s: %s", clf_corpus_id(vs->c, i),
 			       vs->err[k][0] ? vs->err[k] : "feature extraction failed");
 	else if (s->features && write_features(vs->a[k], v, s->features))
-		rc = bw_seterr(errstr, errlen, BW_EIO, "features output: write failed");
+		rc = bw_seterr(errstr, errlen, BW_EIO, "%s: write failed: %s", s->features_f.path,
+			       strerror(errno));
 	else if (s->mdl)
 		rc = write_score(s, vs->c, i, vs->a[k], v, &vs->sc[k], errstr, errlen);
 	feat_account_free(vs->copy[k]);
@@ -514,7 +624,7 @@ static double now_s(clockid_t id)
 	return clock_gettime(id, &t) ? 0.0 : (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Print the memory figures of a finished replay (--report). */
+/* Log the memory figures of a finished replay (--report). */
 static void mem_report(struct bw_mem_sampler *m, const struct clf_corpus *c, uint64_t budget_mb,
 		       double visit_wall_s, double visit_cpu_s)
 {
@@ -525,22 +635,22 @@ static void mem_report(struct bw_mem_sampler *m, const struct clf_corpus *c, uin
 	const double mb = 1024.0 * 1024.0;
 
 	bw_mem_sampler_stop(m);
-	fprintf(stderr, "botwatch replay: memory: peak RSS %.1f MB: peak anonymous (heap) %.1f MB, "
-			"peak file-backed %.1f MB (sampled every 20 ms); %llu accounts tracked, "
-			"%.0f bytes of peak anonymous memory per account\n",
+	BW_INFO("memory: peak RSS %.1f MB: peak anonymous (heap) %.1f MB, "
+		"peak file-backed %.1f MB (sampled every 20 ms); %llu accounts tracked, "
+		"%.0f bytes of peak anonymous memory per account",
 		m->hwm_kb / 1024.0, m->anon_peak_kb / 1024.0, m->file_peak_kb / 1024.0,
 		(unsigned long long)accounts,
 		accounts ? m->anon_peak_kb * 1024.0 / (double)accounts : 0.0);
-	fprintf(stderr, "botwatch replay: memory: states in memory at most %.1f MB (budget %llu MB%s), "
-			"account index %.1f MB, malloc in use at the end %.1f MB; spilled %llu states "
-			"(%.1f MB written), read back %llu, spill file %.1f MB (page cache, not heap)\n",
+	BW_INFO("memory: states in memory at most %.1f MB (budget %llu MB%s), "
+		"account index %.1f MB, malloc in use at the end %.1f MB; spilled %llu states "
+		"(%.1f MB written), read back %llu, spill file %.1f MB (page cache, not heap)",
 		rm->resident_peak / mb, (unsigned long long)budget_mb, budget_mb ? "" : ": no limit",
 		rm->index_bytes / mb, (double)(mi.uordblks + mi.hblkhd) / mb,
 		(unsigned long long)rm->spills, rm->spill_bytes_written / mb,
 		(unsigned long long)rm->loads, rm->spill_file_bytes / mb);
-	fprintf(stderr, "botwatch replay: time: decoding and folding %.2f s wall (reader thread "
-			"%.2f s cpu, folding thread %.2f s cpu), extraction, scoring and output "
-			"%.2f s wall (%.2f s cpu); main thread %.2f s cpu in all, process %.2f s cpu\n",
+	BW_INFO("time: decoding and folding %.2f s wall (reader thread "
+		"%.2f s cpu, folding thread %.2f s cpu), extraction, scoring and output "
+		"%.2f s wall (%.2f s cpu); main thread %.2f s cpu in all, process %.2f s cpu",
 		st->read_wall_s, st->reader_cpu_s, st->fold_cpu_s, visit_wall_s, visit_cpu_s,
 		now_s(CLOCK_THREAD_CPUTIME_ID), now_s(CLOCK_PROCESS_CPUTIME_ID));
 }
@@ -554,57 +664,85 @@ static int store_tallies(struct replay_sinks *s, struct feat_tally *t, char *err
 	return feat_tally_flush(t, s->txn, errstr, errlen);
 }
 
+/* Log the one-line summary of a finished replay. */
+static void log_summary(const struct clf_corpus *c, const struct replay_sinks *s, bool scored,
+			bool all_bad)
+{
+	char summary[512];
+
+	clf_corpus_summary(c, summary, sizeof(summary));
+	if (all_bad)
+		BW_ERROR("every input unit was dead-lettered, nothing written: %s", summary);
+	else if (scored)
+		BW_INFO("%s; scored %llu ok, %llu profile_only, %llu posts_only, %llu insufficient_data",
+			summary, (unsigned long long)s->by_status[CLF_STATUS_OK],
+			(unsigned long long)s->by_status[CLF_STATUS_PROFILE_ONLY],
+			(unsigned long long)s->by_status[CLF_STATUS_POSTS_ONLY],
+			(unsigned long long)s->by_status[CLF_STATUS_INSUFFICIENT]);
+	else
+		BW_INFO("%s", summary);
+}
+
 static int run(const struct replay_args *args, const struct bw_config *cfg)
 {
 	struct bw_mem_sampler ms;
-	bool sampling = args->report && bw_mem_sampler_start(&ms, 20) == 0;
+	struct replay_dlq dlq = { 0 };
 	struct clf_corpus_opts o = { .probe_ms = args->probe_ms,
 				     .include_observed = args->include_observed,
-				     .on_dlq = print_dlq,
+				     .on_dlq = on_dlq,
+				     .dlq_opaque = &dlq,
 				     .threads = args->threads,
 				     .mem_budget = args->mem_budget_mb << 20,
 				     .spill_dir = args->spill_dir };
 	struct replay_sinks s = { 0 };
 	struct clf_corpus *c = NULL;
-	char err[512], summary[512];
-	int rc;
+	struct cmd_progress *pg;
+	char err[512], derr[512];
+	bool all_bad = false, sampling;
+	int rc, drc;
 
+	if (args->dlq && out_open(&dlq.file, args->dlq, err, sizeof(err))) {
+		BW_ERROR("%s", err);
+		return 1;
+	}
+	sampling = args->report && bw_mem_sampler_start(&ms, 20) == 0;
 	/* open (and load the model) first: a bad --model fails before the decode */
 	if ((rc = sinks_open(&s, args, cfg, err, sizeof(err))) == 0 && s.store)
 		rc = feat_tally_new_cfg(cfg, &o.tally, err, sizeof(err)); /* docs/REPORT.md */
-	if (rc == 0 &&
-	    !(c = clf_corpus_build(cfg, args->files, (size_t)args->n_files, &o, err, sizeof(err))))
-		rc = BW_EINVAL;
+	if (rc == 0) {
+		pg = cmd_progress_start("replay", args->files, (size_t)args->n_files);
+		if (!(c = clf_corpus_build(cfg, args->files, (size_t)args->n_files, &o, err,
+					   sizeof(err))))
+			rc = BW_EINVAL;
+		cmd_progress_stop(pg);
+	}
+	all_bad = c && dlq.n > 0 && clf_corpus_replay_stats(c)->posts == 0;
 	double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
-	if (rc == 0)
+	if (rc == 0 && !all_bad)
 		rc = visit_accounts(&s, c, args->threads, err, sizeof(err));
-	if (rc == 0 && o.tally)
+	if (rc == 0 && o.tally && !all_bad)
 		rc = store_tallies(&s, o.tally, err, sizeof(err));
 	feat_tally_free(o.tally);
-	rc = sinks_close(&s, args, rc, err, sizeof(err));
+	rc = sinks_close(&s, args, rc, !all_bad, err, sizeof(err));
+	/* the dead letters are kept whatever happened: they say what went wrong */
+	drc = out_close(&dlq.file, true, derr, sizeof(derr));
+	if (!drc && dlq.write_error)
+		drc = bw_seterr(derr, sizeof(derr), BW_EIO, "%s: %s", args->dlq,
+				strerror(dlq.write_error));
 	double visit_wall = now_s(CLOCK_MONOTONIC) - w0, visit_cpu = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
 	if (sampling) {
 		bw_mem_sampler_stop(&ms);
-		if (rc == 0)
+		if (rc == 0 && !all_bad)
 			mem_report(&ms, c, args->mem_budget_mb, visit_wall, visit_cpu);
 	}
-	if (rc) {
-		fprintf(stderr, "botwatch replay: %s\n", err);
+	if (rc || drc) {
+		BW_ERROR("%s", rc ? err : derr);
 		clf_corpus_free(c);
 		return 1;
 	}
-	clf_corpus_summary(c, summary, sizeof(summary));
-	fprintf(stderr, "botwatch replay: %s", summary);
-	if (args->out || args->store)
-		fprintf(stderr, "; scored %llu ok, %llu profile_only, %llu posts_only, "
-				"%llu insufficient_data",
-			(unsigned long long)s.by_status[CLF_STATUS_OK],
-			(unsigned long long)s.by_status[CLF_STATUS_PROFILE_ONLY],
-			(unsigned long long)s.by_status[CLF_STATUS_POSTS_ONLY],
-			(unsigned long long)s.by_status[CLF_STATUS_INSUFFICIENT]);
-	fputc('\n', stderr);
+	log_summary(c, &s, args->out || args->store, all_bad);
 	clf_corpus_free(c);
-	return 0;
+	return all_bad ? 1 : 0;
 }
 
 int cmd_replay(int argc, char **argv)
@@ -622,14 +760,19 @@ int cmd_replay(int argc, char **argv)
 		return 1;
 	}
 	rc = parse_args(argc, argv, cfg, &args);
+	if (bw_log_level_parse(cfg->log_level) >= 0)
+		bw_log_set_level(bw_log_level_parse(cfg->log_level));
 	if (rc == 0 && (args.out || args.store) && !args.via_kafka) {
 		char err[1024]; /* (pipeline_replay() resolves its own) */
 		if (cfg_resolve_model(cfg, args.model, err, sizeof(err))) {
-			fprintf(stderr, "botwatch replay: %s\n", err);
+			BW_ERROR("%s", err);
 			rc = 1;
 		}
 		args.model = NULL; /* score.model holds it now */
 	}
+	/* a missing input fails before any output is opened, either way */
+	if (rc == 0 && inputs_readable(args.files, args.n_files))
+		rc = 1;
 	if (rc == 0 && args.via_kafka) {
 		struct pipeline_replay_args pa = { .files = args.files, .n_files = (size_t)args.n_files,
 						   .out = args.out, .store = args.store,

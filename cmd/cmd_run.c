@@ -79,7 +79,7 @@ static int demo_source(struct bw_config *cfg)
 	if (bw_fs_find_data("the demo sample", RUN_DEMO_SOURCE, path, sizeof(path), err,
 			    sizeof(err)) ||
 	    cfg_set(cfg, "ingest.source", path, "default", err, sizeof(err))) {
-		fprintf(stderr, "botwatch run: no ingest.source, and %s\n", err);
+		BW_ERROR("botwatch run: no ingest.source, and %s", err);
 		return 1;
 	}
 	BW_INFO("run: no ingest.source: ingesting the demo sample %s", path);
@@ -105,20 +105,20 @@ int cmd_run(int argc, char **argv)
 	if (!cfg->ingest_source[0] && (rc = demo_source(cfg)))
 		goto out_cfg;
 	if (cfg_resolve_model(cfg, NULL, err, sizeof(err))) {
-		fprintf(stderr, "botwatch run: %s\n", err);
+		BW_ERROR("botwatch run: %s", err);
 		rc = 1;
 		goto out_cfg;
 	}
 	if (strstr(cfg->ingest_source, "://") == NULL && strcmp(cfg->ingest_source, "-") != 0 &&
 	    access(cfg->ingest_source, R_OK) != 0) {
-		fprintf(stderr, "botwatch run: ingest.source %s: cannot read it\n", cfg->ingest_source);
+		BW_ERROR("botwatch run: ingest.source %s: cannot read it", cfg->ingest_source);
 		rc = 1;
 		goto out_cfg;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	rc = pipeline_run(cfg, &o, &stop, NULL, err, sizeof(err)) ? 1 : 0;
 	if (rc)
-		fprintf(stderr, "botwatch run: %s\n", err);
+		BW_ERROR("botwatch run: %s", err);
 	curl_global_cleanup();
 out_cfg:
 	cfg_free(cfg);

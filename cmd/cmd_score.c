@@ -4,7 +4,8 @@
  *
  *   botwatch score [--brokers LIST] [--store DIR] [--model FILE] [--idle-exit-ms N]
  *
- * SIGINT/SIGTERM score every held-back account, commit and stop.
+ * SIGINT/SIGTERM score every held-back account, commit and stop; SIGHUP
+ * reloads score.model between batches (old and new ids logged).
  */
 #include <errno.h>
 #include <signal.h>
@@ -22,11 +23,14 @@
    async-signal-safe and race-free across threads. */
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag must be lock-free");
 static atomic_int score_stop;
+static atomic_int score_reload; /* SIGHUP: reload score.model (stage_score.h) */
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	score_stop = 1;
+	if (sig == SIGHUP)
+		score_reload = 1;
+	else
+		score_stop = 1;
 }
 
 static void score_usage(FILE *out)
@@ -88,7 +92,7 @@ static int parse_args(int argc, char **argv, struct bw_config *cfg, int64_t *idl
 int cmd_score(int argc, char **argv)
 {
 	struct bw_config *cfg;
-	struct clf_stage_opts o = { 0 };
+	struct clf_stage_opts o = { .reload = &score_reload };
 	struct clf_stage_stats st;
 	struct sigaction sa = { .sa_handler = on_signal };
 	char err[512];
@@ -103,13 +107,14 @@ int cmd_score(int argc, char **argv)
 		return rc;
 	}
 	if (cfg_resolve_model(cfg, NULL, err, sizeof(err))) {
-		fprintf(stderr, "botwatch score: %s\n", err);
+		BW_ERROR("botwatch score: %s", err);
 		cfg_free(cfg);
 		return 1;
 	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	rc = clf_stage_run(cfg, &o, &score_stop, &st, err, sizeof(err));
 	BW_INFO("score: %llu updates, %llu scored, %llu batches, %llu debounced, %llu not scored, "
 		"%llu offset commits",
@@ -117,7 +122,7 @@ int cmd_score(int argc, char **argv)
 		(unsigned long long)st.batches, (unsigned long long)st.debounced,
 		(unsigned long long)st.errors, (unsigned long long)st.commits);
 	if (rc)
-		fprintf(stderr, "botwatch score: %s\n", err);
+		BW_ERROR("botwatch score: %s", err);
 	cfg_free(cfg);
 	return rc ? 1 : 0;
 }

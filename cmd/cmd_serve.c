@@ -3,6 +3,7 @@
  * (docs/API.md). Opens the store read-only, serves until SIGINT/SIGTERM;
  * with --follow (serve.follow) it keeps the store itself from the compacted
  * scores topic on a thread of its own (stage/stage_follow.h): an API replica.
+ * SIGHUP reloads the model (score.model) atomically.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -39,7 +40,9 @@ static void serve_usage(FILE *out)
 		"  --model FILE       model for explanations and the Botometer routes (score.model);\n"
 		"                     when the file does not exist those routes answer 503\n"
 		"  --port-file FILE   write the bound port to FILE once listening\n"
-		"The bearer token comes from api.token (e.g. BOTWATCH_API_TOKEN).\n");
+		"The bearer token comes from api.token (e.g. BOTWATCH_API_TOKEN).\n"
+		"SIGHUP loads score.model again and swaps it in (the old and new ids are logged;\n"
+		"a model that does not load leaves the old one). SIGINT/SIGTERM stop.\n");
 }
 
 /* Apply serve's own flags onto the config; 0, or 2 on a usage error. */
@@ -83,7 +86,7 @@ static int write_port(const char *path, uint16_t port)
 	FILE *f = fopen(path, "w");
 
 	if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0) {
-		fprintf(stderr, "botwatch serve: %s: %s\n", path, strerror(errno));
+		BW_ERROR("botwatch serve: %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -141,18 +144,19 @@ static int serve_run(struct bw_config *cfg, const char *port_file)
 	else
 		BW_WARN("%s: explain and the Botometer routes answer 503", merr);
 	if (!st) {
-		fprintf(stderr, "botwatch serve: store %s: %s\n", cfg->store_path, err);
+		BW_ERROR("botwatch serve: store %s: %s", cfg->store_path, err);
 		return 1;
 	}
 	/* block the signals before the daemon's threads exist, so they inherit the mask */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (!(srv = api_server_new(st, &o, err, sizeof(err))) ||
 	    api_server_start(srv, err, sizeof(err))) {
-		fprintf(stderr, "botwatch serve: %s\n", err);
+		BW_ERROR("botwatch serve: %s", err);
 		goto out_free;
 	}
 	BW_INFO("serving %s on port %u (%u threads%s%s)", cfg->store_path, api_server_port(srv),
@@ -163,13 +167,15 @@ static int serve_run(struct bw_config *cfg, const char *port_file)
 	if (cfg->serve_follow) {
 		atomic_init(&ft.stop, 0);
 		if (pthread_create(&follower, NULL, follow_main, &ft)) {
-			fprintf(stderr, "botwatch serve: cannot start the follower thread\n");
+			BW_ERROR("botwatch serve: cannot start the follower thread");
 			goto out_free;
 		}
 		following = true;
 	}
 	sigdelset(&set, SIGPIPE);
-	sigwait(&set, &sig);
+	/* SIGHUP: load score.model again and swap it in (the old one stays on failure) */
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+		api_server_reload_model(srv, cfg->score_model, err, sizeof(err));
 	status = 0;
 	if (following) {
 		atomic_store(&ft.stop, 1);

@@ -8,10 +8,12 @@
 #include <string.h>
 
 #include "bw_err.h"
+#include "bw_log.h"
 #include "bw_time.h"
 #include "cfg.h"
 #include "clf.h"
 #include "clf_cmd.h"
+#include "cmd_progress.h"
 #include "commands.h"
 #include "feat.h"
 
@@ -144,10 +146,12 @@ static json_t *train_meta(const struct train_args *a, const struct clf_corpus *c
 	return meta;
 }
 
+/* The trainer's phases: a log line, and the terminal's progress line when
+ * there is one (opaque: struct cmd_progress or NULL). */
 static void on_progress(const char *msg, void *opaque)
 {
-	(void)opaque;
-	fprintf(stderr, "botwatch train: %s\n", msg);
+	cmd_progress_phase(opaque, msg);
+	BW_INFO("%s", msg);
 }
 
 static int write_atomic(const char *path, const char *buf, size_t len, char *err, size_t errlen)
@@ -210,6 +214,7 @@ int cmd_train(int argc, char **argv)
 	char err[1024], summary[512], *doc = NULL;
 	size_t len = 0, missing = 0;
 	int ret = 1;
+	struct cmd_progress *pg = NULL;
 
 	int begun = cfg_cli_begin("train", train_usage, &argc, argv, &cfg);
 	if (begun >= 0)
@@ -221,27 +226,35 @@ int cmd_train(int argc, char **argv)
 		ret = 2;
 		goto out_free;
 	}
+	if (bw_log_level_parse(cfg->log_level) >= 0)
+		bw_log_set_level(bw_log_level_parse(cfg->log_level));
+	pg = cmd_progress_start("train", a.posts, a.nposts);
 	if (clf_cmd_load_labelled(cfg, a.posts, a.nposts, a.labels, a.nlabels, a.probe_ms, &lb,
 				  &corpus, &m, &missing, err, sizeof(err))) {
-		fprintf(stderr, "botwatch train: %s\n", err);
+		BW_ERROR("%s", err);
 		goto out_free;
 	}
+	cmd_progress_phase(pg, "input read");
 	clf_corpus_summary(corpus, summary, sizeof(summary));
-	fprintf(stderr, "botwatch train: %s; %zu labelled rows, %zu labelled accounts not in the input\n",
-		summary, m->n_rows, missing);
+	BW_INFO("%s; %zu labelled rows, %zu labelled accounts not in the input", summary,
+		m->n_rows, missing);
 	a.o.schema_hash = feat_schema_hash();
 	a.o.schema_version = FEAT_SCHEMA_VERSION;
 	a.o.meta = train_meta(&a, corpus, &lb, missing);
 	a.o.progress = on_progress;
+	a.o.progress_opaque = pg;
 	int rc = clf_train(m, &a.o, &doc, &len, err, sizeof(err));
 	json_decref(a.o.meta);
+	cmd_progress_stop(pg);
+	pg = NULL;
 	if (rc || write_atomic(a.out, doc, len, err, sizeof(err))) {
-		fprintf(stderr, "botwatch train: %s\n", err);
+		BW_ERROR("%s", err);
 		goto out_free;
 	}
 	print_summary(a.out, doc, len, m->n_rows, missing);
 	ret = 0;
 out_free:
+	cmd_progress_stop(pg);
 	free(doc);
 	clf_matrix_free(m);
 	clf_corpus_free(corpus);

@@ -7,7 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cfg.h"
+#include "clf.h"
 #include "commands.h"
+#include "feat.h"
+
+#ifndef BW_GIT_COMMIT
+#define BW_GIT_COMMIT "unknown"
+#endif
 
 struct command {
 	const char *name;                  /* argv[1] */
@@ -39,6 +46,42 @@ static const struct command commands[] = {
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+static void version_usage(FILE *out)
+{
+	fprintf(out, "usage: botwatch version [--config FILE] [--set key=value]...\n\n"
+		     "Print the version, the source commit it was built from, the feature schema\n"
+		     "and the id of the model score.model names (sha256 of the file), as the\n"
+		     "scores' model_version shows it.\n");
+}
+
+/* `botwatch version`: version, commit, feature schema, the default model's id. */
+static int cmd_version(int argc, char **argv)
+{
+	struct bw_config *cfg;
+	struct clf_model *mdl = NULL;
+	char err[1024];
+
+	int begun = cfg_cli_begin("version", version_usage, &argc, argv, &cfg);
+	if (begun >= 0)
+		return begun;
+	if (argc > 1) {
+		fprintf(stderr, "botwatch version: unexpected argument '%s'\n", argv[1]);
+		cfg_free(cfg);
+		return 2;
+	}
+	printf("botwatch %s (commit %s)\n", BW_VERSION, BW_GIT_COMMIT);
+	printf("feature schema %s (%zu features)\n", feat_schema_hash(), feat_count());
+	if (cfg_resolve_model(cfg, NULL, err, sizeof(err)) == 0 &&
+	    (mdl = clf_model_load(cfg->score_model, feat_schema_hash(), feat_count(), err,
+				  sizeof(err))))
+		printf("default model %s (%s)\n", clf_model_id(mdl), cfg->score_model);
+	else
+		printf("default model: none loadable: %s\n", err);
+	clf_model_free(mdl);
+	cfg_free(cfg);
+	return 0;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "botwatch %s — social-bot detection stream processor\n\n"
@@ -47,7 +90,8 @@ static void usage(FILE *out)
 		BW_VERSION);
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "  %-10s %s\n  %-10s %s\n", "help", "this text", "version", "print the version");
+	fprintf(out, "  %-10s %s\n  %-10s %s\n", "help", "this text", "version",
+		"print the version, source commit, feature schema and default model id");
 	fprintf(out, "\nEvery command takes --config FILE and --set key=value "
 		     "(see docs/CONFIG.md) and --help.\n");
 }
@@ -71,10 +115,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
-		printf("botwatch %s\n", BW_VERSION);
-		return 0;
-	}
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)
+		return cmd_version(argc - 1, argv + 1);
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);

@@ -13,6 +13,7 @@
 int bw_log_threshold = BW_LOG_INFO;
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool status_line; /* guarded by log_lock: see bw_log_set_status_line() */
 
 static const char *const level_names[] = { "debug", "info", "warn", "error", "off" };
 
@@ -34,6 +35,13 @@ const char *bw_log_level_name(int level)
 void bw_log_set_level(int level)
 {
 	bw_log_threshold = level;
+}
+
+void bw_log_set_status_line(bool on)
+{
+	pthread_mutex_lock(&log_lock);
+	status_line = on;
+	pthread_mutex_unlock(&log_lock);
 }
 
 /* Append `s` JSON-escaped to out[*pos..cap); truncates silently at cap. */
@@ -95,6 +103,8 @@ void bw_log_write(int level, const char *file, int line, const char *fmt, ...)
 	out[pos++] = '\n';
 
 	pthread_mutex_lock(&log_lock);
+	if (status_line)
+		fputs("\r\033[K", stderr);
 	fwrite(out, 1, pos, stderr);
 	fflush(stderr);
 	pthread_mutex_unlock(&log_lock);

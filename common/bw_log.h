@@ -48,4 +48,9 @@ const char *bw_log_level_name(int level);
 
 void bw_log_set_level(int level);
 
+/* Whether a status line (a terminal progress line redrawn with "\r") sits on
+ * stderr: while set, each log line first erases it ("\r", erase to end of
+ * line), so a log line never runs on from the progress text. */
+void bw_log_set_status_line(bool on);
+
 #endif

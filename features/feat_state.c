@@ -220,16 +220,43 @@ static int prof_take(struct feat_account *a, const struct bw_profile *p, int64_t
 	return 0;
 }
 
+/* A profile with neither a creation date nor any count: an id and a handle
+ * only (botometer-python's default user object, an X API v2 author without
+ * user.fields, a Jetstream author). */
+static bool stub_profile(const struct bw_profile *p)
+{
+	return p->created_at_ms == BW_TIME_NONE && p->followers_count < 0 &&
+	       p->friends_count < 0 && p->statuses_count < 0 && p->favourites_count < 0 &&
+	       p->listed_count < 0;
+}
+
+static bool stub_prof(const struct feat_prof *p)
+{
+	return p->created_at_ms == BW_TIME_NONE && p->followers < 0 && p->friends < 0 &&
+	       p->statuses < 0 && p->favourites < 0 && p->listed < 0;
+}
+
+/* Take profile p seen at time t. The latest snapshot wins, except that a stub
+ * never replaces a snapshot that has counts or a creation date (whatever its
+ * time: a stub at the newest time would make the account look brand new and
+ * empty), and a fuller snapshot always replaces a stub. Likewise for the
+ * earliest counts. A stub still adds its screen name. */
 int feat_snapshot(struct feat_account *a, const struct bw_profile *p, int64_t t)
 {
+	bool stub = stub_profile(p), cur_stub = a->n_snapshots && stub_prof(&a->prof);
+	bool first_stub = a->n_snapshots && a->first_followers < 0 && a->first_friends < 0 &&
+			  a->first_statuses < 0;
 	int rc = 0;
 
-	if (!a->n_snapshots || t > a->prof.t || (t == a->prof.t && snap_wins_tie(&a->prof, p)))
+	if (!a->n_snapshots || (cur_stub && !stub) ||
+	    ((stub == cur_stub) &&
+	     (t > a->prof.t || (t == a->prof.t && snap_wins_tie(&a->prof, p)))))
 		rc = prof_take(a, p, t);
 	if (rc)
 		return rc;
-	if (!a->n_snapshots || t < a->first_t ||
-	    (t == a->first_t && p->statuses_count < a->first_statuses)) {
+	if (!a->n_snapshots || (first_stub && !stub) ||
+	    (!stub && (t < a->first_t ||
+		       (t == a->first_t && p->statuses_count < a->first_statuses)))) {
 		a->first_t = t;
 		a->first_followers = p->followers_count;
 		a->first_friends = p->friends_count;

@@ -3,8 +3,9 @@
  *
  * Threads: ingest (ingest_job_run per source), features (feat_stage_run),
  * score (clf_stage_run on the shared store and model) and the API's own
- * libmicrohttpd threads. The calling thread owns the signals (SIGINT and
- * SIGTERM are blocked in every thread and taken with sigtimedwait), watches
+ * libmicrohttpd threads. The calling thread owns the signals (SIGINT,
+ * SIGTERM and SIGHUP are blocked in every thread and taken with sigtimedwait;
+ * SIGHUP reloads score.model in the scoring stage and the API), watches
  * the stages and, with exit_when_idle, decides when everything is drained:
  * ingest has finished, and the features group has committed every message of
  * the posts topic and the score group every message of the features topic,
@@ -66,6 +67,7 @@ struct run {
 	struct feat_stage_stats fst;        /* features counters (after join) */
 	atomic_bool features_idle;          /* the features stage has nothing unsent (drain) */
 	struct clf_stage_stats sst;         /* score counters (after join) */
+	atomic_int reload;                  /* SIGHUP: the scoring stage reloads score.model */
 	atomic_int upstream_done;           /* set once ingest finished and the features
 					       group committed every post: the scoring
 					       stage need not wait to coalesce any more */
@@ -122,7 +124,7 @@ static void *score_main(void *arg)
 {
 	struct run *r = arg;
 	struct clf_stage_opts o = {
-		.store = r->store, .model = r->mdl,
+		.store = r->store, .model = r->mdl, .reload = &r->reload,
 		.assign_partitions = r->mock ? (int32_t)r->cfg->broker_partitions : 0, /* see above */
 		.upstream_done = &r->upstream_done
 	};
@@ -374,7 +376,15 @@ static bool watch(struct run *r, struct drainwatch *d, const sigset_t *set,
 		struct timespec ts = { 0, WATCH_TICK_MS * 1000000L };
 		int sig = sigtimedwait(set, NULL, &ts);
 		struct job *bad;
+		char err[512];
 
+		if (sig == SIGHUP) { /* reload the model: the scoring stage's and the API's */
+			BW_INFO("run: SIGHUP: reloading the model %s", r->cfg->score_model);
+			atomic_store(&r->reload, 1);
+			if (r->api)
+				api_server_reload_model(r->api, r->cfg->score_model, err, sizeof(err));
+			continue;
+		}
 		if (sig > 0 || *stop) {
 			BW_INFO("run: %s: stopping ingest, draining, committing, stopping the API",
 				sig > 0 ? "signal" : "stop requested");
@@ -428,6 +438,7 @@ int pipeline_run(struct bw_config *cfg, const struct pipeline_opts *opts,
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	signal(SIGPIPE, SIG_IGN);
 	bw_mem_sampler_start(&mem, 20);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -80,19 +81,30 @@ static int write_record(const char *user_id, const char *json, size_t len, void 
 	return fwrite(json, 1, len, opaque) == len && fputc('\n', opaque) != EOF ? 0 : BW_EIO;
 }
 
-/* Every record of the store at `path`, in account-id order, to `out`. */
+/* Every record of the store at `path`, in account-id order, to `out`: a file
+ * is written under a temporary name beside it and renamed over it once
+ * complete, so a failure leaves a previous `out` as it was (as plain replay). */
 static int export_store(const char *path, const char *out, size_t map_mb, uint64_t *n,
 			char *errstr, size_t errlen)
 {
 	struct bw_store *st = store_open(path, false, map_mb, errstr, errlen);
-	FILE *f;
-	int rc;
+	char tmp[4096];
+	FILE *f = NULL;
+	int rc, fd = -1;
 
 	if (!st)
 		return BW_ESTORE;
-	if (!(f = strcmp(out, "-") == 0 ? stdout : fopen(out, "w"))) {
+	if (strcmp(out, "-") == 0) {
+		f = stdout;
+	} else if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", out) >= sizeof(tmp) ||
+		   (fd = mkstemp(tmp)) < 0 || fchmod(fd, 0644) || !(f = fdopen(fd, "w"))) {
+		int e = errno;
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
 		store_close(st);
-		return bw_seterr(errstr, errlen, BW_EIO, "%s: %s", out, strerror(errno));
+		return bw_seterr(errstr, errlen, BW_EIO, "%s: %s", out, strerror(e));
 	}
 	rc = store_scan(st, NULL, write_record, f);
 	if (rc == 0)
@@ -101,6 +113,10 @@ static int export_store(const char *path, const char *out, size_t map_mb, uint64
 		rc = BW_EIO;
 	if (f != stdout && fclose(f))
 		rc = BW_EIO;
+	if (f != stdout && (rc || rename(tmp, out))) {
+		rc = rc ? rc : BW_EIO;
+		unlink(tmp);
+	}
 	store_close(st);
 	return rc ? bw_seterr(errstr, errlen, rc, "%s: writing the records failed", out) : 0;
 }
@@ -134,7 +150,7 @@ int pipeline_replay(struct bw_config *cfg, const struct pipeline_replay_args *a)
 	bw_log_set_level(bw_log_level_parse(cfg->log_level));
 	snprintf(tmp, sizeof(tmp), "%s/botwatch-replay.XXXXXX", base && *base ? base : "/tmp");
 	if (!mkdtemp(tmp)) {
-		fprintf(stderr, "botwatch replay: cannot create a temporary directory: %s\n",
+		BW_ERROR("botwatch replay: cannot create a temporary directory: %s",
 			strerror(errno));
 		return 1;
 	}
@@ -152,11 +168,11 @@ int pipeline_replay(struct bw_config *cfg, const struct pipeline_replay_args *a)
 	remove_env_dir(a->store ? NULL : store);
 	rmdir(tmp);
 	if (rc) {
-		fprintf(stderr, "botwatch replay: %s\n", err);
+		BW_ERROR("botwatch replay: %s", err);
 		return 1;
 	}
-	fprintf(stderr, "botwatch replay: via Kafka: %llu posts folded, %llu feature updates, "
-			"%llu accounts scored (%llu updates not scored); %llu records written\n",
+	BW_INFO("botwatch replay: via Kafka: %llu posts folded, %llu feature updates, "
+			"%llu accounts scored (%llu updates not scored); %llu records written",
 		(unsigned long long)st.posts, (unsigned long long)st.updates,
 		(unsigned long long)st.scored, (unsigned long long)st.score_errors,
 		(unsigned long long)n);

@@ -465,12 +465,35 @@ static int on_message(void *ctx, struct stage *rt, const rd_kafka_message_t *m)
 	return 0;
 }
 
+/* opts->reload: load cfg->score_model again and use it from the next
+ * account scored on; a model that does not load leaves the old one. Runs
+ * from on_tick, between batches, so no score is half computed with either. */
+static void maybe_reload(struct sstage *s)
+{
+	struct clf_model *m;
+	char err[512];
+
+	if (!s->opts->reload || !atomic_exchange(s->opts->reload, 0))
+		return;
+	if (!(m = clf_model_load(s->cfg->score_model, feat_schema_hash(), feat_count(), err,
+				 sizeof(err)))) {
+		BW_ERROR("score: model reload from %s failed, still scoring with %s: %s",
+			 s->cfg->score_model, clf_model_id(s->mdl), err);
+		return;
+	}
+	BW_INFO("score: model reloaded from %s: %s -> %s", s->cfg->score_model,
+		clf_model_id(s->mdl), clf_model_id(m));
+	clf_model_free(s->own_mdl); /* a borrowed model stays with its owner */
+	s->mdl = s->own_mdl = m;
+}
+
 static int on_tick(void *ctx, struct stage *rt, int64_t now)
 {
 	struct sstage *s = ctx;
 	bool done = s->opts->upstream_done && *s->opts->upstream_done && stage_input_idle(rt);
 
 	s->rt = rt;
+	maybe_reload(s);
 	/* nothing left to coalesce once upstream is done and nothing waits */
 	release(s, done, now);
 	return 0;

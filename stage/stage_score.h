@@ -34,6 +34,10 @@ struct clf_stage_opts {
 					  direct assignment instead of joining the group (no
 					  rebalances; offsets still committed under score.group_id),
 					  from offset 0; see feat_stage_opts. 0 = subscribe */
+	atomic_int *reload;            /* borrowed flag or NULL: when set (SIGHUP), the stage
+					  loads cfg->score_model again between batches, swaps
+					  it in if it loads (else keeps the old one), logs
+					  both ids and clears the flag */
 	atomic_int *upstream_done;     /* borrowed flag or NULL: once set (by a caller
 					  that knows no further update will come, e.g. `botwatch
 					  replay --via-kafka` after the features stage folded every

@@ -10,7 +10,7 @@ PACKAGES=(
 	libsvm-dev liblmdb-dev libmicrohttpd-dev libsimdjson-dev zlib1g-dev
 	libinih-dev libxxhash-dev libzstd-dev
 	clang libfuzzer-14-dev libclang-rt-14-dev
-	kcat wrk gnuplot-nox hyperfine valgrind python3 curl
+	kcat wrk gnuplot-nox hyperfine valgrind python3 python3-venv openssl curl
 	chromium
 	wamerican
 )

@@ -67,7 +67,7 @@ timeout 60 "$T/lone/bin/botwatch" replay --out "$T/none.ndjson" "$DEMO" 2>"$T/no
 rc=$?
 set -e
 [ $rc -eq 1 ] || fail "no model: exit $rc, want 1"
-msg=$(grep '^botwatch replay: score.model' "$T/none.log") || fail "no error line: $(cat "$T/none.log")"
+msg=$(grep '"level":"error".*"msg":"score.model' "$T/none.log") || fail "no error line: $(cat "$T/none.log")"
 for place in "$T/elsewhere/models/default.model" "$T/lone/bin/../models/default.model" \
 	"$T/lone/bin/../share/botwatch/models/default.model"; do
 	case $msg in *"$place"*) ;; *) fail "error does not name $place: $msg" ;; esac

@@ -17,7 +17,10 @@ PIDS+=($FEAT)
 "$BW" score "${COMMON[@]}" 2>"$T/score.log" &
 SCORE=$!
 PIDS+=($SCORE)
-wait_for "$T/store/data.mdb" 20 # the scoring stage created the store: the API can open it
+# the scoring stage created the store and committed its tables (data.mdb alone
+# appears before that commit: a serve started then found "not a botwatch store")
+for _ in $(seq 400); do grep -q '"score: consuming' "$T/score.log" && break; sleep 0.05; done
+grep -q '"score: consuming' "$T/score.log" || fail "the scoring stage did not start"
 "$BW" serve --store "$T/store" --listen 127.0.0.1:0 --port-file "$T/port" 2>"$T/serve.log" &
 SERVE=$!
 PIDS+=($SERVE)

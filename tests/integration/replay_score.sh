@@ -91,9 +91,12 @@ EOF
 
 # --format (ingest.format) is honoured: the demo's v1.1 profile records are all
 # dead-lettered as wrong_format under v2, and give the same records under v1.1
-"$BIN" replay --format v2 --out "$tmp/v2.ndjson" "$DEMO" 2>"$tmp/log" || fail "replay --format v2"
-[ ! -s "$tmp/v2.ndjson" ] || fail "--format v2 scored v1.1 records"
+# (every line rejected: exit 1, one summary line, no output file)
+"$BIN" replay --format v2 --out "$tmp/v2.ndjson" "$DEMO" 2>"$tmp/log" && fail "replay --format v2: exit 0 with every line rejected"
+[ ! -e "$tmp/v2.ndjson" ] || fail "--format v2 wrote $tmp/v2.ndjson"
 grep -q 'wrong_format' "$tmp/log" || fail "--format v2: no wrong_format dead letter: $(tail -2 "$tmp/log")"
+grep -q '"level":"error".*every input unit was dead-lettered, nothing written: 704 units' "$tmp/log" ||
+	fail "--format v2: no summary: $(tail -1 "$tmp/log")"
 "$BIN" replay --format v1.1 --out "$tmp/v11.ndjson" "$DEMO" 2>"$tmp/log" || fail "replay --format v1.1"
 cmp -s "$tmp/v11.ndjson" "$tmp/scores.ndjson" || fail "--format v1.1 records differ from auto"
 

@@ -375,9 +375,13 @@ static void test_export(void **state)
 	assert_string_equal(r.body,
 		"user_id,screen_name,status,score,english,universal,cap.english,cap.universal,"
 		"categories.user,categories.friend,categories.network,categories.temporal,"
-		"categories.content,categories.sentiment,model_version,feature_schema,scored_at,posts_seen\n"
-		"1010,Name10,ok,0.2,0.2,0.5,0.25,0.5,0.1,0.2,0.3,0.4,,,sha256:ab,f1,2026-01-01T00:00:00Z,10\n"
-		"1011,Name11,ok,0.22,0.22,0.5,0.25,0.5,0.1,0.2,0.3,0.4,,,sha256:ab,f1,2026-01-01T00:00:00Z,11\n");
+		"categories.content,categories.sentiment,model_version,feature_schema,scored_at,posts_seen,"
+		"in_support,evidence.profile_text,evidence.profile_counts,evidence.posts,"
+		"raw_scores.spammer\n" /* no model loaded: the first record's bot types */
+		"1010,Name10,ok,0.2,0.2,0.5,0.25,0.5,0.1,0.2,0.3,0.4,,,sha256:ab,f1,2026-01-01T00:00:00Z,10,"
+		",,,,0.6\n" /* no in_support, no evidence array: empty cells */
+		"1011,Name11,ok,0.22,0.22,0.5,0.25,0.5,0.1,0.2,0.3,0.4,,,sha256:ab,f1,2026-01-01T00:00:00Z,11,"
+		",,,,0.6\n");
 	free(r.body);
 
 	assert_error(http(W.open, "GET", "/v1/accounts?min_score=2", NULL, NULL), 400, "min_score");

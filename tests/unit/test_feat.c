@@ -544,6 +544,58 @@ static void test_post_targets(void **state)
 	free(v);
 }
 
+/* Regression (issue 19): botometer-python's default user object {id_str,
+ * screen_name} (a stub: no counts, no creation date), folded as a profile
+ * record at the newest event time, became the latest snapshot and made the
+ * account look brand new and empty (a human scored 0.34 instead of 0.0003).
+ * A stub never replaces a fuller snapshot, whatever its time, nor the
+ * earliest counts; a fuller one always replaces a stub. */
+static void test_stub_profile_never_overrides(void **state)
+{
+	(void)state;
+	struct feat_account *a = feat_account_new("50");
+	double *v = vec(), *full = vec();
+	struct bw_post p;
+
+	/* a full snapshot at T0 */
+	post_init(&p, "50", "1", T0);
+	p.author.screen_name = "dewitt";
+	p.author.followers_count = 5000;
+	p.author.statuses_count = 20000;
+	p.author.created_at_ms = T0 - 86400000LL * 3000;
+	assert_int_equal(feat_account_update(a, &p), 0);
+	assert_int_equal(feat_account_extract(a, BW_TIME_NONE, full), 0);
+	/* a later stub: nothing it could change moves */
+	post_init(&p, "50", NULL, T0 + 3600000);
+	p.kind = BW_POST_PROFILE;
+	p.author.screen_name = "dewitt";
+	assert_int_equal(feat_account_update(a, &p), 0);
+	assert_int_equal(feat_account_extract(a, T0, v), 0);
+	assert_close(get(v, "user.followers_count"), 5000, 0, "stub kept the followers");
+	assert_close(get(v, "user.statuses_count"), 20000, 0, "stub kept the statuses");
+	assert_close(get(v, "user.followers_count"), get(full, "user.followers_count"), 0, "same");
+	feat_account_free(a);
+
+	/* the other order: a stub first (older or newer), then the full profile */
+	a = feat_account_new("50");
+	post_init(&p, "50", NULL, T0 + 7200000);
+	p.kind = BW_POST_PROFILE;
+	p.author.screen_name = "dewitt";
+	assert_int_equal(feat_account_update(a, &p), 0);
+	post_init(&p, "50", "1", T0);
+	p.author.screen_name = "dewitt";
+	p.author.followers_count = 5000;
+	p.author.statuses_count = 20000;
+	p.author.created_at_ms = T0 - 86400000LL * 3000;
+	assert_int_equal(feat_account_update(a, &p), 0);
+	assert_int_equal(feat_account_extract(a, T0, v), 0);
+	assert_close(get(v, "user.followers_count"), 5000, 0, "full replaced the stub");
+	assert_close(get(v, "user.statuses_count"), 20000, 0, "full replaced the stub");
+	feat_account_free(a);
+	free(v);
+	free(full);
+}
+
 static void test_screen_name_likelihood(void **state)
 {
 	(void)state;
@@ -854,6 +906,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_registry),
+		cmocka_unit_test(test_stub_profile_never_overrides),
 		cmocka_unit_test(test_list_and_markdown),
 		cmocka_unit_test(test_periodic_poster),
 		cmocka_unit_test(test_constant_and_single),
