@@ -473,11 +473,14 @@ probe_full() {
 	fi
 }
 
+source tests/torture/probe_stream.bash
+source tests/torture/probe_clients.bash
+
 START=$SECONDS
 if [ $QUICK -eq 1 ]; then
-	DEFAULT_PROBES="stages run full"
+	DEFAULT_PROBES="stages run full stream clients"
 else
-	DEFAULT_PROBES="stages run pause fail restart full"
+	DEFAULT_PROBES="stages run pause fail restart full stream clients"
 fi
 for p in ${TORTURE_PROBES:-$DEFAULT_PROBES}; do
 	probe_$p
