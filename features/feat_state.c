@@ -505,15 +505,13 @@ int feat_account_update(struct feat_account *a, const struct bw_post *p)
 	return feat_account_update_pre(a, p, NULL);
 }
 
-int feat_account_update_pre(struct feat_account *a, const struct bw_post *p,
-			    const struct feat_text_pre *pre)
+/* Fold one post; any error after the checks may leave the state half folded. */
+static int update(struct feat_account *a, const struct bw_post *p, const struct feat_text_pre *pre)
 {
 	struct feat_rec r = { 0 }, *slot;
 	bool dup, late;
 	int rc;
 
-	if (!a || !p || !p->author.id)
-		return BW_EINVAL;
 	if (strcmp(p->author.id, a->user_id) != 0)
 		return observe(a, p);
 	if (p->kind == BW_POST_DELETE)
@@ -549,12 +547,24 @@ int feat_account_update_pre(struct feat_account *a, const struct bw_post *p,
 	return feat_fold_own(a, p, slot, pre);
 }
 
+int feat_account_update_pre(struct feat_account *a, const struct bw_post *p,
+			    const struct feat_text_pre *pre)
+{
+	int rc;
+
+	if (!a || !p || !p->author.id || a->broken)
+		return BW_EINVAL;
+	if ((rc = update(a, p, pre)))
+		a->broken = true; /* never saved or extracted half folded */
+	return rc;
+}
+
 int feat_account_extract(const struct feat_account *a, int64_t probe_ms, double *out)
 {
 	size_t n = feat_count();
 	int rc;
 
-	if (!a || !out)
+	if (!a || !out || a->broken)
 		return BW_EINVAL;
 	memset(out, 0, n * sizeof(*out));
 	if (probe_ms == BW_TIME_NONE)
