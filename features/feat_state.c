@@ -447,7 +447,10 @@ size_t feat_post_targets(const struct bw_post *p, const char **out, size_t max)
 	cand[2] = p->in_reply_to_user_id;
 	for (size_t i = 0; i < 3 + (size_t)p->n_mentions && n < max; i++) {
 		const char *id = i < 3 ? cand[i] : p->mentions ? p->mentions[i - 3].id : NULL;
-		if (id && *id && strcmp(id, p->author.id) != 0 && !listed(id, out, n))
+		/* an id the decoder's rule refuses (`../x`, a newline, 26 digits) is
+		 * named in the post only: it never becomes a tracked account */
+		if (id && bw_account_id_valid(id) && strcmp(id, p->author.id) != 0 &&
+		    !listed(id, out, n))
 			out[n++] = id;
 	}
 	return n;

@@ -785,8 +785,16 @@ static int fold_message(struct fstage *f, struct stage *st, const struct pmsg *m
 		return 0;
 	}
 	if (m->observe) {
+		/* the key names the observed account: the decoder's id rule, whole
+		 * (a key with a NUL, over 255 bytes or not an id is another producer's) */
 		snprintf(key, sizeof(key), "%.*s", (int)(m->key_len < 255 ? m->key_len : 255),
 			 m->key ? m->key : "");
+		if (!m->key || m->key_len != strlen(key) || !bw_account_id_valid(key)) {
+			f->st_.bad++;
+			BW_WARN("features: %s[%d]@%lld: observation with a key that is no account id "
+				"skipped", f->cfg->ingest_topic, (int)m->partition, (long long)m->offset);
+			return 0;
+		}
 		f->st_.observations++;
 		return fold(f, key, &post, m->ts, m->partition); /* keyed by the observed account */
 	}
