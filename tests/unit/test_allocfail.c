@@ -319,7 +319,7 @@ static void dec_check(void *ctx, int rc, bool failed, long n)
 	if (rc != 0 && rc != BW_ENOMEM)
 		fail_msg("allocation %ld failed: rc %d (%s), not BW_ENOMEM", n, rc, bw_strerror(rc));
 	/* what was delivered before the failure is what a clean run delivers first */
-	if (c->out_len > c->clean_len || memcmp(c->out, c->clean, c->out_len))
+	if (c->out_len > c->clean_len || (c->out_len && memcmp(c->out, c->clean, c->out_len)))
 		fail_msg("allocation %ld failed: output is not a prefix of the clean run's:\n%.*s", n,
 			 (int)c->out_len, c->out);
 	c->runs_failed_clean += rc == 0;
