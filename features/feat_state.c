@@ -445,8 +445,11 @@ size_t feat_post_targets(const struct bw_post *p, const char **out, size_t max)
 	cand[0] = p->ref_author ? p->ref_author->id : NULL;
 	cand[1] = p->quoted_author ? p->quoted_author->id : NULL;
 	cand[2] = p->in_reply_to_user_id;
-	for (size_t i = 0; i < 3 + (size_t)p->n_mentions && n < max; i++) {
-		const char *id = i < 3 ? cand[i] : p->mentions ? p->mentions[i - 3].id : NULL;
+	/* a count of mentions without their names (n_mentions up to 2^32 - 1 from a
+	 * Kafka value) names nobody: never walk it (it spun for seconds per post) */
+	size_t total = 3 + (p->mentions ? (size_t)p->n_mentions : 0);
+	for (size_t i = 0; i < total && n < max; i++) {
+		const char *id = i < 3 ? cand[i] : p->mentions[i - 3].id;
 		/* an id the decoder's rule refuses (`../x`, a newline, 26 digits) is
 		 * named in the post only: it never becomes a tracked account */
 		if (id && bw_account_id_valid(id) && strcmp(id, p->author.id) != 0 &&

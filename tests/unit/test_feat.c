@@ -534,6 +534,11 @@ static void test_post_targets(void **state)
 	assert_int_equal(feat_post_targets(&p, t, 8), 2);
 	assert_string_equal(t[0], "20");
 	assert_string_equal(t[1], "did:plc:abc");
+	/* regression (issue 20, fuzz_kafka): a count of mentions without names,
+	 * as a Kafka value may carry, was walked to the count (2^32 - 1: seconds) */
+	p.mentions = NULL;
+	p.n_mentions = UINT32_MAX;
+	assert_int_equal(feat_post_targets(&p, t, 8), 1);
 	p.kind = BW_POST_PROFILE;
 	assert_int_equal(feat_post_targets(&p, t, 8), 0);
 	/* a mention by handle only is matched against the account's latest screen name */
