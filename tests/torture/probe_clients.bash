@@ -21,7 +21,7 @@ probe_clients() {
 	ALLPIDS+=($spid)
 	for ((i = 0; i < 100; i++)); do [ -s "$d/port" ] && break; sleep 0.1; done
 	if [ $QUICK -eq 1 ]; then
-		set -- --idle 2000 --slow 200 --seconds 8
+		set -- --idle 1000 --slow 100 --seconds 5
 	else
 		set -- --idle 10000 --slow 1100 --seconds 20
 	fi

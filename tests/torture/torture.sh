@@ -30,7 +30,7 @@
 #                  tests/integration/slow_clients.py): 4xx or a close for each,
 #                  /healthz within 2 s throughout, RSS bounded, no token logged
 #                  (tests/torture/probe_clients.bash)
-#   durability/run-live  kill -9 of `run` on a live stream with the embedded
+#   durable/run-live kill -9 of `run` on a live stream with the embedded
 #                  broker: the loss is by design; the row checks run warns of
 #                  it at start-up and prints it (verdict "documented")
 # Every row checks the final records against the replay (lost = posts missing
@@ -38,9 +38,9 @@
 # process ending on a signal we did not send). Exit 1 on any loss, duplicate,
 # differing record, crash or unclear error. --quick (inside `make test`) runs
 # crash/stages (2 kills), crash/run (2), four of the full/ rows, stream/v1,
-# clients/api (smaller floods) and durability/run-live on a 3,000-line dump; the
+# clients/api (smaller floods) and durable/run-live on a 3,000-line dump; the
 # full run takes 5-9 minutes on 2 cores.
-# TORTURE_PROBES="stages run pause fail restart full stream clients durability" picks probes;
+# TORTURE_PROBES="stages run pause fail restart full stream clients durable" picks probes;
 # TORTURE_KEEP=1 keeps the scratch directory (logs). Needs root for the tmpfs and read-only bind mounts (skipped,
 # and said so in the table, without).
 set -uo pipefail
@@ -491,9 +491,9 @@ source tests/torture/probe_clients.bash
 
 START=$SECONDS
 if [ $QUICK -eq 1 ]; then
-	DEFAULT_PROBES="stages run full stream clients durability"
+	DEFAULT_PROBES="stages run full stream clients durable"
 else
-	DEFAULT_PROBES="stages run pause fail restart full stream clients durability"
+	DEFAULT_PROBES="stages run pause fail restart full stream clients durable"
 fi
 for p in ${TORTURE_PROBES:-$DEFAULT_PROBES}; do
 	probe_$p
