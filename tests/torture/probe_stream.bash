@@ -160,7 +160,9 @@ probe_durable() {
 		"${STREAM_FAST[@]}" 2>"$d/run.log" &
 	local rpid=$!
 	ALLPIDS+=($rpid)
-	sleep "$([ "$QUICK" -eq 1 ] && echo 2.5 || echo 6)"
+	# mid-stream: once run started ingesting (--quick: 1 s later, full: 6 s)
+	for ((i = 0; i < 200; i++)); do grep -q 'NOT DURABLE\|connecting to' "$d/run.log" && break; sleep 0.05; done
+	sleep "$([ "$QUICK" -eq 1 ] && echo 1 || echo 6)"
 	kill -9 "$rpid"; wait "$rpid" 2>/dev/null
 	# the posts written so far (the connection is still open: count the sends)
 	kill "$fpid" 2>/dev/null; wait "$fpid" 2>/dev/null
