@@ -149,6 +149,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(LIB)
 	$(MSG) LINK $@
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/lib $< $(TESTLIB_OBJ) $(LIB) $(ALL_LDFLAGS) $(LDLIBS) -lcmocka -o $@
 
+# allocation-failure injection (tests/unit/test_allocfail.c): this test binary
+# alone routes the library's allocations through its own __wrap_* functions
+$(BUILD)/tests/test_allocfail: private LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
+	-Wl,--wrap=strdup,--wrap=strndup,--wrap=_ZnwmRKSt9nothrow_t,--wrap=_ZnamRKSt9nothrow_t
+
 $(BUILD)/tests/%: tests/tools/%.c $(TESTLIB_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(MSG) LINK $@

@@ -23,6 +23,7 @@ struct bw_arena {
 	size_t cap;         /* limit on the sum of chunk sizes */
 	size_t total;       /* sum of chunk sizes now held */
 	size_t used;        /* bytes handed out since reset */
+	bool oom;           /* malloc failed since reset (not the cap) */
 };
 
 struct bw_arena *bw_arena_new(size_t cap)
@@ -57,6 +58,7 @@ void bw_arena_reset(struct bw_arena *a)
 	if (a->head)
 		a->head->used = 0;
 	a->used = 0;
+	a->oom = false;
 }
 
 void *bw_arena_alloc(struct bw_arena *a, size_t n)
@@ -71,8 +73,10 @@ void *bw_arena_alloc(struct bw_arena *a, size_t n)
 		if (a->total + size > a->cap || a->total + size < a->total)
 			return NULL;
 		c = malloc(sizeof(*c) + size);
-		if (!c)
+		if (!c) {
+			a->oom = true;
 			return NULL;
+		}
 		c->size = size;
 		c->used = 0;
 		c->next = a->head;
@@ -93,6 +97,11 @@ char *bw_arena_strndup(struct bw_arena *a, const char *s, size_t len)
 		p[len] = '\0';
 	}
 	return p;
+}
+
+bool bw_arena_oom(const struct bw_arena *a)
+{
+	return a->oom;
 }
 
 size_t bw_arena_used(const struct bw_arena *a)

@@ -11,6 +11,7 @@
 #ifndef BW_ARENA_H
 #define BW_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct bw_arena;
@@ -29,6 +30,11 @@ void *bw_arena_alloc(struct bw_arena *a, size_t n);
 
 /* Copy of s[0..len) with a terminating NUL; NULL on cap. */
 char *bw_arena_strndup(struct bw_arena *a, const char *s, size_t len);
+
+/* True when an allocation failed since the last reset because the system
+ * allocator did (out of memory), not because of the cap: callers that treat
+ * the cap as bad input must treat this as an error of their own. */
+bool bw_arena_oom(const struct bw_arena *a);
 
 /* Bytes handed out since the last reset. */
 size_t bw_arena_used(const struct bw_arena *a);

@@ -82,7 +82,10 @@ void feat_account_free(struct feat_account *acc);
 
 /*
  * Fold one post (authored by this account, or observing it) into the state.
- * Idempotent for a post id already seen. Returns 0 or a BW_E* code.
+ * Idempotent for a post id already seen. Returns 0 or a BW_E* code. After
+ * an error other than BW_EINVAL for its arguments (out of memory part-way) the
+ * state is refused by every later update, extract and save (BW_EINVAL): drop
+ * it and reload the saved copy, which never holds a half-folded post.
  */
 int feat_account_update(struct feat_account *acc, const struct bw_post *post);
 

@@ -37,8 +37,8 @@ static void fold_counters(struct feat_account *a, const struct bw_post *p, const
 		feat_topk_add(&a->sources, feat_hash_str(p->source), 1);
 }
 
-static void fold_text(struct feat_account *a, const struct bw_post *p, struct feat_rec *slot,
-		      const struct feat_text_pre *pre)
+static int fold_text(struct feat_account *a, const struct bw_post *p, struct feat_rec *slot,
+		     const struct feat_text_pre *pre)
 {
 	double v[Q__N];
 	uint32_t skel;
@@ -49,8 +49,8 @@ static void fold_text(struct feat_account *a, const struct bw_post *p, struct fe
 	if (pre) {
 		memcpy(v, pre->v, sizeof(v));
 		skel = pre->skel;
-	} else {
-		feat_text_analyse(p->text, v, &skel);
+	} else if (feat_text_analyse(p->text, v, &skel)) {
+		return BW_ENOMEM; /* never fold an empty text's values as the post's */
 	}
 	slot->skel = skel;
 	v[Q_HASHTAGS] = p->n_hashtags;
@@ -75,6 +75,7 @@ static void fold_text(struct feat_account *a, const struct bw_post *p, struct fe
 		if (v[q] > 0)
 			feat_topk_add(&a->emoji_classes, (uint32_t)(q - Q_EJ_FACE_POS + 1),
 				      (uint32_t)v[q]);
+	return 0;
 }
 
 int feat_fold_own(struct feat_account *a, const struct bw_post *p, struct feat_rec *slot,
@@ -87,7 +88,8 @@ int feat_fold_own(struct feat_account *a, const struct bw_post *p, struct feat_r
 	fold_counters(a, p, slot);
 	if ((rc = feat_snapshot(a, &p->author, p->created_at_ms)))
 		return rc;
-	fold_text(a, p, slot, pre);
+	if ((rc = fold_text(a, p, slot, pre)))
+		return rc;
 	if ((rc = feat_fold_social(a, p)))
 		return rc;
 	return feat_fold_hashtags(a, p);

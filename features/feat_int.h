@@ -275,8 +275,10 @@ struct feat_postq_def {
 extern const struct feat_postq_def feat_postq_defs[Q__N];
 
 /* Text analysis of one post: fills v[Q_CHARS..Q_EJ_FLAG] except the entity and
- * engagement counts (set by the caller). `skel` receives the skeleton hash. */
-void feat_text_analyse(const char *text, double *v, uint32_t *skel);
+ * engagement counts (set by the caller). `skel` receives the skeleton hash.
+ * 0, or BW_ENOMEM (v then holds an empty text's values, which must not be
+ * folded as the post's). */
+int feat_text_analyse(const char *text, double *v, uint32_t *skel);
 
 /* A post's text analysis done ahead of its fold (feat_text_analyse() of its
  * text: a pure function of it), e.g. by replay's reader thread, so that the
@@ -317,6 +319,10 @@ struct feat_prof {
 
 struct feat_account {
 	char *user_id;                        /* owned */
+	bool broken;                          /* an update failed part-way (out of memory):
+					       * the state may be half folded, so every later
+					       * update, extract and save refuses it (BW_EINVAL);
+					       * the caller drops it and reloads its saved copy */
 	bool authored;                        /* any own post or profile record seen */
 	struct feat_prof prof;                /* latest snapshot */
 	int64_t first_t;                      /* earliest snapshot time, BW_TIME_NONE = none */

@@ -457,8 +457,11 @@ static int reader_put(struct rp_reader *rd, const struct bw_post *p)
 		}
 		own = own && (rd->analyse || done);
 		if (own && !done) {
-			feat_text_analyse(p->text, pre.v, &pre.skel);
-			done = true;
+			/* out of memory: the folding thread analyses it (and fails cleanly) */
+			if (feat_text_analyse(p->text, pre.v, &pre.skel))
+				own = false;
+			else
+				done = true;
 		}
 		struct rp_batch *b = rd->cur;
 		if (b->cap - b->len > 4 + tail &&

@@ -169,8 +169,8 @@ int feat_account_save(const struct feat_account *a, void **buf, size_t *len)
 	const uint64_t *ctr[] = { COUNTERS(a) };
 	unsigned roles = 0, graphs = 0;
 
-	if (!a || !buf || !len)
-		return BW_EINVAL;
+	if (!a || !buf || !len || a->broken)
+		return BW_EINVAL; /* a state a failed update left half folded is never written */
 	w_bytes(&w, MAGIC, 4);
 	w_u(&w, VERSION);
 	w_str(&w, a->user_id);

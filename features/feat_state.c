@@ -472,9 +472,15 @@ size_t feat_post_targets(const struct bw_post *p, const char **out, size_t max)
 	cand[0] = p->ref_author ? p->ref_author->id : NULL;
 	cand[1] = p->quoted_author ? p->quoted_author->id : NULL;
 	cand[2] = p->in_reply_to_user_id;
-	for (size_t i = 0; i < 3 + (size_t)p->n_mentions && n < max; i++) {
-		const char *id = i < 3 ? cand[i] : p->mentions ? p->mentions[i - 3].id : NULL;
-		if (id && *id && strcmp(id, p->author.id) != 0 && !listed(id, out, n))
+	/* a count of mentions without their names (n_mentions up to 2^32 - 1 from a
+	 * Kafka value) names nobody: never walk it (it spun for seconds per post) */
+	size_t total = 3 + (p->mentions ? (size_t)p->n_mentions : 0);
+	for (size_t i = 0; i < total && n < max; i++) {
+		const char *id = i < 3 ? cand[i] : p->mentions[i - 3].id;
+		/* an id the decoder's rule refuses (`../x`, a newline, 26 digits) is
+		 * named in the post only: it never becomes a tracked account */
+		if (id && bw_account_id_valid(id) && strcmp(id, p->author.id) != 0 &&
+		    !listed(id, out, n))
 			out[n++] = id;
 	}
 	return n;
@@ -532,15 +538,13 @@ int feat_account_update(struct feat_account *a, const struct bw_post *p)
 	return feat_account_update_pre(a, p, NULL);
 }
 
-int feat_account_update_pre(struct feat_account *a, const struct bw_post *p,
-			    const struct feat_text_pre *pre)
+/* Fold one post; any error after the checks may leave the state half folded. */
+static int update(struct feat_account *a, const struct bw_post *p, const struct feat_text_pre *pre)
 {
 	struct feat_rec r = { 0 }, *slot;
 	bool dup, late;
 	int rc;
 
-	if (!a || !p || !p->author.id)
-		return BW_EINVAL;
 	if (strcmp(p->author.id, a->user_id) != 0)
 		return observe(a, p);
 	if (p->kind == BW_POST_DELETE)
@@ -576,12 +580,24 @@ int feat_account_update_pre(struct feat_account *a, const struct bw_post *p,
 	return feat_fold_own(a, p, slot, pre);
 }
 
+int feat_account_update_pre(struct feat_account *a, const struct bw_post *p,
+			    const struct feat_text_pre *pre)
+{
+	int rc;
+
+	if (!a || !p || !p->author.id || a->broken)
+		return BW_EINVAL;
+	if ((rc = update(a, p, pre)))
+		a->broken = true; /* never saved or extracted half folded */
+	return rc;
+}
+
 int feat_account_extract(const struct feat_account *a, int64_t probe_ms, double *out)
 {
 	size_t n = feat_count();
 	int rc;
 
-	if (!a || !out)
+	if (!a || !out || a->broken)
 		return BW_EINVAL;
 	memset(out, 0, n * sizeof(*out));
 	if (probe_ms == BW_TIME_NONE)

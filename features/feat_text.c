@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bw_err.h"
 #include "feat_int.h"
 
 #define FEAT_TEXT_CAP 4096   /* code points analysed per post */
@@ -408,7 +409,7 @@ static void token_pass(struct text_acc *x, const char *s, size_t n)
 	}
 }
 
-void feat_text_analyse(const char *text, double *v, uint32_t *skel)
+int feat_text_analyse(const char *text, double *v, uint32_t *skel)
 {
 	struct text_acc *x = malloc(sizeof(*x));
 	size_t n, distinct;
@@ -419,7 +420,7 @@ void feat_text_analyse(const char *text, double *v, uint32_t *skel)
 	*skel = 0;
 	if (!text || !x) {
 		free(x);
-		return;
+		return text ? BW_ENOMEM : 0;
 	}
 	memset(x, 0, offsetof(struct text_acc, chars));
 	x->skel = 0xcbf29ce484222325ull;
@@ -462,4 +463,5 @@ void feat_text_analyse(const char *text, double *v, uint32_t *skel)
 		*skel = (uint32_t)(x->skel ^ (x->skel >> 32)) | 1u;
 	memcpy(v, x->v, Q__N * sizeof(*v));
 	free(x);
+	return 0;
 }

@@ -168,6 +168,8 @@ int dec_emit(struct bw_decoder *d, struct bw_post *p)
 {
 	int rc;
 
+	if (d->oom)
+		return BW_ENOMEM;
 	if (d->fault >= 0) {
 		dec_dlq(d, (enum bw_dlq_reason)d->fault, "%s%s%s", d->fault_detail,
 			p->id ? " in post " : "", p->id ? p->id : "");
@@ -471,6 +473,7 @@ int dec_unit(struct bw_decoder *d, const char *buf, size_t len, const char *sour
 			return rc;
 	}
 	bw_arena_reset(d->arena);
+	d->oom = false;
 	d->unit_held = false;
 	d->src = source;
 	d->line = line;
@@ -487,8 +490,15 @@ int dec_unit(struct bw_decoder *d, const char *buf, size_t len, const char *sour
 	}
 	e = jd_parse(d->jp, buf, len, &root, detail, sizeof(detail));
 	switch (e) {
-	case JD_OK:
-		return dec_value(d, root);
+	case JD_OK: {
+		int rc = dec_value(d, root);
+		if (!rc && d->oom)
+			rc = BW_ENOMEM; /* a record was dropped for it, never dead-lettered */
+		if (rc == BW_ENOMEM)
+			BW_ERROR("decoder: out of memory decoding %s:%llu", source ? source : "-",
+				 (unsigned long long)line);
+		return rc;
+	}
 	case JD_E_DEPTH:
 		dec_dlq(d, BW_DLQ_TOO_DEEP, "nesting deeper than %d levels", d->opts.max_depth);
 		return 0;

@@ -129,9 +129,10 @@ void ingest_decoder_free(struct bw_decoder *dec);
 
 /*
  * Decode one unit: buf[0..len) holds one line (no trailing newline needed) or
- * one whole JSON document. `source`/`line` label DLQ records. Returns 0, or
- * the callback's non-zero stop value. Bad input is never an error here: it
- * goes to the DLQ callback and the stats.
+ * one whole JSON document. `source`/`line` label DLQ records. Returns 0, the
+ * callback's non-zero stop value, or BW_ENOMEM when an allocation failed (the
+ * unit is then neither emitted nor dead-lettered). Bad input is never an error
+ * here: it goes to the DLQ callback and the stats.
  */
 int ingest_decode_unit(struct bw_decoder *dec, const char *buf, size_t len, const char *source,
 		       uint64_t line);
@@ -155,7 +156,7 @@ int ingest_decoder_finish(struct bw_decoder *dec);
  * Decode a memory buffer exactly as ingest_decode_file() decodes a file's
  * (decompressed) contents: NDJSON, one JSON document, or an SSE body.
  * `source` labels DLQ records. buf and source are borrowed for the call.
- * Returns 0 or a callback's stop value.
+ * Returns 0, a callback's stop value or BW_ENOMEM.
  */
 int ingest_decode_buffer(struct bw_decoder *dec, const char *buf, size_t len, const char *source);
 

@@ -478,11 +478,13 @@ static struct dec_bsky_prof *bsky_slot(struct bw_decoder *d, const char *did, bo
 	return e;
 }
 
-/* Replace *dst with a bounded copy of src (NULL clears). */
-static void bsky_set(char **dst, const char *src)
+/* Replace *dst with a bounded copy of src (NULL clears). 0, or BW_ENOMEM
+ * (then *dst is cleared: a failed copy must not pass for an absent value). */
+static int bsky_set(char **dst, const char *src)
 {
 	free(*dst);
 	*dst = src ? strndup(src, DEC_BSKY_STR) : NULL;
+	return src && !*dst ? BW_ENOMEM : 0;
 }
 
 /* Fill a record's author from what the cache knows of `did` (strings borrowed
@@ -551,8 +553,9 @@ static int bsky_profile(struct bw_decoder *d, jd_val commit, const char *did, in
 	if (!(e = bsky_slot(d, did, true)))
 		return did ? BW_ENOMEM : dec_emit(d, &(struct bw_post){ .kind = BW_POST_PROFILE });
 	d->bsky_dirty = true;
-	bsky_set(&e->name, jd_get_cstr(rec, "displayName"));
-	bsky_set(&e->description, jd_get_cstr(rec, "description"));
+	if (bsky_set(&e->name, jd_get_cstr(rec, "displayName")) ||
+	    bsky_set(&e->description, jd_get_cstr(rec, "description")))
+		return BW_ENOMEM;
 	e->avatar = jd_exists(jd_get(rec, "avatar"));
 	e->banner = jd_exists(jd_get(rec, "banner"));
 	e->bot = bsky_self_bot(rec);
@@ -576,8 +579,9 @@ static int bsky_identity(struct bw_decoder *d, jd_val ev, const char *did, int64
 		dec_ctrl(d, BW_CTRL_OTHER); /* nothing new */
 		return 0;
 	}
-	bsky_set(&e->handle, handle);
 	d->bsky_dirty = true;
+	if (bsky_set(&e->handle, handle))
+		return BW_ENOMEM;
 	return bsky_emit_profile(d, did, t);
 }
 
@@ -735,9 +739,10 @@ static int bsky_read_entry(struct bw_decoder *d, json_t *j)
 		return BW_EPARSE;
 	if (!(e = bsky_slot(d, did, true)))
 		return BW_ENOMEM;
-	bsky_set(&e->handle, json_string_value(json_object_get(j, "handle")));
-	bsky_set(&e->name, json_string_value(json_object_get(j, "name")));
-	bsky_set(&e->description, json_string_value(json_object_get(j, "description")));
+	if (bsky_set(&e->handle, json_string_value(json_object_get(j, "handle"))) ||
+	    bsky_set(&e->name, json_string_value(json_object_get(j, "name"))) ||
+	    bsky_set(&e->description, json_string_value(json_object_get(j, "description"))))
+		return BW_ENOMEM;
 	e->has_profile = json_is_true(json_object_get(j, "profile"));
 	e->avatar = json_is_true(json_object_get(j, "avatar"));
 	e->banner = json_is_true(json_object_get(j, "banner"));
@@ -787,10 +792,9 @@ int ingest_decoder_bsky_profile(struct bw_decoder *d, const struct ingest_bsky_p
 
 	if (!e)
 		return BW_ENOMEM;
-	if (p->handle)
-		bsky_set(&e->handle, p->handle);
-	bsky_set(&e->name, p->name);
-	bsky_set(&e->description, p->description);
+	if ((p->handle && bsky_set(&e->handle, p->handle)) || bsky_set(&e->name, p->name) ||
+	    bsky_set(&e->description, p->description))
+		return BW_ENOMEM;
 	e->avatar = p->avatar;
 	e->banner = p->banner;
 	e->bot = p->bot;

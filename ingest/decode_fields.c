@@ -33,9 +33,13 @@ void dec_fault(struct bw_decoder *d, enum bw_dlq_reason r, const char *fmt, ...)
 void *dx_alloc(struct bw_decoder *d, size_t n)
 {
 	void *p = bw_arena_alloc(d->arena, n ? n : 1);
-	if (!p)
+	if (p)
+		return p;
+	if (bw_arena_oom(d->arena))
+		d->oom = true; /* not the input's fault: no DLQ record */
+	else
 		dec_fault(d, BW_DLQ_TOO_LARGE, "decoded record exceeds the decoder's memory cap");
-	return p;
+	return NULL;
 }
 
 struct bw_post *dx_post_new(struct bw_decoder *d)

@@ -63,6 +63,9 @@ struct bw_decoder {
 	/* first problem met while reading the fields of one post */
 	int fault;                    /* -1 none, else enum bw_dlq_reason */
 	char fault_detail[160];       /* what and where */
+	bool oom;                     /* an allocation of this unit failed (out of memory,
+				       * not the arena's cap): the unit ends in BW_ENOMEM,
+				       * never in the DLQ or half-filled to the callback */
 
 	/* Bluesky profiles and handles seen in the stream, by DID (decode_fedi.c) */
 	struct dec_bsky_prof *bsky;   /* DEC_BSKY_SLOTS entries, allocated on first use */

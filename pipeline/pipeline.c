@@ -75,6 +75,20 @@ struct run {
 
 /* ---- stage threads ------------------------------------------------------------------ */
 
+/* A source that cannot be read again from where a crash left it: a live
+ * stream (HTTP, WebSocket) or standard input. */
+static bool live_source(const char *src)
+{
+	static const char *const live[] = { "http://", "https://", "ws://", "wss://" };
+
+	if (strcmp(src, "-") == 0)
+		return true;
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
+		if (strncmp(src, live[i], strlen(live[i])) == 0)
+			return true;
+	return false;
+}
+
 static void *ingest_main(void *arg)
 {
 	struct run *r = arg;
@@ -92,6 +106,16 @@ static void *ingest_main(void *arg)
 		char shown[8192]; /* the source without credentials */
 		bw_redact_url(r->cfg->ingest_source, shown, sizeof(shown));
 		BW_INFO("run: ingesting %s", shown);
+		if (r->mock && live_source(r->cfg->ingest_source))
+			BW_WARN("run: NOT DURABLE: %s is a live source and the embedded broker keeps "
+				"what it read in memory only: a crash or kill -9 of this process loses "
+				"every post read and not yet folded into %s (a restart resumes at the "
+				"stream's live tip%s). For a durable input position run `botwatch broker` "
+				"or Kafka with ingest, features and score as separate processes "
+				"(docs/PIPELINE.md, Failures)", shown, r->cfg->features_state,
+				r->cfg->js_cursor_file && r->cfg->js_cursor_file[0]
+					? ", or at a Jetstream cursor already past the posts held in memory"
+					: "");
 		if (ingest_job_run(r->cfg, &r->ingest.stop)) {
 			r->ingest.rc = BW_EKAFKA;
 			snprintf(r->ingest.err, sizeof(r->ingest.err),

@@ -801,14 +801,30 @@ static void on_hold(void *ctx, rd_kafka_topic_partition_list_t *offs)
 
 /* ---- consuming -------------------------------------------------------------------------- */
 
-static bool is_observation(const rd_kafka_message_t *m)
+bool feat_stage_observation(const rd_kafka_headers_t *h)
 {
-	rd_kafka_headers_t *h = NULL;
 	const void *v;
 	size_t len;
 
+	return h && rd_kafka_header_get_last(h, OBSERVE_HEADER, &v, &len) ==
+			    RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+bool feat_stage_observed_id(const void *key, size_t key_len, char *id, size_t cap)
+{
+	if (!key || !cap || key_len >= cap || memchr(key, '\0', key_len))
+		return false;
+	memcpy(id, key, key_len);
+	id[key_len] = '\0';
+	return bw_account_id_valid(id);
+}
+
+static bool is_observation(const rd_kafka_message_t *m)
+{
+	rd_kafka_headers_t *h = NULL;
+
 	return rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-	       rd_kafka_header_get_last(h, OBSERVE_HEADER, &v, &len) == RD_KAFKA_RESP_ERR_NO_ERROR;
+	       feat_stage_observation(h);
 }
 
 /* One posts-topic message as folding needs it (borrowed from the consumed
@@ -896,8 +912,14 @@ static int fold_message(struct fstage *f, struct stage *st, const struct pmsg *m
 		return 0;
 	}
 	if (m->observe) {
-		snprintf(key, sizeof(key), "%.*s", (int)(m->key_len < 255 ? m->key_len : 255),
-			 m->key ? m->key : "");
+		/* the key names the observed account: the decoder's id rule, whole
+		 * (a key with a NUL, over 255 bytes or not an id is another producer's) */
+		if (!feat_stage_observed_id(m->key, m->key_len, key, sizeof(key))) {
+			f->st_.bad++;
+			BW_WARN("features: %s[%d]@%lld: observation with a key that is no account id "
+				"skipped", f->cfg->ingest_topic, (int)m->partition, (long long)m->offset);
+			return 0;
+		}
 		f->st_.observations++;
 		return fold(f, key, &post, m->ts, m->partition); /* keyed by the observed account */
 	}

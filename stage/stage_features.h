@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <librdkafka/rdkafka.h>
+
 struct bw_config;
 struct bw_store;
 
@@ -56,6 +58,18 @@ struct feat_stage_stats {
 	uint64_t delivery_failed; /* produced messages whose delivery failed (fatal) */
 	uint64_t accounts;      /* account states in the store at the end */
 };
+
+/*
+ * The two readings of untrusted Kafka metadata on the posts topic (fuzzed by
+ * fuzz/fuzz_kafka.c). feat_stage_observation(): whether a message's headers
+ * (NULL: none) mark it as an observation forwarded by another worker (header
+ * "bw-observe"). feat_stage_observed_id(): the account such a message's key
+ * names, copied NUL-terminated into id[0..cap) when the key is one whole
+ * account id by the decoder's rule (bw_account_id_valid(): no NUL, at most
+ * BW_ACCOUNT_ID_MAX bytes); false for any other key, even empty or NULL.
+ */
+bool feat_stage_observation(const rd_kafka_headers_t *headers);
+bool feat_stage_observed_id(const void *key, size_t key_len, char *id, size_t cap);
 
 /*
  * Run the stage with `cfg` (borrowed) until *stop (borrowed, set by a signal

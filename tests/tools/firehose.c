@@ -9,7 +9,9 @@
  *
  * Entry fields: an HTTP status first; for 200: send=N posts, bad=K invalid
  * JSON lines, big=K units of --big-bytes bytes, ctrl (control messages /
- * keep-alives), then=close|dropmid|reset|stall|hold (default close); for
+ * keep-alives), utf8=K posts whose text holds invalid UTF-8, deep=K JSON
+ * units nested --deep-levels deep, garbage=K units of random bytes (no line
+ * break), then=close|dropmid|reset|stall|hold (default close); for
  * errors: retry-after=S, reset=S (x-rate-limit-reset = now + S). After the
  * plan, every further connection gets the last entry again.
  *
@@ -18,7 +20,7 @@
  *   t=<ms> conn=<n> request <METHOD> <path> auth=<none|Bearer|OAuth> ua=<agent>
  *   t=<ms> conn=<n> status <code>
  *   t=<ms> conn=<n> completed <first>-<last> count=<n>   (ids fully written)
- *   t=<ms> conn=<n> bad <k> / big <k> / ctrl <k>
+ *   t=<ms> conn=<n> bad <k> / big <k> / utf8 <k> / deep <k> / garbage <k> / ctrl <k>
  *   t=<ms> conn=<n> partial <id>                         (written half, never completed)
  *   t=<ms> conn=<n> end <how>
  *
@@ -52,6 +54,9 @@ struct entry {
 	long send;         /* posts to send */
 	long bad;          /* invalid JSON units */
 	long big;          /* over-long units */
+	long utf8;         /* posts with invalid UTF-8 in their text */
+	long deep;         /* units nested deep_levels deep */
+	long garbage;      /* units of random bytes */
 	bool ctrl;         /* send control messages / keep-alives too */
 	char then[16];     /* close, dropmid, reset, stall, hold */
 	long retry_after;  /* Retry-After seconds, -1 none */
@@ -65,6 +70,8 @@ struct server {
 	long accounts;          /* distinct synthetic accounts */
 	long next_id;           /* next post id */
 	long big_bytes;         /* size of a `big` unit */
+	long deep_levels;       /* nesting of a `deep` unit */
+	unsigned rng;           /* state of the garbage generator (fixed seed) */
 	long keepalive_ms;      /* keep-alive interval while holding */
 	long rate;              /* posts per second (0 = as fast as the peer reads) */
 	FILE *log;              /* event log */
@@ -170,6 +177,9 @@ static void parse_entry(char *text, struct entry *e)
 		if (!strcmp(tok, "send")) e->send = num(v);
 		else if (!strcmp(tok, "bad")) e->bad = num(v);
 		else if (!strcmp(tok, "big")) e->big = num(v);
+		else if (!strcmp(tok, "utf8")) e->utf8 = num(v);
+		else if (!strcmp(tok, "deep")) e->deep = num(v);
+		else if (!strcmp(tok, "garbage")) e->garbage = num(v);
 		else if (!strcmp(tok, "ctrl")) e->ctrl = true;
 		else if (!strcmp(tok, "then")) snprintf(e->then, sizeof(e->then), "%s", v);
 		else if (!strcmp(tok, "retry-after")) e->retry_after = num(v);
@@ -316,6 +326,56 @@ static bool send_posts(struct server *s, int fd, int conn, const struct entry *e
 	return ok;
 }
 
+/* The hostile units of `e`: posts (ids past every real one, never logged as
+ * completed) whose text carries invalid UTF-8, JSON nested deep_levels deep,
+ * and random bytes without a line break (so every framing keeps its units). */
+static bool send_hostile(struct server *s, int fd, int conn, const struct entry *e)
+{
+	char buf[4096];
+	bool ok = true;
+
+	for (long i = 0; i < e->utf8 && ok; i++) {
+		int n = post_json(s, 900000000000L + conn * 1000L + i, buf, sizeof(buf));
+		char *t = strstr(buf, "synthetic post");
+		if (t) {
+			const unsigned char bytes[] = { 's', 'y', 'n', 't', 'h', 0xff, 0xfe, 0xc0,
+							0xaf, 0xed, 0xa0, 0x80, ' ', 'p' };
+			memcpy(t, bytes, sizeof(bytes));
+		}
+		ok = frame(s, fd, buf, (size_t)n, "update");
+	}
+	if (e->utf8)
+		logf_(s, conn, "utf8 %ld", e->utf8);
+	if (e->deep) {
+		size_t lv = (size_t)s->deep_levels, n = 2 * lv + 6;
+		char *d = malloc(n + 1);
+		if (!d)
+			return false;
+		memcpy(d, "{\"a\":", 5);
+		memset(d + 5, '[', lv);
+		memset(d + 5 + lv, ']', lv);
+		d[5 + 2 * lv] = '}';
+		for (long i = 0; i < e->deep && ok; i++)
+			ok = frame(s, fd, d, 2 * lv + 6, "update");
+		free(d);
+		logf_(s, conn, "deep %ld", e->deep);
+	}
+	for (long i = 0; i < e->garbage && ok; i++) {
+		size_t n = 200 + (size_t)(s->rng % 1500);
+		for (size_t k = 0; k < n; k++) {
+			s->rng = s->rng * 1103515245u + 12345u;
+			buf[k] = (char)(s->rng >> 16);
+			if (buf[k] == '\n' || buf[k] == '\r')
+				buf[k] = '#';
+		}
+		buf[0] = '\x9b'; /* never a JSON start */
+		ok = frame(s, fd, buf, n, "update");
+	}
+	if (e->garbage)
+		logf_(s, conn, "garbage %ld", e->garbage);
+	return ok;
+}
+
 static bool send_extras(struct server *s, int fd, int conn, const struct entry *e)
 {
 	bool ok = true;
@@ -330,6 +390,7 @@ static bool send_extras(struct server *s, int fd, int conn, const struct entry *
 		free(big);
 		logf_(s, conn, "big %ld", e->big);
 	}
+	ok = ok && send_hostile(s, fd, conn, e);
 	if (e->ctrl) {
 		const char *limit = "{\"limit\":{\"track\":42,\"timestamp_ms\":\"1700000000000\"}}";
 		if (s->framing == FR_V1)
@@ -592,14 +653,14 @@ static int listen_loopback(const char *port_file)
 static void usage(void)
 {
 	fprintf(stderr, "usage: firehose --framing v1|v2|ndjson|sse --plan PLAN --port-file F --log F\n"
-			"                [--accounts N] [--first-id N] [--big-bytes N] [--keepalive-ms N]\n"
+			"                [--accounts N] [--first-id N] [--big-bytes N] [--deep-levels N] [--keepalive-ms N]\n"
 			"                [--rate POSTS_PER_SECOND]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	static struct server s = { .accounts = 1000, .next_id = 1000000, .big_bytes = 8192,
+	static struct server s = { .accounts = 1000, .next_id = 1000000, .big_bytes = 8192, .deep_levels = 5000, .rng = 20,
 				   .keepalive_ms = 100, .next_rule = 1 };
 	const char *port_file = NULL, *log_path = NULL, *plan = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -616,6 +677,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(k, "--accounts")) s.accounts = num(v) ? num(v) : 1;
 		else if (!strcmp(k, "--first-id")) s.next_id = num(v);
 		else if (!strcmp(k, "--big-bytes")) s.big_bytes = num(v) < 16 ? 16 : num(v);
+		else if (!strcmp(k, "--deep-levels")) s.deep_levels = num(v) < 1 ? 1 : num(v);
 		else if (!strcmp(k, "--keepalive-ms")) s.keepalive_ms = num(v);
 		else if (!strcmp(k, "--rate")) s.rate = num(v);
 		else usage();

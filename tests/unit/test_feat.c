@@ -524,6 +524,21 @@ static void test_post_targets(void **state)
 	assert_string_equal(t[0], "20");
 	assert_string_equal(t[1], "30");
 	assert_int_equal(feat_post_targets(&p, t, 1), 1);
+	/* regression (issue 20): ids the decoder's rule refuses were tracked as
+	 * observed accounts (`../../etc/passwd`, a newline, 26 digits) */
+	struct bw_mention bad[3] = { { "a\nb", "x" }, { "99999999999999999999999999", "y" },
+				     { "did:plc:abc", "z" } };
+	p.in_reply_to_user_id = "../../etc/passwd";
+	p.mentions = bad;
+	p.n_mentions = 3;
+	assert_int_equal(feat_post_targets(&p, t, 8), 2);
+	assert_string_equal(t[0], "20");
+	assert_string_equal(t[1], "did:plc:abc");
+	/* regression (issue 20, fuzz_kafka): a count of mentions without names,
+	 * as a Kafka value may carry, was walked to the count (2^32 - 1: seconds) */
+	p.mentions = NULL;
+	p.n_mentions = UINT32_MAX;
+	assert_int_equal(feat_post_targets(&p, t, 8), 1);
 	p.kind = BW_POST_PROFILE;
 	assert_int_equal(feat_post_targets(&p, t, 8), 0);
 	/* a mention by handle only is matched against the account's latest screen name */
