@@ -31,6 +31,7 @@
 #define STAGE_DELIVERY_MS 30000 /* longest wait for a batch's delivery */
 #define STAGE_WARM_MS 5000    /* longest wait for a topic's metadata at start */
 #define STAGE_UNKNOWN_TOPIC_MS 30000 /* longest wait for a just-created topic to be known */
+#define STAGE_COMMIT_MS 15000 /* longest wait for an offset commit's answer */
 #define STAGE_COMMITTED_MS 10000 /* longest wait for the group's committed offsets */
 #define LAG_CHECK_MS 50       /* least time between two downstream lag queries */
 #define LAG_QUERY_MS 5000     /* timeout of one lag query */
@@ -52,6 +53,8 @@ struct stage {
 	const struct stage_spec *sp;           /* borrowed */
 	rd_kafka_t *rk;                        /* consumer */
 	rd_kafka_t *prod;                      /* producer */
+	rd_kafka_queue_t *cq;                  /* offset commit results (stage_commit) */
+	uint64_t commit_seq;                   /* the last commit's number (its result's opaque) */
 	rd_kafka_topic_t *out[2];              /* producer handles on the outputs, or NULL */
 	rd_kafka_topic_t *in;                  /* consumer handle on the input (direct assignment) */
 	rd_kafka_topic_partition_list_t *next; /* next offset to consume per partition */
@@ -272,6 +275,37 @@ int stage_produce_to(struct stage *s, const char *topic, int32_t partition, cons
 
 /* ---- committing -------------------------------------------------------------------- */
 
+/*
+ * Commit `offs` and wait for the answer, at most STAGE_COMMIT_MS: a
+ * synchronous rd_kafka_commit() waits for ever when the group coordinator is
+ * gone (a stage stopping after its broker died hung in it). Each commit
+ * carries its number, so the late answer of one that timed out is skipped.
+ */
+static rd_kafka_resp_err_t commit_bounded(struct stage *s,
+					  const rd_kafka_topic_partition_list_t *offs)
+{
+	uint64_t id = ++s->commit_seq;
+	int64_t end = bw_time_mono_ms() + STAGE_COMMIT_MS;
+	rd_kafka_resp_err_t e;
+
+	if (!s->cq && !(s->cq = rd_kafka_queue_new(s->rk)))
+		return RD_KAFKA_RESP_ERR__FAIL;
+	if ((e = rd_kafka_commit_queue(s->rk, offs, s->cq, NULL, (void *)(uintptr_t)id)))
+		return e;
+	for (int64_t left; (left = end - bw_time_mono_ms()) > 0;) {
+		rd_kafka_event_t *ev = rd_kafka_queue_poll(s->cq, (int)left);
+		bool ours = ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT &&
+			    (uintptr_t)rd_kafka_event_opaque(ev) == (uintptr_t)id;
+		if (ours)
+			e = rd_kafka_event_error(ev);
+		if (ev)
+			rd_kafka_event_destroy(ev);
+		if (ours)
+			return e;
+	}
+	return RD_KAFKA_RESP_ERR__TIMED_OUT;
+}
+
 /* The one commit step: make the state durable, then commit `offs` (borrowed)
  * to the group. A commit that fails is retried with the next one. */
 static int stage_commit(struct stage *s, const rd_kafka_topic_partition_list_t *offs)
@@ -281,7 +315,7 @@ static int stage_commit(struct stage *s, const rd_kafka_topic_partition_list_t *
 
 	if (s->sp->ops->durable && (rc = s->sp->ops->durable(s->sp->ctx)))
 		return cb_fail(s, rc, "making the state durable");
-	e = rd_kafka_commit(s->rk, offs, 0);
+	e = commit_bounded(s, offs);
 	if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
 		bool dropped = e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
 			       e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION;
@@ -927,6 +961,8 @@ static void teardown(struct stage *s)
 		if (!s->err)
 			settle(s);
 		rd_kafka_consumer_close(s->rk); /* revokes a subscription: settles once more */
+		if (s->cq)
+			rd_kafka_queue_destroy(s->cq);
 		if (s->in)
 			rd_kafka_topic_destroy(s->in);
 		rd_kafka_destroy(s->rk);
