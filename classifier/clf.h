@@ -161,6 +161,12 @@ struct clf_train_opts {
 	bool group_folds;       /* CV folds hold out whole bot classes (row_class) when there
 				 * are at least `folds` of them, so C is chosen, and stacks are
 				 * fitted, on bot kinds unseen in training; else stratified */
+	bool source_folds;      /* CV folds hold out whole sources (dataset up to its first
+				 * '/') when there are at least `folds` of them, and rows
+				 * outside a fit's subsample get the decision of the fold
+				 * model that did not see their source: stacks (the
+				 * calibration) are fitted on out-of-source decisions
+				 * (docs/MODEL.md, "Calibration that travels") */
 	bool no_type_heads;     /* train only the overall head (no per-bot-type heads) */
 	bool balance_sources;   /* a fit's subsample gives each source (dataset up to its
 				 * first '/') an equal share of each class, up to its

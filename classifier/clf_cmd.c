@@ -810,11 +810,13 @@ int clf_cmd_train_opt(const char *cmd, const char *opt, const char *v, struct cl
 		return -1;
 	}
 	if (strcmp(opt, "--folds-by") == 0) {
-		if (v && (strcmp(v, "class") == 0 || strcmp(v, "stratified") == 0)) {
+		if (v && (strcmp(v, "class") == 0 || strcmp(v, "stratified") == 0 ||
+			  strcmp(v, "source") == 0)) {
 			o->group_folds = v[0] == 'c';
+			o->source_folds = v[1] == 'o';
 			return 0;
 		}
-		fprintf(stderr, "botwatch %s: --folds-by must be class or stratified\n", cmd);
+		fprintf(stderr, "botwatch %s: --folds-by must be class, source or stratified\n", cmd);
 		return -1;
 	}
 	if (strcmp(opt, "--folds") == 0) {

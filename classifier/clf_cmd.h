@@ -177,7 +177,7 @@ int clf_cmd_uint_arg(const char *cmd, const char *opt, const char *v, uint64_t l
 		     uint64_t *out);
 
 /* The training options train and eval (for its leave-out runs) share:
- * --kernel linear|rbf|mixed, --folds K (2..20), --folds-by class|stratified,
+ * --kernel linear|rbf|mixed, --folds K (2..20), --folds-by class|source|stratified,
  * --seed S, --balance-sources on|off. Returns 1 when `opt` is none of them, 0 when parsed into o, -1
  * (message naming `cmd` on stderr) when its value is missing or bad. */
 int clf_cmd_train_opt(const char *cmd, const char *opt, const char *v, struct clf_train_opts *o);

@@ -41,13 +41,16 @@ const struct clf_group_def clf_groups[CLF_N_GROUPS] = {
  * credits_maker: a bio crediting someone ("by @x") is bot-like only in the
  * simulation; among real labelled profiles it leans human (docs/MODEL.md).
  * description_mentions: bot-like only through one group's template (job
- * feeds' "Tweet us at @..."); human-leaning in every other (docs/MODEL.md). */
+ * feeds' "Tweet us at @..."); human-leaning in every other (docs/MODEL.md).
+ * listed: Twitter lists have no Mastodon or Bluesky counterpart, where the
+ * count would read as 0 (docs/MODEL.md, "Platforms"). */
 static const char *const deny_user[] = {
 	"default_profile", "verified", "protected", "geo_enabled", "background", "time_zone",
 	"utc_offset", "location", "translator", "banner", "image", "url", "favourites", "lang",
 	"has_", "created", "contributors", "notifications", "following", "follow_request",
 	"extended", "withheld", "bot_flag", "self_declared", "posts_seen", "screen_names_seen",
-	"delta", "account_age", "bot_words", "credits_maker", "schedule", "description_mentions", NULL,
+	"delta", "account_age", "bot_words", "credits_maker", "schedule", "description_mentions",
+	"listed", NULL,
 };
 
 /* Profile columns computed from name, handle or bio text. */

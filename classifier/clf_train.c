@@ -447,6 +447,96 @@ static bool class_folds(const struct clf_matrix *m, const size_t *pop, size_t n,
 	return true;
 }
 
+/* Source of row r: its dataset up to the first '/' ("-" when empty), into
+ * buf (len bytes). */
+static const char *row_source(const struct clf_matrix *m, size_t r, char *buf, size_t len)
+{
+	const char *ds = m->row_dataset[r][0] ? m->row_dataset[r] : "-";
+	size_t n = strcspn(ds, "/");
+	snprintf(buf, len, "%.*s", (int)(n < len - 1 ? n : len - 1), ds);
+	return buf;
+}
+
+#define MAX_FOLD_SOURCES 64
+
+/* Sources of the subsample pop[0..n) and their folds: each source goes to
+ * the fold with the fewest rows so far, largest source first (ties by
+ * name), so a fold's models never saw its sources. The names into
+ * name[MAX_FOLD_SOURCES][64], their folds into sfold; returns the count of
+ * sources, 0 (nothing set) when there are fewer than k or too many. */
+static size_t source_assign(const struct clf_matrix *m, const size_t *pop, size_t n, int k,
+			    char (*name)[64], int *sfold)
+{
+	size_t count[MAX_FOLD_SOURCES], ns = 0, load[20] = { 0 };
+	char b[64];
+	if (k > 20)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		row_source(m, pop[i], b, sizeof(b));
+		size_t s = 0;
+		while (s < ns && strcmp(name[s], b) != 0)
+			s++;
+		if (s == ns) {
+			if (ns == MAX_FOLD_SOURCES)
+				return 0;
+			snprintf(name[ns], 64, "%s", b);
+			count[ns++] = 0;
+		}
+		count[s]++;
+	}
+	if (ns < (size_t)k)
+		return 0;
+	bool done[MAX_FOLD_SOURCES] = { false };
+	for (size_t step = 0; step < ns; step++) {
+		size_t best = ns;
+		for (size_t s = 0; s < ns; s++)
+			if (!done[s] && (best == ns || count[s] > count[best] ||
+					 (count[s] == count[best] && strcmp(name[s], name[best]) < 0)))
+				best = s;
+		int f = 0;
+		for (int j = 1; j < k; j++)
+			if (load[j] < load[f])
+				f = j;
+		sfold[best] = f;
+		load[f] += count[best];
+		done[best] = true;
+	}
+	return ns;
+}
+
+/* Fold of row r under a source assignment; -1 when its source has none. */
+static int source_fold_of(const struct clf_matrix *m, size_t r, char (*name)[64],
+			  const int *sfold, size_t ns)
+{
+	char b[64];
+	row_source(m, r, b, sizeof(b));
+	for (size_t s = 0; s < ns; s++)
+		if (strcmp(name[s], b) == 0)
+			return sfold[s];
+	return -1;
+}
+
+/* Folds that hold out whole sources (--folds-by source); false (fold
+ * untouched) when the subsample has fewer than k sources or a fold's
+ * complement lacks a class (one-sided sources all in one fold). */
+static bool source_folds(const struct clf_matrix *m, const size_t *pop, size_t n, int k, int *fold)
+{
+	char name[MAX_FOLD_SOURCES][64];
+	int sfold[MAX_FOLD_SOURCES];
+	size_t ns = source_assign(m, pop, n, k, name, sfold), cnt[20][2] = { { 0 } }, tot[2] = { 0 };
+	if (!ns)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		fold[i] = source_fold_of(m, pop[i], name, sfold, ns);
+		cnt[fold[i]][m->label[pop[i]] != 0]++;
+		tot[m->label[pop[i]] != 0]++;
+	}
+	for (int f = 0; f < k; f++)
+		if (cnt[f][0] == tot[0] || cnt[f][1] == tot[1])
+			return false;
+	return true;
+}
+
 /* Grid search (or the given parameters) on problem p; leaves the chosen
  * parameters in t and their out-of-fold decisions in oof. */
 static int search(struct tctx *c, int g, bool grid, const struct svm_problem *p,
@@ -466,7 +556,9 @@ static int search(struct tctx *c, int g, bool grid, const struct svm_problem *p,
 		goto out_free;
 	for (int i = 0; i < p->l; i++)
 		y[i] = p->y[i] > 0.5;
-	if (!c->o->group_folds || !class_folds(c->m, pop, (size_t)p->l, c->o->folds, fold))
+	bool folded = c->o->source_folds ? source_folds(c->m, pop, (size_t)p->l, c->o->folds, fold)
+		    : c->o->group_folds && class_folds(c->m, pop, (size_t)p->l, c->o->folds, fold);
+	if (!folded)
 		clf_stratified_folds(y, (size_t)p->l, c->o->folds, c->o->seed + (uint64_t)g, fold);
 	if (!grid && c->best_C[g] > 0) {
 		t->C = c->best_C[g];
@@ -503,6 +595,69 @@ out_free:
 	return rc;
 }
 
+/* --folds-by source: the population rows outside the subsample pop[ns..np)
+ * get the decision of the fold model (trained on the subsample without
+ * their source's fold) instead of the final model's, so every decision the
+ * stacks are fitted on comes from a model that never saw the row's source.
+ * Rows of a source absent from the subsample keep the final model's. */
+static int rest_out_of_source(struct tctx *c, const struct tgroup *t, const struct prob *pr,
+			      const struct svm_parameter *par, const size_t *pop, size_t np, size_t ns)
+{
+	const struct clf_matrix *m = c->m;
+	char name[MAX_FOLD_SOURCES][64];
+	int sfold[MAX_FOLD_SOURCES], rc = 0;
+	size_t nsrc = source_assign(m, pop, ns, c->o->folds, name, sfold);
+	if (!nsrc || np == ns)
+		return 0;
+	int *fold = malloc((ns ? ns : 1) * sizeof(int));
+	bool usable = fold && source_folds(m, pop, ns, c->o->folds, fold); /* as search() */
+	free(fold);
+	if (!usable)
+		return 0;
+	int *rfold = malloc((np - ns) * sizeof(int));
+	struct svm_problem sub;
+	sub.x = malloc((ns ? ns : 1) * sizeof(*sub.x));
+	sub.y = malloc((ns ? ns : 1) * sizeof(double));
+	struct svm_node *node = malloc((t->ncol + 1) * sizeof(*node));
+	if (!rfold || !sub.x || !sub.y || !node) {
+		rc = bw_seterr(c->errstr, c->errlen, BW_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	for (size_t i = ns; i < np; i++)
+		rfold[i - ns] = source_fold_of(m, pop[i], name, sfold, nsrc);
+	for (int f = 0; f < c->o->folds; f++) {
+		sub.l = 0;
+		for (size_t i = 0; i < ns; i++) {
+			if (source_fold_of(m, pop[i], name, sfold, nsrc) != f) {
+				sub.x[sub.l] = pr->p.x[i];
+				sub.y[sub.l++] = pr->p.y[i];
+			}
+		}
+		struct svm_model *md = svm_train(&sub, par);
+		if (!md)
+			continue;
+		for (size_t i = ns; i < np; i++) {
+			if (rfold[i - ns] != f)
+				continue;
+			const double *x = m->x + pop[i] * m->n_cols;
+			size_t k = 0;
+			for (; k < t->ncol; k++) {
+				node[k].index = (int)k + 1;
+				node[k].value = clf_scale(x[t->cols[k]], t->mean[k], t->sd[k]);
+			}
+			node[k].index = -1;
+			t->dec[pop[i]] = model_dec(md, node);
+		}
+		svm_free_and_destroy_model(&md);
+	}
+out_free:
+	free(rfold);
+	free(sub.x);
+	free(sub.y);
+	free(node);
+	return rc;
+}
+
 /* Final fit on the subsample, text, and decision values for the population:
  * out-of-fold for subsample rows, the final model's for the rest. */
 static int finish_group(struct tctx *c, struct tgroup *t, const struct prob *pr,
@@ -533,6 +688,8 @@ static int finish_group(struct tctx *c, struct tgroup *t, const struct prob *pr,
 			row[k] = clf_scale(x[t->cols[k]], t->mean[k], t->sd[k]);
 		t->dec[pop[i]] = clf_svm_decision(fast, row);
 	}
+	if (c->o->source_folds)
+		rc = rest_out_of_source(c, t, pr, &par, pop, np, ns);
 out_free:
 	free(row);
 	clf_svm_free(fast);
@@ -703,10 +860,65 @@ static double entry_prob(const struct tctx *c, const struct clf_mentry *e, struc
 	return clf_sigmoid(f);
 }
 
-/* Log-odds bound of the activity part of a stack entry: simulated timelines
- * may change the odds by at most a Bayes factor of 10 ("strong" on the
- * Jeffreys / Kass & Raftery 1995 scale); docs/MODEL.md. */
+/* Log-odds bound of the activity part of a stack entry when no real
+ * labelled timeline is in training: simulated timelines may change the odds
+ * by at most a Bayes factor of 10 ("strong" on the Jeffreys / Kass & Raftery
+ * 1995 scale); docs/MODEL.md. */
 #define CLF_ACT_CAP 2.302585092994046
+
+/* The labels' dataset of simulated rows: they do not earn activity weight. */
+#define CLF_SIM_SOURCE "simulated"
+
+/* Candidate caps for the earned bound, as Bayes factors (log taken). */
+static const double act_cap_bf[] = { 2, 5, 10, 30, 100, 300, 1000 };
+#define N_ACT_CAPS (sizeof(act_cap_bf) / sizeof(act_cap_bf[0]))
+
+/* Is row r of a real (not simulated) source? */
+static bool row_real(const struct clf_matrix *m, size_t r)
+{
+	const char *ds = m->row_dataset[r];
+	size_t n = strlen(CLF_SIM_SOURCE);
+	return !(strncmp(ds, CLF_SIM_SOURCE, n) == 0 && (ds[n] == 0 || ds[n] == '/'));
+}
+
+/* The cap the activity part earns on real labelled timelines: over the head's
+ * real rows having `amask`, the candidate L maximising the log-likelihood of
+ * their labels under logit = (their prior log-odds) + L tanh(a / L), a the
+ * activity part (act_b + sum w d; its decisions are out-of-fold). With fewer
+ * than min_class_rows real rows of a class: CLF_ACT_CAP (docs/MODEL.md,
+ * "Activity evidence that counts"). */
+static double earned_cap(const struct tctx *c, struct tgroup *tg, const char *type, uint32_t amask,
+			 const int *au, const double *aw, size_t na, double act_b)
+{
+	const struct clf_matrix *m = c->m;
+	double ll[N_ACT_CAPS] = { 0 }, nb = 0, nh = 0;
+	for (size_t r = 0; r < m->n_rows; r++) {
+		if (!in_head(m, r, type) || (m->avail[r] & amask) != amask || !row_real(m, r))
+			continue;
+		m->label[r] ? nb++ : nh++;
+	}
+	if (nb < c->o->min_class_rows || nh < c->o->min_class_rows)
+		return CLF_ACT_CAP;
+	double prior = log(nb / nh);
+	for (size_t r = 0; r < m->n_rows; r++) {
+		if (!in_head(m, r, type) || (m->avail[r] & amask) != amask || !row_real(m, r))
+			continue;
+		double a = act_b;
+		for (size_t k = 0; k < na; k++)
+			a += aw[k] * tg[au[k]].dec[r];
+		for (size_t i = 0; i < N_ACT_CAPS; i++) {
+			double L = log(act_cap_bf[i]), f = prior + L * tanh(a / L);
+			/* log sigmoid(+-f), stable for large |f| */
+			double s = m->label[r] ? f : -f;
+			ll[i] += s >= 0 ? -log1p(exp(-s)) : s - log1p(exp(s));
+		}
+	}
+	size_t best = 0;
+	for (size_t i = 1; i < N_ACT_CAPS; i++)
+		if (ll[i] > ll[best])
+			best = i;
+	return log(act_cap_bf[best]);
+}
 
 /* Logistic fit of z[n][d] (columns: the decisions of groups use[0..d)).
  * With RBF twins beside linear groups, in two stages: the linear groups
@@ -849,7 +1061,7 @@ static int fit_entry(struct tctx *c, struct tgroup *tg, const char *type, struct
 		if ((rc = fit_part(c, tg, type, amask, au, na, aw, &ab, &n, &npos)) != 0)
 			return rc;
 		e->act_b = ab - log((double)npos / (double)(n - npos));
-		e->act_cap = CLF_ACT_CAP;
+		e->act_cap = earned_cap(c, tg, type, amask, au, aw, na, e->act_b);
 	}
 	/* the entry's groups in e->use order */
 	size_t ip = 0, ia = 0;
@@ -1109,7 +1321,8 @@ static json_t *params_json(const struct clf_train_opts *o)
 	json_object_set_new(p, "transform", json_string("z = clip((slog1p(x) - mean) / sd, -5, 5)"));
 	json_object_set_new(p, "class_weights", json_string("balanced"));
 	json_object_set_new(p, "stack_ridge", json_real(1.0));
-	json_object_set_new(p, "folds_by", json_string(o->group_folds ? "bot_class" : "stratified"));
+	const char *folds_by = o->source_folds ? "source" : o->group_folds ? "bot_class" : "stratified";
+	json_object_set_new(p, "folds_by", json_string(folds_by));
 	if (o->no_type_heads)
 		json_object_set_new(p, "type_heads", json_false());
 	if (o->balance_sources)

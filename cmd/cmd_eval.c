@@ -29,9 +29,10 @@ static void eval_usage(FILE *out)
 	fprintf(out,
 		"usage: botwatch eval [--model M] --posts FILE... --labels CSV... [--report DIR]\n"
 		"                     [--leave-dataset-out] [--leave-class-out] [--probe-time T]\n"
-		"                     [--leave-source-out [--train-only SOURCE...]]\n"
+		"                     [--leave-source-out [--train-only SOURCE...]\n"
+		"                      [--hold-out SOURCE...]]\n"
 		"                     [--threshold P] [--kernel linear|rbf|mixed] [--folds K]\n"
-		"                     [--folds-by class|stratified] [--seed S] [--no-type-heads]\n"
+		"                     [--folds-by class|source|stratified] [--seed S] [--no-type-heads]\n"
 		"                     [--balance-sources on|off]\n\n"
 		"  --model M            model file (default: config score.model)\n"
 		"  --report DIR         also write the report: score_hist.svg, roc.svg, pr.svg,\n"
@@ -47,6 +48,7 @@ static void eval_usage(FILE *out)
 		"                       masked to the held-out source's fields and evidence;\n"
 		"                       a table (AUC, balanced accuracy, ECE) goes to stderr\n"
 		"  --train-only SOURCE  never held out nor paired (e.g. simulated)\n"
+		"  --hold-out SOURCE    hold out only these sources (default: every one)\n"
 		"  --no-type-heads      leave-out runs train the overall head only\n"
 		"  --threshold P        score threshold for precision/recall/F1 (default 0.5)\n"
 		"  --kernel, --folds, --folds-by, --seed, --balance-sources  training options for\n"
@@ -65,6 +67,8 @@ struct eval_args {
 	bool lodo, loco, loso;   /* leave-dataset-, class-, source-out */
 	char *train_only[MAX_SOURCES]; /* sources never held out nor paired */
 	size_t ntrain_only;
+	char *hold_out[MAX_SOURCES]; /* sources held out (none listed = every one) */
+	size_t nhold_out;
 	double threshold;        /* decision threshold */
 	int64_t probe_ms;        /* --probe-time */
 	struct clf_train_opts o; /* leave-out training options */
@@ -86,6 +90,11 @@ static int eval_parse(int argc, char **argv, struct eval_args *a)
 		}
 		if (strcmp(opt, "--train-only") == 0) {
 			i = clf_cmd_take_list(argc, argv, i + 1, a->train_only, &a->ntrain_only,
+					      MAX_SOURCES);
+			continue;
+		}
+		if (strcmp(opt, "--hold-out") == 0) {
+			i = clf_cmd_take_list(argc, argv, i + 1, a->hold_out, &a->nhold_out,
 					      MAX_SOURCES);
 			continue;
 		}
@@ -327,6 +336,15 @@ static bool is_train_only(const struct eval_args *a, const char *src)
 	return false;
 }
 
+/* Is src to be held out (--hold-out, default every source)? */
+static bool is_held_out(const struct eval_args *a, const char *src)
+{
+	for (size_t k = 0; k < a->nhold_out; k++)
+		if (strcmp(a->hold_out[k], src) == 0)
+			return true;
+	return a->nhold_out == 0;
+}
+
 /* Paired rows of the other class: per remaining source, the rows whose id
  * hash is 0 mod 5 (as leave-class-out's held-out humans), at most this many
  * per source, so that no one source's kind dominates the pairing. */
@@ -551,7 +569,7 @@ static json_t *leave_sources_out(const struct clf_model *base, const struct clf_
 		size_t k = 0;
 		while (k < ns && strcmp(names[k], b) != 0)
 			k++;
-		if (k == ns && ns < MAX_SOURCES && !is_train_only(a, b))
+		if (k == ns && ns < MAX_SOURCES && !is_train_only(a, b) && is_held_out(a, b))
 			snprintf(names[ns++], sizeof(names[0]), "%s", b);
 	}
 	qsort(names, ns, sizeof(names[0]), cmp_name);

@@ -37,7 +37,7 @@
 	X(U_FRIENDS_FOLLOWERS, "friends_followers_ratio", "friends per follower", "friends_count / max(followers_count, 1)") \
 	X(U_LISTED_PER_FOLLOWER, "listed_per_follower", "listings per follower", "listed_count / max(followers_count, 1)") \
 	X(U_FAV_PER_STATUS, "favourites_per_status", "likes given per post", "favourites_count / max(statuses_count, 1)") \
-	X(U_SN_LEN, "screen_name_length", "characters of the screen name", "code points; 0 if absent") \
+	X(U_SN_LEN, "screen_name_length", "characters of the screen name", "code points; 0 if absent. Every screen_name column reads the handle's local part: up to the first '@' or '.' (Mastodon user@server, Bluesky alice.bsky.social; a Twitter screen name has neither)") \
 	X(U_SN_DIGITS, "num_digits_in_screen_name", "digits in the screen name", "count of 0-9")     \
 	X(U_SN_UNDERSCORES, "screen_name_underscores", "underscores in the screen name", "count of '_'") \
 	X(U_SN_UPPER, "screen_name_uppercase", "upper-case letters in the screen name", "count of A-Z") \
@@ -358,10 +358,37 @@ static double delta_per_day(const struct feat_account *a, int64_t latest, int64_
 	return feat_ms_diff(latest, first) / (days > 1 ? days : 1);
 }
 
+/* The handle's local part, the one the account chose: a Mastodon `acct` is
+ * user@server for a remote account and a Bluesky handle is a domain name
+ * (alice.bsky.social), where a Twitter screen name is the name alone, so the
+ * part before the first '@' or '.' (a leading '@' skipped) carries the same
+ * meaning on every platform; a Twitter screen name holds neither and is
+ * unchanged. Into out (cap bytes); a handle that would be cut to nothing is
+ * copied as it is, truncated to the buffer. Returns out, or NULL for NULL. */
+static const char *handle_local(const char *sn, char *out, size_t cap)
+{
+	size_t n = 0;
+	if (!sn)
+		return NULL;
+	const char *s = *sn == '@' ? sn + 1 : sn;
+	while (s[n] && s[n] != '@' && s[n] != '.' && n + 1 < cap)
+		n++;
+	if (n == 0) {
+		s = sn;
+		while (s[n] && n + 1 < cap)
+			n++;
+	}
+	memcpy(out, s, n);
+	out[n] = 0;
+	return out;
+}
+
 void feat_fam_user_extract(const struct feat_account *a, int64_t probe_ms, double *out)
 {
 	const struct feat_prof *p = &a->prof;
 	double *o = out + base, age = 0, age1, w, t, m, u;
+	char snbuf[256];
+	const char *sn = handle_local(p->screen_name, snbuf, sizeof(snbuf));
 
 	if (p->created_at_ms != BW_TIME_NONE && probe_ms != BW_TIME_NONE && probe_ms > p->created_at_ms)
 		age = feat_ms_diff(probe_ms, p->created_at_ms) / 86400000.0;
@@ -388,21 +415,21 @@ void feat_fam_user_extract(const struct feat_account *a, int64_t probe_ms, doubl
 	o[U_FRIENDS_FOLLOWERS] = o[U_FRIENDS] / (o[U_FOLLOWERS] > 1 ? o[U_FOLLOWERS] : 1);
 	o[U_LISTED_PER_FOLLOWER] = o[U_LISTED] / (o[U_FOLLOWERS] > 1 ? o[U_FOLLOWERS] : 1);
 	o[U_FAV_PER_STATUS] = o[U_FAVOURITES] / (o[U_STATUSES] > 1 ? o[U_STATUSES] : 1);
-	o[U_SN_LEN] = utf8_len(p->screen_name);
-	o[U_SN_DIGITS] = count_if(p->screen_name, '0', '9');
-	o[U_SN_UNDERSCORES] = count_if(p->screen_name, '_', '_');
-	o[U_SN_UPPER] = count_if(p->screen_name, 'A', 'Z');
-	o[U_SN_LIKELIHOOD] = feat_screen_name_likelihood(p->screen_name);
-	o[U_SN_ENTROPY] = char_entropy(p->screen_name);
+	o[U_SN_LEN] = utf8_len(sn);
+	o[U_SN_DIGITS] = count_if(sn, '0', '9');
+	o[U_SN_UNDERSCORES] = count_if(sn, '_', '_');
+	o[U_SN_UPPER] = count_if(sn, 'A', 'Z');
+	o[U_SN_LIKELIHOOD] = feat_screen_name_likelihood(sn);
+	o[U_SN_ENTROPY] = char_entropy(sn);
 	o[U_NAME_LEN] = utf8_len(p->name);
 	o[U_NAME_DIGITS] = count_if(p->name, '0', '9');
 	tokens(p->name, &o[U_NAME_WORDS], &t, &m, &u);
 	o[U_NAME_NONASCII] = o[U_NAME_LEN] > 0 ? (o[U_NAME_LEN] - count_if(p->name, 1, 127)) / o[U_NAME_LEN] : 0;
-	o[U_NAME_SN_SIM] = dice(p->name, p->screen_name);
+	o[U_NAME_SN_SIM] = dice(p->name, sn);
 	o[U_DESC_LEN] = utf8_len(p->description);
 	tokens(p->description, &w, &t, &m, &u);
 	o[U_DESC_WORDS] = w, o[U_DESC_HASHTAGS] = t, o[U_DESC_MENTIONS] = m, o[U_DESC_URLS] = u;
-	o[U_SN_BOT_WORDS] = bot_words_in(p->screen_name, true);
+	o[U_SN_BOT_WORDS] = bot_words_in(sn, true);
 	o[U_NAME_BOT_WORDS] = bot_words_in(p->name, true);
 	o[U_DESC_BOT_WORDS] = bot_words_in(p->description, false);
 	o[U_DESC_CREDITS] = credits_maker(p->description);

@@ -806,6 +806,154 @@ static void test_activity_cap(void **state)
 	assert_true(fabs(clf_entry_logit(&e, dec, false, NULL) - 169.0) < 1e-12);
 }
 
+/* synth_matrix() with row r's dataset name(r). */
+static struct clf_matrix *synth_with_sources(const char *(*name)(size_t r))
+{
+	struct clf_matrix *m0 = synth_matrix(), *m;
+	char err[256];
+	m = clf_matrix_new(m0->n_cols, (const char *const *)m0->col_names, m0->col_class,
+			   m0->col_universal);
+	assert_non_null(m);
+	for (size_t r = 0; r < m0->n_rows; r++)
+		assert_int_equal(clf_matrix_add(m, m0->row_id[r], m0->x + r * m0->n_cols, m0->label[r],
+						m0->row_class[r], name(r), m0->avail[r], err,
+						sizeof(err)), 0);
+	clf_matrix_free(m0);
+	return m;
+}
+
+static const char *all_simulated(size_t r)
+{
+	(void)r;
+	return "simulated";
+}
+
+static const char *half_real(size_t r)
+{
+	return r % 2 ? "simulated" : "real/part";
+}
+
+static const char *six_sources(size_t r)
+{
+	static const char *const s[] = { "a", "b/x", "c", "d", "e", "f/y" };
+	return s[(r / 7) % 6]; /* both classes in each */
+}
+
+static const char *one_sided(size_t r)
+{
+	static const char *const s[] = { "h1", "b1", "b2", "h2", "b3", "b4" };
+	return s[r % 6];
+}
+
+/* The act_cap of every stack entry with activity groups, in [lo, hi]. */
+static void assert_act_caps(const char *doc, size_t len, double lo, double hi)
+{
+	json_t *d = json_loadb(doc, len, 0, NULL), *st, *e;
+	size_t i, j, n = 0;
+	assert_non_null(d);
+	json_array_foreach(json_object_get(d, "stacks"), i, st) {
+		json_array_foreach(json_object_get(st, "entries"), j, e) {
+			json_t *cap = json_object_get(e, "act_cap");
+			if (!cap)
+				continue;
+			double v = json_number_value(cap);
+			if (v < lo - 1e-12 || v > hi + 1e-12)
+				fail_msg("act_cap %g outside [%g, %g]", v, lo, hi);
+			n++;
+		}
+	}
+	assert_true(n > 0);
+	json_decref(d);
+}
+
+/* The activity cap is earned on real labelled timelines: with only
+ * simulated rows having posts it stays ln 10; with real ones it is the
+ * candidate Bayes factor their labels support, here (activity that
+ * separates the synthetic classes well) more than 10 (docs/MODEL.md,
+ * "Activity evidence that counts"). */
+static void test_activity_cap_earned(void **state)
+{
+	(void)state;
+	struct clf_train_opts o;
+	char *doc = NULL, err[512];
+	size_t len = 0;
+	clf_train_opts_init(&o);
+	o.folds = 3;
+	o.no_type_heads = true;
+	struct clf_matrix *m = synth_with_sources(all_simulated);
+	assert_int_equal(clf_train(m, &o, &doc, &len, err, sizeof(err)), 0);
+	assert_act_caps(doc, len, log(10), log(10));
+	free(doc);
+	clf_matrix_free(m);
+	m = synth_with_sources(half_real);
+	assert_int_equal(clf_train(m, &o, &doc, &len, err, sizeof(err)), 0);
+	assert_act_caps(doc, len, log(30), log(1000));
+	free(doc);
+	clf_matrix_free(m);
+}
+
+/* --folds-by source: folds hold out whole sources; the choice is recorded,
+ * the bytes are reproducible and the model still ranks its training rows. */
+static void test_source_folds(void **state)
+{
+	(void)state;
+	struct clf_train_opts o;
+	char *a = NULL, *b = NULL, err[512];
+	size_t alen = 0, blen = 0;
+	clf_train_opts_init(&o);
+	o.folds = 3;
+	o.no_type_heads = true;
+	o.source_folds = true;
+	struct clf_matrix *m = synth_with_sources(six_sources);
+	assert_int_equal(clf_train(m, &o, &a, &alen, err, sizeof(err)), 0);
+	assert_int_equal(clf_train(m, &o, &b, &blen, err, sizeof(err)), 0);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, alen);
+	json_t *d = json_loadb(a, alen, 0, NULL);
+	assert_non_null(d);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(d, "params"),
+								"folds_by")), "source");
+	json_decref(d);
+	struct clf_model *mdl = clf_model_parse(a, alen, NULL, 0, err, sizeof(err));
+	assert_non_null(mdl);
+	double *p = malloc(m->n_rows * sizeof(double));
+	struct clf_score sc;
+	for (size_t r = 0; r < m->n_rows; r++) {
+		clf_score(mdl, m->x + r * m->n_cols, m->avail[r], 0.15, &sc);
+		p[r] = sc.english;
+	}
+	assert_true(clf_auc(p, m->label, m->n_rows) > 0.9);
+	clf_model_free(mdl);
+	/* one-sided sources (two of humans, four of bots): trains and loads */
+	struct clf_matrix *sided = synth_with_sources(one_sided);
+	char *e = NULL;
+	size_t elen = 0;
+	assert_int_equal(clf_train(sided, &o, &e, &elen, err, sizeof(err)), 0);
+	mdl = clf_model_parse(e, elen, NULL, 0, err, sizeof(err));
+	assert_non_null(mdl);
+	free(e);
+	clf_matrix_free(sided);
+	/* fewer sources than folds: stratified folds, as without the option */
+	char *c = NULL, *s = NULL;
+	size_t clen = 0, slen = 0;
+	struct clf_matrix *one = synth_with_sources(all_simulated);
+	assert_int_equal(clf_train(one, &o, &c, &clen, err, sizeof(err)), 0);
+	o.source_folds = false;
+	assert_int_equal(clf_train(one, &o, &s, &slen, err, sizeof(err)), 0);
+	json_t *dc = json_loadb(c, clen, 0, NULL), *ds = json_loadb(s, slen, 0, NULL);
+	assert_true(json_equal(json_object_get(dc, "stacks"), json_object_get(ds, "stacks")));
+	json_decref(dc);
+	json_decref(ds);
+	free(c);
+	free(s);
+	clf_matrix_free(one);
+	free(p);
+	clf_model_free(mdl);
+	free(a);
+	free(b);
+	clf_matrix_free(m);
+}
+
 /* Declaring automation reads the handle, name and bio word counts and the
  * platform bot flag; nothing else. */
 static void test_declares(void **state)
@@ -854,6 +1002,8 @@ int main(void)
 		cmocka_unit_test(test_model_parse_rejects_truncation),
 		cmocka_unit_test(test_explain),
 		cmocka_unit_test(test_activity_cap),
+		cmocka_unit_test(test_activity_cap_earned),
+		cmocka_unit_test(test_source_folds),
 		cmocka_unit_test(test_id_order),
 	};
 	return cmocka_run_group_tests_name("clf", tests, NULL, NULL);

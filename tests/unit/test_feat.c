@@ -666,6 +666,44 @@ static void test_self_declaration_words(void **state)
 	}
 }
 
+/* The screen_name columns read the handle's local part on every platform:
+ * a Mastodon acct user@server and a Bluesky handle alice.bsky.social give
+ * the features of the bare name, as a Twitter screen name does. */
+static void test_handle_local_part(void **state)
+{
+	(void)state;
+	static const char *const cols[] = { "user.screen_name_length", "user.num_digits_in_screen_name",
+					     "user.screen_name_uppercase", "user.screen_name_entropy",
+					     "user.screen_name_likelihood", "user.screen_name_bot_words",
+					     "user.name_screen_name_similarity" };
+	static const struct {
+		const char *handle, *bare;
+	} cases[] = {
+		{ "tide_Bot2@botsin.space", "tide_Bot2" },
+		{ "@tide_Bot2@botsin.space", "tide_Bot2" },
+		{ "tide_Bot2.bsky.social", "tide_Bot2" },
+		{ "tide_Bot2", "tide_Bot2" },
+		{ ".odd", ".odd" }, /* nothing before the cut: the handle as it is */
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		double *v[2] = { vec(), vec() };
+		for (int j = 0; j < 2; j++) {
+			struct feat_account *a = feat_account_new("6");
+			struct bw_post p;
+			post_init(&p, "6", "1", T0);
+			p.author.screen_name = j ? cases[k].bare : cases[k].handle;
+			p.author.name = "Tide Bot";
+			assert_int_equal(feat_account_update(a, &p), 0);
+			assert_int_equal(feat_account_extract(a, BW_TIME_NONE, v[j]), 0);
+			feat_account_free(a);
+		}
+		for (size_t c = 0; c < sizeof(cols) / sizeof(cols[0]); c++)
+			assert_close(get(v[0], cols[c]), get(v[1], cols[c]), 0, cases[k].handle);
+		free(v[0]);
+		free(v[1]);
+	}
+}
+
 /* content.unbalanced_pairs: one post each, the per-post count as its max. */
 static void test_unbalanced_pairs(void **state)
 {
@@ -933,6 +971,7 @@ int main(void)
 		cmocka_unit_test(test_screen_name_likelihood),
 		cmocka_unit_test(test_self_declaration_words),
 		cmocka_unit_test(test_unbalanced_pairs),
+		cmocka_unit_test(test_handle_local_part),
 		cmocka_unit_test(test_population_keys),
 		cmocka_unit_test(test_population_shared_bio),
 		cmocka_unit_test(test_hostile_values_stay_finite),
