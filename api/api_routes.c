@@ -305,6 +305,28 @@ static void append_status(struct api_buf *b, const char *key, json_t *input, con
 	json_decref(o);
 }
 
+#define API_ECHO_MAX 256 /* longest invalid input echoed whole in a batch answer */
+#define API_ECHO_CUT 64  /* what is echoed of a longer one, in bytes */
+
+/* A new reference to what a batch answer echoes of an invalid string input
+ * longer than API_ECHO_MAX bytes: its first API_ECHO_CUT bytes (cut at a
+ * character boundary) and "…", so a 3 MB junk id does not come back whole;
+ * NULL to echo the input as it is. */
+static json_t *echo_of(const json_t *in)
+{
+	const char *v = json_string_value(in);
+	size_t k = API_ECHO_CUT;
+	char buf[API_ECHO_CUT + 4];
+
+	if (!v || json_string_length(in) <= API_ECHO_MAX)
+		return NULL;
+	while (k > 0 && ((unsigned char)v[k] & 0xC0) == 0x80)
+		k--; /* v is valid UTF-8 (it came from JSON): back to a character's start */
+	memcpy(buf, v, k);
+	memcpy(buf + k, "\xe2\x80\xa6", 3);
+	return json_stringn(buf, k + 3);
+}
+
 /* One input of the batch: appends its record or a status entry. */
 static void lookup_one(struct bw_store_read *rd, json_t *in, bool by_name, struct api_buf *b,
 		       struct batch_tally *t)
@@ -326,8 +348,10 @@ static void lookup_one(struct bw_store_read *rd, json_t *in, bool by_name, struc
 	if (v && by_name && v[0] == '@')
 		v++;
 	if (!v || !(by_name ? api_valid_name(v) : api_valid_id(v))) {
+		json_t *echo = echo_of(in);
 		t->invalid++;
-		append_status(b, key, in, by_name ? "invalid_screen_name" : "invalid_id");
+		append_status(b, key, echo ? echo : in, by_name ? "invalid_screen_name" : "invalid_id");
+		json_decref(echo);
 		return;
 	}
 	rec = by_name ? store_read_get_by_name(rd, v, &len, &err) : store_read_get(rd, v, &len, &err);

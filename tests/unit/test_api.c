@@ -297,6 +297,24 @@ static void test_batch_lookup(void **state)
 	json_decref(j);
 	free(r.body);
 
+	/* a long junk input is echoed cut (at a character boundary), not whole */
+	char *body = malloc(4200), *p = body;
+	p += sprintf(p, "{\"ids\":[\"");
+	for (int i = 0; i < 1300; i++)
+		p += sprintf(p, "\xc3\xa9"); /* é: two bytes each */
+	sprintf(p, "\"]}");
+	r = http(W.open, "POST", "/v1/accounts:lookup", body, NULL);
+	free(body);
+	assert_int_equal(r.status, 200);
+	j = parse(&r);
+	const char *echo = json_string_value(
+		json_object_get(json_array_get(json_object_get(j, "results"), 0), "id"));
+	assert_non_null(echo);
+	assert_int_equal(strlen(echo), 64 + 3); /* 32 é, then … */
+	assert_string_equal(echo + 64, "\xe2\x80\xa6");
+	json_decref(j);
+	free(r.body);
+
 	assert_error(http(W.open, "POST", "/v1/accounts:lookup", "{\"ids\":[1,2,3,4,5,6]}", NULL),
 		     400, "exceed api.max_batch (5)");
 	assert_error(http(W.open, "POST", "/v1/accounts:lookup", "{\"ids\":[1,", NULL), 400,
