@@ -79,10 +79,11 @@ json_lines "$tmp/bad.log"
 echo "  ok: every line rejected: exit 1, one error summary, --out unchanged, 3 dead letters"
 
 # 5. on a terminal, a progress line with the rate and ETA (script(1) gives the pty;
-#    30,000 statuses take about 2 s on two idle cores: several redraws, 0.5 s apart);
+#    150,000 statuses take 3 s or more even on two idle cores: several redraws, 0.5 s
+#    apart; 30,000 once finished before the first redraw on a quiet machine);
 #    never in a file or a pipe (checked above: every line was JSON)
 if command -v script >/dev/null; then
-	"$BUILD"/tests/gen_v1_dump 30000 1 3000 | gzip -1 >"$tmp/dump.gz"
+	"$BUILD"/tests/gen_v1_dump 150000 1 3000 | gzip -1 >"$tmp/dump.gz"
 	script -qec "$BIN replay --out $tmp/dump.ndjson $tmp/dump.gz" /dev/null >"$tmp/tty.out" ||
 		fail "replay on a pty: $(tr '\r' '\n' <"$tmp/tty.out" | tail -n 3)"
 	tr '\r' '\n' <"$tmp/tty.out" | grep -Eq '^replay: [0-9.]+ of [0-9.]+ MB read \([0-9]+%\), [0-9.]+ MB/s, elapsed [0-9:]+, ETA [0-9:]+' ||
