@@ -14,39 +14,11 @@
 
 #include "api_int.h"
 #include "bw_err.h"
+#include "bw_fs.h"
 #include "clf.h"
 #include "feat.h"
 
 #define MAX_MODEL_BYTES (256u << 20) /* clf_model_parse refuses larger */
-
-/* Whole file into a malloc'd buffer. */
-static char *read_file(const char *path, size_t *len, char *errstr, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (!f) {
-		bw_seterr(errstr, errlen, errno == ENOENT ? BW_ENOENT : BW_EIO, "%s: %s", path,
-			  strerror(errno));
-		return NULL;
-	}
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
-		bw_seterr(errstr, errlen, BW_EIO, "%s: cannot size", path);
-	} else if ((unsigned long)n > MAX_MODEL_BYTES) {
-		bw_seterr(errstr, errlen, BW_ETOOLARGE, "%s: larger than 256 MiB", path);
-	} else if (!(buf = malloc((size_t)n + 1))) {
-		bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
-	} else if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		bw_seterr(errstr, errlen, BW_EIO, "%s: short read", path);
-		free(buf);
-		buf = NULL;
-	} else {
-		*len = (size_t)n;
-	}
-	fclose(f);
-	return buf;
-}
 
 /* The /v1/models entry. */
 static json_t *model_info(const struct api_model *m, const json_t *doc)
@@ -67,13 +39,14 @@ struct api_model *api_model_load(const char *path, char *errstr, size_t errlen)
 	json_error_t jerr;
 	json_t *doc = NULL;
 	size_t len = 0;
+	int rc;
 	char *buf;
 
 	if (!m) {
 		bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
 		return NULL;
 	}
-	if (!(buf = read_file(path, &len, errstr, errlen)))
+	if (!(buf = bw_fs_read_all(path, MAX_MODEL_BYTES, &len, &rc, errstr, errlen)))
 		goto out_free;
 	m->n = feat_count();
 	if (!(m->mdl = clf_model_parse(buf, len, feat_schema_hash(), m->n, errstr, errlen)))

@@ -21,6 +21,7 @@
 
 #include "audit.h"
 #include "bw_err.h"
+#include "bw_fs.h"
 #include "bw_time.h"
 #include "clf.h"
 #include "feat.h"
@@ -47,44 +48,16 @@ static void hex(const unsigned char *h, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-/* Whole file into a malloc'd buffer (caller frees). */
-static char *read_all(const char *path, size_t *len, char *errstr, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (!f) {
-		bw_seterr(errstr, errlen, BW_EIO, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET))
-		bw_seterr(errstr, errlen, BW_EIO, "%s: cannot size", path);
-	else if ((unsigned long)n > MAX_MODEL_FILE)
-		bw_seterr(errstr, errlen, BW_ETOOLARGE, "%s: larger than 256 MiB", path);
-	else if (!(buf = malloc((size_t)n + 1)))
-		bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
-	else if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		bw_seterr(errstr, errlen, BW_EIO, "%s: short read", path);
-		free(buf);
-		buf = NULL;
-	} else {
-		*len = (size_t)n;
-	}
-	fclose(f);
-	return buf;
-}
-
 int audit_model_register(struct bw_store *st, const struct clf_model *mdl, const char *path,
 			 char *errstr, size_t errlen)
 {
 	size_t len = 0;
-	char *buf = read_all(path, &len, errstr, errlen);
-	struct bw_store_txn *txn;
 	int rc;
+	char *buf = bw_fs_read_all(path, MAX_MODEL_FILE, &len, &rc, errstr, errlen);
+	struct bw_store_txn *txn;
 
 	if (!buf)
-		return BW_EIO;
+		return rc;
 	if (!(txn = store_txn_begin(st, errstr, errlen))) {
 		free(buf);
 		return BW_ESTORE;

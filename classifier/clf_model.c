@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "bw_err.h"
+#include "bw_fs.h"
 #include "clf_int.h"
 #include "feat.h"
 
@@ -509,35 +510,16 @@ out_free:
 struct clf_model *clf_model_load(const char *path, const char *schema_hash,
 				 size_t n_features, char *errstr, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	struct clf_model *mdl = NULL;
+	size_t len = 0;
+	int err;
+	char *buf = bw_fs_read_all(path, MODEL_MAX_BYTES, &len, &err, errstr, errlen);
+	struct clf_model *mdl;
 
-	if (!f) {
-		bw_seterr(errstr, errlen, BW_ENOENT, "cannot open model %s: %s", path,
-			  strerror(errno));
+	if (!buf) {
+		char tmp[512];
+		snprintf(tmp, sizeof(tmp), "%s", errstr);
+		bw_seterr(errstr, errlen, err, "cannot read model %s", tmp);
 		return NULL;
-	}
-	for (;;) {
-		if (len == cap) {
-			size_t nc = cap ? cap * 2 : 1 << 16;
-			char *nb = nc <= MODEL_MAX_BYTES + 1 ? realloc(buf, nc) : NULL;
-			if (!nb) {
-				bw_seterr(errstr, errlen, BW_ETOOLARGE, "model %s too large", path);
-				goto out_close;
-			}
-			buf = nb;
-			cap = nc;
-		}
-		size_t k = fread(buf + len, 1, cap - len, f);
-		len += k;
-		if (k == 0)
-			break;
-	}
-	if (ferror(f)) {
-		bw_seterr(errstr, errlen, BW_EIO, "reading model %s failed", path);
-		goto out_close;
 	}
 	mdl = clf_model_parse(buf, len, schema_hash, n_features, errstr, errlen);
 	if (!mdl) {
@@ -545,9 +527,7 @@ struct clf_model *clf_model_load(const char *path, const char *schema_hash,
 		snprintf(tmp, sizeof(tmp), "%s", errstr);
 		bw_seterr(errstr, errlen, BW_EPARSE, "%s: %s", path, tmp);
 	}
-out_close:
 	free(buf);
-	fclose(f);
 	return mdl;
 }
 

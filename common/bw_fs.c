@@ -129,3 +129,55 @@ int64_t bw_fs_bytes_written(void)
 	fclose(f);
 	return v;
 }
+
+char *bw_fs_read_all(const char *path, size_t max, size_t *len, int *err, char *errstr,
+		     size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0, k;
+
+	if (!f) {
+		*err = errno == ENOENT ? BW_ENOENT : BW_EIO;
+		bw_seterr(errstr, errlen, *err, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	/* read to the end (a pipe or /proc file has no size to trust) */
+	for (;;) {
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 1 << 16;
+			char *nb;
+			if (cap > max) {
+				*err = bw_seterr(errstr, errlen, BW_ETOOLARGE, "%s: larger than %zu bytes",
+						 path, max);
+				goto out_free;
+			}
+			if (!(nb = realloc(buf, nc + 1))) {
+				*err = bw_seterr(errstr, errlen, BW_ENOMEM, "out of memory");
+				goto out_free;
+			}
+			buf = nb;
+			cap = nc;
+		}
+		if ((k = fread(buf + n, 1, cap - n, f)) == 0)
+			break;
+		n += k;
+	}
+	if (ferror(f)) {
+		*err = bw_seterr(errstr, errlen, BW_EIO, "%s: read failed", path);
+		goto out_free;
+	}
+	if (n > max) {
+		*err = bw_seterr(errstr, errlen, BW_ETOOLARGE, "%s: larger than %zu bytes", path, max);
+		goto out_free;
+	}
+	fclose(f);
+	buf[n] = 0;
+	*len = n;
+	*err = 0;
+	return buf;
+out_free:
+	free(buf);
+	fclose(f);
+	return NULL;
+}

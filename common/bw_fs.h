@@ -38,4 +38,12 @@ int bw_fs_find_data(const char *what, const char *path, char *out, size_t outlen
  */
 int64_t bw_fs_bytes_written(void);
 
+/*
+ * The whole file `path` into a malloc'd buffer of *len bytes plus a NUL (the
+ * caller frees), or NULL with errstr set ("path: reason") and *err BW_ENOENT
+ * (no such file), BW_ETOOLARGE (over `max` bytes), BW_ENOMEM or BW_EIO.
+ */
+char *bw_fs_read_all(const char *path, size_t max, size_t *len, int *err, char *errstr,
+		     size_t errlen);
+
 #endif
